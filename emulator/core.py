@@ -1,0 +1,276 @@
+"""The embedded AWS: moto with Step Functions executing our ASL and Lambda running our handlers.
+
+    with Emulator(speed=5) as aws:
+        fleet = aws.seed_fleet()
+        run = aws.run(fleet.migration_input(), name="demo")
+
+Everything is deployed from template.yaml (functions, handlers, the ASL and its substitutions).
+``server=True`` also serves the same backends over HTTP for other processes (the Terraform
+client), at ``aws.endpoint_url``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from emulator.clock import Clock
+from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
+from emulator.faults import Faults
+from emulator.fleet import FleetDeployment, seed_fleet
+from emulator.lambda_runtime import LambdaRuntime
+from emulator.template import Application, read_application, render_definition
+
+STATE_MACHINE_NAME = "fleet-migration"
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+@dataclass
+class ExecutionRun:
+    """A finished execution: what ``describe_execution`` says, and its history."""
+
+    arn: str
+    status: str
+    error: str | None
+    cause: dict[str, Any] | None
+    output: dict[str, Any] | None
+    events: list[dict[str, Any]]
+
+    @property
+    def states_entered(self) -> list[str]:
+        return [e["stateEnteredEventDetails"]["name"] for e in self.events if "stateEnteredEventDetails" in e]
+
+
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's retrier so Retry intervals follow the clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+class Emulator:
+    def __init__(self, *, speed: float = 1.0, server: bool = False, region: str = "us-east-1",
+                 lambda_log_level: str = "WARNING") -> None:
+        self.clock = Clock(speed)
+        self.region = region
+        self.server = server
+        self.application: Application = read_application()
+        self.lambdas = LambdaRuntime(self.application.functions)
+        self.ecs_sim = EcsSimulator(self.clock)
+        self.faults = Faults()
+        self.endpoint_url: str | None = None
+        self.state_machine_arn = ""
+        self.function_arns: dict[str, str] = {}
+        self._lambda_log_level = lambda_log_level
+        self._mock: Any = None
+        self._server: ThreadedMotoServer | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._restore: list[Any] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> Emulator:
+        self._set_env(self._environment())
+        self._mock = mock_aws(config={
+            "stepfunctions": {"execute_state_machine": True},
+            "lambda": {"use_docker": False},
+            "core": {"reset_boto3_session": True, "mock_credentials": True, "passthrough": {"urls": [], "services": []}},
+        })
+        self._mock.start()
+        self._install_clock()
+        self.lambdas.install()
+        self.ecs_sim.install()
+        self.faults.install()
+        self._deploy()
+        if self.server:
+            port = _free_port()
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self._server.start()
+            self.endpoint_url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._server:
+            self._server.stop()
+        # let executions still in flight see their last calls intercepted before unpatching
+        self.faults.uninstall()
+        self.ecs_sim.uninstall()
+        self.lambdas.uninstall()
+        for undo in reversed(self._restore):
+            undo()
+        self._mock.stop()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def _environment(self) -> dict[str, str]:
+        env = {}
+        for function in self.application.functions.values():
+            env.update(function.environment)
+        env.update({
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "POWERTOOLS_LOG_LEVEL": self._lambda_log_level,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        })
+        return env
+
+    def _set_env(self, env: dict[str, str]) -> None:
+        for key, value in env.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ.pop(key, None)
+
+    def _install_clock(self) -> None:
+        clock = self.clock
+        original_wait = WaitFunction._wait_interval
+        original_time = retrier_decl.time
+
+        def wait_interval(function: WaitFunction, env: Any, wait_seconds: int) -> None:
+            if wait_seconds > 0:
+                env.program_state_event.wait(clock.real_seconds(wait_seconds))
+
+        WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
+        retrier_decl.time = _ScaledTime(clock)  # type: ignore[assignment]
+        self._restore.append(lambda: setattr(WaitFunction, "_wait_interval", original_wait))
+        self._restore.append(lambda: setattr(retrier_decl, "time", original_time))
+
+        # The handlers' deadlines read the same clock.
+        for code_dir in {str(f.code_dir) for f in self.application.functions.values()}:
+            if code_dir not in sys.path:
+                sys.path.insert(0, code_dir)
+        from fleet_migration import aws, polling
+
+        original_now = polling.now
+        polling.now = clock.now
+        aws.client.cache_clear()
+        self._restore.append(lambda: setattr(polling, "now", original_now))
+        self._restore.append(aws.client.cache_clear)
+
+    def _deploy(self) -> None:
+        iam = self.client("iam")
+        trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+        role = iam.create_role(RoleName="fleet-migration", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as archive:
+            archive.writestr("README", "code runs in-process from functions/")
+        lambda_client = self.client("lambda")
+        for logical_id, function in self.application.functions.items():
+            created = lambda_client.create_function(
+                FunctionName=logical_id, Runtime="python3.12", Role=role, Handler=function.handler,
+                Code={"ZipFile": package.getvalue()},
+            )
+            self.function_arns[logical_id] = created["FunctionArn"]
+        definition = render_definition(self.application.state_machine, self.function_arns)
+        self.state_machine_arn = self.client("stepfunctions").create_state_machine(
+            name=STATE_MACHINE_NAME, definition=definition, roleArn=role
+        )["stateMachineArn"]
+
+    # -- helpers for tests, the demo and the benchmark ------------------------------------------
+    def client(self, service: str) -> Any:
+        return boto3.session.Session(region_name=self.region).client(service)
+
+    def seed_fleet(self, *, healthy: bool = True, **options: Any) -> FleetDeployment:
+        """Seed a Fleet deployment; ``healthy=False`` is a first deploy whose tasks never reach RUNNING."""
+        for name in (options.get("service", "fleet"), options.get("vuln_service", "fleet-vuln-processing")):
+            if name:
+                self.ecs_sim.behaviour(name).healthy = healthy
+        return seed_fleet(self.region, **options)
+
+    def service_behaviour(self, service: str) -> ServiceBehaviour:
+        return self.ecs_sim.behaviour(service)
+
+    def next_migration(self, **outcome: Any) -> None:
+        self.ecs_sim.next_migration(TaskOutcome(**outcome))
+
+    def start(self, document: Any, name: str) -> str:
+        body = document if isinstance(document, str) else json.dumps(document)
+        return self.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=body
+        )["executionArn"]
+
+    def wait(self, arn: str, timeout: float = 120) -> ExecutionRun:
+        """Wait (in real seconds) for an execution to end."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            described = sfn.describe_execution(executionArn=arn)
+            if described["status"] in TERMINAL:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {arn} still {described['status']} after {timeout}s")
+            time.sleep(0.02)
+        events: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+            events.extend(page["events"])
+        cause = described.get("cause")
+        return ExecutionRun(
+            arn=arn,
+            status=described["status"],
+            error=described.get("error"),
+            cause=_json_or_text(cause) if cause is not None else None,
+            output=json.loads(described["output"]) if described.get("output") else None,
+            events=events,
+        )
+
+    def run(self, document: Any, name: str, timeout: float = 120) -> ExecutionRun:
+        return self.wait(self.start(document, name), timeout)
+
+    def service_state(self, cluster: str, service: str) -> dict[str, Any]:
+        """What rollback must restore: desired count, and the autoscaling target if there is one."""
+        self.ecs_sim.tick()
+        described = self.client("ecs").describe_services(cluster=cluster, services=[service])["services"][0]
+        targets = self.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{service}"],
+            ScalableDimension="ecs:service:DesiredCount",
+        )["ScalableTargets"]
+        state: dict[str, Any] = {"desired_count": described["desiredCount"]}
+        if targets:
+            target = targets[0]
+            suspended = target.get("SuspendedState") or {}
+            state.update(
+                min_capacity=target["MinCapacity"],
+                max_capacity=target["MaxCapacity"],
+                suspended={key: bool(suspended.get(key, False)) for key in
+                           ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")},
+            )
+        return state
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return {"message": text}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

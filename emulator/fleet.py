@@ -1,0 +1,123 @@
+"""A Fleet deployment seeded into the emulated account, shaped like fleetdm/fleet's Terraform one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+FLEET_IMAGE = "fleetdm/fleet:v4.60.0"
+
+
+@dataclass
+class FleetDeployment:
+    region: str
+    cluster: str
+    service: str
+    vuln_service: str | None
+    task_definition: str
+    revisions: list[int]
+    subnets: list[str]
+    security_groups: list[str]
+    autoscaling: tuple[int, int] | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def latest_revision(self) -> int:
+        return self.revisions[-1]
+
+    def migration_input(self, **overrides: Any) -> dict[str, Any]:
+        """A valid execution input for this deployment (the contract of design section 3)."""
+        document: dict[str, Any] = {
+            "ecs_cluster": self.cluster,
+            "ecs_service": self.service,
+            "task_definition": self.task_definition,
+            "task_definition_revision": self.latest_revision,
+            "subnets": self.subnets,
+            "security_groups": self.security_groups,
+        }
+        if self.vuln_service:
+            document["vuln_service"] = self.vuln_service
+        document.update(overrides)
+        return {k: v for k, v in document.items() if v is not _DROP}
+
+
+_DROP = object()
+DROP = _DROP  # pass as an override value to leave a field out
+
+
+def seed_fleet(
+    region: str,
+    *,
+    cluster: str = "fleet",
+    service: str = "fleet",
+    desired_count: int = 2,
+    autoscaling: tuple[int, int] | None = (2, 10),
+    vuln_service: str | None = "fleet-vuln-processing",
+    vuln_desired_count: int = 1,
+    revisions: int = 2,
+    container_name: str = "fleet",
+) -> FleetDeployment:
+    session = boto3.session.Session(region_name=region)
+    ec2, ecs, iam = session.client("ec2"), session.client("ecs"), session.client("iam")
+
+    vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.10.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"]["SubnetId"]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
+    security_group = ec2.create_security_group(GroupName="fleet", Description="Fleet backend", VpcId=vpc)["GroupId"]
+
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    execution_role = iam.create_role(RoleName="fleet-execution", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    task_role = iam.create_role(RoleName="fleet-task", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+    ecs.create_cluster(clusterName=cluster)
+    family = "fleet"
+    for revision in range(1, revisions + 1):
+        ecs.register_task_definition(
+            family=family,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="512",
+            memory="1024",
+            executionRoleArn=execution_role,
+            taskRoleArn=task_role,
+            containerDefinitions=[{
+                "name": container_name,
+                "image": FLEET_IMAGE,
+                "memory": 1024,  # moto wants a container-level memory
+                "essential": True,
+                "command": ["fleet", "serve"],
+                "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
+            }],
+        )
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}}
+    ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=f"{family}:{revisions}",
+                       desiredCount=desired_count, launchType="FARGATE", networkConfiguration=network)
+    if vuln_service:
+        ecs.create_service(cluster=cluster, serviceName=vuln_service, taskDefinition=f"{family}:{revisions}",
+                           desiredCount=vuln_desired_count, launchType="FARGATE", networkConfiguration=network)
+    if autoscaling:
+        scaling = session.client("application-autoscaling")
+        resource = f"service/{cluster}/{service}"
+        scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource,
+                                         ScalableDimension="ecs:service:DesiredCount",
+                                         MinCapacity=autoscaling[0], MaxCapacity=autoscaling[1])
+        scaling.put_scaling_policy(
+            PolicyName="fleet-cpu", ServiceNamespace="ecs", ResourceId=resource,
+            ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 70.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+            },
+        )
+    return FleetDeployment(
+        region=region, cluster=cluster, service=service, vuln_service=vuln_service, task_definition=family,
+        revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
+        autoscaling=autoscaling,
+    )

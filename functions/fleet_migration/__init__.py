@@ -1,0 +1,1 @@
+"""Shared code of the fleet-migration Lambda steps: models, ECS operations, errors."""

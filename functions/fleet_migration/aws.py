@@ -1,0 +1,48 @@
+"""The one place boto3 clients are made, and AWS throttling is recognised."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from fleet_migration.errors import AwsThrottled
+
+# Standard mode retries throttling with exponential backoff and jitter inside the step; what
+# still fails surfaces as AwsThrottled, which the state machine retries with its own backoff.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "Rate exceeded"}
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """A cached client: AWS_ENDPOINT_URL and the region come from the environment as usual."""
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+def error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def throttling_is_retried(func: F) -> F:
+    """Re-raise throttling that outlived the SDK retries as ``AwsThrottled`` for the ASL ``Retry``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ClientError as exc:
+            if error_code(exc) in THROTTLING_CODES:
+                raise AwsThrottled(f"AWS throttled {func.__name__}; the step will be retried", aws_error=str(exc)) from exc
+            raise
+
+    return wrapper  # type: ignore[return-value]

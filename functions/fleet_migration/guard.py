@@ -1,0 +1,57 @@
+"""One migration per service at a time.
+
+Every execution lists the RUNNING executions of its own state machine and yields to an older
+one that migrates an overlapping service. Two executions that start together both see each
+other; ordering by (start date, ARN) lets exactly one of them go on. Inputs are compared rather
+than names, so a console rerun under any name is guarded too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fleet_migration.aws import client, throttling_is_retried
+from fleet_migration.errors import MigrationInProgress
+from fleet_migration.models import Execution, MigrationInput, short_name
+
+
+def _services_of(document: Any) -> tuple[str, set[str]] | None:
+    if not isinstance(document, dict):
+        return None
+    cluster, service = document.get("ecs_cluster"), document.get("ecs_service")
+    if not isinstance(cluster, str) or not isinstance(service, str):
+        return None
+    names = {short_name(service)}
+    if isinstance(document.get("vuln_service"), str) and document["vuln_service"]:
+        names.add(short_name(document["vuln_service"]))
+    return short_name(cluster), names
+
+
+@throttling_is_retried
+def ensure_no_other_migration(migration: MigrationInput, execution: Execution) -> None:
+    sfn = client("stepfunctions")
+    running: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=execution.state_machine_arn, statusFilter="RUNNING"
+    ):
+        running.extend(page.get("executions", []))
+    mine = next((e for e in running if e["executionArn"] == execution.id), None)
+    my_key = (mine["startDate"], execution.id) if mine else None
+    wanted = set(migration.service_names)
+    for other in running:
+        if other["executionArn"] == execution.id:
+            continue
+        if my_key is not None and (other["startDate"], other["executionArn"]) > my_key:
+            continue  # a younger execution yields to us
+        described = sfn.describe_execution(executionArn=other["executionArn"])
+        try:
+            theirs = _services_of(json.loads(described.get("input") or "null"))
+        except json.JSONDecodeError:
+            theirs = None
+        if theirs and theirs[0] == migration.cluster_name and theirs[1] & wanted:
+            raise MigrationInProgress(
+                f"Execution {other['name']!r} is already migrating {sorted(theirs[1] & wanted)} in cluster "
+                f"{migration.cluster_name!r}; wait for it to finish (nothing was changed by this one)",
+                running_execution_arn=other["executionArn"],
+            )

@@ -1,0 +1,253 @@
+"""Typed documents that flow through the state machine.
+
+``MigrationInput`` is the execution input contract (design section 3). ``Migration`` is the
+state document the steps hand to each other: the validated input, what was captured before
+anything changed, and the progress of each phase.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+
+from fleet_migration.errors import InvalidInput
+
+DEFAULT_COMMAND = ["fleet", "prepare", "db", "--no-prompt"]
+
+NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
+
+_REVISION_SUFFIX = re.compile(r":\d+$")
+
+# What to put in each field, quoted in error messages so the reader knows the fix.
+FIELD_HINTS: dict[str, str] = {
+    "ecs_cluster": 'the ECS cluster name or ARN, e.g. "fleet"',
+    "ecs_service": 'the name of the Fleet ECS service, e.g. "fleet"',
+    "task_definition": 'the task definition family or ARN without ":<revision>", e.g. "fleet"',
+    "task_definition_revision": "the new task definition revision, an integer of at least 1",
+    "subnets": 'a non-empty list of subnet ids, e.g. ["subnet-0abc"]',
+    "security_groups": 'a non-empty list of security group ids, e.g. ["sg-0abc"]',
+    "min_capacity": "an integer of at least 0 (0 stops the service during the migration)",
+    "desired_count": "an integer of at least 1 and at least min_capacity, or null to restore the count found before",
+    "max_capacity": "an integer of at least 1 and at least desired_count, or null to restore the maximum found before",
+    "vuln_service": 'the name of the vulnerability-processing service, or "" for none',
+    "container_name": 'the name of the container that runs the migration, e.g. "fleet"',
+    "command": 'a non-empty list of strings, e.g. ["fleet", "prepare", "db", "--no-prompt"]',
+    "assign_public_ip": "true or false",
+    "launch_type": '"FARGATE" or "EC2"',
+    "timeout_seconds": "an integer from 1 to 86400",
+    "drain_timeout_seconds": "an integer from 1 to 3600",
+    "stabilize_timeout_seconds": "an integer from 0 to 3600 (0 = don't wait)",
+    "poll_interval_seconds": "an integer from 1 to 300",
+}
+
+
+class MigrationInput(BaseModel):
+    """The execution input: one flat JSON object, the same for Terraform, EventBridge and the console."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ecs_cluster: NonEmptyStr
+    ecs_service: NonEmptyStr
+    task_definition: NonEmptyStr
+    task_definition_revision: Annotated[StrictInt, Field(ge=1)]
+    subnets: Annotated[list[NonEmptyStr], Field(min_length=1)]
+    security_groups: Annotated[list[NonEmptyStr], Field(min_length=1)]
+    min_capacity: Annotated[StrictInt, Field(ge=0)] = 0
+    desired_count: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_capacity: Annotated[StrictInt, Field(ge=1)] | None = None
+    vuln_service: StrictStr = ""
+    container_name: NonEmptyStr = "fleet"
+    command: Annotated[list[StrictStr], Field(min_length=1)] = Field(default_factory=lambda: list(DEFAULT_COMMAND))
+    assign_public_ip: StrictBool = False
+    launch_type: Literal["FARGATE", "EC2"] = "FARGATE"
+    timeout_seconds: Annotated[StrictInt, Field(ge=1, le=86400)] = 3600
+    drain_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = 600
+    stabilize_timeout_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] = 600
+    poll_interval_seconds: Annotated[StrictInt, Field(ge=1, le=300)] = 5
+
+    @model_validator(mode="after")
+    def _check_relations(self) -> MigrationInput:
+        if _REVISION_SUFFIX.search(self.task_definition):
+            raise ValueError(
+                f"task_definition: {self.task_definition!r} carries a revision; pass the family "
+                f"({_REVISION_SUFFIX.sub('', self.task_definition)!r}) and put the number in task_definition_revision"
+            )
+        if self.desired_count is not None and self.desired_count < self.min_capacity:
+            raise ValueError(
+                f"desired_count: {self.desired_count} is below min_capacity {self.min_capacity}; "
+                "raise desired_count or lower min_capacity"
+            )
+        if self.max_capacity is not None and self.desired_count is not None and self.max_capacity < self.desired_count:
+            raise ValueError(
+                f"max_capacity: {self.max_capacity} is below desired_count {self.desired_count}; "
+                "raise max_capacity or lower desired_count"
+            )
+        if self.vuln_service and self.vuln_service.split("/")[-1] == self.ecs_service.split("/")[-1]:
+            raise ValueError('vuln_service: it names the same service as ecs_service; set it to "" or to the other service')
+        return self
+
+    @property
+    def cluster_name(self) -> str:
+        return short_name(self.ecs_cluster)
+
+    @property
+    def service_names(self) -> list[str]:
+        names = [short_name(self.ecs_service)]
+        if self.vuln_service:
+            names.append(short_name(self.vuln_service))
+        return names
+
+    @property
+    def task_definition_ref(self) -> str:
+        """``family:revision`` (or ``arn:...:task-definition/family:revision``) for RunTask."""
+        return f"{self.task_definition}:{self.task_definition_revision}"
+
+    @classmethod
+    def parse(cls, document: Any) -> MigrationInput:
+        """Validate an execution input, raising ``InvalidInput`` that names every bad field and its fix."""
+        if not isinstance(document, dict):
+            raise InvalidInput(
+                f"The execution input must be a JSON object, got {type(document).__name__}; "
+                "see the README's execution input table.",
+                fields=[],
+            )
+        try:
+            return cls.model_validate(document)
+        except ValidationError as exc:
+            problems, fields = describe_validation_errors(exc, document)
+            raise InvalidInput("Invalid execution input: " + "; ".join(problems) + ".", fields=fields) from None
+
+
+def describe_validation_errors(exc: ValidationError, document: dict) -> tuple[list[str], list[str]]:
+    """Turn pydantic's errors into one sentence per field: what is wrong and what to put there."""
+    problems: list[str] = []
+    fields: list[str] = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        if error["type"] == "extra_forbidden":
+            guess = difflib.get_close_matches(field, FIELD_HINTS, n=1)
+            suggestion = f'did you mean "{guess[0]}"? ' if guess else ""
+            problems.append(f'{field}: not a field of the execution input; {suggestion}remove it')
+        elif error["type"] == "missing":
+            problems.append(f"{field}: required; set it to {FIELD_HINTS[field]}")
+        elif not field:
+            # model-level checks already name their field and the fix
+            problems.append(str(error["msg"]).removeprefix("Value error, "))
+            field = problems[-1].split(":", 1)[0]
+        else:
+            got = document.get(field, error.get("input"))
+            problems.append(f"{field}: {error['msg'].lower()} (got {got!r}); set it to {FIELD_HINTS.get(field, 'a valid value')}")
+        if field not in fields:
+            fields.append(field)
+    return problems, fields
+
+
+def short_name(name_or_arn: str) -> str:
+    """The part after the last ``/`` of an ARN, or the name itself."""
+    return name_or_arn.rsplit("/", 1)[-1]
+
+
+class Execution(BaseModel):
+    """Who we are: filled from the ASL context object (``$$.Execution``)."""
+
+    id: str
+    name: str
+    state_machine_arn: str
+    start_time: str
+
+
+class SuspendedState(BaseModel):
+    dynamic_scaling_in_suspended: bool = False
+    dynamic_scaling_out_suspended: bool = False
+    scheduled_scaling_suspended: bool = False
+
+    def to_api(self) -> dict[str, bool]:
+        return {
+            "DynamicScalingInSuspended": self.dynamic_scaling_in_suspended,
+            "DynamicScalingOutSuspended": self.dynamic_scaling_out_suspended,
+            "ScheduledScalingSuspended": self.scheduled_scaling_suspended,
+        }
+
+
+class ScalableTarget(BaseModel):
+    """An Application Auto Scaling target as found before the migration."""
+
+    resource_id: str
+    min_capacity: int
+    max_capacity: int
+    suspended: SuspendedState
+
+
+class ServiceSnapshot(BaseModel):
+    """One service: what it looked like before, and what it should look like after."""
+
+    name: str
+    arn: str
+    desired_count: int
+    scalable_target: ScalableTarget | None = None
+    # after a successful migration
+    target_desired_count: int
+    target_max_capacity: int | None = None
+
+
+class Poll(BaseModel):
+    """A wait in progress: the ASL loops Wait -> check while ``done`` is false."""
+
+    started_at: float
+    deadline: float
+    done: bool = False
+    polls: int = 0
+    next_poll_seconds: int = 1
+    detail: str = ""
+
+
+class MigrationTask(BaseModel):
+    arn: str
+    started_at: float
+    deadline: float
+    last_status: str = "PROVISIONING"
+    exit_code: int | None = None
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    done: bool = False
+    polls: int = 0
+    next_poll_seconds: int = 1
+
+
+class Caught(BaseModel):
+    """What a ``Catch`` with ``ResultPath: $.caught`` adds to the state."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    error: str = Field(alias="Error")
+    cause: str = Field(default="", alias="Cause")
+
+
+class Migration(BaseModel):
+    """The state document handed from step to step."""
+
+    input: MigrationInput
+    execution: Execution
+    cluster_arn: str
+    task_definition_arn: str
+    services: list[ServiceSnapshot]
+    # A ready-made cause for the one failure no step can report itself: the rollback step not running.
+    manual_restore_cause: str
+    drain: Poll | None = None
+    task: MigrationTask | None = None
+    stabilize: Poll | None = None
+    result: dict[str, Any] | None = None
+    caught: Caught | None = None
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class DescribeRequest(BaseModel):
+    """The first step's payload: the raw execution input plus the execution context."""
+
+    input: Any
+    execution: Execution

@@ -1,0 +1,326 @@
+"""What each step of the state machine does, one function per step.
+
+Every function takes the state document and returns it updated; the handlers only parse,
+call one of these and serialise. Waiting is the state machine's job: a ``check_*``/``poll_*``
+function looks once, then says whether it is done and how long to wait before looking again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from datetime import datetime
+from typing import Any
+
+from fleet_migration import autoscaling, ecs, guard, polling
+from fleet_migration.errors import (
+    DrainTimeout,
+    MigrationError,
+    MigrationFailed,
+    MigrationTimeout,
+    RollbackFailed,
+    ServiceNotStable,
+    TaskFailedToStart,
+)
+from fleet_migration.models import DescribeRequest, Migration, MigrationInput, MigrationTask, Poll, ServiceSnapshot
+
+
+def describe(request: DescribeRequest) -> Migration:
+    """Validate, check that everything exists and capture what rollback must restore. Changes nothing."""
+    spec = MigrationInput.parse(request.input)
+    cluster_arn = ecs.find_cluster(spec.ecs_cluster)
+    wanted = {"ecs_service": spec.ecs_service}
+    if spec.vuln_service:
+        wanted["vuln_service"] = spec.vuln_service
+    found = ecs.find_services(spec.ecs_cluster, wanted)
+    task_definition_arn = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
+    guard.ensure_no_other_migration(spec, request.execution)
+
+    services = []
+    for field, service in found.items():
+        is_main = field == "ecs_service"
+        before = service["desiredCount"]
+        services.append(
+            ServiceSnapshot(
+                name=service["serviceName"],
+                arn=service["serviceArn"],
+                desired_count=before,
+                scalable_target=autoscaling.capture(spec.cluster_name, service["serviceName"]),
+                target_desired_count=spec.desired_count if is_main and spec.desired_count is not None else before,
+                target_max_capacity=spec.max_capacity if is_main else None,
+            )
+        )
+    return Migration(
+        input=spec,
+        execution=request.execution,
+        cluster_arn=cluster_arn,
+        task_definition_arn=task_definition_arn,
+        services=services,
+        manual_restore_cause=json.dumps(
+            {
+                "message": "The rollback step could not run; restore the services by hand with these commands "
+                "(and stop the migration task if one is still running).",
+                "rolled_back": False,
+                "commands": restore_commands(spec.cluster_name, services),
+            }
+        ),
+    )
+
+
+def scale_down(migration: Migration) -> Migration:
+    """Hold autoscaling first (or it would undo the scale-down), then lower the desired counts."""
+    spec = migration.input
+    for service in migration.services:
+        if service.scalable_target:
+            autoscaling.hold_at(service.scalable_target, spec.min_capacity)
+        ecs.set_desired_count(spec.cluster_name, service.name, spec.min_capacity)
+    started = polling.now()
+    migration.drain = Poll(started_at=started, deadline=started + spec.drain_timeout_seconds)
+    return migration
+
+
+def check_drained(migration: Migration) -> Migration:
+    spec, drain = migration.input, _require(migration.drain, "drain")
+    at = polling.now()
+    waiting_for = []
+    for service in migration.services:
+        active, stopping = ecs.drain_progress(ecs.service_tasks(spec.cluster_name, service.name))
+        if active > spec.min_capacity or stopping:
+            waiting_for.append(f"{service.name}: {active} running or starting, {stopping} stopping")
+    drain.polls += 1
+    drain.detail = "; ".join(waiting_for)
+    if not waiting_for:
+        drain.done = True
+    elif at >= drain.deadline:
+        raise DrainTimeout(
+            f"The services did not drain to {spec.min_capacity} task(s) within drain_timeout_seconds="
+            f"{spec.drain_timeout_seconds} ({drain.detail}); look at why the tasks do not stop, or raise the timeout",
+        )
+    else:
+        drain.next_poll_seconds = _next_wait(at, drain.started_at, drain.deadline, spec.poll_interval_seconds)
+    return migration
+
+
+def run_migration_task(migration: Migration) -> Migration:
+    spec = migration.input
+    task = ecs.run_task(
+        cluster=spec.cluster_name,
+        task_definition=migration.task_definition_arn,
+        container_name=spec.container_name,
+        command=spec.command,
+        subnets=spec.subnets,
+        security_groups=spec.security_groups,
+        assign_public_ip=spec.assign_public_ip,
+        launch_type=spec.launch_type,
+        client_token=client_token(migration.execution.id),
+    )
+    started = polling.now()
+    deadline = started + spec.timeout_seconds
+    migration.task = MigrationTask(
+        arn=task["taskArn"],
+        started_at=started,
+        deadline=deadline,
+        last_status=task.get("lastStatus", "PROVISIONING"),
+        next_poll_seconds=polling.capped(spec.poll_interval_seconds, deadline, started),
+    )
+    return migration
+
+
+def poll_migration_task(migration: Migration) -> Migration:
+    spec, task = migration.input, _require(migration.task, "task")
+    at = polling.now()
+    described = ecs.describe_task(spec.cluster_name, task.arn)
+    task.polls += 1
+    task.last_status = described.get("lastStatus", task.last_status)
+    task.stop_code = described.get("stopCode")
+    task.stopped_reason = described.get("stoppedReason")
+    task.exit_code = ecs.container_exit(described, spec.container_name)
+    details = {"task_arn": task.arn, "exit_code": task.exit_code, "stopped_reason": task.stopped_reason}
+    if task.last_status == "STOPPED":
+        task.done = True
+        if task.stop_code == "TaskFailedToStart" or task.exit_code is None:
+            raise TaskFailedToStart(
+                f"The migration task stopped before running the command ({task.stop_code or 'no exit code'}: "
+                f"{task.stopped_reason or 'no reason given'}); check the image, secrets, subnets and security groups",
+                **details,
+            )
+        if task.exit_code != 0:
+            raise MigrationFailed(
+                f"The migration command exited with code {task.exit_code}; read the {spec.container_name!r} "
+                "container's logs for the task, fix the cause and run the migration again",
+                **details,
+            )
+    elif at >= task.deadline:
+        ecs.stop_task(spec.cluster_name, task.arn, f"fleet-migration: still running after timeout_seconds={spec.timeout_seconds}")
+        raise MigrationTimeout(
+            f"The migration task was still {task.last_status} after timeout_seconds={spec.timeout_seconds} and was "
+            "stopped; check the database and the task's logs, then raise timeout_seconds if the migration is just slow",
+            **details,
+        )
+    else:
+        task.next_poll_seconds = _next_wait(at, task.started_at, task.deadline, spec.poll_interval_seconds)
+    return migration
+
+
+def scale_up(migration: Migration) -> Migration:
+    """Desired counts first, then the autoscaling bounds and suspended state: the reverse of scale_down."""
+    spec = migration.input
+    for service in migration.services:
+        ecs.set_desired_count(spec.cluster_name, service.name, service.target_desired_count)
+        if service.scalable_target:
+            autoscaling.restore(service.scalable_target, service.target_max_capacity)
+    started = polling.now()
+    migration.stabilize = Poll(started_at=started, deadline=started + spec.stabilize_timeout_seconds)
+    if spec.stabilize_timeout_seconds == 0:
+        migration.stabilize.done = True
+        migration.result = _result(migration)
+    return migration
+
+
+def check_stable(migration: Migration) -> Migration:
+    spec, stabilize = migration.input, _require(migration.stabilize, "stabilize")
+    at = polling.now()
+    short = []
+    for service in migration.services:
+        counts = ecs.service_counts(spec.cluster_name, service.name)
+        if counts["running"] < service.target_desired_count:
+            short.append(f"{service.name}: {counts['running']} of {service.target_desired_count} running")
+    stabilize.polls += 1
+    stabilize.detail = "; ".join(short)
+    if not short:
+        stabilize.done = True
+        migration.result = _result(migration)
+    elif at >= stabilize.deadline:
+        raise ServiceNotStable(
+            f"The migration succeeded, but the services did not reach their desired count within "
+            f"stabilize_timeout_seconds={spec.stabilize_timeout_seconds} ({stabilize.detail}); they are set to the "
+            "requested count, so look at the ECS service events for why tasks do not start",
+            task_arn=migration.task.arn if migration.task else None,
+            exit_code=0,
+            rolled_back=False,
+            services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+        )
+    else:
+        stabilize.next_poll_seconds = _next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval_seconds)
+    return migration
+
+
+def rollback(migration: Migration) -> dict[str, str]:
+    """Stop a migration task that may still run, then put back every captured value. Safe to run twice.
+
+    Returns ``{"error", "cause"}`` for the state machine's Fail states: the original error, with a
+    cause that says what was restored.
+    """
+    spec = migration.input
+    error, cause = read_caught(migration)
+    restored = []
+    try:
+        if migration.task and not migration.task.done:
+            ecs.stop_task(spec.cluster_name, migration.task.arn, f"fleet-migration: rolling back after {error}")
+        for service in reversed(migration.services):
+            ecs.set_desired_count(spec.cluster_name, service.name, service.desired_count)
+            if service.scalable_target:
+                autoscaling.restore(service.scalable_target)
+            restored.append(_service_summary(service))
+    except Exception as exc:
+        raise RollbackFailed(
+            f"Rolling back after {error} failed ({exc}); run these commands to restore the services by hand",
+            original_error=error,
+            original_cause=cause,
+            rolled_back=False,
+            restored=restored,
+            commands=restore_commands(spec.cluster_name, migration.services, migration.task),
+        ) from exc
+    restored.reverse()
+    summary = ", ".join(f"{s['name']} to {s['desired_count']} task(s)" for s in restored)
+    cause.update(
+        message=f"{str(cause.get('message', error)).rstrip('.')}. The services were rolled back to what they were before: {summary}.",
+        rolled_back=True,
+        services=restored,
+    )
+    return {"error": error, "cause": json.dumps(cause, sort_keys=True, default=str)}
+
+
+def read_caught(migration: Migration) -> tuple[str, dict[str, Any]]:
+    """The error a ``Catch`` put in ``$.caught``, with its cause as our JSON object when it is one."""
+    caught = migration.caught
+    if caught is None:
+        return "States.Runtime", {"message": "Rollback ran without a caught error."}
+    try:
+        payload = json.loads(caught.cause)
+    except json.JSONDecodeError:
+        return caught.error, {"message": caught.cause or caught.error}
+    message = payload.get("errorMessage", payload) if isinstance(payload, dict) else payload
+    if isinstance(message, str):
+        try:
+            parsed = json.loads(message)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict) and "message" in parsed:
+            return caught.error, parsed
+        return caught.error, {"message": message}
+    return caught.error, {"message": json.dumps(message)}
+
+
+def client_token(execution_id: str) -> str:
+    """RunTask's idempotency token: the same for every retry of one execution, different across executions."""
+    return hashlib.sha256(execution_id.encode()).hexdigest()[:64]
+
+
+def restore_commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None) -> list[str]:
+    commands = []
+    if task and not task.done:
+        commands.append(shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", task.arn]))
+    for service in services:
+        commands.append(
+            shlex.join(
+                ["aws", "ecs", "update-service", "--cluster", cluster, "--service", service.name,
+                 "--desired-count", str(service.desired_count)]
+            )
+        )
+        target = service.scalable_target
+        if target:
+            suspended = ",".join(f"{key}={str(value).lower()}" for key, value in target.suspended.to_api().items())
+            commands.append(
+                shlex.join(
+                    ["aws", "application-autoscaling", "register-scalable-target", "--service-namespace", "ecs",
+                     "--resource-id", target.resource_id, "--scalable-dimension", autoscaling.DIMENSION,
+                     "--min-capacity", str(target.min_capacity), "--max-capacity", str(target.max_capacity),
+                     "--suspended-state", suspended]
+                )
+            )
+    return commands
+
+
+def _service_summary(service: ServiceSnapshot) -> dict[str, Any]:
+    summary: dict[str, Any] = {"name": service.name, "desired_count": service.desired_count}
+    if service.scalable_target:
+        summary.update(
+            min_capacity=service.scalable_target.min_capacity,
+            max_capacity=service.scalable_target.max_capacity,
+            suspended_state=service.scalable_target.suspended.to_api(),
+        )
+    return summary
+
+
+def _result(migration: Migration) -> dict[str, Any]:
+    task = _require(migration.task, "task")
+    started = datetime.fromisoformat(migration.execution.start_time).timestamp()
+    return {
+        "task_arn": task.arn,
+        "exit_code": task.exit_code,
+        "task_definition": migration.task_definition_arn,
+        "services": [{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+        "duration_seconds": round(polling.now() - started, 1),
+    }
+
+
+def _next_wait(at: float, started: float, deadline: float, interval: int) -> int:
+    return polling.capped(polling.next_poll_seconds(at - started, interval), deadline, at)
+
+
+def _require(value: Any, name: str) -> Any:
+    if value is None:
+        raise MigrationError(f"The state document has no {name!r}; the state machine definition is out of order")
+    return value
