@@ -1,0 +1,407 @@
+"""Least privilege, checked against what the code really does.
+
+Workflows run on the emulator (success, failed migration, timed-out migration, a second migration
+refused while one runs, the EventBridge trigger) while every AWS call a step makes is recorded with
+the function that made it. Then, per function: the actions its role allows are exactly the actions
+it called (plus the ones AWS authorizes alongside them); every recorded call is allowed by the role
+on its real resource ARN; calls on anything outside the configured cluster, services, family and
+task roles are not.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+from emulator import Emulator
+from template_support import (
+    ACCOUNT,
+    PARAMETERS,
+    REGION,
+    TEMPLATE,
+    Request,
+    Resolver,
+    allows,
+    as_list,
+    function_arn,
+    inline_statements,
+    load_template,
+    statement_actions,
+    translate,
+)
+
+SPEED = 5
+STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:fleet-migration"
+
+# Actions AWS authorizes on top of the API action itself.
+IMPLIED = {
+    # RunTask passes the task definition's execution and task roles to ECS.
+    "ecs:RunTask": ["iam:PassRole"],
+    # Application Auto Scaling checks that the caller of RegisterScalableTarget may describe and
+    # update the ECS service behind the target.
+    "application-autoscaling:RegisterScalableTarget": ["ecs:DescribeServices", "ecs:UpdateService"],
+}
+
+# Where Resource "*" is allowed, and why. Anything else with "*" fails test_resource_star_only_where_iam_needs_it.
+STAR_RESOURCES = {
+    "ecs:DescribeTaskDefinition": "no resource-level permissions",
+    "application-autoscaling:DescribeScalableTargets": "no resource-level permissions",
+    "ecs:ListTasks": "no resource of its own for Fargate tasks; scoped by the ecs:cluster condition",
+    "logs:CreateLogDelivery": "Step Functions log delivery: no resource-level permissions",
+    "logs:GetLogDelivery": "Step Functions log delivery: no resource-level permissions",
+    "logs:UpdateLogDelivery": "Step Functions log delivery: no resource-level permissions",
+    "logs:DeleteLogDelivery": "Step Functions log delivery: no resource-level permissions",
+    "logs:ListLogDeliveries": "Step Functions log delivery: no resource-level permissions",
+    "logs:PutResourcePolicy": "Step Functions log delivery: no resource-level permissions",
+    "logs:DescribeResourcePolicies": "Step Functions log delivery: no resource-level permissions",
+    "logs:DescribeLogGroups": "Step Functions log delivery: no resource-level permissions",
+}
+STAR_NEEDS_CONDITION = {"ecs:ListTasks": "ecs:cluster"}
+
+# AWS managed policies SAM attaches: logging (every function) and X-Ray (Tracing: Active / Enabled).
+MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    service: str  # the IAM prefix (the SDK's signing name)
+    operation: str
+    params: dict[str, Any]
+
+    @property
+    def action(self) -> str:
+        return f"{self.service}:{self.operation}"
+
+
+@dataclass
+class Recording:
+    calls: list[Call]
+    task_definition_roles: dict[str, list[str]]
+
+    def by_function(self) -> dict[str, list[Call]]:
+        grouped: dict[str, list[Call]] = defaultdict(list)
+        for call in self.calls:
+            grouped[call.function].append(call)
+        return grouped
+
+
+# -- the requests IAM authorizes for a call --------------------------------------------------------
+
+def _ecs_arn(kind: str, path: str) -> str:
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:{kind}/{path}"
+
+
+def _short(name_or_arn: str) -> str:
+    return name_or_arn.rsplit("/", 1)[-1]
+
+
+def _cluster_arn(cluster: str) -> str:
+    return cluster if cluster.startswith("arn:") else _ecs_arn("cluster", cluster)
+
+
+def _service_arn(cluster: str, service: str) -> str:
+    return service if service.startswith("arn:") else _ecs_arn("service", f"{_short(cluster)}/{service}")
+
+
+def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
+    p, action = call.params, call.action
+    cluster = p.get("cluster", "default")
+    in_cluster = (("ecs:cluster", _cluster_arn(cluster)),)
+    if action == "ecs:DescribeClusters":
+        return [Request(action, _cluster_arn(c)) for c in p["clusters"]]
+    if action == "ecs:DescribeServices":
+        return [Request(action, _service_arn(cluster, s), in_cluster) for s in p["services"]]
+    if action == "ecs:UpdateService":
+        return [Request(action, _service_arn(cluster, p["service"]), in_cluster)]
+    if action == "ecs:ListTasks":
+        return [Request(action, "*", in_cluster)]
+    if action == "ecs:DescribeTasks":
+        return [Request(action, t, in_cluster) for t in p["tasks"]]
+    if action == "ecs:StopTask":
+        return [Request(action, p["task"], in_cluster)]
+    if action == "ecs:DescribeTaskDefinition":
+        return [Request(action, "*")]
+    if action == "ecs:RunTask":
+        definition = p["taskDefinition"]
+        arn = definition if definition.startswith("arn:") else _ecs_arn("task-definition", definition)
+        passed = [Request("iam:PassRole", role, (("iam:PassedToService", "ecs-tasks.amazonaws.com"),), "implied by RunTask")
+                  for role in roles[arn]]
+        return [Request(action, arn, in_cluster), *passed]
+    if action == "application-autoscaling:DescribeScalableTargets":
+        return [Request(action, "*")]
+    if action == "application-autoscaling:RegisterScalableTarget":
+        _, target_cluster, service = p["ResourceId"].split("/")
+        target = f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/0123456789abcdef0123456789abcdef"
+        checked = _service_arn(target_cluster, service)
+        return [Request(action, target),
+                Request("ecs:DescribeServices", checked, why="checked by Application Auto Scaling"),
+                Request("ecs:UpdateService", checked, why="checked by Application Auto Scaling")]
+    if action == "states:ListExecutions":
+        return [Request(action, p["stateMachineArn"])]
+    if action in ("states:DescribeExecution",):
+        return [Request(action, p["executionArn"])]
+    if action == "states:StartExecution":
+        return [Request(action, p["stateMachineArn"])]
+    raise AssertionError(f"{call.function} calls {action}: teach requests_for which resource IAM checks for it")
+
+
+# -- recording -------------------------------------------------------------------------------------
+
+def _wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the emulator did not get there in time")
+        time.sleep(0.02)
+
+
+def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+    calls: list[Call] = []
+    current = threading.local()
+    original_invoke = aws.lambdas.invoke
+    original_call = BaseClient._make_api_call
+
+    def invoke(name: str, arn: str, body: Any, response_headers: dict[str, str]) -> bytes:
+        current.function = name
+        try:
+            return original_invoke(name, arn, body, response_headers)
+        finally:
+            current.function = None
+
+    def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        function = getattr(current, "function", None)
+        if function:
+            calls.append(Call(function, client.meta.service_model.signing_name, operation, copy.deepcopy(params)))
+        return original_call(client, operation, params)
+
+    monkeypatch.setattr(aws.lambdas, "invoke", invoke)
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+
+    fleet = aws.seed_fleet()
+
+    def document(**overrides: Any) -> dict[str, Any]:
+        return fleet.migration_input(poll_interval_seconds=1, **overrides)
+
+    # GIVEN a successful migration
+    assert aws.run(document(), name="iam-success").status == "SUCCEEDED"
+    # a migration whose command fails: rollback restores
+    aws.next_migration(exit_code=3)
+    assert aws.run(document(), name="iam-failure").error == "MigrationFailed"
+    # a migration that never ends (it is stopped), and meanwhile a second one for the same service
+    aws.next_migration(runs_forever=True)
+    slow = aws.start(document(timeout_seconds=5), name="iam-timeout")
+    _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
+    assert aws.run(document(), name="iam-second").error == "MigrationInProgress"
+    assert aws.wait(slow).error == "MigrationTimeout"
+    # the EventBridge trigger for a new revision, and the execution it starts
+    for name, value in _trigger_environment(fleet).items():
+        monkeypatch.setenv(name, value)
+    event = json.dumps(_registered_event(fleet.task_definition, fleet.latest_revision))
+    answer = json.loads(aws.lambdas.invoke("TriggerFunction", function_arn("TriggerFunction"), event, {}))
+    assert answer["action"] == "started", answer
+    assert aws.wait(answer["execution_arn"]).status == "SUCCEEDED"
+    return calls
+
+
+def _trigger_environment(fleet: Any) -> dict[str, str]:
+    return {
+        "STATE_MACHINE_ARN": STATE_MACHINE,
+        "ECS_CLUSTER": fleet.cluster,
+        "ECS_SERVICE": fleet.service,
+        "VULN_SERVICE": fleet.vuln_service or "",
+        "TASK_DEFINITION_FAMILY": fleet.task_definition,
+        "SUBNETS": ",".join(fleet.subnets),
+        "SECURITY_GROUPS": ",".join(fleet.security_groups),
+        "INPUT_OVERRIDES": json.dumps({"poll_interval_seconds": 1}),
+    }
+
+
+def _registered_event(family: str, revision: int) -> dict[str, Any]:
+    arn = _ecs_arn("task-definition", f"{family}:{revision}")
+    return {
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ecs", "account": ACCOUNT, "time": "2026-01-01T12:00:00Z", "region": REGION, "resources": [],
+        "detail": {"eventSource": "ecs.amazonaws.com", "eventName": "RegisterTaskDefinition",
+                   "requestParameters": {"family": family},
+                   "responseElements": {"taskDefinition": {"taskDefinitionArn": arn, "family": family, "revision": revision}}},
+    }
+
+
+@pytest.fixture(scope="module")
+def recording() -> Recording:
+    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED) as aws:
+        calls = _record_workflows(aws, monkeypatch)
+        ecs = aws.client("ecs")
+        roles = {}
+        for call in calls:
+            if call.action == "ecs:RunTask":
+                definition = ecs.describe_task_definition(taskDefinition=call.params["taskDefinition"])["taskDefinition"]
+                roles[definition["taskDefinitionArn"]] = [
+                    definition[key] for key in ("executionRoleArn", "taskRoleArn") if definition.get(key)
+                ]
+    return Recording(calls, roles)
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    return translate()
+
+
+@pytest.fixture(scope="module")
+def resolver(translated: dict[str, Any]) -> Resolver:
+    return Resolver(translated)
+
+
+def _functions(translated: dict[str, Any]) -> list[str]:
+    return [k for k, v in translated["Resources"].items() if v["Type"] == "AWS::Lambda::Function"]
+
+
+def _role_statements(translated: dict[str, Any], resolver: Resolver, function: str) -> list[dict[str, Any]]:
+    role = translated["Resources"][f"{function}Role"]
+    return resolver.resolve(inline_statements(role))
+
+
+# -- the tests -------------------------------------------------------------------------------------
+
+def test_every_function_ran_in_the_recorded_workflows(recording: Recording, translated: dict[str, Any]) -> None:
+    assert set(recording.by_function()) == set(_functions(translated))
+
+
+def test_each_role_allows_exactly_the_actions_its_function_calls(recording: Recording, translated: dict[str, Any]) -> None:
+    by_function = recording.by_function()
+    mismatches = {}
+    for function in _functions(translated):
+        called = {call.action for call in by_function[function]}
+        needed = called | {implied for action in called for implied in IMPLIED.get(action, [])}
+        granted = statement_actions(inline_statements(translated["Resources"][f"{function}Role"]))
+        if granted != needed:
+            mismatches[function] = {"granted but never called": sorted(granted - needed),
+                                    "called but not granted": sorted(needed - granted)}
+    assert not mismatches, json.dumps(mismatches, indent=2)
+
+
+def test_every_recorded_call_is_allowed_on_its_resource(
+    recording: Recording, translated: dict[str, Any], resolver: Resolver
+) -> None:
+    denied = []
+    for function, calls in recording.by_function().items():
+        statements = _role_statements(translated, resolver, function)
+        for call in calls:
+            for request in requests_for(call, recording.task_definition_roles):
+                if not allows(statements, request):
+                    denied.append(f"{function}: {request}")
+    assert not denied, "\n".join(sorted(set(denied)))
+
+
+@pytest.mark.parametrize(
+    ("function", "request_", "why"),
+    [
+        ("ScaleDownFunction", Request("ecs:UpdateService", _ecs_arn("service", "fleet/other")), "another service"),
+        ("ScaleDownFunction", Request("ecs:UpdateService", _ecs_arn("service", "other/fleet")), "another cluster"),
+        ("RollbackFunction", Request("ecs:UpdateService", _ecs_arn("service", "staging/fleet")), "another cluster"),
+        ("DescribeServiceFunction", Request("ecs:DescribeClusters", _ecs_arn("cluster", "other")), "another cluster"),
+        ("RunTaskFunction", Request("ecs:RunTask", _ecs_arn("task-definition", "other:3"),
+                                    (("ecs:cluster", _ecs_arn("cluster", "fleet")),)), "another family"),
+        ("RunTaskFunction", Request("ecs:RunTask", _ecs_arn("task-definition", "fleet:3"),
+                                    (("ecs:cluster", _ecs_arn("cluster", "other")),)), "another cluster"),
+        ("RunTaskFunction", Request("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin",
+                                    (("iam:PassedToService", "ecs-tasks.amazonaws.com"),)), "another role"),
+        ("RunTaskFunction", Request("iam:PassRole", PARAMETERS["TaskExecutionRoleArn"],
+                                    (("iam:PassedToService", "lambda.amazonaws.com"),)), "passed to another service"),
+        ("CheckDrainedFunction", Request("ecs:ListTasks", "*", (("ecs:cluster", _ecs_arn("cluster", "other")),)),
+         "another cluster"),
+        ("PollTaskFunction", Request("ecs:StopTask", _ecs_arn("task", "other/0123")), "a task of another cluster"),
+        ("TriggerFunction", Request("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:other"),
+         "another state machine"),
+        ("DescribeServiceFunction", Request("states:DescribeExecution",
+                                            f"arn:aws:states:{REGION}:{ACCOUNT}:execution:other:x"), "another state machine"),
+    ],
+)
+def test_calls_outside_the_configured_deployment_are_denied(
+    translated: dict[str, Any], resolver: Resolver, function: str, request_: Request, why: str
+) -> None:
+    assert not allows(_role_statements(translated, resolver, function), request_), why
+
+
+def test_the_state_machine_invokes_exactly_its_steps(translated: dict[str, Any], resolver: Resolver) -> None:
+    machine = translated["Resources"]["MigrationStateMachine"]["Properties"]
+    steps = {resolver.resolve(value) for value in machine["DefinitionSubstitutions"].values()}
+    statements = resolver.resolve(inline_statements(translated["Resources"]["MigrationStateMachineRole"]))
+    invoked = {r for s in statements if "lambda:InvokeFunction" in as_list(s["Action"]) for r in as_list(s["Resource"])}
+    assert invoked == steps
+    assert statement_actions(statements) == {"lambda:InvokeFunction", *(a for a in STAR_RESOURCES if a.startswith("logs:"))}
+
+
+def test_no_action_wildcards_anywhere(translated: dict[str, Any]) -> None:
+    for logical_id, resource in translated["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for action in statement_actions(inline_statements(resource)):
+                assert isinstance(action, str) and not re.search(r"[*?]", action), f"{logical_id}: {action}"
+
+
+def test_resource_star_only_where_iam_needs_it(translated: dict[str, Any]) -> None:
+    for logical_id, resource in translated["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in inline_statements(resource):
+            if "*" not in as_list(statement["Resource"]):
+                continue
+            for action in as_list(statement["Action"]):
+                assert action in STAR_RESOURCES, f'{logical_id}: {action} on Resource "*" is not on the allow-list'
+                if action in STAR_NEEDS_CONDITION:
+                    keys = {k for tests in statement.get("Condition", {}).values() for k in tests}
+                    assert STAR_NEEDS_CONDITION[action] in keys, f"{logical_id}: {action} needs a condition"
+
+
+def test_every_resource_star_in_the_template_says_why() -> None:
+    lines = TEMPLATE.read_text().splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r'\s*Resource:\s*"\*"', line):
+            above = [text.strip() for text in lines[max(0, number - 3):number]]
+            assert any(text.startswith("#") for text in above), f"template.yaml line {number + 1}: say why Resource is *"
+
+
+def test_only_logging_and_tracing_managed_policies(translated: dict[str, Any]) -> None:
+    for logical_id, resource in translated["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            assert set(resource["Properties"].get("ManagedPolicyArns", [])) <= MANAGED_POLICIES, logical_id
+
+
+def test_pass_role_only_for_the_task_roles_and_only_to_ecs_tasks(translated: dict[str, Any]) -> None:
+    template = load_template()
+    for task_role, expected in [
+        (PARAMETERS["TaskRoleArn"], [PARAMETERS["TaskExecutionRoleArn"], PARAMETERS["TaskRoleArn"]]),
+        ("", [PARAMETERS["TaskExecutionRoleArn"]]),
+    ]:
+        resolver = Resolver(template, {**PARAMETERS, "TaskRoleArn": task_role})
+        passing = []
+        for logical_id, resource in translated["Resources"].items():
+            if resource["Type"] != "AWS::IAM::Role":
+                continue
+            for statement in resolver.resolve(inline_statements(resource)):
+                if "iam:PassRole" in as_list(statement["Action"]):
+                    passing.append(logical_id)
+                    assert as_list(statement["Resource"]) == expected
+                    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+        assert passing == ["RunTaskFunctionRole"]
+
+
+def test_without_a_vuln_service_only_the_fleet_service_is_in_reach(translated: dict[str, Any]) -> None:
+    resolver = Resolver(translated, {**PARAMETERS, "VulnServiceName": ""})
+    statements = _role_statements(translated, resolver, "ScaleDownFunction")
+    assert allows(statements, Request("ecs:UpdateService", _ecs_arn("service", "fleet/fleet")))
+    assert not allows(statements, Request("ecs:UpdateService", _ecs_arn("service", "fleet/fleet-vuln-processing")))
+    resources = [r for s in statements for r in as_list(s["Resource"])]
+    assert all(not r.endswith("/") for r in resources), resources
