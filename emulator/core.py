@@ -16,12 +16,16 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.endpoint
+import botocore.loaders
+import botocore.session
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -35,6 +39,8 @@ from emulator.lambda_runtime import LambdaRuntime
 from emulator.template import Application, read_application, render_definition
 
 STATE_MACHINE_NAME = "fleet-migration"
+# Service models parsed once per process, not once per emulator (they are read-only).
+_LOADER = botocore.loaders.create_loader()
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -74,9 +80,9 @@ class Emulator:
         self.region = region
         self.server = server
         self.application: Application = read_application()
+        self.faults = Faults()
         self.lambdas = LambdaRuntime(self.application.functions)
         self.ecs_sim = EcsSimulator(self.clock)
-        self.faults = Faults()
         self.endpoint_url: str | None = None
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
@@ -85,6 +91,8 @@ class Emulator:
         self._server: ThreadedMotoServer | None = None
         self._saved_env: dict[str, str | None] = {}
         self._restore: list[Any] = []
+        self._session: boto3.session.Session | None = None
+        self._session_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Emulator:
@@ -136,6 +144,8 @@ class Emulator:
             "POWERTOOLS_LOG_LEVEL": self._lambda_log_level,
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            # Nothing here launches EC2 instances; loading moto's AMI catalogue costs a third of a second.
+            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         })
         return env
 
@@ -160,6 +170,12 @@ class Emulator:
         retrier_decl.time = _ScaledTime(clock)  # type: ignore[assignment]
         self._restore.append(lambda: setattr(WaitFunction, "_wait_interval", original_wait))
         self._restore.append(lambda: setattr(retrier_decl, "time", original_time))
+
+        # The SDK's own retry backoff (standard mode, inside the handlers) follows the clock too,
+        # so a throttled call costs the same emulated time as on AWS, not seconds of a test run.
+        original_sdk_time = botocore.endpoint.time
+        botocore.endpoint.time = _ScaledTime(clock)  # type: ignore[assignment]
+        self._restore.append(lambda: setattr(botocore.endpoint, "time", original_sdk_time))
 
         # The handlers' deadlines read the same clock.
         for code_dir in {str(f.code_dir) for f in self.application.functions.values()}:
@@ -194,14 +210,20 @@ class Emulator:
 
     # -- helpers for tests, the demo and the benchmark ------------------------------------------
     def client(self, service: str) -> Any:
-        return boto3.session.Session(region_name=self.region).client(service)
+        # One session for every helper client: each new session parses the service models again.
+        with self._session_lock:
+            if self._session is None:
+                botocore_session = botocore.session.get_session()
+                botocore_session.register_component("data_loader", _LOADER)
+                self._session = boto3.session.Session(botocore_session=botocore_session, region_name=self.region)
+            return self._session.client(service)
 
     def seed_fleet(self, *, healthy: bool = True, **options: Any) -> FleetDeployment:
         """Seed a Fleet deployment; ``healthy=False`` is a first deploy whose tasks never reach RUNNING."""
         for name in (options.get("service", "fleet"), options.get("vuln_service", "fleet-vuln-processing")):
             if name:
                 self.ecs_sim.behaviour(name).healthy = healthy
-        return seed_fleet(self.region, **options)
+        return seed_fleet(self.region, client=self.client, **options)
 
     def service_behaviour(self, service: str) -> ServiceBehaviour:
         return self.ecs_sim.behaviour(service)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +60,12 @@ def seed_fleet(
     vuln_desired_count: int = 1,
     revisions: int = 2,
     container_name: str = "fleet",
+    client: Callable[[str], Any] | None = None,
 ) -> FleetDeployment:
-    session = boto3.session.Session(region_name=region)
-    ec2, ecs, iam = session.client("ec2"), session.client("ecs"), session.client("iam")
+    """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's."""
+    if client is None:
+        client = boto3.session.Session(region_name=region).client
+    ec2, ecs, iam = client("ec2"), client("ecs"), client("iam")
 
     vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
@@ -103,7 +107,7 @@ def seed_fleet(
         ecs.create_service(cluster=cluster, serviceName=vuln_service, taskDefinition=f"{family}:{revisions}",
                            desiredCount=vuln_desired_count, launchType="FARGATE", networkConfiguration=network)
     if autoscaling:
-        scaling = session.client("application-autoscaling")
+        scaling = client("application-autoscaling")
         resource = f"service/{cluster}/{service}"
         scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource,
                                          ScalableDimension="ecs:service:DesiredCount",

@@ -33,6 +33,10 @@ def error_code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
+def error_message(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Message", "")
+
+
 def throttling_is_retried(func: F) -> F:
     """Re-raise throttling that outlived the SDK retries as ``AwsThrottled`` for the ASL ``Retry``."""
 

@@ -9,6 +9,7 @@ than names, so a console rerun under any name is guarded too.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fleet_migration.aws import client, throttling_is_retried
@@ -37,12 +38,15 @@ def ensure_no_other_migration(migration: MigrationInput, execution: Execution) -
     ):
         running.extend(page.get("executions", []))
     mine = next((e for e in running if e["executionArn"] == execution.id), None)
-    my_key = (mine["startDate"], execution.id) if mine else None
+    # ListExecutions is eventually consistent: when it does not show us yet, take our start time from
+    # the context object, or we would yield to a younger execution that yields to us, and neither would run.
+    my_start = mine["startDate"] if mine else datetime.fromisoformat(execution.start_time)
+    my_key = (my_start, execution.id)
     wanted = set(migration.service_names)
     for other in running:
         if other["executionArn"] == execution.id:
             continue
-        if my_key is not None and (other["startDate"], other["executionArn"]) > my_key:
+        if (other["startDate"], other["executionArn"]) > my_key:
             continue  # a younger execution yields to us
         described = sfn.describe_execution(executionArn=other["executionArn"])
         try:

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 from datetime import datetime
 from typing import Any
 
-from fleet_migration import autoscaling, ecs, guard, polling
+from botocore.exceptions import ClientError
+
+from fleet_migration import autoscaling, aws, ecs, guard, polling
 from fleet_migration.errors import (
+    CONTRACT_ERROR_NAMES,
     DrainTimeout,
+    InvalidInput,
     MigrationError,
     MigrationFailed,
     MigrationTimeout,
+    ResourceNotFound,
     RollbackFailed,
     ServiceNotStable,
     TaskFailedToStart,
@@ -29,28 +35,23 @@ from fleet_migration.models import DescribeRequest, Migration, MigrationInput, M
 def describe(request: DescribeRequest) -> Migration:
     """Validate, check that everything exists and capture what rollback must restore. Changes nothing."""
     spec = MigrationInput.parse(request.input)
-    cluster_arn = ecs.find_cluster(spec.ecs_cluster)
-    wanted = {"ecs_service": spec.ecs_service}
-    if spec.vuln_service:
-        wanted["vuln_service"] = spec.vuln_service
-    found = ecs.find_services(spec.ecs_cluster, wanted)
-    task_definition_arn = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
-    guard.ensure_no_other_migration(spec, request.execution)
-
-    services = []
-    for field, service in found.items():
-        is_main = field == "ecs_service"
-        before = service["desiredCount"]
-        services.append(
-            ServiceSnapshot(
-                name=service["serviceName"],
-                arn=service["serviceArn"],
-                desired_count=before,
-                scalable_target=autoscaling.capture(spec.cluster_name, service["serviceName"]),
-                target_desired_count=spec.desired_count if is_main and spec.desired_count is not None else before,
-                target_max_capacity=spec.max_capacity if is_main else None,
-            )
-        )
+    try:
+        cluster_arn = ecs.find_cluster(spec.ecs_cluster)
+        wanted = {"ecs_service": spec.ecs_service}
+        if spec.vuln_service:
+            wanted["vuln_service"] = spec.vuln_service
+        found = ecs.find_services(spec.ecs_cluster, wanted)
+        task_definition_arn = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
+        guard.ensure_no_other_migration(spec, request.execution)
+        services = [_snapshot(spec, field, service) for field, service in found.items()]
+    except ClientError as exc:
+        # Only reads so far: an AWS refusal (permissions, wrong account or region) means we cannot
+        # see what the input names, and the contract reports that before anything changed.
+        raise ResourceNotFound(
+            f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}); check the names "
+            "in the input and that the describe step's role may read them. Nothing was changed.",
+            aws_error=aws.error_code(exc),
+        ) from exc
     return Migration(
         input=spec,
         execution=request.execution,
@@ -65,6 +66,33 @@ def describe(request: DescribeRequest) -> Migration:
                 "commands": restore_commands(spec.cluster_name, services),
             }
         ),
+    )
+
+
+def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any]) -> ServiceSnapshot:
+    """What one service looks like now, and what it should look like after the migration."""
+    before = service["desiredCount"]
+    target = autoscaling.capture(spec.cluster_name, service["serviceName"])
+    after, max_after = before, None
+    if field == "ecs_service":
+        max_after = spec.max_capacity
+        if spec.desired_count is not None:
+            after = spec.desired_count
+            if target is not None and max_after is None and after > target.max_capacity:
+                raise InvalidInput(
+                    f"desired_count: {after} is above the autoscaling maximum {target.max_capacity} of service "
+                    f"{service['serviceName']!r}, which would scale it back in; raise max_capacity too or lower desired_count",
+                    fields=["desired_count"],
+                )
+        elif max_after is not None and target is not None:
+            after = min(before, max_after)  # autoscaling would scale in to the new maximum anyway
+    return ServiceSnapshot(
+        name=service["serviceName"],
+        arn=service["serviceArn"],
+        desired_count=before,
+        scalable_target=target,
+        target_desired_count=after,
+        target_max_capacity=max_after,
     )
 
 
@@ -213,7 +241,7 @@ def rollback(migration: Migration) -> dict[str, str]:
     cause that says what was restored.
     """
     spec = migration.input
-    error, cause = read_caught(migration)
+    error, cause = contract_error(migration, *read_caught(migration))
     restored = []
     try:
         if migration.task and not migration.task.done:
@@ -224,8 +252,9 @@ def rollback(migration: Migration) -> dict[str, str]:
                 autoscaling.restore(service.scalable_target)
             restored.append(_service_summary(service))
     except Exception as exc:
+        reason = exc.message if isinstance(exc, MigrationError) else str(exc)
         raise RollbackFailed(
-            f"Rolling back after {error} failed ({exc}); run these commands to restore the services by hand",
+            f"Rolling back after {error} failed ({reason}); run these commands to restore the services by hand",
             original_error=error,
             original_cause=cause,
             rolled_back=False,
@@ -261,6 +290,44 @@ def read_caught(migration: Migration) -> tuple[str, dict[str, Any]]:
             return caught.error, parsed
         return caught.error, {"message": message}
     return caught.error, {"message": json.dumps(message)}
+
+
+# What a step that failed for a reason of its own (an AWS refusal, throttling that outlived every
+# retry, a Lambda error) was doing, named with the contract's error for that phase.
+_AWS_ERROR_CODE = re.compile(r"An error occurred \((\w+)\)")
+_PHASES = {
+    "DrainTimeout": "The services could not be scaled down and drained",
+    "TaskFailedToStart": "The migration task could not be started",
+    "MigrationFailed": "The migration task could not be followed to its end, so it was stopped",
+    "ServiceNotStable": "The migration succeeded, but the services could not be scaled back up",
+}
+
+
+def contract_error(migration: Migration, error: str, cause: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The caught error under one of the contract's names (design section 5): callers match on those only.
+
+    Our own errors keep their name. Anything else is named after the phase it interrupted, which
+    the state document tells: it is the input of the step that failed.
+    """
+    if error in CONTRACT_ERROR_NAMES:
+        return error, cause
+    task = migration.task
+    if task is None:
+        name = "TaskFailedToStart" if migration.drain and migration.drain.done else "DrainTimeout"
+    else:
+        name = "ServiceNotStable" if task.done else "MigrationFailed"
+    detail = str(cause.get("message", "")).rstrip(".") or "no detail"
+    # botocore raises a bare ClientError for errors a service model does not declare; the code is in the text
+    aws_code = _AWS_ERROR_CODE.search(detail) if error == "ClientError" else None
+    underlying = aws_code.group(1) if aws_code else error
+    mapped = {
+        **cause,
+        "message": f"{_PHASES[name]} ({underlying}: {detail}); fix the cause and run the migration again",
+        "underlying_error": underlying,
+    }
+    if task is not None:
+        mapped.setdefault("task_arn", task.arn)
+    return name, mapped
 
 
 def client_token(execution_id: str) -> str:
