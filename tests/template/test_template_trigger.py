@@ -1,0 +1,232 @@
+"""The EventBridge trigger: the rule's event pattern and the Lambda behind it, on the emulator.
+
+A CloudTrail ``RegisterTaskDefinition`` event for the configured family starts the migration of the
+new revision under the deterministic execution name (design section 6); the same event again, or a
+Terraform run for the same revision, joins that execution instead of starting another; a failed call
+or another family starts nothing, neither in the rule nor in the Lambda.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator import Emulator, FleetDeployment
+from fleet_migration.errors import InvalidInput
+from fleet_migration.executions import execution_name, start_or_join
+from moto.events.models import events_backends
+from template_support import ACCOUNT, PARAMETERS, REGION, Resolver, function_arn, load_template
+
+EVENT = json.loads((Path(__file__).parent / "events" / "register_task_definition.json").read_text())
+SETTINGS = ("STATE_MACHINE_ARN", "ECS_CLUSTER", "ECS_SERVICE", "VULN_SERVICE", "TASK_DEFINITION_FAMILY",
+            "SUBNETS", "SECURITY_GROUPS", "INPUT_OVERRIDES")
+
+
+def registered(revision: int = 2, family: str = "fleet") -> dict[str, Any]:
+    event = copy.deepcopy(EVENT)
+    definition = event["detail"]["responseElements"]["taskDefinition"]
+    definition.update(family=family, revision=revision,
+                      taskDefinitionArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}")
+    event["detail"]["requestParameters"]["family"] = family
+    return event
+
+
+def failed_call() -> dict[str, Any]:
+    """CloudTrail's record of a RegisterTaskDefinition that AWS refused: errorCode set, no response."""
+    event = copy.deepcopy(EVENT)
+    event["detail"].update(errorCode="ClientException",
+                           errorMessage="Container.image repository should not be null or empty.",
+                           responseElements=None)
+    return event
+
+
+@pytest.fixture
+def trigger(aws: Emulator, fleet: FleetDeployment, monkeypatch: pytest.MonkeyPatch):
+    """Invoke the deployed TriggerFunction the way EventBridge does; its settings are the stack's."""
+    monkeypatch.setenv("STATE_MACHINE_ARN", aws.state_machine_arn)
+    monkeypatch.setenv("ECS_CLUSTER", fleet.cluster)
+    monkeypatch.setenv("ECS_SERVICE", fleet.service)
+    monkeypatch.setenv("VULN_SERVICE", fleet.vuln_service or "")
+    monkeypatch.setenv("TASK_DEFINITION_FAMILY", fleet.task_definition)
+    monkeypatch.setenv("SUBNETS", ",".join(fleet.subnets))
+    monkeypatch.setenv("SECURITY_GROUPS", ",".join(fleet.security_groups))
+    monkeypatch.setenv("INPUT_OVERRIDES", json.dumps({"poll_interval_seconds": 1}))
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        headers: dict[str, str] = {}
+        answer = json.loads(aws.lambdas.invoke("TriggerFunction", function_arn("TriggerFunction"), json.dumps(event), headers))
+        if headers.get("x-amz-function-error"):
+            raise AssertionError(f"the trigger failed: {answer['errorType']}: {answer['errorMessage']}")
+        return answer
+
+    return invoke
+
+
+def executions(aws: Emulator) -> list[dict[str, Any]]:
+    return aws.client("stepfunctions").list_executions(stateMachineArn=aws.state_machine_arn)["executions"]
+
+
+# -- the Lambda --------------------------------------------------------------------------------------
+
+def test_a_new_revision_starts_its_migration_under_the_deterministic_name(aws, fleet, trigger) -> None:
+    # WHEN CloudTrail reports revision 2 of the family
+    answer = trigger(registered(revision=fleet.latest_revision))
+
+    # THEN the migration of revision 2 starts, named as Terraform would name it
+    assert answer["action"] == "started"
+    assert answer["execution_name"] == execution_name(fleet.cluster, fleet.service, fleet.latest_revision) == "fleet-fleet-r2"
+    described = aws.client("stepfunctions").describe_execution(executionArn=answer["execution_arn"])
+    assert json.loads(described["input"]) == {
+        "ecs_cluster": "fleet",
+        "ecs_service": "fleet",
+        "vuln_service": "fleet-vuln-processing",
+        "task_definition": "fleet",
+        "task_definition_revision": 2,
+        "subnets": fleet.subnets,
+        "security_groups": fleet.security_groups,
+        "poll_interval_seconds": 1,
+    }
+    run = aws.wait(answer["execution_arn"])
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.output["task_definition"].endswith(":task-definition/fleet:2")
+
+
+def test_the_same_event_twice_makes_one_execution(aws, fleet, trigger) -> None:
+    first = trigger(registered())
+    second = trigger(registered())
+
+    assert first["action"] == "started"
+    assert second["action"] in ("joined", "succeeded")
+    assert second["execution_arn"] == first["execution_arn"]
+    assert aws.wait(first["execution_arn"]).status == "SUCCEEDED"
+    assert len(executions(aws)) == 1
+    # and once it succeeded, the event again still starts nothing
+    assert trigger(registered())["action"] == "succeeded"
+    assert len(executions(aws)) == 1
+
+
+def test_the_event_and_a_terraform_run_for_the_same_revision_make_one_execution(aws, fleet, trigger) -> None:
+    sfn = aws.client("stepfunctions")
+    terraform_input = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+
+    started = trigger(registered())
+    joined = start_or_join(sfn, aws.state_machine_arn, terraform_input, fleet.cluster, fleet.service, fleet.latest_revision)
+
+    assert joined.action in ("joined", "succeeded")
+    assert joined.execution_arn == started["execution_arn"]
+    assert aws.wait(started["execution_arn"]).status == "SUCCEEDED"
+    assert len(executions(aws)) == 1
+
+
+def test_a_terraform_run_then_the_event_make_one_execution(aws, fleet, trigger) -> None:
+    sfn = aws.client("stepfunctions")
+    terraform_input = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+
+    started = start_or_join(sfn, aws.state_machine_arn, terraform_input, fleet.cluster, fleet.service, fleet.latest_revision)
+    answer = trigger(registered())
+
+    assert started.action == "started"
+    assert answer["action"] in ("joined", "succeeded")
+    assert answer["execution_arn"] == started.execution_arn
+    assert aws.wait(started.execution_arn).status == "SUCCEEDED"
+    assert len(executions(aws)) == 1
+
+
+def test_a_failed_registration_starts_nothing(aws, fleet, trigger) -> None:
+    answer = trigger(failed_call())
+
+    assert answer["action"] == "ignored"
+    assert "ClientException" in answer["reason"]
+    assert executions(aws) == []
+
+
+def test_another_family_starts_nothing(aws, fleet, trigger) -> None:
+    answer = trigger(registered(family="osquery-perf"))
+
+    assert answer == {"action": "ignored", "reason": "family 'osquery-perf' is not 'fleet'"}
+    assert executions(aws) == []
+
+
+def test_another_api_call_starts_nothing(aws, fleet, trigger) -> None:
+    event = registered()
+    event["detail"]["eventName"] = "DeregisterTaskDefinition"
+
+    assert trigger(event)["action"] == "ignored"
+    assert executions(aws) == []
+
+
+def test_a_misconfigured_stack_fails_loudly_and_starts_nothing(aws, fleet, trigger, monkeypatch) -> None:
+    # GIVEN the stack was deployed with EnableTrigger but without subnets
+    monkeypatch.setenv("SUBNETS", "")
+
+    # WHEN a revision is registered THEN the function fails (its alarm fires) naming the field
+    headers: dict[str, str] = {}
+    answer = json.loads(aws.lambdas.invoke("TriggerFunction", function_arn("TriggerFunction"),
+                                           json.dumps(registered()), headers))
+    assert headers["x-amz-function-error"] == "Unhandled"
+    assert answer["errorType"] == InvalidInput.__name__
+    assert "subnets" in answer["errorMessage"]
+    assert executions(aws) == []
+
+
+@pytest.mark.parametrize("field", ["ecs_cluster", "ecs_service", "task_definition", "task_definition_revision"])
+def test_overrides_cannot_change_what_the_permissions_are_scoped_to(field: str) -> None:
+    import trigger as module
+
+    environment = {name: "x" for name in SETTINGS} | {"INPUT_OVERRIDES": json.dumps({field: "other"})}
+    with pytest.raises(ValueError, match=field):
+        module.TriggerSettings.from_environment(environment)
+
+
+def test_the_template_gives_the_function_every_setting_it_reads() -> None:
+    import trigger as module
+
+    template = load_template()
+    variables = template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(variables) == set(SETTINGS)
+    environment = Resolver(template, {**PARAMETERS, "TriggerInputOverrides": '{"assign_public_ip": true}'}).resolve(variables)
+    settings = module.TriggerSettings.from_environment(environment)
+    assert settings.state_machine_arn == Resolver(template).state_machine_arn
+    assert (settings.cluster, settings.service, settings.vuln_service, settings.family) == (
+        "fleet", "fleet", "fleet-vuln-processing", "fleet")
+    assert settings.subnets == PARAMETERS["Subnets"].split(",")
+    assert settings.security_groups == PARAMETERS["SecurityGroups"].split(",")
+    assert module.migration_input(settings, 7)["assign_public_ip"] is True
+
+
+# -- the rule ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def rule(aws: Emulator):
+    """The template's rule for TaskDefinitionFamily=fleet, put on the emulated EventBridge (which checks its syntax)."""
+    template = load_template()
+    pattern = template["Resources"]["TriggerFunction"]["Properties"]["Events"]["NewRevision"]["Properties"]["Pattern"]
+    resolved = Resolver(template, PARAMETERS).resolve(pattern)
+    aws.client("events").put_rule(Name="fleet-migration-new-revision", EventPattern=json.dumps(resolved))
+    return events_backends[ACCOUNT][REGION].describe_rule("fleet-migration-new-revision", None)
+
+
+def test_the_rule_matches_a_successful_registration_of_the_family(rule) -> None:
+    assert rule.event_pattern.matches_event(registered())
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        (failed_call(), "a failed call (errorCode present)"),
+        (registered(family="osquery-perf"), "another family"),
+        ({**registered(), "source": "aws.ec2"}, "another source"),
+        ({**registered(), "detail-type": "ECS Task State Change"}, "another detail type"),
+    ],
+)
+def test_the_rule_ignores(rule, event: dict[str, Any], why: str) -> None:
+    assert not rule.event_pattern.matches_event(event), why
+
+
+def test_the_rule_ignores_other_api_calls(rule) -> None:
+    event = registered()
+    event["detail"]["eventName"] = "DeregisterTaskDefinition"
+    assert not rule.event_pattern.matches_event(event)
