@@ -161,3 +161,20 @@ def test_samconfig_deploys_this_template_with_iam_capability() -> None:
     assert "CAPABILITY_IAM" in deploy["capabilities"]
     assert deploy.get("resolve_s3") is True
     assert config["default"]["global"]["parameters"]["template_file"] == "template.yaml"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "holds"),
+    [
+        ({"EnableTrigger": "false"}, True),
+        ({"EnableTrigger": "true", "Subnets": "subnet-1", "SecurityGroups": "sg-1"}, True),
+        ({"EnableTrigger": "true", "SecurityGroups": "sg-1"}, False),
+        ({"EnableTrigger": "true", "Subnets": "subnet-1"}, False),
+    ],
+)
+def test_deploying_the_trigger_without_a_network_is_refused(template: dict[str, Any], parameters, holds: bool) -> None:
+    resolver = Resolver(template, parameters)
+    rule = template["Rules"]["TriggerNeedsNetwork"]
+    applies = resolver.resolve(rule["RuleCondition"])
+    assertions = [resolver.resolve(a["Assert"]) for a in rule["Assertions"]]
+    assert (not applies or all(assertions)) is holds
