@@ -1,0 +1,71 @@
+"""Execution names and start-or-join (design section 6), with nothing but the standard library and boto3.
+
+Terraform and EventBridge may fire for the same revision; both land on one execution because the
+name is deterministic. This file is used by the trigger Lambda and, as a byte-identical copy,
+by the Terraform module's client (terraform/executions.py), which must stay self-contained;
+tests/test_executions.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MAX_NAME = 80
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+FINISHED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def short_name(name_or_arn: str) -> str:
+    return name_or_arn.rsplit("/", 1)[-1]
+
+
+def execution_name(cluster: str, service: str, revision: int, attempt: int = 1) -> str:
+    """``<cluster>-<service>-r<revision>[-a<attempt>]``, made safe and at most 80 characters."""
+    name = f"{short_name(cluster)}-{short_name(service)}-r{revision}"
+    if attempt > 1:
+        name += f"-a{attempt}"
+    name = _UNSAFE.sub("-", name)
+    if len(name) > MAX_NAME:
+        name = name[:71] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What start-or-join did: ``started`` a new execution, ``joined`` a running one, or found it ``succeeded``."""
+
+    action: str
+    execution_arn: str
+    name: str
+    attempt: int
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    prefix, machine = state_machine_arn.split(":stateMachine:", 1)
+    return f"{prefix}:execution:{machine}:{name}"
+
+
+def start_or_join(sfn: Any, state_machine_arn: str, document: str, cluster: str, service: str, revision: int,
+                  max_attempts: int = 99) -> Decision:
+    """Join the execution for this revision if it runs, report it if it succeeded, else start the next attempt."""
+    for attempt in range(1, max_attempts + 1):
+        name = execution_name(cluster, service, revision, attempt)
+        arn = execution_arn(state_machine_arn, name)
+        try:
+            status = sfn.describe_execution(executionArn=arn)["status"]
+        except sfn.exceptions.ExecutionDoesNotExist:
+            try:
+                started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)
+            except sfn.exceptions.ExecutionAlreadyExists:
+                # someone else started it between our describe and our start: join theirs
+                return Decision("joined", arn, name, attempt)
+            return Decision("started", started["executionArn"], name, attempt)
+        if status == "RUNNING":
+            return Decision("joined", arn, name, attempt)
+        if status == "SUCCEEDED":
+            return Decision("succeeded", arn, name, attempt)
+        # FAILED, TIMED_OUT or ABORTED: look at the next attempt
+    raise RuntimeError(f"{max_attempts} attempts of {execution_name(cluster, service, revision)} already failed")

@@ -1,0 +1,86 @@
+# Runs Fleet's database migration through the fleet-migration state machine when the task
+# definition revision changes: the null_resource starts (or joins) the execution for the revision
+# and follows it until it ends, failing the apply when the migration fails.
+#
+# Keep the expressions here within the subset emulator/terraform.py evaluates (see its docstring):
+# the demo and the tests run this exact local-exec through it.
+
+locals {
+  # The execution input (design section 3): one flat JSON object, the same for Terraform,
+  # the EventBridge trigger and a rerun from the Step Functions console. Its min_capacity is the
+  # count held during the migration; Fleet's addon used min_capacity for the autoscaling minimum
+  # after it, so that variable keeps its old meaning and capacity_during_migration feeds this field.
+  execution_input = {
+    ecs_cluster               = var.ecs_cluster
+    ecs_service               = var.ecs_service
+    task_definition           = var.task_definition
+    task_definition_revision  = var.task_definition_revision
+    subnets                   = var.subnets
+    security_groups           = var.security_groups
+    min_capacity              = var.capacity_during_migration
+    desired_count             = var.desired_count
+    max_capacity              = var.max_capacity
+    vuln_service              = var.vuln_service
+    container_name            = var.container_name
+    command                   = var.command
+    assign_public_ip          = var.assign_public_ip
+    launch_type               = var.launch_type
+    timeout_seconds           = var.timeout_seconds
+    drain_timeout_seconds     = var.drain_timeout_seconds
+    stabilize_timeout_seconds = var.stabilize_timeout_seconds
+    poll_interval_seconds     = var.poll_interval_seconds
+  }
+
+  # The first attempt's execution name (design section 6), as terraform/executions.py builds it:
+  # <cluster>-<service>-r<revision> from the short names, unsafe characters replaced by "-",
+  # names over 80 characters cut to 71 plus "-" and 8 hex digits of the SHA-256 of the whole name.
+  # A later attempt after a failed one is named "<this>-a2", "-a3", ... (the client reports it).
+  execution_name_full = replace("${regex("[^/]*$", var.ecs_cluster)}-${regex("[^/]*$", var.ecs_service)}-r${var.task_definition_revision}", "/[^A-Za-z0-9_-]/", "-")
+  execution_name      = length(local.execution_name_full) > 80 ? "${substr(local.execution_name_full, 0, 71)}-${substr(sha256(local.execution_name_full), 0, 8)}" : local.execution_name_full
+
+  # arn:<partition>:states:<region>:<account>:stateMachine:<name>
+  partition     = split(":", var.state_machine_arn)[1]
+  region        = split(":", var.state_machine_arn)[3]
+  console       = lookup({ "aws-cn" = "https://console.amazonaws.cn", "aws-us-gov" = "https://console.amazonaws-us-gov.com" }, local.partition, "https://${local.region}.console.aws.amazon.com")
+  execution_arn = "${replace(var.state_machine_arn, ":stateMachine:", ":execution:")}:${local.execution_name}"
+}
+
+resource "null_resource" "main" {
+  # The revision alone, as in Fleet's addon: other changes (counts, timeouts) apply to the next
+  # migration and never run one by themselves.
+  triggers = {
+    task_definition_revision = var.task_definition_revision
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.desired_count == null ? true : var.desired_count >= var.capacity_during_migration
+      error_message = "The desired_count is below capacity_during_migration: raise desired_count, lower capacity_during_migration, or set desired_count = null to restore the count found before."
+    }
+
+    precondition {
+      condition     = var.max_capacity == null || var.desired_count == null ? true : var.max_capacity >= var.desired_count
+      error_message = "The max_capacity is below desired_count: raise max_capacity, lower desired_count, or set max_capacity = null to restore the maximum found before."
+    }
+
+    precondition {
+      condition     = var.vuln_service == "" ? true : regex("[^/]*$", var.vuln_service) != regex("[^/]*$", var.ecs_service)
+      error_message = "The vuln_service names the same service as ecs_service: set it to the vulnerability-processing service, or to \"\" when there is none."
+    }
+  }
+
+  # The client starts or joins the execution for this revision and follows it; its exit code fails
+  # the apply when the migration fails. Values reach it through the environment only, never
+  # through a shell line.
+  provisioner "local-exec" {
+    interpreter = [var.python]
+    command     = "${path.module}/migrate.py"
+    environment = {
+      FLEET_MIGRATION_STATE_MACHINE_ARN        = var.state_machine_arn
+      FLEET_MIGRATION_INPUT                    = jsonencode(local.execution_input)
+      FLEET_MIGRATION_ASSUME_ROLE_ARN          = var.assume_role_arn
+      FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME = var.assume_role_session_name
+      FLEET_MIGRATION_EXPECTED_MIN_CAPACITY    = var.min_capacity == null ? "" : var.min_capacity
+    }
+  }
+}

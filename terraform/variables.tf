@@ -1,0 +1,294 @@
+# Inputs of the migration module.
+#
+# The first group carries the names, types and defaults of fleetdm/fleet's
+# terraform/addons/migrations module, so switching `source` is enough; the second group is new.
+# Validation conditions refer only to their own variable (Terraform < 1.9 allows nothing else);
+# rules across variables are preconditions on null_resource.main (main.tf).
+# Conditions never rely on `||` or `&&` skipping their right side: guard nulls with `? :`.
+
+# ---------------------------------------------------------------------------------------------
+# Fleet's migrations addon
+# ---------------------------------------------------------------------------------------------
+
+variable "ecs_cluster" {
+  type        = string
+  nullable    = false
+  description = "Name or ARN of the ECS cluster that runs Fleet. The migration task runs there and the services are scaled there."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/)?[A-Za-z0-9_-]{1,255}$", var.ecs_cluster))
+    error_message = "The ecs_cluster must be an ECS cluster name (letters, digits, hyphens and underscores, e.g. \"fleet\") or a cluster ARN."
+  }
+}
+
+variable "ecs_service" {
+  type        = string
+  nullable    = false
+  description = "Name or ARN of the Fleet ECS service. It is scaled down to min_capacity while the migration runs, so no old Fleet writes to the database."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:service/([A-Za-z0-9_-]{1,255}/)?)?[A-Za-z0-9_-]{1,255}$", var.ecs_service))
+    error_message = "The ecs_service must be an ECS service name (letters, digits, hyphens and underscores, e.g. \"fleet\") or a service ARN."
+  }
+}
+
+variable "min_capacity" {
+  type        = number
+  nullable    = true
+  default     = null
+  description = "As in Fleet's addon: the autoscaling minimum of ecs_service after the migration (Fleet's example passes the scalable target's min_capacity). The workflow restores the minimum it found, and the client warns when that differs. It is not the count kept during the migration: see capacity_during_migration."
+
+  validation {
+    condition     = var.min_capacity == null ? true : (var.min_capacity >= 0 && floor(var.min_capacity) == var.min_capacity)
+    error_message = "The min_capacity must be a whole number of at least 0 (e.g. the min_capacity of the service's aws_appautoscaling_target), or null."
+  }
+}
+
+variable "max_capacity" {
+  type        = number
+  nullable    = true
+  default     = null
+  description = "Autoscaling maximum for ecs_service after the migration. Null restores the maximum found before the migration, which is what you usually want."
+
+  validation {
+    condition     = var.max_capacity == null ? true : (var.max_capacity >= 1 && floor(var.max_capacity) == var.max_capacity)
+    error_message = "The max_capacity must be a whole number of at least 1, or null to restore the maximum found before the migration."
+  }
+}
+
+variable "desired_count" {
+  type        = number
+  nullable    = true
+  default     = null
+  description = "Task count ecs_service is scaled back up to after the migration. Null restores the count found before the migration."
+
+  validation {
+    condition     = var.desired_count == null ? true : (var.desired_count >= 1 && floor(var.desired_count) == var.desired_count)
+    error_message = "The desired_count must be a whole number of at least 1, or null to restore the count found before the migration."
+  }
+}
+
+variable "task_definition" {
+  type        = string
+  nullable    = false
+  description = "Family (or ARN) of the Fleet task definition, without a revision. The migration runs the image of task_definition:task_definition_revision."
+
+  validation {
+    condition     = !can(regex(":[0-9]+$", var.task_definition))
+    error_message = "The task_definition must not carry a revision: pass the family (\"fleet\", not \"fleet:42\") and put the number in task_definition_revision."
+  }
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/)?[A-Za-z0-9_-]{1,255}(:[0-9]+)?$", var.task_definition))
+    error_message = "The task_definition must be a task definition family (letters, digits, hyphens and underscores, e.g. \"fleet\") or its ARN."
+  }
+}
+
+variable "task_definition_revision" {
+  type        = number
+  nullable    = false
+  description = "The new task definition revision. A change of this number is what runs a migration (it is the null_resource's only trigger), and its image runs the migration."
+
+  validation {
+    condition     = var.task_definition_revision >= 1 && floor(var.task_definition_revision) == var.task_definition_revision
+    error_message = "The task_definition_revision must be a whole number of at least 1, e.g. the revision attribute of the aws_ecs_task_definition."
+  }
+}
+
+variable "subnets" {
+  type        = list(string)
+  nullable    = false
+  description = "Subnet ids for the migration task (awsvpc network mode). Use the Fleet service's subnets so the task reaches the database."
+
+  validation {
+    condition     = length(var.subnets) > 0
+    error_message = "The subnets list is empty: give at least one subnet id, e.g. [\"subnet-0a1b2c3d\"] (the Fleet service's subnets)."
+  }
+
+  validation {
+    condition     = alltrue([for subnet in var.subnets : can(regex("^subnet-[0-9a-f]+$", subnet))])
+    error_message = "Every entry of subnets must be a subnet id such as \"subnet-0a1b2c3d\"."
+  }
+}
+
+variable "security_groups" {
+  type        = list(string)
+  nullable    = false
+  description = "Security group ids for the migration task (awsvpc network mode). Use the Fleet service's groups so the task may reach the database."
+
+  validation {
+    condition     = length(var.security_groups) > 0
+    error_message = "The security_groups list is empty: give at least one security group id, e.g. [\"sg-0a1b2c3d\"] (the Fleet service's groups)."
+  }
+
+  validation {
+    condition     = alltrue([for group in var.security_groups : can(regex("^sg-[0-9a-f]+$", group))])
+    error_message = "Every entry of security_groups must be a security group id such as \"sg-0a1b2c3d\"."
+  }
+}
+
+variable "vuln_service" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Name or ARN of the vulnerability-processing ECS service, which also uses the database; it is stopped and restored like ecs_service. Empty for none."
+
+  validation {
+    condition     = var.vuln_service == "" || can(regex("^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:service/([A-Za-z0-9_-]{1,255}/)?)?[A-Za-z0-9_-]{1,255}$", var.vuln_service))
+    error_message = "The vuln_service must be an ECS service name or ARN, or \"\" when there is no vulnerability-processing service."
+  }
+}
+
+variable "assume_role_arn" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "IAM role the client assumes (sts:AssumeRole) before it calls Step Functions, for when Terraform's own credentials may not start executions. Empty uses the caller's credentials."
+
+  validation {
+    condition     = var.assume_role_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", var.assume_role_arn))
+    error_message = "The assume_role_arn must be an IAM role ARN such as \"arn:aws:iam::123456789012:role/fleet-migrations\", or \"\" to use the caller's credentials."
+  }
+}
+
+variable "assume_role_session_name" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Session name used with assume_role_arn; it shows in CloudTrail. Empty uses \"fleet-migration-r<revision>\"."
+
+  validation {
+    condition     = var.assume_role_session_name == "" || can(regex("^[A-Za-z0-9+=,.@_-]{2,64}$", var.assume_role_session_name))
+    error_message = "The assume_role_session_name must be 2 to 64 letters, digits or +=,.@_- characters, or \"\" for the default."
+  }
+}
+
+variable "timeout_seconds" {
+  type        = number
+  nullable    = false
+  default     = 600
+  description = "Limit for the migration task, from RunTask to STOPPED. A task still running then is stopped and everything is rolled back; raise it (1800 or more) for large databases."
+
+  validation {
+    condition     = var.timeout_seconds >= 1 && var.timeout_seconds <= 86400 && floor(var.timeout_seconds) == var.timeout_seconds
+    error_message = "The timeout_seconds must be a whole number of seconds from 1 to 86400."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# New in this module
+# ---------------------------------------------------------------------------------------------
+
+variable "state_machine_arn" {
+  type        = string
+  nullable    = false
+  description = "ARN of the fleet-migration state machine (the SAM application's FleetMigrationStateMachineArn output). The client starts or joins its execution for this revision."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[^:/ ]{1,80}$", var.state_machine_arn))
+    error_message = "The state_machine_arn must be an unqualified state machine ARN such as \"arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration\" (no version or alias suffix)."
+  }
+}
+
+variable "capacity_during_migration" {
+  type        = number
+  nullable    = false
+  default     = 0
+  description = "Task count the services are held at while the migration runs (the execution input's min_capacity). Keep 0, as Fleet's addon does, unless old and new Fleet may share the database."
+
+  validation {
+    condition     = var.capacity_during_migration >= 0 && floor(var.capacity_during_migration) == var.capacity_during_migration
+    error_message = "The capacity_during_migration must be a whole number of at least 0 (0 stops the services during the migration)."
+  }
+}
+
+variable "container_name" {
+  type        = string
+  nullable    = false
+  default     = "fleet"
+  description = "Container of the task definition that runs the migration command. Fleet's task definition calls it \"fleet\"."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.container_name))
+    error_message = "The container_name must be the name of a container in the task definition (letters, digits, hyphens and underscores), e.g. \"fleet\"."
+  }
+}
+
+variable "command" {
+  type        = list(string)
+  nullable    = false
+  default     = ["fleet", "prepare", "db", "--no-prompt"]
+  description = "Command override for the migration container. The default is Fleet's own migration command; --no-prompt keeps it from waiting for a terminal."
+
+  validation {
+    condition     = length(var.command) > 0
+    error_message = "The command must be a non-empty list of strings, e.g. [\"fleet\", \"prepare\", \"db\", \"--no-prompt\"]."
+  }
+}
+
+variable "assign_public_ip" {
+  type        = bool
+  nullable    = false
+  default     = false
+  description = "Whether the migration task gets a public IP. Needed only in public subnets without a NAT gateway, to pull the image."
+}
+
+variable "launch_type" {
+  type        = string
+  nullable    = false
+  default     = "FARGATE"
+  description = "Launch type of the migration task. Fleet's reference deployment runs on Fargate."
+
+  validation {
+    condition     = contains(["FARGATE", "EC2"], var.launch_type)
+    error_message = "The launch_type must be \"FARGATE\" or \"EC2\"."
+  }
+}
+
+variable "drain_timeout_seconds" {
+  type        = number
+  nullable    = false
+  default     = 600
+  description = "Limit for the services to drain to min_capacity before the migration starts. After it, the services are restored and nothing ran."
+
+  validation {
+    condition     = var.drain_timeout_seconds >= 1 && var.drain_timeout_seconds <= 3600 && floor(var.drain_timeout_seconds) == var.drain_timeout_seconds
+    error_message = "The drain_timeout_seconds must be a whole number of seconds from 1 to 3600."
+  }
+}
+
+variable "stabilize_timeout_seconds" {
+  type        = number
+  nullable    = false
+  default     = 600
+  description = "Limit for the services to reach their desired count after the migration. 0 does not wait: the apply ends once the counts are set."
+
+  validation {
+    condition     = var.stabilize_timeout_seconds >= 0 && var.stabilize_timeout_seconds <= 3600 && floor(var.stabilize_timeout_seconds) == var.stabilize_timeout_seconds
+    error_message = "The stabilize_timeout_seconds must be a whole number of seconds from 0 to 3600 (0 = don't wait)."
+  }
+}
+
+variable "poll_interval_seconds" {
+  type        = number
+  nullable    = false
+  default     = 5
+  description = "Seconds the state machine waits between looks at the services and the task while a wait is young. Smaller ends sooner, larger costs fewer state transitions."
+
+  validation {
+    condition     = var.poll_interval_seconds >= 1 && var.poll_interval_seconds <= 300 && floor(var.poll_interval_seconds) == var.poll_interval_seconds
+    error_message = "The poll_interval_seconds must be a whole number of seconds from 1 to 300."
+  }
+}
+
+variable "python" {
+  type        = string
+  nullable    = false
+  default     = "python3"
+  description = "Python 3.9+ interpreter (with boto3) that runs the module's client. Set a path when python3 on PATH lacks boto3, e.g. a virtualenv's bin/python."
+
+  validation {
+    condition     = length(trimspace(var.python)) > 0
+    error_message = "The python variable must name a Python 3 interpreter, e.g. \"python3\" or \"/opt/venv/bin/python\"."
+  }
+}
