@@ -81,9 +81,12 @@ def migrate(aws: Emulator, fleet: FleetDeployment, revision: int, title: str, pr
     printer.restart()
     with ServiceWatcher(aws, fleet.cluster, services, lambda text: printer.line("ecs", text)):
         exit_code = run_like_terraform(aws, fleet, revision, printer)
+        seconds = time.monotonic() - printer.started
+        # A rollback restores the counts and returns; give ECS time to start the tasks again.
+        deadline = time.monotonic() + 15
+        while (after := counts_line(aws, fleet.cluster, services)) != before and time.monotonic() < deadline:
+            time.sleep(0.2)
         time.sleep(0.3)  # let the watcher print the last change
-    seconds = time.monotonic() - printer.started
-    after = counts_line(aws, fleet.cluster, services)
     restored = "services exactly as before" if after == before else f"services now: {after}"
     verdict = "succeeded" if exit_code == 0 else f"failed, client exit code {exit_code} (terraform apply stops here)"
     return Outcome(title, exit_code, seconds, f"{verdict} in {seconds:.1f}s; {restored}")
