@@ -11,6 +11,7 @@ client), at ``aws.endpoint_url``.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -36,7 +37,7 @@ from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
 from emulator.faults import Faults
 from emulator.fleet import FleetDeployment, seed_fleet
 from emulator.lambda_runtime import LambdaRuntime
-from emulator.template import Application, read_application, render_definition
+from emulator.template import TEMPLATE, Application, read_application, render_definition
 
 STATE_MACHINE_NAME = "fleet-migration"
 # Service models parsed once per process, not once per emulator (they are read-only).
@@ -79,7 +80,7 @@ class Emulator:
         self.clock = Clock(speed)
         self.region = region
         self.server = server
-        self.application: Application = read_application()
+        self.application: Application = _application(TEMPLATE.stat().st_mtime_ns)
         self.faults = Faults()
         self.lambdas = LambdaRuntime(self.application.functions)
         self.ecs_sim = EcsSimulator(self.clock)
@@ -283,6 +284,12 @@ class Emulator:
                            ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")},
             )
         return state
+
+
+@functools.lru_cache(maxsize=2)
+def _application(template_mtime_ns: int) -> Application:
+    """template.yaml read once per process (and again when it changes): emulators start often in tests."""
+    return read_application()
 
 
 def _json_or_text(text: str) -> Any:

@@ -104,6 +104,12 @@ class EcsSimulator:
                 and ((one_off and sim.service is None) or (service is not None and sim.service == service))
             ]
 
+    def is_one_off(self, task_arn: str) -> bool:
+        """Whether a task was started with RunTask (a migration task) rather than by a service."""
+        with self._lock:
+            sim = self._tasks.get(task_arn)
+            return sim is not None and sim.service is None
+
     # -- lifecycle ---------------------------------------------------------------------------
     def _new_service_task(self, backend: EC2ContainerServiceBackend, service: Service, at: float, running: bool) -> None:
         behaviour = self.behaviour(service.name)

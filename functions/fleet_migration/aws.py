@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -23,10 +25,16 @@ THROTTLING_CODES = frozenset(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Parsing a service model takes a tenth of a second; every session shares the parsed models.
+_LOADER = botocore.loaders.create_loader()
+
+
 @functools.cache
 def client(service: str) -> Any:
     """A cached client: AWS_ENDPOINT_URL and the region come from the environment as usual."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _LOADER)
+    return boto3.session.Session(botocore_session=session).client(service, config=_CONFIG)
 
 
 def error_code(exc: ClientError) -> str:

@@ -1,0 +1,393 @@
+"""Each step's handler, called directly with a fake Lambda context on the emulator.
+
+The emulator runs at real speed here and the tests move its clock (``emu.clock.advance``), so
+"the tasks have stopped" or "the deadline has passed" costs no waiting.
+"""
+
+from __future__ import annotations
+
+import json
+
+import check_drained
+import check_stable
+import describe_service
+import poll_task
+import pytest
+import rollback
+import run_task
+import scale_down
+import scale_up
+
+from fleet_migration.errors import (
+    DrainTimeout,
+    InvalidInput,
+    MigrationFailed,
+    MigrationTimeout,
+    ResourceNotFound,
+    RollbackFailed,
+    ServiceNotStable,
+    TaskFailedToStart,
+)
+from fleet_migration.workflow import client_token
+
+HELD = {"DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
+FREE = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
+SERVICES = ("fleet", "fleet-vuln-processing")
+
+
+@pytest.fixture
+def state_of(emu):
+    return lambda: {name: emu.service_state("fleet", name) for name in SERVICES}
+
+
+@pytest.fixture
+def describe(emu, deployment, execution, lambda_context):
+    """``describe(**input_overrides)``: the first step's output for a valid input."""
+
+    def call(**overrides):
+        event = {"input": deployment.migration_input(poll_interval_seconds=1, **overrides), "execution": execution()}
+        return describe_service.lambda_handler(event, lambda_context)
+
+    return call
+
+
+@pytest.fixture
+def drained(emu, describe, lambda_context):
+    """``drained(**input_overrides)``: the state document once the services have drained."""
+
+    def call(**overrides):
+        state = scale_down.lambda_handler(describe(**overrides), lambda_context)
+        emu.clock.advance(5)
+        state = check_drained.lambda_handler(state, lambda_context)
+        assert state["drain"]["done"]
+        return state
+
+    return call
+
+
+@pytest.fixture
+def started(emu, drained, lambda_context):
+    """``started(**input_overrides)``: the state document once the migration task has been started."""
+    return lambda **overrides: run_task.lambda_handler(drained(**overrides), lambda_context)
+
+
+@pytest.fixture
+def migrated(emu, started, lambda_context):
+    """``migrated(**input_overrides)``: the state document once the migration task exited 0."""
+
+    def call(**overrides):
+        state = started(**overrides)
+        emu.clock.advance(10)
+        state = poll_task.lambda_handler(state, lambda_context)
+        assert state["task"]["done"]
+        return state
+
+    return call
+
+
+def caught(error: str, message: str, **details) -> dict:
+    payload = json.dumps({"message": message, **details})
+    return {"Error": error, "Cause": json.dumps({"errorType": error, "errorMessage": payload})}
+
+
+# -- describe -------------------------------------------------------------------------------
+def test_describe_captures_what_rollback_restores_and_changes_nothing(describe, state_of):
+    before = state_of()
+
+    state = describe()
+
+    fleet, vuln = state["services"]
+    assert (fleet["name"], fleet["desired_count"], fleet["target_desired_count"]) == ("fleet", 2, 2)
+    assert fleet["scalable_target"] == {
+        "resource_id": "service/fleet/fleet", "min_capacity": 2, "max_capacity": 10,
+        "suspended": {"dynamic_scaling_in_suspended": False, "dynamic_scaling_out_suspended": False,
+                      "scheduled_scaling_suspended": False},
+    }
+    assert (vuln["name"], vuln["desired_count"], vuln.get("scalable_target")) == ("fleet-vuln-processing", 1, None)
+    assert state["task_definition_arn"].endswith(":task-definition/fleet:2")
+    assert state_of() == before
+
+
+def test_describe_prepares_the_manual_restore_commands_before_anything_changes(describe):
+    cause = json.loads(describe()["manual_restore_cause"])
+
+    assert cause["rolled_back"] is False
+    assert "aws ecs update-service --cluster fleet --service fleet --desired-count 2" in cause["commands"]
+
+
+def test_describe_plans_the_requested_count_and_maximum_for_the_main_service_only(describe):
+    fleet, vuln = describe(desired_count=3, max_capacity=5)["services"]
+
+    assert (fleet["target_desired_count"], fleet["target_max_capacity"]) == (3, 5)
+    assert (vuln["target_desired_count"], vuln.get("target_max_capacity")) == (1, None)
+
+
+def test_describe_plans_a_lower_count_when_the_new_maximum_is_below_the_current_one(describe):
+    fleet, _ = describe(max_capacity=1)["services"]
+
+    assert fleet["target_desired_count"] == 1
+
+
+def test_describe_refuses_a_desired_count_autoscaling_would_undo(describe, state_of):
+    before = state_of()
+
+    with pytest.raises(InvalidInput) as refused:
+        describe(desired_count=12)
+
+    assert refused.value.details["fields"] == ["desired_count"]
+    assert "max_capacity" in refused.value.message
+    assert state_of() == before
+
+
+def test_describe_reports_an_aws_refusal_as_not_found_and_changes_nothing(emu, describe, state_of):
+    before = state_of()
+    emu.faults.inject("ecs", "DescribeTaskDefinition", code="AccessDeniedException", message="not allowed")
+
+    with pytest.raises(ResourceNotFound) as refused:
+        describe()
+
+    assert refused.value.details["aws_error"] == "AccessDeniedException"
+    assert "DescribeTaskDefinition" in refused.value.message and "Nothing was changed" in refused.value.message
+    assert state_of() == before
+
+
+# -- scale down and drain ---------------------------------------------------------------------
+def test_scale_down_holds_autoscaling_and_lowers_every_service_to_min_capacity(emu, describe, lambda_context, state_of):
+    scale_down.lambda_handler(describe(min_capacity=1), lambda_context)
+
+    assert state_of() == {
+        "fleet": {"desired_count": 1, "min_capacity": 1, "max_capacity": 1, "suspended": HELD},
+        "fleet-vuln-processing": {"desired_count": 1},
+    }
+
+
+def test_scale_down_holds_autoscaling_before_it_lowers_the_count(emu, describe, lambda_context):
+    # GIVEN ECS refuses the count change
+    emu.faults.inject("ecs", "UpdateService", code="AccessDeniedException")
+
+    # WHEN scaling down THEN autoscaling was already held, so it could not undo a scale-down
+    with pytest.raises(Exception, match="AccessDenied"):
+        scale_down.lambda_handler(describe(), lambda_context)
+    assert emu.service_state("fleet", "fleet")["suspended"] == HELD
+
+
+def test_the_services_are_not_drained_while_their_tasks_are_stopping(emu, describe, lambda_context):
+    state = scale_down.lambda_handler(describe(), lambda_context)
+
+    state = check_drained.lambda_handler(state, lambda_context)
+
+    assert state["drain"]["done"] is False
+    assert state["drain"]["next_poll_seconds"] == 1
+    assert "stopping" in state["drain"]["detail"]
+
+
+def test_the_services_are_drained_once_their_tasks_have_stopped(emu, describe, lambda_context):
+    state = scale_down.lambda_handler(describe(), lambda_context)
+    emu.clock.advance(2)
+
+    assert check_drained.lambda_handler(state, lambda_context)["drain"]["done"] is True
+
+
+@pytest.mark.fleet(healthy=False, revisions=1)
+def test_a_first_deploy_whose_tasks_never_became_healthy_drains(emu, describe, lambda_context):
+    assert emu.service_state("fleet", "fleet")["desired_count"] == 2
+    assert emu.client("ecs").describe_services(cluster="fleet", services=["fleet"])["services"][0]["runningCount"] == 0
+    state = scale_down.lambda_handler(describe(task_definition_revision=1), lambda_context)
+    emu.clock.advance(2)
+
+    assert check_drained.lambda_handler(state, lambda_context)["drain"]["done"] is True
+
+
+def test_services_that_do_not_drain_in_time_are_a_drain_timeout(emu, describe, lambda_context):
+    emu.service_behaviour("fleet").stop_seconds = 1e9
+    state = scale_down.lambda_handler(describe(drain_timeout_seconds=30), lambda_context)
+    emu.clock.advance(31)
+
+    with pytest.raises(DrainTimeout, match="drain_timeout_seconds=30") as timed_out:
+        check_drained.lambda_handler(state, lambda_context)
+    assert "fleet: 0 running or starting, 2 stopping" in timed_out.value.message
+
+
+# -- the migration task -----------------------------------------------------------------------
+def test_the_migration_task_runs_the_new_revision_with_the_command_on_the_container(emu, drained, lambda_context):
+    state = run_task.lambda_handler(drained(command=["fleet", "prepare", "db"]), lambda_context)
+
+    (call,) = emu.ecs_sim.run_task_calls
+    assert call["taskDefinition"].endswith(":task-definition/fleet:2")
+    assert call["overrides"] == {"containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db"]}]}
+    assert call["clientToken"] == client_token(state["execution"]["id"])
+    assert emu.ecs_sim.running_tasks(one_off=True) == [state["task"]["arn"]]
+
+
+def test_a_retried_run_task_step_does_not_start_a_second_task(emu, drained, lambda_context):
+    state = drained()
+
+    first = run_task.lambda_handler(dict(state), lambda_context)
+    again = run_task.lambda_handler(dict(state), lambda_context)
+
+    assert first["task"]["arn"] == again["task"]["arn"]
+    assert len(emu.ecs_sim.running_tasks(one_off=True)) == 1
+
+
+def test_runtask_failures_are_task_failed_to_start(emu, drained, lambda_context):
+    emu.ecs_sim.run_task_failures.append({"arn": "arn:aws:ecs:us-east-1:123456789012:task/x", "reason": "RESOURCE:CPU"})
+
+    with pytest.raises(TaskFailedToStart, match="RESOURCE:CPU"):
+        run_task.lambda_handler(drained(), lambda_context)
+
+
+def test_a_running_migration_task_is_polled_again_after_the_interval(emu, started, lambda_context):
+    emu.next_migration(run_seconds=60)
+    state = started()
+    emu.clock.advance(5)
+
+    state = poll_task.lambda_handler(state, lambda_context)
+
+    assert state["task"]["done"] is False
+    assert state["task"]["last_status"] == "RUNNING"
+    assert state["task"]["next_poll_seconds"] == 1
+
+
+def test_a_migration_task_that_exited_0_is_done(migrated):
+    task = migrated()["task"]
+
+    assert (task["done"], task["exit_code"], task["last_status"]) == (True, 0, "STOPPED")
+
+
+def test_a_non_zero_exit_is_a_migration_failure_with_the_exit_code(emu, started, lambda_context):
+    emu.next_migration(exit_code=3)
+    state = started()
+    emu.clock.advance(10)
+
+    with pytest.raises(MigrationFailed) as failed:
+        poll_task.lambda_handler(state, lambda_context)
+
+    assert failed.value.details == {"task_arn": state["task"]["arn"], "exit_code": 3,
+                                    "stopped_reason": "Essential container in task exited"}
+    assert "exited with code 3" in failed.value.message
+
+
+def test_a_task_that_never_ran_the_command_failed_to_start(emu, started, lambda_context):
+    emu.next_migration(fails_to_start=True, stopped_reason="CannotPullContainerError: pull access denied")
+    state = started()
+    emu.clock.advance(10)
+
+    with pytest.raises(TaskFailedToStart, match="CannotPullContainerError") as failed:
+        poll_task.lambda_handler(state, lambda_context)
+    assert failed.value.details["task_arn"] == state["task"]["arn"]
+
+
+def test_a_task_still_running_after_the_timeout_is_stopped_and_a_migration_timeout(emu, started, lambda_context):
+    emu.next_migration(runs_forever=True)
+    state = started(timeout_seconds=60)
+    emu.clock.advance(61)
+
+    with pytest.raises(MigrationTimeout, match="timeout_seconds=60"):
+        poll_task.lambda_handler(state, lambda_context)
+
+    described = emu.client("ecs").describe_tasks(cluster="fleet", tasks=[state["task"]["arn"]])["tasks"][0]
+    assert described["desiredStatus"] == "STOPPED"
+
+
+# -- scale up and stabilize -------------------------------------------------------------------
+def test_scale_up_puts_back_the_counts_and_autoscaling_found_before(emu, migrated, lambda_context, state_of):
+    before = state_of()
+
+    scale_up.lambda_handler(migrated(), lambda_context)
+
+    assert state_of() == before
+
+
+def test_scale_up_applies_the_requested_count_and_maximum(emu, migrated, lambda_context, state_of):
+    scale_up.lambda_handler(migrated(desired_count=3, max_capacity=5), lambda_context)
+
+    assert state_of() == {
+        "fleet": {"desired_count": 3, "min_capacity": 2, "max_capacity": 5, "suspended": FREE},
+        "fleet-vuln-processing": {"desired_count": 1},
+    }
+
+
+def test_the_services_are_stable_once_the_desired_count_runs(emu, migrated, lambda_context):
+    state = scale_up.lambda_handler(migrated(), lambda_context)
+    assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is False
+    emu.clock.advance(5)
+
+    state = check_stable.lambda_handler(state, lambda_context)
+
+    assert state["stabilize"]["done"] is True
+    assert state["result"]["exit_code"] == 0
+    assert state["result"]["task_arn"] == state["task"]["arn"]
+    assert state["result"]["services"] == [{"name": "fleet", "desired_count": 2},
+                                           {"name": "fleet-vuln-processing", "desired_count": 1}]
+    assert state["result"]["duration_seconds"] >= 0
+
+
+def test_a_zero_stabilize_timeout_does_not_wait(migrated, lambda_context):
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=0), lambda_context)
+
+    assert state["stabilize"]["done"] is True
+    assert state["result"]["exit_code"] == 0
+
+
+def test_services_short_of_their_count_after_the_timeout_are_not_stable_but_not_rolled_back(emu, migrated, lambda_context):
+    emu.service_behaviour("fleet").healthy = False
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=30), lambda_context)
+    emu.clock.advance(31)
+
+    with pytest.raises(ServiceNotStable) as unstable:
+        check_stable.lambda_handler(state, lambda_context)
+
+    assert unstable.value.details["rolled_back"] is False
+    assert unstable.value.details["exit_code"] == 0
+    assert unstable.value.details["services"][0] == {"name": "fleet", "desired_count": 2}
+    assert "fleet: 0 of 2 running" in unstable.value.message
+
+
+# -- rollback -------------------------------------------------------------------------------
+def test_rollback_restores_every_captured_value_and_reports_the_original_error(emu, drained, lambda_context, state_of):
+    before = state_of()
+    state = drained()
+
+    failure = rollback.lambda_handler({**state, "caught": caught("MigrationFailed", "exited with 3.", exit_code=3)},
+                                      lambda_context)["failure"]
+
+    assert state_of() == before
+    cause = json.loads(failure["cause"])
+    assert failure["error"] == "MigrationFailed"
+    assert cause["rolled_back"] is True and cause["exit_code"] == 3
+    assert cause["message"].startswith("exited with 3. The services were rolled back")
+    assert [(s["name"], s["desired_count"]) for s in cause["services"]] == [("fleet", 2), ("fleet-vuln-processing", 1)]
+
+
+def test_rollback_is_safe_to_run_twice(emu, drained, lambda_context, state_of):
+    before = state_of()
+    event = {**drained(), "caught": caught("DrainTimeout", "did not drain")}
+
+    first = rollback.lambda_handler(event, lambda_context)
+    second = rollback.lambda_handler(event, lambda_context)
+
+    assert first == second
+    assert state_of() == before
+
+
+def test_rollback_stops_a_migration_task_that_may_still_run(emu, started, lambda_context):
+    emu.next_migration(runs_forever=True)
+    state = started()
+
+    rollback.lambda_handler({**state, "caught": caught("MigrationTimeout", "still running")}, lambda_context)
+    emu.clock.advance(5)
+
+    assert emu.ecs_sim.running_tasks(one_off=True) == []
+
+
+def test_a_rollback_that_cannot_restore_lists_the_commands_to_finish_by_hand(emu, drained, lambda_context):
+    state = drained()
+    emu.faults.inject("ecs", "UpdateService", code="AccessDeniedException", message="not allowed", times=None)
+
+    with pytest.raises(RollbackFailed) as failed:
+        rollback.lambda_handler({**state, "caught": caught("MigrationFailed", "exited with 3")}, lambda_context)
+
+    details = failed.value.details
+    assert (details["original_error"], details["rolled_back"]) == ("MigrationFailed", False)
+    assert "aws ecs update-service --cluster fleet --service fleet --desired-count 2" in details["commands"]
+    assert "not allowed" in failed.value.message
