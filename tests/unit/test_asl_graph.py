@@ -1,0 +1,129 @@
+"""The state machine's graph, checked statically (moto validates ASL grammar only: a dangling Next passes)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from emulator.template import read_application
+from fleet_migration.errors import CONTRACT_ERROR_NAMES
+
+SPEC = read_application().state_machine
+TEXT = SPEC.definition_path.read_text()
+ASL = json.loads(TEXT)
+STATES: dict[str, dict] = ASL["States"]
+LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                 "Lambda.TooManyRequestsException"}
+TASKS = sorted(name for name, state in STATES.items() if state["Type"] == "Task")
+FIRST, ROLLBACK = "Validate the input and describe the services", "Roll back"
+
+
+def successors(state: dict) -> set[str]:
+    found = {state[key] for key in ("Next", "Default") if key in state}
+    found |= {choice["Next"] for choice in state.get("Choices", [])}
+    found |= {catch["Next"] for catch in state.get("Catch", [])}
+    return found
+
+
+def reachable(start: str, skip: frozenset[str] = frozenset()) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name in skip:
+            continue
+        seen.add(name)
+        todo.extend(successors(STATES[name]))
+    return seen
+
+
+def test_every_transition_leads_to_a_state_that_exists():
+    dangling = {(name, target) for name, state in STATES.items() for target in successors(state) if target not in STATES}
+
+    assert ASL["StartAt"] in STATES
+    assert dangling == set()
+
+
+def test_every_state_is_reachable_from_the_start():
+    assert reachable(ASL["StartAt"]) == set(STATES)
+
+
+@pytest.mark.parametrize("name", sorted(STATES))
+def test_every_state_can_reach_an_end(name):
+    ends = {n for n, s in STATES.items() if s["Type"] in ("Succeed", "Fail") or s.get("End")}
+
+    assert reachable(name) & ends, f"{name!r} can never finish"
+
+
+def test_only_terminal_states_have_no_way_out():
+    stuck = {n for n, s in STATES.items() if not successors(s) and s["Type"] not in ("Succeed", "Fail") and not s.get("End")}
+
+    assert stuck == set()
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_every_task_retries_the_lambda_service_errors(name):
+    retried = {error for retrier in STATES[name].get("Retry", []) for error in retrier["ErrorEquals"]}
+
+    assert LAMBDA_ERRORS <= retried
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_every_task_retries_aws_throttling(name):
+    retried = {error for retrier in STATES[name].get("Retry", []) for error in retrier["ErrorEquals"]}
+
+    assert "AwsThrottled" in retried
+
+
+@pytest.mark.parametrize("name", sorted(set(TASKS) - {FIRST, ROLLBACK}))
+def test_every_task_after_the_scale_down_catches_every_error_into_the_rollback(name):
+    catchers = STATES[name]["Catch"]
+    catch_all = [c for c in catchers if "States.ALL" in c["ErrorEquals"]]
+
+    assert catch_all and catch_all[-1] is catchers[-1], "States.ALL must be the last catcher"
+    assert catch_all[0]["Next"] == ROLLBACK
+    assert catch_all[0]["ResultPath"] == "$.caught", "the rollback reads the error from $.caught and needs the state"
+
+
+def test_nothing_but_the_describe_step_runs_before_the_scale_down():
+    assert reachable(FIRST, frozenset({"Scale the services down"})) & set(TASKS) == {FIRST}
+
+
+def test_the_describe_step_failing_never_leads_to_a_change():
+    catch_targets = {c["Next"] for c in STATES[FIRST].get("Catch", [])}
+    changed = {"Scale the services down", "Run the migration task", "Scale the services up", ROLLBACK}
+
+    assert all(not (reachable(target) & changed) for target in catch_targets)
+
+
+def test_every_catch_keeps_the_state_document():
+    # A Catch without ResultPath replaces the whole state with the error, and the next state's paths break.
+    lost = {(name, c["Next"]) for name, s in STATES.items() for c in s.get("Catch", []) if "ResultPath" not in c}
+
+    assert lost == set()
+
+
+def test_every_contract_error_ends_in_a_fail_state_of_that_name():
+    fail_errors = {s.get("Error") for s in STATES.values() if s["Type"] == "Fail"}
+
+    assert set(CONTRACT_ERROR_NAMES) <= fail_errors
+
+
+def test_every_placeholder_is_substituted_by_the_template():
+    placeholders = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", TEXT))
+
+    assert placeholders == set(SPEC.substitutions)
+    assert set(SPEC.substitutions.values()) <= set(read_application().functions)
+
+
+def test_every_task_invokes_a_function_through_a_placeholder():
+    functions = {STATES[name]["Parameters"]["FunctionName"] for name in TASKS}
+
+    assert all(re.fullmatch(r"\$\{[A-Za-z0-9]+FunctionArn\}", f) for f in functions)
+
+
+def test_every_wait_is_driven_by_the_step_before_it():
+    waits = {name: s for name, s in STATES.items() if s["Type"] == "Wait"}
+
+    assert waits and all("SecondsPath" in s for s in waits.values())
