@@ -845,19 +845,25 @@ class Module:
                 ))
         return variables
 
-    @property
-    def resource(self) -> dict[str, Any]:
+    def _find_resource(self) -> dict[str, Any] | None:
         for block in self.blocks.get("resource", []):
             for raw_type, named in block.items():
                 for raw_name, body in named.items():
                     if (_unquote(raw_type), _unquote(raw_name)) == RESOURCE:
                         return body
-        raise TerraformError([f"{'.'.join(RESOURCE)} is not declared in {self.directory}"])
+        return None
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        body = self._find_resource()
+        if body is None:
+            raise TerraformError([f"{'.'.join(RESOURCE)} is not declared in {self.directory}"])
+        return body
 
     @property
     def preconditions(self) -> list[Check]:
-        checks = []
-        for lifecycle in self.resource.get("lifecycle", []):
+        checks: list[Check] = []
+        for lifecycle in (self._find_resource() or {}).get("lifecycle", []):
             checks.extend(Check(p["condition"], p["error_message"]) for p in lifecycle.get("precondition", []))
         return checks
 
@@ -1003,7 +1009,16 @@ def convert(value: Any, type_text: str) -> Any:
 # ==================================================================================================
 
 def load_module(directory: Path | str = MODULE_DIR) -> Module:
-    return Module(directory)
+    """The module in ``directory``, parsed once until one of its .tf files changes."""
+    path = Path(directory).resolve()
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(path.glob("*.tf")))
+    cached = _MODULES.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = _MODULES[path] = (stamp, Module(path))
+    return cached[1]
+
+
+_MODULES: dict[Path, tuple[tuple, Module]] = {}
 
 
 def render_local_exec(variables: dict[str, Any], *, module_dir: Path | str = MODULE_DIR,
@@ -1012,17 +1027,17 @@ def render_local_exec(variables: dict[str, Any], *, module_dir: Path | str = MOD
 
     ``path_module`` defaults to the module's absolute path, so the command runs from any directory.
     """
-    return Module(module_dir).render_local_exec(variables, path_module)
+    return load_module(module_dir).render_local_exec(variables, path_module)
 
 
 def render_outputs(variables: dict[str, Any], *, module_dir: Path | str = MODULE_DIR) -> dict[str, Any]:
     """The module's outputs for these variables."""
-    return Module(module_dir).render_outputs(variables)
+    return load_module(module_dir).render_outputs(variables)
 
 
 def validation_problems(variables: dict[str, Any], *, module_dir: Path | str = MODULE_DIR) -> list[Problem]:
     """Every validation and precondition these variables fail (empty when ``terraform plan`` would pass)."""
-    return Module(module_dir).problems(variables)
+    return load_module(module_dir).problems(variables)
 
 
 def local_exec_environment(local_exec: LocalExec, endpoint_url: str | None, *, region: str = "us-east-1",

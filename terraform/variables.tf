@@ -182,7 +182,7 @@ variable "timeout_seconds" {
 variable "state_machine_arn" {
   type        = string
   nullable    = false
-  description = "ARN of the fleet-migration state machine (the SAM application's FleetMigrationStateMachineArn output). The client starts or joins its execution for this revision."
+  description = "ARN of the fleet-migration state machine (the StateMachineArn output of the SAM stack). The client starts or joins its execution for this revision."
 
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[^:/ ]{1,80}$", var.state_machine_arn))
