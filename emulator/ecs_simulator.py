@@ -85,6 +85,8 @@ class EcsSimulator:
         self._tokens: dict[str, str] = {}
         self._originals: dict[tuple[type, str], Any] = {}
         self.run_task_calls: list[dict[str, Any]] = []
+        # (clock time, call, details) of every UpdateService and every task RunTask started; read-only (the benchmark)
+        self.call_log: list[tuple[float, str, dict[str, Any]]] = []
 
     # -- what tests and the demo use ---------------------------------------------------------
     def behaviour(self, service: str) -> ServiceBehaviour:
@@ -109,6 +111,16 @@ class EcsSimulator:
         with self._lock:
             sim = self._tasks.get(task_arn)
             return sim is not None and sim.service is None
+
+    def task_moments(self) -> list[dict[str, Any]]:
+        """Read-only (the benchmark): each task's service (None for RunTask), and when it was created,
+        reached RUNNING and reaches STOPPED, in clock seconds (None: never, or no stop planned yet)."""
+        with self._lock:
+            return [
+                {"task_arn": arn, "service": sim.service, "created": sim.created, "running_at": sim.running_at,
+                 "stopped_at": sim.stopped_at if sim.stop_requested_at is not None else sim.ends_at}
+                for arn, sim in self._tasks.items()
+            ]
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _new_service_task(self, backend: EC2ContainerServiceBackend, service: Service, at: float, running: bool) -> None:
@@ -215,9 +227,11 @@ class EcsSimulator:
 
         def update_service(original: Any) -> Any:
             def wrapper(backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
+                at = sim.clock.now()
                 service = original(backend, properties)
                 with sim._lock:
                     sim._reconcile(backend, service)
+                    sim.call_log.append((at, "UpdateService", {"service": service.name, "desired_count": service.desired_count}))
                 sim.tick()
                 return service
             return wrapper
@@ -269,6 +283,7 @@ class EcsSimulator:
                         for arn, task in tasks.items():
                             if arn not in before:
                                 sim._start_migration(task, at)
+                                sim.call_log.append((at, "RunTask", {"task_arn": arn}))
                                 if token:
                                     sim._tokens[token] = arn
                 sim.tick()
