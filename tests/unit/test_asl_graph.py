@@ -97,11 +97,18 @@ def test_the_describe_step_failing_never_leads_to_a_change():
     assert all(not (reachable(target) & changed) for target in catch_targets)
 
 
-def test_every_catch_keeps_the_state_document():
-    # A Catch without ResultPath replaces the whole state with the error, and the next state's paths break.
-    lost = {(name, c["Next"]) for name, s in STATES.items() for c in s.get("Catch", []) if "ResultPath" not in c}
+def test_every_catch_says_where_the_error_goes():
+    # A Catch without ResultPath silently replaces the whole state with the error, and the next state's paths break.
+    implicit = {(name, c["Next"]) for name, s in STATES.items() for c in s.get("Catch", []) if "ResultPath" not in c}
 
-    assert lost == set()
+    assert implicit == set()
+
+
+def test_every_catch_that_needs_the_state_document_keeps_it():
+    replaced = {(name, c["Next"]) for name, s in STATES.items() for c in s.get("Catch", [])
+                if c.get("ResultPath") == "$" and name != FIRST}
+
+    assert replaced == set(), "only the first step may drop the state: its input may not be an object at all"
 
 
 def test_every_contract_error_ends_in_a_fail_state_of_that_name():

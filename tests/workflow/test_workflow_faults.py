@@ -1,0 +1,113 @@
+"""AWS misbehaving under the workflow: throttling is retried and the migration still succeeds; a lasting
+failure of any step after the scale-down ends in a rollback that puts everything back."""
+
+from __future__ import annotations
+
+import pytest
+from workflow_support import FAIL_STATE, ROLLBACK, SUCCEEDED, cause_of, follows, retried_errors
+
+# (service, action) of every call a step makes, as the emulator's fault injection names them.
+THROTTLED = [
+    ("ecs", "DescribeClusters"),
+    ("ecs", "DescribeServices"),
+    ("ecs", "DescribeTaskDefinition"),
+    ("stepfunctions", "ListExecutions"),
+    ("application-autoscaling", "DescribeScalableTargets"),
+    ("application-autoscaling", "RegisterScalableTarget"),
+    ("ecs", "UpdateService"),
+    ("ecs", "ListTasks"),
+    ("ecs", "DescribeTasks"),
+    ("ecs", "RunTask"),
+]
+
+
+@pytest.mark.parametrize(("service", "action"), THROTTLED, ids=[action for _, action in THROTTLED])
+def test_a_throttled_call_is_retried_and_the_migration_succeeds(aws, fleet, fast_input, state_of, service, action):
+    before = state_of(fleet)
+    aws.faults.inject(service, action, code="ThrottlingException", times=2)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert aws.faults.hits[(service, action)] == 2
+    assert state_of(fleet) == before
+    assert len({call["clientToken"] for call in aws.ecs_sim.run_task_calls}) == 1
+
+
+def test_throttling_that_outlives_the_sdk_retries_is_retried_by_the_state_machine(aws, fleet, fast_input, state_of):
+    before = state_of(fleet)
+    # the SDK makes 5 attempts per call; the 6th throttle lands on the state machine's retry of the step
+    aws.faults.inject("ecs", "UpdateService", code="ThrottlingException", times=6)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert retried_errors(run) == ["AwsThrottled"]
+    assert state_of(fleet) == before
+
+
+def test_a_throttled_lambda_invocation_is_retried_by_the_state_machine(aws, fleet, fast_input):
+    aws.faults.inject("lambda", "Invoke", code="TooManyRequestsException", times=1,
+                      when=lambda call: call.params["FunctionName"] == "RunTaskFunction")
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert retried_errors(run) == ["Lambda.TooManyRequestsException"]
+    assert len(aws.ecs_sim.run_task_calls) == 1
+
+
+def test_throttling_during_the_rollback_is_retried_and_everything_is_restored(aws, fleet, fast_input, state_of):
+    before = state_of(fleet)
+    aws.next_migration(exit_code=3)
+    aws.faults.inject("ecs", "UpdateService", code="ThrottlingException", times=3, after=2)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert (run.status, run.error) == ("FAILED", "MigrationFailed")
+    assert cause_of(run)["rolled_back"] is True
+    assert aws.faults.hits[("ecs", "UpdateService")] == 3
+    assert state_of(fleet) == before
+
+
+# A lasting refusal (AccessDenied: neither the SDK nor the state machine retries it) in each step after
+# the scale-down. ``after`` lets through the calls the workflow makes before that step: describe makes one
+# DescribeServices call; the scale-down one RegisterScalableTarget (fleet) and two UpdateService calls.
+LASTING = [
+    pytest.param("ecs", "UpdateService", {"times": 1}, "DrainTimeout", id="scale-down-UpdateService"),
+    pytest.param("application-autoscaling", "RegisterScalableTarget", {"times": 1}, "DrainTimeout",
+                 id="scale-down-RegisterScalableTarget"),
+    pytest.param("ecs", "ListTasks", {"times": None}, "DrainTimeout", id="check-drained-ListTasks"),
+    pytest.param("ecs", "DescribeTasks", {"times": None}, "DrainTimeout", id="check-drained-DescribeTasks"),
+    pytest.param("ecs", "RunTask", {"times": None}, "TaskFailedToStart", id="run-task-RunTask"),
+    pytest.param("ecs", "DescribeTasks", {"times": None, "one_off": True}, "MigrationFailed", id="poll-task-DescribeTasks"),
+    pytest.param("ecs", "UpdateService", {"times": 1, "after": 2}, "ServiceNotStable", id="scale-up-UpdateService"),
+    pytest.param("application-autoscaling", "RegisterScalableTarget", {"times": 1, "after": 1}, "ServiceNotStable",
+                 id="scale-up-RegisterScalableTarget"),
+    pytest.param("ecs", "DescribeServices", {"times": None, "after": 1}, "ServiceNotStable",
+                 id="check-stable-DescribeServices"),
+]
+
+
+@pytest.mark.parametrize(("service", "action", "fault", "error"), LASTING)
+def test_a_lasting_failure_after_the_scale_down_rolls_everything_back(aws, fleet, fast_input, state_of,
+                                                                      migration_tasks_left, service, action, fault, error):
+    before = state_of(fleet)
+    fault = dict(fault)
+    if fault.pop("one_off", False):  # only DescribeTasks on the migration task, not on the services' tasks
+        fault["when"] = lambda call: all(aws.ecs_sim.is_one_off(arn) for arn in call.params.get("tasks", []))
+    aws.faults.inject(service, action, code="AccessDeniedException", message="not authorized", **fault)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert (run.status, run.error) == ("FAILED", error), run.cause
+    cause = cause_of(run)
+    assert cause["rolled_back"] is True
+    assert cause["underlying_error"] == "AccessDeniedException"
+    assert "not authorized" in cause["message"] and "run the migration again" in cause["message"]
+    assert follows(run, ROLLBACK, FAIL_STATE[error])
+    assert SUCCEEDED not in run.states_entered
+    assert aws.faults.hits[(service, action)] >= 1
+    aws.faults.clear()  # the test's own look at the services must get through
+    assert state_of(fleet) == before
+    assert migration_tasks_left() == []
