@@ -229,7 +229,9 @@ def explain_aws_error(exc: BaseException, settings: Settings) -> Optional[str]:
         return f"incomplete AWS credentials ({exc}): set both the access key id and the secret access key"
     if isinstance(exc, bx.ProfileNotFound):
         return f"{exc}: fix AWS_PROFILE or add the profile to your AWS config"
-    if isinstance(exc, (bx.SSOTokenLoadError, bx.UnauthorizedSSOTokenError, bx.TokenRetrievalError)):
+    sso_errors = tuple(getattr(bx, name) for name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError",
+                                                      "TokenRetrievalError", "SSOError") if hasattr(bx, name))
+    if sso_errors and isinstance(exc, sso_errors):
         return f"the AWS SSO session has expired or is missing ({exc}): run `aws sso login` and try again"
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError)):
         return f"cannot reach AWS Step Functions in {settings.region} ({exc}): check the network and the region"

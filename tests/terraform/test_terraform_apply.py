@@ -103,6 +103,11 @@ def test_an_interrupted_apply_leaves_the_execution_running_and_the_next_apply_jo
     [execution] = executions_of(aws)
     assert execution["status"] == "RUNNING"
 
+    # every wait has a deadline: a client that gives up says so, and leaves the execution alone
+    completed = apply(variables, extra_env={"FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS": "1"})
+    assert completed.returncode == 4, completed.stdout
+    assert "gave up waiting after 1.0s; the execution fleet-fleet-r2 still runs" in completed.stdout
+
     completed = apply(variables)
 
     assert completed.returncode == 0, completed.stdout
