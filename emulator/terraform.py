@@ -161,8 +161,8 @@ class _Parser:
         node = self.binary(level + 1)
         while True:
             self.skip()
+            # two-character operators are listed before their one-character prefixes ("<=" before "<")
             op = next((o for o in self._LEVELS[level] if self.s.startswith(o, self.i)), None)
-            # "=>" and "==" are not "=" ... ; "<=" is checked before "<"; "-" must not eat "->" (unused)
             if op is None:
                 return node
             self.i += len(op)

@@ -470,6 +470,10 @@ class Verdict:
         cause = _loads(described.get("cause"))
         for line in self._failure_details(cause):
             self._err(f"  {line}")
+        if status in ("ABORTED", "TIMED_OUT"):
+            self._err("  an execution that is stopped or times out as a whole does not roll back: check the services' "
+                      "desired counts and autoscaling, and any migration task still running (its first state's output "
+                      "in the history shows what they were)")
         self._err(f"  console: {console_url(self._settings, decision.execution_arn)}")
         upcoming = executions.execution_name(self._settings.cluster, self._settings.service, self._settings.revision,
                                              decision.attempt + 1)

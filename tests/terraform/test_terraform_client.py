@@ -195,3 +195,16 @@ def test_a_failure_verdict_carries_the_error_the_cause_and_the_console_link(clie
     assert ("https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/"
             "arn:aws:states:eu-west-1:123456789012:execution:fm:fleet-fleet-r4") in text
     assert "fleet-fleet-r4-a2" in text
+
+
+def test_an_aborted_execution_is_a_failure_that_warns_nothing_was_rolled_back(client):
+    err = io.StringIO()
+    decision = client.executions.Decision("joined", "arn:aws:states:eu-west-1:123456789012:execution:fm:fleet-fleet-r4",
+                                          "fleet-fleet-r4", 1)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    described = {"status": "ABORTED", "name": "fleet-fleet-r4", "startDate": start, "stopDate": start}
+
+    code = client.Verdict(_settings(client), print, lambda s: print(s, file=err)).report(described, decision)
+
+    assert code == 1
+    assert "ABORTED after 0.0s" in err.getvalue() and "does not roll back" in err.getvalue()
