@@ -57,7 +57,6 @@ def module_variables(aws: Emulator, fleet: FleetDeployment, revision: int) -> di
         "task_definition_revision": revision,
         "subnets": fleet.subnets,
         "security_groups": fleet.security_groups,
-        "min_capacity": 0,
         "desired_count": 2,
         "poll_interval_seconds": 1,
         # the interpreter Terraform would call: this virtualenv's, which has boto3

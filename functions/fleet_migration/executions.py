@@ -3,7 +3,7 @@
 Terraform and EventBridge may fire for the same revision; both land on one execution because the
 name is deterministic. This file is used by the trigger Lambda and, as a byte-identical copy,
 by the Terraform module's client (terraform/executions.py), which must stay self-contained;
-tests/test_executions.py keeps the two in step.
+tests/terraform/test_terraform_module.py keeps the two in step.
 """
 
 from __future__ import annotations
