@@ -104,11 +104,17 @@ def test_every_catch_says_where_the_error_goes():
     assert implicit == set()
 
 
-def test_every_catch_that_needs_the_state_document_keeps_it():
-    replaced = {(name, c["Next"]) for name, s in STATES.items() for c in s.get("Catch", [])
-                if c.get("ResultPath") == "$" and name != FIRST}
+def test_every_catch_into_the_rollback_keeps_the_state_document_and_adds_the_error():
+    into_rollback = [c for s in STATES.values() for c in s.get("Catch", []) if c["Next"] == ROLLBACK]
 
-    assert replaced == set(), "only the first step may drop the state: its input may not be an object at all"
+    assert into_rollback and {c["ResultPath"] for c in into_rollback} == {"$.caught"}
+
+
+def test_every_catch_that_only_reports_the_error_works_whatever_the_state_is():
+    # The first step's input may not even be a JSON object, where "$.caught" cannot be added.
+    reporting = [c for s in STATES.values() for c in s.get("Catch", []) if c["Next"] == "Read the error"]
+
+    assert reporting and {c["ResultPath"] for c in reporting} == {"$"}
 
 
 def test_every_contract_error_ends_in_a_fail_state_of_that_name():
