@@ -81,7 +81,8 @@ def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any]) -> Serv
             if target is not None and max_after is None and after > target.max_capacity:
                 raise InvalidInput(
                     f"desired_count: {after} is above the autoscaling maximum {target.max_capacity} of service "
-                    f"{service['serviceName']!r}, which would scale it back in; raise max_capacity too or lower desired_count",
+                    f"{service['serviceName']!r}, which would scale it back in; raise max_capacity too or lower "
+                    "desired_count",
                     fields=["desired_count"],
                 )
         elif max_after is not None and target is not None:

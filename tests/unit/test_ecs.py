@@ -15,11 +15,15 @@ def task(desired: str, last: str) -> dict:
 
 # -- drain_progress -----------------------------------------------------------------------------
 def test_running_and_starting_tasks_count_as_active():
-    assert ecs.drain_progress([task("RUNNING", "RUNNING"), task("RUNNING", "PENDING"), task("RUNNING", "PROVISIONING")]) == (3, 0)
+    tasks = [task("RUNNING", "RUNNING"), task("RUNNING", "PENDING"), task("RUNNING", "PROVISIONING")]
+
+    assert ecs.drain_progress(tasks) == (3, 0)
 
 
 def test_a_task_asked_to_stop_counts_as_stopping_until_it_has_stopped():
-    assert ecs.drain_progress([task("STOPPED", "RUNNING"), task("STOPPED", "DEACTIVATING"), task("STOPPED", "STOPPED")]) == (0, 2)
+    tasks = [task("STOPPED", "RUNNING"), task("STOPPED", "DEACTIVATING"), task("STOPPED", "STOPPED")]
+
+    assert ecs.drain_progress(tasks) == (0, 2)
 
 
 def test_tasks_that_never_became_healthy_drain_like_any_other():
@@ -99,7 +103,8 @@ def run(deployment, token: str = "token-1") -> dict:
 
 
 def test_runtask_failures_are_task_failed_to_start(emu, deployment):
-    emu.ecs_sim.run_task_failures.append({"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x", "reason": "RESOURCE:MEMORY"})
+    emu.ecs_sim.run_task_failures.append(
+        {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x", "reason": "RESOURCE:MEMORY"})
 
     with pytest.raises(TaskFailedToStart) as caught:
         run(deployment)

@@ -46,7 +46,8 @@ def start(sfn, machine):
         body = document(**fields)
         arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(body))["executionArn"]
         started = sfn.describe_execution(executionArn=arn)["startDate"]
-        return MigrationInput.parse(body), Execution(id=arn, name=name, state_machine_arn=machine, start_time=started.isoformat())
+        execution = Execution(id=arn, name=name, state_machine_arn=machine, start_time=started.isoformat())
+        return MigrationInput.parse(body), execution
 
     return run
 

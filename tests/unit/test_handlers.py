@@ -172,6 +172,7 @@ def test_scale_down_holds_autoscaling_before_it_lowers_the_count(emu, describe, 
 
 
 def test_the_services_are_not_drained_while_their_tasks_are_stopping(emu, describe, lambda_context):
+    emu.service_behaviour("fleet").stop_seconds = 60
     state = scale_down.lambda_handler(describe(), lambda_context)
 
     state = check_drained.lambda_handler(state, lambda_context)
@@ -308,9 +309,10 @@ def test_scale_up_applies_the_requested_count_and_maximum(emu, migrated, lambda_
 
 
 def test_the_services_are_stable_once_the_desired_count_runs(emu, migrated, lambda_context):
+    emu.service_behaviour("fleet").start_seconds = 60
     state = scale_up.lambda_handler(migrated(), lambda_context)
     assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is False
-    emu.clock.advance(5)
+    emu.clock.advance(61)
 
     state = check_stable.lambda_handler(state, lambda_context)
 

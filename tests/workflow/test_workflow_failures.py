@@ -121,7 +121,8 @@ def test_services_that_do_not_come_back_in_time_are_not_stable_with_the_migratio
     cause = cause_of(run)
     assert cause["rolled_back"] is False
     assert cause["exit_code"] == 0 and cause["task_arn"].startswith("arn:aws:ecs:")
-    assert cause["services"] == [{"name": "fleet", "desired_count": 2}, {"name": "fleet-vuln-processing", "desired_count": 1}]
+    assert cause["services"] == [{"name": "fleet", "desired_count": 2},
+                                 {"name": "fleet-vuln-processing", "desired_count": 1}]
     assert "stabilize_timeout_seconds=3" in cause["message"] and "fleet: 0 of 2 running" in cause["message"]
     assert ROLLBACK not in run.states_entered
     assert follows(run, CHECK_STABLE, FAIL_STATE["ServiceNotStable"])

@@ -55,7 +55,8 @@ def test_the_task_runs_the_new_revision_with_fleets_migration_command_exactly_on
     (call, *_) = aws.ecs_sim.run_task_calls
     assert len(tokens) == 1
     assert call["taskDefinition"].endswith(":task-definition/fleet:2")
-    assert call["overrides"] == {"containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db", "--no-prompt"]}]}
+    assert call["overrides"] == {
+        "containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db", "--no-prompt"]}]}
 
 
 def test_a_deployment_without_a_vuln_service_migrates_the_fleet_service_alone(aws, state_of):
