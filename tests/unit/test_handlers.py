@@ -278,6 +278,18 @@ def test_a_task_that_never_ran_the_command_failed_to_start(emu, started, lambda_
     assert failed.value.details["task_arn"] == state["task"]["arn"]
 
 
+def test_a_task_stopped_before_its_container_exited_failed_to_start(emu, started, lambda_context):
+    # GIVEN someone stops the migration task while it is still starting: it has no exit code
+    emu.next_migration(start_seconds=60)
+    state = started()
+    emu.client("ecs").stop_task(cluster="fleet", task=state["task"]["arn"], reason="stopped by an operator")
+    emu.clock.advance(5)
+
+    with pytest.raises(TaskFailedToStart, match="stopped by an operator") as failed:
+        poll_task.lambda_handler(state, lambda_context)
+    assert "exit_code" not in failed.value.details
+
+
 def test_a_task_still_running_after_the_timeout_is_stopped_and_a_migration_timeout(emu, started, lambda_context):
     emu.next_migration(runs_forever=True)
     state = started(timeout_seconds=60)
