@@ -7,7 +7,6 @@ anything changed, and the progress of each phase.
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Annotated, Any, Literal
 
@@ -128,6 +127,8 @@ def describe_validation_errors(exc: ValidationError, document: dict) -> tuple[li
     for error in exc.errors(include_url=False):
         field = str(error["loc"][0]) if error["loc"] else ""
         if error["type"] == "extra_forbidden":
+            import difflib  # only for a misspelt field: not worth its import on every cold start
+
             guess = difflib.get_close_matches(field, FIELD_HINTS, n=1)
             suggestion = f'did you mean "{guess[0]}"? ' if guess else ""
             problems.append(f'{field}: not a field of the execution input; {suggestion}remove it')
