@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration.aws import client, error_code, throttling_is_retried
+from fleet_migration.aws import client, error_code, pages, throttling_is_retried
 from fleet_migration.errors import ResourceNotFound, TaskFailedToStart
 
 STARTED_BY = "fleet-migration"
@@ -89,9 +89,8 @@ def service_counts(cluster: str, service: str) -> dict[str, int]:
 def service_tasks(cluster: str, service: str) -> list[dict[str, Any]]:
     """Every task of the service ECS still tracks: running, pending, stopping and recently stopped."""
     arns: list[str] = []
-    paginator = _ecs().get_paginator("list_tasks")
     for desired_status in ("RUNNING", "STOPPED"):
-        for page in paginator.paginate(cluster=cluster, serviceName=service, desiredStatus=desired_status):
+        for page in pages(_ecs().list_tasks, cluster=cluster, serviceName=service, desiredStatus=desired_status):
             arns.extend(page.get("taskArns", []))
     tasks: list[dict[str, Any]] = []
     for start in range(0, len(arns), _DESCRIBE_TASKS_BATCH):

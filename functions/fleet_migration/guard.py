@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from fleet_migration.aws import client, throttling_is_retried
+from fleet_migration.aws import client, pages, throttling_is_retried
 from fleet_migration.errors import MigrationInProgress
 from fleet_migration.models import Execution, MigrationInput, short_name
 
@@ -33,9 +33,7 @@ def _services_of(document: Any) -> tuple[str, set[str]] | None:
 def ensure_no_other_migration(migration: MigrationInput, execution: Execution) -> None:
     sfn = client("stepfunctions")
     running: list[dict[str, Any]] = []
-    for page in sfn.get_paginator("list_executions").paginate(
-        stateMachineArn=execution.state_machine_arn, statusFilter="RUNNING"
-    ):
+    for page in pages(sfn.list_executions, stateMachineArn=execution.state_machine_arn, statusFilter="RUNNING"):
         running.extend(page.get("executions", []))
     mine = next((e for e in running if e["executionArn"] == execution.id), None)
     # ListExecutions is eventually consistent: when it does not show us yet, take our start time from
