@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ _LOADER = botocore.loaders.create_loader()
 # "" holds the session, then one client per service; client.cache_clear() forgets them all.
 _CACHE: dict[str, Any] = {}
 _CACHE_LOCK = threading.Lock()  # making clients from one session is not thread-safe (the emulator runs steps in threads)
+_FROZEN = False
 
 
 def client(service: str) -> Any:
@@ -43,6 +45,7 @@ def client(service: str) -> Any:
     with _CACHE_LOCK:
         if service not in _CACHE:
             if "" not in _CACHE:
+                _freeze_what_is_loaded()
                 session = botocore.session.get_session()
                 session.register_component("data_loader", _LOADER)
                 _CACHE[""] = session
@@ -51,6 +54,17 @@ def client(service: str) -> Any:
 
 
 client.cache_clear = _CACHE.clear  # type: ignore[attr-defined]
+
+
+def _freeze_what_is_loaded() -> None:
+    """Once per process, before the first client: what is loaded by then (the step's code and its
+    libraries) lives as long as the process, so the garbage collector need not scan it again.
+    botocore allocates heavily while it reads a service model; those scans cost a cold start
+    about 15 ms (``make bench``)."""
+    global _FROZEN
+    if not _FROZEN:
+        _FROZEN = True
+        gc.freeze()
 
 
 def pages(call: Callable[..., dict[str, Any]], **kwargs: Any) -> Iterator[dict[str, Any]]:
