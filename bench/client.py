@@ -1,0 +1,62 @@
+"""The Terraform module's client: how long after the execution closes does it exit?
+
+Runs terraform/migrate.py exactly as ``terraform apply`` would (the module's rendered local-exec),
+against the emulator served over HTTP, with the client's default settings.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from bench.scenario import Timeline, lane
+from bench.table import render
+from emulator import Emulator, FleetDeployment
+from emulator.terraform import popen_local_exec, render_local_exec
+from fleet_migration.executions import execution_arn, execution_name
+
+
+@dataclass
+class ClientRun:
+    exit_code: int
+    after_close: float  # seconds from the execution's stop date to the process exiting
+    total: float  # seconds from starting the process to its exit
+
+
+def measure(aws: Emulator, fleet: FleetDeployment, *, runs: int, timeline: Timeline, seed: int,
+            interval: int = 1) -> list[ClientRun]:
+    rng = random.Random(seed)
+    lanes = [lane(aws, fleet, f"client-{i}", timeline, rng) for i in range(runs)]
+    for each in lanes:
+        aws.next_migration(**each.task)
+
+    def one(service: str, vuln_service: str) -> ClientRun:
+        variables = {
+            "state_machine_arn": aws.state_machine_arn, "ecs_cluster": fleet.cluster, "ecs_service": service,
+            "vuln_service": vuln_service, "task_definition": fleet.task_definition,
+            "task_definition_revision": fleet.latest_revision, "subnets": fleet.subnets,
+            "security_groups": fleet.security_groups, "poll_interval_seconds": interval, "python": sys.executable,
+        }
+        started = time.time()
+        process = popen_local_exec(render_local_exec(variables), aws.endpoint_url, region=aws.region)
+        process.communicate(timeout=900)
+        exited = time.time()
+        arn = execution_arn(aws.state_machine_arn, execution_name(fleet.cluster, service, fleet.latest_revision))
+        stopped = aws.client("stepfunctions").describe_execution(executionArn=arn)["stopDate"].timestamp()
+        return ClientRun(process.returncode, exited - stopped, exited - started)
+
+    with ThreadPoolExecutor(max_workers=max(1, runs)) as pool:
+        return list(pool.map(lambda each: one(each.service, each.vuln_service), lanes))
+
+
+def report(results: list[ClientRun], *, markdown: bool = False) -> str:
+    after = [r.after_close for r in results]
+    rows = [["execution closed → client exited", f"{statistics.median(after):.2f}", f"{max(after):.2f}"]]
+    codes = sorted({r.exit_code for r in results})
+    notes = [f"{len(results)} runs of terraform/migrate.py through the rendered local-exec (default client settings); "
+             f"exit codes {codes}"]
+    return render("Client (s)", ["", "median", "max"], rows, markdown=markdown, notes=notes)
