@@ -9,3 +9,11 @@
 
 Everything runs on the embedded AWS (``emulator``) at ``speed=1``, with ECS timings from ``scenario``.
 """
+
+import sys
+from pathlib import Path
+
+# The steps' own modules (fleet_migration.*), as the emulator and the tests see them.
+FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
+if str(FUNCTIONS) not in sys.path:
+    sys.path.insert(0, str(FUNCTIONS))

@@ -6,13 +6,12 @@ import argparse
 import random
 import sys
 import time
-from pathlib import Path
 
-from bench import history  # noqa: F401  (puts functions/ on sys.path first)
-from bench import client, coldstart, downtime, extrapolation, package, runner
+from bench import client, coldstart, downtime, extrapolation, history, package, runner
 from bench.cost import LambdaAssumptions, memory_mb
 from bench.scenario import Timeline, lane, start_emulator
 from bench.table import render
+from emulator import Emulator, FleetDeployment
 from fleet_migration.executions import execution_name
 
 
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # first, while the simulator holds few tasks: every ECS call the steps make walks them all
         if "coldstart" in args.only:
-            events, extra_env = _cold_start_events(aws, fleet, timeline)
+            events, extra_env = _cold_start_events(aws, fleet)
             baseline, handlers = coldstart.measure(aws, events, extra_env, args.cold_starts)
             out.write(coldstart.report(baseline, handlers, markdown=args.markdown) + "\n")
             worst = max(handlers, key=lambda h: h.total)
@@ -91,15 +90,17 @@ def main(argv: list[str] | None = None) -> int:
             default = extrapolation.DEFAULTS["poll_interval_seconds"]
             chosen = min(args.intervals, key=lambda p: abs(p - default))
             shapes = [history.Shape.of(m.run.events, loops) for m in migrations if m.interval == chosen]
-            lam = LambdaAssumptions(args.lambda_ms, args.init_ms, len(aws.application.functions) - 1, memory_mb())
-            table, found = extrapolation.report(history.median_shape(shapes), lam, markdown=args.markdown)
+            shape = history.median_shape(shapes)
+            lam = LambdaAssumptions(args.lambda_ms, args.init_ms, shape.functions, memory_mb())
+            table, found = extrapolation.report(shape, lam, chosen, markdown=args.markdown)
             out.write(table + "\n")
             day = next(t for name, t in found if name.startswith("24-hour"))
             worst = next(t for name, t in found if name.startswith("worst"))
             targets.append(["24-hour migration's history (defaults)", f"{day['events']:.0f} events",
                             f"< {history.HISTORY_LIMIT // 2:,}", _met(day["events"] < history.HISTORY_LIMIT / 2)])
             targets.append(["worst case's history (poll 1 s, every wait to its limit)", f"{worst['events']:.0f} events",
-                            f"< {history.HISTORY_LIMIT:,} (the hard limit)", _met(worst["events"] < history.HISTORY_LIMIT)])
+                            f"< {history.HISTORY_LIMIT:,} (the hard limit)",
+                            _met(worst["events"] < history.HISTORY_LIMIT)])
             out.flush()
 
         if "client" in args.only:
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _cold_start_events(aws, fleet, timeline: Timeline) -> tuple[dict, dict]:
+def _cold_start_events(aws: Emulator, fleet: FleetDeployment) -> tuple[dict, dict]:
     """A real event for every function: one successful and one failing migration, and a trigger event."""
     aws.next_migration(exit_code=0, start_seconds=0.5, run_seconds=0.5)
     name = execution_name(fleet.cluster, fleet.service, fleet.latest_revision)

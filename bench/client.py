@@ -19,6 +19,8 @@ from emulator import Emulator, FleetDeployment
 from emulator.terraform import popen_local_exec, render_local_exec
 from fleet_migration.executions import execution_arn, execution_name
 
+DEFAULT_POLL_SECONDS = 2.0  # terraform/migrate.py's DEFAULT_POLL_SECONDS; the module does not set it
+
 
 @dataclass
 class ClientRun:
@@ -57,6 +59,6 @@ def report(results: list[ClientRun], *, markdown: bool = False) -> str:
     after = [r.after_close for r in results]
     rows = [["execution closed → client exited", f"{statistics.median(after):.2f}", f"{max(after):.2f}"]]
     codes = sorted({r.exit_code for r in results})
-    notes = [f"{len(results)} runs of terraform/migrate.py through the rendered local-exec (default client settings); "
-             f"exit codes {codes}"]
+    notes = [f"{len(results)} runs of terraform/migrate.py through the rendered local-exec, with the client's default "
+             f"settings (it reads the execution every {DEFAULT_POLL_SECONDS:g} s); exit codes {codes}"]
     return render("Client (s)", ["", "median", "max"], rows, markdown=markdown, notes=notes)

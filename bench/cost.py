@@ -19,7 +19,8 @@ class LambdaAssumptions:
     memory_mb: int
 
     def describe(self) -> str:
-        return (f"Lambda: {self.memory_mb} MB arm64 (template.yaml), {self.warm_ms:g} ms billed per warm invocation and "
+        return (f"Lambda: {self.memory_mb} MB arm64 (template.yaml), {self.warm_ms:g} ms billed per warm invocation "
+                f"and "
                 f"{self.init_ms:g} ms of billed INIT for each of the {self.functions} functions once per migration "
                 "(assumed: AWS latency of one to three ECS calls, and a cold start per function)")
 

@@ -19,6 +19,7 @@ from bench.runner import Migration
 from bench.scenario import ORIGINAL_COUNT
 from bench.table import render
 from emulator import Emulator
+from fleet_migration import polling
 
 # (key, label); the waiting phases are the ones polling decides
 PHASES = [
@@ -80,6 +81,7 @@ def report(results: list[Downtime], intervals: list[int], *, markdown: bool = Fa
     rows = [[label] + [cell([r.added[key] for r in by_interval[p]]) for p in intervals] for key, label in PHASES]
     rows.append(["added downtime, total"] + [cell([r.added["total"] for r in by_interval[p]]) for p in intervals])
     rows.append(["target per waiting phase (poll + 1 s)"] + [f"≤ {p + 1:.2f}" for p in intervals])
+    rows.append(["poll schedule: longest gap in a wait's first 10 min"] + [f"{longest_gap(p)}" for p in intervals])
     rows.append(["time below the count (incl. ECS's own)"] + [cell([r.below_count for r in by_interval[p]])
                                                               for p in intervals])
     rows.append(["count back → execution closed (not downtime)"] + [cell([r.stable_detection for r in by_interval[p]])
@@ -88,6 +90,11 @@ def report(results: list[Downtime], intervals: list[int], *, markdown: bool = Fa
     notes = [f"{runs} migrations per poll interval; ECS's own time (drain, task start + run, service start) is "
              "subtracted, as simulated."]
     return render("Downtime added by the orchestration", headers, rows, markdown=markdown, notes=notes)
+
+
+def longest_gap(interval: int, horizon: int = polling.FAST_PHASE_SECONDS) -> int:
+    """The longest wait between two polls that starts before ``horizon`` into a wait."""
+    return max(polling.next_poll_seconds(elapsed, interval) for elapsed in range(horizon))
 
 
 def worst_waiting_phase(results: list[Downtime], interval: int) -> float:

@@ -13,23 +13,25 @@ MAX_TIMEOUT = 86400
 MAX_WAIT_TIMEOUT = 3600  # drain_timeout_seconds and stabilize_timeout_seconds
 
 
-def scenarios(shape: Shape) -> list[tuple[str, dict[str, float]]]:
+def scenarios(shape: Shape, measured_interval: int) -> list[tuple[str, dict[str, float]]]:
     loops = history.loop_states()
     task_wait = history.TASK_WAIT_STATE
     other_waits = [w for w in loops if w != task_wait]
     interval = DEFAULTS["poll_interval_seconds"]
     return [
-        ("measured: a few-second migration", shape.with_polls({})),
+        (f"measured: this benchmark's migration (poll {measured_interval} s)", shape.with_polls({})),
         ("10-minute migration", shape.with_polls({task_wait: polls(600, interval, DEFAULTS["timeout_seconds"])})),
-        ("24-hour migration (timeout_seconds 86400)", shape.with_polls({task_wait: polls(MAX_TIMEOUT, interval, MAX_TIMEOUT)})),
+        ("24-hour migration (timeout_seconds 86400)",
+         shape.with_polls({task_wait: polls(MAX_TIMEOUT, interval, MAX_TIMEOUT)})),
         ("worst: poll 1 s, every wait to its largest timeout",
          shape.with_polls({task_wait: polls(MAX_TIMEOUT, 1, MAX_TIMEOUT),
                            **{w: polls(MAX_WAIT_TIMEOUT, 1, MAX_WAIT_TIMEOUT) for w in other_waits}})),
     ]
 
 
-def report(shape: Shape, lam: LambdaAssumptions, *, markdown: bool = False) -> tuple[str, list[tuple[str, dict[str, float]]]]:
-    rows, found = [], scenarios(shape)
+def report(shape: Shape, lam: LambdaAssumptions, interval: int, *,
+           markdown: bool = False) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+    rows, found = [], scenarios(shape, interval)
     for name, totals in found:
         sfn, lam_cost = dollars(totals["transitions"], totals["invocations"], lam)
         rows.append([name, f"{totals['events']:.0f}", f"{100 * totals['events'] / HISTORY_LIMIT:.1f} %",

@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from emulator.template import read_application
-
-FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
-if str(FUNCTIONS) not in sys.path:
-    sys.path.insert(0, str(FUNCTIONS))
-
-from fleet_migration import polling  # noqa: E402  (the schedule the steps use)
+from fleet_migration import polling  # the schedule the steps use
 
 HISTORY_LIMIT = 25_000  # Step Functions Standard: events per execution history
 TASK_WAIT_STATE = "Wait for the migration task"
@@ -34,6 +27,7 @@ class Shape:
     events: int
     transitions: int  # states entered: what Step Functions Standard bills
     invocations: int  # Lambda functions invoked
+    functions: int  # distinct functions among them
     loops: dict[str, dict[str, float]]  # per Wait state: polls, and events/transitions/invocations per poll
 
     @classmethod
@@ -60,8 +54,11 @@ class Shape:
                 "transitions": len(states),
                 "invocations": len(tasks),
             }
+        invoked = {json.loads(e["taskScheduledEventDetails"]["parameters"]).get("FunctionName")
+                   for e in events if "taskScheduledEventDetails" in e}
         return cls(
             events=len(events),
+            functions=len(invoked),
             transitions=sum(n for t, n in types.items() if t.endswith("StateEntered")),
             invocations=types["TaskScheduled"] + types["LambdaFunctionScheduled"],
             loops=loops,

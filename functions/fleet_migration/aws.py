@@ -32,7 +32,7 @@ _LOADER = botocore.loaders.create_loader()
 
 # "" holds the session, then one client per service; client.cache_clear() forgets them all.
 _CACHE: dict[str, Any] = {}
-_CACHE_LOCK = threading.Lock()  # making clients from one session is not thread-safe (the emulator runs steps in threads)
+_CACHE_LOCK = threading.Lock()  # making clients from one session is not thread-safe; the emulator runs steps in threads
 _FROZEN = False
 
 

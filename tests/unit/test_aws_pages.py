@@ -20,4 +20,8 @@ def test_pages_follows_next_token_until_the_last_page():
 
     # THEN each call carries the arguments and the previous page's token
     assert found == ["a", "b", "c"]
-    assert calls == [{"cluster": "fleet"}, {"cluster": "fleet", "nextToken": "t1"}, {"cluster": "fleet", "nextToken": "t2"}]
+    assert calls == [
+        {"cluster": "fleet"},
+        {"cluster": "fleet", "nextToken": "t1"},
+        {"cluster": "fleet", "nextToken": "t2"},
+    ]
