@@ -97,6 +97,33 @@ def test_the_describe_step_failing_never_leads_to_a_change():
     assert all(not (reachable(target) & changed) for target in catch_targets)
 
 
+def test_the_describe_step_catches_every_error_last_keeping_the_specific_catch_first():
+    catchers = STATES[FIRST]["Catch"]
+    catch_all = [c for c in catchers if "States.ALL" in c["ErrorEquals"]]
+
+    assert len(catchers) >= 2 and catch_all == [catchers[-1]], "States.ALL must be the describe step's last catcher"
+    assert {"InvalidInput", "ResourceNotFound", "MigrationInProgress"} <= set(catchers[0]["ErrorEquals"])
+    # the input may not be a JSON object, so the error replaces it rather than being added to it
+    assert {c["ResultPath"] for c in catchers} == {"$"}
+
+
+def test_any_other_error_of_the_describe_step_is_reported_under_a_contract_name_with_a_json_cause():
+    # Errors outside the contract (AwsThrottled after the retries, Lambda.*, Sandbox.Timedout) have causes
+    # that may not be JSON: the states after the catch-all read only $.Error and build the cause themselves.
+    path = [STATES[FIRST]["Catch"][-1]["Next"]]
+    while STATES[path[-1]]["Type"] == "Pass":
+        path.append(STATES[path[-1]]["Next"])
+    explain, report = (STATES[name]["Parameters"] for name in path[:2])
+
+    assert path[-1] == "Which error?"
+    assert explain["error"] in CONTRACT_ERROR_NAMES
+    assert set(explain["cause"]) >= {"message.$", "rolled_back", "underlying_error.$"}
+    assert explain["cause"]["rolled_back"] is False
+    assert explain["cause"]["message.$"].startswith("States.Format(") and "$.Error" in explain["cause"]["message.$"]
+    assert "$.Cause" not in json.dumps([STATES[name] for name in path])
+    assert report["failure"]["cause.$"].startswith("States.JsonToString(")
+
+
 def test_every_catch_says_where_the_error_goes():
     # A Catch without ResultPath silently replaces the whole state with the error, and the next state's paths break.
     implicit = {(name, c["Next"]) for name, s in STATES.items() for c in s.get("Catch", []) if "ResultPath" not in c}
