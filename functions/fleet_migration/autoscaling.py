@@ -61,10 +61,12 @@ def hold_at(target: ScalableTarget, count: int) -> None:
     apply(target.resource_id, count, count, SUSPEND_ALL)
 
 
+def bounds_after(target: ScalableTarget, max_capacity: int | None = None) -> tuple[int, int]:
+    """(MinCapacity, MaxCapacity) as captured, with an optional new maximum (the minimum never above it)."""
+    if max_capacity is None:
+        return target.min_capacity, target.max_capacity
+    return min(target.min_capacity, max_capacity), max_capacity
+
+
 def restore(target: ScalableTarget, max_capacity: int | None = None) -> None:
-    apply(
-        target.resource_id,
-        min(target.min_capacity, max_capacity) if max_capacity is not None else target.min_capacity,
-        max_capacity if max_capacity is not None else target.max_capacity,
-        target.suspended,
-    )
+    apply(target.resource_id, *bounds_after(target, max_capacity), target.suspended)

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from fleet_migration.aws import client, error_code, pages, throttling_is_retried
 from fleet_migration.errors import ResourceNotFound, TaskFailedToStart
 
+# Every migration task's startedBy begins with this; the rest identifies its execution (36 characters in all).
 STARTED_BY = "fleet-migration"
 _DESCRIBE_TASKS_BATCH = 100
 
@@ -60,6 +61,13 @@ def find_task_definition(ref: str, container_name: str) -> str:
                 fields=["task_definition", "task_definition_revision"],
             ) from exc
         raise
+    if definition.get("status", "ACTIVE") != "ACTIVE":
+        # RunTask refuses an inactive revision, and by then the services would be down already.
+        raise ResourceNotFound(
+            f"task_definition_revision: task definition {ref!r} is {definition['status']}; register a new revision "
+            "or point task_definition_revision at an active one",
+            fields=["task_definition_revision"],
+        )
     containers = [c["name"] for c in definition.get("containerDefinitions", [])]
     if container_name not in containers:
         raise ResourceNotFound(
@@ -118,6 +126,7 @@ def run_task(
     assign_public_ip: bool,
     launch_type: str,
     client_token: str,
+    started_by: str,
 ) -> dict[str, Any]:
     """Start the one-off migration task; the client token makes a retried call return the same task."""
     response = _ecs().run_task(
@@ -125,7 +134,7 @@ def run_task(
         taskDefinition=task_definition,
         count=1,
         launchType=launch_type,
-        startedBy=STARTED_BY,
+        startedBy=started_by,
         clientToken=client_token,
         networkConfiguration={
             "awsvpcConfiguration": {
@@ -157,6 +166,20 @@ def describe_task(cluster: str, task_arn: str) -> dict[str, Any]:
             task_arn=task_arn,
         )
     return tasks[0]
+
+
+@throttling_is_retried
+def running_migration_tasks(cluster: str, family: str, started_by: str = STARTED_BY) -> list[str]:
+    """ARNs of migration tasks (ours: ``startedBy`` begins with ``started_by``) of ``family`` not yet stopped."""
+    arns: list[str] = []
+    for page in pages(_ecs().list_tasks, cluster=cluster, family=family, desiredStatus="RUNNING"):
+        arns.extend(page.get("taskArns", []))
+    found = []
+    for start in range(0, len(arns), _DESCRIBE_TASKS_BATCH):
+        for task in _ecs().describe_tasks(cluster=cluster, tasks=arns[start : start + _DESCRIBE_TASKS_BATCH]).get("tasks", []):
+            if task.get("startedBy", "").startswith(started_by) and task.get("lastStatus") != "STOPPED":
+                found.append(task["taskArn"])
+    return found
 
 
 @throttling_is_retried

@@ -14,6 +14,9 @@ from typing import Any
 class MigrationError(Exception):
     """Base class: a message a person can act on, plus structured details."""
 
+    # Errors raised before anything changed say so in their cause, as rolled-back ones do.
+    changes_nothing = False
+
     def __init__(self, message: str, **details: Any) -> None:
         self.message = message
         self.details = {key: value for key, value in details.items() if value is not None}
@@ -24,7 +27,10 @@ class MigrationError(Exception):
         return type(self).__name__
 
     def cause(self) -> dict[str, Any]:
-        return {"message": self.message, **self.details}
+        cause = {"message": self.message, **self.details}
+        if self.changes_nothing:
+            cause.setdefault("rolled_back", False)
+        return cause
 
     def __str__(self) -> str:
         return json.dumps(self.cause(), sort_keys=True, default=str)
@@ -33,13 +39,19 @@ class MigrationError(Exception):
 class InvalidInput(MigrationError):
     """The execution input failed validation; nothing was changed."""
 
+    changes_nothing = True
+
 
 class ResourceNotFound(MigrationError):
     """The cluster, a service, the task definition revision or the container does not exist."""
 
+    changes_nothing = True
+
 
 class MigrationInProgress(MigrationError):
     """Another execution is migrating the same service."""
+
+    changes_nothing = True
 
 
 class DrainTimeout(MigrationError):

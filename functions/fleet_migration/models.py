@@ -140,7 +140,7 @@ def describe_validation_errors(exc: ValidationError, document: dict) -> tuple[li
             field = problems[-1].split(":", 1)[0]
         else:
             got = document.get(field, error.get("input"))
-            problems.append(f"{field}: {error['msg'].lower()} (got {got!r}); set it to {FIELD_HINTS.get(field, 'a valid value')}")
+            problems.append(f"{field}: {error['msg']} (got {got!r}); set it to {FIELD_HINTS.get(field, 'a valid value')}")
         if field not in fields:
             fields.append(field)
     return problems, fields
@@ -193,6 +193,10 @@ class ServiceSnapshot(BaseModel):
     target_desired_count: int
     target_max_capacity: int | None = None
 
+    def held_count(self, min_capacity: int) -> int:
+        """The count during the migration: min_capacity, but never more than the service had (never a scale-up)."""
+        return min(self.desired_count, min_capacity)
+
 
 class Poll(BaseModel):
     """A wait in progress: the ASL loops Wait -> check while ``done`` is false."""
@@ -235,6 +239,8 @@ class Migration(BaseModel):
     cluster_arn: str
     task_definition_arn: str
     services: list[ServiceSnapshot]
+    # The interrupted earlier execution whose "before" this one restores, when the services were not yet back.
+    baseline_from: str | None = None
     # A ready-made cause for the one failure no step can report itself: the rollback step not running.
     manual_restore_cause: str
     drain: Poll | None = None

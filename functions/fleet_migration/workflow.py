@@ -16,20 +16,29 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration import autoscaling, aws, ecs, guard, polling
+from fleet_migration import autoscaling, aws, baseline, ecs, guard, polling
 from fleet_migration.errors import (
     CONTRACT_ERROR_NAMES,
     DrainTimeout,
     InvalidInput,
     MigrationError,
     MigrationFailed,
+    MigrationInProgress,
     MigrationTimeout,
     ResourceNotFound,
     RollbackFailed,
     ServiceNotStable,
     TaskFailedToStart,
 )
-from fleet_migration.models import DescribeRequest, Migration, MigrationInput, MigrationTask, Poll, ServiceSnapshot
+from fleet_migration.models import (
+    DescribeRequest,
+    Migration,
+    MigrationInput,
+    MigrationTask,
+    Poll,
+    ServiceSnapshot,
+    short_name,
+)
 
 
 def describe(request: DescribeRequest) -> Migration:
@@ -43,7 +52,10 @@ def describe(request: DescribeRequest) -> Migration:
         found = ecs.find_services(spec.ecs_cluster, wanted)
         task_definition_arn = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
         guard.ensure_no_other_migration(spec, request.execution)
-        services = [_snapshot(spec, field, service) for field, service in found.items()]
+        _ensure_no_migration_task_left(spec)
+        earlier = baseline.inherited(spec, request.execution)
+        inherited = earlier[1] if earlier else {}
+        services = [_snapshot(spec, field, service, inherited.get(service["serviceName"])) for field, service in found.items()]
     except ClientError as exc:
         # Only reads so far: an AWS refusal (permissions, wrong account or region) means we cannot
         # see what the input names, and the contract reports that before anything changed.
@@ -58,6 +70,7 @@ def describe(request: DescribeRequest) -> Migration:
         cluster_arn=cluster_arn,
         task_definition_arn=task_definition_arn,
         services=services,
+        baseline_from=earlier[0] if earlier else None,
         manual_restore_cause=json.dumps(
             {
                 "message": "The rollback step could not run; restore the services by hand with these commands "
@@ -69,10 +82,26 @@ def describe(request: DescribeRequest) -> Migration:
     )
 
 
-def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any]) -> ServiceSnapshot:
-    """What one service looks like now, and what it should look like after the migration."""
-    before = service["desiredCount"]
-    target = autoscaling.capture(spec.cluster_name, service["serviceName"])
+def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
+    """A migration task of an execution that was stopped mid-way may still run: never start a second one."""
+    left = ecs.running_migration_tasks(spec.cluster_name, short_name(spec.task_definition))
+    if left:
+        raise MigrationInProgress(
+            f"A migration task of an earlier execution is still running ({', '.join(left)}); wait for it to stop or "
+            f"stop it (aws ecs stop-task --cluster {spec.cluster_name} --task <arn>), then start again. "
+            "Nothing was changed.",
+            task_arn=left[0],
+        )
+
+
+def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any],
+              inherited: ServiceSnapshot | None) -> ServiceSnapshot:
+    """What one service looked like before (now, or as an interrupted earlier migration found it), and after."""
+    if inherited is not None:
+        before, target = inherited.desired_count, inherited.scalable_target
+    else:
+        before = service["desiredCount"]
+        target = autoscaling.capture(spec.cluster_name, service["serviceName"])
     after, max_after = before, None
     if field == "ecs_service":
         max_after = spec.max_capacity
@@ -101,9 +130,10 @@ def scale_down(migration: Migration) -> Migration:
     """Hold autoscaling first (or it would undo the scale-down), then lower the desired counts."""
     spec = migration.input
     for service in migration.services:
+        hold = service.held_count(spec.min_capacity)
         if service.scalable_target:
-            autoscaling.hold_at(service.scalable_target, spec.min_capacity)
-        ecs.set_desired_count(spec.cluster_name, service.name, spec.min_capacity)
+            autoscaling.hold_at(service.scalable_target, hold)
+        ecs.set_desired_count(spec.cluster_name, service.name, hold)
     started = polling.now()
     migration.drain = Poll(started_at=started, deadline=started + spec.drain_timeout_seconds)
     return migration
@@ -115,7 +145,7 @@ def check_drained(migration: Migration) -> Migration:
     waiting_for = []
     for service in migration.services:
         active, stopping = ecs.drain_progress(ecs.service_tasks(spec.cluster_name, service.name))
-        if active > spec.min_capacity or stopping:
+        if active > service.held_count(spec.min_capacity) or stopping:
             waiting_for.append(f"{service.name}: {active} running or starting, {stopping} stopping")
     drain.polls += 1
     drain.detail = "; ".join(waiting_for)
@@ -143,6 +173,7 @@ def run_migration_task(migration: Migration) -> Migration:
         assign_public_ip=spec.assign_public_ip,
         launch_type=spec.launch_type,
         client_token=client_token(migration.execution.id),
+        started_by=started_by(migration.execution.id),
     )
     started = polling.now()
     deadline = started + spec.timeout_seconds
@@ -236,22 +267,25 @@ def check_stable(migration: Migration) -> Migration:
 
 
 def rollback(migration: Migration) -> dict[str, str]:
-    """Stop a migration task that may still run, then put back every captured value. Safe to run twice.
+    """Stop a migration task that may still run, then put every service where it belongs. Safe to run twice.
 
-    Returns ``{"error", "cause"}`` for the state machine's Fail states: the original error, with a
-    cause that says what was restored.
+    Before the migration was applied that is what was captured (a rollback). Once it was applied,
+    going back would run the old counts against the new schema for nothing: the services are set
+    to the counts the migration was bringing them to instead. Returns ``{"error", "cause"}`` for the
+    state machine's Fail states: the original error, with a cause that says what was done.
     """
     spec = migration.input
     error, cause = contract_error(migration, *read_caught(migration))
-    restored = []
+    applied = _migration_applied(migration)
+    placed = []
     try:
-        if migration.task and not migration.task.done:
-            ecs.stop_task(spec.cluster_name, migration.task.arn, f"fleet-migration: rolling back after {error}")
+        _stop_migration_tasks(migration, error)
         for service in reversed(migration.services):
-            ecs.set_desired_count(spec.cluster_name, service.name, service.desired_count)
+            count, max_capacity = _destination(service, applied)
+            ecs.set_desired_count(spec.cluster_name, service.name, count)
             if service.scalable_target:
-                autoscaling.restore(service.scalable_target)
-            restored.append(_service_summary(service))
+                autoscaling.restore(service.scalable_target, max_capacity)
+            placed.append(_service_summary(service, applied))
     except Exception as exc:
         reason = exc.message if isinstance(exc, MigrationError) else str(exc)
         raise RollbackFailed(
@@ -259,17 +293,46 @@ def rollback(migration: Migration) -> dict[str, str]:
             original_error=error,
             original_cause=cause,
             rolled_back=False,
-            restored=restored,
-            commands=restore_commands(spec.cluster_name, migration.services, migration.task),
+            restored=placed,
+            commands=restore_commands(spec.cluster_name, migration.services, migration.task, applied=applied),
         ) from exc
-    restored.reverse()
-    summary = ", ".join(f"{s['name']} to {s['desired_count']} task(s)" for s in restored)
-    cause.update(
-        message=f"{str(cause.get('message', error)).rstrip('.')}. The services were rolled back to what they were before: {summary}.",
-        rolled_back=True,
-        services=restored,
+    placed.reverse()
+    summary = ", ".join(f"{s['name']} to {s['desired_count']} task(s)" for s in placed)
+    outcome = (
+        f"The migration was applied, so nothing was rolled back: the services were set to their new counts: {summary}."
+        if applied
+        else f"The services were rolled back to what they were before: {summary}."
     )
+    cause.update(message=f"{str(cause.get('message', error)).rstrip('.')}. {outcome}", rolled_back=not applied,
+                 services=placed)
+    if migration.baseline_from:
+        cause["baseline_from"] = migration.baseline_from
     return {"error": error, "cause": json.dumps(cause, sort_keys=True, default=str)}
+
+
+def _migration_applied(migration: Migration) -> bool:
+    task = migration.task
+    return task is not None and task.done and task.exit_code == 0
+
+
+def _destination(service: ServiceSnapshot, applied: bool) -> tuple[int, int | None]:
+    """(desired count, autoscaling maximum override) a service is put back to."""
+    if applied:
+        return service.target_desired_count, service.target_max_capacity
+    return service.desired_count, None
+
+
+def _stop_migration_tasks(migration: Migration, error: str) -> None:
+    """No migration task outlives its execution: the one we know, or one RunTask started before its step failed."""
+    spec, task = migration.input, migration.task
+    reason = f"fleet-migration: rolling back after {error}"
+    if task is not None:
+        if not task.done:
+            ecs.stop_task(spec.cluster_name, task.arn, reason)
+    elif migration.drain is not None and migration.drain.done:
+        family = short_name(spec.task_definition)
+        for arn in ecs.running_migration_tasks(spec.cluster_name, family, started_by(migration.execution.id)):
+            ecs.stop_task(spec.cluster_name, arn, reason)
 
 
 def read_caught(migration: Migration) -> tuple[str, dict[str, Any]]:
@@ -336,37 +399,48 @@ def client_token(execution_id: str) -> str:
     return hashlib.sha256(execution_id.encode()).hexdigest()[:64]
 
 
-def restore_commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None) -> list[str]:
+def started_by(execution_id: str) -> str:
+    """RunTask's ``startedBy``: marks the task as a migration task, and of which execution (36 characters)."""
+    return f"{ecs.STARTED_BY}-{client_token(execution_id)[:20]}"
+
+
+def restore_commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None,
+                     applied: bool = False) -> list[str]:
+    """The AWS CLI commands that do by hand what rollback does."""
     commands = []
     if task and not task.done:
         commands.append(shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", task.arn]))
     for service in services:
+        count, max_override = _destination(service, applied)
         commands.append(
             shlex.join(
                 ["aws", "ecs", "update-service", "--cluster", cluster, "--service", service.name,
-                 "--desired-count", str(service.desired_count)]
+                 "--desired-count", str(count)]
             )
         )
         target = service.scalable_target
         if target:
+            low, high = autoscaling.bounds_after(target, max_override)
             suspended = ",".join(f"{key}={str(value).lower()}" for key, value in target.suspended.to_api().items())
             commands.append(
                 shlex.join(
                     ["aws", "application-autoscaling", "register-scalable-target", "--service-namespace", "ecs",
                      "--resource-id", target.resource_id, "--scalable-dimension", autoscaling.DIMENSION,
-                     "--min-capacity", str(target.min_capacity), "--max-capacity", str(target.max_capacity),
+                     "--min-capacity", str(low), "--max-capacity", str(high),
                      "--suspended-state", suspended]
                 )
             )
     return commands
 
 
-def _service_summary(service: ServiceSnapshot) -> dict[str, Any]:
-    summary: dict[str, Any] = {"name": service.name, "desired_count": service.desired_count}
+def _service_summary(service: ServiceSnapshot, applied: bool = False) -> dict[str, Any]:
+    count, max_override = _destination(service, applied)
+    summary: dict[str, Any] = {"name": service.name, "desired_count": count}
     if service.scalable_target:
+        low, high = autoscaling.bounds_after(service.scalable_target, max_override)
         summary.update(
-            min_capacity=service.scalable_target.min_capacity,
-            max_capacity=service.scalable_target.max_capacity,
+            min_capacity=low,
+            max_capacity=high,
             suspended_state=service.scalable_target.suspended.to_api(),
         )
     return summary

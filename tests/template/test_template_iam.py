@@ -150,7 +150,7 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
                 Request("ecs:UpdateService", checked, why="checked by Application Auto Scaling")]
     if action == "states:ListExecutions":
         return [Request(action, p["stateMachineArn"])]
-    if action in ("states:DescribeExecution",):
+    if action in ("states:DescribeExecution", "states:GetExecutionHistory"):
         return [Request(action, p["executionArn"])]
     if action == "states:StartExecution":
         return [Request(action, p["stateMachineArn"])]
@@ -205,6 +205,18 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     assert aws.run(document(), name="iam-second").error == "MigrationInProgress"
     assert aws.wait(slow).error == "MigrationTimeout"
+    # RunTask refused while a task of the service is kept: rollback looks for a task started unreported
+    aws.ecs_sim.run_task_failures.append({"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x",
+                                          "reason": "RESOURCE:MEMORY"})
+    assert aws.run(document(min_capacity=1), name="iam-no-capacity").error == "TaskFailedToStart"
+    # an execution stopped mid-migration: the next attempt reads what it captured from its history
+    aws.next_migration(exit_code=0, run_seconds=3)
+    aborted = aws.start(document(), name="iam-aborted")
+    _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
+    aws.client("stepfunctions").stop_execution(executionArn=aborted)
+    assert aws.wait(aborted).status == "ABORTED"
+    aws.clock.advance(10)
+    assert aws.run(document(), name="iam-after-abort").status == "SUCCEEDED"
     # the EventBridge trigger for a new revision, and the execution it starts
     for name, value in _trigger_environment(fleet).items():
         monkeypatch.setenv(name, value)

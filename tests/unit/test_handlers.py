@@ -394,6 +394,51 @@ def test_rollback_stops_a_migration_task_that_may_still_run(emu, started, lambda
     assert emu.ecs_sim.running_tasks(one_off=True) == []
 
 
+def test_rollback_stops_a_migration_task_whose_start_was_never_reported(emu, drained, lambda_context):
+    # GIVEN RunTask started the task, but its step failed before the state document learnt of it
+    emu.next_migration(runs_forever=True)
+    state = drained()
+    run_task.lambda_handler(dict(state), lambda_context)
+    assert len(emu.ecs_sim.running_tasks(one_off=True)) == 1
+
+    # WHEN the rollback runs on the document without the task
+    rollback.lambda_handler({**state, "caught": caught("TaskFailedToStart", "lost")}, lambda_context)
+    emu.clock.advance(5)
+
+    # THEN the task found by its startedBy is stopped
+    assert emu.ecs_sim.running_tasks(one_off=True) == []
+
+
+def test_rollback_after_the_migration_was_applied_sets_the_new_counts(emu, migrated, lambda_context, state_of):
+    state = migrated(desired_count=3, max_capacity=6)
+
+    failure = rollback.lambda_handler({**state, "caught": caught("ServiceNotStable", "could not scale up")},
+                                      lambda_context)["failure"]
+
+    cause = json.loads(failure["cause"])
+    assert (failure["error"], cause["rolled_back"]) == ("ServiceNotStable", False)
+    fleet = state_of()["fleet"]
+    assert (fleet["desired_count"], fleet["min_capacity"], fleet["max_capacity"]) == (3, 2, 6)
+    assert not any(fleet["suspended"].values())
+
+
+def test_errors_before_anything_changed_say_nothing_was_rolled_back(describe):
+    with pytest.raises(ResourceNotFound) as failed:
+        describe(ecs_service="no-such-service")
+
+    assert json.loads(str(failed.value))["rolled_back"] is False
+
+
+def test_describe_refuses_an_inactive_task_definition_revision(emu, describe, state_of):
+    emu.client("ecs").deregister_task_definition(taskDefinition="fleet:2")
+    before = state_of()
+
+    with pytest.raises(ResourceNotFound, match="INACTIVE"):
+        describe()
+
+    assert state_of() == before
+
+
 def test_a_rollback_that_cannot_restore_lists_the_commands_to_finish_by_hand(emu, drained, lambda_context):
     state = drained()
     emu.faults.inject("ecs", "UpdateService", code="AccessDeniedException", message="not allowed", times=None)

@@ -1,0 +1,89 @@
+"""An execution stopped mid-way (Stop in the console, a timeout) never rolls back: the next attempt must
+not take the half-finished state for "before", nor start a second migration beside a leftover one."""
+
+from __future__ import annotations
+
+import time
+
+from emulator import Emulator
+
+from workflow_support import DESCRIBE, FAIL_STATE, cause_of, follows
+
+
+def _abort_while_the_migration_runs(aws: Emulator, document: dict, name: str) -> str:
+    arn = aws.start(document, name=name)
+    sfn = aws.client("stepfunctions")
+    deadline = time.monotonic() + 30
+    while not aws.ecs_sim.running_tasks(one_off=True):
+        assert time.monotonic() < deadline, "the migration task never started"
+        time.sleep(0.05)
+    sfn.stop_execution(executionArn=arn)
+    assert aws.wait(arn).status == "ABORTED"
+    return arn
+
+
+def test_a_migration_task_left_running_by_an_aborted_execution_blocks_the_next_attempt(aws, fleet, fast_input,
+                                                                                       state_of):
+    # GIVEN an execution stopped while its migration task runs (that task goes on running)
+    aws.next_migration(runs_forever=True)
+    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
+    left_behind = state_of(fleet)
+
+    # WHEN the next attempt starts
+    run = aws.run(fast_input(), name="fleet-fleet-r2-a2")
+
+    # THEN it refuses before changing anything, naming the task
+    assert (run.status, run.error) == ("FAILED", "MigrationInProgress")
+    cause = cause_of(run)
+    assert cause["task_arn"] == aws.ecs_sim.running_tasks(one_off=True)[0]
+    assert cause["rolled_back"] is False
+    assert follows(run, DESCRIBE, FAIL_STATE["MigrationInProgress"])
+    assert state_of(fleet) == left_behind
+
+
+def test_the_next_attempt_after_an_aborted_execution_restores_what_was_there_before_it(aws, fleet, fast_input,
+                                                                                       state_of):
+    # GIVEN an execution stopped mid-migration: Fleet left at 0 tasks with autoscaling held at 0..0
+    before = state_of(fleet)
+    aws.next_migration(exit_code=0, run_seconds=3)
+    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
+    assert aws.service_state(fleet.cluster, fleet.service)["desired_count"] == 0
+    aws.clock.advance(10)  # its migration task ends by itself
+    assert aws.ecs_sim.running_tasks(one_off=True) == []
+
+    # WHEN the next attempt runs, with desired_count and max_capacity left to "what was there before"
+    run = aws.run(fast_input(), name="fleet-fleet-r2-a2")
+
+    # THEN "before" is what the aborted execution found, not what it left behind
+    assert run.status == "SUCCEEDED", run.cause
+    assert {s["name"]: s["desired_count"] for s in run.output["services"]} == {
+        fleet.service: 2, fleet.vuln_service: 1}
+    assert state_of(fleet) == before
+
+
+def test_a_failure_after_an_aborted_execution_rolls_back_to_what_was_there_before_it(aws, fleet, fast_input,
+                                                                                     state_of):
+    before = state_of(fleet)
+    aws.next_migration(exit_code=0, run_seconds=3)
+    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
+    aws.clock.advance(10)
+    aws.next_migration(exit_code=1)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2-a2")
+
+    assert (run.status, run.error) == ("FAILED", "MigrationFailed")
+    assert cause_of(run)["baseline_from"] == "fleet-fleet-r2"
+    assert state_of(fleet) == before
+
+
+def test_min_capacity_above_a_services_count_never_scales_it_up(aws, fleet, fast_input):
+    # GIVEN fleet at 2 tasks and the vulnerability service at 1, and min_capacity 2
+
+    # WHEN the migration runs
+    run = aws.run(fast_input(min_capacity=2), name="fleet-fleet-r2")
+
+    # THEN no service was ever asked for more tasks than it had
+    assert run.status == "SUCCEEDED", run.cause
+    asked = [(details["service"], details["desired_count"]) for _, call, details in aws.ecs_sim.call_log
+             if call == "UpdateService"]
+    assert (fleet.vuln_service, 1) in asked and (fleet.vuln_service, 2) not in asked
