@@ -55,6 +55,7 @@ class _SimTask:
     stopped_reason: str = ""
     stop_requested_at: float | None = None
     stopped_at: float | None = None
+    released: bool = False  # an EC2 task gave back the container instance capacity it held
 
     def state(self, at: float) -> tuple[str, str]:
         """(lastStatus, desiredStatus) at a moment."""
@@ -175,6 +176,27 @@ class EcsSimulator:
                 sim.stopped_reason = outcome.stopped_reason
         self._tasks[task.task_arn] = sim
 
+    def _release(self, sim: _SimTask) -> None:
+        """Give back the container instance capacity an EC2 task held once it stops (moto only does on StopTask)."""
+        task = sim.task
+        if sim.released or not task.container_instance_arn:
+            return
+        sim.released = True
+        backend = task._backend
+        instance = backend.container_instances.get(task.cluster_name, {}).get(task.container_instance_arn.split("/")[-1])
+        if instance is not None:
+            backend.update_container_instance_resources(instance, task.resource_requirements, removing=True)
+            backend.update_cluster_resources(backend._get_cluster(task.cluster_name), -1)
+
+    def _hold_again(self, sim: _SimTask) -> None:
+        """Undo moto's StopTask giving back capacity that an EC2 task had already given back."""
+        task = sim.task
+        backend = task._backend
+        instance = backend.container_instances.get(task.cluster_name, {}).get(task.container_instance_arn.split("/")[-1])
+        if instance is not None:
+            backend.update_container_instance_resources(instance, task.resource_requirements)
+            backend.update_cluster_resources(backend._get_cluster(task.cluster_name), 1)
+
     def tick(self) -> None:
         """Write the state at this moment into moto's objects, so moto's own responses show it."""
         at = self.clock.now()
@@ -186,6 +208,8 @@ class EcsSimulator:
                 task._transitions = []  # stop moto's walk to STOPPED on every DescribeTasks
                 task.status, task.desired_status = last, desired
                 stopped = last == "STOPPED"
+                if stopped:
+                    self._release(sim)
                 task.stop_code = sim.stop_code if desired == "STOPPED" else None
                 task.stopped_reason = sim.stopped_reason if desired == "STOPPED" else ""
                 for container in task.containers:
@@ -258,6 +282,10 @@ class EcsSimulator:
                 stopped = original(backend, cluster, task, reason)
                 with sim._lock:
                     simulated = sim._tasks.get(stopped.task_arn)
+                    if simulated is not None and stopped.container_instance_arn:
+                        if simulated.released:  # moto gave back the capacity of an EC2 task a second time
+                            sim._hold_again(simulated)
+                        simulated.released = True  # moto's StopTask gave it back
                     if simulated is not None:
                         seconds = sim.behaviour(simulated.service).stop_seconds if simulated.service else 0.5
                         sim._request_stop(simulated, sim.clock.now(), seconds, reason or "Task stopped by user")
@@ -271,7 +299,8 @@ class EcsSimulator:
                 backend = response.ecs_backend
                 with sim._lock:
                     sim.run_task_calls.append({"clientToken": token, "taskDefinition": response._get_param("taskDefinition"),
-                                               "overrides": response._get_param("overrides")})
+                                               "overrides": response._get_param("overrides"),
+                                               "launchType": response._get_param("launchType")})
                     if token and token in sim._tokens:
                         return ActionResult({"tasks": [sim._tasks[sim._tokens[token]].task], "failures": []})
                     if sim.run_task_failures:

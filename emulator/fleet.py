@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 
 FLEET_IMAGE = "fleetdm/fleet:v4.60.0"
+# An Amazon Linux 2 AMI from moto's default catalogue (moto accepts it whether or not the catalogue is loaded).
+CONTAINER_INSTANCE_AMI = "ami-04681a1dbd79675a5"
 
 
 @dataclass
@@ -81,12 +83,19 @@ def seed_fleet(
     task_role = iam.create_role(RoleName="fleet-task", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
     ecs.create_cluster(clusterName=cluster)
+    # An EC2 container instance, so a migration with launch_type "EC2" has somewhere to run: moto's RunTask
+    # places EC2 tasks on registered container instances ("No instances found in cluster" without one).
+    instance_id = ec2.run_instances(ImageId=CONTAINER_INSTANCE_AMI, InstanceType="m5.large", MinCount=1, MaxCount=1,
+                                    SubnetId=subnets[0], SecurityGroupIds=[security_group])["Instances"][0]["InstanceId"]
+    container_instance = ecs.register_container_instance(
+        cluster=cluster, instanceIdentityDocument=json.dumps({"instanceId": instance_id, "region": region}),
+    )["containerInstance"]["containerInstanceArn"]
     family = "fleet"
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
             networkMode="awsvpc",
-            requiresCompatibilities=["FARGATE"],
+            requiresCompatibilities=["FARGATE", "EC2"],  # the migration task may run on either (launch_type)
             cpu="512",
             memory="1024",
             executionRoleArn=execution_role,
@@ -124,4 +133,5 @@ def seed_fleet(
         region=region, cluster=cluster, service=service, vuln_service=vuln_service, task_definition=family,
         revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
         autoscaling=autoscaling,
+        extra={"container_instance": {"arn": container_instance, "ec2_instance_id": instance_id}},
     )
