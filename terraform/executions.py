@@ -16,6 +16,8 @@ from typing import Any
 MAX_NAME = 80
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 FINISHED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
+# Joined rather than started again: running, or a redrive of a failed execution is under way.
+ACTIVE = ("RUNNING", "PENDING_REDRIVE")
 
 
 def short_name(name_or_arn: str) -> str:
@@ -48,22 +50,33 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
     return f"{prefix}:execution:{machine}:{name}"
 
 
+def _status(sfn: Any, arn: str) -> str | None:
+    """The execution's status, or None when there is no execution with that ARN."""
+    try:
+        return sfn.describe_execution(executionArn=arn)["status"]
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return None
+
+
 def start_or_join(sfn: Any, state_machine_arn: str, document: str, cluster: str, service: str, revision: int,
                   max_attempts: int = 99) -> Decision:
     """Join the execution for this revision if it runs, report it if it succeeded, else start the next attempt."""
     for attempt in range(1, max_attempts + 1):
         name = execution_name(cluster, service, revision, attempt)
         arn = execution_arn(state_machine_arn, name)
-        try:
-            status = sfn.describe_execution(executionArn=arn)["status"]
-        except sfn.exceptions.ExecutionDoesNotExist:
+        status = _status(sfn, arn)
+        if status is None:
             try:
                 started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)
             except sfn.exceptions.ExecutionAlreadyExists:
-                # someone else started it between our describe and our start: join theirs
-                return Decision("joined", arn, name, attempt)
-            return Decision("started", started["executionArn"], name, attempt)
-        if status == "RUNNING":
+                # Someone else started it between our describe and our start (or it has even ended since):
+                # decide from what it really is.
+                status = _status(sfn, arn)
+                if status is None:  # the name is taken but the execution not visible yet: it has just started
+                    return Decision("joined", arn, name, attempt)
+            else:
+                return Decision("started", started["executionArn"], name, attempt)
+        if status in ACTIVE:
             return Decision("joined", arn, name, attempt)
         if status == "SUCCEEDED":
             return Decision("succeeded", arn, name, attempt)

@@ -1,0 +1,164 @@
+"""Start-or-join (design section 6) as pure decision logic, against a scripted Step Functions client.
+
+The emulator-based tests (tests/terraform/test_start_or_join.py, tests/template/test_template_trigger.py)
+check the same decisions against moto's real answers; here every status and every race is easy to set up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fleet_migration.executions import ACTIVE, FINISHED_BADLY, execution_arn, start_or_join
+
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration"
+DOCUMENT = '{"ecs_cluster": "fleet"}'
+
+
+class ExecutionDoesNotExist(Exception):
+    pass
+
+
+class ExecutionAlreadyExists(Exception):
+    pass
+
+
+class Exceptions:
+    ExecutionDoesNotExist = ExecutionDoesNotExist
+    ExecutionAlreadyExists = ExecutionAlreadyExists
+
+
+class FakeSfn:
+    """Executions by name with their status. ``racing[name]`` is an execution someone else starts between our
+    describe and our start (its status, or None: its name is taken but it cannot be described yet)."""
+
+    exceptions = Exceptions
+
+    def __init__(self, statuses: dict[str, str] | None = None, racing: dict[str, str | None] | None = None) -> None:
+        self.statuses = dict(statuses or {})
+        self.racing = dict(racing or {})
+        self.calls: list[tuple[str, str]] = []
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        name = executionArn.rsplit(":", 1)[-1]
+        self.calls.append(("describe", name))
+        if name not in self.statuses:
+            raise ExecutionDoesNotExist(executionArn)
+        return {"executionArn": executionArn, "status": self.statuses[name]}
+
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
+        assert (stateMachineArn, input) == (MACHINE, DOCUMENT)
+        self.calls.append(("start", name))
+        if name in self.racing:
+            status = self.racing.pop(name)
+            if status is not None:
+                self.statuses[name] = status
+            raise ExecutionAlreadyExists(name)
+        if name in self.statuses:
+            raise ExecutionAlreadyExists(name)
+        self.statuses[name] = "RUNNING"
+        return {"executionArn": execution_arn(MACHINE, name)}
+
+
+def decide(sfn: FakeSfn, **kwargs: Any):
+    decision = start_or_join(sfn, MACHINE, DOCUMENT, "fleet", "fleet", 2, **kwargs)
+    assert decision.execution_arn == execution_arn(MACHINE, decision.name)
+    return decision
+
+
+def test_the_first_attempt_starts_when_there_is_no_execution():
+    sfn = FakeSfn()
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name, decision.attempt) == ("started", "fleet-fleet-r2", 1)
+    assert sfn.calls == [("describe", "fleet-fleet-r2"), ("start", "fleet-fleet-r2")]
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "PENDING_REDRIVE"])
+def test_a_running_execution_or_one_being_redriven_is_joined(status):
+    sfn = FakeSfn({"fleet-fleet-r2": status})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name, decision.attempt) == ("joined", "fleet-fleet-r2", 1)
+    assert ("start", "fleet-fleet-r2") not in sfn.calls
+
+
+def test_a_succeeded_execution_is_reported_without_running_again():
+    sfn = FakeSfn({"fleet-fleet-r2": "SUCCEEDED"})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name) == ("succeeded", "fleet-fleet-r2")
+    assert [call for call in sfn.calls if call[0] == "start"] == []
+
+
+@pytest.mark.parametrize("status", FINISHED_BADLY)
+def test_an_execution_that_finished_badly_is_followed_by_the_next_attempt(status):
+    sfn = FakeSfn({"fleet-fleet-r2": status})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name, decision.attempt) == ("started", "fleet-fleet-r2-a2", 2)
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "PENDING_REDRIVE"])
+def test_a_later_attempt_that_runs_is_joined(status):
+    sfn = FakeSfn({"fleet-fleet-r2": "FAILED", "fleet-fleet-r2-a2": "ABORTED", "fleet-fleet-r2-a3": status})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name, decision.attempt) == ("joined", "fleet-fleet-r2-a3", 3)
+
+
+@pytest.mark.parametrize("status", ACTIVE)
+def test_an_execution_started_by_someone_else_meanwhile_is_joined_when_it_runs(status):
+    sfn = FakeSfn(racing={"fleet-fleet-r2": status})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name) == ("joined", "fleet-fleet-r2")
+    assert sfn.calls == [("describe", "fleet-fleet-r2"), ("start", "fleet-fleet-r2"), ("describe", "fleet-fleet-r2")]
+
+
+def test_an_execution_started_by_someone_else_meanwhile_that_already_succeeded_is_reported():
+    sfn = FakeSfn(racing={"fleet-fleet-r2": "SUCCEEDED"})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name) == ("succeeded", "fleet-fleet-r2")
+
+
+@pytest.mark.parametrize("status", FINISHED_BADLY)
+def test_an_execution_started_by_someone_else_meanwhile_that_already_failed_is_followed_by_the_next_attempt(status):
+    sfn = FakeSfn(racing={"fleet-fleet-r2": status})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name, decision.attempt) == ("started", "fleet-fleet-r2-a2", 2)
+    assert sfn.calls == [("describe", "fleet-fleet-r2"), ("start", "fleet-fleet-r2"), ("describe", "fleet-fleet-r2"),
+                         ("describe", "fleet-fleet-r2-a2"), ("start", "fleet-fleet-r2-a2")]
+
+
+def test_an_execution_whose_name_is_taken_but_that_cannot_be_described_yet_is_joined():
+    sfn = FakeSfn(racing={"fleet-fleet-r2": None})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name) == ("joined", "fleet-fleet-r2")
+
+
+def test_a_race_on_a_later_attempt_is_decided_the_same_way():
+    sfn = FakeSfn({"fleet-fleet-r2": "TIMED_OUT"}, racing={"fleet-fleet-r2-a2": "FAILED"})
+
+    decision = decide(sfn)
+
+    assert (decision.action, decision.name, decision.attempt) == ("started", "fleet-fleet-r2-a3", 3)
+
+
+def test_running_out_of_attempts_is_an_error_naming_the_execution():
+    sfn = FakeSfn({"fleet-fleet-r2": "FAILED", "fleet-fleet-r2-a2": "FAILED", "fleet-fleet-r2-a3": "ABORTED"})
+
+    with pytest.raises(RuntimeError, match="3 attempts of fleet-fleet-r2 already failed"):
+        decide(sfn, max_attempts=3)
