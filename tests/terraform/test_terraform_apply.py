@@ -89,6 +89,8 @@ def test_a_failing_migration_fails_the_apply_with_error_and_cause_and_the_next_a
 
 def test_an_interrupted_apply_leaves_the_execution_running_and_the_next_apply_joins_it(
         aws, fleet, fleet_variables, apply, start_apply):
+    # a migration long enough to be still running through the interrupted and the impatient client
+    aws.next_migration(run_seconds=8)
     variables = fleet_variables()
     process = start_apply(variables)
     lines = _lines_of(process)
