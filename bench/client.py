@@ -6,6 +6,7 @@ against the emulator served over HTTP, with the client's default settings.
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import statistics
 import sys
@@ -16,10 +17,20 @@ from dataclasses import dataclass
 from bench.scenario import Timeline, lane
 from bench.table import render
 from emulator import Emulator, FleetDeployment
-from emulator.terraform import popen_local_exec, render_local_exec
+from emulator.terraform import MODULE_DIR, popen_local_exec, render_local_exec
 from fleet_migration.executions import execution_arn, execution_name
 
-DEFAULT_POLL_SECONDS = 2.0  # terraform/migrate.py's DEFAULT_POLL_SECONDS; the module does not set it
+
+
+def _client_default_poll_seconds() -> float:
+    """terraform/migrate.py's own default (the module does not set it), read from the client itself."""
+    spec = importlib.util.spec_from_file_location("fleet_migration_client", MODULE_DIR / "migrate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DEFAULT_POLL_SECONDS
+
+
+DEFAULT_POLL_SECONDS = _client_default_poll_seconds()
 
 
 @dataclass

@@ -41,7 +41,9 @@ ENV = {
     "max_wait_seconds": "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS",
     "expected_min_capacity": "FLEET_MIGRATION_EXPECTED_MIN_CAPACITY",
 }
-DEFAULT_POLL_SECONDS = 2.0
+# One GetExecutionHistory a second: the end of a migration reaches `terraform apply` within a second,
+# well inside the API's throttling budget.
+DEFAULT_POLL_SECONDS = 1.0
 # When the input leaves a timeout out, the state machine uses these (design section 3).
 DEFAULT_TIMEOUTS = {"drain_timeout_seconds": 600, "timeout_seconds": 3600, "stabilize_timeout_seconds": 600}
 WAIT_MARGIN_SECONDS = 900
