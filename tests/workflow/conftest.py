@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from collections.abc import Iterator
+
 from emulator import Emulator, FleetDeployment
 
 
@@ -27,3 +29,28 @@ def migration_tasks_left(aws: Emulator):
         return aws.ecs_sim.running_tasks(one_off=True)
 
     return left
+
+
+# The calls that change something: a test of an execution that must change nothing counts them.
+CHANGES = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalableTarget"), ("ecs", "RunTask")]
+
+
+@pytest.fixture(scope="module")
+def shared(request: pytest.FixtureRequest) -> Iterator[tuple[Emulator, FleetDeployment]]:
+    """One emulator for a module whose executions change nothing (each test checks that itself); the
+    module's ``SPEED`` sets its clock."""
+    with Emulator(speed=getattr(request.module, "SPEED", 5)) as aws:
+        yield aws, aws.seed_fleet()
+
+
+@pytest.fixture
+def everything(shared):
+    """``everything()``: the services' state and how many changing calls were made so far."""
+    aws, fleet = shared
+
+    def read() -> dict:
+        state = {name: aws.service_state(fleet.cluster, name) for name in (fleet.service, fleet.vuln_service)}
+        return {"services": state, "changes": [aws.faults.calls[call] for call in CHANGES]}
+
+    yield read
+    aws.faults.clear()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from workflow_support import DESCRIBE, FAIL_STATE, cause_of, last_state, tasks_entered
 
-from emulator import DROP, Emulator, FleetDeployment
+from emulator import DROP
 
-CHANGES = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalableTarget"), ("ecs", "RunTask")]
 
 CASES = [
     # (id, input overrides, error, the field the message names)
@@ -44,24 +42,6 @@ CASES = [
     ("unknown-task-definition-family", {"task_definition": "fleet-web"}, "ResourceNotFound", "task_definition"),
     ("unknown-container", {"container_name": "app"}, "ResourceNotFound", "container_name"),
 ]
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[Emulator, FleetDeployment]]:
-    """One emulator for the module: these executions change nothing, and each test checks that itself."""
-    with Emulator(speed=5) as aws:
-        yield aws, aws.seed_fleet()
-
-
-@pytest.fixture
-def everything(shared):
-    aws, fleet = shared
-
-    def read() -> dict:
-        state = {name: aws.service_state(fleet.cluster, name) for name in (fleet.service, fleet.vuln_service)}
-        return {"services": state, "changes": [aws.faults.calls[call] for call in CHANGES]}
-
-    return read
 
 
 def assert_refused_in_the_first_step(run, error: str) -> dict:

@@ -7,37 +7,14 @@ names the underlying error and says that nothing was rolled back because nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from workflow_support import DESCRIBE, cause_of, last_state, retried_errors, tasks_entered
 
-from emulator import Emulator, FleetDeployment
 
 # The Retry of the first step backs off 1+2+4+8+16 emulated seconds on lasting throttling (and the
 # SDK backs off inside each attempt); a faster clock keeps that to a second or two of test time.
 # Nothing here depends on the pace of the simulated ECS lifecycle: the executions change nothing.
 SPEED = 50
-CHANGES = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalableTarget"), ("ecs", "RunTask")]
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[Emulator, FleetDeployment]]:
-    """One emulator for the module: these executions change nothing, and each test checks that itself."""
-    with Emulator(speed=SPEED) as aws:
-        yield aws, aws.seed_fleet()
-
-
-@pytest.fixture
-def everything(shared):
-    aws, fleet = shared
-
-    def read() -> dict:
-        state = {name: aws.service_state(fleet.cluster, name) for name in (fleet.service, fleet.vuln_service)}
-        return {"services": state, "changes": [aws.faults.calls[call] for call in CHANGES]}
-
-    yield read
-    aws.faults.clear()
 
 
 def assert_reported_as_nothing_changed(run, underlying: str) -> dict:
