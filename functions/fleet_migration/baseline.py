@@ -3,8 +3,10 @@
 An execution that is aborted (Stop in the console), times out, or fails in its own rollback
 leaves the services scaled down with autoscaling held. Taking that state as "before" would make
 the next attempt restore the outage (or refuse ``desired_count`` above a held maximum of 0). So
-the describe step looks at the latest earlier execution for the same services: if it changed
-things and did not put them back, its captured state is still the truth, and it is inherited.
+the describe step looks, service by service, at the latest earlier execution that migrated it:
+if that one changed things without putting them back, and the service still looks exactly as
+it left it, what it captured is still the truth and is inherited. A service someone has since
+put right by hand, or an execution that ended cleanly, leaves the live state as "before".
 """
 
 from __future__ import annotations
@@ -15,49 +17,57 @@ from typing import Any
 from pydantic import ValidationError
 
 from fleet_migration.aws import client, pages, throttling_is_retried
-from fleet_migration.models import Execution, Migration, MigrationInput, ServiceSnapshot, short_name
+from fleet_migration.models import Execution, MigrationInput, ScalableTarget, ServiceSnapshot, short_name
 
 DESCRIBE_STATE = "Validate the input and describe the services"
 _CHANGED_NOTHING = {"InvalidInput", "ResourceNotFound", "MigrationInProgress"}
-_LOOK_BACK = 50  # executions; an interrupted migration is the latest one or close to it
+_STILL_GOING = {"RUNNING", "PENDING_REDRIVE"}  # the guard's business
+_LOOK_BACK = 50  # earlier executions of these services; an interrupted one is the latest or close to it
+
+Live = dict[str, tuple[int, ScalableTarget | None]]  # service name -> (desired count, autoscaling target)
 
 
 @throttling_is_retried
-def inherited(spec: MigrationInput, execution: Execution) -> tuple[str, dict[str, ServiceSnapshot]] | None:
-    """(name of the interrupted execution, its captured services by name), or None when now is "before"."""
+def inherited(spec: MigrationInput, execution: Execution, live: Live) -> dict[str, tuple[str, ServiceSnapshot]]:
+    """For each service whose "before" an interrupted earlier execution holds: (its name, what it captured)."""
     sfn = client("stepfunctions")
-    wanted = set(spec.service_names)
-    seen = 0
+    undecided = set(live)
+    found: dict[str, tuple[str, ServiceSnapshot]] = {}
+    looked = 0
     for page in pages(sfn.list_executions, stateMachineArn=execution.state_machine_arn):
         for summary in page.get("executions", []):  # newest first
-            if summary["executionArn"] == execution.id or summary["status"] == "RUNNING":
-                continue  # running ones are the guard's business
-            seen += 1
-            if seen > _LOOK_BACK:
-                return None
-            described = sfn.describe_execution(executionArn=summary["executionArn"])
-            if not _same_services(described.get("input"), spec.cluster_name, wanted):
+            if not undecided or looked >= _LOOK_BACK:
+                return found
+            if summary["executionArn"] == execution.id:
                 continue
+            described = sfn.describe_execution(executionArn=summary["executionArn"])
+            names = _services_of(described.get("input"), spec.cluster_name) & undecided
+            if not names or described["status"] in _STILL_GOING:
+                continue
+            looked += 1
             if described["status"] == "FAILED" and described.get("error") in _CHANGED_NOTHING:
-                continue  # look further back
-            if not _left_services_changed(described):
-                return None
-            captured = _captured_services(sfn, summary["executionArn"])
-            if captured is None:
-                continue  # interrupted before it captured anything, so before it changed anything
-            return summary["name"], captured
-    return None
+                continue  # it changed nothing: what came before it decides
+            if _left_services_changed(described):
+                captured, hold = _captured(sfn, summary["executionArn"])
+                if captured is None:
+                    continue  # stopped before it captured anything, so before it changed anything
+                for name in names:
+                    if name in captured and _looks_held(live[name], captured[name].held_count(hold)):
+                        found[name] = (summary["name"], captured[name])
+            undecided -= names
+    return found
 
 
-def _same_services(document: str | None, cluster: str, wanted: set[str]) -> bool:
+def _services_of(document: str | None, cluster: str) -> set[str]:
     try:
         earlier = json.loads(document or "null")
     except json.JSONDecodeError:
-        return False
+        return set()
     if not isinstance(earlier, dict) or not isinstance(earlier.get("ecs_cluster"), str):
-        return False
-    names = {short_name(str(earlier.get(key))) for key in ("ecs_service", "vuln_service") if earlier.get(key)}
-    return short_name(earlier["ecs_cluster"]) == cluster and bool(names & wanted)
+        return set()
+    if short_name(earlier["ecs_cluster"]) != cluster:
+        return set()
+    return {short_name(str(earlier[key])) for key in ("ecs_service", "vuln_service") if earlier.get(key)}
 
 
 def _left_services_changed(described: dict[str, Any]) -> bool:
@@ -75,14 +85,32 @@ def _left_services_changed(described: dict[str, Any]) -> bool:
     return not (isinstance(cause, dict) and cause.get("rolled_back") is True)
 
 
-def _captured_services(sfn: Any, execution_arn: str) -> dict[str, ServiceSnapshot] | None:
-    """The services as the interrupted execution's describe step captured them (its output, in the history)."""
+def _looks_held(live: tuple[int, ScalableTarget | None], hold: int) -> bool:
+    """Whether a service is still exactly as a migration's scale-down left it."""
+    desired, target = live
+    if desired != hold:
+        return False
+    if target is None:
+        return True
+    suspended = target.suspended
+    return (target.min_capacity == target.max_capacity == hold and suspended.dynamic_scaling_in_suspended
+            and suspended.dynamic_scaling_out_suspended and suspended.scheduled_scaling_suspended)
+
+
+def _captured(sfn: Any, execution_arn: str) -> tuple[dict[str, ServiceSnapshot] | None, int]:
+    """(the services as an execution's describe step captured them, its min_capacity), from its history.
+
+    Only the parts needed are read, so the state document of an older version still parses.
+    """
     for page in pages(sfn.get_execution_history, executionArn=execution_arn, maxResults=100):
         for event in page.get("events", []):
             exited = event.get("stateExitedEventDetails")
             if exited and exited.get("name") == DESCRIBE_STATE:
                 try:
-                    return {s.name: s for s in Migration.model_validate_json(exited["output"]).services}
-                except (ValidationError, KeyError):
-                    return None
-    return None
+                    output = json.loads(exited["output"])
+                    services = [ServiceSnapshot.model_validate(s) for s in output["services"]]
+                    hold = int(output.get("input", {}).get("min_capacity", 0))
+                except (ValidationError, KeyError, TypeError, ValueError, json.JSONDecodeError):
+                    return None, 0
+                return {s.name: s for s in services}, hold
+    return None, 0

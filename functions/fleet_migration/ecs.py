@@ -172,8 +172,10 @@ def describe_task(cluster: str, task_arn: str) -> dict[str, Any]:
 def running_migration_tasks(cluster: str, family: str, started_by: str = STARTED_BY) -> list[str]:
     """ARNs of migration tasks (ours: ``startedBy`` begins with ``started_by``) of ``family`` not yet stopped."""
     arns: list[str] = []
-    for page in pages(_ecs().list_tasks, cluster=cluster, family=family, desiredStatus="RUNNING"):
-        arns.extend(page.get("taskArns", []))
+    # A stopped task's container may run on for its stop timeout: STOPPED is the desired status only.
+    for desired_status in ("RUNNING", "STOPPED"):
+        for page in pages(_ecs().list_tasks, cluster=cluster, family=family, desiredStatus=desired_status):
+            arns.extend(page.get("taskArns", []))
     found = []
     for start in range(0, len(arns), _DESCRIBE_TASKS_BATCH):
         for task in _ecs().describe_tasks(cluster=cluster, tasks=arns[start : start + _DESCRIBE_TASKS_BATCH]).get("tasks", []):

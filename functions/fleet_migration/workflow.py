@@ -36,6 +36,7 @@ from fleet_migration.models import (
     MigrationInput,
     MigrationTask,
     Poll,
+    ScalableTarget,
     ServiceSnapshot,
     short_name,
 )
@@ -53,9 +54,14 @@ def describe(request: DescribeRequest) -> Migration:
         task_definition_arn = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
         guard.ensure_no_other_migration(spec, request.execution)
         _ensure_no_migration_task_left(spec)
-        earlier = baseline.inherited(spec, request.execution)
-        inherited = earlier[1] if earlier else {}
-        services = [_snapshot(spec, field, service, inherited.get(service["serviceName"])) for field, service in found.items()]
+        live = {s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))
+                for s in found.values()}
+        inherited = baseline.inherited(spec, request.execution, live)
+        services = []
+        for field, service in found.items():
+            name = service["serviceName"]
+            before = (inherited[name][1].desired_count, inherited[name][1].scalable_target) if name in inherited else live[name]
+            services.append(_snapshot(spec, field, service, *before))
     except ClientError as exc:
         # Only reads so far: an AWS refusal (permissions, wrong account or region) means we cannot
         # see what the input names, and the contract reports that before anything changed.
@@ -70,7 +76,7 @@ def describe(request: DescribeRequest) -> Migration:
         cluster_arn=cluster_arn,
         task_definition_arn=task_definition_arn,
         services=services,
-        baseline_from=earlier[0] if earlier else None,
+        baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
         manual_restore_cause=json.dumps(
             {
                 "message": "The rollback step could not run; restore the services by hand with these commands "
@@ -94,14 +100,9 @@ def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
         )
 
 
-def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any],
-              inherited: ServiceSnapshot | None) -> ServiceSnapshot:
+def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any], before: int,
+              target: ScalableTarget | None) -> ServiceSnapshot:
     """What one service looked like before (now, or as an interrupted earlier migration found it), and after."""
-    if inherited is not None:
-        before, target = inherited.desired_count, inherited.scalable_target
-    else:
-        before = service["desiredCount"]
-        target = autoscaling.capture(spec.cluster_name, service["serviceName"])
     after, max_after = before, None
     if field == "ecs_service":
         max_after = spec.max_capacity
@@ -153,7 +154,7 @@ def check_drained(migration: Migration) -> Migration:
         drain.done = True
     elif at >= drain.deadline:
         raise DrainTimeout(
-            f"The services did not drain to {spec.min_capacity} task(s) within drain_timeout_seconds="
+            f"The services did not drain to min_capacity={spec.min_capacity} within drain_timeout_seconds="
             f"{spec.drain_timeout_seconds} ({drain.detail}); look at why the tasks do not stop, or raise the timeout",
         )
     else:
@@ -275,8 +276,9 @@ def rollback(migration: Migration) -> dict[str, str]:
     state machine's Fail states: the original error, with a cause that says what was done.
     """
     spec = migration.input
+    _learn_how_the_task_ended(migration)
     error, cause = contract_error(migration, *read_caught(migration))
-    applied = _migration_applied(migration)
+    applied = _migration_applied(migration, error)
     placed = []
     try:
         _stop_migration_tasks(migration, error)
@@ -310,9 +312,26 @@ def rollback(migration: Migration) -> dict[str, str]:
     return {"error": error, "cause": json.dumps(cause, sort_keys=True, default=str)}
 
 
-def _migration_applied(migration: Migration) -> bool:
+def _migration_applied(migration: Migration, error: str) -> bool:
+    if error in ("TaskFailedToStart", "MigrationFailed", "MigrationTimeout"):
+        return False
     task = migration.task
     return task is not None and task.done and task.exit_code == 0
+
+
+def _learn_how_the_task_ended(migration: Migration) -> None:
+    """The document is the failed step's input: the task may have exited 0 since (the poll step itself failed)."""
+    task = migration.task
+    if task is None or task.done:
+        return
+    try:
+        described = ecs.describe_task(migration.input.cluster_name, task.arn)
+    except Exception:  # what we cannot see, we treat as not applied: the rollback stops the task
+        return
+    if described.get("lastStatus") == "STOPPED" and described.get("stopCode") != "TaskFailedToStart":
+        task.last_status = "STOPPED"
+        task.exit_code = ecs.container_exit(described, migration.input.container_name)
+        task.done = task.exit_code is not None
 
 
 def _destination(service: ServiceSnapshot, applied: bool) -> tuple[int, int | None]:
@@ -455,6 +474,7 @@ def _result(migration: Migration) -> dict[str, Any]:
         "task_definition": migration.task_definition_arn,
         "services": [{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
         "duration_seconds": round(polling.now() - started, 1),
+        **({"baseline_from": migration.baseline_from} if migration.baseline_from else {}),
     }
 
 

@@ -422,6 +422,23 @@ def test_rollback_after_the_migration_was_applied_sets_the_new_counts(emu, migra
     assert not any(fleet["suspended"].values())
 
 
+def test_rollback_after_a_failed_poll_of_a_task_that_exited_0_sets_the_new_counts(emu, started, lambda_context,
+                                                                                    state_of):
+    # GIVEN the poll step failed (a Lambda error) after the migration task had exited 0
+    state = started(desired_count=3)
+    emu.clock.advance(10)
+
+    # WHEN the rollback runs on the poll step's input, where the task is not yet known to be done
+    failure = rollback.lambda_handler(
+        {**state, "caught": {"Error": "Lambda.ServiceException", "Cause": "Lambda is unavailable"}}, lambda_context
+    )["failure"]
+
+    # THEN the migration counts as applied: the services go to their new counts, nothing is rolled back
+    cause = json.loads(failure["cause"])
+    assert (failure["error"], cause["rolled_back"]) == ("ServiceNotStable", False)
+    assert state_of()["fleet"]["desired_count"] == 3
+
+
 def test_errors_before_anything_changed_say_nothing_was_rolled_back(describe):
     with pytest.raises(ResourceNotFound) as failed:
         describe(ecs_service="no-such-service")

@@ -87,3 +87,44 @@ def test_min_capacity_above_a_services_count_never_scales_it_up(aws, fleet, fast
     asked = [(details["service"], details["desired_count"]) for _, call, details in aws.ecs_sim.call_log
              if call == "UpdateService"]
     assert (fleet.vuln_service, 1) in asked and (fleet.vuln_service, 2) not in asked
+
+
+def test_each_service_keeps_the_before_of_the_last_execution_that_migrated_it(aws, fleet, fast_input, state_of):
+    # GIVEN an aborted migration of both services, then a successful one of the vulnerability service alone
+    before = state_of(fleet)
+    aws.next_migration(exit_code=0, run_seconds=3)
+    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
+    aws.clock.advance(10)
+    vuln_only = {k: v for k, v in fast_input(ecs_service=fleet.vuln_service).items() if k != "vuln_service"}
+    assert aws.run(vuln_only, name="fleet-vuln-r2").status == "SUCCEEDED"
+
+    # WHEN both services are migrated again
+    run = aws.run(fast_input(), name="fleet-fleet-r2-a2")
+
+    # THEN fleet's "before" is still what the aborted execution found
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.output["baseline_from"] == "fleet-fleet-r2"
+    assert state_of(fleet) == before
+
+
+def test_a_service_put_right_by_hand_after_an_abort_keeps_what_the_operator_set(aws, fleet, fast_input, state_of):
+    # GIVEN an aborted migration, after which an operator restored the services with other values
+    aws.next_migration(exit_code=0, run_seconds=3)
+    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
+    aws.clock.advance(10)
+    aws.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=f"service/{fleet.cluster}/{fleet.service}",
+        ScalableDimension="ecs:service:DesiredCount", MinCapacity=3, MaxCapacity=20,
+        SuspendedState={"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
+                        "ScheduledScalingSuspended": False})
+    aws.client("ecs").update_service(cluster=fleet.cluster, service=fleet.service, desiredCount=3)
+    aws.client("ecs").update_service(cluster=fleet.cluster, service=fleet.vuln_service, desiredCount=1)
+    set_by_hand = state_of(fleet)
+
+    # WHEN the next attempt runs
+    run = aws.run(fast_input(), name="fleet-fleet-r2-a2")
+
+    # THEN the live state was "before"
+    assert run.status == "SUCCEEDED", run.cause
+    assert "baseline_from" not in run.output
+    assert state_of(fleet) == set_by_hand
