@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from fleet_migration.aws import client, error_code, pages, throttling_is_retried
 from fleet_migration.errors import ResourceNotFound, TaskFailedToStart
 
-# Every migration task's startedBy begins with this; the rest identifies its execution (36 characters in all).
+# Every migration task is startedBy this (ListTasks filters on it); its group names its execution.
 STARTED_BY = "fleet-migration"
 _DESCRIBE_TASKS_BATCH = 100
 
@@ -126,7 +126,7 @@ def run_task(
     assign_public_ip: bool,
     launch_type: str,
     client_token: str,
-    started_by: str,
+    group: str,
 ) -> dict[str, Any]:
     """Start the one-off migration task; the client token makes a retried call return the same task."""
     response = _ecs().run_task(
@@ -134,7 +134,8 @@ def run_task(
         taskDefinition=task_definition,
         count=1,
         launchType=launch_type,
-        startedBy=started_by,
+        startedBy=STARTED_BY,
+        group=group,
         clientToken=client_token,
         networkConfiguration={
             "awsvpcConfiguration": {
@@ -169,17 +170,15 @@ def describe_task(cluster: str, task_arn: str) -> dict[str, Any]:
 
 
 @throttling_is_retried
-def running_migration_tasks(cluster: str, family: str, started_by: str = STARTED_BY) -> list[str]:
-    """ARNs of migration tasks (ours: ``startedBy`` begins with ``started_by``) of ``family`` not yet stopped."""
+def running_migration_tasks(cluster: str, group: str | None = None) -> list[str]:
+    """ARNs of migration tasks not yet stopped (of one execution's ``group``, or any)."""
     arns: list[str] = []
-    # A stopped task's container may run on for its stop timeout: STOPPED is the desired status only.
-    for desired_status in ("RUNNING", "STOPPED"):
-        for page in pages(_ecs().list_tasks, cluster=cluster, family=family, desiredStatus=desired_status):
-            arns.extend(page.get("taskArns", []))
+    for page in pages(_ecs().list_tasks, cluster=cluster, startedBy=STARTED_BY, desiredStatus="RUNNING"):
+        arns.extend(page.get("taskArns", []))
     found = []
     for start in range(0, len(arns), _DESCRIBE_TASKS_BATCH):
         for task in _ecs().describe_tasks(cluster=cluster, tasks=arns[start : start + _DESCRIBE_TASKS_BATCH]).get("tasks", []):
-            if task.get("startedBy", "").startswith(started_by) and task.get("lastStatus") != "STOPPED":
+            if task.get("lastStatus") != "STOPPED" and group in (None, task.get("group")):
                 found.append(task["taskArn"])
     return found
 

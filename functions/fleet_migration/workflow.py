@@ -38,7 +38,6 @@ from fleet_migration.models import (
     Poll,
     ScalableTarget,
     ServiceSnapshot,
-    short_name,
 )
 
 
@@ -90,7 +89,7 @@ def describe(request: DescribeRequest) -> Migration:
 
 def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
     """A migration task of an execution that was stopped mid-way may still run: never start a second one."""
-    left = ecs.running_migration_tasks(spec.cluster_name, short_name(spec.task_definition))
+    left = ecs.running_migration_tasks(spec.cluster_name)
     if left:
         raise MigrationInProgress(
             f"A migration task of an earlier execution is still running ({', '.join(left)}); wait for it to stop or "
@@ -174,7 +173,7 @@ def run_migration_task(migration: Migration) -> Migration:
         assign_public_ip=spec.assign_public_ip,
         launch_type=spec.launch_type,
         client_token=client_token(migration.execution.id),
-        started_by=started_by(migration.execution.id),
+        group=task_group(migration.execution.id),
     )
     started = polling.now()
     deadline = started + spec.timeout_seconds
@@ -349,8 +348,7 @@ def _stop_migration_tasks(migration: Migration, error: str) -> None:
         if not task.done:
             ecs.stop_task(spec.cluster_name, task.arn, reason)
     elif migration.drain is not None and migration.drain.done:
-        family = short_name(spec.task_definition)
-        for arn in ecs.running_migration_tasks(spec.cluster_name, family, started_by(migration.execution.id)):
+        for arn in ecs.running_migration_tasks(spec.cluster_name, task_group(migration.execution.id)):
             ecs.stop_task(spec.cluster_name, arn, reason)
 
 
@@ -418,9 +416,9 @@ def client_token(execution_id: str) -> str:
     return hashlib.sha256(execution_id.encode()).hexdigest()[:64]
 
 
-def started_by(execution_id: str) -> str:
-    """RunTask's ``startedBy``: marks the task as a migration task, and of which execution (36 characters)."""
-    return f"{ecs.STARTED_BY}-{client_token(execution_id)[:20]}"
+def task_group(execution_id: str) -> str:
+    """RunTask's ``group``: which execution a migration task belongs to, so rollback can find it unreported."""
+    return f"{ecs.STARTED_BY}:{client_token(execution_id)[:32]}"
 
 
 def restore_commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None,

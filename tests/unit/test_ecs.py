@@ -99,7 +99,7 @@ def test_a_services_tasks_are_only_its_own(emu, deployment):
 def run(deployment, token: str = "token-1") -> dict:
     return ecs.run_task(cluster="fleet", task_definition="fleet:2", container_name="fleet", command=["fleet", "version"],
                         subnets=deployment.subnets, security_groups=deployment.security_groups, assign_public_ip=False,
-                        launch_type="FARGATE", client_token=token, started_by="fleet-migration-test")
+                        launch_type="FARGATE", client_token=token, group="fleet-migration:test")
 
 
 def test_runtask_failures_are_task_failed_to_start(emu, deployment):
