@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from fleet_migration.aws import client, pages, throttling_is_retried
-from fleet_migration.models import Execution, MigrationInput, ScalableTarget, ServiceSnapshot, short_name
+from fleet_migration.models import Execution, MigrationInput, ScalableTarget, ServiceSnapshot, services_named_in
 
 DESCRIBE_STATE = "Validate the input and describe the services"
 _CHANGED_NOTHING = {"InvalidInput", "ResourceNotFound", "MigrationInProgress"}
@@ -60,14 +60,10 @@ def inherited(spec: MigrationInput, execution: Execution, live: Live) -> dict[st
 
 def _services_of(document: str | None, cluster: str) -> set[str]:
     try:
-        earlier = json.loads(document or "null")
+        named = services_named_in(json.loads(document or "null"))
     except json.JSONDecodeError:
         return set()
-    if not isinstance(earlier, dict) or not isinstance(earlier.get("ecs_cluster"), str):
-        return set()
-    if short_name(earlier["ecs_cluster"]) != cluster:
-        return set()
-    return {short_name(str(earlier[key])) for key in ("ecs_service", "vuln_service") if earlier.get(key)}
+    return named[1] if named and named[0] == cluster else set()
 
 
 def _left_services_changed(described: dict[str, Any]) -> bool:

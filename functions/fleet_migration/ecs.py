@@ -96,9 +96,14 @@ def service_counts(cluster: str, service: str) -> dict[str, int]:
 @throttling_is_retried
 def service_tasks(cluster: str, service: str) -> list[dict[str, Any]]:
     """Every task of the service ECS still tracks: running, pending, stopping and recently stopped."""
+    return _listed_tasks(cluster, ("RUNNING", "STOPPED"), serviceName=service)
+
+
+def _listed_tasks(cluster: str, desired_statuses: tuple[str, ...], **filters: str) -> list[dict[str, Any]]:
+    """The tasks ListTasks finds with ``filters`` for each desired status, described in batches."""
     arns: list[str] = []
-    for desired_status in ("RUNNING", "STOPPED"):
-        for page in pages(_ecs().list_tasks, cluster=cluster, serviceName=service, desiredStatus=desired_status):
+    for desired_status in desired_statuses:
+        for page in pages(_ecs().list_tasks, cluster=cluster, desiredStatus=desired_status, **filters):
             arns.extend(page.get("taskArns", []))
     tasks: list[dict[str, Any]] = []
     for start in range(0, len(arns), _DESCRIBE_TASKS_BATCH):
@@ -172,15 +177,11 @@ def describe_task(cluster: str, task_arn: str) -> dict[str, Any]:
 @throttling_is_retried
 def running_migration_tasks(cluster: str, group: str | None = None) -> list[str]:
     """ARNs of migration tasks not yet stopped (of one execution's ``group``, or any)."""
-    arns: list[str] = []
-    for page in pages(_ecs().list_tasks, cluster=cluster, startedBy=STARTED_BY, desiredStatus="RUNNING"):
-        arns.extend(page.get("taskArns", []))
-    found = []
-    for start in range(0, len(arns), _DESCRIBE_TASKS_BATCH):
-        for task in _ecs().describe_tasks(cluster=cluster, tasks=arns[start : start + _DESCRIBE_TASKS_BATCH]).get("tasks", []):
-            if task.get("lastStatus") != "STOPPED" and group in (None, task.get("group")):
-                found.append(task["taskArn"])
-    return found
+    return [
+        task["taskArn"]
+        for task in _listed_tasks(cluster, ("RUNNING",), startedBy=STARTED_BY)
+        if task.get("lastStatus") != "STOPPED" and group in (None, task.get("group"))
+    ]
 
 
 @throttling_is_retried

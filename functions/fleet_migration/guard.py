@@ -14,19 +14,7 @@ from typing import Any
 
 from fleet_migration.aws import client, pages, throttling_is_retried
 from fleet_migration.errors import MigrationInProgress
-from fleet_migration.models import Execution, MigrationInput, short_name
-
-
-def _services_of(document: Any) -> tuple[str, set[str]] | None:
-    if not isinstance(document, dict):
-        return None
-    cluster, service = document.get("ecs_cluster"), document.get("ecs_service")
-    if not isinstance(cluster, str) or not isinstance(service, str):
-        return None
-    names = {short_name(service)}
-    if isinstance(document.get("vuln_service"), str) and document["vuln_service"]:
-        names.add(short_name(document["vuln_service"]))
-    return short_name(cluster), names
+from fleet_migration.models import Execution, MigrationInput, services_named_in
 
 
 @throttling_is_retried
@@ -48,7 +36,7 @@ def ensure_no_other_migration(migration: MigrationInput, execution: Execution) -
             continue  # a younger execution yields to us
         described = sfn.describe_execution(executionArn=other["executionArn"])
         try:
-            theirs = _services_of(json.loads(described.get("input") or "null"))
+            theirs = services_named_in(json.loads(described.get("input") or "null"))
         except json.JSONDecodeError:
             theirs = None
         if theirs and theirs[0] == migration.cluster_name and theirs[1] & wanted:

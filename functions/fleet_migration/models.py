@@ -146,6 +146,19 @@ def describe_validation_errors(exc: ValidationError, document: dict) -> tuple[li
     return problems, fields
 
 
+def services_named_in(document: Any) -> tuple[str, set[str]] | None:
+    """(cluster, service names) an execution input migrates, read leniently: earlier inputs may be invalid."""
+    if not isinstance(document, dict):
+        return None
+    cluster, service = document.get("ecs_cluster"), document.get("ecs_service")
+    if not isinstance(cluster, str) or not isinstance(service, str):
+        return None
+    names = {short_name(service)}
+    if isinstance(document.get("vuln_service"), str) and document["vuln_service"]:
+        names.add(short_name(document["vuln_service"]))
+    return short_name(cluster), names
+
+
 def short_name(name_or_arn: str) -> str:
     """The part after the last ``/`` of an ARN, or the name itself."""
     return name_or_arn.rsplit("/", 1)[-1]

@@ -190,12 +190,8 @@ def run_migration_task(migration: Migration) -> Migration:
 def poll_migration_task(migration: Migration) -> Migration:
     spec, task = migration.input, _require(migration.task, "task")
     at = polling.now()
-    described = ecs.describe_task(spec.cluster_name, task.arn)
+    _observe(task, ecs.describe_task(spec.cluster_name, task.arn), spec.container_name)
     task.polls += 1
-    task.last_status = described.get("lastStatus", task.last_status)
-    task.stop_code = described.get("stopCode")
-    task.stopped_reason = described.get("stoppedReason")
-    task.exit_code = ecs.container_exit(described, spec.container_name)
     details = {"task_arn": task.arn, "exit_code": task.exit_code, "stopped_reason": task.stopped_reason}
     if task.last_status == "STOPPED":
         task.done = True
@@ -327,10 +323,16 @@ def _learn_how_the_task_ended(migration: Migration) -> None:
         described = ecs.describe_task(migration.input.cluster_name, task.arn)
     except Exception:  # what we cannot see, we treat as not applied: the rollback stops the task
         return
-    if described.get("lastStatus") == "STOPPED" and described.get("stopCode") != "TaskFailedToStart":
-        task.last_status = "STOPPED"
-        task.exit_code = ecs.container_exit(described, migration.input.container_name)
-        task.done = task.exit_code is not None
+    _observe(task, described, migration.input.container_name)
+    task.done = task.last_status == "STOPPED" and task.stop_code != "TaskFailedToStart" and task.exit_code is not None
+
+
+def _observe(task: MigrationTask, described: dict[str, Any], container_name: str) -> None:
+    """Copy what ECS says of the migration task into the state document."""
+    task.last_status = described.get("lastStatus", task.last_status)
+    task.stop_code = described.get("stopCode")
+    task.stopped_reason = described.get("stoppedReason")
+    task.exit_code = ecs.container_exit(described, container_name)
 
 
 def _destination(service: ServiceSnapshot, applied: bool) -> tuple[int, int | None]:
