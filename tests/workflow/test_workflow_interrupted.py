@@ -22,6 +22,14 @@ def _abort_while_the_migration_runs(aws: Emulator, document: dict, name: str) ->
     return arn
 
 
+def _abort_and_let_its_task_end(aws: Emulator, document: dict, name: str) -> None:
+    """An execution stopped mid-migration, whose migration task then exits 0 by itself."""
+    aws.next_migration(exit_code=0, run_seconds=3)
+    _abort_while_the_migration_runs(aws, document, name)
+    aws.clock.advance(10)
+    assert aws.ecs_sim.running_tasks(one_off=True) == []
+
+
 def test_a_migration_task_left_running_by_an_aborted_execution_blocks_the_next_attempt(aws, fleet, fast_input,
                                                                                        state_of):
     # GIVEN an execution stopped while its migration task runs (that task goes on running)
@@ -64,9 +72,7 @@ def test_the_next_attempt_after_an_aborted_execution_restores_what_was_there_bef
 def test_a_failure_after_an_aborted_execution_rolls_back_to_what_was_there_before_it(aws, fleet, fast_input,
                                                                                      state_of):
     before = state_of(fleet)
-    aws.next_migration(exit_code=0, run_seconds=3)
-    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
-    aws.clock.advance(10)
+    _abort_and_let_its_task_end(aws, fast_input(), "fleet-fleet-r2")
     aws.next_migration(exit_code=1)
 
     run = aws.run(fast_input(), name="fleet-fleet-r2-a2")
@@ -92,9 +98,7 @@ def test_min_capacity_above_a_services_count_never_scales_it_up(aws, fleet, fast
 def test_each_service_keeps_the_before_of_the_last_execution_that_migrated_it(aws, fleet, fast_input, state_of):
     # GIVEN an aborted migration of both services, then a successful one of the vulnerability service alone
     before = state_of(fleet)
-    aws.next_migration(exit_code=0, run_seconds=3)
-    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
-    aws.clock.advance(10)
+    _abort_and_let_its_task_end(aws, fast_input(), "fleet-fleet-r2")
     vuln_only = {k: v for k, v in fast_input(ecs_service=fleet.vuln_service).items() if k != "vuln_service"}
     assert aws.run(vuln_only, name="fleet-vuln-r2").status == "SUCCEEDED"
 
@@ -109,9 +113,7 @@ def test_each_service_keeps_the_before_of_the_last_execution_that_migrated_it(aw
 
 def test_a_service_put_right_by_hand_after_an_abort_keeps_what_the_operator_set(aws, fleet, fast_input, state_of):
     # GIVEN an aborted migration, after which an operator restored the services with other values
-    aws.next_migration(exit_code=0, run_seconds=3)
-    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
-    aws.clock.advance(10)
+    _abort_and_let_its_task_end(aws, fast_input(), "fleet-fleet-r2")
     aws.client("application-autoscaling").register_scalable_target(
         ServiceNamespace="ecs", ResourceId=f"service/{fleet.cluster}/{fleet.service}",
         ScalableDimension="ecs:service:DesiredCount", MinCapacity=3, MaxCapacity=20,
