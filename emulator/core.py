@@ -145,7 +145,8 @@ class Emulator:
             "POWERTOOLS_LOG_LEVEL": self._lambda_log_level,
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
-            # Nothing here launches EC2 instances; loading moto's AMI catalogue costs a third of a second.
+            # Nothing here looks AMIs up (moto launches the seeded container instance from any id);
+            # loading moto's AMI catalogue costs a third of a second.
             "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         })
         return env
