@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	HOME=$$(mktemp -d) $(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python tools/terraform.py version
 	touch $(STAMP)
 
 demo: $(STAMP)
