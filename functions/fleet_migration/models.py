@@ -10,7 +10,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 
 from fleet_migration.errors import InvalidInput
 
@@ -67,6 +77,14 @@ class MigrationInput(BaseModel):
     stabilize_timeout_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] = 600
     poll_interval_seconds: Annotated[StrictInt, Field(ge=1, le=300)] = 5
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_poll_interval_is_the_default(cls, document: Any) -> Any:
+        # Terraform's null (its variable's default) means "not chosen", as leaving the field out does.
+        if isinstance(document, dict) and "poll_interval_seconds" in document and document["poll_interval_seconds"] is None:
+            return {k: v for k, v in document.items() if k != "poll_interval_seconds"}
+        return document
+
     @model_validator(mode="after")
     def _check_relations(self) -> MigrationInput:
         if _REVISION_SUFFIX.search(self.task_definition):
@@ -98,6 +116,11 @@ class MigrationInput(BaseModel):
         if self.vuln_service:
             names.append(short_name(self.vuln_service))
         return names
+
+    @property
+    def poll_interval(self) -> int | None:
+        """poll_interval_seconds as the caller chose it, or None when left at its default (see polling)."""
+        return self.poll_interval_seconds if "poll_interval_seconds" in self.model_fields_set else None
 
     @property
     def task_definition_ref(self) -> str:
@@ -261,6 +284,12 @@ class Migration(BaseModel):
     stabilize: Poll | None = None
     result: dict[str, Any] | None = None
     caught: Caught | None = None
+
+    @field_serializer("input")
+    def _input_as_given(self, spec: MigrationInput) -> dict[str, Any]:
+        # Only the fields the caller gave, so every step still tells a default from a value chosen
+        # (MigrationInput.poll_interval); the defaults come back when the next step parses it.
+        return spec.model_dump(mode="json", exclude_unset=True)
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -157,7 +157,7 @@ def check_drained(migration: Migration) -> Migration:
             f"{spec.drain_timeout_seconds} ({drain.detail}); look at why the tasks do not stop, or raise the timeout",
         )
     else:
-        drain.next_poll_seconds = _next_wait(at, drain.started_at, drain.deadline, spec.poll_interval_seconds)
+        drain.next_poll_seconds = _next_wait(at, drain.started_at, drain.deadline, spec.poll_interval)
     return migration
 
 
@@ -182,7 +182,7 @@ def run_migration_task(migration: Migration) -> Migration:
         started_at=started,
         deadline=deadline,
         last_status=task.get("lastStatus", "PROVISIONING"),
-        next_poll_seconds=polling.capped(spec.poll_interval_seconds, deadline, started),
+        next_poll_seconds=_next_wait(started, started, deadline, spec.poll_interval),
     )
     return migration
 
@@ -215,7 +215,7 @@ def poll_migration_task(migration: Migration) -> Migration:
             **details,
         )
     else:
-        task.next_poll_seconds = _next_wait(at, task.started_at, task.deadline, spec.poll_interval_seconds)
+        task.next_poll_seconds = _next_wait(at, task.started_at, task.deadline, spec.poll_interval)
     return migration
 
 
@@ -258,7 +258,7 @@ def check_stable(migration: Migration) -> Migration:
             services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
         )
     else:
-        stabilize.next_poll_seconds = _next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval_seconds)
+        stabilize.next_poll_seconds = _next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval)
     return migration
 
 
@@ -478,7 +478,8 @@ def _result(migration: Migration) -> dict[str, Any]:
     }
 
 
-def _next_wait(at: float, started: float, deadline: float, interval: int) -> int:
+def _next_wait(at: float, started: float, deadline: float, interval: int | None) -> int:
+    """The schedule's next wait (``interval`` None: the default's fast start), never far past the deadline."""
     return polling.capped(polling.next_poll_seconds(at - started, interval), deadline, at)
 
 
