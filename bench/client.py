@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bench.scenario import Timeline, lane
 from bench.table import render
 from emulator import Emulator, FleetDeployment
-from emulator.terraform import MODULE_DIR, popen_local_exec, render_local_exec
+from emulator.terraform import MODULE_DIR, LocalExec, popen_local_exec, render_local_exec
 from fleet_migration.executions import execution_arn, execution_name
 
 
@@ -41,29 +41,37 @@ class ClientRun:
 
 
 def measure(aws: Emulator, fleet: FleetDeployment, *, runs: int, timeline: Timeline, seed: int,
-            interval: int = 1) -> list[ClientRun]:
+            interval: int | None = None) -> list[ClientRun]:
+    """``runs`` clients at once, each migrating its own services; ``interval`` None: the module's default."""
     rng = random.Random(seed)
     lanes = [lane(aws, fleet, f"client-{i}", timeline, rng) for i in range(runs)]
     for each in lanes:
         aws.next_migration(**each.task)
 
-    def one(service: str, vuln_service: str) -> ClientRun:
+    def rendered(service: str, vuln_service: str) -> LocalExec:
         variables = {
             "state_machine_arn": aws.state_machine_arn, "ecs_cluster": fleet.cluster, "ecs_service": service,
             "vuln_service": vuln_service, "task_definition": fleet.task_definition,
             "task_definition_revision": fleet.latest_revision, "subnets": fleet.subnets,
-            "security_groups": fleet.security_groups, "poll_interval_seconds": interval, "python": sys.executable,
+            "security_groups": fleet.security_groups, "python": sys.executable,
         }
+        if interval is not None:
+            variables["poll_interval_seconds"] = interval
+        return render_local_exec(variables)
+
+    def one(service: str, local_exec: LocalExec) -> ClientRun:
         started = time.time()
-        process = popen_local_exec(render_local_exec(variables), aws.endpoint_url, region=aws.region)
+        process = popen_local_exec(local_exec, aws.endpoint_url, region=aws.region)
         process.communicate(timeout=900)
         exited = time.time()
         arn = execution_arn(aws.state_machine_arn, execution_name(fleet.cluster, service, fleet.latest_revision))
         stopped = aws.client("stepfunctions").describe_execution(executionArn=arn)["stopDate"].timestamp()
         return ClientRun(process.returncode, exited - stopped, exited - started)
 
+    # rendered one after the other: the module evaluator is not safe to share between threads
+    jobs = [(each.service, rendered(each.service, each.vuln_service)) for each in lanes]
     with ThreadPoolExecutor(max_workers=max(1, runs)) as pool:
-        return list(pool.map(lambda each: one(each.service, each.vuln_service), lanes))
+        return list(pool.map(lambda job: one(*job), jobs))
 
 
 def report(results: list[ClientRun], *, markdown: bool = False) -> str:
