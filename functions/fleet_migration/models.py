@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from fleet_migration import polling
 from fleet_migration.errors import InvalidInput
 
 DEFAULT_COMMAND = ["fleet", "prepare", "db", "--no-prompt"]
@@ -75,13 +76,13 @@ class MigrationInput(BaseModel):
     timeout_seconds: Annotated[StrictInt, Field(ge=1, le=86400)] = 3600
     drain_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = 600
     stabilize_timeout_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] = 600
-    poll_interval_seconds: Annotated[StrictInt, Field(ge=1, le=300)] = 5
+    poll_interval_seconds: Annotated[StrictInt, Field(ge=1, le=300)] = polling.DEFAULT_POLL_SECONDS
 
     @model_validator(mode="before")
     @classmethod
     def _null_poll_interval_is_the_default(cls, document: Any) -> Any:
         # Terraform's null (its variable's default) means "not chosen", as leaving the field out does.
-        if isinstance(document, dict) and "poll_interval_seconds" in document and document["poll_interval_seconds"] is None:
+        if isinstance(document, dict) and document.get("poll_interval_seconds", 0) is None:
             return {k: v for k, v in document.items() if k != "poll_interval_seconds"}
         return document
 
