@@ -17,7 +17,9 @@ MAX_WAIT_TIMEOUT = 3600  # drain_timeout_seconds and stabilize_timeout_seconds
 def scenarios(shape: Shape, measured_interval: int | None) -> list[tuple[str, dict[str, float]]]:
     loops = history.loop_states()
     task_wait = history.TASK_WAIT_STATE
-    other_waits = [w for w in loops if w != task_wait]
+    # only the waits the measured migration passed through: a wait it never entered (a rollback's, or
+    # a snapshot's when none was asked for) has no measured cost per poll
+    other_waits = [w for w in loops if w != task_wait and shape.loops[w]["polls"]]
     interval = None  # poll_interval_seconds left out: the default schedule
     return [
         (f"measured: this benchmark's migration ({label(measured_interval)})", shape.with_polls({})),
@@ -44,6 +46,8 @@ def report(shape: Shape, lam: LambdaAssumptions, interval: int | None, *,
         f"{DEFAULTS['poll_interval_seconds']} s), drain and stabilize as measured; "
         f"per poll: {per_poll['events']:.0f} events, {per_poll['transitions']:.0f} transitions, "
         f"{per_poll['invocations']:.0f} invocation (Wait, check, Choice)",
+        "worst case: the waits the measured migration passed through (" + ", ".join(
+            w for w in history.loop_states() if shape.loops[w]["polls"]) + ")",
         "Step Functions Standard $0.025 per 1,000 state transitions; Lambda $0.20 per 1M requests + "
         "$0.0000133334 per GB-second (arm64); no free tier",
         lam.describe(),
