@@ -50,6 +50,11 @@ IMPLIED = {
     "application-autoscaling:RegisterScalableTarget": ["ecs:DescribeServices", "ecs:UpdateService"],
 }
 
+# Actions the Lambda service performs with a function's role, not its code: the trigger's asynchronous
+# invocations that fail go to its on-failure destination, an SQS queue ("Capturing records of asynchronous
+# invocations", AWS Lambda Developer Guide).
+SERVICE_USES_ROLE = {"TriggerFunction": {"sqs:SendMessage"}}
+
 # Where Resource "*" is allowed, and why. Anything else with "*" fails test_resource_star_only_where_iam_needs_it.
 STAR_RESOURCES = {
     "ecs:DescribeTaskDefinition": "no resource-level permissions",
@@ -299,6 +304,7 @@ def test_each_role_allows_exactly_the_actions_its_function_calls(recording: Reco
     for function in _functions(translated):
         called = {call.action for call in by_function[function]}
         needed = called | {implied for action in called for implied in IMPLIED.get(action, [])}
+        needed |= SERVICE_USES_ROLE.get(function, set())
         granted = statement_actions(inline_statements(translated["Resources"][f"{function}Role"]))
         if granted != needed:
             mismatches[function] = {"granted but never called": sorted(granted - needed),
