@@ -84,6 +84,7 @@ class Call:
     service: str  # the IAM prefix (the SDK's signing name)
     operation: str
     params: dict[str, Any]
+    invocation: int = 0
 
     @property
     def action(self) -> str:
@@ -178,8 +179,11 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     original_invoke = aws.lambdas.invoke
     original_call = BaseClient._make_api_call
 
+    invocations = iter(range(1, 1_000_000))
+
     def invoke(name: str, arn: str, body: Any, response_headers: dict[str, str]) -> bytes:
         current.function = name
+        current.invocation = next(invocations)
         try:
             return original_invoke(name, arn, body, response_headers)
         finally:
@@ -188,7 +192,8 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         function = getattr(current, "function", None)
         if function:
-            calls.append(Call(function, client.meta.service_model.signing_name, operation, copy.deepcopy(params)))
+            calls.append(Call(function, client.meta.service_model.signing_name, operation, copy.deepcopy(params),
+                              current.invocation))
         return original_call(client, operation, params)
 
     monkeypatch.setattr(aws.lambdas, "invoke", invoke)
@@ -215,14 +220,15 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
                                           "reason": "RESOURCE:MEMORY"})
     assert aws.run(document(min_capacity=1), name="iam-no-capacity").error == "TaskFailedToStart"
     # an execution stopped mid-migration: the next attempt reads what it captured from its history
-    aws.next_migration(exit_code=0, run_seconds=3)
+    # (its task runs long enough in emulated time for the next attempt to find it, however slow the machine)
+    aws.next_migration(exit_code=0, run_seconds=600)
     aborted = aws.start(document(), name="iam-aborted")
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     aws.client("stepfunctions").stop_execution(executionArn=aborted)
     assert aws.wait(aborted).status == "ABORTED"
     # while its migration task still runs, the next attempt finds it and refuses
     assert aws.run(document(), name="iam-blocked").error == "MigrationInProgress"
-    aws.clock.advance(10)
+    aws.clock.advance(610)
     assert aws.run(document(), name="iam-after-abort").status == "SUCCEEDED"
     # the EventBridge trigger for a new revision, and the execution it starts
     for name, value in _trigger_environment(fleet).items():
@@ -425,3 +431,20 @@ def test_without_a_vuln_service_only_the_fleet_service_is_in_reach(translated: d
     assert not allows(statements, Request("ecs:UpdateService", _ecs_arn("service", "fleet/fleet-vuln-processing")))
     resources = [r for s in statements for r in as_list(s["Resource"])]
     assert all(not r.endswith("/") for r in resources), resources
+
+
+def test_every_function_outlasts_its_worst_aws_retry_budget(recording: Recording, translated: dict[str, Any]) -> None:
+    # Each call may take WORST_CALL_SECONDS at worst (bounded timeouts and retries in fleet_migration/aws.py):
+    # a function's timeout must cover the most calls it made in one invocation, or a slow AWS kills it half-way.
+    from fleet_migration.aws import WORST_CALL_SECONDS
+
+    short = {}
+    for function, calls in recording.by_function().items():
+        per_invocation: dict[int, int] = defaultdict(int)
+        for call in calls:
+            per_invocation[call.invocation] += 1
+        budget = max(per_invocation.values()) * WORST_CALL_SECONDS
+        timeout = translated["Resources"][function]["Properties"]["Timeout"]
+        if timeout <= budget:
+            short[function] = f"timeout {timeout} s, {max(per_invocation.values())} calls x {WORST_CALL_SECONDS} s"
+    assert not short, short

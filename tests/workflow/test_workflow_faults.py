@@ -4,6 +4,7 @@ failure of any step after the scale-down ends in a rollback that puts everything
 from __future__ import annotations
 
 import pytest
+from fleet_migration.aws import ATTEMPTS
 from workflow_support import (
     CHECK_DRAINED,
     CHECK_STABLE,
@@ -47,8 +48,8 @@ def test_a_throttled_call_is_retried_and_the_migration_succeeds(aws, fleet, fast
 
 def test_throttling_that_outlives_the_sdk_retries_is_retried_by_the_state_machine(aws, fleet, fast_input, state_of):
     before = state_of(fleet)
-    # the SDK makes 5 attempts per call; the 6th throttle lands on the state machine's retry of the step
-    aws.faults.inject("ecs", "UpdateService", code="ThrottlingException", times=6)
+    # the SDK makes ATTEMPTS (3) attempts per call; one more throttle lands on the state machine's retry of the step
+    aws.faults.inject("ecs", "UpdateService", code="ThrottlingException", times=ATTEMPTS + 1)
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
