@@ -251,9 +251,11 @@ def _resolve(node: Any, values: dict[str, Any]) -> Any:
     if function == "Ref":
         return values.get(argument)  # a resource's Ref is not known before it exists
     if function == "Fn::Join":
-        items = _resolve(argument[1], values)
-        items = items if isinstance(items, list) else [_resolve(item, values) for item in argument[1]]
-        return argument[0].join(items) if all(isinstance(item, str) for item in items) else None
+        items = argument[1]
+        items = [_resolve(item, values) for item in items] if isinstance(items, list) else _resolve(items, values)
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            return None
+        return argument[0].join(items)
     if function == "Fn::Sub" and isinstance(argument, str):
         unknown = [n for n in re.findall(r"\$\{([^}]+)\}", argument) if n not in values]
         return None if unknown else re.sub(r"\$\{([^}]+)\}", lambda m: str(values[m.group(1)]), argument)

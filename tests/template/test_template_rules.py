@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from emulator.template import DEPLOYED_PARAMETERS, RULE_FUNCTIONS, TemplateError, _functions_in, read_application
-from template_support import PARAMETERS, TEMPLATE, load_template
+from template_support import TEMPLATE, load_template
 
 
 def _rule_parts(template: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -83,6 +83,14 @@ def test_deploying_the_trigger_without_a_network_is_refused(parameters: dict[str
 
 
 def test_a_parameter_without_a_default_must_be_given() -> None:
-    without_role = {k: v for k, v in PARAMETERS.items() if k != "TaskExecutionRoleArn"}
-    with pytest.raises(TemplateError, match="TaskExecutionRoleArn"):
-        read_application(parameters={k: v for k, v in without_role.items() if k in load_template()["Parameters"]})
+    with pytest.raises(TemplateError, match=r"\[TaskExecutionRoleArn\] must have values"):
+        read_application(parameters={})
+
+
+def test_the_trigger_s_environment_follows_the_parameters() -> None:
+    deployed = {**DEPLOYED_PARAMETERS, "EnableTrigger": "true", "Subnets": "subnet-1,subnet-2", "SecurityGroups": "sg-1"}
+
+    environment = read_application(parameters=deployed).functions["TriggerFunction"].environment
+
+    assert (environment["SUBNETS"], environment["SECURITY_GROUPS"]) == ("subnet-1,subnet-2", "sg-1")
+    assert "STATE_MACHINE_ARN" not in environment  # a resource's Ref is known only once it exists
