@@ -215,6 +215,13 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     assert aws.run(document(), name="iam-second").error == "MigrationInProgress"
     assert aws.wait(slow).error == "MigrationTimeout"
+    # the poll step fails once (a lasting AWS error): the rollback finds the migration task still running and stops it
+    aws.next_migration(runs_forever=True)
+    aws.faults.inject("ecs", "DescribeTasks", code="AccessDeniedException", message="not authorized", times=1,
+                      when=lambda call: bool(call.params.get("tasks"))
+                      and all(aws.ecs_sim.is_one_off(arn) for arn in call.params["tasks"]))
+    assert aws.run(document(), name="iam-poll-refused").error == "MigrationFailed"
+    aws.clock.advance(60)  # the stopped task reaches STOPPED
     # RunTask refused while a task of the service is kept: rollback looks for a task started unreported
     aws.ecs_sim.run_task_failures.append({"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x",
                                           "reason": "RESOURCE:MEMORY"})
