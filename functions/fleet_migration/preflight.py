@@ -46,7 +46,7 @@ def allowed_commands(environ: Mapping[str, str] = os.environ) -> list[list[str]]
 
 def check_command(command: Sequence[str], allowed: Sequence[Sequence[str]]) -> None:
     """StartExecution must not become a way to run any command with Fleet's task role and secrets."""
-    if [list(c) for c in allowed].count(list(command)) == 0:
+    if list(command) not in [list(c) for c in allowed]:
         raise InvalidInput(
             f"command: {json.dumps(list(command))} is not a command this deployment allows; set command to one of "
             f"{', '.join(json.dumps(list(c)) for c in allowed)} (or leave it out), or add it to the stack's "

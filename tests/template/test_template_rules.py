@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator.template import DEPLOYED_PARAMETERS, RULE_FUNCTIONS, TemplateError, _functions_in, read_application
 from template_support import TEMPLATE, load_template
+
+from emulator.template import DEPLOYED_PARAMETERS, RULE_FUNCTIONS, TemplateError, _functions_in, read_application
 
 
 def _rule_parts(template: dict[str, Any]) -> list[tuple[str, Any]]:

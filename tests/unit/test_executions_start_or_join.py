@@ -6,11 +6,10 @@ check the same decisions against moto's real answers; here every status and ever
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
-import hashlib
-
 from fleet_migration.executions import (
     ACTIVE,
     FINISHED_BADLY,

@@ -10,7 +10,6 @@ import describe_service
 import pytest
 import run_task
 import scale_down
-
 from fleet_migration import preflight
 from fleet_migration.errors import InvalidInput
 
