@@ -10,6 +10,9 @@ from typing import Any
 import boto3
 
 FLEET_IMAGE = "fleetdm/fleet:v4.60.0"
+# Where Fleet's containers log, as fleetdm/fleet's Terraform sets it up (awslogs, prefix "fleet").
+LOG_GROUP = "fleet"
+LOG_STREAM_PREFIX = "fleet"
 # An Amazon Linux 2 AMI from moto's default catalogue (moto accepts it whether or not the catalogue is loaded).
 CONTAINER_INSTANCE_AMI = "ami-04681a1dbd79675a5"
 
@@ -25,6 +28,7 @@ class FleetDeployment:
     subnets: list[str]
     security_groups: list[str]
     autoscaling: tuple[int, int] | None
+    log_group: str | None = None  # the containers' awslogs group (None: they have no logConfiguration)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,9 +66,11 @@ def seed_fleet(
     vuln_desired_count: int = 1,
     revisions: int = 2,
     container_name: str = "fleet",
+    awslogs: bool = True,
     client: Callable[[str], Any] | None = None,
 ) -> FleetDeployment:
-    """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's."""
+    """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's.
+    ``awslogs=False``: the containers have no logConfiguration (and there is no log group)."""
     if client is None:
         client = boto3.session.Session(region_name=region).client
     ec2, ecs, iam = client("ec2"), client("ecs"), client("iam")
@@ -91,6 +97,11 @@ def seed_fleet(
         cluster=cluster, instanceIdentityDocument=json.dumps({"instanceId": instance_id, "region": region}),
     )["containerInstance"]["containerInstanceArn"]
     family = "fleet"
+    logging: dict[str, Any] = {}
+    if awslogs:
+        client("logs").create_log_group(logGroupName=LOG_GROUP)
+        logging = {"logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": LOG_GROUP, "awslogs-region": region, "awslogs-stream-prefix": LOG_STREAM_PREFIX}}}
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
@@ -107,6 +118,7 @@ def seed_fleet(
                 "essential": True,
                 "command": ["fleet", "serve"],
                 "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
+                **logging,
             }],
         )
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}}
@@ -132,6 +144,6 @@ def seed_fleet(
     return FleetDeployment(
         region=region, cluster=cluster, service=service, vuln_service=vuln_service, task_definition=family,
         revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
-        autoscaling=autoscaling,
+        autoscaling=autoscaling, log_group=LOG_GROUP if awslogs else None,
         extra={"container_instance": {"arn": container_instance, "ec2_instance_id": instance_id}},
     )
