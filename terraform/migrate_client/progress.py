@@ -85,8 +85,9 @@ def summarize(document: Any) -> str:
         return "scaling up: " + ", ".join(f"{s.get('name')} to {s.get('target_desired_count')}" for s in services)
     if isinstance(task, dict):
         return describe_task(task)
-    if document.get("snapshot"):
-        return describe_snapshot(document["snapshot"])
+    snapshot = document.get("snapshot")
+    if snapshot and not (isinstance(snapshot, dict) and snapshot.get("status") == "planned"):
+        return describe_snapshot(snapshot)
     if isinstance(drain, dict):
         if drain.get("done"):
             return "drained"

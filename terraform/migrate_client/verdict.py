@@ -75,6 +75,8 @@ def failure_details(cause: Any) -> list[str]:
     if tail:
         lines.append(f"its last {len(tail)} log line(s):")
         lines.extend(f"{TASK_MARK} {line}" for line in tail)
+    if cause.get("log_note"):
+        lines.append(str(cause["log_note"]))
     if "rolled_back" in cause:
         lines.append(f"rolled back: {'yes' if cause['rolled_back'] else 'NO'}")
     lines.extend(snapshot_details(cause.get("snapshot")))
@@ -102,4 +104,6 @@ def snapshot_details(snapshot: Any) -> list[str]:
         if isinstance(snapshot, dict) else None
     if restore:
         lines.append(f"  to restore it: {restore}")
+    if isinstance(snapshot, dict) and snapshot.get("restore_note"):
+        lines.append(f"  {snapshot['restore_note']}")
     return lines

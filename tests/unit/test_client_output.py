@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import executions
 from botocore.exceptions import ClientError
 from migrate_client.aws import explain_aws_error
-from migrate_client.progress import Lines, Progress, read_new_events
+from migrate_client.progress import Lines, Progress, read_new_events, summarize
 from migrate_client.settings import Settings, parse_args
 from migrate_client.verdict import Verdict
 
@@ -229,3 +229,23 @@ def test_an_aborted_execution_is_a_failure_that_warns_nothing_was_rolled_back():
 
     assert code == 1
     assert "ABORTED after 0.0s" in err and "does not roll back" in err
+
+
+def test_a_cause_that_could_not_read_the_lines_says_why():
+    note = "No log stream fleet/fleet/0f3c2a1b in fleet: the container wrote nothing (it may never have started)."
+
+    _, _, err = verdict(failed({"message": "stopped before running", "rolled_back": True, "log_note": note},
+                               "TaskFailedToStart"))
+
+    assert f"  {note}\n" in err
+
+
+def test_the_snapshot_steps_report_the_snapshot_and_the_steps_before_them_do_not():
+    planned = {"snapshot_identifier": "fleet-fleet-r4", "status": "planned"}
+    services = [{"name": "fleet", "desired_count": 2}]
+
+    assert summarize({"input": {}, "services": services, "snapshot": planned}) == "fleet at 2 task(s)"
+    assert summarize({"input": {}, "services": services, "snapshot": planned, "drain": {"done": True}}) == "drained"
+    creating = {**planned, "status": "creating"}
+    assert summarize({"input": {}, "services": services, "snapshot": creating, "drain": {"done": True}}) == (
+        "snapshot fleet-fleet-r4 creating")
