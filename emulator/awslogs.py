@@ -64,7 +64,7 @@ class _Stream:
     create_group: bool
     opens_at: float  # the container starts: the driver creates the stream
     lines: list[tuple[float, str]]
-    stops_at: Callable[[], float | None]  # when the container ended, or will (None: not known yet)
+    alive: Callable[[float], bool]  # whether the container still ran at a moment (the ECS simulator's word)
     opened: bool = False
     written: int = 0
 
@@ -102,7 +102,7 @@ class AwsLogsDriver:
             return replace(outcome, fails_to_start=True, stopped_reason=MISSING_GROUP_REASON)
         return outcome
 
-    def started(self, task: Task, outcome: Any, running_at: float | None, stops_at: Callable[[], float | None]) -> None:
+    def started(self, task: Task, outcome: Any, running_at: float | None, alive: Callable[[float], bool]) -> None:
         """A migration task whose container starts at ``running_at`` prints its lines over its run time."""
         found = awslogs_options(task)
         if found is None or running_at is None or outcome.fails_to_start:
@@ -120,28 +120,33 @@ class AwsLogsDriver:
                 account=task._account_id, region=options.get("awslogs-region") or task.region_name,
                 group=options.get("awslogs-group", ""), stream=stream,
                 create_group=options.get("awslogs-create-group", "").lower() == "true",
-                opens_at=running_at, lines=list(zip(moments, lines)), stops_at=stops_at,
+                opens_at=running_at, lines=list(zip(moments, lines)), alive=alive,
             ))
 
     # -- writing into moto ---------------------------------------------------------------------
     def flush(self) -> None:
-        """Write every line printed up to now (and before its container stopped) into CloudWatch Logs."""
+        """Write every line printed up to now (while its container still ran) into CloudWatch Logs."""
         at = self.clock.now()
         with self._lock:
             for stream in self._streams:
-                stops = stream.stops_at()
-                until = at if stops is None else min(at, stops)
-                if until < stream.opens_at or (stops is not None and stops <= stream.opens_at):
+                if at < stream.opens_at or not stream.alive(stream.opens_at):
                     continue
                 backend = logs_backends[stream.account][stream.region]
                 if stream.group not in backend.groups and not stream.create_group:
                     continue  # deleted while the task ran: the driver can no longer write
                 if not stream.opened:
-                    if stream.group not in backend.groups and stream.create_group:
+                    if stream.group not in backend.groups:
                         backend.create_log_group(stream.group, {})
                     backend.ensure_log_stream(stream.group, stream.stream)
                     stream.opened = True
-                due = [(moment, text) for moment, text in stream.lines[stream.written:] if moment <= until]
+                due = []
+                for moment, text in stream.lines[stream.written:]:
+                    if moment > at:
+                        break
+                    if not stream.alive(moment):  # stopped before printing it, and everything after
+                        stream.lines = stream.lines[:stream.written + len(due)]
+                        break
+                    due.append((moment, text))
                 if due:
                     backend.put_log_events(stream.group, stream.stream,
                                            [{"timestamp": int(moment * 1000), "message": text} for moment, text in due])

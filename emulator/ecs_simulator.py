@@ -181,8 +181,7 @@ class EcsSimulator:
                 sim.stopped_reason = outcome.stopped_reason
         self._tasks[task.task_arn] = sim
         if self.awslogs is not None:
-            self.awslogs.started(task, outcome, sim.running_at,
-                                 lambda: sim.stopped_at if sim.stop_requested_at is not None else sim.ends_at)
+            self.awslogs.started(task, outcome, sim.running_at, lambda moment: sim.state(moment)[0] != "STOPPED")
 
     def _release(self, sim: _SimTask) -> None:
         """Give back the container instance capacity an EC2 task held once it stops (moto only does on StopTask)."""
