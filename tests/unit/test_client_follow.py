@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import executions
+from botocore.exceptions import ClientError
 from migrate_client.run import Follower
 from migrate_client.settings import Settings, parse_args
 
@@ -37,12 +38,24 @@ class ScriptedExecution:
         return {"events": list(reversed(seen))}
 
 
+class DeniedEcs:
+    """An ECS that refuses DescribeTaskDefinition, as AWS does to a caller without ecs:DescribeTaskDefinition."""
+
+    def describe_task_definition(self, taskDefinition: str) -> dict:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}},
+                          "DescribeTaskDefinition")
+
+
 class Account:
     def __init__(self, sfn: ScriptedExecution) -> None:
         self._sfn = sfn
 
     def stepfunctions(self) -> ScriptedExecution:
         return self._sfn
+
+    def client(self, service: str, region: str = "") -> DeniedEcs:
+        assert service == "ecs"
+        return DeniedEcs()
 
 
 def entered(name: str, kind: str = "Task") -> dict:
@@ -113,3 +126,18 @@ def test_a_wait_that_keeps_saying_something_needs_no_extra_line():
     printed = follow([(0.1, entered(DRAIN)), *busy, (100.0, entered("Migration succeeded", "Succeed"))], ends_at=100.5)
 
     assert not [line for line in printed if " wait " in line]
+
+
+def test_without_permission_to_find_the_log_lines_one_line_says_so_and_the_steps_go_on():
+    check = "Check the migration task"
+    task = {"input": {"container_name": "fleet"}, "task_definition_arn": "arn:aws:ecs:us-east-1:1:task-definition/fleet:4",
+            "task": {"arn": TASK_ARN, "last_status": "RUNNING"}}
+    stopped = {**task, "task": {**task["task"], "last_status": "STOPPED", "exit_code": 0}}
+
+    printed = follow([(1.0, entered(check)), (1.1, exited(check, task)), (5.0, exited(check, stopped)),
+                      (6.0, entered("Migration succeeded", "Succeed"))], ends_at=6.5)
+
+    notes = [line for line in printed if "] logs   " in line]
+    assert len(notes) == 1
+    assert "access denied on ecs:DescribeTaskDefinition for arn:aws:ecs:us-east-1:1:task-definition/fleet:4" in notes[0]
+    assert printed[-1].endswith("done   Migration succeeded")
