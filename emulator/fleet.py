@@ -28,7 +28,6 @@ class FleetDeployment:
     subnets: list[str]
     security_groups: list[str]
     autoscaling: tuple[int, int] | None
-    log_group: str | None = None  # the containers' awslogs group (None: they have no logConfiguration)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -144,6 +143,6 @@ def seed_fleet(
     return FleetDeployment(
         region=region, cluster=cluster, service=service, vuln_service=vuln_service, task_definition=family,
         revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
-        autoscaling=autoscaling, log_group=LOG_GROUP if awslogs else None,
+        autoscaling=autoscaling,
         extra={"container_instance": {"arn": container_instance, "ec2_instance_id": instance_id}},
     )

@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import executions
+import pytest
 from botocore.exceptions import ClientError
 from migrate_client.aws import explain_aws_error
 from migrate_client.progress import Lines, Progress, read_new_events, summarize
@@ -51,6 +52,17 @@ def test_the_region_comes_from_the_state_machine_arn_unless_given():
 def test_a_quiet_wait_is_reported_every_30_seconds_unless_told_otherwise():
     assert settings().heartbeat_seconds == 30
     assert settings(heartbeat_seconds="0.5").heartbeat_seconds == 0.5
+
+
+def test_the_heartbeat_flag_mirrors_its_environment_variable(capsys, monkeypatch):
+    monkeypatch.setenv("FLEET_MIGRATION_CLIENT_HEARTBEAT_SECONDS", "12")
+    assert parse_args([]).heartbeat_seconds == "12"
+
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+
+    text = capsys.readouterr().out
+    assert "--heartbeat-seconds" in text and "FLEET_MIGRATION_CLIENT_HEARTBEAT_SECONDS" in text
 
 
 def test_access_denied_says_which_permissions_are_needed():
