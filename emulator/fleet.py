@@ -65,11 +65,9 @@ def seed_fleet(
     vuln_desired_count: int = 1,
     revisions: int = 2,
     container_name: str = "fleet",
-    awslogs: bool = True,
     client: Callable[[str], Any] | None = None,
 ) -> FleetDeployment:
-    """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's.
-    ``awslogs=False``: the containers have no logConfiguration (and there is no log group)."""
+    """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's."""
     if client is None:
         client = boto3.session.Session(region_name=region).client
     ec2, ecs, iam = client("ec2"), client("ecs"), client("iam")
@@ -96,11 +94,7 @@ def seed_fleet(
         cluster=cluster, instanceIdentityDocument=json.dumps({"instanceId": instance_id, "region": region}),
     )["containerInstance"]["containerInstanceArn"]
     family = "fleet"
-    logging: dict[str, Any] = {}
-    if awslogs:
-        client("logs").create_log_group(logGroupName=LOG_GROUP)
-        logging = {"logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": LOG_GROUP, "awslogs-region": region, "awslogs-stream-prefix": LOG_STREAM_PREFIX}}}
+    client("logs").create_log_group(logGroupName=LOG_GROUP)
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
@@ -117,7 +111,8 @@ def seed_fleet(
                 "essential": True,
                 "command": ["fleet", "serve"],
                 "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
-                **logging,
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": LOG_GROUP, "awslogs-region": region, "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
             }],
         )
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}}

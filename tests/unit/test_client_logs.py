@@ -7,7 +7,10 @@ the stream, as AWS documents.
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import boto3
 import pytest
@@ -17,7 +20,6 @@ from migrate_client.logs import LogFollower, LogStream, locate
 from emulator import Emulator
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/fleet/0f3c2a1b9d8e"
-STREAM = LogStream(group="fleet", stream="fleet/fleet/0f3c2a1b9d8e", region="us-east-1")
 # CloudWatch Logs refuses events older than 14 days: the lines are written "now", on a whole second.
 T0 = int(time.time()) * 1000
 
@@ -30,21 +32,34 @@ def awslogs(**options: str) -> dict:
     return {"logConfiguration": {"logDriver": "awslogs", "options": options}}
 
 
-@pytest.fixture
-def logs(emu: Emulator):
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(speed=1) as emulator:
+        emulator.client("logs").create_log_group(logGroupName="fleet")
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def logs(emu: Emulator) -> Any:
     """CloudWatch Logs without the SDK's own retries, so the client's handling of a throttled read shows."""
-    emu.client("logs").create_log_group(logGroupName="fleet")
     return boto3.session.Session(region_name=emu.region).client("logs", config=Config(retries={"total_max_attempts": 1}))
 
 
-class Reader:
-    """A LogFollower on STREAM with a hand-moved clock, collecting what it prints and says."""
+@pytest.fixture
+def stream(emu: Emulator) -> Iterator[LogStream]:
+    """A stream of its own for each test (the emulator is the module's), and no fault left behind."""
+    yield LogStream(group="fleet", stream=f"fleet/fleet/{uuid.uuid4().hex}", region="us-east-1")
+    emu.faults.clear()
 
-    def __init__(self, logs) -> None:
+
+class Reader:
+    """A LogFollower on ``stream`` with a hand-moved clock, collecting what it prints and says."""
+
+    def __init__(self, logs: Any, stream: LogStream) -> None:
         self.now = 0.0
         self.lines: list[tuple[datetime, str]] = []
         self.said: list[str] = []
-        self.follower = LogFollower(lambda region: logs, STREAM, lambda at, line: self.lines.append((at, line)),
+        self.follower = LogFollower(lambda region: logs, stream, lambda at, line: self.lines.append((at, line)),
                                     self.said.append, monotonic=lambda: self.now)
 
     def poll(self, after: float = 1.0, final: bool = False) -> list[str]:
@@ -54,13 +69,13 @@ class Reader:
         return [line for _, line in self.lines[before:]]
 
 
-def put(emu: Emulator, *messages: str, at: int = T0) -> None:
+def put(emu: Emulator, stream: LogStream, *messages: str, at: int = T0) -> None:
     logs = emu.client("logs")
     try:
-        logs.create_log_stream(logGroupName=STREAM.group, logStreamName=STREAM.stream)
+        logs.create_log_stream(logGroupName=stream.group, logStreamName=stream.stream)
     except logs.exceptions.ResourceAlreadyExistsException:
         pass
-    logs.put_log_events(logGroupName=STREAM.group, logStreamName=STREAM.stream,
+    logs.put_log_events(logGroupName=stream.group, logStreamName=stream.stream,
                         logEvents=[{"timestamp": at + i, "message": m} for i, m in enumerate(messages)])
 
 
@@ -95,20 +110,20 @@ def test_a_container_without_a_readable_awslogs_stream_gets_one_sentence_saying_
 
 # -- reading it -------------------------------------------------------------------------------------
 
-def test_each_new_line_is_handed_on_once_as_it_arrives(emu, logs):
-    reader = Reader(logs)
-    put(emu, "Connecting to MySQL", "Missing migrations: tables=[1 2]")
+def test_each_new_line_is_handed_on_once_as_it_arrives(emu, logs, stream):
+    reader = Reader(logs, stream)
+    put(emu, stream, "Connecting to MySQL", "Missing migrations: tables=[1 2]")
 
     assert reader.poll() == ["Connecting to MySQL", "Missing migrations: tables=[1 2]"]
     assert reader.poll() == []
-    put(emu, "Applying table migration 1", at=T0 + 10)
+    put(emu, stream, "Applying table migration 1", at=T0 + 10)
     assert reader.poll() == ["Applying table migration 1"]
     assert reader.follower.last_line == "Applying table migration 1"
 
 
-def test_a_line_carries_the_moment_the_container_wrote_it(emu, logs):
-    reader = Reader(logs)
-    put(emu, "Migrations completed.", at=T0 + 1500)
+def test_a_line_carries_the_moment_the_container_wrote_it(emu, logs, stream):
+    reader = Reader(logs, stream)
+    put(emu, stream, "Migrations completed.", at=T0 + 1500)
 
     reader.poll()
 
@@ -116,9 +131,9 @@ def test_a_line_carries_the_moment_the_container_wrote_it(emu, logs):
     assert reader.lines == [(written, "Migrations completed.")]
 
 
-def test_the_same_token_twice_ends_a_round(emu, logs):
-    reader = Reader(logs)
-    put(emu, "one", "two")
+def test_the_same_token_twice_ends_a_round(emu, logs, stream):
+    reader = Reader(logs, stream)
+    put(emu, stream, "one", "two")
     reader.poll()  # reads the two lines, then once more to meet the same token
     calls = emu.faults.calls[("logs", "GetLogEvents")]
 
@@ -127,34 +142,34 @@ def test_the_same_token_twice_ends_a_round(emu, logs):
     assert emu.faults.calls[("logs", "GetLogEvents")] == calls + 1
 
 
-def test_reads_wait_a_second_between_rounds(emu, logs):
-    reader = Reader(logs)
-    put(emu, "one")
+def test_reads_wait_a_second_between_rounds(emu, logs, stream):
+    reader = Reader(logs, stream)
+    put(emu, stream, "one")
     reader.poll()
-    put(emu, "two", at=T0 + 5)
+    put(emu, stream, "two", at=T0 + 5)
 
     assert reader.poll(after=0.5) == []
     assert reader.poll(after=0.5) == ["two"]
 
 
-def test_a_multi_line_event_is_printed_line_by_line(emu, logs):
-    reader = Reader(logs)
-    put(emu, "panic: migration 20241116233322\ngoroutine 1 [running]:\n")
+def test_a_multi_line_event_is_printed_line_by_line(emu, logs, stream):
+    reader = Reader(logs, stream)
+    put(emu, stream, "panic: migration 20241116233322\ngoroutine 1 [running]:\n")
 
     assert reader.poll() == ["panic: migration 20241116233322", "goroutine 1 [running]:"]
 
 
-def test_a_stream_that_does_not_exist_yet_is_waited_for_without_a_word(emu, logs):
-    reader = Reader(logs)
+def test_a_stream_that_does_not_exist_yet_is_waited_for_without_a_word(emu, logs, stream):
+    reader = Reader(logs, stream)
 
     assert reader.poll() == [] and reader.said == [] and not reader.follower.found
-    put(emu, "Connecting to MySQL")
+    put(emu, stream, "Connecting to MySQL")
     assert reader.poll() == ["Connecting to MySQL"] and reader.follower.found
 
 
-def test_throttling_slows_the_reads_down_without_losing_a_line(emu, logs):
-    reader = Reader(logs)
-    put(emu, "one", "two")
+def test_throttling_slows_the_reads_down_without_losing_a_line(emu, logs, stream):
+    reader = Reader(logs, stream)
+    put(emu, stream, "one", "two")
     emu.faults.inject("logs", "GetLogEvents", times=2)
 
     assert reader.poll() == []  # throttled: next read in 1 s
@@ -164,9 +179,9 @@ def test_throttling_slows_the_reads_down_without_losing_a_line(emu, logs):
     assert len(reader.said) == 1 and "less often" in reader.said[0] and "none is lost" in reader.said[0]
 
 
-def test_access_denied_is_one_line_and_no_more_reads(emu, logs):
-    reader = Reader(logs)
-    put(emu, "one")
+def test_access_denied_is_one_line_and_no_more_reads(emu, logs, stream):
+    reader = Reader(logs, stream)
+    put(emu, stream, "one")
     emu.faults.inject("logs", "GetLogEvents", code="AccessDeniedException", message="not authorized")
 
     reader.poll()
@@ -177,10 +192,10 @@ def test_access_denied_is_one_line_and_no_more_reads(emu, logs):
     assert reader.follower.stopped and reader.lines == []
 
 
-def test_the_final_read_takes_everything_left_whatever_the_schedule(emu, logs):
-    reader = Reader(logs)
-    put(emu, "one")
+def test_the_final_read_takes_everything_left_whatever_the_schedule(emu, logs, stream):
+    reader = Reader(logs, stream)
+    put(emu, stream, "one")
     reader.poll()
-    put(emu, "two", "three", at=T0 + 5)
+    put(emu, stream, "two", "three", at=T0 + 5)
 
     assert reader.poll(after=0.0, final=True) == ["two", "three"]

@@ -6,12 +6,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from emulator import Emulator, FleetDeployment
 from emulator.awslogs import MIGRATION_LINES, MISSING_GROUP_REASON
 
 LINES = ("one", "two", "three", "four")
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    """One emulator for the module, at real speed: each test runs its own task and moves time itself."""
+    with Emulator(speed=1) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def deployment(emu: Emulator) -> FleetDeployment:
+    return emu.seed_fleet()
+
+
+def new_revision(emu: Emulator, log_configuration: dict | None) -> int:
+    """fleet:2 again, with another logConfiguration (None: none at all)."""
+    ecs = emu.client("ecs")
+    container = ecs.describe_task_definition(taskDefinition="fleet:2")["taskDefinition"]["containerDefinitions"][0]
+    container.pop("logConfiguration", None)
+    if log_configuration is not None:
+        container["logConfiguration"] = log_configuration
+    return ecs.register_task_definition(
+        family="fleet", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
+        containerDefinitions=[container])["taskDefinition"]["revision"]
 
 
 def run_migration_task(emu: Emulator, fleet: FleetDeployment, revision: int | None = None) -> str:
@@ -71,7 +97,8 @@ def test_the_stream_appears_only_when_the_container_starts(emu, deployment):
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.get_log_events(logGroupName="fleet", logStreamName=stream, startFromHead=True)
     emu.clock.advance(2.1)
-    assert [s["logStreamName"] for s in logs.describe_log_streams(logGroupName="fleet")["logStreams"]] == [stream]
+    assert [s["logStreamName"] for s in logs.describe_log_streams(logGroupName="fleet", logStreamNamePrefix=stream)[
+        "logStreams"]] == [stream]
 
 
 def test_without_chosen_lines_the_task_prints_what_fleet_prepare_db_prints(emu, deployment):
@@ -105,12 +132,13 @@ def test_a_task_stopped_early_has_only_the_lines_it_printed_before(emu, deployme
 
 
 def test_a_container_whose_log_group_is_missing_fails_to_start(emu, deployment):
-    # GIVEN the group the task definition names is gone (and awslogs-create-group is not set)
-    emu.client("logs").delete_log_group(logGroupName="fleet")
+    # GIVEN a revision whose awslogs group does not exist (and awslogs-create-group is not set)
+    revision = new_revision(emu, {"logDriver": "awslogs", "options": {
+        "awslogs-group": "/ecs/no-such-group", "awslogs-region": emu.region, "awslogs-stream-prefix": "fleet"}})
     emu.next_migration(start_seconds=0.5, run_seconds=1, log_lines=LINES)
 
     # WHEN the migration task is started
-    task_arn = run_migration_task(emu, deployment)
+    task_arn = run_migration_task(emu, deployment, revision)
     emu.clock.advance(2)
 
     # THEN ECS stops it before it runs, as the awslogs driver cannot create its stream
@@ -118,14 +146,9 @@ def test_a_container_whose_log_group_is_missing_fails_to_start(emu, deployment):
 
 
 def test_awslogs_create_group_lets_the_driver_create_the_missing_group(emu, deployment):
-    ecs = emu.client("ecs")
-    container = ecs.describe_task_definition(taskDefinition="fleet:2")["taskDefinition"]["containerDefinitions"][0]
-    container["logConfiguration"] = {"logDriver": "awslogs", "options": {
+    revision = new_revision(emu, {"logDriver": "awslogs", "options": {
         "awslogs-group": "/ecs/fleet-migrations", "awslogs-region": emu.region, "awslogs-stream-prefix": "fleet",
-        "awslogs-create-group": "true"}}
-    revision = ecs.register_task_definition(
-        family="fleet", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
-        containerDefinitions=[container])["taskDefinition"]["revision"]
+        "awslogs-create-group": "true"}})
     emu.next_migration(start_seconds=0.1, run_seconds=1, log_lines=LINES)
 
     task_arn = run_migration_task(emu, deployment, revision)
@@ -135,12 +158,14 @@ def test_awslogs_create_group_lets_the_driver_create_the_missing_group(emu, depl
     assert lines_in(emu, "/ecs/fleet-migrations", stream_of(task_arn)) == list(LINES)
 
 
-@pytest.mark.fleet(awslogs=False)
 def test_a_container_without_awslogs_writes_nothing_to_cloudwatch_logs(emu, deployment):
+    revision = new_revision(emu, None)
     emu.next_migration(start_seconds=0.1, run_seconds=1, log_lines=LINES)
 
-    task_arn = run_migration_task(emu, deployment)
+    task_arn = run_migration_task(emu, deployment, revision)
     emu.clock.advance(5)
 
     assert stopped_reason(emu, deployment, task_arn)[1] == "EssentialContainerExited"
-    assert emu.client("logs").describe_log_groups()["logGroups"] == []
+    streams = emu.client("logs").describe_log_streams(logGroupName="fleet")["logStreams"]
+    assert stream_of(task_arn) not in [s["logStreamName"] for s in streams]
+
