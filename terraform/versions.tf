@@ -6,7 +6,7 @@ terraform {
   required_providers {
     null = {
       source  = "hashicorp/null"
-      version = ">= 3.0"
+      version = ">= 2.1"
     }
   }
 }

@@ -16,6 +16,7 @@ every run shares one CLI config and one plugin cache.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import shutil
 import sys
@@ -24,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generated files (the CLI config, the null provider's mirror, the plugin cache) live beside the venv.
-STATE_DIR = Path(sys.prefix) / "terraform"
+# Resolved: worktrees that share one venv through a symlink then write the very same files.
+STATE_DIR = Path(sys.prefix).resolve() / "terraform"
 NULL_VERSION = "2.1.2"
 _NULL_BINARY = f"terraform-provider-null_v{NULL_VERSION}_x4"
 _PLATFORM = "linux_amd64"
@@ -58,7 +60,9 @@ def _null_provider_mirror() -> Path:
     target = mirror / "registry.terraform.io" / "hashicorp" / "null" / NULL_VERSION / _PLATFORM / _NULL_BINARY
     if not target.is_file() or target.stat().st_size != source.stat().st_size:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        partial = target.with_name(f".{target.name}.{os.getpid()}")
+        shutil.copy2(source, partial)
+        partial.replace(target)  # atomic: a concurrent init never sees half a binary
     return mirror
 
 
@@ -81,8 +85,28 @@ def cli_config() -> Path:
     path = STATE_DIR / "cli.tfrc"
     (STATE_DIR / "plugin-cache").mkdir(parents=True, exist_ok=True)
     if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        partial.replace(path)  # atomic: another process reading it sees the old text or the new
     return path
+
+
+def _subcommand(args: list[str]) -> str | None:
+    """The command of a Terraform command line (``init`` in ``-chdir=x init -upgrade``)."""
+    return next((arg for arg in args if not arg.startswith("-")), None)
+
+
+def _plugin_cache_lock():
+    """An exclusive lock on the plugin cache, held while ``init`` runs.
+
+    Terraform's plugin cache is not safe for concurrent writers (hashicorp/terraform issue 31964: two
+    inits installing the same provider race to unpack it into the cache and one fails its checksum),
+    and pytest-xdist workers, the demo and other worktrees sharing this venv may run ``init`` at once.
+    Other commands only read what ``init`` installed, so they run unlocked.
+    """
+    handle = open(STATE_DIR / "plugin-cache.lock", "w")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
 
 
 def environment(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -117,7 +141,12 @@ def main(argv: list[str]) -> int:
             print(f"{key}={environment()[key]}")
         return 0
     os.environ.update(environment())
-    return run_cli(argv)
+    lock = _plugin_cache_lock() if _subcommand(argv) == "init" else None
+    try:
+        return run_cli(argv)
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 if __name__ == "__main__":
