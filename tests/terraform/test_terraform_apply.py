@@ -124,15 +124,15 @@ def test_a_failing_migration_fails_the_apply_taints_the_resource_and_the_next_ap
 
 
 def test_ctrl_c_during_apply_leaves_the_execution_running_and_the_next_apply_joins_it(aws, fleet, fleet_root):
-    # a migration long enough to be still running after the interrupted apply
-    aws.next_migration(run_seconds=6)
+    # a migration task that runs until it is stopped: nothing here depends on how long things take
+    aws.next_migration(runs_forever=True)
     root = fleet_root()
     process = root.popen("apply", "-auto-approve", "-input=false", "-no-color")
     lines = _lines_of(process)
-    seen = _read_until(lines, "enter  Scale the services down", timeout=30)
+    seen = _read_until(lines, "enter  Scale the services down", timeout=60)
 
     root.interrupt(process)  # Ctrl-C: Terraform and the client both get SIGINT
-    rest = _read_until(lines, None, timeout=30)
+    rest = _read_until(lines, None, timeout=60)
     process.wait(timeout=30)
 
     # Terraform stops the provisioner's process as it shuts down (the client's own "keeps running"
@@ -143,14 +143,34 @@ def test_ctrl_c_during_apply_leaves_the_execution_running_and_the_next_apply_joi
     assert execution["status"] == "RUNNING"
     assert root.resource()["tainted"] is True
 
-    applied = root.apply()
+    # WHEN the operator applies again
+    process = root.popen("apply", "-auto-approve", "-input=false", "-no-color")
+    lines = _lines_of(process)
+    joined = _read_until(lines, "joined execution fleet-fleet-r2", timeout=60)
+    # (then someone stops the migration task, so that the joined execution ends)
+    ecs = aws.client("ecs")
+    for task in _migration_tasks(aws, fleet, timeout=60):
+        ecs.stop_task(cluster=fleet.cluster, task=task, reason="stopped by the test")
+    rest = _read_until(lines, None, timeout=90)
+    process.wait(timeout=30)
 
-    assert applied.returncode == 0, applied.terminal
-    assert "joined execution fleet-fleet-r2" in applied.stdout
-    assert "note: it runs with its own input" not in applied.stdout
-    assert "enter  Validate the input and describe the services" in applied.stdout  # history from the start
+    # THEN it followed the one execution to its end, from the start of its history, and started nothing
+    out = joined + rest
+    assert "note: it runs with its own input" not in out
+    assert "enter  Validate the input and describe the services" in out
+    assert "MigrationFailed (execution fleet-fleet-r2)" in out and "(stopped by the test)" in out, out
+    assert process.returncode == 1, out
     [execution] = executions_of(aws)
-    assert execution["status"] == "SUCCEEDED"
+    assert execution["status"] == "FAILED"
+
+
+def _migration_tasks(aws, fleet, timeout: float) -> list[str]:
+    """The running migration task(s) once RunTask has started one (the drain comes first)."""
+    deadline = time.monotonic() + timeout
+    while not (tasks := aws.ecs_sim.running_tasks(one_off=True)):
+        assert time.monotonic() < deadline, "no migration task started"
+        time.sleep(0.1)
+    return tasks
 
 
 def test_an_execution_started_elsewhere_is_joined_not_duplicated(aws, fleet, fleet_root):
