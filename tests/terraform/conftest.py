@@ -5,7 +5,8 @@ the JSON form of the same block, so values need no HCL quoting) and runs Terrafo
 ``terraform init`` serves the whole session, across pytest-xdist workers: its data directory (the
 installed null provider, the module table) is shared read-only through TF_DATA_DIR, and each root
 gets a copy of its dependency lock file. The module's local-exec then runs terraform/migrate.py in a
-separate process, so the emulator runs in server mode, at real speed.
+separate process, so the emulator runs in server mode (its clock five times faster than real time,
+as in the workflow tests; the client follows in real time).
 """
 
 from __future__ import annotations
@@ -68,10 +69,10 @@ def local_exec(tmp_path_factory: pytest.TempPathFactory, terraform_data_dir: Pat
 
 @pytest.fixture
 def aws() -> Iterator[Emulator]:
-    """Overrides the package-wide fixture: real time, served over HTTP for the client process, and
-    ECS tasks that start and stop quickly, so that a workflow takes about 3 s (its Wait states last
-    poll_interval_seconds=1)."""
-    with Emulator(speed=1, server=True) as emulator:
+    """Overrides the package-wide fixture: served over HTTP for the client process, and ECS tasks
+    that start and stop quickly, so that a workflow takes about a second (its Wait states last
+    poll_interval_seconds=1 emulated, 0.2 s real)."""
+    with Emulator(speed=5, server=True) as emulator:
         emulator.ecs_sim.default_service = ServiceBehaviour(start_seconds=0.2, stop_seconds=0.2)
         emulator.ecs_sim.default_migration = TaskOutcome(**FAST_MIGRATION)
         yield emulator

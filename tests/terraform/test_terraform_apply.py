@@ -1,7 +1,8 @@
-"""`terraform apply` of the module against the emulator in server mode (real time, real Terraform).
+"""`terraform apply` of the module against the emulator in server mode (real Terraform).
 
 The local-exec runs the real client (terraform/migrate.py) in its own process; what the tests read is
-what the operator reads on the terminal. Each test runs one or two whole workflows of about 3-5 seconds.
+what the operator reads on the terminal. Each test runs one or two whole workflows. Where a test needs
+an execution still running at some point, its migration task runs until the test stops it.
 """
 
 from __future__ import annotations
@@ -175,18 +176,25 @@ def _migration_tasks(aws, fleet, timeout: float) -> list[str]:
 
 def test_an_execution_started_elsewhere_is_joined_not_duplicated(aws, fleet, fleet_root):
     # GIVEN the EventBridge trigger already started the execution for this revision, with its own input
+    # (its migration task runs until stopped: nothing here depends on how long things take)
+    aws.next_migration(runs_forever=True)
     aws.start(fleet.migration_input(poll_interval_seconds=1, drain_timeout_seconds=20),
               name=execution_name(fleet.cluster, fleet.service, fleet.latest_revision))
     # and Fleet's min_capacity differs from the autoscaling minimum the workflow will restore
     root = fleet_root(min_capacity=3)
 
-    applied = root.apply()
+    process = root.popen("apply", "-auto-approve", "-input=false", "-no-color")
+    lines = _lines_of(process)
+    out = _read_until(lines, "joined execution fleet-fleet-r2", timeout=60)
+    out += _read_until(lines, "min_capacity is 3 but its autoscaling minimum is 2", timeout=60)
+    for task in _migration_tasks(aws, fleet, timeout=60):
+        aws.client("ecs").stop_task(cluster=fleet.cluster, task=task, reason="stopped by the test")
+    out += _read_until(lines, None, timeout=90)
+    process.wait(timeout=30)
 
-    assert applied.returncode == 0, applied.terminal
-    assert "joined execution fleet-fleet-r2" in applied.stdout
-    assert "note: it runs with its own input; these fields differ from yours:" in applied.stdout
-    assert "min_capacity is 3 but its autoscaling minimum is 2" in applied.stdout
-    assert "SUCCEEDED in" in applied.stdout
+    assert "note: it runs with its own input; these fields differ from yours:" in out
+    assert "MigrationFailed (execution fleet-fleet-r2)" in out  # the joined execution's own end
+    assert process.returncode == 1, out
     assert len(executions_of(aws)) == 1
 
 
