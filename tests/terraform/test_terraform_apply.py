@@ -68,6 +68,11 @@ def test_a_second_apply_of_the_same_revision_changes_nothing_even_when_other_val
     root = fleet_root()
     assert root.apply().returncode == 0
 
+    applied = root.apply()
+
+    assert applied.returncode == 0, applied.terminal
+    assert "No changes. Your infrastructure matches the configuration." in applied.stdout
+
     # counts and timeouts apply to the next migration: they never run one by themselves
     applied = fleet_root(desired_count=3, timeout_seconds=1800).apply()
 
