@@ -11,18 +11,19 @@ import importlib.util
 import json
 import os
 import random
-import subprocess
 import statistics
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleet_migration.executions import execution_arn, execution_name
+
 from bench.scenario import Timeline, lane
 from bench.table import render
 from emulator import Emulator, FleetDeployment
-from fleet_migration.executions import execution_arn, execution_name
 
 MODULE_DIR = Path(__file__).resolve().parent.parent / "terraform"
 

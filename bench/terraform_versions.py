@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.table import render
 from fleet_migration.executions import execution_name
+
+from bench.table import render
 from tools import terraform
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ def check(prefix: list[str], work: Path) -> dict[str, str]:
     env = terraform.environment({**os.environ, "TF_DATA_DIR": str(work / ".terraform")})
 
     def tf(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([*prefix, *args], cwd=work, env=env, input=stdin, capture_output=True, text=True,
+        return subprocess.run([*prefix, *args], cwd=work, env=env, input=stdin, capture_output=True, text=True, check=False,
                               timeout=300)
 
     def write(**overrides: object) -> None:

@@ -20,6 +20,8 @@ import fcntl
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 
@@ -96,7 +98,8 @@ def _subcommand(args: list[str]) -> str | None:
     return next((arg for arg in args if not arg.startswith("-")), None)
 
 
-def _plugin_cache_lock():
+@contextmanager
+def _plugin_cache_lock() -> Iterator[None]:
     """An exclusive lock on the plugin cache, held while ``init`` runs.
 
     Terraform's plugin cache is not safe for concurrent writers (hashicorp/terraform issue 31964: two
@@ -104,9 +107,9 @@ def _plugin_cache_lock():
     and pytest-xdist workers, the demo and other worktrees sharing this venv may run ``init`` at once.
     Other commands only read what ``init`` installed, so they run unlocked.
     """
-    handle = open(STATE_DIR / "plugin-cache.lock", "w")
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    return handle
+    with open(STATE_DIR / "plugin-cache.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def environment(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -141,12 +144,8 @@ def main(argv: list[str]) -> int:
             print(f"{key}={environment()[key]}")
         return 0
     os.environ.update(environment())
-    lock = _plugin_cache_lock() if _subcommand(argv) == "init" else None
-    try:
+    with _plugin_cache_lock() if _subcommand(argv) == "init" else nullcontext():
         return run_cli(argv)
-    finally:
-        if lock is not None:
-            lock.close()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from botocore.exceptions import ClientError
-
 from tfroot import MODULE_DIR, NOWHERE
 
 

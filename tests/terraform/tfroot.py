@@ -63,7 +63,7 @@ class Root:
             timeout: float = 120) -> subprocess.CompletedProcess:
         """One Terraform command; stdout and stderr kept apart (Terraform writes errors to stderr)."""
         return subprocess.run([*terraform.command(), *args], cwd=self.path, env=self.environment(env),
-                              input=stdin, capture_output=True, text=True, timeout=timeout)
+                              input=stdin, capture_output=True, text=True, check=False, timeout=timeout)
 
     def apply(self, *args: str, env: dict[str, str | None] | None = None, timeout: float = 120) -> Applied:
         completed = self.run("apply", "-auto-approve", "-input=false", "-no-color", *args, env=env, timeout=timeout)
@@ -201,4 +201,4 @@ class LocalExec:
             timeout: float = 60) -> subprocess.CompletedProcess:
         env = _updated({**process_environment(endpoint_url), **self.environment}, extra_env)
         return subprocess.run([sys.executable, self.command], env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, check=False, timeout=timeout)
