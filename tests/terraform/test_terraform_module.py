@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ FLEET_EXAMPLE_ARGUMENTS = {
 
 
 def blocks(kind: str) -> dict[str, str]:
-    """The text of each ``variable "x" { ... }`` (or other top-level block) of the module, by name."""
+    """The text of each top-level ``<kind> "name" { ... }`` block of the module (variable, output), by name."""
     found = {}
     for path in sorted(MODULE_DIR.glob("*.tf")):
         for match in re.finditer(rf'^{kind} "([^"]+)" {{\n(.*?)^}}', path.read_text(), re.MULTILINE | re.DOTALL):
@@ -74,7 +75,7 @@ def error_messages(text: str) -> list[str]:
 def module_checks() -> list[tuple[str, str]]:
     """(subject, message) of every validation (subject: the variable) and precondition (null_resource.main)."""
     checks = [(name, message) for name, text in blocks("variable").items() for message in error_messages(text)]
-    main = blocks("resource").get("null_resource", "") or (MODULE_DIR / "main.tf").read_text()
+    main = (MODULE_DIR / "main.tf").read_text()
     preconditions = re.findall(r"precondition {.*?^    }", main, re.MULTILINE | re.DOTALL)
     checks += [("null_resource.main", message) for block in preconditions for message in error_messages(block)]
     return checks
@@ -83,7 +84,6 @@ def module_checks() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def client():
     """terraform/migrate.py imported as a module (as a file, the way Terraform runs it)."""
-    import sys
     saved = list(sys.path)
     spec = importlib.util.spec_from_file_location("fleet_migration_client", MODULE_DIR / "migrate.py")
     module = importlib.util.module_from_spec(spec)
