@@ -23,7 +23,7 @@ STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-mi
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: whatever reaches it fails
 # How often the client reads the history in these tests (the default is 2 s).
 CLIENT_POLL_SECONDS = "0.2"
-# What the Terraform address of the provisioner's output lines is, in `terraform apply`.
+# null_resource.main's address, which prefixes the provisioner's output lines in `terraform apply`.
 RESOURCE = "module.migrations.null_resource.main"
 
 
@@ -143,8 +143,9 @@ def _updated(env: dict[str, str], extra: dict[str, str | None] | None) -> dict[s
     return env
 
 
-def write_root(path: Path, arguments: dict[str, Any], source: str | None = None) -> None:
-    block = {"source": source or str(MODULE_DIR), **{k: _escape(v) for k, v in arguments.items()}}
+def write_root(path: Path, arguments: dict[str, Any]) -> None:
+    """main.tf.json: the module block with these arguments, and the module's outputs as the root's."""
+    block = {"source": str(MODULE_DIR), **{k: _escape(v) for k, v in arguments.items()}}
     outputs = {name: {"value": f"${{module.migrations.{name}}}"} for name in _module_outputs()}
     document = {"module": {"migrations": block}, "output": outputs}
     (path / "main.tf.json").write_text(json.dumps(document, indent=2))
