@@ -7,13 +7,11 @@ runs one Terraform command in it (about half a second each). Where the local-exe
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,8 @@ import pytest
 from fleet_migration.errors import InvalidInput
 from fleet_migration.executions import execution_arn, execution_name
 from fleet_migration.models import MigrationInput
+from migrate_client.settings import Settings, parse_args
+from migrate_client.text import console_url
 from tfroot import MODULE_DIR, NOWHERE, RECORDER_OUTPUT, STATE_MACHINE_ARN, Root, good_arguments, record_local_exec
 
 from tools import terraform
@@ -79,19 +79,6 @@ def module_checks() -> list[tuple[str, str]]:
     preconditions = re.findall(r"precondition {.*?^    }", main, re.MULTILINE | re.DOTALL)
     checks += [("null_resource.main", message) for block in preconditions for message in error_messages(block)]
     return checks
-
-
-@pytest.fixture(scope="module")
-def client():
-    """terraform/migrate.py imported as a module (as a file, the way Terraform runs it)."""
-    saved = list(sys.path)
-    spec = importlib.util.spec_from_file_location("fleet_migration_client", MODULE_DIR / "migrate.py")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = saved  # it puts terraform/ first to find its executions.py
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +292,7 @@ OUTPUTS = ("execution_name", "execution_arn", "execution_console_url", "state_ma
     ("fleet", "fleet", 4, "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:fleet-migration-Ab12"),
     ("fleet", "fleet", 4, "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:fleet-migration"),
 ], ids=["short", "arns", "case-and-underscores", "88-characters", "80-characters", "81-characters", "gov-cloud", "china"])
-def test_the_outputs_equal_what_the_client_computes(root, client, cluster, service, revision, state_machine_arn):
+def test_the_outputs_equal_what_the_client_computes(root, cluster, service, revision, state_machine_arn):
     the_root = root(ecs_cluster=cluster, ecs_service=service, task_definition_revision=revision,
                     state_machine_arn=state_machine_arn)
 
@@ -315,10 +302,9 @@ def test_the_outputs_equal_what_the_client_computes(root, client, cluster, servi
     arn = execution_arn(state_machine_arn, name)
     assert (outputs["execution_name"], outputs["execution_arn"]) == (name, arn)
     document = json.loads(outputs["execution_input"])
-    settings = client.Settings(client.parse_args(["--state-machine-arn", state_machine_arn,
-                                                  "--input", outputs["execution_input"]]))
-    assert outputs["execution_console_url"] == client.console_url(settings, arn)
-    assert outputs["state_machine_console_url"].startswith(client.console_url(settings, arn).split("#")[0])
+    settings = Settings(parse_args(["--state-machine-arn", state_machine_arn, "--input", outputs["execution_input"]]))
+    assert outputs["execution_console_url"] == console_url(settings, arn)
+    assert outputs["state_machine_console_url"].startswith(console_url(settings, arn).split("#")[0])
     assert outputs["state_machine_console_url"].endswith(f"#/statemachines/view/{state_machine_arn}")
     parsed = MigrationInput.parse(document)
     assert (parsed.ecs_cluster, parsed.ecs_service, parsed.task_definition_revision) == (cluster, service, revision)
