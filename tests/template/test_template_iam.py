@@ -205,6 +205,12 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     assert aws.run(document(), name="iam-second").error == "MigrationInProgress"
     assert aws.wait(slow).error == "MigrationTimeout"
+    # the poll step keeps failing while the migration task runs: rollback's first step stops the task
+    aws.next_migration(runs_forever=True)
+    aws.faults.inject("lambda", "Invoke", code="ServiceException", message="Lambda is down", times=None,
+                      when=lambda call: call.params["FunctionName"] == "PollTaskFunction")
+    assert aws.run(document(), name="iam-poll-down").error == "MigrationFailed"
+    aws.faults.clear()
     # RunTask refused while a task of the service is kept: rollback looks for a task started unreported
     aws.ecs_sim.run_task_failures.append({"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x",
                                           "reason": "RESOURCE:MEMORY"})

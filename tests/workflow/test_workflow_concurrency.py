@@ -56,6 +56,26 @@ def test_an_execution_started_while_another_migrates_fails_fast(aws, fleet, fast
     assert state_of(fleet) == before
 
 
+def test_migrations_of_two_services_in_one_cluster_run_side_by_side(aws, fleet, fast_input, state_of):
+    # GIVEN a second Fleet deployment (another service) in the same cluster
+    network = {"awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}}
+    aws.client("ecs").create_service(cluster=fleet.cluster, serviceName="fleet-staging", taskDefinition="fleet:2",
+                                     desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+    before = state_of(fleet)
+    aws.next_migration(run_seconds=10)
+
+    # WHEN the staging migration starts while production's migration task runs
+    production = aws.start(fast_input(), name="fleet-fleet-r2")
+    _wait_until(lambda: aws.ecs_sim.run_task_calls)
+    staging = aws.run(fast_input(ecs_service="fleet-staging", vuln_service=""), name="fleet-fleet-staging-r2")
+
+    # THEN neither blocks the other
+    assert staging.status == "SUCCEEDED", staging.cause
+    assert aws.wait(production).status == "SUCCEEDED"
+    assert len(aws.ecs_sim.run_task_calls) == 2
+    assert state_of(fleet) == before
+
+
 def _wait_until(condition, timeout: float = 60) -> None:
     import time
 
