@@ -329,39 +329,54 @@ def stop_migration_tasks(migration: Migration) -> Migration:
     stopping = migration.stopping or Poll(started_at=at, deadline=at + STOP_DEADLINE_SECONDS)
     migration.stopping = stopping
     error, cause = contract_error(migration, *read_caught(migration))
-    left = _unstopped_tasks_of_this_execution(migration, at)
+    try:
+        left = _unstopped_tasks_of_this_execution(migration, at)
+    except ClientError as exc:
+        # What we cannot see we cannot know to be STOPPED: stop what we know of and leave the rest to a person.
+        if migration.task is not None and not migration.task.done:
+            ecs.stop_task(spec.cluster_name, migration.task.arn, f"fleet-migration: rolling back after {error}")
+        arns = [migration.task.arn] if migration.task is not None and not migration.task.done else []
+        raise _not_stopped(migration, error, cause, arns,
+                           f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}), so "
+                           "the migration task cannot be seen to have STOPPED and nothing was restored") from exc
     for task in left:
-        if task.get("desiredStatus") != "STOPPED":
+        if task.get("desiredStatus") == "RUNNING":  # not one ECS does not show yet: StopTask would not find it
             ecs.stop_task(spec.cluster_name, task["taskArn"], f"fleet-migration: rolling back after {error}")
     stopping.polls += 1
     stopping.detail = ", ".join(f"{t['taskArn']} {t.get('lastStatus', 'not visible yet')}" for t in left)
     if not left:
         stopping.done = True
     elif at >= stopping.deadline:
-        arns = [t["taskArn"] for t in left]
-        raise RollbackFailed(
-            f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back began "
-            f"({stopping.detail}), so nothing was restored: old Fleet must not run beside a migration; wait until "
-            "it is STOPPED, then run these commands",
-            original_error=error,
-            original_cause=cause,
-            rolled_back=False,
-            task_arn=arns[0],
-            commands=[shlex.join(["aws", "ecs", "stop-task", "--cluster", spec.cluster_name, "--task", arn]) for arn in arns]
-            + [shlex.join(["aws", "ecs", "wait", "tasks-stopped", "--cluster", spec.cluster_name, "--tasks", *arns])]
-            + restore_commands(spec.cluster_name, migration.services, applied=_migration_applied(migration, error)),
-        )
+        raise _not_stopped(migration, error, cause, [t["taskArn"] for t in left if t["taskArn"].startswith("arn:")],
+                           f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back "
+                           f"began ({stopping.detail}), so nothing was restored")
     else:
         stopping.next_poll_seconds = _next_wait(at, stopping.started_at, stopping.deadline, spec.poll_interval_seconds)
     return migration
+
+
+def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: list[str], why: str) -> RollbackFailed:
+    """Nothing restored: old Fleet must not run beside a migration. The commands stop, wait, then restore."""
+    cluster = migration.input.cluster_name
+    waits = [shlex.join(["aws", "ecs", "wait", "tasks-stopped", "--cluster", cluster, "--tasks", *arns])] if arns else []
+    return RollbackFailed(
+        f"{why}: old Fleet must not run beside a migration; once the task is STOPPED, run these commands",
+        original_error=error,
+        original_cause=cause,
+        rolled_back=False,
+        task_arn=arns[0] if arns else None,
+        commands=[shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", arn]) for arn in arns]
+        + waits + restore_commands(cluster, migration.services, applied=_migration_applied(migration, error)),
+    )
 
 
 def _unstopped_tasks_of_this_execution(migration: Migration, at: float) -> list[dict[str, Any]]:
     """The migration tasks of this execution not yet STOPPED, as ECS describes them.
 
     The one the document knows, or, when RunTask may have started one before its step failed, any task of
-    this execution's ``group``. A known task that ECS does not show yet counts as not stopped (without
-    ``lastStatus``) until the visibility grace has passed.
+    this execution's ``group``. A task ECS may not show yet (eventual consistency) counts as not stopped
+    (without ``lastStatus``) until the visibility grace has passed: for an unreported one, unless RunTask
+    said it started nothing.
     """
     spec, task = migration.input, migration.task
     if task is not None:
@@ -375,9 +390,26 @@ def _unstopped_tasks_of_this_execution(migration: Migration, at: float) -> list[
         return [] if task.done else [described]
     if migration.drain is not None and migration.drain.done:
         group = task_group(migration.execution.id)
-        return [t for t in ecs.unstopped_migration_tasks(spec.cluster_name, _started_by(spec), _family(spec))
-                if t.get("group") == group]
+        found = [t for t in ecs.unstopped_migration_tasks(spec.cluster_name, _started_by(spec), _family(spec))
+                 if t.get("group") == group]
+        stopping = _require(migration.stopping, "stopping")
+        if not found and _may_have_started_unreported(migration) and at - stopping.started_at < VISIBILITY_GRACE_SECONDS:
+            return [{"taskArn": f"any task of group {group}"}]
+        return found
     return []
+
+
+def _may_have_started_unreported(migration: Migration) -> bool:
+    """Whether the failed step may have died after RunTask started a task (a Lambda timeout, a crash).
+
+    Our own errors and AWS's error codes are raised once RunTask has answered (a refusal, or ``failures``:
+    with count 1, no task) or before it was called; only the runtime's errors and unexpected exceptions are
+    not.
+    """
+    error = read_caught(migration)[0]
+    answered = error in CONTRACT_ERROR_NAMES or error in ("AwsThrottled", "ClientError") or (
+        error.endswith("Exception") and "." not in error)
+    return not answered
 
 
 def rollback(migration: Migration) -> dict[str, str]:

@@ -484,6 +484,28 @@ def test_rollback_stops_a_migration_task_whose_start_was_never_reported(emu, dra
     assert emu.ecs_sim.running_tasks(one_off=True) == []
 
 
+def test_rollback_stops_an_unreported_migration_task_that_ecs_does_not_show_yet(emu, drained, lambda_context,
+                                                                               roll_back):
+    # GIVEN RunTask started the task, its step failed before reporting it, and ECS does not list it for 10 s
+    emu.ecs_sim.visibility_delay_seconds = 10
+    emu.next_migration(runs_forever=True)
+    state = drained()
+    run_task.lambda_handler(dict(state), lambda_context)
+
+    # WHEN the rollback runs on the document without the task THEN it looks again until it finds and stops it
+    roll_back(state, {"Error": "Lambda.Unknown", "Cause": "the run-task step timed out"})
+
+    assert emu.ecs_sim.running_tasks(one_off=True) == []
+
+
+def test_rollback_after_runtask_refused_does_not_wait_for_a_task(emu, drained, lambda_context):
+    state = stop_migration_task.lambda_handler(
+        {**drained(), "caught": caught("TaskFailedToStart", "no capacity", failures=[{"reason": "RESOURCE:MEMORY"}])},
+        lambda_context)
+
+    assert state["stopping"]["done"] is True
+
+
 def test_a_stopped_migration_task_is_waited_for_until_it_is_stopped(emu, started, lambda_context, state_of):
     # GIVEN a migration task that ignores SIGTERM: StopTask ends it only with SIGKILL, after the 30 s stop timeout
     emu.next_migration(runs_forever=True, exits_on_sigterm_after=None)
