@@ -35,7 +35,6 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 
 from emulator.clock import Clock
 
-
 # StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
 # (ContainerDefinition stopTimeout: "the default value of 30 seconds is used").
 DEFAULT_STOP_TIMEOUT = 30.0

@@ -31,10 +31,10 @@ from fleet_migration.errors import (
     TaskFailedToStart,
 )
 from fleet_migration.models import (
+    ENDED_BY_ITSELF,
     DescribeRequest,
     Migration,
     MigrationInput,
-    ENDED_BY_ITSELF,
     MigrationTask,
     Poll,
     ScalableTarget,
@@ -328,17 +328,18 @@ def stop_migration_tasks(migration: Migration) -> Migration:
     at = polling.now()
     stopping = migration.stopping or Poll(started_at=at, deadline=at + STOP_DEADLINE_SECONDS)
     migration.stopping = stopping
-    error, cause = contract_error(migration, *read_caught(migration))
     try:
         left = _unstopped_tasks_of_this_execution(migration, at)
     except ClientError as exc:
         # What we cannot see we cannot know to be STOPPED: stop what we know of and leave the rest to a person.
+        error, cause = contract_error(migration, *read_caught(migration))
         if migration.task is not None and not migration.task.done:
             ecs.stop_task(spec.cluster_name, migration.task.arn, f"fleet-migration: rolling back after {error}")
         arns = [migration.task.arn] if migration.task is not None and not migration.task.done else []
         raise _not_stopped(migration, error, cause, arns,
                            f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}), so "
                            "the migration task cannot be seen to have STOPPED and nothing was restored") from exc
+    error, cause = contract_error(migration, *read_caught(migration))  # once ECS said how the task ended
     for task in left:
         if task.get("desiredStatus") == "RUNNING":  # not one ECS does not show yet: StopTask would not find it
             ecs.stop_task(spec.cluster_name, task["taskArn"], f"fleet-migration: rolling back after {error}")

@@ -4,9 +4,6 @@ everything put back (or, for ServiceNotStable and RollbackFailed, exactly what t
 from __future__ import annotations
 
 import pytest
-
-from emulator import Emulator
-
 from workflow_support import (
     CHECK_STABLE,
     DESCRIBE,
@@ -22,6 +19,8 @@ from workflow_support import (
     restore_by_hand,
     retried_errors,
 )
+
+from emulator import Emulator
 
 
 def assert_rolled_back(run, error: str, before: dict, after: dict) -> dict:
