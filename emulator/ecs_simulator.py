@@ -38,6 +38,7 @@ from emulator.clock import Clock
 # StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
 # (ContainerDefinition stopTimeout: "the default value of 30 seconds is used").
 DEFAULT_STOP_TIMEOUT = 30.0
+FARGATE_MAX_STOP_TIMEOUT = 120.0
 _STARTED_BY = re.compile(r"[A-Za-z0-9_/-]{1,36}")
 _LIST_TASKS_FILTERS = ("containerInstance", "family", "serviceName", "desiredStatus", "launchType")
 
@@ -106,10 +107,13 @@ class _SimTask:
 
 
 def _stop_timeout(task: Task) -> float:
-    """The longest ``stopTimeout`` of the task's containers (ECS waits for each container's own)."""
+    """The longest ``stopTimeout`` of the task's containers (ECS waits for each container's own); on Fargate
+    at most 120 s (ContainerDefinition stopTimeout: "the max stop timeout value is 120 seconds")."""
     definition = task._backend.describe_task_definition(task.task_definition_arn)
     timeouts = [c.get("stopTimeout") for c in definition.container_definitions]
-    return float(max((t for t in timeouts if t is not None), default=DEFAULT_STOP_TIMEOUT))
+    longest = float(max((t for t in timeouts if t is not None), default=DEFAULT_STOP_TIMEOUT))
+    on_fargate = task.launch_type == "FARGATE" or (task.capacity_provider_name or "").startswith("FARGATE")
+    return min(longest, FARGATE_MAX_STOP_TIMEOUT) if on_fargate else longest
 
 
 @dataclass

@@ -112,19 +112,36 @@ def test_a_task_that_exits_on_sigterm_stops_sooner_with_its_own_exit_code(emu, e
     assert (described(ecs, arn)["lastStatus"], described(ecs, arn)["containers"][0]["exitCode"]) == ("STOPPED", 0)
 
 
-def test_the_stop_timeout_is_the_task_definitions(emu, ecs, deployment, run):
+def register_stop_timeout(ecs, seconds: int) -> str:
     definition = ecs.describe_task_definition(taskDefinition="fleet:2")["taskDefinition"]
-    containers = [{**definition["containerDefinitions"][0], "stopTimeout": 5}]
-    ecs.register_task_definition(family="fleet", containerDefinitions=containers, networkMode="awsvpc",
-                                 requiresCompatibilities=["FARGATE"], cpu="512", memory="1024")
+    containers = [{**definition["containerDefinitions"][0], "stopTimeout": seconds}]
+    registered = ecs.register_task_definition(family="fleet", containerDefinitions=containers, networkMode="awsvpc",
+                                              requiresCompatibilities=["FARGATE"], cpu="512", memory="1024")
+    return registered["taskDefinition"]["taskDefinitionArn"]
+
+
+def test_the_stop_timeout_is_the_task_definitions(emu, ecs, run):
     emu.next_migration(runs_forever=True, exits_on_sigterm_after=None)
-    arn = run(taskDefinition="fleet:3")
+    arn = run(taskDefinition=register_stop_timeout(ecs, 5))
     emu.clock.advance(1)
 
     ecs.stop_task(cluster="fleet", task=arn)
     emu.clock.advance(5)
 
     assert described(ecs, arn)["lastStatus"] == "STOPPED"
+
+
+def test_a_fargate_task_is_killed_after_120_seconds_whatever_its_stop_timeout(emu, ecs, run):
+    emu.next_migration(runs_forever=True, exits_on_sigterm_after=None)
+    arn = run(taskDefinition=register_stop_timeout(ecs, 600))
+    emu.clock.advance(1)
+
+    ecs.stop_task(cluster="fleet", task=arn)
+    emu.clock.advance(119)
+    still = described(ecs, arn)["lastStatus"]
+    emu.clock.advance(1)
+
+    assert (still, described(ecs, arn)["lastStatus"]) == ("DEACTIVATING", "STOPPED")
 
 
 # -- how a task ended ----------------------------------------------------------------------------
