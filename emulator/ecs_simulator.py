@@ -63,6 +63,7 @@ class TaskOutcome:
     exits_on_sigterm_after: float | None = 0.5
     exit_code_on_sigterm: int = 143  # 128 + SIGTERM: a process killed by the signal it did not handle
     container_reason: str | None = None  # the container's own ``reason`` (e.g. OutOfMemoryError: ...)
+    stop_timeout: float | None = None  # instead of the task definition's (an EC2 agent's ECS_CONTAINER_STOP_TIMEOUT)
 
 
 @dataclass
@@ -230,7 +231,8 @@ class EcsSimulator:
     def _start_migration(self, task: Task, at: float) -> None:
         outcome = self.migration_outcomes.popleft() if self.migration_outcomes else self.default_migration
         sim = _SimTask(task=task, service=None, created=at, running_at=None, outcome=outcome,
-                       visible_at=at + self.visibility_delay_seconds, stop_timeout=_stop_timeout(task),
+                       visible_at=at + self.visibility_delay_seconds,
+                       stop_timeout=_stop_timeout(task) if outcome.stop_timeout is None else outcome.stop_timeout,
                        container_reason=outcome.container_reason)
         if outcome.fails_to_start:
             sim.ends_at = at + outcome.start_seconds
@@ -247,6 +249,14 @@ class EcsSimulator:
                 sim.stop_code = "EssentialContainerExited"
                 sim.stopped_reason = outcome.stopped_reason
         self._tasks[task.task_arn] = sim
+
+    def end_migration(self, task_arn: str, exit_code: int = 0) -> None:
+        """A running one-off task's process exits by itself now (a test decides when, not the clock)."""
+        at = self.clock.now()
+        with self._lock:
+            sim = self._tasks[task_arn]
+            sim.ends_at, sim.exit_code, sim.stop_code = at, exit_code, "EssentialContainerExited"
+            sim.stopped_reason = "Essential container in task exited"
 
     def is_visible(self, task_arn: str, at: float | None = None) -> bool:
         with self._lock:

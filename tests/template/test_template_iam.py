@@ -216,13 +216,15 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
                                           "reason": "RESOURCE:MEMORY"})
     assert aws.run(document(min_capacity=1), name="iam-no-capacity").error == "TaskFailedToStart"
     # an execution stopped mid-migration: the next attempt reads what it captured from its history
-    aws.next_migration(exit_code=0, run_seconds=3)
+    aws.next_migration(runs_forever=True)
     aborted = aws.start(document(), name="iam-aborted")
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     aws.client("stepfunctions").stop_execution(executionArn=aborted)
     assert aws.wait(aborted).status == "ABORTED"
-    # while its migration task still runs, the next attempt finds it and refuses
+    # while its migration task still runs, the next attempt finds it and refuses (however slow the machine)
     assert aws.run(document(), name="iam-blocked").error == "MigrationInProgress"
+    for task in aws.ecs_sim.running_tasks(one_off=True):  # an operator stops it
+        aws.client("ecs").stop_task(cluster=fleet.cluster, task=task)
     aws.clock.advance(10)
     assert aws.run(document(), name="iam-after-abort").status == "SUCCEEDED"
     # the EventBridge trigger for a new revision, and the execution it starts

@@ -540,12 +540,12 @@ def test_rollback_refuses_to_restore_before_the_migration_task_has_stopped(emu, 
 
 def test_a_migration_task_that_never_stops_is_rollback_failed_with_nothing_restored(emu, started, lambda_context,
                                                                                      state_of):
-    emu.next_migration(runs_forever=True, exits_on_sigterm_after=None)
+    # GIVEN an EC2 container agent whose stop timeout is an hour, and a task that ignores SIGTERM
+    emu.next_migration(runs_forever=True, exits_on_sigterm_after=None, stop_timeout=3600)
     state = started()
     emu.clock.advance(1)  # it runs
     state = stop_migration_task.lambda_handler({**state, "caught": caught("MigrationTimeout", "slow")}, lambda_context)
     held = state_of()
-    emu.ecs_sim._tasks[state["task"]["arn"]].stopped_at = float("inf")  # an EC2 agent with a huge stop timeout
     emu.clock.advance(301)
 
     with pytest.raises(RollbackFailed) as failed:

@@ -114,8 +114,8 @@ def test_a_migration_that_exits_0_after_a_spot_interruption_is_migration_failed_
 
 
 def test_a_migration_task_ecs_does_not_show_at_first_is_followed_to_its_end(aws, fleet, fast_input):
-    # GIVEN DescribeTasks and ListTasks do not show the new task for 3 s (eventual consistency after RunTask)
-    aws.ecs_sim.visibility_delay_seconds = 3
+    # GIVEN DescribeTasks and ListTasks do not show the new task for 10 s (eventual consistency after RunTask)
+    aws.ecs_sim.visibility_delay_seconds = 10
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 

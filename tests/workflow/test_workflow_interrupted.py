@@ -52,8 +52,8 @@ def test_a_migration_task_left_running_by_an_aborted_execution_blocks_the_next_a
 def test_a_migration_task_still_stopping_after_an_aborted_execution_blocks_the_next_attempt(aws, fleet, fast_input,
                                                                                            state_of):
     # GIVEN an aborted execution whose migration task an operator stopped, but which ignores SIGTERM: it runs
-    # on until SIGKILL, 30 s later, and ListTasks no longer lists it by startedBy alone (desiredStatus STOPPED)
-    aws.next_migration(runs_forever=True, exits_on_sigterm_after=None)
+    # on until SIGKILL (here an EC2 agent's hour), and ListTasks no longer lists it by startedBy alone
+    aws.next_migration(runs_forever=True, exits_on_sigterm_after=None, stop_timeout=3600)
     _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
     (left,) = aws.ecs_sim.running_tasks(one_off=True)
     aws.clock.advance(1)
