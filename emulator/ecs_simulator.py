@@ -14,9 +14,11 @@ Where the ECS API Reference documents a rule moto does not keep, the emulator ke
 - Eventual consistency: a task RunTask just started may not show in DescribeTasks (which reports it in
   ``failures`` as MISSING) or ListTasks for a while (RunTask: "The Amazon ECS API follows an eventual
   consistency model"); ``EcsSimulator.visibility_delay_seconds``.
-- StopTask sends SIGTERM and, after the container's ``stopTimeout`` (30 s by default), SIGKILL (StopTask;
-  ContainerDefinition stopTimeout): the task stays RUNNING-ish with desiredStatus STOPPED meanwhile,
-  unless its process exits on SIGTERM sooner (``TaskOutcome.exits_on_sigterm_after``).
+- StopTask sends SIGTERM and, after the container's ``stopTimeout`` (30 s by default, at most 120 s on
+  Fargate), SIGKILL (StopTask; ContainerDefinition stopTimeout): meanwhile the task is DEACTIVATING with
+  desiredStatus STOPPED, unless its process exits on SIGTERM sooner (``TaskOutcome.exits_on_sigterm_after``).
+- A task ECS or someone stopped carries that stop code (UserInitiated, SpotInterruption, ...); only one
+  whose essential container exited by itself says EssentialContainerExited (Task stopCode).
 """
 
 from __future__ import annotations

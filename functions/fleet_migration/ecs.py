@@ -204,7 +204,8 @@ def unstopped_migration_tasks(cluster: str, started_by: str, family: str) -> lis
 
     "When you specify startedBy as the filter, it must be the only filter that you use" (ListTasks, API
     Reference), and without desiredStatus ListTasks lists desiredStatus RUNNING only: a task already told
-    to stop (it may run for the whole stop timeout) is found among the family's desiredStatus STOPPED tasks.
+    to stop (it may run for the whole stop timeout) is found among the family's desiredStatus STOPPED tasks
+    (the family the input names: a stopping task of another family is not seen).
     """
     running = _task_arns(cluster, startedBy=started_by)
     stopping = [arn for arn in _task_arns(cluster, family=family, desiredStatus="STOPPED") if arn not in running]
