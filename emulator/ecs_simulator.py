@@ -66,6 +66,8 @@ class TaskOutcome:
     exit_code_on_sigterm: int = 143  # 128 + SIGTERM: a process killed by the signal it did not handle
     container_reason: str | None = None  # the container's own ``reason`` (e.g. OutOfMemoryError: ...)
     stop_timeout: float | None = None  # instead of the task definition's (an EC2 agent's ECS_CONTAINER_STOP_TIMEOUT)
+    # What the container prints over run_seconds (to its awslogs stream); None: `fleet prepare db`'s lines for the exit code
+    log_lines: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -130,6 +132,7 @@ class EcsSimulator:
     # How long a task RunTask started stays out of DescribeTasks and ListTasks (eventual consistency).
     # 0 keeps other tests independent of it; the tests of the rule set it.
     visibility_delay_seconds: float = 0.0
+    awslogs: Any = None  # emulator.awslogs.AwsLogsDriver: the migration container's lines, in CloudWatch Logs
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -232,6 +235,8 @@ class EcsSimulator:
 
     def _start_migration(self, task: Task, at: float) -> None:
         outcome = self.migration_outcomes.popleft() if self.migration_outcomes else self.default_migration
+        if self.awslogs is not None:
+            outcome = self.awslogs.starting(task, outcome)
         sim = _SimTask(task=task, service=None, created=at, running_at=None, outcome=outcome,
                        visible_at=at + self.visibility_delay_seconds,
                        stop_timeout=_stop_timeout(task) if outcome.stop_timeout is None else outcome.stop_timeout,
@@ -251,6 +256,8 @@ class EcsSimulator:
                 sim.stop_code = "EssentialContainerExited"
                 sim.stopped_reason = outcome.stopped_reason
         self._tasks[task.task_arn] = sim
+        if self.awslogs is not None:
+            self.awslogs.started(task, outcome, sim.running_at, lambda moment: sim.state(moment)[0] != "STOPPED")
 
     def end_migration(self, task_arn: str, exit_code: int = 0) -> None:
         """A running one-off task's process exits by itself now (a test decides when, not the clock)."""
