@@ -363,7 +363,7 @@ def stop_migration_tasks(migration: Migration) -> Migration:
                            f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back "
                            f"began ({stopping.detail}), so nothing was restored")
     else:
-        stopping.next_poll_seconds = _next_wait(at, stopping.started_at, stopping.deadline, spec.poll_interval_seconds)
+        stopping.next_poll_seconds = _next_wait(at, stopping.started_at, stopping.deadline, spec.poll_interval)
     return migration
 
 
