@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
@@ -71,6 +72,55 @@ class _SimTask:
         return self.state(at)[1] == "RUNNING"
 
 
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+# AwsVpcConfiguration (Amazon ECS API Reference): a limit of 16 subnets and of 5 security groups.
+MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5
+
+
+def check_placement(launch_type: str | None, strategy: list[dict[str, Any]] | None, cluster: Any) -> None:
+    """RunTask/CreateService: "If a capacityProviderStrategy is specified, the launchType parameter must be
+    omitted", and "A capacity provider must be associated with the cluster to be used in a capacity provider
+    strategy" (Amazon ECS API Reference, RunTask and CreateService)."""
+    if launch_type and strategy:
+        raise InvalidParameterException("Specify either Launch Type or Capacity Provider Strategy, but not both.")
+    associated = set(cluster.capacity_providers or [])
+    for item in strategy or []:
+        if item.get("capacityProvider") not in associated:
+            raise InvalidParameterException(
+                f"The specified capacity provider strategy cannot contain a capacity provider that is not associated "
+                f"with the cluster. Associate the capacity provider with the cluster or specify a valid capacity "
+                f"provider and try again. ({item.get('capacityProvider')})")
+
+
+def check_run_task_request(launch_type: str | None, strategy: list[dict[str, Any]] | None,
+                           network: dict[str, Any] | None, definition: Any) -> None:
+    """What RunTask refuses about where and how a task is networked (Amazon ECS API Reference: RunTask,
+    AwsVpcConfiguration; Developer Guide: Fargate task networking)."""
+    on_fargate = launch_type == "FARGATE" or bool(strategy) and all(
+        item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy or [])
+    needs = "FARGATE" if on_fargate else "EC2"
+    if needs not in (definition.compatibilities or ["EC2"]):
+        raise InvalidParameterException(f"Task definition does not support launch_type {needs}.")
+    awsvpc = definition.network_mode == "awsvpc"
+    if on_fargate and not awsvpc:
+        raise InvalidParameterException("Fargate only supports network mode 'awsvpc'.")
+    vpc = (network or {}).get("awsvpcConfiguration")
+    if awsvpc and not vpc:
+        raise InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+    if vpc and not awsvpc:
+        raise InvalidParameterException("Network Configuration is not valid for the given networkMode of this task definition.")
+    if not vpc:
+        return
+    if not vpc.get("subnets"):
+        raise InvalidParameterException("subnets can not be empty.")
+    if len(vpc["subnets"]) > MAX_SUBNETS:
+        raise InvalidParameterException(f"subnets can have at most {MAX_SUBNETS} items.")
+    if len(vpc.get("securityGroups") or []) > MAX_SECURITY_GROUPS:
+        raise InvalidParameterException(f"securityGroups can have at most {MAX_SECURITY_GROUPS} items.")
+    if vpc.get("assignPublicIp") == "ENABLED" and not on_fargate:
+        raise InvalidParameterException("Assign public IP is not supported for this launch type.")
+
+
 @dataclass
 class EcsSimulator:
     clock: Clock
@@ -124,6 +174,17 @@ class EcsSimulator:
             ]
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def _use_strategy(self, service: Service, strategy: list[dict[str, Any]]) -> None:
+        service.capacity_provider_strategy = strategy
+        service.launch_type = None
+        for deployment in service.deployments:
+            deployment["capacityProviderStrategy"] = strategy
+            deployment.pop("launchType", None)
+        on_fargate = all(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy)
+        if on_fargate and not service.platform_version:
+            service.platform_version = "LATEST"  # what DescribeServices shows for a Fargate service left to the default
+
+
     def _new_service_task(self, backend: EC2ContainerServiceBackend, service: Service, at: float, running: bool) -> None:
         behaviour = self.behaviour(service.name)
         definition = backend.describe_task_definition(service.task_definition)
@@ -293,14 +354,41 @@ class EcsSimulator:
                 return stopped
             return wrapper
 
+        def create_service_response(original: Any) -> Any:
+            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
+                # moto drops capacityProviderStrategy and calls every such service EC2: keep it as ECS reports it
+                # (DescribeServices: a strategy and no launchType; the cluster's default when neither is given).
+                launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
+                cluster = response.ecs_backend._get_cluster(response._get_param("cluster", "default"))
+                check_placement(launch_type, strategy, cluster)
+                if not launch_type and not strategy:
+                    strategy = cluster.default_capacity_provider_strategy or None
+                result = original(response)
+                if strategy:
+                    sim._use_strategy(result.result["service"], strategy)
+                return result
+            return wrapper
+
         def run_task_response(original: Any) -> Any:
             def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
                 token = response._get_param("clientToken")
                 backend = response.ecs_backend
+                launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
+                network = response._get_param("networkConfiguration")
                 with sim._lock:
                     sim.run_task_calls.append({"clientToken": token, "taskDefinition": response._get_param("taskDefinition"),
                                                "overrides": response._get_param("overrides"),
-                                               "launchType": response._get_param("launchType")})
+                                               "launchType": launch_type, "capacityProviderStrategy": strategy,
+                                               "platformVersion": response._get_param("platformVersion"),
+                                               "networkConfiguration": network})
+                    cluster = backend._get_cluster(response._get_param("cluster", "default"))
+                    check_placement(launch_type, strategy, cluster)
+                    if not launch_type and not strategy:
+                        strategy = cluster.default_capacity_provider_strategy or None
+                        if not strategy:  # RunTask's default with neither: the EC2 launch type
+                            launch_type = "EC2"
+                    check_run_task_request(launch_type, strategy, network,
+                                           backend.describe_task_definition(response._get_param("taskDefinition")))
                     if token and token in sim._tokens:
                         return ActionResult({"tasks": [sim._tasks[sim._tokens[token]].task], "failures": []})
                     if sim.run_task_failures:
@@ -326,6 +414,7 @@ class EcsSimulator:
         patch(EC2ContainerServiceBackend, "list_tasks", list_tasks)
         patch(EC2ContainerServiceBackend, "stop_task", stop_task)
         patch(EC2ContainerServiceResponse, "run_task", run_task_response)
+        patch(EC2ContainerServiceResponse, "create_service", create_service_response)
 
     def uninstall(self) -> None:
         for (cls, name), original in self._originals.items():

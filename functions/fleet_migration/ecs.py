@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from fleet_migration.aws import client, error_code, pages, throttling_is_retried
 from fleet_migration.errors import ResourceNotFound, TaskFailedToStart
+from fleet_migration.models import TaskLaunch
 
 # Every migration task is startedBy this (ListTasks filters on it); its group names its execution.
 STARTED_BY = "fleet-migration"
@@ -49,8 +50,9 @@ def find_services(cluster: str, services: dict[str, str]) -> dict[str, dict[str,
 
 
 @throttling_is_retried
-def find_task_definition(ref: str, container_name: str) -> str:
-    """The ARN of ``family:revision``; ``ResourceNotFound`` if the revision or the container is missing."""
+def find_task_definition(ref: str, container_name: str) -> dict[str, Any]:
+    """The revision ``family:revision`` as DescribeTaskDefinition tells it; ``ResourceNotFound`` if the revision
+    or the container is missing."""
     try:
         definition = _ecs().describe_task_definition(taskDefinition=ref)["taskDefinition"]
     except ClientError as exc:
@@ -75,7 +77,7 @@ def find_task_definition(ref: str, container_name: str) -> str:
             f"set container_name to one of {containers}",
             fields=["container_name"],
         )
-    return definition["taskDefinitionArn"]
+    return definition
 
 
 @throttling_is_retried
@@ -126,10 +128,7 @@ def run_task(
     task_definition: str,
     container_name: str,
     command: list[str],
-    subnets: list[str],
-    security_groups: list[str],
-    assign_public_ip: bool,
-    launch_type: str,
+    launch: TaskLaunch,
     client_token: str,
     group: str,
 ) -> dict[str, Any]:
@@ -138,18 +137,11 @@ def run_task(
         cluster=cluster,
         taskDefinition=task_definition,
         count=1,
-        launchType=launch_type,
         startedBy=STARTED_BY,
         group=group,
         clientToken=client_token,
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": subnets,
-                "securityGroups": security_groups,
-                "assignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
-            }
-        },
         overrides={"containerOverrides": [{"name": container_name, "command": command}]},
+        **run_task_placement(launch),
     )
     failures = response.get("failures", [])
     tasks = response.get("tasks", [])
@@ -161,6 +153,26 @@ def run_task(
             failures=failures,
         )
     return tasks[0]
+
+
+def run_task_placement(launch: TaskLaunch) -> dict[str, Any]:
+    """RunTask's placement and network parameters. Never a launch type beside a strategy: RunTask's
+    capacityProviderStrategy "If a capacityProviderStrategy is specified, the launchType parameter must be
+    omitted" (Amazon ECS API Reference)."""
+    parameters: dict[str, Any] = {}
+    if launch.capacity_provider_strategy:
+        parameters["capacityProviderStrategy"] = launch.capacity_provider_strategy
+    elif launch.launch_type:
+        parameters["launchType"] = launch.launch_type
+    if launch.platform_version:
+        parameters["platformVersion"] = launch.platform_version
+    if launch.subnets is not None:
+        awsvpc: dict[str, Any] = {"subnets": launch.subnets,
+                                  "assignPublicIp": "ENABLED" if launch.assign_public_ip else "DISABLED"}
+        if launch.security_groups is not None:
+            awsvpc["securityGroups"] = launch.security_groups
+        parameters["networkConfiguration"] = {"awsvpcConfiguration": awsvpc}
+    return parameters
 
 
 @throttling_is_retried

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration import autoscaling, aws, baseline, ecs, guard, polling
+from fleet_migration import autoscaling, aws, baseline, ecs, guard, launch, polling
 from fleet_migration.errors import (
     CONTRACT_ERROR_NAMES,
     DrainTimeout,
@@ -50,7 +50,9 @@ def describe(request: DescribeRequest) -> Migration:
         if spec.vuln_service:
             wanted["vuln_service"] = spec.vuln_service
         found = ecs.find_services(spec.ecs_cluster, wanted)
-        task_definition_arn = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
+        definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
+        task_launch = launch.resolve(spec, found["ecs_service"], definition)
+        launch.check(spec, task_launch, definition, found["ecs_service"]["serviceName"])
         guard.ensure_no_other_migration(spec, request.execution)
         _ensure_no_migration_task_left(spec)
         live = {s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))
@@ -73,8 +75,9 @@ def describe(request: DescribeRequest) -> Migration:
         input=spec,
         execution=request.execution,
         cluster_arn=cluster_arn,
-        task_definition_arn=task_definition_arn,
+        task_definition_arn=definition["taskDefinitionArn"],
         services=services,
+        launch=task_launch,
         baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
         manual_restore_cause=json.dumps(
             {
@@ -168,10 +171,7 @@ def run_migration_task(migration: Migration) -> Migration:
         task_definition=migration.task_definition_arn,
         container_name=spec.container_name,
         command=spec.command,
-        subnets=spec.subnets,
-        security_groups=spec.security_groups,
-        assign_public_ip=spec.assign_public_ip,
-        launch_type=spec.launch_type,
+        launch=_require(migration.launch, "launch"),
         client_token=client_token(migration.execution.id),
         group=task_group(migration.execution.id),
     )

@@ -7,6 +7,7 @@ import pytest
 from emulator import Emulator
 from fleet_migration import ecs
 from fleet_migration.errors import AwsThrottled, ResourceNotFound, TaskFailedToStart
+from fleet_migration.models import TaskLaunch
 
 
 def task(desired: str, last: str) -> dict:
@@ -96,10 +97,11 @@ def test_a_services_tasks_are_only_its_own(emu, deployment):
 
 
 # -- starting the migration task ---------------------------------------------------------------
-def run(deployment, token: str = "token-1") -> dict:
+def run(deployment, token: str = "token-1", **launch) -> dict:
+    launch = {"launch_type": "FARGATE", "subnets": deployment.subnets, "security_groups": deployment.security_groups,
+              **launch}
     return ecs.run_task(cluster="fleet", task_definition="fleet:2", container_name="fleet", command=["fleet", "version"],
-                        subnets=deployment.subnets, security_groups=deployment.security_groups, assign_public_ip=False,
-                        launch_type="FARGATE", client_token=token, group="fleet-migration:test")
+                        launch=TaskLaunch(**launch), client_token=token, group="fleet-migration:test")
 
 
 def test_runtask_failures_are_task_failed_to_start(emu, deployment):

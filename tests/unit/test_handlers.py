@@ -17,6 +17,7 @@ import rollback
 import run_task
 import scale_down
 import scale_up
+from emulator import SEEDED_SUSPENDED_STATE
 
 from fleet_migration.errors import (
     DrainTimeout,
@@ -31,7 +32,7 @@ from fleet_migration.errors import (
 from fleet_migration.workflow import client_token
 
 HELD = {"DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
-FREE = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
+FREE = SEEDED_SUSPENDED_STATE  # as seeded: scheduled scaling suspended by its owner, dynamic scaling on
 SERVICES = ("fleet", "fleet-vuln-processing")
 
 
@@ -101,7 +102,7 @@ def test_describe_captures_what_rollback_restores_and_changes_nothing(describe, 
     assert fleet["scalable_target"] == {
         "resource_id": "service/fleet/fleet", "min_capacity": 2, "max_capacity": 10,
         "suspended": {"dynamic_scaling_in_suspended": False, "dynamic_scaling_out_suspended": False,
-                      "scheduled_scaling_suspended": False},
+                      "scheduled_scaling_suspended": True},
     }
     assert (vuln["name"], vuln["desired_count"], vuln.get("scalable_target")) == ("fleet-vuln-processing", 1, None)
     assert state["task_definition_arn"].endswith(":task-definition/fleet:2")
@@ -419,7 +420,7 @@ def test_rollback_after_the_migration_was_applied_sets_the_new_counts(emu, migra
     assert (failure["error"], cause["rolled_back"]) == ("ServiceNotStable", False)
     fleet = state_of()["fleet"]
     assert (fleet["desired_count"], fleet["min_capacity"], fleet["max_capacity"]) == (3, 2, 6)
-    assert not any(fleet["suspended"].values())
+    assert fleet["suspended"] == SEEDED_SUSPENDED_STATE
 
 
 def test_rollback_after_a_failed_poll_of_a_task_that_exited_0_sets_the_new_counts(emu, started, lambda_context,
