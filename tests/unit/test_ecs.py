@@ -140,7 +140,7 @@ def fast_emu():
 def test_a_few_throttled_calls_are_absorbed_by_the_sdk_retries(fast_emu):
     fast_emu.faults.inject("ecs", "DescribeServices", times=3)
 
-    assert ecs.service_counts("fleet", "fleet")["desired"] == 2
+    assert ecs.describe_services("fleet", ["fleet"])["fleet"]["desiredCount"] == 2
     assert fast_emu.faults.hits[("ecs", "DescribeServices")] == 3
 
 
@@ -148,5 +148,5 @@ def test_throttling_that_outlives_the_sdk_retries_is_aws_throttled(fast_emu):
     fast_emu.faults.inject("ecs", "DescribeServices", times=None)
 
     with pytest.raises(AwsThrottled):
-        ecs.service_counts("fleet", "fleet")
+        ecs.describe_services("fleet", ["fleet"])
     assert fast_emu.faults.hits[("ecs", "DescribeServices")] >= 4
