@@ -210,15 +210,19 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
                                           "reason": "RESOURCE:MEMORY"})
     assert aws.run(document(min_capacity=1), name="iam-no-capacity").error == "TaskFailedToStart"
     # an execution stopped mid-migration: the next attempt reads what it captured from its history
-    aws.next_migration(exit_code=0, run_seconds=3)
+    aws.next_migration(exit_code=0, run_seconds=60)  # long enough to still run under any load; the clock ends it
     aborted = aws.start(document(), name="iam-aborted")
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     aws.client("stepfunctions").stop_execution(executionArn=aborted)
     assert aws.wait(aborted).status == "ABORTED"
     # while its migration task still runs, the next attempt finds it and refuses
     assert aws.run(document(), name="iam-blocked").error == "MigrationInProgress"
-    aws.clock.advance(10)
+    aws.clock.advance(70)
     assert aws.run(document(), name="iam-after-abort").status == "SUCCEEDED"
+    # Fleet's new tasks crash after the scale-up: the stability check reads why its stopped tasks stopped
+    aws.service_behaviour(fleet.service).crash_exit_code = 1
+    assert aws.run(document(), name="iam-crashing").error == "ServiceNotStable"
+    aws.service_behaviour(fleet.service).crash_exit_code = None
     # the EventBridge trigger for a new revision, and the execution it starts
     for name, value in _trigger_environment(fleet).items():
         monkeypatch.setenv(name, value)
