@@ -494,8 +494,13 @@ class EcsSimulator:
                 if not launch_type and not strategy:
                     strategy = cluster.default_capacity_provider_strategy or None
                 result = original(response)
+                service = result.result["service"]
                 if strategy:
-                    sim._use_strategy(result.result["service"], strategy)
+                    sim._use_strategy(service, strategy)
+                elif service.launch_type == "FARGATE" and not service.platform_version:
+                    service.platform_version = "LATEST"  # what DescribeServices shows for a Fargate service by default
+                    for deployment in service.deployments:
+                        deployment["platformVersion"] = "LATEST"
                 return result
             return wrapper
 

@@ -92,3 +92,9 @@ def test_a_service_on_a_capacity_provider_strategy_is_described_with_it_and_no_l
     assert service["capacityProviderStrategy"] == [{"capacityProvider": EC2_CAPACITY_PROVIDER, "weight": 1, "base": 0}]
     assert "launchType" not in service
     assert "launchType" not in service["deployments"][0]
+
+
+def test_a_fargate_service_left_to_the_default_platform_version_is_described_with_latest(emu, deployment):
+    (service,) = emu.client("ecs").describe_services(cluster="fleet", services=["fleet"])["services"]
+
+    assert (service["launchType"], service["platformVersion"]) == ("FARGATE", "LATEST")
