@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -59,7 +59,7 @@ def circuit_breaker_threshold(desired_count: int) -> int:
 
 
 def _timestamp(at: float) -> datetime:
-    return datetime.fromtimestamp(at, tz=timezone.utc)
+    return datetime.fromtimestamp(at, tz=UTC)
 
 
 @dataclass

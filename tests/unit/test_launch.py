@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from fleet_migration import launch
 from fleet_migration.errors import InvalidInput
 from fleet_migration.models import MigrationInput
