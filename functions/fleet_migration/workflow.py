@@ -222,11 +222,11 @@ def poll_migration_task(migration: Migration) -> Migration:
 def scale_up(migration: Migration) -> Migration:
     """Desired counts first, then the autoscaling bounds and suspended state: the reverse of scale_down."""
     spec = migration.input
+    started = polling.now()  # before the first UpdateService: the tasks it starts count as started since the scale-up
     for service in migration.services:
         ecs.set_desired_count(spec.cluster_name, service.name, service.target_desired_count)
         if service.scalable_target:
             autoscaling.restore(service.scalable_target, service.target_max_capacity)
-    started = polling.now()
     migration.stabilize = Poll(started_at=started, deadline=started + spec.stabilize_timeout_seconds)
     if spec.stabilize_timeout_seconds == 0:
         migration.stabilize.done = True

@@ -389,12 +389,15 @@ def test_tasks_that_keep_crashing_after_the_scale_up_are_not_stable_before_the_t
     emu.service_behaviour("fleet").crash_exit_code = 2
     state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=3600), lambda_context)
 
+    checks = 0
     with pytest.raises(ServiceNotStable) as unstable:
-        for _ in range(10):
+        for checks in range(1, 11):  # noqa: B007 (read after the loop)
             emu.clock.advance(1.5)
             state = check_stable.lambda_handler(state, lambda_context)
 
-    # two tasks start and crash together: the limit of 3 (ECS's circuit breaker threshold) is passed at 4
+    # the scale-up's two tasks crash (1 s), their replacements too (2.5 s): at the second check, 4 failed tasks
+    # pass the limit of 3 (ECS's circuit breaker threshold); the scale-up's own tasks count
+    assert checks == 2
     assert "the tasks of fleet keep crashing: 4 of its tasks failed since the scale-up" in unstable.value.message
     assert "EssentialContainerExited" in unstable.value.message
 
