@@ -391,7 +391,7 @@ def test_tasks_that_keep_crashing_after_the_scale_up_are_not_stable_before_the_t
 
     checks = 0
     with pytest.raises(ServiceNotStable) as unstable:
-        for checks in range(1, 11):  # noqa: B007 (read after the loop)
+        for checks in range(1, 11):
             emu.clock.advance(1.5)
             state = check_stable.lambda_handler(state, lambda_context)
 
