@@ -51,8 +51,7 @@ def find_services(cluster: str, services: dict[str, str]) -> dict[str, dict[str,
 
 @throttling_is_retried
 def find_task_definition(ref: str, container_name: str) -> dict[str, Any]:
-    """The revision ``family:revision`` as DescribeTaskDefinition tells it; ``ResourceNotFound`` if the revision
-    or the container is missing."""
+    """The revision ``family:revision`` as ECS describes it; ``ResourceNotFound`` if it or the container is missing."""
     try:
         definition = _ecs().describe_task_definition(taskDefinition=ref)["taskDefinition"]
     except ClientError as exc:
