@@ -53,7 +53,7 @@ def describe(request: DescribeRequest) -> Migration:
         definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
         _preflight(spec, definition)
         task_launch = launch.resolve(spec, found["ecs_service"], definition)
-        launch.check(spec, task_launch, definition, found["ecs_service"]["serviceName"])
+        preflight.check_launch(spec, task_launch, definition, found["ecs_service"]["serviceName"])
         guard.ensure_no_other_migration(spec, request.execution)
         _ensure_no_migration_task_left(spec)
         live = {s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fleet_migration import launch
+from fleet_migration import launch, preflight
 from fleet_migration.errors import InvalidInput
 from fleet_migration.models import MigrationInput
 
@@ -23,53 +23,53 @@ def spec(**fields) -> MigrationInput:
                                  "task_definition_revision": 3, **fields})
 
 
-def preflight(service: dict, definition: dict = AWSVPC, **fields):
+def planned(service: dict, definition: dict = AWSVPC, **fields):
     migration = spec(**fields)
     resolved = launch.resolve(migration, service, definition)
-    launch.check(migration, resolved, definition, service["serviceName"])
+    preflight.check_launch(migration, resolved, definition, service["serviceName"])
     return resolved
 
 
 def refused(service: dict, definition: dict = AWSVPC, **fields) -> InvalidInput:
     with pytest.raises(InvalidInput) as caught:
-        preflight(service, definition, **fields)
+        planned(service, definition, **fields)
     return caught.value
 
 
 def test_a_null_launch_type_takes_the_services_strategy_and_never_a_launch_type_beside_it():
-    resolved = preflight(SPOT_SERVICE)
+    resolved = planned(SPOT_SERVICE)
 
     assert resolved.capacity_provider_strategy == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
     assert (resolved.launch_type, resolved.platform_version) == (None, "LATEST")
 
 
 def test_a_null_launch_type_takes_the_services_launch_type_and_platform_version():
-    resolved = preflight(FARGATE_SERVICE)
+    resolved = planned(FARGATE_SERVICE)
 
     assert (resolved.launch_type, resolved.capacity_provider_strategy, resolved.platform_version) == (
         "FARGATE", None, "1.4.0")
 
 
 def test_a_launch_type_in_the_input_replaces_the_services_strategy():
-    resolved = preflight(SPOT_SERVICE, launch_type="FARGATE")
+    resolved = planned(SPOT_SERVICE, launch_type="FARGATE")
 
     assert (resolved.launch_type, resolved.capacity_provider_strategy) == ("FARGATE", None)
 
 
 def test_an_omitted_network_is_the_services_awsvpc_configuration():
-    resolved = preflight(FARGATE_SERVICE)
+    resolved = planned(FARGATE_SERVICE)
 
     assert (resolved.subnets, resolved.security_groups, resolved.assign_public_ip) == (["subnet-a", "subnet-b"],
                                                                                       ["sg-a"], True)
 
 
 def test_the_services_public_ip_does_not_carry_over_to_ec2():
-    assert preflight(FARGATE_SERVICE, launch_type="EC2").assign_public_ip is False
-    assert preflight(EC2_PROVIDER_SERVICE).assign_public_ip is False
+    assert planned(FARGATE_SERVICE, launch_type="EC2").assign_public_ip is False
+    assert planned(EC2_PROVIDER_SERVICE).assign_public_ip is False
 
 
 def test_an_ec2_capacity_provider_gets_no_platform_version():
-    assert preflight({**EC2_PROVIDER_SERVICE, "platformVersion": "LATEST"}).platform_version is None
+    assert planned({**EC2_PROVIDER_SERVICE, "platformVersion": "LATEST"}).platform_version is None
 
 
 @pytest.mark.parametrize(("fields", "field", "fix"), [
