@@ -26,6 +26,12 @@ class FleetDeployment:
     security_groups: list[str]
     autoscaling: tuple[int, int] | None
     extra: dict[str, Any] = field(default_factory=dict)
+    # seed_fleet(databases=True): an Aurora MySQL cluster and an RDS MySQL instance, as Fleet's Terraform makes either
+    db_cluster: str | None = None
+    db_instance: str | None = None
+    # the migration container's awslogs group and stream prefix (Fleet's Terraform: logging_options)
+    log_group: str = "fleet"
+    log_stream_prefix: str = "fleet"
 
     @property
     def latest_revision(self) -> int:
@@ -62,6 +68,7 @@ def seed_fleet(
     vuln_desired_count: int = 1,
     revisions: int = 2,
     container_name: str = "fleet",
+    databases: bool = False,
     client: Callable[[str], Any] | None = None,
 ) -> FleetDeployment:
     """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's."""
@@ -91,6 +98,8 @@ def seed_fleet(
         cluster=cluster, instanceIdentityDocument=json.dumps({"instanceId": instance_id, "region": region}),
     )["containerInstance"]["containerInstanceArn"]
     family = "fleet"
+    log_group, log_stream_prefix = "fleet", "fleet"
+    client("logs").create_log_group(logGroupName=log_group)
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
@@ -107,6 +116,8 @@ def seed_fleet(
                 "essential": True,
                 "command": ["fleet", "serve"],
                 "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": log_stream_prefix}},
             }],
         )
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}}
@@ -129,9 +140,29 @@ def seed_fleet(
                 "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
             },
         )
+    db_cluster, db_instance = _seed_databases(client("rds"), subnets, security_group) if databases else (None, None)
     return FleetDeployment(
         region=region, cluster=cluster, service=service, vuln_service=vuln_service, task_definition=family,
         revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
         autoscaling=autoscaling,
         extra={"container_instance": {"arn": container_instance, "ec2_instance_id": instance_id}},
+        db_cluster=db_cluster, db_instance=db_instance, log_group=log_group, log_stream_prefix=log_stream_prefix,
     )
+
+
+def _seed_databases(rds: Any, subnets: list[str], security_group: str) -> tuple[str, str]:
+    """Fleet's database both ways: an Aurora MySQL cluster with a writer, and a single RDS MySQL instance."""
+    rds.create_db_subnet_group(DBSubnetGroupName="fleet", DBSubnetGroupDescription="Fleet database", SubnetIds=subnets)
+    rds.create_db_cluster(
+        DBClusterIdentifier="fleet", Engine="aurora-mysql", EngineVersion="8.0.mysql_aurora.3.05.2",
+        MasterUsername="fleet", MasterUserPassword="fleet-password", DBSubnetGroupName="fleet",
+        VpcSecurityGroupIds=[security_group],
+    )
+    rds.create_db_instance(DBInstanceIdentifier="fleet-1", DBClusterIdentifier="fleet", Engine="aurora-mysql",
+                           DBInstanceClass="db.t4g.medium")
+    rds.create_db_instance(
+        DBInstanceIdentifier="fleet-mysql", Engine="mysql", EngineVersion="8.0.35", DBInstanceClass="db.t4g.medium",
+        AllocatedStorage=20, MasterUsername="fleet", MasterUserPassword="fleet-password", DBSubnetGroupName="fleet",
+        VpcSecurityGroupIds=[security_group],
+    )
+    return "fleet", "fleet-mysql"

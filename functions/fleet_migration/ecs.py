@@ -48,9 +48,14 @@ def find_services(cluster: str, services: dict[str, str]) -> dict[str, dict[str,
     return result
 
 
-@throttling_is_retried
 def find_task_definition(ref: str, container_name: str) -> str:
     """The ARN of ``family:revision``; ``ResourceNotFound`` if the revision or the container is missing."""
+    return describe_task_definition(ref, container_name)["taskDefinitionArn"]
+
+
+@throttling_is_retried
+def describe_task_definition(ref: str, container_name: str) -> dict[str, Any]:
+    """The revision ``family:revision``; ``ResourceNotFound`` if it or the container is missing."""
     try:
         definition = _ecs().describe_task_definition(taskDefinition=ref)["taskDefinition"]
     except ClientError as exc:
@@ -75,7 +80,7 @@ def find_task_definition(ref: str, container_name: str) -> str:
             f"set container_name to one of {containers}",
             fields=["container_name"],
         )
-    return definition["taskDefinitionArn"]
+    return definition
 
 
 @throttling_is_retried
@@ -132,8 +137,14 @@ def run_task(
     launch_type: str,
     client_token: str,
     group: str,
+    cpu: str | None = None,
+    memory: str | None = None,
 ) -> dict[str, Any]:
-    """Start the one-off migration task; the client token makes a retried call return the same task."""
+    """Start the one-off migration task; the client token makes a retried call return the same task.
+
+    ``cpu``/``memory`` override the task size (RunTask ``overrides.cpu``/``overrides.memory``)."""
+    overrides: dict[str, Any] = {"containerOverrides": [{"name": container_name, "command": command}]}
+    overrides.update({key: value for key, value in (("cpu", cpu), ("memory", memory)) if value is not None})
     response = _ecs().run_task(
         cluster=cluster,
         taskDefinition=task_definition,
@@ -149,7 +160,7 @@ def run_task(
                 "assignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
             }
         },
-        overrides={"containerOverrides": [{"name": container_name, "command": command}]},
+        overrides=overrides,
     )
     failures = response.get("failures", [])
     tasks = response.get("tasks", [])
