@@ -83,8 +83,12 @@ def plan(spec: MigrationInput, execution: Execution, database: dict[str, Any] | 
     name = snapshot_identifier(execution, kind)
     identifier = spec.db_cluster_identifier or spec.db_instance_identifier
     command, note = _restore(kind, identifier, name, database)
-    return DatabaseSnapshot(type=kind, identifier=identifier, snapshot_identifier=name, restore_command=command,
-                            restore_note=note)
+    # arn:<partition>:rds:<region>:<account>:cluster-snapshot:<name> (or snapshot:<name>), beside the database's own
+    database_arn = database.get("DBClusterArn") or database.get("DBInstanceArn", "")
+    prefix = database_arn.rsplit(":", 2)[0]
+    arn = f"{prefix}:{'cluster-snapshot' if kind == 'cluster' else 'snapshot'}:{name}" if prefix else None
+    return DatabaseSnapshot(type=kind, identifier=identifier, snapshot_identifier=name, arn=arn,
+                            restore_command=command, restore_note=note)
 
 
 def _restore(kind: str, identifier: str, name: str, database: dict[str, Any]) -> tuple[str, str]:
@@ -133,8 +137,9 @@ def _create(snapshot: DatabaseSnapshot, execution: Execution) -> dict[str, Any]:
         )["DBSnapshot"]
     except ClientError as exc:
         if error_code(exc) in ("DBClusterSnapshotAlreadyExistsFault", "DBSnapshotAlreadyExists"):
-            # The name is this execution's alone: a retried step finds the snapshot its first attempt started.
-            return _describe(snapshot)
+            # The name is this execution's alone: a retried step finds the snapshot its first attempt started,
+            # and the check step reads how it is doing.
+            return {"Status": "creating"}
         raise
 
 
