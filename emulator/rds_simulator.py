@@ -8,6 +8,8 @@ here each new snapshot follows a ``SnapshotOutcome`` on the emulator's clock.
 moto checks CreateDBSnapshot's identifier but not CreateDBClusterSnapshot's; the emulator enforces
 the documented rule for both (RDS API Reference, CreateDBClusterSnapshot: 1 to 63 letters, digits or
 hyphens, the first a letter, no two consecutive hyphens, not ending in one; CreateDBSnapshot: 1 to 255).
+It also refuses a snapshot of a cluster or instance that is not "available" (the same pages' errors
+InvalidDBClusterStateFault and InvalidDBInstanceState), which moto allows.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.rds.exceptions import InvalidParameterValue
+from moto.rds.exceptions import InvalidDBClusterStateFault, InvalidParameterValue, RDSClientError
 from moto.rds.models import RDSBackend
 
 from emulator.clock import Clock
@@ -100,6 +102,12 @@ class RdsSimulator:
                         raise InvalidParameterValue(
                             f"The parameter {('DBClusterSnapshotIdentifier', 'DBSnapshotIdentifier')[kind == 'instance']}"
                             f" is not a valid identifier: {identifier}")
+                    source = kwargs.get(("db_cluster_identifier", "db_instance_identifier")[kind == "instance"], args[0] if args else None)
+                    database = (backend.clusters if kind == "cluster" else backend.databases).get(source)
+                    if manual and database is not None and database.status != "available":
+                        if kind == "cluster":
+                            raise InvalidDBClusterStateFault(f"DbCluster {source} is in {database.status} state, not available.")
+                        raise RDSClientError("InvalidDBInstanceState", f"DB instance {source} is {database.status}, not available.")
                     snapshot = original(backend, *args, **kwargs)
                     if manual:
                         sim._track(snapshot, call, identifier)
