@@ -19,6 +19,7 @@ from moto.core.responses import ActionResult
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
+from emulator import fargate
 from emulator.clock import Clock
 
 
@@ -305,6 +306,7 @@ class EcsSimulator:
                         return ActionResult({"tasks": [sim._tasks[sim._tokens[token]].task], "failures": []})
                     if sim.run_task_failures:
                         return ActionResult({"tasks": [], "failures": [sim.run_task_failures.popleft()]})
+                    fargate.check_run_task(response, backend)
                     before = {arn for tasks in backend.tasks.values() for arn in tasks}
                     result = original(response)
                     at = sim.clock.now()
