@@ -234,6 +234,12 @@ BAD_VALUES = [
     ("launch_type", "fargate", '"FARGATE" or "EC2"', "launch_type"),
     ("container_name", "", "name of a container", "container_name"),
     ("command", [], "non-empty list", "command"),
+    ("task_cpu", "1 vCPU", "whole number of CPU units", "task_cpu"),
+    ("task_memory", "4 GB", "whole number of MiB", "task_memory"),
+    ("db_cluster_identifier", "fleet--db", "Aurora DB cluster identifier", "db_cluster_identifier"),
+    ("db_instance_identifier", "9fleet", "RDS DB instance identifier", "db_instance_identifier"),
+    ("snapshot_timeout_seconds", 59, "from 60 to 14400", "snapshot_timeout_seconds"),
+    ("snapshot_timeout_seconds", 14401, "from 60 to 14400", "snapshot_timeout_seconds"),
     # Terraform-only: values the execution input does not carry, or that AWS would refuse later
     ("min_capacity", -1, "at least 0", None),
     ("subnets", ["subnet-zz"], "subnet id", None),
@@ -248,6 +254,7 @@ BAD_VALUES = [
     ("assume_role_arn", "arn:aws:iam::123456789012:user/bob", "IAM role ARN", None),
     ("assume_role_session_name", "has spaces", "2 to 64", None),
     ("python", " ", "Python 3 interpreter", None),
+    ("migration_config", {"cpu": 1024, "memory": 2048}, "takes only cpu and mem", None),
 ]
 
 
@@ -274,6 +281,9 @@ BAD_COMBINATIONS = [
     ({"vuln_service": "fleet"}, "names the same service", {"vuln_service": "fleet"}),
     ({"vuln_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet"}, "names the same service",
      {"vuln_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet"}),
+    ({"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"}, "at most one of db_cluster_identifier",
+     {"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"}),
+    ({"task_memory": "4096"}, "task_memory needs task_cpu", {"task_memory": "4096"}),
 ]
 
 
@@ -363,3 +373,24 @@ def test_jsonencode_matches_terraform():
 ])
 def test_the_evaluator_handles_the_subset_the_module_uses(module, good_variables, expression, expected):
     assert module.evaluate(expression, good_variables) == expected
+
+
+def test_the_task_size_and_the_recovery_point_reach_the_execution_input(good_variables):
+    variables = {**good_variables, "task_cpu": "4096", "task_memory": "16384", "db_cluster_identifier": "fleet",
+                 "snapshot_timeout_seconds": 7200}
+
+    parsed = MigrationInput.parse(json.loads(render_local_exec(variables).environment["FLEET_MIGRATION_INPUT"]))
+
+    assert (parsed.task_cpu, parsed.task_memory) == ("4096", "16384")
+    assert (parsed.db_cluster_identifier, parsed.snapshot_timeout_seconds) == ("fleet", 7200)
+
+
+def test_fleets_migration_config_sizes_the_task_unless_task_cpu_and_task_memory_say_otherwise(good_variables):
+    def size(**values):
+        text = render_local_exec({**good_variables, **values}).environment["FLEET_MIGRATION_INPUT"]
+        parsed = MigrationInput.parse(json.loads(text))
+        return parsed.task_cpu, parsed.task_memory
+
+    assert size() == (None, None)
+    assert size(migration_config={"cpu": 1024, "mem": 2048}) == ("1024", "2048")
+    assert size(migration_config={"cpu": 1024, "mem": 2048}, task_cpu="2048", task_memory="8192") == ("2048", "8192")
