@@ -119,6 +119,14 @@ def _restore(kind: str, identifier: str, name: str, database: dict[str, Any]) ->
     return shlex.join(words), note
 
 
+def unknown(snapshot: DatabaseSnapshot) -> dict[str, Any]:
+    """The planned snapshot as a cause prepared in advance shows it: it may or may not have been taken since."""
+    kind = ("describe-db-cluster-snapshots --db-cluster-snapshot-identifier" if snapshot.type == "cluster"
+            else "describe-db-snapshots --db-snapshot-identifier")
+    return {**snapshot.public(), "status": "unknown",
+            "check_command": f"aws rds {kind} {shlex.quote(snapshot.snapshot_identifier)}"}
+
+
 def _failed(snapshot: DatabaseSnapshot, message: str, **details: Any) -> TaskFailedToStart:
     return TaskFailedToStart(f"{message}; the migration task did not start", snapshot=snapshot.public(), **details)
 

@@ -72,6 +72,7 @@ def describe(request: DescribeRequest) -> Migration:
             "in the input and that the describe step's role may read them. Nothing was changed.",
             aws_error=aws.error_code(exc),
         ) from exc
+    planned = snapshot.plan(spec, request.execution, database)
     return Migration(
         input=spec,
         execution=request.execution,
@@ -79,7 +80,7 @@ def describe(request: DescribeRequest) -> Migration:
         task_definition_arn=task_definition_arn,
         services=services,
         baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
-        snapshot=snapshot.plan(spec, request.execution, database),
+        snapshot=planned,
         **_log_source(definition, spec),
         manual_restore_cause=json.dumps(
             {
@@ -87,6 +88,7 @@ def describe(request: DescribeRequest) -> Migration:
                 "(and stop the migration task if one is still running).",
                 "rolled_back": False,
                 "commands": restore_commands(spec.cluster_name, services),
+                **({"snapshot": snapshot.unknown(planned)} if planned else {}),
             }
         ),
     )

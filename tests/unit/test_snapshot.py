@@ -68,6 +68,16 @@ def test_describe_plans_the_cluster_snapshot_with_its_restore_command(describe):
 
 
 @pytest.mark.fleet(databases=True)
+def test_the_cause_prepared_for_a_rollback_that_cannot_run_names_the_snapshot_to_check(describe):
+    state = describe(db_cluster_identifier="fleet")
+
+    shown = json.loads(state["manual_restore_cause"])["snapshot"]
+    assert shown["status"] == "unknown" and shown["restore_command"] == state["snapshot"]["restore_command"]
+    assert shown["check_command"] == ("aws rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier "
+                                      + state["snapshot"]["snapshot_identifier"])
+
+
+@pytest.mark.fleet(databases=True)
 def test_describe_plans_the_instance_snapshot_with_its_restore_command(describe):
     planned = describe(db_instance_identifier="fleet-mysql")["snapshot"]
 
