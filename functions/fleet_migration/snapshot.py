@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from fleet_migration import polling
 from fleet_migration.aws import client, error_code, error_message, throttling_is_retried
-from fleet_migration.errors import InvalidInput, ResourceNotFound, TaskFailedToStart
+from fleet_migration.errors import InvalidInput, MigrationError, ResourceNotFound, TaskFailedToStart
 from fleet_migration.models import DatabaseSnapshot, Execution, Migration, MigrationInput
 
 PREFIX = "fleet-migration-"
@@ -199,7 +199,8 @@ def check(migration: Migration) -> Migration:
 
 def _settle(migration: Migration, at: float) -> Migration:
     spec, snapshot = migration.input, migration.snapshot
-    assert snapshot is not None and snapshot.started_at is not None and snapshot.deadline is not None
+    if snapshot is None or snapshot.started_at is None or snapshot.deadline is None:
+        raise MigrationError("The state document has no started snapshot; the state machine definition is out of order")
     if snapshot.status == "available":
         snapshot.done = True
     elif snapshot.status not in IN_PROGRESS:

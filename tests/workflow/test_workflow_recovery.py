@@ -10,6 +10,7 @@ import json
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 from emulator import Emulator
 from workflow_support import CHECK_DRAINED, FAIL_STATE, ROLLBACK, RUN_TASK, SUCCEEDED, cause_of, follows
 
@@ -210,8 +211,6 @@ def test_a_cpu_override_that_does_not_fit_the_revisions_memory_is_refused_before
 
 
 def test_the_emulator_refuses_a_fargate_task_size_ecs_has_no_configuration_for(aws, fleet):
-    from botocore.exceptions import ClientError
-
     with pytest.raises(ClientError) as caught:
         aws.client("ecs").run_task(
             cluster=fleet.cluster, taskDefinition=f"{fleet.task_definition}:1", launchType="FARGATE",
