@@ -157,6 +157,18 @@ def test_a_failed_migration_cause_carries_the_log_tail_and_the_snapshot(aws, fle
     assert len(json.dumps(run.cause)) < 32768
 
 
+def test_services_not_stable_after_the_migration_still_name_the_snapshot(aws, fleet, fast_input):
+    aws.service_behaviour("fleet").healthy = False
+
+    run = aws.run(fast_input(db_instance_identifier=fleet.db_instance, stabilize_timeout_seconds=3),
+                  name="fleet-fleet-r2")
+
+    assert run.error == "ServiceNotStable"
+    snapshot = cause_of(run)["snapshot"]
+    assert snapshot["status"] == "available" and snapshot["restore_command"].startswith("aws rds restore-db-instance")
+    assert "log_tail" not in cause_of(run)
+
+
 def test_a_timed_out_migration_cause_carries_the_log_tail(aws, fleet, fast_input, state_of, task_writes):
     before = state_of(fleet)
     task_writes(["Running migration 20240101000000_add_hosts_index", "still working"])
