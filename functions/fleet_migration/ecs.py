@@ -48,14 +48,9 @@ def find_services(cluster: str, services: dict[str, str]) -> dict[str, dict[str,
     return result
 
 
-def find_task_definition(ref: str, container_name: str) -> str:
-    """The ARN of ``family:revision``; ``ResourceNotFound`` if the revision or the container is missing."""
-    return describe_task_definition(ref, container_name)["taskDefinitionArn"]
-
-
 @throttling_is_retried
-def describe_task_definition(ref: str, container_name: str) -> dict[str, Any]:
-    """The revision ``family:revision``; ``ResourceNotFound`` if it or the container is missing."""
+def find_task_definition(ref: str, container_name: str) -> dict[str, Any]:
+    """The revision ``family:revision`` as ECS describes it; ``ResourceNotFound`` if it or the container is missing."""
     try:
         definition = _ecs().describe_task_definition(taskDefinition=ref)["taskDefinition"]
     except ClientError as exc:
