@@ -32,6 +32,7 @@ from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
+from emulator.awslogs import AwsLogsDriver
 from emulator.clock import Clock
 from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
 from emulator.faults import Faults
@@ -86,6 +87,8 @@ class Emulator:
         self.lambdas = LambdaRuntime(self.application.functions)
         self.ecs_sim = EcsSimulator(self.clock)
         self.rds_sim = RdsSimulator(self.clock)
+        self.awslogs = AwsLogsDriver(self.clock)
+        self.ecs_sim.awslogs = self.awslogs
         self.endpoint_url: str | None = None
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
@@ -110,6 +113,7 @@ class Emulator:
         self.lambdas.install()
         self.ecs_sim.install()
         self.rds_sim.install()
+        self.awslogs.install()
         self.faults.install()
         self._deploy()
         if self.server:
@@ -125,6 +129,7 @@ class Emulator:
         # let executions still in flight see their last calls intercepted before unpatching
         self.faults.uninstall()
         self.rds_sim.uninstall()
+        self.awslogs.uninstall()
         self.ecs_sim.uninstall()
         self.lambdas.uninstall()
         for undo in reversed(self._restore):

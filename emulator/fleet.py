@@ -10,6 +10,9 @@ from typing import Any
 import boto3
 
 FLEET_IMAGE = "fleetdm/fleet:v4.60.0"
+# Where Fleet's containers log, as fleetdm/fleet's Terraform sets it up (awslogs, prefix "fleet").
+LOG_GROUP = "fleet"
+LOG_STREAM_PREFIX = "fleet"
 # An Amazon Linux 2 AMI from moto's default catalogue (moto accepts it whether or not the catalogue is loaded).
 CONTAINER_INSTANCE_AMI = "ami-04681a1dbd79675a5"
 
@@ -29,9 +32,6 @@ class FleetDeployment:
     # seed_fleet(databases=True): an Aurora MySQL cluster and an RDS MySQL instance, as Fleet's Terraform makes either
     db_cluster: str | None = None
     db_instance: str | None = None
-    # the migration container's awslogs group and stream prefix (Fleet's Terraform: logging_options)
-    log_group: str = "fleet"
-    log_stream_prefix: str = "fleet"
 
     @property
     def latest_revision(self) -> int:
@@ -98,8 +98,7 @@ def seed_fleet(
         cluster=cluster, instanceIdentityDocument=json.dumps({"instanceId": instance_id, "region": region}),
     )["containerInstance"]["containerInstanceArn"]
     family = "fleet"
-    log_group, log_stream_prefix = "fleet", "fleet"
-    client("logs").create_log_group(logGroupName=log_group)
+    client("logs").create_log_group(logGroupName=LOG_GROUP)
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
@@ -117,7 +116,7 @@ def seed_fleet(
                 "command": ["fleet", "serve"],
                 "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
                 "logConfiguration": {"logDriver": "awslogs", "options": {
-                    "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": log_stream_prefix}},
+                    "awslogs-group": LOG_GROUP, "awslogs-region": region, "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
             }],
         )
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}}
@@ -146,7 +145,7 @@ def seed_fleet(
         revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
         autoscaling=autoscaling,
         extra={"container_instance": {"arn": container_instance, "ec2_instance_id": instance_id}},
-        db_cluster=db_cluster, db_instance=db_instance, log_group=log_group, log_stream_prefix=log_stream_prefix,
+        db_cluster=db_cluster, db_instance=db_instance,
     )
 
 

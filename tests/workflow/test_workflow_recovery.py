@@ -1,7 +1,8 @@
 """The migration task itself: a recovery point before it runs, its size, and its last words in a failure's cause.
 
 Whole executions on the emulator: snapshots take time to become available (emulator/rds_simulator.py),
-and the migration container writes its awslogs stream ``fleet/fleet/<task id>`` when its task starts.
+and the migration container prints its lines to its awslogs stream ``fleet/fleet/<task id>`` as it runs
+(emulator/awslogs.py).
 """
 
 from __future__ import annotations
@@ -27,27 +28,6 @@ def aws():
 @pytest.fixture
 def fleet(aws):
     return aws.seed_fleet(databases=True)
-
-
-@pytest.fixture
-def task_writes(aws, fleet, monkeypatch):
-    """``task_writes(lines)``: the next migration task's container logs these lines as it starts (awslogs)."""
-    logs = aws.client("logs")
-
-    def arrange(lines: list[str]) -> None:
-        original = aws.ecs_sim._start_migration
-
-        def start(task, at):
-            original(task, at)
-            stream = f"{fleet.log_stream_prefix}/fleet/{task.task_arn.rsplit('/', 1)[-1]}"
-            logs.create_log_stream(logGroupName=fleet.log_group, logStreamName=stream)
-            now = int(time.time() * 1000)
-            logs.put_log_events(logGroupName=fleet.log_group, logStreamName=stream,
-                                logEvents=[{"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
-
-        monkeypatch.setattr(aws.ecs_sim, "_start_migration", start)
-
-    return arrange
 
 
 def wait_for(predicate, timeout: float = 60.0) -> None:
@@ -141,10 +121,10 @@ def test_rds_refusing_the_snapshot_ends_the_migration_before_it_starts_restored(
     assert RUN_TASK not in run.states_entered
 
 
-def test_a_failed_migration_cause_carries_the_log_tail_and_the_snapshot(aws, fleet, fast_input, state_of, task_writes):
+def test_a_failed_migration_cause_carries_the_log_tail_and_the_snapshot(aws, fleet, fast_input, state_of):
     before = state_of(fleet)
-    task_writes([f"Migrating step {n}" for n in range(30)] + ["Error 1146: Table 'fleet.hosts' doesn't exist"])
-    aws.next_migration(exit_code=2)
+    aws.next_migration(exit_code=2, log_lines=(*(f"Migrating step {n}" for n in range(30)),
+                                               "Error 1146: Table 'fleet.hosts' doesn't exist"))
 
     run = aws.run(fast_input(db_cluster_identifier=fleet.db_cluster), name="fleet-fleet-r2")
 
@@ -169,15 +149,15 @@ def test_services_not_stable_after_the_migration_still_name_the_snapshot(aws, fl
     assert "log_tail" not in cause_of(run)
 
 
-def test_a_timed_out_migration_cause_carries_the_log_tail(aws, fleet, fast_input, state_of, task_writes):
+def test_a_timed_out_migration_cause_carries_the_lines_it_printed_before_it_was_stopped(aws, fleet, fast_input,
+                                                                                        state_of):
     before = state_of(fleet)
-    task_writes(["Running migration 20240101000000_add_hosts_index", "still working"])
-    aws.next_migration(runs_forever=True)
+    aws.next_migration(runs_forever=True, log_lines=("Running migration 20240101000000_add_hosts_index",))
 
     run = aws.run(fast_input(timeout_seconds=2), name="fleet-fleet-r2")
 
     cause = assert_restored(run, "MigrationTimeout", before, state_of(fleet))
-    assert cause["log_tail"] == ["Running migration 20240101000000_add_hosts_index", "still working"]
+    assert cause["log_tail"] == ["Running migration 20240101000000_add_hosts_index"]
     assert "snapshot" not in cause
 
 
