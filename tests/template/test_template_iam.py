@@ -240,9 +240,11 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     assert aws.run(document(), name="iam-failure").error == "MigrationFailed"
     # a migration that never ends (it is stopped), and meanwhile a second one for the same service
     aws.next_migration(runs_forever=True)
-    slow = aws.start(document(timeout_seconds=5), name="iam-timeout")
+    # (its timeout is long enough in emulated time for the second one to find it running, however slow the machine)
+    slow = aws.start(document(timeout_seconds=120), name="iam-timeout")
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     assert aws.run(document(), name="iam-second").error == "MigrationInProgress"
+    aws.clock.advance(120)
     assert aws.wait(slow).error == "MigrationTimeout"
     # the poll step fails once (a lasting AWS error): the rollback finds the migration task still running and stops it
     aws.next_migration(runs_forever=True)
