@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -9,8 +10,13 @@ from botocore.exceptions import ClientError
 from fleet_migration.aws import client, error_code, pages, throttling_is_retried
 from fleet_migration.errors import ResourceNotFound, TaskFailedToStart
 
-# Every migration task is startedBy this (ListTasks filters on it); its group names its execution.
-STARTED_BY = "fleet-migration"
+# What marks a migration task as ours. startedBy names the service it migrates: ListTasks filters on it, so
+# the leftover-task check of one service never sees (nor waits for) another service's migration. RunTask
+# allows "up to 36 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and
+# underscores (_)" there (RunTask, API Reference), too few for a cluster and a service name (up to 255
+# characters each), hence a hash of both. group (up to 255 characters) names the execution.
+STARTED_BY_PREFIX = "fleet-migration/"
+STARTED_BY_LENGTH = 36
 _DESCRIBE_TASKS_BATCH = 100
 
 
@@ -103,8 +109,19 @@ def _listed_tasks(cluster: str, desired_statuses: tuple[str, ...], **filters: st
     """The tasks ListTasks finds with ``filters`` for each desired status, described in batches."""
     arns: list[str] = []
     for desired_status in desired_statuses:
-        for page in pages(_ecs().list_tasks, cluster=cluster, desiredStatus=desired_status, **filters):
-            arns.extend(page.get("taskArns", []))
+        arns.extend(_task_arns(cluster, desiredStatus=desired_status, **filters))
+    return _described(cluster, arns)
+
+
+def _task_arns(cluster: str, **filters: str) -> list[str]:
+    arns: list[str] = []
+    for page in pages(_ecs().list_tasks, cluster=cluster, **filters):
+        arns.extend(page.get("taskArns", []))
+    return arns
+
+
+def _described(cluster: str, arns: list[str]) -> list[dict[str, Any]]:
+    """DescribeTasks in batches; a task it reports MISSING (not visible yet, or long gone) is left out."""
     tasks: list[dict[str, Any]] = []
     for start in range(0, len(arns), _DESCRIBE_TASKS_BATCH):
         batch = arns[start : start + _DESCRIBE_TASKS_BATCH]
@@ -131,6 +148,7 @@ def run_task(
     assign_public_ip: bool,
     launch_type: str,
     client_token: str,
+    started_by: str,
     group: str,
     cpu: str | None = None,
     memory: str | None = None,
@@ -145,7 +163,7 @@ def run_task(
         taskDefinition=task_definition,
         count=1,
         launchType=launch_type,
-        startedBy=STARTED_BY,
+        startedBy=started_by,
         group=group,
         clientToken=client_token,
         networkConfiguration={
@@ -170,23 +188,37 @@ def run_task(
 
 
 @throttling_is_retried
-def describe_task(cluster: str, task_arn: str) -> dict[str, Any]:
-    tasks = _ecs().describe_tasks(cluster=cluster, tasks=[task_arn]).get("tasks", [])
-    if not tasks:
-        raise TaskFailedToStart(
-            f"ECS no longer knows the migration task {task_arn}; look for it in the cluster's stopped tasks",
-            task_arn=task_arn,
-        )
-    return tasks[0]
+def describe_task(cluster: str, task_arn: str) -> dict[str, Any] | None:
+    """The task as ECS describes it; None while DescribeTasks reports it MISSING.
+
+    Shortly after RunTask that is normal: "The Amazon ECS API follows an eventual consistency model"
+    and a new task may not show yet (RunTask, API Reference). Much later it means ECS forgot it.
+    """
+    found = _described(cluster, [task_arn])
+    return found[0] if found else None
+
+
+def migration_started_by(cluster: str, service: str) -> str:
+    """RunTask's startedBy for a migration of ``service``: the same for every execution that migrates it."""
+    digest = hashlib.sha256(f"{cluster.rsplit('/', 1)[-1]}/{service.rsplit('/', 1)[-1]}".encode()).hexdigest()
+    return STARTED_BY_PREFIX + digest[: STARTED_BY_LENGTH - len(STARTED_BY_PREFIX)]
 
 
 @throttling_is_retried
-def running_migration_tasks(cluster: str, group: str | None = None) -> list[str]:
-    """ARNs of migration tasks not yet stopped (of one execution's ``group``, or any)."""
+def unstopped_migration_tasks(cluster: str, started_by: str, family: str) -> list[dict[str, Any]]:
+    """Migration tasks marked ``started_by`` that have not reached STOPPED: starting, running or stopping.
+
+    "When you specify startedBy as the filter, it must be the only filter that you use" (ListTasks, API
+    Reference), and without desiredStatus ListTasks lists desiredStatus RUNNING only: a task already told
+    to stop (it may run for the whole stop timeout) is found among the family's desiredStatus STOPPED tasks
+    (the family the input names: a stopping task of another family is not seen).
+    """
+    running = _task_arns(cluster, startedBy=started_by)
+    stopping = [arn for arn in _task_arns(cluster, family=family, desiredStatus="STOPPED") if arn not in running]
     return [
-        task["taskArn"]
-        for task in _listed_tasks(cluster, ("RUNNING",), startedBy=STARTED_BY)
-        if task.get("lastStatus") != "STOPPED" and group in (None, task.get("group"))
+        task
+        for task in _described(cluster, running + stopping)
+        if task.get("startedBy") == started_by and task.get("lastStatus") != "STOPPED"
     ]
 
 
@@ -200,3 +232,8 @@ def container_exit(task: dict[str, Any], container_name: str) -> int | None:
         if container.get("name") == container_name:
             return container.get("exitCode")
     return None
+
+
+def container_reasons(task: dict[str, Any]) -> dict[str, str]:
+    """Each container's own ``reason`` for stopping, where ECS gives one (e.g. ``OutOfMemoryError: ...``)."""
+    return {c["name"]: c["reason"] for c in task.get("containers", []) if c.get("reason") and c.get("name")}

@@ -255,6 +255,12 @@ class Poll(BaseModel):
     detail: str = ""
 
 
+# The one stop code of a task that ended by itself: its essential container exited (Task stopCode,
+# ECS API Reference). Any other (UserInitiated, SpotInterruption, TerminationNotice, ServiceSchedulerInitiated,
+# ...) means ECS or someone stopped it, whatever its exit code.
+ENDED_BY_ITSELF = "EssentialContainerExited"
+
+
 class MigrationTask(BaseModel):
     arn: str
     started_at: float
@@ -263,9 +269,17 @@ class MigrationTask(BaseModel):
     exit_code: int | None = None
     stop_code: str | None = None
     stopped_reason: str | None = None
+    # each container's own reason for stopping, where ECS gives one
+    container_reasons: dict[str, str] | None = None
+    # True once the task is STOPPED and how it ended is known (succeeded or not)
     done: bool = False
     polls: int = 0
     next_poll_seconds: int = 1
+
+    @property
+    def succeeded(self) -> bool:
+        """The migration ran to its end: STOPPED by itself with exit code 0."""
+        return self.last_status == "STOPPED" and self.exit_code == 0 and self.stop_code == ENDED_BY_ITSELF
 
 
 class Caught(BaseModel):
@@ -335,6 +349,8 @@ class Migration(BaseModel):
     drain: Poll | None = None
     task: MigrationTask | None = None
     stabilize: Poll | None = None
+    # Rollback's wait for every migration task of the execution to be STOPPED before it restores anything.
+    stopping: Poll | None = None
     result: dict[str, Any] | None = None
     caught: Caught | None = None
     snapshot: DatabaseSnapshot | None = None

@@ -264,7 +264,7 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     aws.client("stepfunctions").stop_execution(executionArn=aborted)
     assert aws.wait(aborted).status == "ABORTED"
-    # while its migration task still runs, the next attempt finds it and refuses
+    # while its migration task still runs, the next attempt finds it and refuses (however slow the machine)
     assert aws.run(document(), name="iam-blocked").error == "MigrationInProgress"
     aws.clock.advance(610)
     assert aws.run(document(), name="iam-after-abort").status == "SUCCEEDED"

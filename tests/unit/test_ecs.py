@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from emulator import Emulator
@@ -97,10 +99,11 @@ def test_a_services_tasks_are_only_its_own(emu, deployment):
 
 
 # -- starting the migration task ---------------------------------------------------------------
-def run(deployment, token: str = "token-1") -> dict:
+def run(deployment, token: str = "token-1", service: str = "fleet") -> dict:
     return ecs.run_task(cluster="fleet", task_definition="fleet:2", container_name="fleet", command=["fleet", "version"],
                         subnets=deployment.subnets, security_groups=deployment.security_groups, assign_public_ip=False,
-                        launch_type="FARGATE", client_token=token, group="fleet-migration:test")
+                        launch_type="FARGATE", client_token=token, started_by=ecs.migration_started_by("fleet", service),
+                        group="fleet-migration:test")
 
 
 def test_runtask_failures_are_task_failed_to_start(emu, deployment):
@@ -122,9 +125,61 @@ def test_the_same_client_token_returns_the_same_task(emu, deployment):
     assert len(emu.ecs_sim.running_tasks(one_off=True)) == 2
 
 
-def test_a_task_ecs_no_longer_knows_is_task_failed_to_start(emu, deployment):
-    with pytest.raises(TaskFailedToStart):
-        ecs.describe_task("fleet", "arn:aws:ecs:us-east-1:123456789012:task/fleet/0123456789abcdef")
+def test_a_task_ecs_does_not_show_is_described_as_none(emu, deployment):
+    assert ecs.describe_task("fleet", "arn:aws:ecs:us-east-1:123456789012:task/fleet/0123456789abcdef") is None
+
+
+def test_a_task_just_started_is_none_until_ecs_shows_it(emu, deployment):
+    emu.ecs_sim.visibility_delay_seconds = 3
+    arn = run(deployment)["taskArn"]
+
+    assert ecs.describe_task("fleet", arn) is None
+    emu.clock.advance(3)
+    assert ecs.describe_task("fleet", arn)["taskArn"] == arn
+
+
+# -- what marks a migration task as ours --------------------------------------------------------
+def test_the_started_by_of_a_migration_fits_what_runtask_accepts():
+    started_by = ecs.migration_started_by("c" * 255, "s" * 255)
+
+    assert len(started_by) == 36 and re.fullmatch(r"[A-Za-z0-9_/-]+", started_by)
+
+
+def test_the_started_by_of_a_migration_names_its_service_and_cluster():
+    one = ecs.migration_started_by("fleet", "fleet")
+
+    assert ecs.migration_started_by("arn:aws:ecs:us-east-1:123456789012:cluster/fleet", "fleet") == one
+    assert ecs.migration_started_by("fleet", "fleet-staging") != one
+    assert ecs.migration_started_by("staging", "fleet") != one
+
+
+def test_the_unstopped_migration_tasks_are_only_the_services_own(emu, deployment):
+    mine, other = run(deployment, "token-1")["taskArn"], run(deployment, "token-2", service="fleet-b")["taskArn"]
+
+    found = ecs.unstopped_migration_tasks("fleet", ecs.migration_started_by("fleet", "fleet"), "fleet")
+
+    assert [task["taskArn"] for task in found] == [mine]
+    assert other in emu.ecs_sim.running_tasks(one_off=True)
+
+
+def test_a_migration_task_still_stopping_is_unstopped(emu, deployment):
+    # GIVEN a migration task told to stop, whose process ignores SIGTERM: it runs until SIGKILL
+    emu.next_migration(runs_forever=True, exits_on_sigterm_after=None)
+    arn = run(deployment)["taskArn"]
+    emu.clock.advance(1)
+    emu.client("ecs").stop_task(cluster="fleet", task=arn)
+    started_by = ecs.migration_started_by("fleet", "fleet")
+
+    # THEN it is found while it stops (ListTasks would not list it with startedBy alone), and not once STOPPED
+    assert [task["taskArn"] for task in ecs.unstopped_migration_tasks("fleet", started_by, "fleet")] == [arn]
+    emu.clock.advance(31)
+    assert ecs.unstopped_migration_tasks("fleet", started_by, "fleet") == []
+
+
+def test_each_containers_own_reason_is_read():
+    described = {"containers": [{"name": "fleet", "reason": "OutOfMemoryError: Container killed"}, {"name": "log"}]}
+
+    assert ecs.container_reasons(described) == {"fleet": "OutOfMemoryError: Container killed"}
 
 
 # -- throttling -------------------------------------------------------------------------------
