@@ -24,10 +24,12 @@ Where the ECS API Reference documents a rule moto does not keep, the emulator ke
 from __future__ import annotations
 
 import re
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -73,11 +75,27 @@ class TaskOutcome:
 
 @dataclass
 class ServiceBehaviour:
-    """How a service's tasks behave: seconds to start and to stop; unhealthy tasks never reach RUNNING."""
+    """How a service's new tasks behave: seconds to start and to stop; unhealthy tasks never reach RUNNING."""
 
     start_seconds: float = 1.0
     stop_seconds: float = 1.0
     healthy: bool = True
+    # A crash loop: the essential container exits with this code as each task starts; the scheduler replaces it.
+    crash_exit_code: int | None = None
+    # At most this many of the service's tasks find room to run; the others stay PENDING.
+    capacity: int | None = None
+    # deploymentConfiguration.deploymentCircuitBreaker.enable (without rollback)
+    circuit_breaker: bool = False
+
+
+def circuit_breaker_threshold(desired_count: int) -> int:
+    """ServiceDeploymentCircuitBreaker.threshold (Amazon ECS API Reference): 0.5 x desired task count, at least
+    3 and at most 200."""
+    return max(3, min(200, math.ceil(0.5 * desired_count)))
+
+
+def _timestamp(at: float) -> datetime:
+    return datetime.fromtimestamp(at, tz=UTC)
 
 
 @dataclass
@@ -97,6 +115,7 @@ class _SimTask:
     visible_at: float = 0.0  # DescribeTasks and ListTasks show the task from then on
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     container_reason: str | None = None
+    deployment: str | None = None  # the service deployment that started it
 
     def state(self, at: float) -> tuple[str, str]:
         """(lastStatus, desiredStatus) at a moment."""
@@ -120,6 +139,53 @@ def _stop_timeout(task: Task) -> float:
     longest = float(max((t for t in timeouts if t is not None), default=DEFAULT_STOP_TIMEOUT))
     on_fargate = task.launch_type == "FARGATE" or (task.capacity_provider_name or "").startswith("FARGATE")
     return min(longest, FARGATE_MAX_STOP_TIMEOUT) if on_fargate else longest
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+# AwsVpcConfiguration (Amazon ECS API Reference): a limit of 16 subnets and of 5 security groups.
+MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5
+
+
+def check_placement(launch_type: str | None, strategy: list[dict[str, Any]] | None, cluster: Any) -> None:
+    """RunTask/CreateService: "If a capacityProviderStrategy is specified, the launchType parameter must be
+    omitted", and "A capacity provider must be associated with the cluster to be used in a capacity provider
+    strategy" (Amazon ECS API Reference, RunTask and CreateService)."""
+    if launch_type and strategy:
+        raise InvalidParameterException("Specify either Launch Type or Capacity Provider Strategy, but not both.")
+    associated = set(cluster.capacity_providers or [])
+    for item in strategy or []:
+        if item.get("capacityProvider") not in associated:
+            raise InvalidParameterException(
+                f"The specified capacity provider strategy cannot contain a capacity provider that is not associated "
+                f"with the cluster. Associate the capacity provider with the cluster or specify a valid capacity "
+                f"provider and try again. ({item.get('capacityProvider')})")
+
+
+def check_run_task_request(launch_type: str | None, strategy: list[dict[str, Any]] | None,
+                           network: dict[str, Any] | None, definition: Any) -> None:
+    """What RunTask refuses about where and how a task is networked (Amazon ECS API Reference: RunTask,
+    AwsVpcConfiguration; Developer Guide: Fargate task networking)."""
+    on_fargate = launch_type == "FARGATE" or bool(strategy) and all(
+        item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy or [])
+    needs = "FARGATE" if on_fargate else "EC2"
+    if needs not in (definition.compatibilities or ["EC2"]):
+        raise InvalidParameterException(f"Task definition does not support launch_type {needs}.")
+    awsvpc = definition.network_mode == "awsvpc"
+    if on_fargate and not awsvpc:
+        raise InvalidParameterException("Fargate only supports network mode 'awsvpc'.")
+    vpc = (network or {}).get("awsvpcConfiguration")
+    if awsvpc and not vpc:
+        raise InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+    if vpc and not awsvpc:
+        raise InvalidParameterException("Network Configuration is not valid for the given networkMode of this task definition.")
+    if not vpc:
+        return
+    if not vpc.get("subnets"):
+        raise InvalidParameterException("subnets can not be empty.")
+    if len(vpc["subnets"]) > MAX_SUBNETS:
+        raise InvalidParameterException(f"subnets can have at most {MAX_SUBNETS} items.")
+    if len(vpc.get("securityGroups") or []) > MAX_SECURITY_GROUPS:
+        raise InvalidParameterException(f"securityGroups can have at most {MAX_SECURITY_GROUPS} items.")
+    if vpc.get("assignPublicIp") == "ENABLED" and not on_fargate:
+        raise InvalidParameterException("Assign public IP is not supported for this launch type.")
 
 
 @dataclass
@@ -140,6 +206,7 @@ class EcsSimulator:
         self._tasks: dict[str, _SimTask] = {}
         self._tokens: dict[str, str] = {}
         self._originals: dict[tuple[type, str], Any] = {}
+        self._deployment_failures: dict[str, int] = {}
         self.run_task_calls: list[dict[str, Any]] = []
         # (clock time, call, details) of every UpdateService and every task RunTask started; read-only (the benchmark)
         self.call_log: list[tuple[float, str, dict[str, Any]]] = []
@@ -179,9 +246,55 @@ class EcsSimulator:
             ]
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def _new_service_task(self, backend: EC2ContainerServiceBackend, service: Service, at: float, running: bool) -> None:
+    def _use_strategy(self, service: Service, strategy: list[dict[str, Any]]) -> None:
+        service.capacity_provider_strategy = strategy
+        service.launch_type = None
+        for deployment in service.deployments:
+            deployment["capacityProviderStrategy"] = strategy
+            deployment.pop("launchType", None)
+        on_fargate = all(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy)
+        if on_fargate and not service.platform_version:
+            service.platform_version = "LATEST"  # what DescribeServices shows for a Fargate service left to the default
+            for deployment in service.deployments:
+                deployment["platformVersion"] = service.platform_version
+        for sim in self._tasks.values():  # the tasks CreateService started before we knew
+            if sim.service == service.name:
+                sim.task.launch_type, sim.task.capacity_provider_name = "", strategy[0]["capacityProvider"]
+
+
+    # -- services: deployments, rollouts, crash loops ------------------------------------------
+    # ECS's rolling update as documented: a new PRIMARY deployment when the task definition changes (or
+    # forceNewDeployment), the old one ACTIVE until its tasks are replaced; UpdateService with only a desired
+    # count changes the primary's desiredCount and starts no deployment (UpdateService, Amazon ECS API
+    # Reference: "When a deployment is triggered by updating the task definition of a service").
+    def _new_deployment(self, service: Service, at: float) -> dict[str, Any]:
+        deployment_id = f"ecs-svc/{len(self._tasks) + len(self._deployment_failures) + 1:019d}"
+        deployment: dict[str, Any] = {
+            "id": deployment_id, "status": "PRIMARY", "taskDefinition": service.task_definition,
+            "desiredCount": service.desired_count, "pendingCount": 0, "runningCount": 0, "failedTasks": 0,
+            "createdAt": _timestamp(at), "updatedAt": _timestamp(at), "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
+        }
+        if service.network_configuration:
+            deployment["networkConfiguration"] = service.network_configuration
+        strategy = getattr(service, "capacity_provider_strategy", None)
+        if strategy:
+            deployment["capacityProviderStrategy"] = strategy
+        else:
+            deployment["launchType"] = service.launch_type
+        if service.platform_version:
+            deployment["platformVersion"] = service.platform_version
+        for older in service.deployments:
+            older["status"] = "ACTIVE"
+        service.deployments.insert(0, deployment)
+        self._deployment_failures[deployment_id] = 0
+        return deployment
+
+    def _new_service_task(self, backend: EC2ContainerServiceBackend, service: Service, deployment: dict[str, Any],
+                          at: float, running: bool) -> None:
         behaviour = self.behaviour(service.name)
-        definition = backend.describe_task_definition(service.task_definition)
+        definition = backend.describe_task_definition(deployment["taskDefinition"])
+        strategy = deployment.get("capacityProviderStrategy")
         task = Task(
             backend._get_cluster(service.cluster_name),
             definition,
@@ -189,22 +302,83 @@ class EcsSimulator:
             backend._calculate_task_resource_requirements(definition),
             backend=backend,
             group=f"service:{service.name}",
-            launch_type=service.launch_type or "FARGATE",
-            started_by=f"ecs-svc/{abs(hash(service.arn)) % 10**16}",
+            launch_type=service.launch_type or ("" if strategy else "FARGATE"),
+            started_by=deployment["id"],
             networking_configuration=service.network_configuration or None,
+            platform_version=service.platform_version,
+            capacity_provider_name=strategy[0]["capacityProvider"] if strategy else None,
         )
         backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
-        running_at = at if running else (at + behaviour.start_seconds if behaviour.healthy else None)
-        self._tasks[task.task_arn] = _SimTask(task=task, service=service.name, created=at, running_at=running_at)
+        sim = _SimTask(task=task, service=service.name, created=at, running_at=None, deployment=deployment["id"])
+        placed = sum(1 for other in self._tasks.values() if other.service == service.name and other.is_active(at)
+                     and other.running_at is not None)
+        if behaviour.capacity is not None and placed >= behaviour.capacity:
+            pass  # no room to place it: it stays PENDING (the service events would say "unable to place a task")
+        elif behaviour.crash_exit_code is not None:
+            # the essential container exits as it starts: the task never reaches RUNNING
+            sim.ends_at = at + behaviour.start_seconds
+            sim.exit_code = behaviour.crash_exit_code
+            sim.stop_code = "EssentialContainerExited"
+            sim.stopped_reason = "Essential container in task exited"
+        elif behaviour.healthy:
+            sim.running_at = at if running else at + behaviour.start_seconds
+        self._tasks[task.task_arn] = sim
 
     def _reconcile(self, backend: EC2ContainerServiceBackend, service: Service, *, initial: bool = False) -> None:
+        """The service scheduler, once: start and stop tasks toward the desired count, move the rollout on."""
         at = self.clock.now()
-        active = [s for s in self._tasks.values() if s.service == service.name and s.is_active(at)]
-        missing = service.desired_count - len(active)
-        for _ in range(max(0, missing)):
-            self._new_service_task(backend, service, at, running=initial and self.behaviour(service.name).healthy)
-        for sim in sorted(active, key=lambda s: s.created, reverse=True)[: max(0, -missing)]:
-            self._request_stop(sim, at, self.behaviour(service.name).stop_seconds, "Scaling activity initiated by deployment")
+        if not service.deployments or service.deployments[0].get("status") != "PRIMARY":
+            service.deployments[:] = []
+            self._new_deployment(service, at)
+        behaviour = self.behaviour(service.name)
+        primary, *older = service.deployments
+        primary["desiredCount"] = service.desired_count
+        tasks = [sim for sim in self._tasks.values() if sim.service == service.name]
+        mine = [sim for sim in tasks if sim.deployment == primary["id"]]
+        self._count_failures(primary, mine, at, behaviour)
+        active = [sim for sim in mine if sim.is_active(at)]
+        if primary["rolloutState"] != "FAILED":  # "A deployment in FAILED state doesn't launch any new tasks."
+            for _ in range(max(0, service.desired_count - len(active))):
+                self._new_service_task(backend, service, primary, at, running=initial and behaviour.healthy)
+        for sim in sorted(active, key=lambda s: s.created, reverse=True)[: max(0, len(active) - service.desired_count)]:
+            self._request_stop(sim, at, behaviour.stop_seconds, "Scaling activity initiated by deployment")
+        # Rolling update (minimumHealthyPercent 100): an old task stops once a new one runs in its place.
+        keep = max(0, service.desired_count - sum(1 for sim in mine if sim.state(at) == ("RUNNING", "RUNNING")))
+        for deployment in older:
+            old_active = sorted((sim for sim in tasks if sim.deployment == deployment["id"] and sim.is_active(at)),
+                                key=lambda s: s.created)
+            for sim in old_active[keep:]:
+                self._request_stop(sim, at, behaviour.stop_seconds, f"Task replaced by deployment {primary['id']}")
+            deployment["desiredCount"] = min(keep, len(old_active))
+            keep = max(0, keep - len(old_active))
+        left = {sim.deployment for sim in tasks if sim.state(at)[0] != "STOPPED"}
+        service.deployments[1:] = [d for d in older if d["id"] in left]
+        for deployment in service.deployments:
+            of_it = [sim.state(at) for sim in tasks if sim.deployment == deployment["id"]]
+            deployment["runningCount"] = of_it.count(("RUNNING", "RUNNING"))
+            deployment["pendingCount"] = of_it.count(("PENDING", "RUNNING"))
+        if (primary["rolloutState"] == "IN_PROGRESS" and len(service.deployments) == 1
+                and primary["runningCount"] == service.desired_count and primary["pendingCount"] == 0):
+            primary.update(rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+                           updatedAt=_timestamp(at))
+
+    def _count_failures(self, primary: dict[str, Any], mine: list[_SimTask], at: float,
+                        behaviour: ServiceBehaviour) -> None:
+        """failedTasks and the circuit breaker (Deployment.failedTasks and "How the Amazon ECS deployment circuit
+        breaker detects failures", Amazon ECS docs): a task that stops before RUNNING is a failure; once a task
+        runs the count resets to zero and stops being evaluated; at max(3, min(200, 0.5 x desired)) failures an
+        IN_PROGRESS deployment with the breaker on is FAILED."""
+        if any(sim.running_at is not None and at >= sim.running_at for sim in mine):
+            self._deployment_failures[primary["id"]] = -1  # no longer evaluated
+        if self._deployment_failures.get(primary["id"], 0) < 0:
+            primary["failedTasks"] = 0
+            return
+        failed = sum(1 for sim in mine if sim.running_at is None and sim.ends_at is not None and at >= sim.ends_at)
+        primary["failedTasks"] = self._deployment_failures[primary["id"]] = failed
+        if behaviour.circuit_breaker and primary["rolloutState"] == "IN_PROGRESS" and \
+                failed >= circuit_breaker_threshold(primary["desiredCount"]):
+            primary.update(rolloutState="FAILED", updatedAt=_timestamp(at),
+                           rolloutStateReason=f"ECS deployment circuit breaker: tasks failed to start. ({failed} failed)")
 
     def _request_stop(self, sim: _SimTask, at: float, seconds: float, reason: str) -> None:
         if (sim.stop_requested_at is not None and sim.stop_requested_at <= at) or sim.state(at)[0] == "STOPPED":
@@ -298,6 +472,9 @@ class EcsSimulator:
         """Write the state at this moment into moto's objects, so moto's own responses show it."""
         at = self.clock.now()
         with self._lock:
+            for backend, service in self._services():
+                if service.status == "ACTIVE":
+                    self._reconcile(backend, service)  # the scheduler replaces tasks that crashed meanwhile
             counts: dict[str, list[int]] = {}
             for sim in self._tasks.values():
                 last, desired = sim.state(at)
@@ -314,21 +491,25 @@ class EcsSimulator:
                     container.exitCode = sim.exit_code if stopped else None
                     if stopped and sim.container_reason:
                         container.reason = sim.container_reason
+                # ECS's timestamps, on the emulator's clock (the steps compare them with their own)
+                task.created_at = _timestamp(sim.created)
+                task.started_at = _timestamp(sim.running_at) if sim.running_at is not None and at >= sim.running_at else None
+                task.stopped_at = _timestamp(sim.stopped_at or sim.ends_at or at) if stopped else None
                 if sim.service is not None:
                     running_pending = counts.setdefault(sim.service, [0, 0])
                     if last == "RUNNING" and desired == "RUNNING":
                         running_pending[0] += 1
                     elif last == "PENDING":
                         running_pending[1] += 1
-            for backend_services in self._services():
-                for service in backend_services:
-                    running, pending = counts.get(service.name, [0, 0])
-                    service.running_count, service.pending_count = running, pending
+            for _, service in self._services():
+                running, pending = counts.get(service.name, [0, 0])
+                service.running_count, service.pending_count = running, pending
 
-    def _services(self) -> list[list[Service]]:
+    def _services(self) -> list[tuple[EC2ContainerServiceBackend, Service]]:
         from moto.ecs.models import ecs_backends
 
-        return [list(backend.services.values()) for _, _, backend in ecs_backends.iter_backends()]
+        return [(backend, service) for _, _, backend in ecs_backends.iter_backends()
+                for service in list(backend.services.values())]
 
     # -- patches -----------------------------------------------------------------------------
     def install(self) -> None:
@@ -343,6 +524,8 @@ class EcsSimulator:
             def wrapper(backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Service:
                 service = original(backend, *args, **kwargs)
                 with sim._lock:
+                    service.deployments[:] = []  # ours, in the shape ECS reports
+                    sim._new_deployment(service, sim.clock.now())
                     sim._reconcile(backend, service, initial=True)
                 sim.tick()
                 return service
@@ -351,8 +534,13 @@ class EcsSimulator:
         def update_service(original: Any) -> Any:
             def wrapper(backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
                 at = sim.clock.now()
+                new_definition, forced = properties.get("task_definition"), properties.get("force_new_deployment")
                 service = original(backend, properties)
                 with sim._lock:
+                    if new_definition:  # moto keeps the string as given; ECS reports the ARN
+                        service.task_definition = backend.describe_task_definition(new_definition).arn
+                    if forced or (new_definition and service.task_definition != service.deployments[0]["taskDefinition"]):
+                        sim._new_deployment(service, at)
                     sim._reconcile(backend, service)
                     sim.call_log.append((at, "UpdateService", {"service": service.name, "desired_count": service.desired_count}))
                 sim.tick()
@@ -416,6 +604,26 @@ class EcsSimulator:
                 return stopped
             return wrapper
 
+        def create_service_response(original: Any) -> Any:
+            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
+                # moto drops capacityProviderStrategy and calls every such service EC2: keep it as ECS reports it
+                # (DescribeServices: a strategy and no launchType; the cluster's default when neither is given).
+                launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
+                cluster = response.ecs_backend._get_cluster(response._get_param("cluster", "default"))
+                check_placement(launch_type, strategy, cluster)
+                if not launch_type and not strategy:
+                    strategy = cluster.default_capacity_provider_strategy or None
+                result = original(response)
+                service = result.result["service"]
+                if strategy:
+                    sim._use_strategy(service, strategy)
+                elif service.launch_type == "FARGATE" and not service.platform_version:
+                    service.platform_version = "LATEST"  # what DescribeServices shows for a Fargate service by default
+                    for deployment in service.deployments:
+                        deployment["platformVersion"] = "LATEST"
+                return result
+            return wrapper
+
         def run_task_response(original: Any) -> Any:
             def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
                 token = response._get_param("clientToken")
@@ -426,10 +634,22 @@ class EcsSimulator:
                     # forward slash (/), and underscores (_) are allowed."
                     raise InvalidParameterException(
                         f"startedBy {started_by!r} must be 1 to 36 letters, numbers, hyphens, slashes or underscores")
+                launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
+                network = response._get_param("networkConfiguration")
                 with sim._lock:
                     sim.run_task_calls.append({"clientToken": token, "taskDefinition": response._get_param("taskDefinition"),
                                                "overrides": response._get_param("overrides"),
-                                               "launchType": response._get_param("launchType")})
+                                               "launchType": launch_type, "capacityProviderStrategy": strategy,
+                                               "platformVersion": response._get_param("platformVersion"),
+                                               "networkConfiguration": network})
+                    cluster = backend._get_cluster(response._get_param("cluster", "default"))
+                    check_placement(launch_type, strategy, cluster)
+                    if not launch_type and not strategy:
+                        strategy = cluster.default_capacity_provider_strategy or None
+                        if not strategy:  # RunTask's default with neither: the EC2 launch type
+                            launch_type = "EC2"
+                    check_run_task_request(launch_type, strategy, network,
+                                           backend.describe_task_definition(response._get_param("taskDefinition")))
                     if token and token in sim._tokens:
                         return ActionResult({"tasks": [sim._tasks[sim._tokens[token]].task], "failures": []})
                     if sim.run_task_failures:
@@ -458,6 +678,7 @@ class EcsSimulator:
         patch(EC2ContainerServiceResponse, "describe_tasks", describe_tasks_response)
         patch(EC2ContainerServiceBackend, "stop_task", stop_task)
         patch(EC2ContainerServiceResponse, "run_task", run_task_response)
+        patch(EC2ContainerServiceResponse, "create_service", create_service_response)
 
     def uninstall(self) -> None:
         for (cls, name), original in self._originals.items():

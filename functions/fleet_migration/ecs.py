@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from fleet_migration.aws import client, error_code, pages, throttling_is_retried
 from fleet_migration.errors import ResourceNotFound, TaskFailedToStart
+from fleet_migration.models import TaskLaunch
 
 # What marks a migration task as ours. startedBy names the service it migrates: ListTasks filters on it, so
 # the leftover-task check of one service never sees (nor waits for) another service's migration. RunTask
@@ -90,13 +91,62 @@ def set_desired_count(cluster: str, service: str, count: int) -> None:
 
 
 @throttling_is_retried
-def service_counts(cluster: str, service: str) -> dict[str, int]:
-    described = _ecs().describe_services(cluster=cluster, services=[service])["services"][0]
-    return {
-        "desired": described["desiredCount"],
-        "running": described["runningCount"],
-        "pending": described.get("pendingCount", 0),
-    }
+def describe_services(cluster: str, services: list[str]) -> dict[str, dict[str, Any]]:
+    """The services as DescribeServices tells them (one call for all), by name."""
+    found = _ecs().describe_services(cluster=cluster, services=services).get("services", [])
+    return {service["serviceName"]: service for service in found}
+
+
+def rollout(service: dict[str, Any]) -> tuple[bool, list[str]]:
+    """(stable, what is still awaited) the way ECS means it: the primary deployment rolled out (rolloutState
+    COMPLETED), no other deployment left, and the desired count running.
+
+    "rolloutState ... is only returned for services that use the rolling update (ECS) deployment type that
+    aren't behind a Classic Load Balancer" (Deployment, Amazon ECS API Reference): without it, the deployments
+    and the counts decide alone (what the services-stable waiter checks).
+    """
+    deployments = service.get("deployments", [])
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+    running, desired = service.get("runningCount", 0), service.get("desiredCount", 0)
+    waiting = []
+    if running != desired:
+        waiting.append(f"{running} of {desired} running")
+    if primary.get("rolloutState", "COMPLETED") != "COMPLETED":
+        waiting.append(f"deployment {primary.get('id', '?')} {primary['rolloutState']}")
+    if len(deployments) > 1:
+        waiting.append(f"{len(deployments) - 1} older deployment(s) still being replaced")
+    return not waiting, waiting
+
+
+def failed_deployment(service: dict[str, Any]) -> str | None:
+    """Why ECS marked the primary deployment FAILED (the circuit breaker), if it did: it launches no more tasks."""
+    for deployment in service.get("deployments", []):
+        if deployment.get("status") == "PRIMARY" and deployment.get("rolloutState") == "FAILED":
+            return f"deployment {deployment.get('id')} FAILED: {deployment.get('rolloutStateReason') or 'no reason given'}"
+    return None
+
+
+def crash_limit(desired_count: int) -> int:
+    """How many failed tasks mean the service keeps crashing: the count at which ECS's deployment circuit
+    breaker fails a deployment (ServiceDeploymentCircuitBreaker.threshold, Amazon ECS API Reference: 0.5 x the
+    desired task count, at least 3 and at most 200)."""
+    return max(3, min(200, -(-desired_count // 2)))
+
+
+@throttling_is_retried
+def tasks_failed_since(cluster: str, service: str, since: float) -> list[dict[str, Any]]:
+    """The service's tasks created at or after ``since`` that stopped failing: they never started
+    (TaskFailedToStart) or an essential container exited non-zero (or without running)."""
+    failed = []
+    for task in _listed_tasks(cluster, ("STOPPED",), serviceName=service):
+        created = task.get("createdAt")
+        if created is None or created.timestamp() < since or task.get("lastStatus") != "STOPPED":
+            continue
+        crashed = task.get("stopCode") == "EssentialContainerExited" and any(
+            container.get("exitCode") != 0 for container in task.get("containers", []))
+        if task.get("stopCode") == "TaskFailedToStart" or crashed:
+            failed.append(task)
+    return failed
 
 
 @throttling_is_retried
@@ -143,10 +193,7 @@ def run_task(
     task_definition: str,
     container_name: str,
     command: list[str],
-    subnets: list[str],
-    security_groups: list[str],
-    assign_public_ip: bool,
-    launch_type: str,
+    launch: TaskLaunch,
     client_token: str,
     started_by: str,
     group: str,
@@ -162,18 +209,11 @@ def run_task(
         cluster=cluster,
         taskDefinition=task_definition,
         count=1,
-        launchType=launch_type,
         startedBy=started_by,
         group=group,
         clientToken=client_token,
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": subnets,
-                "securityGroups": security_groups,
-                "assignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
-            }
-        },
         overrides=overrides,
+        **run_task_placement(launch),
     )
     failures = response.get("failures", [])
     tasks = response.get("tasks", [])
@@ -185,6 +225,26 @@ def run_task(
             failures=failures,
         )
     return tasks[0]
+
+
+def run_task_placement(launch: TaskLaunch) -> dict[str, Any]:
+    """RunTask's placement and network parameters. Never a launch type beside a strategy: RunTask's
+    capacityProviderStrategy "If a capacityProviderStrategy is specified, the launchType parameter must be
+    omitted" (Amazon ECS API Reference)."""
+    parameters: dict[str, Any] = {}
+    if launch.capacity_provider_strategy:
+        parameters["capacityProviderStrategy"] = launch.capacity_provider_strategy
+    elif launch.launch_type:
+        parameters["launchType"] = launch.launch_type
+    if launch.platform_version:
+        parameters["platformVersion"] = launch.platform_version
+    if launch.subnets is not None:
+        awsvpc: dict[str, Any] = {"subnets": launch.subnets,
+                                  "assignPublicIp": "ENABLED" if launch.assign_public_ip else "DISABLED"}
+        if launch.security_groups is not None:
+            awsvpc["securityGroups"] = launch.security_groups
+        parameters["networkConfiguration"] = {"awsvpcConfiguration": awsvpc}
+    return parameters
 
 
 @throttling_is_retried

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration import autoscaling, aws, baseline, ecs, guard, polling, preflight, snapshot, task_logs, task_size
+from fleet_migration import autoscaling, aws, baseline, ecs, guard, launch, polling, preflight, snapshot, task_logs, task_size
 from fleet_migration.errors import (
     CONTRACT_ERROR_NAMES,
     DrainTimeout,
@@ -62,8 +62,9 @@ def describe(request: DescribeRequest) -> Migration:
             wanted["vuln_service"] = spec.vuln_service
         found = ecs.find_services(spec.ecs_cluster, wanted)
         definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
-        task_definition_arn = definition["taskDefinitionArn"]
         _preflight(spec, definition)
+        task_launch = launch.resolve(spec, found["ecs_service"], definition)
+        preflight.check_launch(spec, task_launch, definition, found["ecs_service"]["serviceName"])
         _check_task_size(spec, definition)
         database = snapshot.find_database(spec)
         guard.ensure_no_other_migration(spec, request.execution)
@@ -89,8 +90,9 @@ def describe(request: DescribeRequest) -> Migration:
         input=spec,
         execution=request.execution,
         cluster_arn=cluster_arn,
-        task_definition_arn=task_definition_arn,
+        task_definition_arn=definition["taskDefinitionArn"],
         services=services,
+        launch=task_launch,
         baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
         snapshot=planned,
         **_log_source(definition, spec),
@@ -218,10 +220,7 @@ def run_migration_task(migration: Migration) -> Migration:
         task_definition=migration.task_definition_arn,
         container_name=spec.container_name,
         command=spec.command,
-        subnets=spec.subnets,
-        security_groups=spec.security_groups,
-        assign_public_ip=spec.assign_public_ip,
-        launch_type=spec.launch_type,
+        launch=_require(migration.launch, "launch"),
         client_token=client_token(migration.execution.id),
         started_by=_started_by(spec),
         group=task_group(migration.execution.id),
@@ -307,11 +306,11 @@ def _task_details(task: MigrationTask) -> dict[str, Any]:
 def scale_up(migration: Migration) -> Migration:
     """Desired counts first, then the autoscaling bounds and suspended state: the reverse of scale_down."""
     spec = migration.input
+    started = polling.now()  # before the first UpdateService: the tasks it starts count as started since the scale-up
     for service in migration.services:
         ecs.set_desired_count(spec.cluster_name, service.name, service.target_desired_count)
         if service.scalable_target:
             autoscaling.restore(service.scalable_target, service.target_max_capacity)
-    started = polling.now()
     migration.stabilize = Poll(started_at=started, deadline=started + spec.stabilize_timeout_seconds)
     if spec.stabilize_timeout_seconds == 0:
         migration.stabilize.done = True
@@ -320,28 +319,46 @@ def scale_up(migration: Migration) -> Migration:
 
 
 def check_stable(migration: Migration) -> Migration:
+    """Stable is what ECS means by it (ecs.rollout); a FAILED deployment or tasks that keep crashing end the wait.
+
+    Crashes are counted here, not left to ECS's circuit breaker: it may be off, it judges only a deployment
+    IN_PROGRESS (a desired-count change starts none), and it stops counting once one task has run
+    (Deployment.failedTasks, Amazon ECS API Reference). We stop at its threshold (ecs.crash_limit) of tasks
+    started since the scale-up that failed to start or exited non-zero: as many as ECS itself calls a failure.
+    """
     spec, stabilize = migration.input, _require(migration.stabilize, "stabilize")
     at = polling.now()
-    short = []
+    described = ecs.describe_services(spec.cluster_name, [s.name for s in migration.services])
+    waiting_for = []
     for service in migration.services:
-        counts = ecs.service_counts(spec.cluster_name, service.name)
-        if counts["running"] < service.target_desired_count:
-            short.append(f"{service.name}: {counts['running']} of {service.target_desired_count} running")
+        state = described.get(service.name)
+        if state is None:
+            waiting_for.append(f"{service.name}: not described by ECS")
+            continue
+        failed = ecs.failed_deployment(state)
+        if failed:
+            raise _not_stable(migration, f"ECS gave up on {service.name}: {failed}", detail=failed)
+        stable, waiting = ecs.rollout(state)
+        if stable:
+            continue
+        crashed = ecs.tasks_failed_since(spec.cluster_name, service.name, stabilize.started_at)
+        if len(crashed) >= ecs.crash_limit(state.get("desiredCount", 0)):
+            last = max(crashed, key=lambda task: task.get("stoppedAt") or task["createdAt"])
+            reason = (f"{len(crashed)} of its tasks failed since the scale-up (last: {last.get('stopCode')}, "
+                      f"{last.get('stoppedReason') or 'no reason given'})")
+            raise _not_stable(migration, f"the tasks of {service.name} keep crashing: {reason}", detail=reason)
+        waiting_for.append(f"{service.name}: {', '.join(waiting)}")
     stabilize.polls += 1
-    stabilize.detail = "; ".join(short)
-    if not short:
+    stabilize.detail = "; ".join(waiting_for)
+    if not waiting_for:
         stabilize.done = True
         migration.result = _result(migration)
     elif at >= stabilize.deadline:
-        raise ServiceNotStable(
-            f"The migration succeeded, but the services did not reach their desired count within "
-            f"stabilize_timeout_seconds={spec.stabilize_timeout_seconds} ({stabilize.detail}); they are set to the "
-            "requested count, so look at the ECS service events for why tasks do not start",
-            task_arn=migration.task.arn if migration.task else None,
-            exit_code=0,
-            rolled_back=False,
-            services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
-            snapshot=_snapshot_shown(migration),
+        raise _not_stable(
+            migration,
+            f"the services did not become stable within stabilize_timeout_seconds={spec.stabilize_timeout_seconds} "
+            f"({stabilize.detail})",
+            detail=stabilize.detail,
         )
     else:
         stabilize.next_poll_seconds = _next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval_seconds)
@@ -443,6 +460,19 @@ def _may_have_started_unreported(migration: Migration) -> bool:
     answered = error in CONTRACT_ERROR_NAMES or error in ("AwsThrottled", "ClientError") or (
         error.endswith("Exception") and "." not in error)
     return not answered
+
+
+def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStable:
+    return ServiceNotStable(
+        f"The migration succeeded, but {what}; the services are set to the requested count, so "
+        "look at the ECS service events and the stopped tasks for why",
+        task_arn=migration.task.arn if migration.task else None,
+        exit_code=0,
+        rolled_back=False,
+        detail=detail,
+        services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+        snapshot=_snapshot_shown(migration),
+    )
 
 
 def rollback(migration: Migration) -> dict[str, str]:

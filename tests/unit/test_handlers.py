@@ -18,6 +18,7 @@ import run_task
 import scale_down
 import scale_up
 import stop_migration_task
+from emulator import SEEDED_SUSPENDED_STATE
 
 from fleet_migration.errors import (
     DrainTimeout,
@@ -32,7 +33,7 @@ from fleet_migration.errors import (
 from fleet_migration.workflow import VISIBILITY_GRACE_SECONDS, client_token
 
 HELD = {"DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
-FREE = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
+FREE = SEEDED_SUSPENDED_STATE  # as seeded: scheduled scaling suspended by its owner, dynamic scaling on
 SERVICES = ("fleet", "fleet-vuln-processing")
 
 
@@ -117,7 +118,7 @@ def test_describe_captures_what_rollback_restores_and_changes_nothing(describe, 
     assert fleet["scalable_target"] == {
         "resource_id": "service/fleet/fleet", "min_capacity": 2, "max_capacity": 10,
         "suspended": {"dynamic_scaling_in_suspended": False, "dynamic_scaling_out_suspended": False,
-                      "scheduled_scaling_suspended": False},
+                      "scheduled_scaling_suspended": True},
     }
     assert (vuln["name"], vuln["desired_count"], vuln.get("scalable_target")) == ("fleet-vuln-processing", 1, None)
     assert state["task_definition_arn"].endswith(":task-definition/fleet:2")
@@ -414,6 +415,71 @@ def test_the_services_are_stable_once_the_desired_count_runs(emu, migrated, lamb
     assert state["result"]["duration_seconds"] >= 0
 
 
+def test_one_task_short_of_the_desired_count_is_not_stable(emu, migrated, lambda_context):
+    emu.service_behaviour("fleet").capacity = 1  # room for one task only: the other stays PENDING
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=30), lambda_context)
+    emu.clock.advance(5)
+
+    state = check_stable.lambda_handler(state, lambda_context)
+    assert state["stabilize"]["done"] is False
+    assert state["stabilize"]["detail"] == "fleet: 1 of 2 running"
+    emu.clock.advance(30)
+    with pytest.raises(ServiceNotStable, match="fleet: 1 of 2 running"):
+        check_stable.lambda_handler(state, lambda_context)
+
+
+def test_a_service_still_replacing_an_older_deployment_is_not_stable(emu, migrated, lambda_context):
+    state = scale_up.lambda_handler(migrated(), lambda_context)
+    emu.clock.advance(5)
+    # a deploy of the service while we wait: ECS starts new tasks, then stops the old ones
+    emu.service_behaviour("fleet").start_seconds = 20
+    emu.client("ecs").update_service(cluster="fleet", service="fleet", taskDefinition="fleet:1")
+
+    state = check_stable.lambda_handler(state, lambda_context)
+    assert state["stabilize"]["done"] is False  # 2 of 2 run, but they are the old deployment's
+    assert "fleet: deployment" in state["stabilize"]["detail"] and "IN_PROGRESS" in state["stabilize"]["detail"]
+    assert "1 older deployment(s) still being replaced" in state["stabilize"]["detail"]
+    emu.clock.advance(21)
+    check_stable.lambda_handler(state, lambda_context)  # the scheduler sees the new tasks run and stops the old
+    emu.clock.advance(5)
+
+    assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is True
+
+
+def test_a_deployment_ecs_marks_failed_is_not_stable_as_soon_as_it_is_seen(emu, migrated, lambda_context):
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=3600), lambda_context)
+    emu.clock.advance(5)
+    behaviour = emu.service_behaviour("fleet")
+    behaviour.crash_exit_code, behaviour.circuit_breaker = 1, True
+    emu.client("ecs").update_service(cluster="fleet", service="fleet", taskDefinition="fleet:1")
+    for _ in range(4):  # each failed task is replaced until the circuit breaker trips (3 failures)
+        emu.clock.advance(1.5)
+        emu.ecs_sim.tick()
+
+    with pytest.raises(ServiceNotStable) as unstable:
+        check_stable.lambda_handler(state, lambda_context)
+
+    assert "FAILED: ECS deployment circuit breaker" in unstable.value.message
+    assert unstable.value.details["rolled_back"] is False
+
+
+def test_tasks_that_keep_crashing_after_the_scale_up_are_not_stable_before_the_timeout(emu, migrated, lambda_context):
+    emu.service_behaviour("fleet").crash_exit_code = 2
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=3600), lambda_context)
+
+    checks = 0
+    with pytest.raises(ServiceNotStable) as unstable:
+        for checks in range(1, 11):
+            emu.clock.advance(1.5)
+            state = check_stable.lambda_handler(state, lambda_context)
+
+    # the scale-up's two tasks crash (1 s), their replacements too (2.5 s): at the second check, 4 failed tasks
+    # pass the limit of 3 (ECS's circuit breaker threshold); the scale-up's own tasks count
+    assert checks == 2
+    assert "the tasks of fleet keep crashing: 4 of its tasks failed since the scale-up" in unstable.value.message
+    assert "EssentialContainerExited" in unstable.value.message
+
+
 def test_a_zero_stabilize_timeout_does_not_wait(migrated, lambda_context):
     state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=0), lambda_context)
 
@@ -433,6 +499,7 @@ def test_services_short_of_their_count_after_the_timeout_are_not_stable_but_not_
     assert unstable.value.details["exit_code"] == 0
     assert unstable.value.details["services"][0] == {"name": "fleet", "desired_count": 2}
     assert "fleet: 0 of 2 running" in unstable.value.message
+    assert "stabilize_timeout_seconds=30" in unstable.value.message
 
 
 # -- rollback -------------------------------------------------------------------------------
@@ -568,7 +635,7 @@ def test_rollback_after_the_migration_was_applied_sets_the_new_counts(emu, migra
     assert (failure["error"], cause["rolled_back"]) == ("ServiceNotStable", False)
     fleet = state_of()["fleet"]
     assert (fleet["desired_count"], fleet["min_capacity"], fleet["max_capacity"]) == (3, 2, 6)
-    assert not any(fleet["suspended"].values())
+    assert fleet["suspended"] == SEEDED_SUSPENDED_STATE
 
 
 def test_rollback_after_a_failed_poll_of_a_task_that_exited_0_sets_the_new_counts(emu, started, roll_back, state_of):
