@@ -38,6 +38,7 @@ from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
 from emulator.faults import Faults
 from emulator.fleet import FleetDeployment, seed_fleet
 from emulator.lambda_runtime import LambdaRuntime
+from emulator.rds_simulator import RdsSimulator, SnapshotOutcome
 from emulator.template import TEMPLATE, Application, read_application, render_definition
 
 STATE_MACHINE_NAME = "fleet-migration"
@@ -85,6 +86,7 @@ class Emulator:
         self.faults = Faults()
         self.lambdas = LambdaRuntime(self.application.functions)
         self.ecs_sim = EcsSimulator(self.clock)
+        self.rds_sim = RdsSimulator(self.clock)
         self.awslogs = AwsLogsDriver(self.clock)
         self.ecs_sim.awslogs = self.awslogs
         self.endpoint_url: str | None = None
@@ -110,6 +112,7 @@ class Emulator:
         self._install_clock()
         self.lambdas.install()
         self.ecs_sim.install()
+        self.rds_sim.install()
         self.awslogs.install()
         self.faults.install()
         self._deploy()
@@ -125,6 +128,7 @@ class Emulator:
             self._server.stop()
         # let executions still in flight see their last calls intercepted before unpatching
         self.faults.uninstall()
+        self.rds_sim.uninstall()
         self.awslogs.uninstall()
         self.ecs_sim.uninstall()
         self.lambdas.uninstall()
@@ -237,6 +241,10 @@ class Emulator:
 
     def next_migration(self, **outcome: Any) -> None:
         self.ecs_sim.next_migration(TaskOutcome(**outcome))
+
+    def next_snapshot(self, **outcome: Any) -> None:
+        """How the next RDS snapshot behaves: ``creating_seconds``, ``fails``."""
+        self.rds_sim.next_snapshot(SnapshotOutcome(**outcome))
 
     def start(self, document: Any, name: str) -> str:
         body = document if isinstance(document, str) else json.dumps(document)

@@ -29,6 +29,9 @@ class FleetDeployment:
     security_groups: list[str]
     autoscaling: tuple[int, int] | None
     extra: dict[str, Any] = field(default_factory=dict)
+    # seed_fleet(databases=True): an Aurora MySQL cluster and an RDS MySQL instance, as Fleet's Terraform makes either
+    db_cluster: str | None = None
+    db_instance: str | None = None
 
     @property
     def latest_revision(self) -> int:
@@ -72,6 +75,7 @@ def seed_fleet(
     vuln_desired_count: int = 1,
     revisions: int = 2,
     container_name: str = "fleet",
+    databases: bool = False,
     capacity_provider_strategy: list[dict[str, Any]] | None = None,
     platform_version: str | None = None,
     suspended: dict[str, bool] | None = SEEDED_SUSPENDED_STATE,
@@ -160,9 +164,29 @@ def seed_fleet(
                 "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
             },
         )
+    db_cluster, db_instance = _seed_databases(client("rds"), subnets, security_group) if databases else (None, None)
     return FleetDeployment(
         region=region, cluster=cluster, service=service, vuln_service=vuln_service, task_definition=family,
         revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
         autoscaling=autoscaling,
         extra={"container_instance": {"arn": container_instance, "ec2_instance_id": instance_id}},
+        db_cluster=db_cluster, db_instance=db_instance,
     )
+
+
+def _seed_databases(rds: Any, subnets: list[str], security_group: str) -> tuple[str, str]:
+    """Fleet's database both ways: an Aurora MySQL cluster with a writer, and a single RDS MySQL instance."""
+    rds.create_db_subnet_group(DBSubnetGroupName="fleet", DBSubnetGroupDescription="Fleet database", SubnetIds=subnets)
+    rds.create_db_cluster(
+        DBClusterIdentifier="fleet", Engine="aurora-mysql", EngineVersion="8.0.mysql_aurora.3.05.2",
+        MasterUsername="fleet", MasterUserPassword="fleet-password", DBSubnetGroupName="fleet",
+        VpcSecurityGroupIds=[security_group],
+    )
+    rds.create_db_instance(DBInstanceIdentifier="fleet-1", DBClusterIdentifier="fleet", Engine="aurora-mysql",
+                           DBInstanceClass="db.t4g.medium")
+    rds.create_db_instance(
+        DBInstanceIdentifier="fleet-mysql", Engine="mysql", EngineVersion="8.0.35", DBInstanceClass="db.t4g.medium",
+        AllocatedStorage=20, MasterUsername="fleet", MasterUserPassword="fleet-password", DBSubnetGroupName="fleet",
+        VpcSecurityGroupIds=[security_group],
+    )
+    return "fleet", "fleet-mysql"

@@ -26,7 +26,14 @@ locals {
     drain_timeout_seconds     = var.drain_timeout_seconds
     stabilize_timeout_seconds = var.stabilize_timeout_seconds
     poll_interval_seconds     = var.poll_interval_seconds
+    task_cpu                  = var.task_cpu != null ? var.task_cpu : tostring(lookup(local.migration_config, "cpu", null))
+    task_memory               = var.task_memory != null ? var.task_memory : tostring(lookup(local.migration_config, "mem", null))
+    db_cluster_identifier     = var.db_cluster_identifier
+    db_instance_identifier    = var.db_instance_identifier
+    snapshot_timeout_seconds  = var.snapshot_timeout_seconds
   }
+  # Fleet's byo-ecs migration_config (cpu, mem), when passed: the task size unless task_cpu/task_memory say otherwise.
+  migration_config = var.migration_config == null ? {} : var.migration_config
 
   # The first attempt's execution name (design section 6), as terraform/executions.py builds it:
   # <cluster>-<service>-r<revision> from the short names, unsafe characters replaced by "-",
@@ -58,6 +65,16 @@ resource "null_resource" "main" {
     precondition {
       condition     = var.max_capacity == null || var.desired_count == null ? true : var.max_capacity >= var.desired_count
       error_message = "The max_capacity is below desired_count: raise max_capacity, lower desired_count, or set max_capacity = null to restore the maximum found before."
+    }
+
+    precondition {
+      condition     = var.db_cluster_identifier == "" || var.db_instance_identifier == ""
+      error_message = "Set at most one of db_cluster_identifier (an Aurora cluster) and db_instance_identifier (an RDS instance); set the other to \"\"."
+    }
+
+    precondition {
+      condition     = var.task_memory == null ? true : var.task_cpu != null
+      error_message = "The task_memory needs task_cpu too: Fargate runs a task memory only with a matching task CPU (e.g. task_cpu = \"1024\" with 2048 to 8192 MiB)."
     }
 
     precondition {

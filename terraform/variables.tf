@@ -289,3 +289,79 @@ variable "python" {
     error_message = "The python variable must name a Python 3 interpreter, e.g. \"python3\" or \"/opt/venv/bin/python\"."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# The migration task's size and the recovery point
+# ---------------------------------------------------------------------------------------------
+
+variable "task_cpu" {
+  type        = string
+  nullable    = true
+  default     = null
+  description = "Task CPU for the migration task only, in CPU units (\"1024\" = 1 vCPU), when fleet prepare db needs more than the service's task size. Null runs it with the revision's size. On Fargate it must be one of Fargate's task CPU values."
+
+  validation {
+    condition     = var.task_cpu == null ? true : can(regex("^[1-9][0-9]*$", var.task_cpu))
+    error_message = "The task_cpu must be a whole number of CPU units as a string, e.g. \"1024\" (1 vCPU) or \"4096\" (4 vCPU), or null."
+  }
+}
+
+variable "task_memory" {
+  type        = string
+  nullable    = true
+  default     = null
+  description = "Task memory in MiB for the migration task only (e.g. \"8192\"), with task_cpu. Null keeps the revision's memory. On Fargate the pair must be one Fargate runs (the ECS Developer Guide's CPU and memory table)."
+
+  validation {
+    condition     = var.task_memory == null ? true : can(regex("^[1-9][0-9]*$", var.task_memory))
+    error_message = "The task_memory must be a whole number of MiB as a string, e.g. \"8192\", or null."
+  }
+}
+
+variable "migration_config" {
+  type        = map(number)
+  nullable    = true
+  default     = null
+  description = "The migration_config of Fleet's byo-ecs module ({ cpu = 1024, mem = 2048 }), which Fleet's addon never used: passed here it sizes the migration task. task_cpu and task_memory win when set."
+
+  validation {
+    condition     = var.migration_config == null ? true : alltrue([for key in keys(var.migration_config) : contains(["cpu", "mem"], key)])
+    error_message = "The migration_config takes only cpu and mem, as in Fleet's byo-ecs module, e.g. { cpu = 1024, mem = 2048 }."
+  }
+}
+
+variable "db_cluster_identifier" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Fleet's Aurora DB cluster: after the services drained and before the migration runs, the workflow snapshots it and waits until the snapshot is available. The snapshot and its restore command are in the output. \"\" takes no snapshot."
+
+  validation {
+    condition     = var.db_cluster_identifier == "" || can(regex("^[A-Za-z]([A-Za-z0-9]|-[A-Za-z0-9]){0,62}$", var.db_cluster_identifier))
+    error_message = "The db_cluster_identifier must be an Aurora DB cluster identifier (letters, digits and single hyphens, starting with a letter, at most 63), or \"\"."
+  }
+}
+
+variable "db_instance_identifier" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Fleet's RDS DB instance, when the database is not Aurora: snapshotted the same way. Set at most one of db_cluster_identifier and db_instance_identifier."
+
+  validation {
+    condition     = var.db_instance_identifier == "" || can(regex("^[A-Za-z]([A-Za-z0-9]|-[A-Za-z0-9]){0,62}$", var.db_instance_identifier))
+    error_message = "The db_instance_identifier must be an RDS DB instance identifier (letters, digits and single hyphens, starting with a letter, at most 63), or \"\"."
+  }
+}
+
+variable "snapshot_timeout_seconds" {
+  type        = number
+  nullable    = false
+  default     = 3600
+  description = "Limit for the snapshot to become available. After it the migration does not start and the services are restored; raise it for a large database."
+
+  validation {
+    condition     = var.snapshot_timeout_seconds >= 60 && var.snapshot_timeout_seconds <= 14400 && floor(var.snapshot_timeout_seconds) == var.snapshot_timeout_seconds
+    error_message = "The snapshot_timeout_seconds must be a whole number of seconds from 60 to 14400."
+  }
+}

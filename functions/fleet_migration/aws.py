@@ -48,21 +48,23 @@ _CACHE_LOCK = threading.Lock()  # making clients from one session is not thread-
 _FROZEN = False
 
 
-def client(service: str) -> Any:
-    """A cached client: AWS_ENDPOINT_URL and the region come from the environment as usual.
+def client(service: str, region: str | None = None) -> Any:
+    """A cached client: AWS_ENDPOINT_URL and the region come from the environment as usual
+    (``region`` for one elsewhere: a container's awslogs region may not be the function's).
 
     botocore's own (a boto3 client is the same object), all from one session: importing boto3 and a
     session per client cost a step's cold start about 20 ms more per client (``make bench``).
     """
+    key = service if region is None else f"{service}@{region}"
     with _CACHE_LOCK:
-        if service not in _CACHE:
+        if key not in _CACHE:
             if "" not in _CACHE:
                 _freeze_what_is_loaded()
                 session = botocore.session.get_session()
                 session.register_component("data_loader", _LOADER)
                 _CACHE[""] = session
-            _CACHE[service] = _CACHE[""].create_client(service, config=_CONFIG)
-        return _CACHE[service]
+            _CACHE[key] = _CACHE[""].create_client(service, region_name=region, config=_CONFIG)
+        return _CACHE[key]
 
 
 client.cache_clear = _CACHE.clear  # type: ignore[attr-defined]

@@ -197,8 +197,14 @@ def run_task(
     client_token: str,
     started_by: str,
     group: str,
+    cpu: str | None = None,
+    memory: str | None = None,
 ) -> dict[str, Any]:
-    """Start the one-off migration task; the client token makes a retried call return the same task."""
+    """Start the one-off migration task; the client token makes a retried call return the same task.
+
+    ``cpu``/``memory`` override the task size (RunTask ``overrides.cpu``/``overrides.memory``)."""
+    overrides: dict[str, Any] = {"containerOverrides": [{"name": container_name, "command": command}]}
+    overrides.update({key: value for key, value in (("cpu", cpu), ("memory", memory)) if value is not None})
     response = _ecs().run_task(
         cluster=cluster,
         taskDefinition=task_definition,
@@ -206,7 +212,7 @@ def run_task(
         startedBy=started_by,
         group=group,
         clientToken=client_token,
-        overrides={"containerOverrides": [{"name": container_name, "command": command}]},
+        overrides=overrides,
         **run_task_placement(launch),
     )
     failures = response.get("failures", [])

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from fleet_migration import polling
+from fleet_migration import polling, task_size
 from fleet_migration.errors import InvalidInput
 
 DEFAULT_COMMAND = ["fleet", "prepare", "db", "--no-prompt"]
@@ -30,6 +30,9 @@ DEFAULT_COMMAND = ["fleet", "prepare", "db", "--no-prompt"]
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
 
 _REVISION_SUFFIX = re.compile(r":\d+$")
+# DBClusterIdentifier / DBInstanceIdentifier (RDS API Reference, CreateDBCluster and CreateDBInstance):
+# 1 to 63 letters, digits or hyphens; the first a letter; no two consecutive hyphens; not ending in one.
+DB_IDENTIFIER = re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,62}(?<!-)")
 
 # What to put in each field, quoted in error messages so the reader knows the fix.
 FIELD_HINTS: dict[str, str] = {
@@ -51,6 +54,11 @@ FIELD_HINTS: dict[str, str] = {
     "drain_timeout_seconds": "an integer from 1 to 3600",
     "stabilize_timeout_seconds": "an integer from 0 to 3600 (0 = don't wait)",
     "poll_interval_seconds": "an integer from 1 to 300",
+    "task_cpu": 'null, or the task CPU in CPU units as a string, e.g. "1024" (1 vCPU)',
+    "task_memory": 'null, or the task memory in MiB as a string, e.g. "4096", with task_cpu',
+    "db_cluster_identifier": 'the Aurora DB cluster identifier to snapshot, e.g. "fleet", or "" for none',
+    "db_instance_identifier": 'the RDS DB instance identifier to snapshot, e.g. "fleet", or "" for none',
+    "snapshot_timeout_seconds": "an integer from 60 to 14400",
 }
 
 
@@ -79,6 +87,11 @@ class MigrationInput(BaseModel):
     drain_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = 600
     stabilize_timeout_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] = 600
     poll_interval_seconds: Annotated[StrictInt, Field(ge=1, le=300)] = polling.DEFAULT_POLL_SECONDS
+    task_cpu: StrictStr | None = None
+    task_memory: StrictStr | None = None
+    db_cluster_identifier: StrictStr = ""
+    db_instance_identifier: StrictStr = ""
+    snapshot_timeout_seconds: Annotated[StrictInt, Field(ge=60, le=14400)] = 3600
 
     @model_validator(mode="before")
     @classmethod
@@ -107,6 +120,25 @@ class MigrationInput(BaseModel):
             )
         if self.vuln_service and self.vuln_service.split("/")[-1] == self.ecs_service.split("/")[-1]:
             raise ValueError('vuln_service: it names the same service as ecs_service; set it to "" or to the other service')
+        return self
+
+    @model_validator(mode="after")
+    def _check_task_size_and_database(self) -> MigrationInput:
+        problem = task_size.problem(self.task_cpu, self.task_memory, fargate=self.launch_type != "EC2")
+        if problem:
+            raise ValueError(problem)
+        for field in ("db_cluster_identifier", "db_instance_identifier"):
+            value = getattr(self, field)
+            if value and not DB_IDENTIFIER.fullmatch(value):
+                raise ValueError(
+                    f"{field}: {value!r} is not an RDS identifier (1 to 63 letters, digits or hyphens, starting with a "
+                    f"letter, no two hyphens in a row, not ending in a hyphen); set it to {FIELD_HINTS[field]}"
+                )
+        if self.db_cluster_identifier and self.db_instance_identifier:
+            raise ValueError(
+                "db_instance_identifier: set at most one of db_cluster_identifier (an Aurora cluster) and "
+                'db_instance_identifier (an RDS instance); set the other to ""'
+            )
         return self
 
     @property
@@ -284,6 +316,49 @@ class Caught(BaseModel):
     cause: str = Field(default="", alias="Cause")
 
 
+class DatabaseSnapshot(BaseModel):
+    """The recovery point taken after the drain, before the migration task runs (``snapshot`` in the state).
+
+    ``status`` is "planned" until the create step made it; then RDS's own status ("creating",
+    "available", "failed", ...). The ASL loops Wait -> check while ``done`` is false.
+    """
+
+    type: Literal["cluster", "instance"]
+    identifier: str
+    snapshot_identifier: str
+    arn: str | None = None
+    status: str = "planned"
+    restore_command: str
+    restore_note: str | None = None
+    started_at: float | None = None
+    deadline: float | None = None
+    done: bool = False
+    polls: int = 0
+    next_poll_seconds: int = 1
+
+    def public(self) -> dict[str, Any]:
+        """What the output and the causes show of it (design section 5: ``snapshot``)."""
+        shown = self.model_dump(include={"type", "identifier", "snapshot_identifier", "arn", "status",
+                                         "restore_command", "restore_note"}, exclude_none=True)
+        if self.status == "failed":
+            shown.pop("restore_command", None)
+            shown.pop("restore_note", None)
+        return shown
+
+
+class LogSource(BaseModel):
+    """Where the migration container's awslogs driver writes (its logConfiguration in the revision)."""
+
+    group: str
+    region: str
+    stream_prefix: str
+    container: str
+
+    def stream(self, task_arn: str) -> str:
+        # awslogs-stream-prefix: "prefix-name/container-name/ecs-task-id" (ECS Developer Guide, "Using the awslogs log driver")
+        return f"{self.stream_prefix}/{self.container}/{task_arn.rsplit('/', 1)[-1]}"
+
+
 class TaskLaunch(BaseModel):
     """How RunTask starts the migration task: resolved in the describe step from the input and the service."""
 
@@ -333,6 +408,10 @@ class Migration(BaseModel):
     stopping: Poll | None = None
     result: dict[str, Any] | None = None
     caught: Caught | None = None
+    snapshot: DatabaseSnapshot | None = None
+    # None: the container has no awslogs configuration with a stream prefix (log_note says so in a cause)
+    task_logs: LogSource | None = None
+    log_note: str | None = None
 
     @field_serializer("input")
     def _input_as_given(self, spec: MigrationInput) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration import autoscaling, aws, baseline, ecs, guard, launch, polling, preflight
+from fleet_migration import autoscaling, aws, baseline, ecs, guard, launch, polling, preflight, snapshot, task_logs, task_size
 from fleet_migration.errors import (
     CONTRACT_ERROR_NAMES,
     DrainTimeout,
@@ -65,6 +65,8 @@ def describe(request: DescribeRequest) -> Migration:
         _preflight(spec, definition)
         task_launch = launch.resolve(spec, found["ecs_service"], definition)
         preflight.check_launch(spec, task_launch, definition, found["ecs_service"]["serviceName"])
+        _check_task_size(spec, definition)
+        database = snapshot.find_database(spec)
         guard.ensure_no_other_migration(spec, request.execution)
         _ensure_no_migration_task_left(spec)
         live = {s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))
@@ -83,6 +85,7 @@ def describe(request: DescribeRequest) -> Migration:
             "in the input and that the describe step's role may read them. Nothing was changed.",
             aws_error=aws.error_code(exc),
         ) from exc
+    planned = snapshot.plan(spec, request.execution, database)
     return Migration(
         input=spec,
         execution=request.execution,
@@ -91,12 +94,15 @@ def describe(request: DescribeRequest) -> Migration:
         services=services,
         launch=task_launch,
         baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
+        snapshot=planned,
+        **_log_source(definition, spec),
         manual_restore_cause=json.dumps(
             {
                 "message": "The rollback step could not run; restore the services by hand with these commands "
                 "(and stop the migration task if one is still running).",
                 "rolled_back": False,
                 "commands": restore_commands(spec.cluster_name, services),
+                **({"snapshot": snapshot.unknown(planned)} if planned else {}),
             }
         ),
     )
@@ -107,6 +113,18 @@ def _preflight(spec: MigrationInput, definition: dict[str, Any]) -> None:
     preflight.check_command(spec.command, preflight.allowed_commands())
     preflight.check_family(definition)
     preflight.check_roles(definition)
+
+
+def _check_task_size(spec: MigrationInput, definition: dict[str, Any]) -> None:
+    """A CPU override alone keeps the revision's memory, which must fit it: RunTask would refuse it later."""
+    problem = task_size.revision_problem(spec.task_cpu, spec.task_memory, definition, fargate=spec.launch_type != "EC2")
+    if problem:
+        raise InvalidInput(problem, fields=["task_memory"])
+
+
+def _log_source(definition: dict[str, Any], spec: MigrationInput) -> dict[str, Any]:
+    where, note = task_logs.source(definition, spec.container_name, aws.client("ecs").meta.region_name)
+    return {"task_logs": where, "log_note": note}
 
 
 def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
@@ -206,6 +224,8 @@ def run_migration_task(migration: Migration) -> Migration:
         client_token=client_token(migration.execution.id),
         started_by=_started_by(spec),
         group=task_group(migration.execution.id),
+        cpu=spec.task_cpu,
+        memory=spec.task_memory,
     )
     started = polling.now()
     deadline = started + spec.timeout_seconds
@@ -451,6 +471,7 @@ def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStabl
         rolled_back=False,
         detail=detail,
         services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+        snapshot=_snapshot_shown(migration),
     )
 
 
@@ -478,6 +499,7 @@ def rollback(migration: Migration) -> dict[str, str]:
             placed.append(_service_summary(service, applied))
     except Exception as exc:
         reason = exc.message if isinstance(exc, MigrationError) else str(exc)
+        _add_recovery_details(migration, error, cause)
         raise RollbackFailed(
             f"Rolling back after {error} failed ({reason}); run these commands to restore the services by hand",
             original_error=error,
@@ -485,7 +507,9 @@ def rollback(migration: Migration) -> dict[str, str]:
             rolled_back=False,
             restored=placed,
             commands=restore_commands(spec.cluster_name, migration.services, migration.task, applied=applied),
+            snapshot=_snapshot_shown(migration),
         ) from exc
+    _add_recovery_details(migration, error, cause)
     placed.reverse()
     summary = ", ".join(f"{s['name']} to {s['desired_count']} task(s)" for s in placed)
     outcome = (
@@ -498,6 +522,33 @@ def rollback(migration: Migration) -> dict[str, str]:
     if migration.baseline_from:
         cause["baseline_from"] = migration.baseline_from
     return {"error": error, "cause": json.dumps(cause, sort_keys=True, default=str)}
+
+
+def _snapshot_shown(migration: Migration) -> dict[str, Any] | None:
+    """The recovery point, once the create step made it (a planned one that was never taken is not shown)."""
+    taken = migration.snapshot
+    return taken.public() if taken is not None and taken.status != "planned" else None
+
+
+def _add_recovery_details(migration: Migration, error: str, cause: dict[str, Any]) -> None:
+    """What the operator needs next: the snapshot taken, and why the migration task failed in its own words.
+
+    The caught cause may already carry a fresher ``snapshot`` (the snapshot step's own failure): it wins.
+    """
+    shown = _snapshot_shown(migration)
+    if shown is not None:
+        cause.setdefault("snapshot", shown)
+    task = migration.task
+    if error not in ("TaskFailedToStart", "MigrationFailed", "MigrationTimeout") or task is None or "log_tail" in cause:
+        return
+    if migration.task_logs is None:
+        if migration.log_note:
+            cause["log_note"] = migration.log_note
+        return
+    lines, note = task_logs.tail(migration.task_logs, task.arn)
+    cause["log_tail"] = lines
+    if note:
+        cause["log_note"] = note
 
 
 def _migration_applied(migration: Migration, error: str) -> bool:
@@ -642,6 +693,7 @@ def _result(migration: Migration) -> dict[str, Any]:
         "task_definition": migration.task_definition_arn,
         "services": [{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
         "duration_seconds": round(polling.now() - started, 1),
+        **({"snapshot": shown} if (shown := _snapshot_shown(migration)) else {}),
         **({"baseline_from": migration.baseline_from} if migration.baseline_from else {}),
     }
 

@@ -40,6 +40,9 @@ PARAMETERS: dict[str, Any] = {
     "Subnets": "subnet-0a1b2c3d,subnet-4e5f6a7b",
     "SecurityGroups": "sg-0a1b2c3d",
     "AlarmTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:fleet-alerts",
+    # seed_fleet(databases=True)'s Aurora cluster, and the migration container's awslogs group
+    "DbClusterIdentifier": "fleet",
+    "TaskLogGroupName": "fleet",
 }
 
 NO_VALUE = object()

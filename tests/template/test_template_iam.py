@@ -48,6 +48,9 @@ IMPLIED = {
     # Application Auto Scaling checks that the caller of RegisterScalableTarget may describe and
     # update the ECS service behind the target.
     "application-autoscaling:RegisterScalableTarget": ["ecs:DescribeServices", "ecs:UpdateService"],
+    # Tags on CreateDBClusterSnapshot/CreateDBSnapshot need rds:AddTagsToResource (Service Authorization Reference).
+    "rds:CreateDBClusterSnapshot": ["rds:AddTagsToResource"],
+    "rds:CreateDBSnapshot": ["rds:AddTagsToResource"],
 }
 
 # Actions the Lambda service performs with a function's role, not its code: the trigger's asynchronous
@@ -160,7 +163,31 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
         return [Request(action, p["executionArn"])]
     if action == "states:StartExecution":
         return [Request(action, p["stateMachineArn"])]
+    if action == "logs:GetLogEvents":
+        return [Request(action, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{p['logGroupName']}:log-stream:{p['logStreamName']}")]
+    if action.startswith("rds:"):
+        return _rds_requests(action, p)
     raise AssertionError(f"{call.function} calls {action}: teach requests_for which resource IAM checks for it")
+
+
+def _rds_arn(kind: str, name: str) -> str:
+    return f"arn:aws:rds:{REGION}:{ACCOUNT}:{kind}:{name}"
+
+
+def _rds_requests(action: str, p: dict[str, Any]) -> list[Request]:
+    """The resources IAM checks for an RDS call (Service Authorization Reference, Amazon RDS)."""
+    requests = []
+    if "DBClusterIdentifier" in p:
+        requests.append(Request(action, _rds_arn("cluster", p["DBClusterIdentifier"])))
+    if "DBInstanceIdentifier" in p:
+        requests.append(Request(action, _rds_arn("db", p["DBInstanceIdentifier"])))
+    for key, kind in (("DBClusterSnapshotIdentifier", "cluster-snapshot"), ("DBSnapshotIdentifier", "snapshot")):
+        if key in p:
+            requests.append(Request(action, _rds_arn(kind, p[key])))
+            if p.get("Tags"):
+                requests.append(Request("rds:AddTagsToResource", _rds_arn(kind, p[key]), why=f"Tags on {action}"))
+    assert requests, f"teach _rds_requests which resource IAM checks for {action}"
+    return requests
 
 
 # -- recording -------------------------------------------------------------------------------------
@@ -199,21 +226,25 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     monkeypatch.setattr(aws.lambdas, "invoke", invoke)
     monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
 
-    fleet = aws.seed_fleet()
+    fleet = aws.seed_fleet(databases=True)
 
     def document(**overrides: Any) -> dict[str, Any]:
         return fleet.migration_input(poll_interval_seconds=1, **overrides)
 
     # GIVEN a successful migration
     assert aws.run(document(), name="iam-success").status == "SUCCEEDED"
+    # one with a snapshot of the Aurora cluster first (the stack's DbClusterIdentifier)
+    assert aws.run(document(db_cluster_identifier=fleet.db_cluster), name="iam-snapshot").status == "SUCCEEDED"
     # a migration whose command fails: rollback restores
     aws.next_migration(exit_code=3)
     assert aws.run(document(), name="iam-failure").error == "MigrationFailed"
     # a migration that never ends (it is stopped), and meanwhile a second one for the same service
     aws.next_migration(runs_forever=True)
-    slow = aws.start(document(timeout_seconds=5), name="iam-timeout")
+    # (its timeout is long enough in emulated time for the second one to find it running, however slow the machine)
+    slow = aws.start(document(timeout_seconds=120), name="iam-timeout")
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     assert aws.run(document(), name="iam-second").error == "MigrationInProgress"
+    aws.clock.advance(120)
     assert aws.wait(slow).error == "MigrationTimeout"
     # the poll step fails once (a lasting AWS error): the rollback finds the migration task still running and stops it
     aws.next_migration(runs_forever=True)
@@ -315,14 +346,16 @@ def test_every_function_ran_in_the_recorded_workflows(recording: Recording, tran
     assert set(recording.by_function()) == set(_functions(translated))
 
 
-def test_each_role_allows_exactly_the_actions_its_function_calls(recording: Recording, translated: dict[str, Any]) -> None:
+def test_each_role_allows_exactly_the_actions_its_function_calls(
+    recording: Recording, translated: dict[str, Any], resolver: Resolver
+) -> None:
     by_function = recording.by_function()
     mismatches = {}
     for function in _functions(translated):
         called = {call.action for call in by_function[function]}
         needed = called | {implied for action in called for implied in IMPLIED.get(action, [])}
         needed |= SERVICE_USES_ROLE.get(function, set())
-        granted = statement_actions(inline_statements(translated["Resources"][f"{function}Role"]))
+        granted = statement_actions(_role_statements(translated, resolver, function))
         if granted != needed:
             mismatches[function] = {"granted but never called": sorted(granted - needed),
                                     "called but not granted": sorted(needed - granted)}
@@ -364,6 +397,16 @@ def test_every_recorded_call_is_allowed_on_its_resource(
          "another state machine"),
         ("DescribeServiceFunction", Request("states:DescribeExecution",
                                             f"arn:aws:states:{REGION}:{ACCOUNT}:execution:other:x"), "another state machine"),
+        ("DescribeServiceFunction", Request("rds:DescribeDBClusters", _rds_arn("cluster", "other")), "another database"),
+        ("TakeSnapshotFunction", Request("rds:CreateDBClusterSnapshot", _rds_arn("cluster", "other")), "another database"),
+        ("TakeSnapshotFunction", Request("rds:CreateDBClusterSnapshot", _rds_arn("cluster-snapshot", "nightly")),
+         "a snapshot not named by the workflow"),
+        ("TakeSnapshotFunction", Request("rds:CreateDBSnapshot", _rds_arn("db", "fleet")), "an instance not configured"),
+        ("CheckSnapshotFunction", Request("rds:DescribeDBClusterSnapshots", _rds_arn("cluster-snapshot", "other-1")),
+         "a snapshot not named by the workflow"),
+        ("RollbackFunction", Request("logs:GetLogEvents",
+                                     f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:other:log-stream:fleet/fleet/1"),
+         "another log group"),
     ],
 )
 def test_calls_outside_the_configured_deployment_are_denied(
@@ -381,18 +424,18 @@ def test_the_state_machine_invokes_exactly_its_steps(translated: dict[str, Any],
     assert statement_actions(statements) == {"lambda:InvokeFunction", *(a for a in STAR_RESOURCES if a.startswith("logs:"))}
 
 
-def test_no_action_wildcards_anywhere(translated: dict[str, Any]) -> None:
+def test_no_action_wildcards_anywhere(translated: dict[str, Any], resolver: Resolver) -> None:
     for logical_id, resource in translated["Resources"].items():
         if resource["Type"] == "AWS::IAM::Role":
-            for action in statement_actions(inline_statements(resource)):
+            for action in statement_actions(resolver.resolve(inline_statements(resource))):
                 assert isinstance(action, str) and not re.search(r"[*?]", action), f"{logical_id}: {action}"
 
 
-def test_resource_star_only_where_iam_needs_it(translated: dict[str, Any]) -> None:
+def test_resource_star_only_where_iam_needs_it(translated: dict[str, Any], resolver: Resolver) -> None:
     for logical_id, resource in translated["Resources"].items():
         if resource["Type"] != "AWS::IAM::Role":
             continue
-        for statement in inline_statements(resource):
+        for statement in resolver.resolve(inline_statements(resource)):
             if "*" not in as_list(statement["Resource"]):
                 continue
             for action in as_list(statement["Action"]):
@@ -442,6 +485,34 @@ def test_without_a_vuln_service_only_the_fleet_service_is_in_reach(translated: d
     assert not allows(statements, Request("ecs:UpdateService", _ecs_arn("service", "fleet/fleet-vuln-processing")))
     resources = [r for s in statements for r in as_list(s["Resource"])]
     assert all(not r.endswith("/") for r in resources), resources
+
+
+def test_with_an_rds_instance_configured_only_that_instance_and_its_workflow_snapshots_are_in_reach(
+    translated: dict[str, Any]
+) -> None:
+    resolver = Resolver(translated, {**PARAMETERS, "DbClusterIdentifier": "", "DbInstanceIdentifier": "fleet-mysql"})
+    take = _role_statements(translated, resolver, "TakeSnapshotFunction")
+    check = _role_statements(translated, resolver, "CheckSnapshotFunction")
+    snapshot = _rds_arn("snapshot", "fleet-migration-fleet-fleet-r2-0123abcd")
+
+    assert allows(take, Request("rds:CreateDBSnapshot", _rds_arn("db", "fleet-mysql")))
+    assert allows(take, Request("rds:CreateDBSnapshot", snapshot))
+    assert allows(take, Request("rds:AddTagsToResource", snapshot))
+    assert allows(check, Request("rds:DescribeDBSnapshots", snapshot))
+    assert not allows(take, Request("rds:CreateDBClusterSnapshot", _rds_arn("cluster", "fleet")))
+    assert not allows(take, Request("rds:CreateDBSnapshot", _rds_arn("db", "other")))
+    assert not allows(check, Request("rds:DescribeDBClusterSnapshots", _rds_arn("cluster-snapshot", "fleet-migration-x")))
+
+
+def test_without_a_database_or_a_log_group_nothing_of_rds_or_the_task_logs_is_in_reach(translated: dict[str, Any]) -> None:
+    resolver = Resolver(translated, {**PARAMETERS, "DbClusterIdentifier": "", "DbInstanceIdentifier": "",
+                                     "TaskLogGroupName": ""})
+    statements = {f: _role_statements(translated, resolver, f) for f in _functions(translated)}
+
+    assert not any(allows(s, Request("rds:CreateDBSnapshot", _rds_arn("db", "fleet"))) for s in statements.values())
+    assert not any(allows(s, Request("rds:DescribeDBInstances", _rds_arn("db", "fleet"))) for s in statements.values())
+    assert not any(allows(s, Request("logs:GetLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:fleet:log-stream:x"))
+                   for s in statements.values())
 
 
 def test_every_function_outlasts_its_worst_aws_retry_budget(recording: Recording, translated: dict[str, Any]) -> None:

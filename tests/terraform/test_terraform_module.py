@@ -341,6 +341,12 @@ BAD_VALUES = [
     ("launch_type", "fargate", '"FARGATE" or "EC2"', "launch_type"),
     ("container_name", "", "name of a container", "container_name"),
     ("command", [], "non-empty list", "command"),
+    ("task_cpu", "1 vCPU", "whole number of CPU units", "task_cpu"),
+    ("task_memory", "4 GB", "whole number of MiB", "task_memory"),
+    ("db_cluster_identifier", "fleet--db", "Aurora DB cluster identifier", "db_cluster_identifier"),
+    ("db_instance_identifier", "9fleet", "RDS DB instance identifier", "db_instance_identifier"),
+    ("snapshot_timeout_seconds", 59, "from 60 to 14400", "snapshot_timeout_seconds"),
+    ("snapshot_timeout_seconds", 14401, "from 60 to 14400", "snapshot_timeout_seconds"),
     # Terraform-only: values the execution input does not carry, or that AWS would refuse later
     ("min_capacity", -1, "at least 0", None),
     ("subnets", ["subnet-zz"], "subnet id", None),
@@ -356,6 +362,7 @@ BAD_VALUES = [
     ("assume_role_arn", "arn:aws:iam::123456789012:user/bob", "IAM role ARN", None),
     ("assume_role_session_name", "has spaces", "2 to 64", None),
     ("python", " ", "Python 3 interpreter", None),
+    ("migration_config", {"cpu": 1024, "memory": 2048}, "takes only cpu and mem", None),
 ]
 # Rules across variables are preconditions of null_resource.main (and model validators of MigrationInput).
 BAD_COMBINATIONS = [
@@ -366,6 +373,9 @@ BAD_COMBINATIONS = [
     ({"vuln_service": "fleet"}, "names the same service", {"vuln_service": "fleet"}),
     ({"vuln_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet"}, "names the same service",
      {"vuln_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet"}),
+    ({"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"}, "at most one of db_cluster_identifier",
+     {"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"}),
+    ({"task_memory": "4096"}, "task_memory needs task_cpu", {"task_memory": "4096"}),
 ]
 
 
@@ -456,3 +466,23 @@ def test_a_missing_required_argument_is_named(tmp_path, terraform_data_dir):
 
     assert returncode == 1
     assert any(e["summary"] == "Missing required argument" and '"subnets" is required' in e["detail"] for e in errors)
+
+
+def test_the_task_size_and_the_recovery_point_reach_the_execution_input(root):
+    document = json.loads(root(task_cpu="4096", task_memory="16384", db_cluster_identifier="fleet",
+                               snapshot_timeout_seconds=7200).console("module.migrations.execution_input"))
+
+    parsed = MigrationInput.parse(document)
+    assert (parsed.task_cpu, parsed.task_memory) == ("4096", "16384")
+    assert (parsed.db_cluster_identifier, parsed.snapshot_timeout_seconds) == ("fleet", 7200)
+
+
+@pytest.mark.parametrize(("arguments", "size"), [
+    ({}, (None, None)),
+    ({"migration_config": {"cpu": 1024, "mem": 2048}}, ("1024", "2048")),
+    ({"migration_config": {"cpu": 1024, "mem": 2048}, "task_cpu": "2048", "task_memory": "8192"}, ("2048", "8192")),
+], ids=["neither", "fleets-migration-config", "task-size-wins"])
+def test_fleets_migration_config_sizes_the_task_unless_task_cpu_and_task_memory_say_otherwise(root, arguments, size):
+    parsed = MigrationInput.parse(json.loads(root(**arguments).console("module.migrations.execution_input")))
+
+    assert (parsed.task_cpu, parsed.task_memory) == size

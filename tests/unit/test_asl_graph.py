@@ -185,7 +185,7 @@ def test_every_wait_is_driven_by_the_step_before_it():
 
 
 READ_ONLY = ["Validate the input and describe the services", "Check whether the services drained",
-             "Check the migration task", "Check whether the services are stable"]
+             "Check the migration task", "Check whether the services are stable", "Check the snapshot"]
 
 
 @pytest.mark.parametrize("name", READ_ONLY)

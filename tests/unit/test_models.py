@@ -151,3 +151,60 @@ def test_a_catch_result_reads_with_the_names_step_functions_gives_it():
     caught = Caught.model_validate({"Error": "MigrationFailed", "Cause": "{}"})
 
     assert (caught.error, caught.cause) == ("MigrationFailed", "{}")
+
+
+def test_the_task_size_and_recovery_point_fields_default_to_none():
+    spec = MigrationInput.parse(VALID)
+
+    assert (spec.task_cpu, spec.task_memory) == (None, None)
+    assert (spec.db_cluster_identifier, spec.db_instance_identifier) == ("", "")
+    assert spec.snapshot_timeout_seconds == 3600
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "says"),
+    [
+        ({"task_cpu": 1024}, "task_cpu", "valid string"),
+        ({"task_cpu": "1 vCPU"}, "task_cpu", "whole number of CPU units"),
+        ({"task_cpu": "768"}, "task_cpu", '"256", "512", "1024", "2048", "4096", "8192", "16384"'),
+        ({"task_cpu": "32768"}, "task_cpu", "not a Fargate task CPU"),
+        ({"task_memory": "4096"}, "task_memory", "set task_cpu too"),
+        ({"task_cpu": "1024", "task_memory": "4 GB"}, "task_memory", "whole number of MiB"),
+        ({"task_cpu": "256", "task_memory": "4096"}, "task_memory", '"512", "1024", "2048"'),
+        ({"task_cpu": "1024", "task_memory": "9216"}, "task_memory", '"2048", "3072"'),
+        ({"task_cpu": "8192", "task_memory": "18432"}, "task_memory", '"16384" to "61440" in steps of 4096'),
+        ({"task_cpu": "16384", "task_memory": "131072"}, "task_memory", '"32768" to "122880" in steps of 8192'),
+        ({"db_cluster_identifier": "1fleet"}, "db_cluster_identifier", "starting with a letter"),
+        ({"db_cluster_identifier": "fleet--db"}, "db_cluster_identifier", "no two hyphens in a row"),
+        ({"db_cluster_identifier": "fleet-"}, "db_cluster_identifier", "not ending in a hyphen"),
+        ({"db_instance_identifier": "fleet_db"}, "db_instance_identifier", "not an RDS identifier"),
+        ({"db_instance_identifier": "f" * 64}, "db_instance_identifier", "1 to 63"),
+        ({"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"}, "db_instance_identifier",
+         "at most one of db_cluster_identifier"),
+        ({"snapshot_timeout_seconds": 59}, "snapshot_timeout_seconds", "from 60 to 14400"),
+        ({"snapshot_timeout_seconds": 14401}, "snapshot_timeout_seconds", "from 60 to 14400"),
+        ({"snapshot_timeout_seconds": "600"}, "snapshot_timeout_seconds", "valid integer"),
+    ],
+)
+def test_a_bad_task_size_or_database_field_is_named_with_its_fix(changes, field, says):
+    error = rejected(**changes)
+
+    assert error.details["fields"] == [field]
+    assert says in error.message
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"),
+    [("256", "512"), ("512", "4096"), ("1024", "8192"), ("2048", "16384"), ("4096", "30720"), ("8192", "61440"),
+     ("16384", "32768"), ("16384", "122880"), ("4096", None)],
+)
+def test_every_fargate_size_of_the_developer_guide_table_is_accepted(cpu, memory):
+    spec = MigrationInput.parse({**VALID, "task_cpu": cpu, "task_memory": memory})
+
+    assert (spec.task_cpu, spec.task_memory) == (cpu, memory)
+
+
+def test_on_ec2_the_task_size_is_not_held_to_the_fargate_table():
+    spec = MigrationInput.parse({**VALID, "launch_type": "EC2", "task_cpu": "768", "task_memory": "3000"})
+
+    assert (spec.task_cpu, spec.task_memory) == ("768", "3000")

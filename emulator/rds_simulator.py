@@ -1,0 +1,132 @@
+"""Snapshots that take time, on top of moto's RDS.
+
+moto makes every snapshot "available" the moment it is created. In RDS a manual snapshot is
+"creating" for minutes (its size decides), then "available", or "failed" (CreateDBSnapshot and
+CreateDBClusterSnapshot return at once with Status "creating"; RDS User Guide, "Creating a DB snapshot"):
+here each new snapshot follows a ``SnapshotOutcome`` on the emulator's clock.
+
+moto checks CreateDBSnapshot's identifier but not CreateDBClusterSnapshot's; the emulator enforces
+the documented rule for both (RDS API Reference, CreateDBClusterSnapshot: 1 to 63 letters, digits or
+hyphens, the first a letter, no two consecutive hyphens, not ending in one; CreateDBSnapshot: 1 to 255).
+It also refuses a snapshot of a cluster or instance that is not "available" (the same pages' errors
+InvalidDBClusterStateFault and InvalidDBInstanceState), which moto allows.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.rds.exceptions import InvalidDBClusterStateFault, InvalidParameterValue, RDSClientError
+from moto.rds.models import RDSBackend
+
+from emulator.clock import Clock
+
+_IDENTIFIER = {"cluster": re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,62}(?<!-)"),
+               "instance": re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,254}(?<!-)")}
+
+
+@dataclass
+class SnapshotOutcome:
+    """How the next snapshot behaves: seconds "creating", then "available" (or "failed")."""
+
+    creating_seconds: float = 2.0
+    fails: bool = False
+
+
+@dataclass
+class _SimSnapshot:
+    snapshot: Any
+    created: float
+    outcome: SnapshotOutcome
+
+    def status(self, at: float) -> tuple[str, int]:
+        """(Status, PercentProgress) at a moment."""
+        seconds = self.outcome.creating_seconds
+        if at >= self.created + seconds:
+            return ("failed", 0) if self.outcome.fails else ("available", 100)
+        return "creating", int(100 * (at - self.created) / seconds) if seconds > 0 else 0
+
+
+@dataclass
+class RdsSimulator:
+    clock: Clock
+    default: SnapshotOutcome = field(default_factory=SnapshotOutcome)
+    outcomes: deque[SnapshotOutcome] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshots: list[_SimSnapshot] = []
+        self._originals: dict[str, Any] = {}
+        # (clock time, call, snapshot identifier) of every snapshot created; read-only (tests, the benchmark)
+        self.call_log: list[tuple[float, str, str]] = []
+
+    def next_snapshot(self, outcome: SnapshotOutcome) -> None:
+        self.outcomes.append(outcome)
+
+    def tick(self) -> None:
+        """Write each snapshot's state at this moment into moto's objects, so moto's responses show it."""
+        at = self.clock.now()
+        with self._lock:
+            for sim in self._snapshots:
+                sim.snapshot.status, progress = sim.status(at)
+                sim.snapshot.percent_progress = progress
+
+    def _track(self, snapshot: Any, call: str, identifier: str) -> None:
+        with self._lock:
+            outcome = self.outcomes.popleft() if self.outcomes else self.default
+            self._snapshots.append(_SimSnapshot(snapshot, self.clock.now(), outcome))
+            self.call_log.append((self.clock.now(), call, identifier))
+        self.tick()
+
+    def install(self) -> None:
+        sim = self
+
+        def patch(name: str, make: Callable[[Any], Any]) -> None:
+            self._originals[name] = original = getattr(RDSBackend, name)
+            setattr(RDSBackend, name, make(original))
+
+        def creating(call: str, kind: str, snapshot_argument: int) -> Callable[[Any], Any]:
+            def make(original: Any) -> Any:
+                def wrapper(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
+                    identifier = kwargs.get(("db_cluster_snapshot_identifier", "db_snapshot_identifier")[kind == "instance"])
+                    if identifier is None:
+                        identifier = args[snapshot_argument]
+                    manual = kwargs.get("snapshot_type", args[2] if len(args) > 2 else "manual") == "manual"
+                    # automated snapshots are RDS's own, named "rds:<id>-<time>"
+                    if manual and not _IDENTIFIER[kind].fullmatch(identifier):
+                        raise InvalidParameterValue(
+                            f"The parameter {('DBClusterSnapshotIdentifier', 'DBSnapshotIdentifier')[kind == 'instance']}"
+                            f" is not a valid identifier: {identifier}")
+                    source = kwargs.get(("db_cluster_identifier", "db_instance_identifier")[kind == "instance"], args[0] if args else None)
+                    database = (backend.clusters if kind == "cluster" else backend.databases).get(source)
+                    if manual and database is not None and database.status != "available":
+                        if kind == "cluster":
+                            raise InvalidDBClusterStateFault(f"DbCluster {source} is in {database.status} state, not available.")
+                        raise RDSClientError("InvalidDBInstanceState", f"DB instance {source} is {database.status}, not available.")
+                    snapshot = original(backend, *args, **kwargs)
+                    if manual:
+                        sim._track(snapshot, call, identifier)
+                    return snapshot
+                return wrapper
+            return make
+
+        def ticking(original: Any) -> Any:
+            def wrapper(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
+                sim.tick()
+                return original(backend, *args, **kwargs)
+            return wrapper
+
+        patch("create_db_cluster_snapshot", creating("CreateDBClusterSnapshot", "cluster", 1))
+        patch("create_db_snapshot", creating("CreateDBSnapshot", "instance", 1))
+        patch("describe_db_cluster_snapshots", ticking)
+        patch("describe_db_snapshots", ticking)
+
+    def uninstall(self) -> None:
+        for name, original in self._originals.items():
+            setattr(RDSBackend, name, original)
+        self._originals.clear()

@@ -1,0 +1,20 @@
+"""Step: look once whether the database snapshot is available; fail when it failed or took too long."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fleet_migration import polling, snapshot
+from fleet_migration.models import Migration
+from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    migration = snapshot.check(Migration.model_validate(event))
+    taken = migration.snapshot
+    if taken:
+        logger.info("Snapshot polled", snapshot=taken.snapshot_identifier, status=taken.status)
+        if taken.done and taken.started_at is not None:
+            metrics.add_metric(name="SnapshotSeconds", unit=MetricUnit.Seconds, value=polling.now() - taken.started_at)
+    return migration.dump()

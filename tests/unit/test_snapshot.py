@@ -1,0 +1,208 @@
+"""The recovery point: its name, the describe step's checks, the snapshot steps, and the emulator's RDS timeline.
+
+The emulator runs at real speed and the tests move its clock, so "the snapshot became available" or
+"snapshot_timeout_seconds passed" costs no waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import check_snapshot
+import describe_service
+import pytest
+import take_snapshot
+from botocore.exceptions import ClientError
+
+from fleet_migration.errors import InvalidInput, ResourceNotFound, TaskFailedToStart
+from fleet_migration.models import Execution
+from fleet_migration.snapshot import snapshot_identifier
+
+# The documented rule, written out independently: letters, digits, hyphens; a letter first; no "--"; no "-" last.
+RDS_RULE = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*(?<!-)")
+ARN = "arn:aws:states:us-east-1:123456789012:execution:fleet-migration:"
+
+
+def execution_named(name: str) -> Execution:
+    return Execution(id=ARN + name, name=name, state_machine_arn=ARN, start_time="2026-01-01T00:00:00+00:00")
+
+
+@pytest.mark.parametrize("name", ["fleet-fleet-r2", "Prod_Cluster-fleet-r12-a2", "x" * 80, "9-lives--r3", "a_-_b"])
+@pytest.mark.parametrize("kind", ["cluster", "instance"])
+def test_the_snapshot_is_named_after_the_execution_within_rds_rules(name, kind):
+    identifier = snapshot_identifier(execution_named(name), kind)
+
+    assert RDS_RULE.fullmatch(identifier), identifier
+    assert identifier == identifier.lower() and identifier.startswith("fleet-migration-")
+    assert len(identifier) <= {"cluster": 63, "instance": 255}[kind]
+
+
+def test_two_executions_never_share_a_snapshot_name():
+    first = snapshot_identifier(execution_named("fleet-fleet-r2"), "cluster")
+    other_stack = snapshot_identifier(Execution(id="arn:aws:states:us-east-1:123456789012:execution:staging:fleet-fleet-r2",
+                                                name="fleet-fleet-r2", state_machine_arn="x", start_time="x"), "cluster")
+
+    assert first.startswith("fleet-migration-fleet-fleet-r2-") and first != other_stack
+
+
+@pytest.fixture
+def describe(emu, deployment, execution, lambda_context):
+    def call(**overrides):
+        event = {"input": deployment.migration_input(poll_interval_seconds=1, **overrides), "execution": execution()}
+        return describe_service.lambda_handler(event, lambda_context)
+
+    return call
+
+
+@pytest.mark.fleet(databases=True)
+def test_describe_plans_the_cluster_snapshot_with_its_restore_command(describe):
+    planned = describe(db_cluster_identifier="fleet")["snapshot"]
+
+    assert (planned["type"], planned["identifier"], planned["status"]) == ("cluster", "fleet", "planned")
+    assert planned["arn"] == f"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:{planned['snapshot_identifier']}"
+    assert planned["restore_command"].startswith(
+        f"aws rds restore-db-cluster-from-snapshot --db-cluster-identifier fleet-restored --snapshot-identifier "
+        f"{planned['snapshot_identifier']} --engine aurora-mysql")
+    assert "create-db-instance" in planned["restore_note"]
+
+
+@pytest.mark.fleet(databases=True)
+def test_the_cause_prepared_for_a_rollback_that_cannot_run_names_the_snapshot_to_check(describe):
+    state = describe(db_cluster_identifier="fleet")
+
+    shown = json.loads(state["manual_restore_cause"])["snapshot"]
+    assert shown["status"] == "unknown" and shown["restore_command"] == state["snapshot"]["restore_command"]
+    assert shown["check_command"] == ("aws rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier "
+                                      + state["snapshot"]["snapshot_identifier"])
+
+
+@pytest.mark.fleet(databases=True)
+def test_describe_plans_the_instance_snapshot_with_its_restore_command(describe):
+    planned = describe(db_instance_identifier="fleet-mysql")["snapshot"]
+
+    assert planned["type"] == "instance"
+    assert planned["restore_command"] == (
+        "aws rds restore-db-instance-from-db-snapshot --db-instance-identifier fleet-mysql-restored "
+        f"--db-snapshot-identifier {planned['snapshot_identifier']} --db-instance-class db.t4g.medium "
+        f"--db-subnet-group-name fleet --vpc-security-group-ids {planned['restore_command'].split()[-1]}")
+
+
+@pytest.mark.fleet(databases=True)
+@pytest.mark.parametrize("field", ["db_cluster_identifier", "db_instance_identifier"])
+def test_describe_refuses_a_database_that_does_not_exist(describe, field):
+    with pytest.raises(ResourceNotFound) as caught:
+        describe(**{field: "nowhere"})
+
+    assert caught.value.details["fields"] == [field]
+    assert "'nowhere' was not found" in caught.value.message
+
+
+@pytest.mark.fleet(databases=True)
+def test_describe_refuses_an_aurora_instance_named_as_an_rds_instance(describe):
+    with pytest.raises(InvalidInput) as caught:
+        describe(db_instance_identifier="fleet-1")
+
+    assert 'set db_cluster_identifier to \'fleet\'' in caught.value.message
+
+
+@pytest.fixture
+def drained(describe):
+    """The state document as the snapshot step gets it (the drain itself is not what these tests look at)."""
+    return lambda **overrides: describe(**overrides)
+
+
+@pytest.mark.fleet(databases=True)
+def test_a_snapshot_is_creating_until_rds_finishes_it(emu, drained, lambda_context):
+    emu.next_snapshot(creating_seconds=120)
+    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet"), lambda_context)
+
+    assert (state["snapshot"]["status"], state["snapshot"]["done"]) == ("creating", False)
+    emu.clock.advance(60)
+    state = check_snapshot.lambda_handler(state, lambda_context)
+    assert (state["snapshot"]["status"], state["snapshot"]["done"]) == ("creating", False)
+    emu.clock.advance(61)
+    state = check_snapshot.lambda_handler(state, lambda_context)
+    assert (state["snapshot"]["status"], state["snapshot"]["done"]) == ("available", True)
+
+
+@pytest.mark.fleet(databases=True)
+def test_the_snapshot_carries_the_execution_that_took_it(emu, drained, lambda_context, execution):
+    state = take_snapshot.lambda_handler(drained(db_instance_identifier="fleet-mysql"), lambda_context)
+
+    described = emu.client("rds").describe_db_snapshots(DBSnapshotIdentifier=state["snapshot"]["snapshot_identifier"])
+    assert described["DBSnapshots"][0]["TagList"] == [{"Key": "fleet-migration:execution", "Value": execution()["id"]}]
+
+
+@pytest.mark.fleet(databases=True)
+def test_a_retried_snapshot_step_adopts_the_snapshot_its_first_attempt_started(emu, drained, lambda_context):
+    state = drained(db_cluster_identifier="fleet")
+    take_snapshot.lambda_handler(dict(state), lambda_context)
+
+    again = take_snapshot.lambda_handler(dict(state), lambda_context)
+
+    assert again["snapshot"]["status"] == "creating"
+    assert len(emu.rds_sim.call_log) == 1
+
+
+@pytest.mark.fleet(databases=True)
+def test_a_snapshot_still_creating_after_snapshot_timeout_seconds_fails_the_start(emu, drained, lambda_context):
+    emu.next_snapshot(creating_seconds=10_000)
+    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet", snapshot_timeout_seconds=60), lambda_context)
+    emu.clock.advance(61)
+
+    with pytest.raises(TaskFailedToStart) as caught:
+        check_snapshot.lambda_handler(state, lambda_context)
+
+    cause = json.loads(str(caught.value))
+    assert "snapshot_timeout_seconds=60" in cause["message"] and "did not start" in cause["message"]
+    assert cause["snapshot"]["status"] == "creating"
+    assert cause["snapshot"]["restore_command"].startswith("aws rds restore-db-cluster-from-snapshot")
+
+
+@pytest.mark.fleet(databases=True)
+def test_a_failed_snapshot_fails_the_start_without_a_restore_command(emu, drained, lambda_context):
+    emu.next_snapshot(creating_seconds=5, fails=True)
+    state = take_snapshot.lambda_handler(drained(db_instance_identifier="fleet-mysql"), lambda_context)
+    emu.clock.advance(6)
+
+    with pytest.raises(TaskFailedToStart) as caught:
+        check_snapshot.lambda_handler(state, lambda_context)
+
+    cause = json.loads(str(caught.value))
+    assert "ended 'failed'" in cause["message"]
+    assert cause["snapshot"]["status"] == "failed" and "restore_command" not in cause["snapshot"]
+
+
+@pytest.mark.fleet(databases=True)
+def test_rds_refusing_the_snapshot_fails_the_start_naming_the_aws_error(emu, drained, lambda_context):
+    state = drained(db_cluster_identifier="fleet")
+    emu.client("rds").stop_db_cluster(DBClusterIdentifier="fleet")
+
+    with pytest.raises(TaskFailedToStart) as caught:
+        take_snapshot.lambda_handler(state, lambda_context)
+
+    assert caught.value.details["underlying_error"] == "InvalidDBClusterStateFault"
+    assert "is in stopped state" in caught.value.message
+
+
+@pytest.mark.fleet(databases=True)
+def test_the_emulator_refuses_a_cluster_snapshot_identifier_rds_refuses(emu, deployment):
+    codes = {}
+    for identifier in ["1-starts-with-a-digit", "two--hyphens", "ends-with-", "x" * 64, "under_score"]:
+        with pytest.raises(ClientError) as caught:
+            emu.client("rds").create_db_cluster_snapshot(DBClusterIdentifier="fleet", DBClusterSnapshotIdentifier=identifier)
+        codes[identifier] = caught.value.response["Error"]["Code"]
+
+    assert set(codes.values()) == {"InvalidParameterValue"}
+
+
+@pytest.mark.fleet(databases=True)
+def test_the_emulator_refuses_a_snapshot_of_a_database_that_is_not_available(emu, deployment):
+    rds = emu.client("rds")
+    rds.stop_db_instance(DBInstanceIdentifier="fleet-mysql")
+
+    with pytest.raises(ClientError) as caught:
+        rds.create_db_snapshot(DBInstanceIdentifier="fleet-mysql", DBSnapshotIdentifier="before")
+
+    assert caught.value.response["Error"]["Code"] == "InvalidDBInstanceState"
