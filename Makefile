@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench package clean
 
 $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The Terraform workflow module's Lambda packages (committed; tests fail when they drift from functions/).
+package: $(STAMP)
+	$(BIN)/python tools/package.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -37,9 +37,11 @@ from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
 from emulator.faults import Faults
 from emulator.fleet import FleetDeployment, seed_fleet
 from emulator.lambda_runtime import LambdaRuntime
+from emulator import terraform_support
 from emulator.template import TEMPLATE, Application, read_application, render_definition
 
 STATE_MACHINE_NAME = "fleet-migration"
+ACCOUNT_ID = "123456789012"  # moto's default account
 # Service models parsed once per process, not once per emulator (they are read-only).
 _LOADER = botocore.loaders.create_loader()
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -104,6 +106,7 @@ class Emulator:
             "core": {"reset_boto3_session": True, "mock_credentials": True, "passthrough": {"urls": [], "services": []}},
         })
         self._mock.start()
+        self._restore.append(terraform_support.install(ACCOUNT_ID))
         self._install_clock()
         self.lambdas.install()
         self.ecs_sim.install()

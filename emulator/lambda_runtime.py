@@ -3,6 +3,11 @@
 moto's Lambda backend (without Docker) would echo the payload; we replace its ``invoke`` so a
 function created from template.yaml runs its ``Handler`` and answers the way the Python runtime
 does, errors included (``x-amz-function-error`` and ``{"errorType", "errorMessage"}``).
+
+The emulator creates each template function under its logical id; a function created some other way
+(``terraform apply`` of terraform/modules/workflow names them ``<name>-<step>``) runs the template
+function whose ``Handler`` its own ``Handler`` names: the same code from functions/, as the committed
+package carries it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ from typing import Any
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from emulator.template import FunctionSpec
+
+
+class HandlerNotFound(Exception):
+    """What the Python runtime reports for a Handler it cannot import."""
+
+    error_type = "Runtime.ImportModuleError"
 
 
 @dataclass
@@ -45,6 +56,8 @@ class LambdaRuntime:
         self._handlers: dict[str, Callable[[dict, Any], Any]] = {}
         self._lock = threading.Lock()
         self.invocations: Counter[str] = Counter()
+        # Handler of each function invoked so far, by function name (moto's record of CreateFunction).
+        self.handlers_by_name: dict[str, str] = {}
         self._original_invoke: Any = None
 
     def install(self) -> None:
@@ -54,6 +67,7 @@ class LambdaRuntime:
         def invoke(backend: LambdaSimpleBackend, function_name: str, qualifier: Any, body: Any, headers: Any,
                    response_headers: dict[str, str]) -> bytes:
             function = backend.get_function(function_name, qualifier)  # raises ResourceNotFound like AWS
+            runtime.handlers_by_name[function.function_name] = function.handler
             return runtime.invoke(function.function_name, function.function_arn, body, response_headers)
 
         LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
@@ -61,6 +75,17 @@ class LambdaRuntime:
     def uninstall(self) -> None:
         if self._original_invoke is not None:
             LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
+
+    def logical_id(self, name: str) -> str:
+        """The template function ``name`` is, or else the one whose Handler is the Handler ``name`` was created with."""
+        if name in self._functions:
+            return name
+        handler = self.handlers_by_name.get(name)
+        for logical_id, spec in self._functions.items():
+            if spec.handler == handler:
+                return logical_id
+        raise HandlerNotFound(f"Unable to import module for handler '{handler}' of function {name}: "
+                              "no function in template.yaml has that Handler")
 
     def handler(self, name: str) -> Callable[[dict, Any], Any]:
         with self._lock:
@@ -73,16 +98,17 @@ class LambdaRuntime:
             return self._handlers[name]
 
     def invoke(self, name: str, arn: str, body: Any, response_headers: dict[str, str]) -> bytes:
-        self.invocations[name] += 1
         event = json.loads(body) if body else {}
         context = LambdaContext(function_name=name, invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
         try:
-            result = self.handler(name)(event, context)
+            logical_id = self.logical_id(name)
+            self.invocations[logical_id] += 1
+            result = self.handler(logical_id)(event, context)
         except Exception as exc:  # the runtime reports every unhandled exception the same way
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
                 {
-                    "errorType": type(exc).__name__,
+                    "errorType": getattr(exc, "error_type", type(exc).__name__),
                     "errorMessage": str(exc),
                     "requestId": context.aws_request_id,
                     "stackTrace": traceback.format_tb(exc.__traceback__),
