@@ -89,8 +89,8 @@ class Applied:
 @pytest.fixture(scope="module")
 def applied(root: Root, plan: dict[str, Any]) -> Applied:
     result = root.terraform("apply", "-input=false", "-no-color", "tfplan")
-    state = json.loads(checked(root.terraform("show", "-json")).stdout)
-    return Applied(result, state)
+    # The state file itself rather than `terraform show -json` (one provider start less).
+    return Applied(result, json.loads((root.directory / "terraform.tfstate").read_text()))
 
 
 def planned(plan: dict[str, Any]) -> list[Resource]:
@@ -265,9 +265,8 @@ def test_given_a_state_machine_arn_the_drop_in_creates_nothing_else(root: Root, 
     checked(run(tmp_path, "init", "-input=false", "-no-color", endpoint_url=root.aws.endpoint_url))
 
     # WHEN it plans
-    checked(run(tmp_path, "plan", "-input=false", "-no-color", "-out=tfplan", endpoint_url=root.aws.endpoint_url))
-    shown = json.loads(checked(run(tmp_path, "show", "-json", "tfplan", endpoint_url=root.aws.endpoint_url)).stdout)
+    result = checked(run(tmp_path, "plan", "-input=false", "-no-color", endpoint_url=root.aws.endpoint_url))
 
     # THEN the migration's null_resource is all it would create
-    assert [(c["address"], c["change"]["actions"]) for c in shown["resource_changes"]] == [
-        ("module.migrations.null_resource.main", ["create"])]
+    assert "# module.migrations.null_resource.main will be created" in result.stdout
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in result.stdout

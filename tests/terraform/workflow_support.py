@@ -146,8 +146,14 @@ class Resource:
 
 
 def module_resources(document: dict[str, Any], module_address: str) -> list[Resource]:
-    """The resources of one module in ``terraform show -json`` output (a plan's planned_values or a state's values)."""
-    root = document.get("planned_values", document.get("values", {}))["root_module"]
+    """The resources of one module in a plan (``terraform show -json``) or a state file (format version 4)."""
+    if "resources" in document:  # a state file: {"resources": [{"module", "type", "name", "instances"}]}
+        return [
+            Resource(_address(r, i), r["type"], i.get("index_key"), i["attributes"])
+            for r in document["resources"] if r.get("module", "") == module_address and r["mode"] == "managed"
+            for i in r["instances"]
+        ]
+    root = document["planned_values"]["root_module"]
     found: list[Resource] = []
 
     def walk(module: dict[str, Any]) -> None:
@@ -159,6 +165,12 @@ def module_resources(document: dict[str, Any], module_address: str) -> list[Reso
 
     walk(root)
     return found
+
+
+def _address(resource: dict[str, Any], instance: dict[str, Any]) -> str:
+    key = instance.get("index_key")
+    index = "" if key is None else f"[{json.dumps(key)}]"
+    return f"{resource['module']}.{resource['type']}.{resource['name']}{index}"
 
 
 def of_type(resources: list[Resource], kind: str, name: str = "function") -> dict[Any, Resource]:
