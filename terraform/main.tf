@@ -40,7 +40,7 @@ locals {
 
   # The state machine given, or the one modules/workflow deploys (its ARN is known at plan time, and
   # whatever reads it waits until the workflow exists).
-  state_machine_arn = var.state_machine_arn != null ? var.state_machine_arn : one(module.workflow[*].state_machine_arn)
+  state_machine_arn = var.state_machine_arn != null ? var.state_machine_arn : module.workflow[0].state_machine_arn
 
   # arn:<partition>:states:<region>:<account>:stateMachine:<name>
   partition     = split(":", local.state_machine_arn)[1]

@@ -89,10 +89,9 @@ def test_the_variables_are_a_superset_of_fleets_addon_with_the_same_types_and_de
             assert ours.type == type_, name
         if default is not REQUIRED:
             assert ours.has_default and ours.default == default, name
-    assert module.variables["state_machine_arn"].required
+    # state_machine_arn is optional: without it the module deploys the workflow (modules/workflow).
     assert [v.name for v in module.variables.values() if v.required] == [
-        "ecs_cluster", "ecs_service", "task_definition", "task_definition_revision", "subnets", "security_groups",
-        "state_machine_arn"]
+        "ecs_cluster", "ecs_service", "task_definition", "task_definition_revision", "subnets", "security_groups"]
 
 
 def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(module, good_variables):
