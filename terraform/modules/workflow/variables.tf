@@ -102,7 +102,7 @@ variable "subnets" {
 
   validation {
     condition     = alltrue([for subnet in var.subnets : can(regex("^subnet-[0-9a-f]+$", subnet))])
-    error_message = "Every entry of subnets must be a subnet id such as \"subnet-0a1b2c3d\"."
+    error_message = "The subnets must be subnet ids such as \"subnet-0a1b2c3d\" (the Fleet service's)."
   }
 }
 
@@ -114,7 +114,7 @@ variable "security_groups" {
 
   validation {
     condition     = alltrue([for group in var.security_groups : can(regex("^sg-[0-9a-f]+$", group))])
-    error_message = "Every entry of security_groups must be a security group id such as \"sg-0a1b2c3d\"."
+    error_message = "The security_groups must be security group ids such as \"sg-0a1b2c3d\" (the Fleet service's)."
   }
 }
 
