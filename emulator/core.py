@@ -32,12 +32,12 @@ from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
+from emulator import terraform_support
 from emulator.clock import Clock
 from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
 from emulator.faults import Faults
 from emulator.fleet import FleetDeployment, seed_fleet
 from emulator.lambda_runtime import LambdaRuntime
-from emulator import terraform_support
 from emulator.template import TEMPLATE, Application, read_application, render_definition
 
 STATE_MACHINE_NAME = "fleet-migration"

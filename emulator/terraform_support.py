@@ -15,6 +15,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.iam.models import AWSManagedPolicy, iam_backends
 from moto.stepfunctions.exceptions import ResourceNotFound
+from moto.stepfunctions.parser.api import InvalidDefinition
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -57,8 +58,8 @@ def definition_diagnostics(definition: str | None) -> list[dict[str, str]]:
         return [_error("INVALID_JSON_DESCRIPTION", f"Invalid JSON: {exc}", f"line {exc.lineno}")]
     try:
         StepFunctionsParserBackend._validate_definition(definition)
-    except Exception as exc:  # moto's ASL parser refuses the grammar
-        return [_error("SCHEMA_VALIDATION_FAILED", getattr(exc, "message", str(exc)))]
+    except InvalidDefinition as exc:  # moto's ASL parser refuses the grammar
+        return [_error("SCHEMA_VALIDATION_FAILED", exc.message)]
     return _graph_diagnostics(document, "")
 
 

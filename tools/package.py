@@ -96,7 +96,7 @@ def dependency_entries(wheel_dir: Path) -> dict[str, bytes]:
     for wheel in sorted(wheel_dir.glob("*.whl")):
         with zipfile.ZipFile(wheel) as archive:
             for member in archive.namelist():
-                if member.endswith("/") or "__pycache__" in member or member.endswith(".pyc"):
+                if member.endswith(("/", ".pyc")) or "__pycache__" in member:
                     continue
                 target = member
                 top, _, rest = member.partition("/")

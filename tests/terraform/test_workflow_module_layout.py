@@ -5,13 +5,15 @@ are template.yaml's parameters."""
 from __future__ import annotations
 
 import re
+import subprocess
 from typing import Any
 
 import hcl2
 import pytest
+from workflow_support import WORKFLOW_MODULE
 
 from emulator.template import load_template
-from workflow_support import WORKFLOW_MODULE
+from tools import terraform
 
 # Where no value can be wrong: any bool, any tags.
 NOTHING_TO_VALIDATE = {"enable_trigger", "tags"}
@@ -53,3 +55,10 @@ def test_the_readme_documents_every_input_and_output() -> None:
 
     for name in [*VARIABLES, *blocks("outputs.tf", "output")]:
         assert re.search(rf"^\| `{name}` \|", readme, re.MULTILINE), f"{name} is not in a README table"
+
+
+def test_terraform_fmt_leaves_the_module_as_it_is() -> None:
+    result = subprocess.run([*terraform.command(), "fmt", "-check", "-diff", "-no-color", str(WORKFLOW_MODULE)],
+                            env=terraform.environment(), capture_output=True, text=True, timeout=120, check=False)
+
+    assert result.returncode == 0, result.stdout

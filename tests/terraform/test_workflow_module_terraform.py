@@ -19,9 +19,6 @@ from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
-
-from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
-from emulator.template import read_application, render_definition
 from workflow_support import (
     ACCOUNT,
     REGION,
@@ -38,8 +35,11 @@ from workflow_support import (
     run,
 )
 
+from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
+from emulator.template import read_application, render_definition
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "template"))
-from template_support import PARAMETERS, Resolver, as_list, inline_statements, translate  # noqa: E402
+from template_support import PARAMETERS, Resolver, as_list, inline_statements, translate
 
 # Every test shares the one apply: on two xdist workers, `make test` keeps them on one (--dist loadgroup).
 pytestmark = [requires_aws_provider, pytest.mark.xdist_group("workflow-module")]
