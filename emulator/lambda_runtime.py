@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import threading
 import traceback
@@ -56,8 +57,11 @@ class LambdaRuntime:
         self._handlers: dict[str, Callable[[dict, Any], Any]] = {}
         self._lock = threading.Lock()
         self.invocations: Counter[str] = Counter()
-        # Handler of each function invoked so far, by function name (moto's record of CreateFunction).
+        # Handler and Environment.Variables of each function invoked so far, by function name (moto's
+        # record of CreateFunction).
         self.handlers_by_name: dict[str, str] = {}
+        self.environment_by_name: dict[str, dict[str, str]] = {}
+        self._environment_lock = threading.Lock()
         self._original_invoke: Any = None
 
     def install(self) -> None:
@@ -68,6 +72,7 @@ class LambdaRuntime:
                    response_headers: dict[str, str]) -> bytes:
             function = backend.get_function(function_name, qualifier)  # raises ResourceNotFound like AWS
             runtime.handlers_by_name[function.function_name] = function.handler
+            runtime.environment_by_name[function.function_name] = dict(function.environment_vars or {})
             return runtime.invoke(function.function_name, function.function_arn, body, response_headers)
 
         LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
@@ -97,13 +102,33 @@ class LambdaRuntime:
                 self._handlers[name] = getattr(module, spec.attribute)
             return self._handlers[name]
 
+    def _with_environment(self, variables: dict[str, str], handler: Callable[[dict, Any], Any], event: dict,
+                          context: LambdaContext) -> Any:
+        """Run a function created outside the template with its own Environment.Variables (the trigger's
+        STATE_MACHINE_ARN, ...): one at a time, as the process has one environment."""
+        with self._environment_lock:
+            saved = {key: os.environ.get(key) for key in variables}
+            os.environ.update(variables)
+            try:
+                return handler(event, context)
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+
     def invoke(self, name: str, arn: str, body: Any, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body) if body else {}
         context = LambdaContext(function_name=name, invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
         try:
             logical_id = self.logical_id(name)
             self.invocations[logical_id] += 1
-            result = self.handler(logical_id)(event, context)
+            handler = self.handler(logical_id)
+            if name == logical_id:  # a template function: the emulator set its environment at start
+                result = handler(event, context)
+            else:
+                result = self._with_environment(self.environment_by_name.get(name, {}), handler, event, context)
         except Exception as exc:  # the runtime reports every unhandled exception the same way
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(

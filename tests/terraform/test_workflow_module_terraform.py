@@ -10,7 +10,6 @@ the provider creates Lambda functions one at a time and waits 5 s for each).
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,11 +27,13 @@ from workflow_support import (
     checked,
     fleet_root_module,
     fleet_variables,
+    initialized_copy,
     module_resources,
     of_type,
     policy_document,
     requires_aws_provider,
     run,
+    start,
 )
 
 from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
@@ -84,13 +85,22 @@ def plan(root: Root) -> dict[str, Any]:
 class Applied:
     result: CompletedProcess
     state: dict[str, Any]
+    # The same root module with a state machine named, planned while the apply waits on Lambda.
+    given_arn_plan: tuple[int, str, str]
 
 
 @pytest.fixture(scope="module")
-def applied(root: Root, plan: dict[str, Any]) -> Applied:
+def applied(root: Root, plan: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Applied:
+    given = tmp_path_factory.mktemp("given-arn")
+    initialized_copy(root.directory, given)
+    (given / "main.tf").write_text((given / "main.tf").read_text().replace(
+        "  source = ", f'  state_machine_arn = "{root.aws.state_machine_arn}"\n  source = ', 1))
+    given_plan = start(given, "plan", "-input=false", "-no-color", endpoint_url=root.aws.endpoint_url)
     result = root.terraform("apply", "-input=false", "-no-color", "tfplan")
+    stdout, stderr = given_plan.communicate(timeout=300)
     # The state file itself rather than `terraform show -json` (one provider start less).
-    return Applied(result, json.loads((root.directory / "terraform.tfstate").read_text()))
+    return Applied(result, json.loads((root.directory / "terraform.tfstate").read_text()),
+                   (given_plan.returncode, stdout, stderr))
 
 
 def planned(plan: dict[str, Any]) -> list[Resource]:
@@ -134,22 +144,39 @@ def test_plan_allows_no_wildcard_action(plan: dict[str, Any]) -> None:
     assert [action for action in actions if "*" in action or "?" in action] == []
 
 
-def test_plan_runs_each_template_handler_as_template_yaml_does(plan: dict[str, Any]) -> None:
-    application = read_application()
-    globals_ = application.template["Globals"]["Function"]
-    functions = of_type(planned(plan), "aws_lambda_function")
+def test_plan_runs_each_template_function_as_template_yaml_does(plan: dict[str, Any]) -> None:
+    template = read_application().template
+    globals_ = template["Globals"]["Function"]
+    expected = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            properties = resource["Properties"]
+            variables = {**globals_["Environment"]["Variables"], **properties.get("Environment", {}).get("Variables", {})}
+            expected[properties["Handler"]] = {
+                "runtime": properties.get("Runtime", globals_["Runtime"]),
+                "architectures": properties.get("Architectures", globals_["Architectures"]),
+                "memory_size": properties.get("MemorySize", globals_["MemorySize"]),
+                "timeout": properties.get("Timeout", globals_["Timeout"]),
+                "tracing": properties.get("Tracing", globals_["Tracing"]),
+                "log_format": globals_["LoggingConfig"]["LogFormat"],
+                # The names, and the values template.yaml writes out (the others are references).
+                "variables": sorted(variables),
+                "literal_variables": {k: v for k, v in variables.items() if isinstance(v, str)},
+            }
 
-    assert sorted(f.values["handler"] for f in functions.values()) == sorted(
-        spec.handler for spec in application.functions.values()
-    )
-    for key, function in functions.items():
+    planned_functions = {}
+    for function in of_type(planned(plan), "aws_lambda_function").values():
         values = function.values
-        assert (values["runtime"], values["architectures"], values["memory_size"]) == (
-            globals_["Runtime"], globals_["Architectures"], globals_["MemorySize"]), key
-        assert values["tracing_config"] == [{"mode": globals_["Tracing"]}], key
-        assert values["logging_config"][0]["log_format"] == globals_["LoggingConfig"]["LogFormat"], key
         variables = values["environment"][0]["variables"]
-        assert {k: variables[k] for k in globals_["Environment"]["Variables"]} == globals_["Environment"]["Variables"], key
+        literal = expected.get(values["handler"], {}).get("literal_variables", {})
+        planned_functions[values["handler"]] = {
+            "runtime": values["runtime"], "architectures": values["architectures"],
+            "memory_size": values["memory_size"], "timeout": values["timeout"],
+            "tracing": values["tracing_config"][0]["mode"], "log_format": values["logging_config"][0]["log_format"],
+            "variables": sorted(variables), "literal_variables": {k: variables.get(k) for k in literal},
+        }
+
+    assert planned_functions == expected
 
 
 # -- one source of truth for permissions -------------------------------------------------------------
@@ -254,19 +281,39 @@ def test_the_state_machine_may_invoke_exactly_the_steps(applied: Applied) -> Non
     assert [set(as_list(s["Resource"])) for s in invoke] == [steps]
 
 
-def test_given_a_state_machine_arn_the_drop_in_creates_nothing_else(root: Root, applied: Applied,
-                                                                     tmp_path: Path) -> None:
-    # GIVEN the same root module in a fresh directory, with the SAM stack's state machine named
-    shutil.copy(root.directory / "main.tf", tmp_path / "main.tf")
-    (tmp_path / "main.tf").write_text((tmp_path / "main.tf").read_text().replace(
-        "  source = ", f'  state_machine_arn = "{root.aws.state_machine_arn}"\n  source = ', 1))
-    variables = json.loads((root.directory / "terraform.tfvars.json").read_text())
-    (tmp_path / "terraform.tfvars.json").write_text(json.dumps(variables))
-    checked(run(tmp_path, "init", "-input=false", "-no-color", endpoint_url=root.aws.endpoint_url))
-
-    # WHEN it plans
-    result = checked(run(tmp_path, "plan", "-input=false", "-no-color", endpoint_url=root.aws.endpoint_url))
+def test_given_a_state_machine_arn_the_drop_in_creates_nothing_else(applied: Applied) -> None:
+    # GIVEN Fleet's block with state_machine_arn (a SAM stack's), WHEN it plans
+    returncode, stdout, stderr = applied.given_arn_plan
 
     # THEN the migration's null_resource is all it would create
-    assert "# module.migrations.null_resource.main will be created" in result.stdout
-    assert "Plan: 1 to add, 0 to change, 0 to destroy." in result.stdout
+    assert returncode == 0, stdout[-3000:] + stderr[-3000:]
+    assert "# module.migrations.null_resource.main will be created" in stdout
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in stdout
+
+
+def test_the_trigger_terraform_created_migrates_a_new_revision_with_the_drop_ins_settings(
+        root: Root, applied: Applied) -> None:
+    # GIVEN revision 3 registered outside Terraform, and CloudTrail's record of it
+    fleet = root.fleet
+    definition = root.aws.client("ecs").describe_task_definition(taskDefinition=f"{fleet.task_definition}:2")
+    registered = {key: definition["taskDefinition"][key] for key in (
+        "family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn",
+        "containerDefinitions")}
+    arn = root.aws.client("ecs").register_task_definition(**registered)["taskDefinition"]["taskDefinitionArn"]
+    event = json.loads((Path(__file__).resolve().parents[1] / "template" / "events" /
+                        "register_task_definition.json").read_text())
+    event["detail"]["responseElements"]["taskDefinition"].update(taskDefinitionArn=arn, revision=3)
+
+    # WHEN EventBridge invokes the trigger function the module created
+    answer = root.aws.client("lambda").invoke(FunctionName=f"{WORKFLOW_NAME}-trigger", Payload=json.dumps(event))
+    started = json.loads(answer["Payload"].read())
+
+    # THEN it started revision 3's migration on the module's state machine, with the drop-in's settings
+    assert answer.get("FunctionError") is None, started
+    assert (started["action"], started["execution_name"]) == ("started", "fleet-fleet-r3")
+    run_ = root.aws.wait(started["execution_arn"], timeout=60)
+    assert run_.status == "SUCCEEDED", run_.cause
+    document = json.loads(root.aws.client("stepfunctions").describe_execution(
+        executionArn=started["execution_arn"])["input"])
+    assert (document["task_definition_revision"], document["subnets"], document["poll_interval_seconds"]) == (
+        3, fleet.subnets, 1)

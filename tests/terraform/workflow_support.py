@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ def fleet_variables(fleet: Any, *, cluster_arn: str) -> dict[str, Any]:
     }
 
 
-def run(directory: Path, *args: str, endpoint_url: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def _environment(endpoint_url: str) -> dict[str, str]:
     env = terraform.environment()
     # The module's client (local-exec) finds the emulator the way any boto3 program would.
     env.update({
@@ -128,8 +129,27 @@ def run(directory: Path, *args: str, endpoint_url: str, timeout: float = 300) ->
         "AWS_DEFAULT_REGION": REGION, "FLEET_MIGRATION_CLIENT_POLL_SECONDS": "0.2",
     })
     env.pop("AWS_PROFILE", None)
-    return subprocess.run([*terraform.command(), *args], cwd=directory, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return env
+
+
+def run(directory: Path, *args: str, endpoint_url: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*terraform.command(), *args], cwd=directory, env=_environment(endpoint_url),
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def start(directory: Path, *args: str, endpoint_url: str) -> subprocess.Popen:
+    """``run`` in the background (``communicate()`` for its output)."""
+    return subprocess.Popen([*terraform.command(), *args], cwd=directory, env=_environment(endpoint_url),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def initialized_copy(source: Path, target: Path) -> None:
+    """``source``'s root module and its ``terraform init`` (modules and provider links) in ``target``, a
+    directory as deep as ``source`` so that the relative module source still resolves: no second init."""
+    assert len(source.parts) == len(target.parts), (source, target)
+    for name in ("main.tf", "terraform.tfvars.json", ".terraform.lock.hcl"):
+        shutil.copy(source / name, target / name)
+    shutil.copytree(source / ".terraform", target / ".terraform", symlinks=True)
 
 
 def checked(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
