@@ -6,7 +6,8 @@
 
 Everything is deployed from template.yaml (functions, handlers, the ASL and its substitutions).
 ``server=True`` also serves the same backends over HTTP for other processes (the Terraform
-client), at ``aws.endpoint_url``.
+client, and ``terraform apply`` with the AWS provider: emulator/terraform_support.py answers the
+calls it makes that moto lacks), at ``aws.endpoint_url``.
 """
 
 from __future__ import annotations
