@@ -10,7 +10,7 @@ from typing import Any
 
 import hcl2
 import pytest
-from workflow_support import WORKFLOW_MODULE
+from workflow_module_support import WORKFLOW_MODULE
 
 from emulator.template import load_template
 from tools import terraform

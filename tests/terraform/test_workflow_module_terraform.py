@@ -18,7 +18,7 @@ from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
-from workflow_support import (
+from workflow_module_support import (
     ACCOUNT,
     REGION,
     SAM_STACK_NAME,
