@@ -8,6 +8,12 @@ The emulator creates each template function under its logical id; a function cre
 (``terraform apply`` of terraform/modules/workflow names them ``<name>-<step>``) runs the template
 function whose ``Handler`` its own ``Handler`` names: the same code from functions/, as the committed
 package carries it.
+
+``time_out`` makes chosen invocations end as a function that ran out of time does: the handler runs,
+its answer is lost, and the runtime answers ``{"errorMessage": "... Task timed out after N seconds"}``
+with no ``errorType``. Step Functions reports such unhandled errors (timeouts, running out of memory)
+as ``Lambda.Unknown`` ("Handle Lambda service exceptions", AWS Step Functions Developer Guide); moto's
+interpreter would call them ``Exception``, so ``install`` teaches it the AWS name.
 """
 
 from __future__ import annotations
@@ -25,6 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    StateTaskServiceLambda,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from emulator.template import FunctionSpec
 
@@ -51,6 +65,16 @@ class LambdaContext:
         return 60_000
 
 
+@dataclass
+class _TimeOut:
+    function: str
+    remaining: int
+    after: int
+
+
+UNKNOWN = "Lambda.Unknown"
+
+
 class LambdaRuntime:
     def __init__(self, functions: dict[str, FunctionSpec]) -> None:
         self._functions = functions
@@ -62,7 +86,29 @@ class LambdaRuntime:
         self.handlers_by_name: dict[str, str] = {}
         self.environment_by_name: dict[str, dict[str, str]] = {}
         self._environment_lock = threading.Lock()
+        self.timed_out: Counter[str] = Counter()
+        self._time_outs: list[_TimeOut] = []
         self._original_invoke: Any = None
+        self._original_from_error: Any = None
+
+    def time_out(self, function: str, *, times: int = 1, after: int = 0) -> None:
+        """Let ``after`` invocations of ``function`` through, then make ``times`` of them time out."""
+        with self._lock:
+            self._time_outs.append(_TimeOut(function, times, after))
+
+    def _times_out(self, name: str) -> bool:
+        with self._lock:
+            for fault in self._time_outs:
+                if fault.function == name:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return False
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        self._time_outs.remove(fault)
+                    self.timed_out[name] += 1
+                    return True
+            return False
 
     def install(self) -> None:
         runtime = self
@@ -77,9 +123,23 @@ class LambdaRuntime:
 
         LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
 
+        self._original_from_error = original_from_error = StateTaskServiceLambda._from_error
+
+        def from_error(state: StateTaskServiceLambda, env: Any, ex: Exception) -> FailureEvent:
+            if isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException) and "errorType" not in _json(ex.payload):
+                return FailureEvent(env=env, error_name=CustomErrorName(UNKNOWN), event_type=HistoryEventType.TaskFailed,
+                                    event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                                        error=UNKNOWN, cause=ex.payload, resource=state._get_sfn_resource(),
+                                        resourceType=state._get_sfn_resource_type())))
+            return original_from_error(state, env, ex)
+
+        StateTaskServiceLambda._from_error = from_error  # type: ignore[method-assign]
+
     def uninstall(self) -> None:
         if self._original_invoke is not None:
             LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
+        if self._original_from_error is not None:
+            StateTaskServiceLambda._from_error = self._original_from_error  # type: ignore[method-assign]
 
     def logical_id(self, name: str) -> str:
         """The template function ``name`` is, or else the one whose Handler is the Handler ``name`` was created with."""
@@ -129,6 +189,9 @@ class LambdaRuntime:
                 result = handler(event, context)
             else:
                 result = self._with_environment(self.environment_by_name.get(name, {}), handler, event, context)
+            if self._times_out(logical_id):
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps({"errorMessage": f"{context.aws_request_id} Task timed out after 60.00 seconds"}).encode()
         except Exception as exc:  # the runtime reports every unhandled exception the same way
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
@@ -140,3 +203,11 @@ class LambdaRuntime:
                 }
             ).encode()
         return json.dumps(result).encode()
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

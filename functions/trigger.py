@@ -1,9 +1,11 @@
-"""EventBridge trigger: a new revision of the Fleet task definition starts (or joins) its migration.
+"""EventBridge trigger: a new revision of the Fleet task definition starts the first attempt of its migration.
 
 EventBridge hands over CloudTrail's record of a ``RegisterTaskDefinition`` call. The execution input
 comes from the stack parameters (environment variables) plus the new revision; the execution name is
 the deterministic one of design section 6, so this trigger and a Terraform run for the same revision
-land on one execution.
+land on one execution. When any attempt for the revision exists, whatever its status, the trigger starts
+nothing: CloudTrail events arrive minutes late and sometimes twice, and a late event after a failed
+attempt must never take Fleet down again for the same revision (a rerun is for a person).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet_migration.aws import client
-from fleet_migration.executions import start_or_join
+from fleet_migration.executions import start_first_attempt
 from fleet_migration.models import MigrationInput
 from fleet_migration.observability import logger, metrics
 
@@ -131,13 +133,22 @@ def handle(event: dict[str, Any], settings: TriggerSettings, sfn: Any) -> dict[s
         logger.info("Event ignored", reason=reason)
         return {"action": "ignored", "reason": reason}
     document = migration_input(settings, revision)
-    decision = start_or_join(
+    decision = start_first_attempt(
         sfn, settings.state_machine_arn, json.dumps(document), settings.cluster, settings.service, revision
     )
-    logger.info("Migration triggered", action=decision.action, execution=decision.name, revision=revision)
+    answer = {"action": decision.action, "execution_name": decision.name, "execution_arn": decision.execution_arn,
+              "status": decision.status}
     if decision.action == "started":
+        logger.info("Migration started", execution=decision.name, revision=revision)
         metrics.add_metric(name="MigrationsTriggered", unit=MetricUnit.Count, value=1)
-    return {"action": decision.action, "execution_name": decision.name, "execution_arn": decision.execution_arn}
+        return answer
+    answer["reason"] = (
+        f"execution {decision.name} for revision {revision} already exists ({decision.status}); the trigger starts "
+        "only the first attempt of a revision, so a late or repeated event never runs a migration again. To run "
+        "it again after a failure, run terraform apply or python3 terraform/migrate.py: they start the next attempt."
+    )
+    logger.info("Migration not started", execution=decision.name, status=decision.status, reason=answer["reason"])
+    return answer
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.responseElements.taskDefinition.taskDefinitionArn")

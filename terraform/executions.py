@@ -37,12 +37,14 @@ def execution_name(cluster: str, service: str, revision: int, attempt: int = 1) 
 
 @dataclass(frozen=True)
 class Decision:
-    """What start-or-join did: ``started`` a new execution, ``joined`` a running one, or found it ``succeeded``."""
+    """What start-or-join did: ``started`` a new execution, ``joined`` a running one, or found it ``succeeded``;
+    or, for the trigger, ``skipped`` because an attempt exists (``status`` says what it is)."""
 
     action: str
     execution_arn: str
     name: str
     attempt: int
+    status: str | None = None
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -82,3 +84,26 @@ def start_or_join(sfn: Any, state_machine_arn: str, document: str, cluster: str,
             return Decision("succeeded", arn, name, attempt)
         # FAILED, TIMED_OUT or ABORTED: look at the next attempt
     raise RuntimeError(f"{max_attempts} attempts of {execution_name(cluster, service, revision)} already failed")
+
+
+def start_first_attempt(sfn: Any, state_machine_arn: str, document: str, cluster: str, service: str,
+                        revision: int) -> Decision:
+    """The EventBridge trigger's rule: start attempt 1 of this revision, or nothing if any attempt exists.
+
+    A CloudTrail event may come minutes late, or twice, after a Terraform run already migrated (or failed and
+    rolled back) the revision: rerunning a failed migration is for a person, never for a late event. Attempts
+    are made in order (an ``-a2`` only after attempt 1 ended badly), so attempt 1 exists whenever any does: it
+    cannot have expired, since closed executions are kept 90 days ("Step Functions service quotas") and an
+    event reaches the trigger within EventBridge's and Lambda's event ages (hours).
+    """
+    name = execution_name(cluster, service, revision)
+    arn = execution_arn(state_machine_arn, name)
+    status = _status(sfn, arn)
+    if status is None:
+        try:
+            started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)
+        except sfn.exceptions.ExecutionAlreadyExists:
+            status = _status(sfn, arn) or "RUNNING"  # started by someone else a moment ago, not visible yet
+        else:
+            return Decision("started", started["executionArn"], name, 1, "RUNNING")
+    return Decision("skipped", arn, name, 1, status)

@@ -15,9 +15,21 @@ from botocore.exceptions import ClientError
 
 from fleet_migration.errors import AwsThrottled
 
-# Standard mode retries throttling with exponential backoff and jitter inside the step; what
-# still fails surfaces as AwsThrottled, which the state machine retries with its own backoff.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+# Standard mode retries throttling, 5xx and connection/read timeouts with exponential backoff and jitter
+# inside the step ("Retries", Boto3 documentation); what still fails surfaces as AwsThrottled (or the AWS
+# error), which the state machine retries with its own backoff. The bounds keep a step inside its function
+# timeout however AWS misbehaves, so a hung call never kills a step that changes something half-way:
+#   one call, at worst: ATTEMPTS x (CONNECT_TIMEOUT + READ_TIMEOUT) + backoff after attempts 1 and 2
+#   (random x 2^(n-1) seconds, at most 1 + 2)            = 3 x (2 + 5) + 3 = 24 s   (WORST_CALL_SECONDS)
+# and template.yaml gives each function at least its most calls in one invocation x 24 s (the table there).
+# AWS control-plane calls answer in well under a second; a read timeout is time without a byte, not the
+# whole answer. Retried calls are safe: counts and bounds are set absolutely, RunTask carries a clientToken.
+CONNECT_TIMEOUT = 2
+READ_TIMEOUT = 5
+ATTEMPTS = 3
+WORST_CALL_SECONDS = ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum(2 ** (n - 1) for n in range(1, ATTEMPTS))
+_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": ATTEMPTS}, connect_timeout=CONNECT_TIMEOUT,
+                 read_timeout=READ_TIMEOUT)
 
 THROTTLING_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "Rate exceeded"}

@@ -49,8 +49,8 @@ def find_services(cluster: str, services: dict[str, str]) -> dict[str, dict[str,
 
 
 @throttling_is_retried
-def find_task_definition(ref: str, container_name: str) -> str:
-    """The ARN of ``family:revision``; ``ResourceNotFound`` if the revision or the container is missing."""
+def find_task_definition(ref: str, container_name: str) -> dict[str, Any]:
+    """The revision ``family:revision`` as ECS describes it; ``ResourceNotFound`` if it or the container is missing."""
     try:
         definition = _ecs().describe_task_definition(taskDefinition=ref)["taskDefinition"]
     except ClientError as exc:
@@ -75,7 +75,7 @@ def find_task_definition(ref: str, container_name: str) -> str:
             f"set container_name to one of {containers}",
             fields=["container_name"],
         )
-    return definition["taskDefinitionArn"]
+    return definition
 
 
 @throttling_is_retried

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration import autoscaling, aws, baseline, ecs, guard, polling
+from fleet_migration import autoscaling, aws, baseline, ecs, guard, polling, preflight
 from fleet_migration.errors import (
     CONTRACT_ERROR_NAMES,
     DrainTimeout,
@@ -50,7 +50,9 @@ def describe(request: DescribeRequest) -> Migration:
         if spec.vuln_service:
             wanted["vuln_service"] = spec.vuln_service
         found = ecs.find_services(spec.ecs_cluster, wanted)
-        task_definition_arn = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
+        definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
+        task_definition_arn = definition["taskDefinitionArn"]
+        _preflight(spec, definition)
         guard.ensure_no_other_migration(spec, request.execution)
         _ensure_no_migration_task_left(spec)
         live = {s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))
@@ -85,6 +87,13 @@ def describe(request: DescribeRequest) -> Migration:
             }
         ),
     )
+
+
+def _preflight(spec: MigrationInput, definition: dict[str, Any]) -> None:
+    """What RunTask or the run-task step's IAM would refuse after the scale-down, refused now."""
+    preflight.check_command(spec.command, preflight.allowed_commands())
+    preflight.check_family(definition)
+    preflight.check_roles(definition)
 
 
 def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
@@ -163,6 +172,8 @@ def check_drained(migration: Migration) -> Migration:
 
 def run_migration_task(migration: Migration) -> Migration:
     spec = migration.input
+    # Checked again here: this step's input is the state document, which a redrive or a crafted call could change.
+    preflight.check_command(spec.command, preflight.allowed_commands())
     task = ecs.run_task(
         cluster=spec.cluster_name,
         task_definition=migration.task_definition_arn,

@@ -50,6 +50,11 @@ IMPLIED = {
     "application-autoscaling:RegisterScalableTarget": ["ecs:DescribeServices", "ecs:UpdateService"],
 }
 
+# Actions the Lambda service performs with a function's role, not its code: the trigger's asynchronous
+# invocations that fail go to its on-failure destination, an SQS queue ("Capturing records of asynchronous
+# invocations", AWS Lambda Developer Guide).
+SERVICE_USES_ROLE = {"TriggerFunction": {"sqs:SendMessage"}}
+
 # Where Resource "*" is allowed, and why. Anything else with "*" fails test_resource_star_only_where_iam_needs_it.
 STAR_RESOURCES = {
     "ecs:DescribeTaskDefinition": "no resource-level permissions",
@@ -79,6 +84,7 @@ class Call:
     service: str  # the IAM prefix (the SDK's signing name)
     operation: str
     params: dict[str, Any]
+    invocation: int = 0
 
     @property
     def action(self) -> str:
@@ -173,8 +179,11 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     original_invoke = aws.lambdas.invoke
     original_call = BaseClient._make_api_call
 
+    invocations = iter(range(1, 1_000_000))
+
     def invoke(name: str, arn: str, body: Any, response_headers: dict[str, str]) -> bytes:
         current.function = name
+        current.invocation = next(invocations)
         try:
             return original_invoke(name, arn, body, response_headers)
         finally:
@@ -183,7 +192,8 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         function = getattr(current, "function", None)
         if function:
-            calls.append(Call(function, client.meta.service_model.signing_name, operation, copy.deepcopy(params)))
+            calls.append(Call(function, client.meta.service_model.signing_name, operation, copy.deepcopy(params),
+                              current.invocation))
         return original_call(client, operation, params)
 
     monkeypatch.setattr(aws.lambdas, "invoke", invoke)
@@ -205,19 +215,27 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     assert aws.run(document(), name="iam-second").error == "MigrationInProgress"
     assert aws.wait(slow).error == "MigrationTimeout"
+    # the poll step fails once (a lasting AWS error): the rollback finds the migration task still running and stops it
+    aws.next_migration(runs_forever=True)
+    aws.faults.inject("ecs", "DescribeTasks", code="AccessDeniedException", message="not authorized", times=1,
+                      when=lambda call: bool(call.params.get("tasks"))
+                      and all(aws.ecs_sim.is_one_off(arn) for arn in call.params["tasks"]))
+    assert aws.run(document(), name="iam-poll-refused").error == "MigrationFailed"
+    aws.clock.advance(60)  # the stopped task reaches STOPPED
     # RunTask refused while a task of the service is kept: rollback looks for a task started unreported
     aws.ecs_sim.run_task_failures.append({"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x",
                                           "reason": "RESOURCE:MEMORY"})
     assert aws.run(document(min_capacity=1), name="iam-no-capacity").error == "TaskFailedToStart"
     # an execution stopped mid-migration: the next attempt reads what it captured from its history
-    aws.next_migration(exit_code=0, run_seconds=3)
+    # (its task runs long enough in emulated time for the next attempt to find it, however slow the machine)
+    aws.next_migration(exit_code=0, run_seconds=600)
     aborted = aws.start(document(), name="iam-aborted")
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     aws.client("stepfunctions").stop_execution(executionArn=aborted)
     assert aws.wait(aborted).status == "ABORTED"
     # while its migration task still runs, the next attempt finds it and refuses
     assert aws.run(document(), name="iam-blocked").error == "MigrationInProgress"
-    aws.clock.advance(10)
+    aws.clock.advance(610)
     assert aws.run(document(), name="iam-after-abort").status == "SUCCEEDED"
     # the EventBridge trigger for a new revision, and the execution it starts
     for name, value in _trigger_environment(fleet).items():
@@ -299,6 +317,7 @@ def test_each_role_allows_exactly_the_actions_its_function_calls(recording: Reco
     for function in _functions(translated):
         called = {call.action for call in by_function[function]}
         needed = called | {implied for action in called for implied in IMPLIED.get(action, [])}
+        needed |= SERVICE_USES_ROLE.get(function, set())
         granted = statement_actions(inline_statements(translated["Resources"][f"{function}Role"]))
         if granted != needed:
             mismatches[function] = {"granted but never called": sorted(granted - needed),
@@ -419,3 +438,20 @@ def test_without_a_vuln_service_only_the_fleet_service_is_in_reach(translated: d
     assert not allows(statements, Request("ecs:UpdateService", _ecs_arn("service", "fleet/fleet-vuln-processing")))
     resources = [r for s in statements for r in as_list(s["Resource"])]
     assert all(not r.endswith("/") for r in resources), resources
+
+
+def test_every_function_outlasts_its_worst_aws_retry_budget(recording: Recording, translated: dict[str, Any]) -> None:
+    # Each call may take WORST_CALL_SECONDS at worst (bounded timeouts and retries in fleet_migration/aws.py):
+    # a function's timeout must cover the most calls it made in one invocation, or a slow AWS kills it half-way.
+    from fleet_migration.aws import WORST_CALL_SECONDS
+
+    short = {}
+    for function, calls in recording.by_function().items():
+        per_invocation: dict[int, int] = defaultdict(int)
+        for call in calls:
+            per_invocation[call.invocation] += 1
+        budget = max(per_invocation.values()) * WORST_CALL_SECONDS
+        timeout = translated["Resources"][function]["Properties"]["Timeout"]
+        if timeout <= budget:
+            short[function] = f"timeout {timeout} s, {max(per_invocation.values())} calls x {WORST_CALL_SECONDS} s"
+    assert not short, short

@@ -46,11 +46,12 @@ def test_translation_keeps_every_step_and_adds_the_trigger_only_under_its_condit
         kinds.setdefault(resource["Type"], []).append(logical_id)
     assert len(kinds["AWS::Lambda::Function"]) == 9
     assert kinds["AWS::StepFunctions::StateMachine"] == ["MigrationStateMachine"]
-    trigger = [k for k, v in resources.items() if k.startswith("TriggerFunction") or v["Type"] == "AWS::Events::Rule"]
-    assert sorted(trigger) == ["TriggerFunction", "TriggerFunctionNewRevision", "TriggerFunctionNewRevisionPermission",
-                               "TriggerFunctionRole"]
+    trigger = [k for k, v in resources.items() if k.startswith("Trigger") or v["Type"] == "AWS::Events::Rule"]
+    assert sorted(trigger) == ["TriggerErrorsAlarm", "TriggerFailedEventsQueue", "TriggerFailedEventsQueuePolicy",
+                               "TriggerFunction", "TriggerFunctionEventInvokeConfig", "TriggerFunctionNewRevision",
+                               "TriggerFunctionNewRevisionPermission", "TriggerFunctionRole"]
     assert all(resources[k].get("Condition") == "TriggerEnabled" for k in trigger)
-    assert all("Condition" not in v for k, v in resources.items() if k not in trigger and k != "TriggerErrorsAlarm")
+    assert all("Condition" not in v for k, v in resources.items() if k not in trigger)
 
 
 def test_the_trigger_is_off_by_default(template: dict[str, Any]) -> None:
@@ -161,20 +162,3 @@ def test_samconfig_deploys_this_template_with_iam_capability() -> None:
     assert "CAPABILITY_IAM" in deploy["capabilities"]
     assert deploy.get("resolve_s3") is True
     assert config["default"]["global"]["parameters"]["template_file"] == "template.yaml"
-
-
-@pytest.mark.parametrize(
-    ("parameters", "holds"),
-    [
-        ({"EnableTrigger": "false"}, True),
-        ({"EnableTrigger": "true", "Subnets": "subnet-1", "SecurityGroups": "sg-1"}, True),
-        ({"EnableTrigger": "true", "SecurityGroups": "sg-1"}, False),
-        ({"EnableTrigger": "true", "Subnets": "subnet-1"}, False),
-    ],
-)
-def test_deploying_the_trigger_without_a_network_is_refused(template: dict[str, Any], parameters, holds: bool) -> None:
-    resolver = Resolver(template, parameters)
-    rule = template["Rules"]["TriggerNeedsNetwork"]
-    applies = resolver.resolve(rule["RuleCondition"])
-    assertions = [resolver.resolve(a["Assert"]) for a in rule["Assertions"]]
-    assert (not applies or all(assertions)) is holds

@@ -1,9 +1,10 @@
 """The EventBridge trigger: the rule's event pattern and the Lambda behind it, on the emulator.
 
-A CloudTrail ``RegisterTaskDefinition`` event for the configured family starts the migration of the
-new revision under the deterministic execution name (design section 6); the same event again, or a
-Terraform run for the same revision, joins that execution instead of starting another; a failed call
-or another family starts nothing, neither in the rule nor in the Lambda.
+A CloudTrail ``RegisterTaskDefinition`` event for the configured family starts the first attempt of the
+new revision's migration under the deterministic execution name (design section 6); the same event again,
+or an event after a Terraform run for the same revision, starts nothing, whatever that execution's status
+(a late event never reruns a failed migration); a Terraform run after the event joins it; a failed call or
+another family starts nothing, neither in the rule nor in the Lambda.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from emulator import Emulator, FleetDeployment
 from fleet_migration.errors import InvalidInput
 from fleet_migration.executions import execution_name, start_or_join
 from moto.events.models import events_backends
-from template_support import ACCOUNT, PARAMETERS, REGION, Resolver, function_arn, load_template
+from template_support import (
+    ACCOUNT,
+    PARAMETERS,
+    REGION,
+    Resolver,
+    as_list,
+    function_arn,
+    inline_statements,
+    load_template,
+    translate,
+)
 
 EVENT = json.loads((Path(__file__).parent / "events" / "register_task_definition.json").read_text())
 SETTINGS = ("STATE_MACHINE_ARN", "ECS_CLUSTER", "ECS_SERVICE", "VULN_SERVICE", "TASK_DEFINITION_FAMILY",
@@ -99,13 +110,51 @@ def test_the_same_event_twice_makes_one_execution(aws, fleet, trigger) -> None:
     second = trigger(registered())
 
     assert first["action"] == "started"
-    assert second["action"] in ("joined", "succeeded")
+    assert (second["action"], second["status"]) == ("skipped", "RUNNING")
     assert second["execution_arn"] == first["execution_arn"]
+    assert "already exists (RUNNING)" in second["reason"]
     assert aws.wait(first["execution_arn"]).status == "SUCCEEDED"
     assert len(executions(aws)) == 1
     # and once it succeeded, the event again still starts nothing
-    assert trigger(registered())["action"] == "succeeded"
+    assert (trigger(registered())["action"], trigger(registered())["status"]) == ("skipped", "SUCCEEDED")
     assert len(executions(aws)) == 1
+
+
+def test_a_late_event_after_a_failed_attempt_starts_nothing(aws, fleet, trigger):
+    # GIVEN Terraform's attempt for the revision failed and rolled back
+    sfn = aws.client("stepfunctions")
+    aws.next_migration(exit_code=3)
+    failed = start_or_join(sfn, aws.state_machine_arn, json.dumps(fleet.migration_input(poll_interval_seconds=1)),
+                           fleet.cluster, fleet.service, fleet.latest_revision)
+    assert aws.wait(failed.execution_arn).error == "MigrationFailed"
+    before = aws.service_state(fleet.cluster, fleet.service)
+
+    # WHEN CloudTrail's event for that revision arrives late
+    answer = trigger(registered(revision=fleet.latest_revision))
+
+    # THEN the trigger starts no second attempt, says why, and Fleet is left alone
+    assert (answer["action"], answer["status"], answer["execution_name"]) == ("skipped", "FAILED", failed.name)
+    assert "only the first attempt" in answer["reason"] and "terraform apply" in answer["reason"]
+    assert [e["name"] for e in executions(aws)] == [failed.name]
+    assert aws.service_state(fleet.cluster, fleet.service) == before
+    assert len(aws.ecs_sim.run_task_calls) == 1
+
+
+def test_an_event_after_a_later_attempt_starts_nothing(aws, fleet, trigger):
+    # GIVEN attempt 1 failed and a person's attempt 2 is running
+    sfn = aws.client("stepfunctions")
+    aws.next_migration(exit_code=3)
+    document = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+    first = start_or_join(sfn, aws.state_machine_arn, document, fleet.cluster, fleet.service, fleet.latest_revision)
+    assert aws.wait(first.execution_arn).status == "FAILED"
+    second = start_or_join(sfn, aws.state_machine_arn, document, fleet.cluster, fleet.service, fleet.latest_revision)
+    assert second.name == f"{first.name}-a2"
+
+    answer = trigger(registered(revision=fleet.latest_revision))
+
+    assert answer["action"] == "skipped"
+    assert aws.wait(second.execution_arn).status == "SUCCEEDED"
+    assert sorted(e["name"] for e in executions(aws)) == [first.name, second.name]
 
 
 def test_the_event_and_a_terraform_run_for_the_same_revision_make_one_execution(aws, fleet, trigger) -> None:
@@ -114,6 +163,7 @@ def test_the_event_and_a_terraform_run_for_the_same_revision_make_one_execution(
 
     started = trigger(registered())
     joined = start_or_join(sfn, aws.state_machine_arn, terraform_input, fleet.cluster, fleet.service, fleet.latest_revision)
+    assert started["action"] == "started"
 
     assert joined.action in ("joined", "succeeded")
     assert joined.execution_arn == started["execution_arn"]
@@ -129,7 +179,7 @@ def test_a_terraform_run_then_the_event_make_one_execution(aws, fleet, trigger) 
     answer = trigger(registered())
 
     assert started.action == "started"
-    assert answer["action"] in ("joined", "succeeded")
+    assert answer["action"] == "skipped"
     assert answer["execution_arn"] == started.execution_arn
     assert aws.wait(started.execution_arn).status == "SUCCEEDED"
     assert len(executions(aws)) == 1
@@ -195,6 +245,52 @@ def test_the_template_gives_the_function_every_setting_it_reads() -> None:
     assert settings.subnets == PARAMETERS["Subnets"].split(",")
     assert settings.security_groups == PARAMETERS["SecurityGroups"].split(",")
     assert module.migration_input(settings, 7)["assign_public_ip"] is True
+
+
+# -- failures are never silently dropped ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    return translate()
+
+
+def test_a_failed_invocation_goes_to_an_encrypted_queue_after_deliberate_retries(translated) -> None:
+    config = translated["Resources"]["TriggerFunctionEventInvokeConfig"]["Properties"]
+    assert config["MaximumRetryAttempts"] == 2
+    assert 180 < config["MaximumEventAgeInSeconds"] <= 3600  # room for Lambda's two retries (about 1 and 2 min)
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]}
+    queue = translated["Resources"]["TriggerFailedEventsQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 1209600
+
+
+def test_an_event_eventbridge_cannot_deliver_goes_to_the_same_queue_and_only_the_rule_may_send(translated) -> None:
+    rule = translated["Resources"]["TriggerFunctionNewRevision"]["Properties"]
+    assert rule["Targets"][0]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]}
+    statements = translated["Resources"]["TriggerFailedEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statements == [{
+        "Sid": "UndeliveredTriggerEvents", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]},
+        "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["TriggerFunctionNewRevision", "Arn"]}}},
+    }]
+
+
+def test_the_trigger_may_send_to_its_queue_and_nowhere_else(translated) -> None:
+    statements = inline_statements(translated["Resources"]["TriggerFunctionRole"])
+    sending = [s for s in statements if "sqs:SendMessage" in as_list(s["Action"])]
+    assert sending == [{"Action": "sqs:SendMessage", "Effect": "Allow",
+                        "Resource": {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]}}]
+
+
+def test_the_trigger_alarm_covers_errors_and_events_waiting_in_the_queue(translated) -> None:
+    alarm = translated["Resources"]["TriggerErrorsAlarm"]["Properties"]
+    metrics = {m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert set(metrics) == {"Errors", "ApproximateNumberOfMessagesVisible"}
+    queued = metrics["ApproximateNumberOfMessagesVisible"]["Metric"]["Dimensions"]
+    assert queued == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["TriggerFailedEventsQueue", "QueueName"]}}]
+    expression = next(m for m in alarm["Metrics"] if m.get("ReturnData"))["Expression"]
+    assert expression == "FILL(errors, 0) + FILL(waiting, 0)"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
 
 
 # -- the rule ----------------------------------------------------------------------------------------

@@ -167,3 +167,16 @@ def test_every_wait_is_driven_by_the_step_before_it():
     waits = {name: s for name, s in STATES.items() if s["Type"] == "Wait"}
 
     assert waits and all("SecondsPath" in s for s in waits.values())
+
+
+READ_ONLY = ["Validate the input and describe the services", "Check whether the services drained",
+             "Check the migration task", "Check whether the services are stable"]
+
+
+@pytest.mark.parametrize("name", READ_ONLY)
+def test_every_read_only_step_also_retries_a_function_timeout_and_a_lambda_client_timeout(name):
+    # Unhandled function errors (timeouts, out of memory) reach Step Functions as Lambda.Unknown ("Handle Lambda
+    # service exceptions", AWS Step Functions Developer Guide); looking again changes nothing.
+    retried = {error for retrier in STATES[name].get("Retry", []) for error in retrier["ErrorEquals"]}
+
+    assert {"Lambda.Unknown", "Lambda.ClientExecutionTimeoutException"} <= retried

@@ -6,6 +6,7 @@ import pytest
 
 from emulator import Emulator
 from fleet_migration import ecs
+from fleet_migration.aws import ATTEMPTS
 from fleet_migration.errors import AwsThrottled, ResourceNotFound, TaskFailedToStart
 
 
@@ -136,10 +137,10 @@ def fast_emu():
 
 
 def test_a_few_throttled_calls_are_absorbed_by_the_sdk_retries(fast_emu):
-    fast_emu.faults.inject("ecs", "DescribeServices", times=3)
+    fast_emu.faults.inject("ecs", "DescribeServices", times=ATTEMPTS - 1)
 
     assert ecs.service_counts("fleet", "fleet")["desired"] == 2
-    assert fast_emu.faults.hits[("ecs", "DescribeServices")] == 3
+    assert fast_emu.faults.hits[("ecs", "DescribeServices")] == ATTEMPTS - 1
 
 
 def test_throttling_that_outlives_the_sdk_retries_is_aws_throttled(fast_emu):
@@ -147,4 +148,4 @@ def test_throttling_that_outlives_the_sdk_retries_is_aws_throttled(fast_emu):
 
     with pytest.raises(AwsThrottled):
         ecs.service_counts("fleet", "fleet")
-    assert fast_emu.faults.hits[("ecs", "DescribeServices")] >= 4
+    assert fast_emu.faults.hits[("ecs", "DescribeServices")] == ATTEMPTS

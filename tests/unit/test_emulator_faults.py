@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from emulator.faults import Call, FaultError, Faults
@@ -59,3 +61,23 @@ def test_clearing_removes_every_fault(times):
     faults.clear()
 
     assert outcomes(faults, [UPDATE]) == ["ok"]
+
+
+# -- a function that times out (emulator/lambda_runtime.py) --------------------------------------------
+
+def test_a_timed_out_invocation_ran_its_handler_and_answers_as_lambda_does_for_a_timeout(emu):
+    # GIVEN the second invocation of the check is to time out
+    emu.lambdas.time_out("CheckStableFunction", times=1, after=1)
+    calls = []
+    emu.lambdas._handlers["CheckStableFunction"] = lambda event, context: calls.append(event) or {"ok": True}
+
+    answers = []
+    for _ in range(3):
+        headers: dict[str, str] = {}
+        body = json.loads(emu.lambdas.invoke("CheckStableFunction", "arn", json.dumps({}), headers))
+        answers.append((headers.get("x-amz-function-error"), sorted(body)))
+
+    # THEN the handler ran every time, but the second answer is lost: an unhandled error without errorType
+    assert len(calls) == 3
+    assert answers == [(None, ["ok"]), ("Unhandled", ["errorMessage"]), (None, ["ok"])]
+    assert emu.lambdas.timed_out["CheckStableFunction"] == 1

@@ -6,10 +6,18 @@ check the same decisions against moto's real answers; here every status and ever
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
-from fleet_migration.executions import ACTIVE, FINISHED_BADLY, execution_arn, start_or_join
+from fleet_migration.executions import (
+    ACTIVE,
+    FINISHED_BADLY,
+    execution_arn,
+    execution_name,
+    start_first_attempt,
+    start_or_join,
+)
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration"
 DOCUMENT = '{"ecs_cluster": "fleet"}'
@@ -162,3 +170,72 @@ def test_running_out_of_attempts_is_an_error_naming_the_execution():
 
     with pytest.raises(RuntimeError, match="3 attempts of fleet-fleet-r2 already failed"):
         decide(sfn, max_attempts=3)
+
+
+# -- the EventBridge trigger: attempt 1 only ------------------------------------------------------------
+
+def trigger(sfn: FakeSfn):
+    decision = start_first_attempt(sfn, MACHINE, DOCUMENT, "fleet", "fleet", 2)
+    assert decision.execution_arn == execution_arn(MACHINE, decision.name)
+    return decision
+
+
+def test_the_trigger_starts_the_first_attempt_when_there_is_none():
+    sfn = FakeSfn()
+
+    decision = trigger(sfn)
+
+    assert (decision.action, decision.name, decision.attempt) == ("started", "fleet-fleet-r2", 1)
+    assert sfn.calls == [("describe", "fleet-fleet-r2"), ("start", "fleet-fleet-r2")]
+
+
+@pytest.mark.parametrize("status", [*ACTIVE, "SUCCEEDED", *FINISHED_BADLY])
+def test_the_trigger_starts_nothing_when_the_first_attempt_exists_whatever_its_status(status):
+    sfn = FakeSfn({"fleet-fleet-r2": status})
+
+    decision = trigger(sfn)
+
+    assert (decision.action, decision.name, decision.status) == ("skipped", "fleet-fleet-r2", status)
+    assert [call for call in sfn.calls if call[0] == "start"] == []
+
+
+def test_the_trigger_starts_nothing_after_a_failed_attempt_and_a_later_one():
+    sfn = FakeSfn({"fleet-fleet-r2": "FAILED", "fleet-fleet-r2-a2": "FAILED"})
+
+    decision = trigger(sfn)
+
+    assert (decision.action, decision.status) == ("skipped", "FAILED")
+    assert "fleet-fleet-r2-a3" not in sfn.statuses
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "FAILED", None])
+def test_the_trigger_starts_nothing_when_someone_else_started_the_first_attempt_meanwhile(status):
+    sfn = FakeSfn(racing={"fleet-fleet-r2": status})
+
+    decision = trigger(sfn)
+
+    assert (decision.action, decision.name, decision.status) == ("skipped", "fleet-fleet-r2", status or "RUNNING")
+    assert [call for call in sfn.calls if call == ("start", "fleet-fleet-r2-a2")] == []
+
+
+# -- execution names (design section 6) ----------------------------------------------------------------
+
+def test_a_name_over_80_characters_is_cut_to_71_and_the_hash_of_the_whole_name():
+    whole = "c" * 40 + "-" + "s" * 40 + "-r12345"  # 88 characters
+    # the contract, by hand: the first 71 characters, "-", the first 8 hex digits of SHA-256 of the whole name
+    assert whole[:71] + "-" + hashlib.sha256(whole.encode()).hexdigest()[:8] == (
+        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-4f7074bd")
+
+    name = execution_name("c" * 40, "s" * 40, 12345)
+
+    assert name == "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-4f7074bd"
+    assert len(name) == 80
+
+
+def test_a_later_attempt_is_suffixed_before_the_name_is_cut_and_hashed():
+    whole = "c" * 40 + "-" + "s" * 40 + "-r12345-a2"
+    assert whole[:71] + "-" + hashlib.sha256(whole.encode()).hexdigest()[:8] == (
+        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-e56680ed")
+
+    assert execution_name("c" * 40, "s" * 40, 12345, attempt=2) == (
+        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-e56680ed")

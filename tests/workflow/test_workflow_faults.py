@@ -4,7 +4,19 @@ failure of any step after the scale-down ends in a rollback that puts everything
 from __future__ import annotations
 
 import pytest
-from workflow_support import FAIL_STATE, ROLLBACK, SUCCEEDED, cause_of, follows, retried_errors
+from fleet_migration.aws import ATTEMPTS
+from workflow_support import (
+    CHECK_DRAINED,
+    CHECK_STABLE,
+    DESCRIBE,
+    FAIL_STATE,
+    POLL_TASK,
+    ROLLBACK,
+    SUCCEEDED,
+    cause_of,
+    follows,
+    retried_errors,
+)
 
 # (service, action) of every call a step makes, as the emulator's fault injection names them.
 THROTTLED = [
@@ -36,8 +48,8 @@ def test_a_throttled_call_is_retried_and_the_migration_succeeds(aws, fleet, fast
 
 def test_throttling_that_outlives_the_sdk_retries_is_retried_by_the_state_machine(aws, fleet, fast_input, state_of):
     before = state_of(fleet)
-    # the SDK makes 5 attempts per call; the 6th throttle lands on the state machine's retry of the step
-    aws.faults.inject("ecs", "UpdateService", code="ThrottlingException", times=6)
+    # the SDK makes ATTEMPTS (3) attempts per call; one more throttle lands on the state machine's retry of the step
+    aws.faults.inject("ecs", "UpdateService", code="ThrottlingException", times=ATTEMPTS + 1)
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
@@ -112,3 +124,57 @@ def test_a_lasting_failure_after_the_scale_down_rolls_everything_back(aws, fleet
     aws.faults.clear()  # the test's own look at the services must get through
     assert state_of(fleet) == before
     assert migration_tasks_left() == []
+
+
+# A Lambda-level failure of a read-only step (the function timed out or ran out of memory: Step Functions
+# reports Lambda.Unknown; or the Lambda client gave up: Lambda.ClientExecutionTimeoutException) is retried by
+# the state machine: looking again is harmless, and rolling back a healthy migration over a hiccup is not.
+READ_ONLY = [
+    pytest.param("DescribeServiceFunction", DESCRIBE, id="describe"),
+    pytest.param("CheckDrainedFunction", CHECK_DRAINED, id="drain-check"),
+    pytest.param("PollTaskFunction", POLL_TASK, id="task-poll"),
+    pytest.param("CheckStableFunction", CHECK_STABLE, id="stability-check"),
+]
+
+
+@pytest.mark.parametrize(("function", "state"), READ_ONLY)
+def test_a_read_only_step_that_times_out_once_is_retried_and_the_migration_succeeds(aws, fleet, fast_input, state_of,
+                                                                                    function, state):
+    before = state_of(fleet)
+    aws.lambdas.time_out(function, times=1)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert aws.lambdas.timed_out[function] == 1
+    assert retried_errors(run) == ["Lambda.Unknown"]
+    assert ROLLBACK not in run.states_entered
+    assert state in run.states_entered
+    assert state_of(fleet) == before
+    assert len(aws.ecs_sim.run_task_calls) == 1
+
+
+def test_a_read_only_step_whose_invocation_times_out_in_the_lambda_client_is_retried(aws, fleet, fast_input):
+    # one step stands for the four: tests/unit/test_asl_graph.py checks that each retries this error
+    aws.faults.inject("lambda", "Invoke", code="ClientExecutionTimeoutException", message="Client execution did not "
+                      "complete before the specified timeout configuration", times=1,
+                      when=lambda call: call.params["FunctionName"] == "PollTaskFunction")
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert retried_errors(run) == ["Lambda.ClientExecutionTimeoutException"]
+    assert ROLLBACK not in run.states_entered
+
+
+def test_a_step_that_changes_something_and_times_out_is_not_run_again_but_rolled_back(aws, fleet, fast_input, state_of):
+    # Scaling down may have half happened: the rollback, not a blind retry, decides what to put back.
+    before = state_of(fleet)
+    aws.lambdas.time_out("ScaleDownFunction", times=1)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert (run.status, run.error) == ("FAILED", "DrainTimeout"), run.cause
+    assert retried_errors(run) == ["Lambda.Unknown"]
+    assert cause_of(run)["rolled_back"] is True
+    assert state_of(fleet) == before

@@ -1,0 +1,92 @@
+"""Preflight: what RunTask (or the run-task step's IAM) would refuse later, refused by the describe step
+before anything changes, as ``InvalidInput`` naming the field and the fix (design section 4).
+
+Each check is a plain function of the input, the task definition revision and what the deployment
+allows; ``workflow.describe`` calls them one after another. What the deployment allows comes from the
+describe and run-task functions' environment, set by template.yaml from the stack's parameters (the same
+parameters that scope the run-task step's IAM policy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fleet_migration.errors import InvalidInput
+
+# A JSON list of commands (each a list of strings) the run-task step may run: parameter AllowedCommands.
+ALLOWED_COMMANDS_ENV = "ALLOWED_MIGRATION_COMMANDS"
+# The family, execution role and task role the run-task step's IAM lets it use (parameters
+# TaskDefinitionFamily, TaskExecutionRoleArn, TaskRoleArn). Unset: not checked here (IAM still refuses at RunTask).
+FAMILY_ENV = "ALLOWED_TASK_DEFINITION_FAMILY"
+EXECUTION_ROLE_ENV = "ALLOWED_TASK_EXECUTION_ROLE_ARN"
+TASK_ROLE_ENV = "ALLOWED_TASK_ROLE_ARN"
+
+# Fleet's own migration, as its Terraform addon and its docs run it.
+DEFAULT_ALLOWED_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("fleet", "prepare", "db"),
+    ("fleet", "prepare", "db", "--no-prompt"),
+)
+
+
+def allowed_commands(environ: Mapping[str, str] = os.environ) -> list[list[str]]:
+    """The commands this deployment allows; Fleet's ``prepare db`` when the environment says nothing."""
+    text = environ.get(ALLOWED_COMMANDS_ENV, "").strip()
+    if not text:
+        return [list(command) for command in DEFAULT_ALLOWED_COMMANDS]
+    commands = json.loads(text)
+    if not (isinstance(commands, list) and commands and all(
+            isinstance(c, list) and c and all(isinstance(word, str) for word in c) for c in commands)):
+        raise ValueError(f"{ALLOWED_COMMANDS_ENV} (parameter AllowedCommands) must be a JSON list of commands, "
+                         f'each a non-empty list of strings, e.g. [["fleet", "prepare", "db", "--no-prompt"]]; got {text}')
+    return commands
+
+
+def check_command(command: Sequence[str], allowed: Sequence[Sequence[str]]) -> None:
+    """StartExecution must not become a way to run any command with Fleet's task role and secrets."""
+    if list(command) not in [list(c) for c in allowed]:
+        raise InvalidInput(
+            f"command: {json.dumps(list(command))} is not a command this deployment allows; set command to one of "
+            f"{', '.join(json.dumps(list(c)) for c in allowed)} (or leave it out), or add it to the stack's "
+            f"AllowedCommands parameter ({ALLOWED_COMMANDS_ENV} of the describe and run-task functions). "
+            "Nothing was changed.",
+            fields=["command"],
+        )
+
+
+def check_family(definition: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> None:
+    """The run-task step may run revisions of one family only (its ecs:RunTask resource)."""
+    allowed = environ.get(FAMILY_ENV)
+    family = definition.get("family") or definition["taskDefinitionArn"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+    if allowed and family != allowed:
+        raise InvalidInput(
+            f"task_definition: family {family!r} is not the family this deployment may run ({allowed!r}); set "
+            f"task_definition to {allowed!r}, or deploy the stack with TaskDefinitionFamily={family}. "
+            "Nothing was changed.",
+            fields=["task_definition"],
+        )
+
+
+def check_roles(definition: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> None:
+    """RunTask passes the revision's execution and task roles; the step's iam:PassRole names the allowed ones."""
+    if EXECUTION_ROLE_ENV not in environ and TASK_ROLE_ENV not in environ:
+        return
+    allowed = [arn for arn in (environ.get(EXECUTION_ROLE_ENV, ""), environ.get(TASK_ROLE_ENV, "")) if arn]
+    parameter = {"executionRoleArn": "TaskExecutionRoleArn", "taskRoleArn": "TaskRoleArn"}
+    for key, stack_parameter in parameter.items():
+        role = definition.get(key)
+        if role and not any(_same_role(role, arn) for arn in allowed):
+            revision = definition.get("taskDefinitionArn", "the revision")
+            raise InvalidInput(
+                f"task_definition_revision: {revision} has {key} {role}, a role this deployment may not pass to ECS "
+                f"(it may pass {', '.join(allowed) or 'no role'}); register a revision with an allowed role, or "
+                f"deploy the stack with {stack_parameter}={role}. Nothing was changed.",
+                fields=["task_definition_revision"],
+            )
+
+
+def _same_role(role: str, arn: str) -> bool:
+    # A task definition may name its roles by name or by ARN (RegisterTaskDefinition, taskRoleArn).
+    return role == arn if role.startswith("arn:") else arn.rsplit("/", 1)[-1] == role

