@@ -103,6 +103,9 @@ module "workflow" {
   task_execution_role_arn = var.task_execution_role_arn != null ? var.task_execution_role_arn : one(data.aws_ecs_task_definition.migration[*].execution_role_arn)
   task_role_arn           = var.task_role_arn != null ? var.task_role_arn : try(coalesce(one(data.aws_ecs_task_definition.migration[*].task_role_arn)), "")
 
+  # The command this module runs may run, besides Fleet's own (the preflight refuses any other).
+  allowed_commands = distinct([["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"], var.command])
+
   # A triggered migration runs as this module's would: the same network and settings.
   enable_trigger  = var.enable_trigger
   subnets         = var.subnets

@@ -21,7 +21,7 @@ NOTHING_TO_VALIDATE = {"enable_trigger", "tags"}
 PARAMETERS = {
     "ClusterName": "cluster_name", "ServiceName": "service_name", "VulnServiceName": "vuln_service_name",
     "TaskDefinitionFamily": "task_definition_family", "TaskExecutionRoleArn": "task_execution_role_arn",
-    "TaskRoleArn": "task_role_arn", "EnableTrigger": "enable_trigger", "Subnets": "subnets",
+    "TaskRoleArn": "task_role_arn", "AllowedCommands": "allowed_commands", "EnableTrigger": "enable_trigger", "Subnets": "subnets",
     "SecurityGroups": "security_groups", "TriggerInputOverrides": "trigger_input_overrides",
     "AlarmTopicArn": "alarm_topic_arn", "LogRetentionDays": "log_retention_days",
 }

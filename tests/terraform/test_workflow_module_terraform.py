@@ -196,10 +196,19 @@ def effective(statements: list[dict[str, Any]]) -> set[Permission]:
     return granted
 
 
+class SameResources(Resolver):
+    """Resolves the ARN of a resource CloudFormation names at random to the one the module names."""
+
+    def get_att(self, name: str, attribute: str) -> Any:
+        if self.template["Resources"][name]["Type"] == "AWS::SQS::Queue" and attribute == "Arn":
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{WORKFLOW_NAME}-trigger-failed-events"
+        return super().get_att(name, attribute)
+
+
 def sam_permissions() -> dict[str, tuple[set[Permission], set[str]]]:
     """Per Handler: what the translated SAM template's role of that function grants, and its managed policies."""
     translated = translate(parameters=PARAMETERS)
-    resolver = Resolver(template=translated, parameters=dict(PARAMETERS), stack_name=SAM_STACK_NAME)
+    resolver = SameResources(template=translated, parameters=dict(PARAMETERS), stack_name=SAM_STACK_NAME)
     permissions = {}
     for resource in translated["Resources"].values():
         if resource["Type"] != "AWS::Lambda::Function":

@@ -32,7 +32,7 @@ REGION = "us-east-1"
 WORKFLOW_NAME = "fleet-tf-migration"
 SAM_STACK_NAME = "fleet-tf"
 # The services the provider calls while applying the root module (and the client, through AWS_ENDPOINT_URL).
-ENDPOINTS = ("cloudwatch", "ec2", "ecs", "events", "iam", "lambda", "logs", "sfn", "sts")
+ENDPOINTS = ("cloudwatch", "ec2", "ecs", "events", "iam", "lambda", "logs", "sfn", "sqs", "sts")
 
 requires_aws_provider = pytest.mark.skipif(
     terraform.aws_provider_mirror() is None,

@@ -26,6 +26,9 @@ locals {
   # (the state machine depends on the functions, not the other way round).
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}"
   executions_arn    = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}:*"
+  # The trigger's failed-events queue, named so its role's policy is known at plan time too.
+  failed_events_queue_name = "${var.name}-trigger-failed-events"
+  failed_events_queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account}:${local.failed_events_queue_name}"
 
   list_tasks_of_the_cluster = {
     Effect = "Allow"
@@ -55,6 +58,16 @@ locals {
       handler      = "describe_service.lambda_handler"
       description  = "Validates the input, checks every resource exists and captures what rollback restores."
       substitution = "DescribeServiceFunctionArn"
+      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged: room for 25 calls.
+      timeout = 600
+      # Preflight (functions/fleet_migration/preflight.py): what the run-task step may run and pass, refused
+      # before any change rather than by RunTask's IAM after the scale-down.
+      environment = {
+        ALLOWED_MIGRATION_COMMANDS      = jsonencode(var.allowed_commands)
+        ALLOWED_TASK_DEFINITION_FAMILY  = var.task_definition_family
+        ALLOWED_TASK_EXECUTION_ROLE_ARN = var.task_execution_role_arn
+        ALLOWED_TASK_ROLE_ARN           = var.task_role_arn
+      }
       statements = [
         { Sid = "FindTheCluster", Effect = "Allow", Action = "ecs:DescribeClusters", Resource = local.cluster_arn },
         { Sid = "DescribeTheServices", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
@@ -92,6 +105,7 @@ locals {
       handler      = "run_task.lambda_handler"
       description  = "Starts the one-off migration task from the new task definition revision."
       substitution = "RunTaskFunctionArn"
+      environment  = { ALLOWED_MIGRATION_COMMANDS = jsonencode(var.allowed_commands) }
       statements = [
         {
           Sid       = "RunTheMigrationTask"
@@ -152,10 +166,23 @@ locals {
   trigger = var.enable_trigger ? {
     trigger = {
       handler     = "trigger.lambda_handler"
-      description = "Starts (or joins) the migration of a newly registered Fleet task definition revision."
+      description = "Starts the first migration attempt of a newly registered Fleet task definition revision."
+      timeout     = 60
+      environment = {
+        STATE_MACHINE_ARN      = local.state_machine_arn
+        ECS_CLUSTER            = var.cluster_name
+        ECS_SERVICE            = var.service_name
+        VULN_SERVICE           = var.vuln_service_name
+        TASK_DEFINITION_FAMILY = var.task_definition_family
+        SUBNETS                = join(",", var.subnets)
+        SECURITY_GROUPS        = join(",", var.security_groups)
+        INPUT_OVERRIDES        = jsonencode(var.trigger_input_overrides)
+      }
       statements = [
         { Sid = "StartTheMigration", Effect = "Allow", Action = "states:StartExecution", Resource = local.state_machine_arn },
         { Sid = "JoinTheMigrationOfThisRevision", Effect = "Allow", Action = "states:DescribeExecution", Resource = local.executions_arn },
+        # The on-failure destination is sent with the function's role (SAM grants the same for EventInvokeConfig).
+        { Sid = "KeepFailedEvents", Effect = "Allow", Action = "sqs:SendMessage", Resource = local.failed_events_queue_arn },
       ]
     }
   } : {}
@@ -243,7 +270,8 @@ resource "aws_lambda_function" "function" {
   runtime       = "python3.12"
   architectures = ["arm64"]
   memory_size   = 256
-  timeout       = each.key == "trigger" ? 30 : 60
+  # Longer than any step's worst AWS retry budget (template.yaml's Globals say why); some steps more.
+  timeout = lookup(each.value, "timeout", 300)
 
   tracing_config {
     mode = "Active"
@@ -258,16 +286,7 @@ resource "aws_lambda_function" "function" {
   }
 
   environment {
-    variables = each.key == "trigger" ? merge(local.environment, {
-      STATE_MACHINE_ARN      = local.state_machine_arn
-      ECS_CLUSTER            = var.cluster_name
-      ECS_SERVICE            = var.service_name
-      VULN_SERVICE           = var.vuln_service_name
-      TASK_DEFINITION_FAMILY = var.task_definition_family
-      SUBNETS                = join(",", var.subnets)
-      SECURITY_GROUPS        = join(",", var.security_groups)
-      INPUT_OVERRIDES        = jsonencode(var.trigger_input_overrides)
-    }) : local.environment
+    variables = merge(local.environment, lookup(each.value, "environment", {}))
   }
 
   tags = var.tags
@@ -429,6 +448,58 @@ resource "aws_cloudwatch_event_target" "new_revision" {
     maximum_event_age_in_seconds = 3600
     maximum_retry_attempts       = 10
   }
+
+  # Delivery to Lambda (not the function's own failures): what EventBridge still cannot deliver goes to
+  # the same queue ("Event retry policy and using dead-letter queues", Amazon EventBridge User Guide).
+  dead_letter_config {
+    arn = aws_sqs_queue.failed_events[0].arn
+  }
+}
+
+# EventBridge invokes the function asynchronously: what still fails after Lambda's retries goes to the
+# queue, never silently dropped (template.yaml's EventInvokeConfig says why these numbers).
+resource "aws_lambda_function_event_invoke_config" "trigger" {
+  count = var.enable_trigger ? 1 : 0
+
+  function_name                = aws_lambda_function.function["trigger"].function_name
+  qualifier                    = "$LATEST"
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 900
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failed_events[0].arn
+    }
+  }
+}
+
+resource "aws_sqs_queue" "failed_events" {
+  count = var.enable_trigger ? 1 : 0
+
+  name = local.failed_events_queue_name
+  # SQS-managed keys: EventBridge cannot send to a queue under the AWS managed KMS key, and SSE-SQS needs no key policy.
+  sqs_managed_sse_enabled = true
+  # 14 days, SQS's maximum: time to notice the alarm, fix the cause and replay or drop each event.
+  message_retention_seconds = 1209600
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue_policy" "failed_events" {
+  count = var.enable_trigger ? 1 : 0
+
+  queue_url = aws_sqs_queue.failed_events[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      # EventBridge's dead-letter queue needs a resource policy; only the trigger's rule may send.
+      Sid       = "UndeliveredTriggerEvents"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.failed_events[0].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.new_revision[0].arn } }
+    }]
+  })
 }
 
 resource "aws_lambda_permission" "new_revision" {
@@ -445,16 +516,43 @@ resource "aws_cloudwatch_metric_alarm" "trigger_errors" {
   count = var.enable_trigger ? 1 : 0
 
   alarm_name          = "${var.name}-trigger-errors"
-  alarm_description   = "The EventBridge trigger could not start a Fleet migration (usually misconfigured subnets, security_groups or trigger_input_overrides); its log group says why."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.function["trigger"].function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = 1
+  alarm_description   = "The EventBridge trigger failed (usually misconfigured subnets, security_groups or trigger_input_overrides; its log group says why), or an event it could not handle waits in the failed-events queue (output trigger_failed_events_queue_url): fix the cause, then start that revision's migration by hand."
   comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  evaluation_periods  = 1
   treat_missing_data  = "notBreaching"
   alarm_actions       = compact([var.alarm_topic_arn])
-  tags                = var.tags
+
+  metric_query {
+    id          = "errors"
+    return_data = false
+    metric {
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.function["trigger"].function_name }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id          = "waiting"
+    return_data = false
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.failed_events[0].name }
+      period      = 60
+      stat        = "Maximum"
+    }
+  }
+
+  metric_query {
+    id          = "failures"
+    label       = "Trigger errors and failed events waiting"
+    expression  = "FILL(errors, 0) + FILL(waiting, 0)"
+    return_data = true
+  }
+
+  tags = var.tags
 }

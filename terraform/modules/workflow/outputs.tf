@@ -48,3 +48,8 @@ output "trigger_function_name" {
   description = "The Lambda function EventBridge invokes for each new task definition revision; null without enable_trigger."
   value       = var.enable_trigger ? aws_lambda_function.function["trigger"].function_name : null
 }
+
+output "trigger_failed_events_queue_url" {
+  description = "SQS queue of the trigger events that could not be delivered or handled (kept 14 days); null without enable_trigger."
+  value       = var.enable_trigger ? aws_sqs_queue.failed_events[0].id : null
+}

@@ -87,6 +87,18 @@ variable "task_role_arn" {
   }
 }
 
+variable "allowed_commands" {
+  type        = list(list(string))
+  nullable    = false
+  default     = [["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"]]
+  description = "The only commands (execution input command) the migration task may run. Anything else is refused before any change: whoever may start an execution must not be able to run any command with Fleet's task role and database secrets."
+
+  validation {
+    condition     = length(var.allowed_commands) > 0 && alltrue([for command in var.allowed_commands : length(command) > 0])
+    error_message = "The allowed_commands must be a non-empty list of non-empty commands, e.g. [[\"fleet\", \"prepare\", \"db\", \"--no-prompt\"]]."
+  }
+}
+
 variable "enable_trigger" {
   type        = bool
   nullable    = false
