@@ -11,6 +11,7 @@ $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	HOME=$$(mktemp -d) $(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python tools/terraform.py version
+	$(BIN)/python tools/oldest_python.py
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -23,8 +23,8 @@ from fleet_migration.executions import execution_arn, execution_name
 
 
 def _client_default_poll_seconds() -> float:
-    """terraform/migrate.py's own default (the module does not set it), read from the client itself."""
-    spec = importlib.util.spec_from_file_location("fleet_migration_client", MODULE_DIR / "migrate.py")
+    """The client's own default (the module does not set it), read from the client itself."""
+    spec = importlib.util.spec_from_file_location("fleet_migration_client", MODULE_DIR / "migrate_client" / "settings.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.DEFAULT_POLL_SECONDS

@@ -34,6 +34,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from emulator import terraform_support
+from emulator.awslogs import AwsLogsDriver
 from emulator.clock import Clock
 from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
 from emulator.faults import Faults
@@ -87,6 +88,8 @@ class Emulator:
         self.faults = Faults()
         self.lambdas = LambdaRuntime(self.application.functions)
         self.ecs_sim = EcsSimulator(self.clock)
+        self.awslogs = AwsLogsDriver(self.clock)
+        self.ecs_sim.awslogs = self.awslogs
         self.endpoint_url: str | None = None
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
@@ -111,6 +114,7 @@ class Emulator:
         self._install_clock()
         self.lambdas.install()
         self.ecs_sim.install()
+        self.awslogs.install()
         self.faults.install()
         self._deploy()
         if self.server:
@@ -125,6 +129,7 @@ class Emulator:
             self._server.stop()
         # let executions still in flight see their last calls intercepted before unpatching
         self.faults.uninstall()
+        self.awslogs.uninstall()
         self.ecs_sim.uninstall()
         self.lambdas.uninstall()
         for undo in reversed(self._restore):

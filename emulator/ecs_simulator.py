@@ -32,6 +32,8 @@ class TaskOutcome:
     fails_to_start: bool = False
     runs_forever: bool = False
     stopped_reason: str = "Essential container in task exited"
+    # What the container prints over run_seconds (to its awslogs stream); None: `fleet prepare db`'s lines for the exit code
+    log_lines: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -79,6 +81,7 @@ class EcsSimulator:
     services: dict[str, ServiceBehaviour] = field(default_factory=dict)
     migration_outcomes: deque[TaskOutcome] = field(default_factory=deque)
     run_task_failures: deque[dict[str, str]] = field(default_factory=deque)
+    awslogs: Any = None  # emulator.awslogs.AwsLogsDriver: the migration container's lines, in CloudWatch Logs
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -162,6 +165,8 @@ class EcsSimulator:
 
     def _start_migration(self, task: Task, at: float) -> None:
         outcome = self.migration_outcomes.popleft() if self.migration_outcomes else self.default_migration
+        if self.awslogs is not None:
+            outcome = self.awslogs.starting(task, outcome)
         sim = _SimTask(task=task, service=None, created=at, running_at=None)
         if outcome.fails_to_start:
             sim.ends_at = at + outcome.start_seconds
@@ -175,6 +180,8 @@ class EcsSimulator:
                 sim.stop_code = "EssentialContainerExited"
                 sim.stopped_reason = outcome.stopped_reason
         self._tasks[task.task_arn] = sim
+        if self.awslogs is not None:
+            self.awslogs.started(task, outcome, sim.running_at, lambda moment: sim.state(moment)[0] != "STOPPED")
 
     def _release(self, sim: _SimTask) -> None:
         """Give back the container instance capacity an EC2 task held once it stops (moto only does on StopTask)."""

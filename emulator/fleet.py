@@ -10,6 +10,9 @@ from typing import Any
 import boto3
 
 FLEET_IMAGE = "fleetdm/fleet:v4.60.0"
+# Where Fleet's containers log, as fleetdm/fleet's Terraform sets it up (awslogs, prefix "fleet").
+LOG_GROUP = "fleet"
+LOG_STREAM_PREFIX = "fleet"
 # An Amazon Linux 2 AMI from moto's default catalogue (moto accepts it whether or not the catalogue is loaded).
 CONTAINER_INSTANCE_AMI = "ami-04681a1dbd79675a5"
 
@@ -91,6 +94,7 @@ def seed_fleet(
         cluster=cluster, instanceIdentityDocument=json.dumps({"instanceId": instance_id, "region": region}),
     )["containerInstance"]["containerInstanceArn"]
     family = "fleet"
+    client("logs").create_log_group(logGroupName=LOG_GROUP)
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
@@ -107,6 +111,8 @@ def seed_fleet(
                 "essential": True,
                 "command": ["fleet", "serve"],
                 "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": LOG_GROUP, "awslogs-region": region, "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
             }],
         )
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}}
