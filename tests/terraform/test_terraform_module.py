@@ -1,18 +1,29 @@
-"""The module as Terraform reads it (python-hcl2): variables, validations, trigger, local-exec, outputs."""
+"""The module under real Terraform, no AWS behind it: files, validate, fmt, plan-time checks, outputs.
+
+Each test writes the `module "migrations"` block a user would write (tests/terraform/conftest.py) and
+runs one Terraform command in it (about half a second each). Where the local-exec must run, the
+``python`` variable names a recorder that writes down what Terraform ran, instead of the client.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
-import hcl2
 import pytest
-
-from emulator.terraform import MODULE_DIR, EvalError, Module, TerraformError, jsonencode, render_local_exec
 from fleet_migration.errors import InvalidInput
 from fleet_migration.executions import execution_arn, execution_name
 from fleet_migration.models import MigrationInput
+from migrate_client.settings import Settings, parse_args
+from migrate_client.text import console_url
+from tfroot import MODULE_DIR, NOWHERE, RECORDER_OUTPUT, STATE_MACHINE_ARN, Root, good_arguments, record_local_exec
+
+from tools import terraform
 
 REPO = MODULE_DIR.parent
 
@@ -33,7 +44,7 @@ FLEET_ADDON_VARIABLES = {
     "assume_role_session_name": ("string", ""),
     "timeout_seconds": ("number", 600),
 }
-# Fleet's documented module block (fleet-terraform example), values filled in.
+# Fleet's documented module block (fleet-terraform example/main.tf), values filled in.
 FLEET_EXAMPLE_ARGUMENTS = {
     "ecs_cluster": "fleet",
     "task_definition": "fleet",
@@ -45,6 +56,56 @@ FLEET_EXAMPLE_ARGUMENTS = {
     "min_capacity": 2,
     "max_capacity": 10,
 }
+
+
+def blocks(kind: str) -> dict[str, str]:
+    """The text of each top-level ``<kind> "name" { ... }`` block of the module (variable, output), by name."""
+    found = {}
+    for path in sorted(MODULE_DIR.glob("*.tf")):
+        for match in re.finditer(rf'^{kind} "([^"]+)" {{\n(.*?)^}}', path.read_text(), re.MULTILINE | re.DOTALL):
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def error_messages(text: str) -> list[str]:
+    """The error_message strings in a block, unescaped as Terraform reads them."""
+    return [json.loads(f'"{m}"') for m in re.findall(r'error_message\s*=\s*"((?:[^"\\]|\\.)*)"', text)]
+
+
+def module_checks() -> list[tuple[str, str]]:
+    """(subject, message) of every validation (subject: the variable) and precondition (null_resource.main)."""
+    checks = [(name, message) for name, text in blocks("variable").items() for message in error_messages(text)]
+    main = (MODULE_DIR / "main.tf").read_text()
+    preconditions = re.findall(r"precondition {.*?^    }", main, re.MULTILINE | re.DOTALL)
+    checks += [("null_resource.main", message) for block in preconditions for message in error_messages(block)]
+    return checks
+
+
+@pytest.fixture(scope="module")
+def configuration(tmp_path_factory, terraform_data_dir) -> dict[str, Any]:
+    """The module as Terraform reads it: ``terraform show -json`` of a plan, its configuration part."""
+    root = Root(tmp_path_factory.mktemp("configuration"), terraform_data_dir, NOWHERE)
+    root.write(good_arguments())
+    planned = root.run("plan", "-input=false", "-out=plan.bin")
+    assert planned.returncode == 0, planned.stderr
+    shown = root.run("show", "-json", "plan.bin")
+    return json.loads(shown.stdout)["configuration"]["root_module"]["module_calls"]["migrations"]["module"]
+
+
+@pytest.fixture(scope="module")
+def default_input(tmp_path_factory, terraform_data_dir) -> dict[str, Any]:
+    """The execution input the module sends for good_arguments(), as Terraform computes it."""
+    root = Root(tmp_path_factory.mktemp("default-input"), terraform_data_dir, NOWHERE).write(good_arguments())
+    return json.loads(root.console("module.migrations.execution_input"))
+
+
+def plan_diagnostics(root) -> tuple[int, list[dict[str, Any]], list[str]]:
+    """``terraform apply -json`` (its plan fails first when a check fails): exit code, error diagnostics,
+    and the types of every message, which show whether anything was applied or provisioned."""
+    completed = root.run("apply", "-auto-approve", "-input=false", "-json")
+    messages = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    errors = [m["diagnostic"] for m in messages if m["type"] == "diagnostic" and m["diagnostic"]["severity"] == "error"]
+    return completed.returncode, errors, [m["type"] for m in messages]
 
 
 # -- the files ----------------------------------------------------------------------------------------
@@ -59,45 +120,132 @@ def test_the_module_has_the_standard_layout():
     for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md", "migrate.py", "executions.py",
                  "examples/basic/main.tf"):
         assert (MODULE_DIR / name).is_file(), name
-    versions = hcl2.load((MODULE_DIR / "versions.tf").open())["terraform"][0]
-    assert versions["required_version"].strip('"').startswith(">="), "a floor, not a pin"
-    assert versions["required_providers"][0]["null"]["version"].strip('"').startswith(">=")
+    versions = (MODULE_DIR / "versions.tf").read_text()
+    assert re.search(r'required_version\s*=\s*">=\s*1\.\d+"', versions), "a floor, not a pin"
+    assert re.search(r'version\s*=\s*">=\s*2\.1"', versions), "the null constraint admits 2.1 (what PyPI gives)"
 
 
-def test_every_variable_is_typed_and_explains_why_it_exists(module):
-    for variable in module.variables.values():
-        assert variable.type != "any", f"{variable.name} has no type"
-        text = variable.description
-        assert 40 <= len(text) <= 400 and text[0].isupper() and text.endswith("."), f"{variable.name}: {text!r}"
+def test_terraform_fmt_finds_nothing_to_rewrite():
+    for directory in (MODULE_DIR, REPO / "demo" / "terraform"):
+        completed = subprocess.run([*terraform.command(), "fmt", "-check", "-recursive", "-diff", str(directory)],
+                                   env=terraform.environment(), capture_output=True, text=True, check=False, timeout=60)
+        assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
-def test_every_error_message_is_a_literal_sentence(module):
-    # Terraform before 1.9 wants a literal error_message; all want sentences that say how to fix the value
-    checks = [c for v in module.variables.values() for c in v.validations] + module.preconditions
+def init_and_validate(directory: Path, data_dir: Path) -> dict[str, Any]:
+    """``terraform init`` then ``terraform validate -json`` in ``directory``, as its own root module."""
+    env = terraform.environment({**os.environ, "TF_DATA_DIR": str(data_dir)})
+    for args in (["init", "-input=false", "-no-color"], ["validate", "-json"]):
+        completed = subprocess.run([*terraform.command(), *args], cwd=directory, env=env, capture_output=True,
+                                   text=True, check=False, timeout=300)
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+    return json.loads(completed.stdout)
+
+
+def test_terraform_validate_accepts_the_module_as_a_root(tmp_path):
+    copy = tmp_path / "module"  # a copy: init writes its lock file beside the configuration
+    shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("examples", "__pycache__"))
+
+    assert init_and_validate(copy, tmp_path / "data")["valid"] is True
+
+
+def test_terraform_validate_accepts_the_example(tmp_path):
+    if terraform.aws_provider_mirror() is None:
+        pytest.skip("did not run: no filesystem mirror of hashicorp/aws on this machine, and no registry serves it")
+    copy = tmp_path / "terraform"  # the example's source is "../.."
+    shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+
+    assert init_and_validate(copy / "examples" / "basic", tmp_path / "data")["valid"] is True
+
+
+def test_every_variable_is_typed_and_explains_why_it_exists(configuration):
+    declared = blocks("variable")
+    assert set(declared) == set(configuration["variables"])
+    for name, variable in configuration["variables"].items():
+        assert re.search(r"^  type\s*=", declared[name], re.MULTILINE), f"{name} has no type"
+        text = variable["description"]
+        assert 40 <= len(text) <= 400 and text[0].isupper() and text.endswith("."), f"{name}: {text!r}"
+
+
+def test_every_error_message_is_a_sentence_that_says_how_to_fix_the_value():
+    checks = module_checks()
     assert len(checks) >= 20
-    for check in checks:
-        assert "${" not in check.error_message.replace("$${", "")
-        message = json.loads(check.error_message)
+    for _, message in checks:
+        assert "${" not in message  # Terraform before 1.9 wants a literal error_message
         assert message[0].isupper() and message.endswith((".", "?")), message
 
 
-def test_the_variables_are_a_superset_of_fleets_addon_with_the_same_types_and_defaults(module):
+def test_the_variables_are_a_superset_of_fleets_addon_with_the_same_types_and_defaults(configuration):
+    variables, declared = configuration["variables"], blocks("variable")
     for name, (type_, default) in FLEET_ADDON_VARIABLES.items():
-        assert name in module.variables, f"{name} of Fleet's addon is missing"
-        ours = module.variables[name]
+        assert name in variables, f"{name} of Fleet's addon is missing"
         if type_ is not None:
-            assert ours.type == type_, name
+            assert re.search(rf"^  type\s*=\s*{re.escape(type_)}$", declared[name], re.MULTILINE), name
         if default is not REQUIRED:
-            assert ours.has_default and ours.default == default, name
-    # state_machine_arn is optional: without it the module deploys the workflow (modules/workflow).
-    assert [v.name for v in module.variables.values() if v.required] == [
-        "ecs_cluster", "ecs_service", "task_definition", "task_definition_revision", "subnets", "security_groups"]
+            assert variables[name].get("default") == default, name
+    required = [name for name, variable in variables.items() if "default" not in variable]
+    assert sorted(required) == sorted(["ecs_cluster", "ecs_service", "task_definition", "task_definition_revision",
+                                       "subnets", "security_groups"])  # state_machine_arn: null deploys modules/workflow
 
 
-def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(module, good_variables):
-    variables = {**FLEET_EXAMPLE_ARGUMENTS, "state_machine_arn": good_variables["state_machine_arn"]}
+def test_the_readme_documents_every_input_and_output(configuration):
+    readme = (MODULE_DIR / "README.md").read_text()
+    for name in [*configuration["variables"], *configuration["outputs"]]:
+        assert re.search(rf"^\| `{name}` \|", readme, re.MULTILINE), f"{name} is not in a README table"
+    for action in ("states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory"):
+        assert action in readme
 
-    document = json.loads(render_local_exec(variables).environment["FLEET_MIGRATION_INPUT"])
+
+# -- the resource, as Terraform plans and applies it ----------------------------------------------------
+
+def test_the_local_exec_runs_again_for_a_new_revision_and_for_nothing_else(root, tmp_path):
+    # GIVEN a migration applied for revision 42 (the recorder stands in for the client)
+    recorder = record_local_exec(tmp_path)
+    ran = tmp_path / RECORDER_OUTPUT
+    the_root = root(python=str(recorder))
+    assert the_root.apply().returncode == 0 and ran.is_file()
+    ran.unlink()
+
+    # WHEN every other value changes, THEN nothing runs: counts and timeouts apply to the next migration
+    the_root.write({**good_arguments(), "python": str(recorder), "desired_count": 5, "timeout_seconds": 1800,
+                    "subnets": ["subnet-99"], "vuln_service": "fleet-vuln-processing"})
+    applied = the_root.apply()
+    assert applied.returncode == 0, applied.terminal
+    assert "Resources: 0 added, 0 changed, 0 destroyed." in applied.stdout and not ran.exists()
+
+    # WHEN the revision changes, THEN the resource is replaced and its provisioner runs again
+    the_root.write({**good_arguments(), "python": str(recorder), "task_definition_revision": 43})
+    applied = the_root.apply()
+    assert applied.returncode == 0, applied.terminal
+    assert "Resources: 1 added, 0 changed, 1 destroyed." in applied.stdout and ran.is_file()
+    assert json.loads(json.loads(ran.read_text())["env"]["FLEET_MIGRATION_INPUT"])["task_definition_revision"] == 43
+
+
+def test_the_local_exec_runs_the_modules_client_with_every_value_in_the_environment(root, tmp_path):
+    recorder = record_local_exec(tmp_path)
+    role = "arn:aws:iam::123456789012:role/migrations"
+    the_root = root(python=str(recorder), assume_role_arn=role)
+
+    applied = the_root.apply()
+
+    assert applied.returncode == 0, applied.terminal
+    ran = json.loads((tmp_path / RECORDER_OUTPUT).read_text())
+    assert ran["argv"][0] == str(recorder)  # the interpreter is var.python
+    [command] = ran["argv"][1:]  # the command is the script's path and nothing else: no shell, no values
+    assert Path(command).name == "migrate.py" and Path(command).resolve() == (MODULE_DIR / "migrate.py").resolve()
+    env = ran["env"]
+    assert env["FLEET_MIGRATION_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
+    assert env["FLEET_MIGRATION_ASSUME_ROLE_ARN"] == role
+    assert env["FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME"] == ""
+    assert env["FLEET_MIGRATION_EXPECTED_MIN_CAPACITY"] == ""
+    assert json.loads(env["FLEET_MIGRATION_INPUT"]) == json.loads(the_root.outputs()["execution_input"])
+
+
+def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(tmp_path, terraform_data_dir):
+    the_root = Root(tmp_path, terraform_data_dir, NOWHERE)
+    the_root.write({**FLEET_EXAMPLE_ARGUMENTS, "state_machine_arn": STATE_MACHINE_ARN})
+
+    document = json.loads(the_root.console("module.migrations.execution_input"))
 
     # Fleet's addon scaled to zero and used min_capacity as the autoscaling minimum after the migration
     assert document["min_capacity"] == 0
@@ -105,104 +253,64 @@ def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(m
     assert MigrationInput.parse(document).task_definition_ref == "fleet:7"
 
 
-def test_the_example_passes_only_declared_variables_and_every_required_one(module):
-    example = hcl2.load((MODULE_DIR / "examples" / "basic" / "main.tf").open())
-    arguments = example["module"][0]['"migrations"']
-    given = {k for k in arguments if k not in ("source", "__is_block__")}
-    assert given <= set(module.variables)
-    assert {v.name for v in module.variables.values() if v.required} <= given
+def test_the_execution_input_is_complete_and_valid_for_the_state_machine(root):
+    the_root = root(ecs_cluster="arn:aws:ecs:us-east-1:123456789012:cluster/fleet", vuln_service="fleet-vuln-processing",
+                    desired_count=3, max_capacity=12, min_capacity=3, capacity_during_migration=1, container_name="app",
+                    command=["fleet", "prepare", "db"], assign_public_ip=True, launch_type="EC2", timeout_seconds=7200,
+                    drain_timeout_seconds=120, stabilize_timeout_seconds=0, poll_interval_seconds=10)
 
-
-def test_the_readme_documents_every_input_and_output(module):
-    readme = (MODULE_DIR / "README.md").read_text()
-    for name in [*module.variables, *module.outputs]:
-        assert re.search(rf"^\| `{name}` \|", readme, re.MULTILINE), f"{name} is not in a README table"
-    for action in ("states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory"):
-        assert action in readme
-
-
-# -- the resource ---------------------------------------------------------------------------------------
-
-def test_the_null_resource_triggers_on_the_task_definition_revision_alone(module, good_variables):
-    assert list(module.resource["triggers"]) == ["task_definition_revision"]
-    assert module.triggers(good_variables) == {"task_definition_revision": 42}
-    changed = {**good_variables, "desired_count": 5, "timeout_seconds": 1800, "subnets": ["subnet-99"]}
-    assert module.triggers(changed) == module.triggers(good_variables)
-
-
-def test_the_local_exec_runs_the_modules_client_with_every_value_in_the_environment(good_variables):
-    local_exec = render_local_exec({**good_variables, "python": "/opt/venv/bin/python",
-                                    "assume_role_arn": "arn:aws:iam::123456789012:role/migrations"})
-
-    assert local_exec.interpreter == ["/opt/venv/bin/python"]
-    assert local_exec.command == f"{MODULE_DIR}/migrate.py" and Path(local_exec.command).is_file()
-    assert local_exec.environment["FLEET_MIGRATION_STATE_MACHINE_ARN"] == good_variables["state_machine_arn"]
-    assert local_exec.environment["FLEET_MIGRATION_ASSUME_ROLE_ARN"] == "arn:aws:iam::123456789012:role/migrations"
-    assert local_exec.environment["FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME"] == ""
-    assert local_exec.environment["FLEET_MIGRATION_EXPECTED_MIN_CAPACITY"] == ""
-    # no value reaches a shell line: the command is the script's path and nothing else
-    assert "${" not in hcl2.load((MODULE_DIR / "main.tf").open())["resource"][0]['"null_resource"']['"main"'][
-        "provisioner"][0]['"local-exec"']["command"].replace("${path.module}", "")
-
-
-def test_the_execution_input_is_complete_and_valid_for_the_state_machine(good_variables):
-    variables = {**good_variables, "ecs_cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/fleet",
-                 "vuln_service": "fleet-vuln-processing", "desired_count": 3, "max_capacity": 12, "min_capacity": 3,
-                 "capacity_during_migration": 1, "container_name": "app", "command": ["fleet", "prepare", "db"],
-                 "assign_public_ip": True, "launch_type": "EC2", "timeout_seconds": 7200,
-                 "drain_timeout_seconds": 120, "stabilize_timeout_seconds": 0, "poll_interval_seconds": 10}
-
-    text = render_local_exec(variables).environment["FLEET_MIGRATION_INPUT"]
+    text = the_root.console("module.migrations.execution_input")
 
     document = json.loads(text)
-    assert list(document) == sorted(document)  # jsonencode sorts keys, as Terraform does
+    assert list(document) == sorted(document)  # jsonencode sorts keys
     assert set(document) == set(MigrationInput.model_fields)  # every field, explicit, for console reruns
     parsed = MigrationInput.parse(document)
     assert parsed.min_capacity == 1 and parsed.desired_count == 3 and parsed.launch_type == "EC2"
     assert parsed.cluster_name == "fleet" and parsed.service_names == ["fleet", "fleet-vuln-processing"]
 
 
-def test_the_defaults_make_a_valid_input_that_leaves_counts_to_what_was_found(good_variables):
-    document = json.loads(render_local_exec(good_variables).environment["FLEET_MIGRATION_INPUT"])
-
-    parsed = MigrationInput.parse(document)
+def test_the_defaults_make_a_valid_input_that_leaves_counts_to_what_was_found(default_input):
+    parsed = MigrationInput.parse(default_input)
     assert (parsed.min_capacity, parsed.desired_count, parsed.max_capacity, parsed.vuln_service) == (0, None, None, "")
     assert parsed.command == ["fleet", "prepare", "db", "--no-prompt"]
 
 
-@pytest.mark.parametrize(("cluster", "service", "revision"), [
-    ("fleet", "fleet", 2),
-    ("arn:aws:ecs:us-east-1:123456789012:cluster/prod", "arn:aws:ecs:us-east-1:123456789012:service/prod/fleet", 17),
-    ("team.a", "fleet@blue", 3),  # unsafe characters become "-"
-    ("c" * 40, "s" * 40, 12345),  # 88 characters: cut to 71 + "-" + 8 hex digits
-    ("c" * 30, "s" * 45, 1),  # exactly 80: kept
-])
-def test_the_execution_name_output_is_computed_as_design_section_6(module, good_variables, cluster, service, revision):
-    values = {**good_variables, "ecs_cluster": cluster, "ecs_service": service, "task_definition_revision": revision}
+# -- the outputs equal what the client computes ---------------------------------------------------------
 
-    name = module.evaluate("local.execution_name", values)
-
-    assert name == execution_name(cluster, service, revision)
-    assert module.evaluate("local.execution_arn", values) == execution_arn(good_variables["state_machine_arn"], name)
+OUTPUTS = ("execution_name", "execution_arn", "execution_console_url", "state_machine_console_url", "execution_input")
 
 
-def test_the_outputs_point_at_the_execution_and_the_state_machine(good_variables):
-    from emulator.terraform import render_outputs
+@pytest.mark.parametrize(("cluster", "service", "revision", "state_machine_arn"), [
+    ("fleet", "fleet", 2, STATE_MACHINE_ARN),
+    ("arn:aws:ecs:us-east-1:123456789012:cluster/prod", "arn:aws:ecs:us-east-1:123456789012:service/prod/fleet", 17,
+     STATE_MACHINE_ARN),
+    # unsafe characters ("team.a") never get here: the validations refuse them (see BAD_VALUES)
+    ("Fleet_Prod-1", "arn:aws:ecs:us-east-1:123456789012:service/Fleet_Prod-1/fleet_blue", 3, STATE_MACHINE_ARN),
+    ("c" * 40, "s" * 40, 12345, STATE_MACHINE_ARN),  # 88 characters: cut to 71 + "-" + 8 hex digits
+    ("c" * 30, "s" * 45, 1, STATE_MACHINE_ARN),  # exactly 80: kept
+    ("c" * 30, "s" * 46, 1, STATE_MACHINE_ARN),  # 81: cut
+    ("fleet", "fleet", 4, "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:fleet-migration-Ab12"),
+    ("fleet", "fleet", 4, "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:fleet-migration"),
+], ids=["short", "arns", "case-and-underscores", "88-characters", "80-characters", "81-characters", "gov-cloud", "china"])
+def test_the_outputs_equal_what_the_client_computes(root, cluster, service, revision, state_machine_arn):
+    the_root = root(ecs_cluster=cluster, ecs_service=service, task_definition_revision=revision,
+                    state_machine_arn=state_machine_arn)
 
-    outputs = render_outputs(good_variables)
+    outputs = the_root.console("{" + ", ".join(f"{name} = module.migrations.{name}" for name in OUTPUTS) + "}")
 
-    arn = "arn:aws:states:us-east-1:123456789012:execution:fleet-migration:fleet-fleet-r42"
-    assert outputs["execution_name"] == "fleet-fleet-r42"
-    assert outputs["execution_arn"] == arn
-    assert outputs["execution_console_url"] == (
-        f"https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/{arn}")
-    assert outputs["state_machine_console_url"] == (
-        "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/statemachines/view/"
-        + good_variables["state_machine_arn"])
-    assert json.loads(outputs["execution_input"])["task_definition_revision"] == 42
+    name = execution_name(cluster, service, revision)
+    arn = execution_arn(state_machine_arn, name)
+    assert (outputs["execution_name"], outputs["execution_arn"]) == (name, arn)
+    document = json.loads(outputs["execution_input"])
+    settings = Settings(parse_args(["--state-machine-arn", state_machine_arn, "--input", outputs["execution_input"]]))
+    assert outputs["execution_console_url"] == console_url(settings, arn)
+    assert outputs["state_machine_console_url"].startswith(console_url(settings, arn).split("#")[0])
+    assert outputs["state_machine_console_url"].endswith(f"#/statemachines/view/{state_machine_arn}")
+    parsed = MigrationInput.parse(document)
+    assert (parsed.ecs_cluster, parsed.ecs_service, parsed.task_definition_revision) == (cluster, service, revision)
 
 
-# -- validation: each bad value is refused by Terraform's condition and by the state machine ---------
+# -- every validation and precondition fires at plan time, with its message, and nothing runs ------------
 
 # (variable, bad value, words of its error_message, execution input field or None when only Terraform checks it)
 BAD_VALUES = [
@@ -238,6 +346,7 @@ BAD_VALUES = [
     ("subnets", ["subnet-zz"], "subnet id", None),
     ("security_groups", ["default"], "security group id", None),
     ("ecs_cluster", "my cluster", "ECS cluster name", None),
+    ("vuln_service", "fleet vuln", "vuln_service must be an ECS service name", None),
     ("state_machine_arn", "fleet-migration", "unqualified state machine ARN", None),
     ("state_machine_arn", "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration:live",
      "unqualified state machine ARN", None),
@@ -248,22 +357,6 @@ BAD_VALUES = [
     ("assume_role_session_name", "has spaces", "2 to 64", None),
     ("python", " ", "Python 3 interpreter", None),
 ]
-
-
-@pytest.mark.parametrize(("name", "value", "words", "field"), BAD_VALUES,
-                         ids=[f"{b[0]}={b[1]!r}" for b in BAD_VALUES])
-def test_each_bad_value_is_refused_by_the_module_and_by_the_state_machine(module, good_variables, name, value,
-                                                                          words, field):
-    problems = module.problems({**good_variables, name: value})
-
-    messages = [p.message for p in problems if p.subject == name]
-    assert any(words in message for message in messages), problems
-    if field is not None:
-        document = json.loads(render_local_exec(good_variables).environment["FLEET_MIGRATION_INPUT"])
-        with pytest.raises(InvalidInput):
-            MigrationInput.parse({**document, field: value})
-
-
 # Rules across variables are preconditions of null_resource.main (and model validators of MigrationInput).
 BAD_COMBINATIONS = [
     ({"desired_count": 1, "capacity_during_migration": 2}, "desired_count is below capacity_during_migration",
@@ -276,17 +369,44 @@ BAD_COMBINATIONS = [
 ]
 
 
-@pytest.mark.parametrize(("values", "words", "fields"), BAD_COMBINATIONS)
-def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_machine(module, good_variables, values,
-                                                                                    words, fields):
-    problems = module.problems({**good_variables, **values})
+def test_the_table_of_bad_values_reaches_every_validation_and_precondition():
+    rows = [(name, words) for name, _, words, _ in BAD_VALUES]
+    rows += [("null_resource.main", words) for _, words, _ in BAD_COMBINATIONS]
+    unreached = [(subject, message) for subject, message in module_checks()
+                 if not any(name == subject and words in message for name, words in rows)]
+    assert unreached == [], "add a row to BAD_VALUES or BAD_COMBINATIONS for each of these"
 
-    assert [p.subject for p in problems] == ["null_resource.main"] and words in problems[0].message
-    document = json.loads(render_local_exec(good_variables).environment["FLEET_MIGRATION_INPUT"])
+
+def assert_refused_before_anything_ran(returncode: int, errors: list[dict[str, Any]], types: list[str],
+                                       subject: str, words: str) -> None:
+    assert returncode == 1
+    messages = {message for checked, message in module_checks() if checked == subject}
+    fired = [e["detail"].split("\n\nThis was checked by")[0] for e in errors]
+    assert any(words in message and message in messages for message in fired), errors
+    assert not {"apply_start", "provision_start"} & set(types), types  # nothing created, the client never ran
+
+
+@pytest.mark.parametrize(("name", "value", "words", "field"), BAD_VALUES, ids=[f"{b[0]}={b[1]!r}" for b in BAD_VALUES])
+def test_each_bad_value_is_refused_at_plan_time_and_by_the_state_machine(root, default_input, name, value, words,
+                                                                         field):
+    returncode, errors, types = plan_diagnostics(root(**{name: value}))
+
+    assert_refused_before_anything_ran(returncode, errors, types, name, words)
+    assert {e["summary"] for e in errors} == {"Invalid value for variable"}
+    if field is not None:
+        with pytest.raises(InvalidInput):
+            MigrationInput.parse({**default_input, field: value})
+
+
+@pytest.mark.parametrize(("values", "words", "fields"), BAD_COMBINATIONS, ids=[b[1] for b in BAD_COMBINATIONS])
+def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_machine(root, default_input, values,
+                                                                                    words, fields):
+    returncode, errors, types = plan_diagnostics(root(**values))
+
+    assert_refused_before_anything_ran(returncode, errors, types, "null_resource.main", words)
+    assert [e["summary"] for e in errors] == ["Resource precondition failed"]
     with pytest.raises(InvalidInput):
-        MigrationInput.parse({**document, **fields})
-    with pytest.raises(TerraformError, match=words):
-        render_local_exec({**good_variables, **values})
+        MigrationInput.parse({**default_input, **fields})
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -301,64 +421,38 @@ def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_mach
     ("desired_count", None), ("max_capacity", None), ("min_capacity", None),
     ("stabilize_timeout_seconds", 0), ("timeout_seconds", 86400), ("task_definition_revision", "9"),
 ])
-def test_good_values_pass(module, good_variables, name, value):
-    assert module.problems({**good_variables, name: value}) == []
+def test_good_values_pass_the_plan(root, name, value):
+    planned = root(**{name: value}).run("plan", "-input=false", "-no-color")
+
+    assert planned.returncode == 0, planned.stderr
 
 
-def test_values_are_converted_and_checked_like_terraform_does(module, good_variables):
+def test_values_are_converted_and_null_means_the_default(root):
     # a string where a number is declared is converted, as Terraform converts "9" to 9
-    document = json.loads(render_local_exec({**good_variables, "task_definition_revision": "9"})
-                          .environment["FLEET_MIGRATION_INPUT"])
+    document = json.loads(root(task_definition_revision="9", timeout_seconds=None)
+                          .console("module.migrations.execution_input"))
     assert document["task_definition_revision"] == 9
-    with pytest.raises(TerraformError, match='"ecs_clustr" has not been declared'):
-        module.resolve({**good_variables, "ecs_clustr": "fleet"})
-    with pytest.raises(TerraformError, match='"subnets" is not set'):
-        module.resolve({k: v for k, v in good_variables.items() if k != "subnets"})
-    with pytest.raises(TerraformError, match="may not be set to null"):
-        module.resolve({**good_variables, "ecs_service": None})
-    with pytest.raises(TerraformError, match="task_definition_revision"):
-        module.resolve({**good_variables, "task_definition_revision": "latest"})
-    # null for a non-nullable variable with a default means the default
-    assert module.resolve({**good_variables, "timeout_seconds": None})["timeout_seconds"] == 600
+    assert document["timeout_seconds"] == 600  # null for a non-nullable variable with a default means the default
 
 
-# -- the evaluator keeps Terraform's rules, so a condition that passes here passes there ---------------
+@pytest.mark.parametrize(("arguments", "summary", "words"), [
+    ({"ecs_clustr": "fleet"}, "Extraneous JSON object property", 'No argument or block type is named "ecs_clustr"'),
+    ({"subnets": None}, "Required variable not set", "var.subnets defined at"),
+    ({"ecs_service": None}, "Required variable not set", "var.ecs_service defined at"),
+    ({"task_definition_revision": "latest"}, "Invalid value for input variable", "a number is required"),
+], ids=["typo", "null-subnets", "null-service", "not-a-number"])
+def test_terraform_refuses_what_the_module_does_not_declare_or_type(root, arguments, summary, words):
+    returncode, errors, types = plan_diagnostics(root(**arguments))
 
-def test_the_evaluator_does_not_short_circuit_and_or_as_classic_hcl(module, good_variables):
-    values = {**good_variables, "desired_count": None}
-    with pytest.raises(EvalError):
-        module.evaluate("var.desired_count == null || var.desired_count >= 1", values)
-    assert module.evaluate("var.desired_count == null ? true : var.desired_count >= 1", values) is True
-
-
-def test_a_validation_sees_only_its_own_variable(tmp_path, good_variables):
-    (tmp_path / "variables.tf").write_text(
-        'variable "a" {\n  type = number\n  validation {\n    condition = var.a >= var.b\n'
-        '    error_message = "The a must be at least b."\n  }\n}\nvariable "b" {\n  type = number\n}\n')
-    problems = Module(tmp_path).problems({"a": 1, "b": 0})
-    assert len(problems) == 1 and "var.b is not available here" in problems[0].message
+    assert returncode == 1 and not {"apply_start", "provision_start"} & set(types)
+    assert any(e["summary"] == summary and words in e["detail"] for e in errors), errors
 
 
-def test_jsonencode_matches_terraform():
-    assert jsonencode({"b": 1.0, "a": ["<&>"], "c": None, "d": True}) == (
-        '{"a":["\\u003c\\u0026\\u003e"],"b":1,"c":null,"d":true}')
+def test_a_missing_required_argument_is_named(tmp_path, terraform_data_dir):
+    arguments = {k: v for k, v in good_arguments().items() if k != "subnets"}
+    the_root = Root(tmp_path, terraform_data_dir, NOWHERE).write(arguments)
 
+    returncode, errors, _ = plan_diagnostics(the_root)
 
-@pytest.mark.parametrize(("expression", "expected"), [
-    ('regex("[^/]*$", "arn:aws:ecs:r:1:service/c/fleet")', "fleet"),
-    ('replace("a.b/c", "/[^a-z]/", "-")', "a-b-c"),
-    ('replace("ab", "/(a)(b)/", "$2$1")', "ba"),
-    ('substr("abcdef", 1, 3)', "bcd"),
-    ('substr("abc", 1, -1)', "bc"),
-    ('length("héllo")', 5),
-    ('alltrue([for s in ["sg-1", "sg-2"] : can(regex("^sg-", s))])', True),
-    ('{for k, v in {b = 1, a = 2} : v => k}', {"1": "b", "2": "a"}),
-    ('lookup({ "aws-cn" = "x" }, "aws", "y")', "y"),
-    ('split(":", "a:b:c")[1]', "b"),
-    ('"r${1 + 1}-$${literal}"', "r2-${literal}"),
-    ("!(1 < 2) || 3 % 2 == 1", True),
-    ('contains(["FARGATE", "EC2"], "EC2")', True),
-    ("floor(2.5) == 2.5", False),
-])
-def test_the_evaluator_handles_the_subset_the_module_uses(module, good_variables, expression, expected):
-    assert module.evaluate(expression, good_variables) == expected
+    assert returncode == 1
+    assert any(e["summary"] == "Missing required argument" and '"subnets" is required' in e["detail"] for e in errors)

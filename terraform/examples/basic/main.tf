@@ -15,7 +15,7 @@
 #   max_capacity             = module.fleet.byo-vpc.byo-db.byo-ecs.appautoscaling_target.max_capacity
 
 terraform {
-  required_version = ">= 1.2"
+  required_version = ">= 1.6"
 
   required_providers {
     aws = {

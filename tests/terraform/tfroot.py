@@ -1,0 +1,205 @@
+"""The root modules the Terraform tests write, and the Terraform commands they run in them.
+
+A root module here is a working directory whose main.tf.json calls terraform/ as
+``module "migrations" { ... }``: the JSON form of the block a user writes, so values need no HCL quoting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tools import terraform
+
+MODULE_DIR = terraform.ROOT / "terraform"
+STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration"
+NOWHERE = "http://127.0.0.1:9"  # nothing listens: whatever reaches it fails
+# How often the client reads the history in these tests (the default is 2 s).
+CLIENT_POLL_SECONDS = "0.2"
+# null_resource.main's address, which prefixes the provisioner's output lines in `terraform apply`.
+RESOURCE = "module.migrations.null_resource.main"
+
+
+def good_arguments() -> dict[str, Any]:
+    """Valid values for every required variable, without AWS behind them."""
+    return {
+        "state_machine_arn": STATE_MACHINE_ARN,
+        "ecs_cluster": "fleet",
+        "ecs_service": "fleet",
+        "task_definition": "fleet",
+        "task_definition_revision": 42,
+        "subnets": ["subnet-0a1b2c3d"],
+        "security_groups": ["sg-0a1b2c3d"],
+    }
+
+
+class Root:
+    """A working directory whose main.tf.json calls the module; runs Terraform commands in it."""
+
+    def __init__(self, path: Path, data_dir: Path, endpoint_url: str) -> None:
+        self.path, self._data_dir, self.endpoint_url = path, data_dir, endpoint_url
+        shutil.copy(data_dir.parent / ".terraform.lock.hcl", path / ".terraform.lock.hcl")
+
+    def write(self, arguments: dict[str, Any]) -> Root:
+        """The module block's arguments, exactly as a user writes them (``${`` escaped: JSON strings are templates)."""
+        write_root(self.path, arguments)
+        return self
+
+    def environment(self, extra: dict[str, str | None] | None = None) -> dict[str, str]:
+        """What Terraform runs with: ``process_environment`` plus the offline CLI config and the shared
+        data directory; ``extra`` last (None removes a key)."""
+        env = process_environment(self.endpoint_url)
+        env["TF_DATA_DIR"] = str(self._data_dir)
+        return _updated(terraform.environment(env), extra)
+
+    def run(self, *args: str, env: dict[str, str | None] | None = None, stdin: str | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+        """One Terraform command; stdout and stderr kept apart (Terraform writes errors to stderr)."""
+        return subprocess.run([*terraform.command(), *args], cwd=self.path, env=self.environment(env),
+                              input=stdin, capture_output=True, text=True, check=False, timeout=timeout)
+
+    def apply(self, *args: str, env: dict[str, str | None] | None = None, timeout: float = 120) -> Applied:
+        completed = self.run("apply", "-auto-approve", "-input=false", "-no-color", *args, env=env, timeout=timeout)
+        return Applied(completed.returncode, completed.stdout, completed.stderr)
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        """Terraform in its own process group, as a shell runs a foreground job: Ctrl-C reaches the
+        group, Terraform and the provisioner's process alike. stdout and stderr share one pipe."""
+        return subprocess.Popen([*terraform.command(), *args], cwd=self.path, env=self.environment(),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1, start_new_session=True)
+
+    @staticmethod
+    def interrupt(process: subprocess.Popen) -> None:
+        """Ctrl-C at the terminal: SIGINT to the whole foreground process group."""
+        os.killpg(process.pid, signal.SIGINT)
+
+    def outputs(self) -> dict[str, Any]:
+        completed = self.run("output", "-json")
+        assert completed.returncode == 0, completed.stderr
+        return {name: output["value"] for name, output in json.loads(completed.stdout).items()}
+
+    def console(self, expression: str) -> Any:
+        """The value of ``expression`` as ``terraform console`` evaluates it (through jsonencode)."""
+        completed = self.run("console", stdin=f"jsonencode({expression})\n")
+        assert completed.returncode == 0 and completed.stdout.startswith('"'), completed.stdout + completed.stderr
+        return json.loads(json.loads(completed.stdout))
+
+    def resource(self) -> dict[str, Any] | None:
+        """null_resource.main as the state holds it (``terraform show -json``), or None."""
+        completed = self.run("show", "-json")
+        assert completed.returncode == 0, completed.stderr
+        values = json.loads(completed.stdout).get("values", {}).get("root_module", {})
+        resources = [r for module in values.get("child_modules", []) for r in module.get("resources", [])]
+        return next((r for r in resources if r["address"] == RESOURCE), None)
+
+
+class Applied:
+    """What ``terraform apply`` printed: ``terminal`` is both streams, as the operator reads them."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+        self.terminal = stdout + stderr
+
+    def provisioner_lines(self) -> list[str]:
+        """The client's own lines, without Terraform's ``<address> (local-exec): `` prefix."""
+        prefix = f"{RESOURCE} (local-exec): "
+        return [line[len(prefix):] for line in self.stdout.splitlines() if line.startswith(prefix)]
+
+
+def process_environment(endpoint_url: str) -> dict[str, str]:
+    """Ours without any AWS_* or TF_* setting, fake credentials and the emulator's endpoint, and the
+    client's poll interval for tests."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "TF_"))}
+    env.update({
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "PYTHONUNBUFFERED": "1",
+        "FLEET_MIGRATION_CLIENT_POLL_SECONDS": CLIENT_POLL_SECONDS,
+    })
+    return env
+
+
+def _updated(env: dict[str, str], extra: dict[str, str | None] | None) -> dict[str, str]:
+    for key, value in (extra or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def write_root(path: Path, arguments: dict[str, Any]) -> None:
+    """main.tf.json: the module block with these arguments, and the module's outputs as the root's."""
+    block = {"source": str(MODULE_DIR), **{k: _escape(v) for k, v in arguments.items()}}
+    outputs = {name: {"value": f"${{module.migrations.{name}}}"} for name in _module_outputs()}
+    document = {"module": {"migrations": block}, "output": outputs}
+    (path / "main.tf.json").write_text(json.dumps(document, indent=2))
+
+
+def _escape(value: Any) -> Any:
+    """JSON configuration strings are templates: a literal ``${`` or ``%{`` is written doubled."""
+    if isinstance(value, str):
+        return value.replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, list):
+        return [_escape(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _escape(item) for key, item in value.items()}
+    return value
+
+
+def _module_outputs() -> list[str]:
+    text = (MODULE_DIR / "outputs.tf").read_text()
+    return [line.split('"')[1] for line in text.splitlines() if line.startswith("output ")]
+
+
+RECORDER_OUTPUT = "local-exec.json"
+_RECORDER = """
+import json, os, sys
+with open(os.path.join(os.environ["FLEET_MIGRATION_TEST_RECORD_DIR"], "local-exec.json"), "w") as handle:
+    json.dump({"argv": sys.argv, "env": dict(os.environ)}, handle)
+"""
+
+
+def record_local_exec(directory: Path) -> Path:
+    """An executable that, given as the ``python`` variable, writes down what the local-exec ran (its
+    argv and environment) into ``directory``/local-exec.json instead of running the client."""
+    recorder = directory / "record-local-exec"
+    recorder.write_text(f"#!{sys.executable}\n" + _RECORDER.replace(
+        'os.environ["FLEET_MIGRATION_TEST_RECORD_DIR"]', repr(str(directory))))
+    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    return recorder
+
+
+class LocalExec:
+    """The module's local-exec as real Terraform ran it (recorded): the client's path and the
+    environment the provisioner adds. ``run`` runs the client with it, without Terraform around it."""
+
+    def __init__(self, root: Root, arguments: dict[str, Any]) -> None:
+        recorder = record_local_exec(root.path)
+        applied = root.write({**arguments, "python": str(recorder)}).apply()
+        assert applied.returncode == 0, applied.terminal
+        ran = json.loads((root.path / RECORDER_OUTPUT).read_text())
+        given = root.environment()
+        self.command = ran["argv"][1]
+        self.environment = {k: v for k, v in ran["env"].items() if given.get(k) != v and k.startswith("FLEET_")}
+
+    def run(self, endpoint_url: str, extra_env: dict[str, str | None] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+        env = _updated({**process_environment(endpoint_url), **self.environment}, extra_env)
+        return subprocess.run([sys.executable, self.command], env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, check=False, timeout=timeout)
