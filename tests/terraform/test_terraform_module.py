@@ -143,8 +143,10 @@ def init_and_validate(directory: Path, data_dir: Path) -> dict[str, Any]:
 
 
 def test_terraform_validate_accepts_the_module_as_a_root(tmp_path):
-    copy = tmp_path / "module"  # a copy: init writes its lock file beside the configuration
+    copy = tmp_path / "terraform"  # a copy: init writes its lock file beside the configuration
     shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("examples", "__pycache__"))
+    # modules/workflow deploys the repository's statemachine/migration.asl.json
+    shutil.copytree(MODULE_DIR.parent / "statemachine", tmp_path / "statemachine")
 
     assert init_and_validate(copy, tmp_path / "data")["valid"] is True
 
