@@ -156,6 +156,7 @@ def test_terraform_validate_accepts_the_example(tmp_path):
         pytest.skip("did not run: no filesystem mirror of hashicorp/aws on this machine, and no registry serves it")
     copy = tmp_path / "terraform"  # the example's source is "../.."
     shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(MODULE_DIR.parent / "statemachine", tmp_path / "statemachine")  # modules/workflow's ASL
 
     assert init_and_validate(copy / "examples" / "basic", tmp_path / "data")["valid"] is True
 
@@ -350,6 +351,9 @@ BAD_VALUES = [
     ("ecs_cluster", "my cluster", "ECS cluster name", None),
     ("vuln_service", "fleet vuln", "vuln_service must be an ECS service name", None),
     ("state_machine_arn", "fleet-migration", "unqualified state machine ARN", None),
+    ("workflow_name", "fleet migration", "1 to 40 letters", None),
+    ("task_execution_role_arn", "fleet-execution", "IAM role ARN", None),
+    ("task_role_arn", "fleet-task", "IAM role ARN", None),
     ("state_machine_arn", "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration:live",
      "unqualified state machine ARN", None),
     ("state_machine_arn", "arn:aws:lambda:us-east-1:123456789012:function:fleet", "unqualified state machine ARN",
