@@ -2,6 +2,6 @@
 
 from emulator.core import Emulator, ExecutionRun
 from emulator.ecs_simulator import ServiceBehaviour, TaskOutcome
-from emulator.fleet import DROP, FleetDeployment
+from emulator.fleet import DROP, EC2_CAPACITY_PROVIDER, SEEDED_SUSPENDED_STATE, FleetDeployment
 
-__all__ = ["DROP", "Emulator", "ExecutionRun", "FleetDeployment", "ServiceBehaviour", "TaskOutcome"]
+__all__ = ["DROP", "EC2_CAPACITY_PROVIDER", "SEEDED_SUSPENDED_STATE", "Emulator", "ExecutionRun", "FleetDeployment", "ServiceBehaviour", "TaskOutcome"]

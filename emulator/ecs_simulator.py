@@ -5,26 +5,57 @@ every described task to STOPPED with exit code 0. Here, services own tasks that 
 over time, and a one-off task follows a chosen ``TaskOutcome``: it starts, runs for a while and
 exits with a chosen code, or fails to start, or never ends. RunTask honours ``clientToken``.
 Everything reads the emulator's ``Clock``.
+
+Where the ECS API Reference documents a rule moto does not keep, the emulator keeps it:
+- ListTasks: "when you specify startedBy as the filter, it must be the only filter that you use", and
+  without ``desiredStatus`` it lists the tasks whose desired status is RUNNING (ListTasks).
+- RunTask ``startedBy``: "up to 36 letters (uppercase and lowercase), numbers, hyphens (-), forward
+  slash (/), and underscores (_)" (RunTask).
+- Eventual consistency: a task RunTask just started may not show in DescribeTasks (which reports it in
+  ``failures`` as MISSING) or ListTasks for a while (RunTask: "The Amazon ECS API follows an eventual
+  consistency model"); ``EcsSimulator.visibility_delay_seconds``.
+- StopTask sends SIGTERM and, after the container's ``stopTimeout`` (30 s by default, at most 120 s on
+  Fargate), SIGKILL (StopTask; ContainerDefinition stopTimeout): meanwhile the task is DEACTIVATING with
+  desiredStatus STOPPED, unless its process exits on SIGTERM sooner (``TaskOutcome.exits_on_sigterm_after``).
+- A task ECS or someone stopped carries that stop code (UserInitiated, SpotInterruption, ...); only one
+  whose essential container exited by itself says EssentialContainerExited (Task stopCode).
 """
 
 from __future__ import annotations
 
+import re
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 from emulator.clock import Clock
 
+# StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
+# (ContainerDefinition stopTimeout: "the default value of 30 seconds is used").
+DEFAULT_STOP_TIMEOUT = 30.0
+FARGATE_MAX_STOP_TIMEOUT = 120.0
+_STARTED_BY = re.compile(r"[A-Za-z0-9_/-]{1,36}")
+_LIST_TASKS_FILTERS = ("containerInstance", "family", "serviceName", "desiredStatus", "launchType")
+
 
 @dataclass
 class TaskOutcome:
-    """How the next migration task started with RunTask behaves."""
+    """How the next migration task started with RunTask behaves.
+
+    ``interruption``: ECS stops the task after ``run_seconds`` with this stop code (``SpotInterruption``,
+    ``TerminationNotice``, ...) instead of letting it exit by itself. A task told to stop (StopTask or an
+    interruption) gets SIGTERM: its process exits ``exits_on_sigterm_after`` seconds later with
+    ``exit_code_on_sigterm``, or never (None), and then SIGKILL ends it (137) after the stop timeout.
+    """
 
     exit_code: int | None = 0
     start_seconds: float = 0.5
@@ -32,17 +63,38 @@ class TaskOutcome:
     fails_to_start: bool = False
     runs_forever: bool = False
     stopped_reason: str = "Essential container in task exited"
+    interruption: str | None = None
+    exits_on_sigterm_after: float | None = 0.5
+    exit_code_on_sigterm: int = 143  # 128 + SIGTERM: a process killed by the signal it did not handle
+    container_reason: str | None = None  # the container's own ``reason`` (e.g. OutOfMemoryError: ...)
+    stop_timeout: float | None = None  # instead of the task definition's (an EC2 agent's ECS_CONTAINER_STOP_TIMEOUT)
     # What the container prints over run_seconds (to its awslogs stream); None: `fleet prepare db`'s lines for the exit code
     log_lines: tuple[str, ...] | None = None
 
 
 @dataclass
 class ServiceBehaviour:
-    """How a service's tasks behave: seconds to start and to stop; unhealthy tasks never reach RUNNING."""
+    """How a service's new tasks behave: seconds to start and to stop; unhealthy tasks never reach RUNNING."""
 
     start_seconds: float = 1.0
     stop_seconds: float = 1.0
     healthy: bool = True
+    # A crash loop: the essential container exits with this code as each task starts; the scheduler replaces it.
+    crash_exit_code: int | None = None
+    # At most this many of the service's tasks find room to run; the others stay PENDING.
+    capacity: int | None = None
+    # deploymentConfiguration.deploymentCircuitBreaker.enable (without rollback)
+    circuit_breaker: bool = False
+
+
+def circuit_breaker_threshold(desired_count: int) -> int:
+    """ServiceDeploymentCircuitBreaker.threshold (Amazon ECS API Reference): 0.5 x desired task count, at least
+    3 and at most 200."""
+    return max(3, min(200, math.ceil(0.5 * desired_count)))
+
+
+def _timestamp(at: float) -> datetime:
+    return datetime.fromtimestamp(at, tz=UTC)
 
 
 @dataclass
@@ -58,10 +110,15 @@ class _SimTask:
     stop_requested_at: float | None = None
     stopped_at: float | None = None
     released: bool = False  # an EC2 task gave back the container instance capacity it held
+    outcome: TaskOutcome | None = None  # a one-off task's
+    visible_at: float = 0.0  # DescribeTasks and ListTasks show the task from then on
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    container_reason: str | None = None
+    deployment: str | None = None  # the service deployment that started it
 
     def state(self, at: float) -> tuple[str, str]:
         """(lastStatus, desiredStatus) at a moment."""
-        if self.stop_requested_at is not None:
+        if self.stop_requested_at is not None and at >= self.stop_requested_at:
             return ("STOPPED" if at >= (self.stopped_at or 0) else "DEACTIVATING"), "STOPPED"
         if self.ends_at is not None and at >= self.ends_at:
             return "STOPPED", "STOPPED"
@@ -73,6 +130,63 @@ class _SimTask:
         return self.state(at)[1] == "RUNNING"
 
 
+def _stop_timeout(task: Task) -> float:
+    """The longest ``stopTimeout`` of the task's containers (ECS waits for each container's own); on Fargate
+    at most 120 s (ContainerDefinition stopTimeout: "the max stop timeout value is 120 seconds")."""
+    definition = task._backend.describe_task_definition(task.task_definition_arn)
+    timeouts = [c.get("stopTimeout") for c in definition.container_definitions]
+    longest = float(max((t for t in timeouts if t is not None), default=DEFAULT_STOP_TIMEOUT))
+    on_fargate = task.launch_type == "FARGATE" or (task.capacity_provider_name or "").startswith("FARGATE")
+    return min(longest, FARGATE_MAX_STOP_TIMEOUT) if on_fargate else longest
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+# AwsVpcConfiguration (Amazon ECS API Reference): a limit of 16 subnets and of 5 security groups.
+MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5
+
+
+def check_placement(launch_type: str | None, strategy: list[dict[str, Any]] | None, cluster: Any) -> None:
+    """RunTask/CreateService: "If a capacityProviderStrategy is specified, the launchType parameter must be
+    omitted", and "A capacity provider must be associated with the cluster to be used in a capacity provider
+    strategy" (Amazon ECS API Reference, RunTask and CreateService)."""
+    if launch_type and strategy:
+        raise InvalidParameterException("Specify either Launch Type or Capacity Provider Strategy, but not both.")
+    associated = set(cluster.capacity_providers or [])
+    for item in strategy or []:
+        if item.get("capacityProvider") not in associated:
+            raise InvalidParameterException(
+                f"The specified capacity provider strategy cannot contain a capacity provider that is not associated "
+                f"with the cluster. Associate the capacity provider with the cluster or specify a valid capacity "
+                f"provider and try again. ({item.get('capacityProvider')})")
+
+
+def check_run_task_request(launch_type: str | None, strategy: list[dict[str, Any]] | None,
+                           network: dict[str, Any] | None, definition: Any) -> None:
+    """What RunTask refuses about where and how a task is networked (Amazon ECS API Reference: RunTask,
+    AwsVpcConfiguration; Developer Guide: Fargate task networking)."""
+    on_fargate = launch_type == "FARGATE" or bool(strategy) and all(
+        item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy or [])
+    needs = "FARGATE" if on_fargate else "EC2"
+    if needs not in (definition.compatibilities or ["EC2"]):
+        raise InvalidParameterException(f"Task definition does not support launch_type {needs}.")
+    awsvpc = definition.network_mode == "awsvpc"
+    if on_fargate and not awsvpc:
+        raise InvalidParameterException("Fargate only supports network mode 'awsvpc'.")
+    vpc = (network or {}).get("awsvpcConfiguration")
+    if awsvpc and not vpc:
+        raise InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+    if vpc and not awsvpc:
+        raise InvalidParameterException("Network Configuration is not valid for the given networkMode of this task definition.")
+    if not vpc:
+        return
+    if not vpc.get("subnets"):
+        raise InvalidParameterException("subnets can not be empty.")
+    if len(vpc["subnets"]) > MAX_SUBNETS:
+        raise InvalidParameterException(f"subnets can have at most {MAX_SUBNETS} items.")
+    if len(vpc.get("securityGroups") or []) > MAX_SECURITY_GROUPS:
+        raise InvalidParameterException(f"securityGroups can have at most {MAX_SECURITY_GROUPS} items.")
+    if vpc.get("assignPublicIp") == "ENABLED" and not on_fargate:
+        raise InvalidParameterException("Assign public IP is not supported for this launch type.")
+
+
 @dataclass
 class EcsSimulator:
     clock: Clock
@@ -81,6 +195,9 @@ class EcsSimulator:
     services: dict[str, ServiceBehaviour] = field(default_factory=dict)
     migration_outcomes: deque[TaskOutcome] = field(default_factory=deque)
     run_task_failures: deque[dict[str, str]] = field(default_factory=deque)
+    # How long a task RunTask started stays out of DescribeTasks and ListTasks (eventual consistency).
+    # 0 keeps other tests independent of it; the tests of the rule set it.
+    visibility_delay_seconds: float = 0.0
     awslogs: Any = None  # emulator.awslogs.AwsLogsDriver: the migration container's lines, in CloudWatch Logs
 
     def __post_init__(self) -> None:
@@ -88,6 +205,7 @@ class EcsSimulator:
         self._tasks: dict[str, _SimTask] = {}
         self._tokens: dict[str, str] = {}
         self._originals: dict[tuple[type, str], Any] = {}
+        self._deployment_failures: dict[str, int] = {}
         self.run_task_calls: list[dict[str, Any]] = []
         # (clock time, call, details) of every UpdateService and every task RunTask started; read-only (the benchmark)
         self.call_log: list[tuple[float, str, dict[str, Any]]] = []
@@ -127,9 +245,55 @@ class EcsSimulator:
             ]
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def _new_service_task(self, backend: EC2ContainerServiceBackend, service: Service, at: float, running: bool) -> None:
+    def _use_strategy(self, service: Service, strategy: list[dict[str, Any]]) -> None:
+        service.capacity_provider_strategy = strategy
+        service.launch_type = None
+        for deployment in service.deployments:
+            deployment["capacityProviderStrategy"] = strategy
+            deployment.pop("launchType", None)
+        on_fargate = all(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy)
+        if on_fargate and not service.platform_version:
+            service.platform_version = "LATEST"  # what DescribeServices shows for a Fargate service left to the default
+            for deployment in service.deployments:
+                deployment["platformVersion"] = service.platform_version
+        for sim in self._tasks.values():  # the tasks CreateService started before we knew
+            if sim.service == service.name:
+                sim.task.launch_type, sim.task.capacity_provider_name = "", strategy[0]["capacityProvider"]
+
+
+    # -- services: deployments, rollouts, crash loops ------------------------------------------
+    # ECS's rolling update as documented: a new PRIMARY deployment when the task definition changes (or
+    # forceNewDeployment), the old one ACTIVE until its tasks are replaced; UpdateService with only a desired
+    # count changes the primary's desiredCount and starts no deployment (UpdateService, Amazon ECS API
+    # Reference: "When a deployment is triggered by updating the task definition of a service").
+    def _new_deployment(self, service: Service, at: float) -> dict[str, Any]:
+        deployment_id = f"ecs-svc/{len(self._tasks) + len(self._deployment_failures) + 1:019d}"
+        deployment: dict[str, Any] = {
+            "id": deployment_id, "status": "PRIMARY", "taskDefinition": service.task_definition,
+            "desiredCount": service.desired_count, "pendingCount": 0, "runningCount": 0, "failedTasks": 0,
+            "createdAt": _timestamp(at), "updatedAt": _timestamp(at), "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
+        }
+        if service.network_configuration:
+            deployment["networkConfiguration"] = service.network_configuration
+        strategy = getattr(service, "capacity_provider_strategy", None)
+        if strategy:
+            deployment["capacityProviderStrategy"] = strategy
+        else:
+            deployment["launchType"] = service.launch_type
+        if service.platform_version:
+            deployment["platformVersion"] = service.platform_version
+        for older in service.deployments:
+            older["status"] = "ACTIVE"
+        service.deployments.insert(0, deployment)
+        self._deployment_failures[deployment_id] = 0
+        return deployment
+
+    def _new_service_task(self, backend: EC2ContainerServiceBackend, service: Service, deployment: dict[str, Any],
+                          at: float, running: bool) -> None:
         behaviour = self.behaviour(service.name)
-        definition = backend.describe_task_definition(service.task_definition)
+        definition = backend.describe_task_definition(deployment["taskDefinition"])
+        strategy = deployment.get("capacityProviderStrategy")
         task = Task(
             backend._get_cluster(service.cluster_name),
             definition,
@@ -137,44 +301,130 @@ class EcsSimulator:
             backend._calculate_task_resource_requirements(definition),
             backend=backend,
             group=f"service:{service.name}",
-            launch_type=service.launch_type or "FARGATE",
-            started_by=f"ecs-svc/{abs(hash(service.arn)) % 10**16}",
+            launch_type=service.launch_type or ("" if strategy else "FARGATE"),
+            started_by=deployment["id"],
             networking_configuration=service.network_configuration or None,
+            platform_version=service.platform_version,
+            capacity_provider_name=strategy[0]["capacityProvider"] if strategy else None,
         )
         backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
-        running_at = at if running else (at + behaviour.start_seconds if behaviour.healthy else None)
-        self._tasks[task.task_arn] = _SimTask(task=task, service=service.name, created=at, running_at=running_at)
+        sim = _SimTask(task=task, service=service.name, created=at, running_at=None, deployment=deployment["id"])
+        placed = sum(1 for other in self._tasks.values() if other.service == service.name and other.is_active(at)
+                     and other.running_at is not None)
+        if behaviour.capacity is not None and placed >= behaviour.capacity:
+            pass  # no room to place it: it stays PENDING (the service events would say "unable to place a task")
+        elif behaviour.crash_exit_code is not None:
+            # the essential container exits as it starts: the task never reaches RUNNING
+            sim.ends_at = at + behaviour.start_seconds
+            sim.exit_code = behaviour.crash_exit_code
+            sim.stop_code = "EssentialContainerExited"
+            sim.stopped_reason = "Essential container in task exited"
+        elif behaviour.healthy:
+            sim.running_at = at if running else at + behaviour.start_seconds
+        self._tasks[task.task_arn] = sim
 
     def _reconcile(self, backend: EC2ContainerServiceBackend, service: Service, *, initial: bool = False) -> None:
+        """The service scheduler, once: start and stop tasks toward the desired count, move the rollout on."""
         at = self.clock.now()
-        active = [s for s in self._tasks.values() if s.service == service.name and s.is_active(at)]
-        missing = service.desired_count - len(active)
-        for _ in range(max(0, missing)):
-            self._new_service_task(backend, service, at, running=initial and self.behaviour(service.name).healthy)
-        for sim in sorted(active, key=lambda s: s.created, reverse=True)[: max(0, -missing)]:
-            self._request_stop(sim, at, self.behaviour(service.name).stop_seconds, "Scaling activity initiated by deployment")
+        if not service.deployments or service.deployments[0].get("status") != "PRIMARY":
+            service.deployments[:] = []
+            self._new_deployment(service, at)
+        behaviour = self.behaviour(service.name)
+        primary, *older = service.deployments
+        primary["desiredCount"] = service.desired_count
+        tasks = [sim for sim in self._tasks.values() if sim.service == service.name]
+        mine = [sim for sim in tasks if sim.deployment == primary["id"]]
+        self._count_failures(primary, mine, at, behaviour)
+        active = [sim for sim in mine if sim.is_active(at)]
+        if primary["rolloutState"] != "FAILED":  # "A deployment in FAILED state doesn't launch any new tasks."
+            for _ in range(max(0, service.desired_count - len(active))):
+                self._new_service_task(backend, service, primary, at, running=initial and behaviour.healthy)
+        for sim in sorted(active, key=lambda s: s.created, reverse=True)[: max(0, len(active) - service.desired_count)]:
+            self._request_stop(sim, at, behaviour.stop_seconds, "Scaling activity initiated by deployment")
+        # Rolling update (minimumHealthyPercent 100): an old task stops once a new one runs in its place.
+        keep = max(0, service.desired_count - sum(1 for sim in mine if sim.state(at) == ("RUNNING", "RUNNING")))
+        for deployment in older:
+            old_active = sorted((sim for sim in tasks if sim.deployment == deployment["id"] and sim.is_active(at)),
+                                key=lambda s: s.created)
+            for sim in old_active[keep:]:
+                self._request_stop(sim, at, behaviour.stop_seconds, f"Task replaced by deployment {primary['id']}")
+            deployment["desiredCount"] = min(keep, len(old_active))
+            keep = max(0, keep - len(old_active))
+        left = {sim.deployment for sim in tasks if sim.state(at)[0] != "STOPPED"}
+        service.deployments[1:] = [d for d in older if d["id"] in left]
+        for deployment in service.deployments:
+            of_it = [sim.state(at) for sim in tasks if sim.deployment == deployment["id"]]
+            deployment["runningCount"] = of_it.count(("RUNNING", "RUNNING"))
+            deployment["pendingCount"] = of_it.count(("PENDING", "RUNNING"))
+        if (primary["rolloutState"] == "IN_PROGRESS" and len(service.deployments) == 1
+                and primary["runningCount"] == service.desired_count and primary["pendingCount"] == 0):
+            primary.update(rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+                           updatedAt=_timestamp(at))
+
+    def _count_failures(self, primary: dict[str, Any], mine: list[_SimTask], at: float,
+                        behaviour: ServiceBehaviour) -> None:
+        """failedTasks and the circuit breaker (Deployment.failedTasks and "How the Amazon ECS deployment circuit
+        breaker detects failures", Amazon ECS docs): a task that stops before RUNNING is a failure; once a task
+        runs the count resets to zero and stops being evaluated; at max(3, min(200, 0.5 x desired)) failures an
+        IN_PROGRESS deployment with the breaker on is FAILED."""
+        if any(sim.running_at is not None and at >= sim.running_at for sim in mine):
+            self._deployment_failures[primary["id"]] = -1  # no longer evaluated
+        if self._deployment_failures.get(primary["id"], 0) < 0:
+            primary["failedTasks"] = 0
+            return
+        failed = sum(1 for sim in mine if sim.running_at is None and sim.ends_at is not None and at >= sim.ends_at)
+        primary["failedTasks"] = self._deployment_failures[primary["id"]] = failed
+        if behaviour.circuit_breaker and primary["rolloutState"] == "IN_PROGRESS" and \
+                failed >= circuit_breaker_threshold(primary["desiredCount"]):
+            primary.update(rolloutState="FAILED", updatedAt=_timestamp(at),
+                           rolloutStateReason=f"ECS deployment circuit breaker: tasks failed to start. ({failed} failed)")
 
     def _request_stop(self, sim: _SimTask, at: float, seconds: float, reason: str) -> None:
-        if sim.stop_requested_at is not None or sim.state(at)[0] == "STOPPED":
+        if (sim.stop_requested_at is not None and sim.stop_requested_at <= at) or sim.state(at)[0] == "STOPPED":
+            return
+        if sim.outcome is not None:
+            self._stop_one_off(sim, at, "UserInitiated", reason)
             return
         was_running = sim.state(at)[0] == "RUNNING"
         sim.stop_requested_at, sim.stopped_at = at, at + seconds
-        sim.stop_code = "UserInitiated" if sim.service is None else "ServiceSchedulerInitiated"
+        sim.stop_code = "ServiceSchedulerInitiated"
         sim.stopped_reason = reason
         sim.exit_code = 137 if was_running else None
+
+    def _stop_one_off(self, sim: _SimTask, at: float, stop_code: str, reason: str) -> None:
+        """SIGTERM, then SIGKILL after the stop timeout; a task not yet running just goes (no exit code)."""
+        outcome = sim.outcome
+        assert outcome is not None
+        sim.stop_requested_at, sim.stop_code, sim.stopped_reason = at, stop_code, reason
+        if sim.running_at is None or at < sim.running_at:
+            sim.stopped_at, sim.exit_code = at + 0.5, None
+            return
+        term = outcome.exits_on_sigterm_after
+        if term is not None and term < sim.stop_timeout:
+            sim.stopped_at, sim.exit_code = at + term, outcome.exit_code_on_sigterm
+        else:
+            sim.stopped_at, sim.exit_code = at + sim.stop_timeout, 137
+        if sim.ends_at is not None and sim.ends_at < sim.stopped_at:  # it was about to exit by itself anyway
+            sim.stopped_at, sim.exit_code = max(at, sim.ends_at), outcome.exit_code
 
     def _start_migration(self, task: Task, at: float) -> None:
         outcome = self.migration_outcomes.popleft() if self.migration_outcomes else self.default_migration
         if self.awslogs is not None:
             outcome = self.awslogs.starting(task, outcome)
-        sim = _SimTask(task=task, service=None, created=at, running_at=None)
+        sim = _SimTask(task=task, service=None, created=at, running_at=None, outcome=outcome,
+                       visible_at=at + self.visibility_delay_seconds,
+                       stop_timeout=_stop_timeout(task) if outcome.stop_timeout is None else outcome.stop_timeout,
+                       container_reason=outcome.container_reason)
         if outcome.fails_to_start:
             sim.ends_at = at + outcome.start_seconds
             sim.stop_code = "TaskFailedToStart"
             sim.stopped_reason = outcome.stopped_reason or "CannotPullContainerError: pull access denied"
         else:
             sim.running_at = at + outcome.start_seconds
-            if not outcome.runs_forever:
+            if outcome.interruption:
+                self._stop_one_off(sim, sim.running_at + outcome.run_seconds, outcome.interruption,
+                                   f"Task stopped: {outcome.interruption}")
+            elif not outcome.runs_forever:
                 sim.ends_at = sim.running_at + outcome.run_seconds
                 sim.exit_code = outcome.exit_code
                 sim.stop_code = "EssentialContainerExited"
@@ -182,6 +432,19 @@ class EcsSimulator:
         self._tasks[task.task_arn] = sim
         if self.awslogs is not None:
             self.awslogs.started(task, outcome, sim.running_at, lambda moment: sim.state(moment)[0] != "STOPPED")
+
+    def end_migration(self, task_arn: str, exit_code: int = 0) -> None:
+        """A running one-off task's process exits by itself now (a test decides when, not the clock)."""
+        at = self.clock.now()
+        with self._lock:
+            sim = self._tasks[task_arn]
+            sim.ends_at, sim.exit_code, sim.stop_code = at, exit_code, "EssentialContainerExited"
+            sim.stopped_reason = "Essential container in task exited"
+
+    def is_visible(self, task_arn: str, at: float | None = None) -> bool:
+        with self._lock:
+            sim = self._tasks.get(task_arn)
+            return sim is None or (self.clock.now() if at is None else at) >= sim.visible_at
 
     def _release(self, sim: _SimTask) -> None:
         """Give back the container instance capacity an EC2 task held once it stops (moto only does on StopTask)."""
@@ -208,6 +471,9 @@ class EcsSimulator:
         """Write the state at this moment into moto's objects, so moto's own responses show it."""
         at = self.clock.now()
         with self._lock:
+            for backend, service in self._services():
+                if service.status == "ACTIVE":
+                    self._reconcile(backend, service)  # the scheduler replaces tasks that crashed meanwhile
             counts: dict[str, list[int]] = {}
             for sim in self._tasks.values():
                 last, desired = sim.state(at)
@@ -222,21 +488,27 @@ class EcsSimulator:
                 for container in task.containers:
                     container.last_status = last
                     container.exitCode = sim.exit_code if stopped else None
+                    if stopped and sim.container_reason:
+                        container.reason = sim.container_reason
+                # ECS's timestamps, on the emulator's clock (the steps compare them with their own)
+                task.created_at = _timestamp(sim.created)
+                task.started_at = _timestamp(sim.running_at) if sim.running_at is not None and at >= sim.running_at else None
+                task.stopped_at = _timestamp(sim.stopped_at or sim.ends_at or at) if stopped else None
                 if sim.service is not None:
                     running_pending = counts.setdefault(sim.service, [0, 0])
                     if last == "RUNNING" and desired == "RUNNING":
                         running_pending[0] += 1
                     elif last == "PENDING":
                         running_pending[1] += 1
-            for backend_services in self._services():
-                for service in backend_services:
-                    running, pending = counts.get(service.name, [0, 0])
-                    service.running_count, service.pending_count = running, pending
+            for _, service in self._services():
+                running, pending = counts.get(service.name, [0, 0])
+                service.running_count, service.pending_count = running, pending
 
-    def _services(self) -> list[list[Service]]:
+    def _services(self) -> list[tuple[EC2ContainerServiceBackend, Service]]:
         from moto.ecs.models import ecs_backends
 
-        return [list(backend.services.values()) for _, _, backend in ecs_backends.iter_backends()]
+        return [(backend, service) for _, _, backend in ecs_backends.iter_backends()
+                for service in list(backend.services.values())]
 
     # -- patches -----------------------------------------------------------------------------
     def install(self) -> None:
@@ -251,6 +523,8 @@ class EcsSimulator:
             def wrapper(backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Service:
                 service = original(backend, *args, **kwargs)
                 with sim._lock:
+                    service.deployments[:] = []  # ours, in the shape ECS reports
+                    sim._new_deployment(service, sim.clock.now())
                     sim._reconcile(backend, service, initial=True)
                 sim.tick()
                 return service
@@ -259,8 +533,13 @@ class EcsSimulator:
         def update_service(original: Any) -> Any:
             def wrapper(backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
                 at = sim.clock.now()
+                new_definition, forced = properties.get("task_definition"), properties.get("force_new_deployment")
                 service = original(backend, properties)
                 with sim._lock:
+                    if new_definition:  # moto keeps the string as given; ECS reports the ARN
+                        service.task_definition = backend.describe_task_definition(new_definition).arn
+                    if forced or (new_definition and service.task_definition != service.deployments[0]["taskDefinition"]):
+                        sim._new_deployment(service, at)
                     sim._reconcile(backend, service)
                     sim.call_log.append((at, "UpdateService", {"service": service.name, "desired_count": service.desired_count}))
                 sim.tick()
@@ -278,10 +557,34 @@ class EcsSimulator:
                         family: str | None = None, started_by: str | None = None, service_name: str | None = None,
                         desired_status: str | None = None) -> Any:
                 sim.tick()
-                tasks = original(backend, cluster, container_instance, family, started_by, service_name, desired_status)
+                # ListTasks: "The default status filter is RUNNING" (moto lists every status)
+                tasks = original(backend, cluster, container_instance, family, started_by, service_name,
+                                 desired_status or "RUNNING")
                 if service_name:  # moto ignores serviceName
                     tasks = [t for t in tasks if t.group == f"service:{service_name.rsplit('/', 1)[-1]}"]
-                return tasks
+                at = sim.clock.now()
+                return [t for t in tasks if sim.is_visible(t.task_arn, at)]
+            return wrapper
+
+        def list_tasks_request(original: Any) -> Any:
+            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
+                others = [name for name in _LIST_TASKS_FILTERS if response._get_param(name) is not None]
+                if response._get_param("startedBy") is not None and others:
+                    # ListTasks: "When you specify startedBy as the filter, it must be the only filter that you use."
+                    raise InvalidParameterException(
+                        f"startedBy must be the only filter when listing tasks; also given: {', '.join(others)}")
+                return original(response)
+            return wrapper
+
+        def describe_tasks_response(original: Any) -> Any:
+            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
+                result = original(response)
+                at = sim.clock.now()
+                shown = [t for t in result.result["tasks"] if sim.is_visible(t.task_arn, at)]
+                found = {t.task_arn for t in shown} | {t.id for t in shown}
+                missing = [{"arn": ref, "reason": "MISSING"} for ref in response._get_param("tasks", [])
+                           if ref not in found and ref.rsplit("/", 1)[-1] not in found]
+                return ActionResult({"tasks": shown, "failures": missing})
             return wrapper
 
         def stop_task(original: Any) -> Any:
@@ -294,20 +597,58 @@ class EcsSimulator:
                             sim._hold_again(simulated)
                         simulated.released = True  # moto's StopTask gave it back
                     if simulated is not None:
-                        seconds = sim.behaviour(simulated.service).stop_seconds if simulated.service else 0.5
+                        seconds = sim.behaviour(simulated.service).stop_seconds if simulated.service else 0.0
                         sim._request_stop(simulated, sim.clock.now(), seconds, reason or "Task stopped by user")
                 sim.tick()
                 return stopped
+            return wrapper
+
+        def create_service_response(original: Any) -> Any:
+            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
+                # moto drops capacityProviderStrategy and calls every such service EC2: keep it as ECS reports it
+                # (DescribeServices: a strategy and no launchType; the cluster's default when neither is given).
+                launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
+                cluster = response.ecs_backend._get_cluster(response._get_param("cluster", "default"))
+                check_placement(launch_type, strategy, cluster)
+                if not launch_type and not strategy:
+                    strategy = cluster.default_capacity_provider_strategy or None
+                result = original(response)
+                service = result.result["service"]
+                if strategy:
+                    sim._use_strategy(service, strategy)
+                elif service.launch_type == "FARGATE" and not service.platform_version:
+                    service.platform_version = "LATEST"  # what DescribeServices shows for a Fargate service by default
+                    for deployment in service.deployments:
+                        deployment["platformVersion"] = "LATEST"
+                return result
             return wrapper
 
         def run_task_response(original: Any) -> Any:
             def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
                 token = response._get_param("clientToken")
                 backend = response.ecs_backend
+                started_by = response._get_param("startedBy")
+                if started_by is not None and not _STARTED_BY.fullmatch(started_by):
+                    # RunTask startedBy: "Up to 36 letters (uppercase and lowercase), numbers, hyphens (-),
+                    # forward slash (/), and underscores (_) are allowed."
+                    raise InvalidParameterException(
+                        f"startedBy {started_by!r} must be 1 to 36 letters, numbers, hyphens, slashes or underscores")
+                launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
+                network = response._get_param("networkConfiguration")
                 with sim._lock:
                     sim.run_task_calls.append({"clientToken": token, "taskDefinition": response._get_param("taskDefinition"),
                                                "overrides": response._get_param("overrides"),
-                                               "launchType": response._get_param("launchType")})
+                                               "launchType": launch_type, "capacityProviderStrategy": strategy,
+                                               "platformVersion": response._get_param("platformVersion"),
+                                               "networkConfiguration": network})
+                    cluster = backend._get_cluster(response._get_param("cluster", "default"))
+                    check_placement(launch_type, strategy, cluster)
+                    if not launch_type and not strategy:
+                        strategy = cluster.default_capacity_provider_strategy or None
+                        if not strategy:  # RunTask's default with neither: the EC2 launch type
+                            launch_type = "EC2"
+                    check_run_task_request(launch_type, strategy, network,
+                                           backend.describe_task_definition(response._get_param("taskDefinition")))
                     if token and token in sim._tokens:
                         return ActionResult({"tasks": [sim._tasks[sim._tokens[token]].task], "failures": []})
                     if sim.run_task_failures:
@@ -331,8 +672,11 @@ class EcsSimulator:
         patch(EC2ContainerServiceBackend, "describe_services", ticking)
         patch(EC2ContainerServiceBackend, "describe_tasks", ticking)
         patch(EC2ContainerServiceBackend, "list_tasks", list_tasks)
+        patch(EC2ContainerServiceResponse, "list_tasks", list_tasks_request)
+        patch(EC2ContainerServiceResponse, "describe_tasks", describe_tasks_response)
         patch(EC2ContainerServiceBackend, "stop_task", stop_task)
         patch(EC2ContainerServiceResponse, "run_task", run_task_response)
+        patch(EC2ContainerServiceResponse, "create_service", create_service_response)
 
     def uninstall(self) -> None:
         for (cls, name), original in self._originals.items():

@@ -50,6 +50,13 @@ class FleetDeployment:
         return {k: v for k, v in document.items() if v is not _DROP}
 
 
+# The Fleet target's suspended state as seeded: mixed on purpose, so a restore that resets it (or leaves it
+# all suspended) shows in every workflow test that compares the services before and after.
+SEEDED_SUSPENDED_STATE = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
+                          "ScheduledScalingSuspended": True}
+# An EC2 capacity provider (an Auto Scaling group with managed scaling) beside the Fargate ones.
+EC2_CAPACITY_PROVIDER = "fleet-ec2"
+
 _DROP = object()
 DROP = _DROP  # pass as an override value to leave a field out
 
@@ -65,9 +72,16 @@ def seed_fleet(
     vuln_desired_count: int = 1,
     revisions: int = 2,
     container_name: str = "fleet",
+    capacity_provider_strategy: list[dict[str, Any]] | None = None,
+    platform_version: str | None = None,
+    suspended: dict[str, bool] | None = SEEDED_SUSPENDED_STATE,
     client: Callable[[str], Any] | None = None,
 ) -> FleetDeployment:
-    """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's."""
+    """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's.
+
+    ``capacity_provider_strategy`` runs the Fleet service on capacity providers (the cluster has FARGATE,
+    FARGATE_SPOT and an EC2 one, ``EC2_CAPACITY_PROVIDER``) instead of the FARGATE launch type.
+    """
     if client is None:
         client = boto3.session.Session(region_name=region).client
     ec2, ecs, iam = client("ec2"), client("ecs"), client("iam")
@@ -85,7 +99,13 @@ def seed_fleet(
     execution_role = iam.create_role(RoleName="fleet-execution", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     task_role = iam.create_role(RoleName="fleet-task", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
-    ecs.create_cluster(clusterName=cluster)
+    # The group behind the EC2 capacity provider is named, not created: moto does not look it up, nothing here
+    # scales it, and creating one costs every seeded emulator a fifth of a second (the Auto Scaling backend).
+    group_arn = (f"arn:aws:autoscaling:{region}:123456789012:autoScalingGroup:00000000-0000-0000-0000-000000000000:"
+                 f"autoScalingGroupName/{cluster}-ecs")
+    ecs.create_capacity_provider(name=EC2_CAPACITY_PROVIDER, autoScalingGroupProvider={
+        "autoScalingGroupArn": group_arn, "managedScaling": {"status": "ENABLED", "targetCapacity": 100}})
+    ecs.create_cluster(clusterName=cluster, capacityProviders=["FARGATE", "FARGATE_SPOT", EC2_CAPACITY_PROVIDER])
     # An EC2 container instance, so a migration with launch_type "EC2" has somewhere to run: moto's RunTask
     # places EC2 tasks on registered container instances ("No instances found in cluster" without one).
     instance_id = ec2.run_instances(ImageId=CONTAINER_INSTANCE_AMI, InstanceType="m5.large", MinCount=1, MaxCount=1,
@@ -116,8 +136,12 @@ def seed_fleet(
             }],
         )
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}}
+    placement: dict[str, Any] = ({"capacityProviderStrategy": capacity_provider_strategy} if capacity_provider_strategy
+                                 else {"launchType": "FARGATE"})
+    if platform_version:
+        placement["platformVersion"] = platform_version
     ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=f"{family}:{revisions}",
-                       desiredCount=desired_count, launchType="FARGATE", networkConfiguration=network)
+                       desiredCount=desired_count, networkConfiguration=network, **placement)
     if vuln_service:
         ecs.create_service(cluster=cluster, serviceName=vuln_service, taskDefinition=f"{family}:{revisions}",
                            desiredCount=vuln_desired_count, launchType="FARGATE", networkConfiguration=network)
@@ -126,7 +150,8 @@ def seed_fleet(
         resource = f"service/{cluster}/{service}"
         scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource,
                                          ScalableDimension="ecs:service:DesiredCount",
-                                         MinCapacity=autoscaling[0], MaxCapacity=autoscaling[1])
+                                         MinCapacity=autoscaling[0], MaxCapacity=autoscaling[1],
+                                         **({"SuspendedState": suspended} if suspended else {}))
         scaling.put_scaling_policy(
             PolicyName="fleet-cpu", ServiceNamespace="ecs", ResourceId=resource,
             ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",

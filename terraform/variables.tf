@@ -229,20 +229,18 @@ variable "command" {
 
 variable "assign_public_ip" {
   type        = bool
-  nullable    = false
-  default     = false
-  description = "Whether the migration task gets a public IP. Needed only in public subnets without a NAT gateway, to pull the image."
+  default     = null
+  description = "Whether the migration task gets a public IP (Fargate only). Null = the service's setting; true is needed only in public subnets without a NAT gateway, to pull the image."
 }
 
 variable "launch_type" {
   type        = string
-  nullable    = false
-  default     = "FARGATE"
-  description = "Launch type of the migration task. Fleet's reference deployment runs on Fargate."
+  default     = null
+  description = "Launch type of the migration task. Null = run it the way the service runs: its capacity provider strategy (Fargate Spot, an EC2 capacity provider) or its launch type, and its platform version."
 
   validation {
-    condition     = contains(["FARGATE", "EC2"], var.launch_type)
-    error_message = "The launch_type must be \"FARGATE\" or \"EC2\"."
+    condition     = var.launch_type == null ? true : contains(["FARGATE", "EC2"], var.launch_type)
+    error_message = "The launch_type must be \"FARGATE\" or \"EC2\", or null to run the task the way the service runs."
   }
 }
 

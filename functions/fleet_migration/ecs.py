@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from fleet_migration.aws import client, error_code, pages, throttling_is_retried
 from fleet_migration.errors import ResourceNotFound, TaskFailedToStart
+from fleet_migration.models import TaskLaunch
 
-# Every migration task is startedBy this (ListTasks filters on it); its group names its execution.
-STARTED_BY = "fleet-migration"
+# What marks a migration task as ours. startedBy names the service it migrates: ListTasks filters on it, so
+# the leftover-task check of one service never sees (nor waits for) another service's migration. RunTask
+# allows "up to 36 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and
+# underscores (_)" there (RunTask, API Reference), too few for a cluster and a service name (up to 255
+# characters each), hence a hash of both. group (up to 255 characters) names the execution.
+STARTED_BY_PREFIX = "fleet-migration/"
+STARTED_BY_LENGTH = 36
 _DESCRIBE_TASKS_BATCH = 100
 
 
@@ -84,13 +91,62 @@ def set_desired_count(cluster: str, service: str, count: int) -> None:
 
 
 @throttling_is_retried
-def service_counts(cluster: str, service: str) -> dict[str, int]:
-    described = _ecs().describe_services(cluster=cluster, services=[service])["services"][0]
-    return {
-        "desired": described["desiredCount"],
-        "running": described["runningCount"],
-        "pending": described.get("pendingCount", 0),
-    }
+def describe_services(cluster: str, services: list[str]) -> dict[str, dict[str, Any]]:
+    """The services as DescribeServices tells them (one call for all), by name."""
+    found = _ecs().describe_services(cluster=cluster, services=services).get("services", [])
+    return {service["serviceName"]: service for service in found}
+
+
+def rollout(service: dict[str, Any]) -> tuple[bool, list[str]]:
+    """(stable, what is still awaited) the way ECS means it: the primary deployment rolled out (rolloutState
+    COMPLETED), no other deployment left, and the desired count running.
+
+    "rolloutState ... is only returned for services that use the rolling update (ECS) deployment type that
+    aren't behind a Classic Load Balancer" (Deployment, Amazon ECS API Reference): without it, the deployments
+    and the counts decide alone (what the services-stable waiter checks).
+    """
+    deployments = service.get("deployments", [])
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+    running, desired = service.get("runningCount", 0), service.get("desiredCount", 0)
+    waiting = []
+    if running != desired:
+        waiting.append(f"{running} of {desired} running")
+    if primary.get("rolloutState", "COMPLETED") != "COMPLETED":
+        waiting.append(f"deployment {primary.get('id', '?')} {primary['rolloutState']}")
+    if len(deployments) > 1:
+        waiting.append(f"{len(deployments) - 1} older deployment(s) still being replaced")
+    return not waiting, waiting
+
+
+def failed_deployment(service: dict[str, Any]) -> str | None:
+    """Why ECS marked the primary deployment FAILED (the circuit breaker), if it did: it launches no more tasks."""
+    for deployment in service.get("deployments", []):
+        if deployment.get("status") == "PRIMARY" and deployment.get("rolloutState") == "FAILED":
+            return f"deployment {deployment.get('id')} FAILED: {deployment.get('rolloutStateReason') or 'no reason given'}"
+    return None
+
+
+def crash_limit(desired_count: int) -> int:
+    """How many failed tasks mean the service keeps crashing: the count at which ECS's deployment circuit
+    breaker fails a deployment (ServiceDeploymentCircuitBreaker.threshold, Amazon ECS API Reference: 0.5 x the
+    desired task count, at least 3 and at most 200)."""
+    return max(3, min(200, -(-desired_count // 2)))
+
+
+@throttling_is_retried
+def tasks_failed_since(cluster: str, service: str, since: float) -> list[dict[str, Any]]:
+    """The service's tasks created at or after ``since`` that stopped failing: they never started
+    (TaskFailedToStart) or an essential container exited non-zero (or without running)."""
+    failed = []
+    for task in _listed_tasks(cluster, ("STOPPED",), serviceName=service):
+        created = task.get("createdAt")
+        if created is None or created.timestamp() < since or task.get("lastStatus") != "STOPPED":
+            continue
+        crashed = task.get("stopCode") == "EssentialContainerExited" and any(
+            container.get("exitCode") != 0 for container in task.get("containers", []))
+        if task.get("stopCode") == "TaskFailedToStart" or crashed:
+            failed.append(task)
+    return failed
 
 
 @throttling_is_retried
@@ -103,8 +159,19 @@ def _listed_tasks(cluster: str, desired_statuses: tuple[str, ...], **filters: st
     """The tasks ListTasks finds with ``filters`` for each desired status, described in batches."""
     arns: list[str] = []
     for desired_status in desired_statuses:
-        for page in pages(_ecs().list_tasks, cluster=cluster, desiredStatus=desired_status, **filters):
-            arns.extend(page.get("taskArns", []))
+        arns.extend(_task_arns(cluster, desiredStatus=desired_status, **filters))
+    return _described(cluster, arns)
+
+
+def _task_arns(cluster: str, **filters: str) -> list[str]:
+    arns: list[str] = []
+    for page in pages(_ecs().list_tasks, cluster=cluster, **filters):
+        arns.extend(page.get("taskArns", []))
+    return arns
+
+
+def _described(cluster: str, arns: list[str]) -> list[dict[str, Any]]:
+    """DescribeTasks in batches; a task it reports MISSING (not visible yet, or long gone) is left out."""
     tasks: list[dict[str, Any]] = []
     for start in range(0, len(arns), _DESCRIBE_TASKS_BATCH):
         batch = arns[start : start + _DESCRIBE_TASKS_BATCH]
@@ -126,11 +193,9 @@ def run_task(
     task_definition: str,
     container_name: str,
     command: list[str],
-    subnets: list[str],
-    security_groups: list[str],
-    assign_public_ip: bool,
-    launch_type: str,
+    launch: TaskLaunch,
     client_token: str,
+    started_by: str,
     group: str,
 ) -> dict[str, Any]:
     """Start the one-off migration task; the client token makes a retried call return the same task."""
@@ -138,18 +203,11 @@ def run_task(
         cluster=cluster,
         taskDefinition=task_definition,
         count=1,
-        launchType=launch_type,
-        startedBy=STARTED_BY,
+        startedBy=started_by,
         group=group,
         clientToken=client_token,
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": subnets,
-                "securityGroups": security_groups,
-                "assignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
-            }
-        },
         overrides={"containerOverrides": [{"name": container_name, "command": command}]},
+        **run_task_placement(launch),
     )
     failures = response.get("failures", [])
     tasks = response.get("tasks", [])
@@ -163,24 +221,58 @@ def run_task(
     return tasks[0]
 
 
-@throttling_is_retried
-def describe_task(cluster: str, task_arn: str) -> dict[str, Any]:
-    tasks = _ecs().describe_tasks(cluster=cluster, tasks=[task_arn]).get("tasks", [])
-    if not tasks:
-        raise TaskFailedToStart(
-            f"ECS no longer knows the migration task {task_arn}; look for it in the cluster's stopped tasks",
-            task_arn=task_arn,
-        )
-    return tasks[0]
+def run_task_placement(launch: TaskLaunch) -> dict[str, Any]:
+    """RunTask's placement and network parameters. Never a launch type beside a strategy: RunTask's
+    capacityProviderStrategy "If a capacityProviderStrategy is specified, the launchType parameter must be
+    omitted" (Amazon ECS API Reference)."""
+    parameters: dict[str, Any] = {}
+    if launch.capacity_provider_strategy:
+        parameters["capacityProviderStrategy"] = launch.capacity_provider_strategy
+    elif launch.launch_type:
+        parameters["launchType"] = launch.launch_type
+    if launch.platform_version:
+        parameters["platformVersion"] = launch.platform_version
+    if launch.subnets is not None:
+        awsvpc: dict[str, Any] = {"subnets": launch.subnets,
+                                  "assignPublicIp": "ENABLED" if launch.assign_public_ip else "DISABLED"}
+        if launch.security_groups is not None:
+            awsvpc["securityGroups"] = launch.security_groups
+        parameters["networkConfiguration"] = {"awsvpcConfiguration": awsvpc}
+    return parameters
 
 
 @throttling_is_retried
-def running_migration_tasks(cluster: str, group: str | None = None) -> list[str]:
-    """ARNs of migration tasks not yet stopped (of one execution's ``group``, or any)."""
+def describe_task(cluster: str, task_arn: str) -> dict[str, Any] | None:
+    """The task as ECS describes it; None while DescribeTasks reports it MISSING.
+
+    Shortly after RunTask that is normal: "The Amazon ECS API follows an eventual consistency model"
+    and a new task may not show yet (RunTask, API Reference). Much later it means ECS forgot it.
+    """
+    found = _described(cluster, [task_arn])
+    return found[0] if found else None
+
+
+def migration_started_by(cluster: str, service: str) -> str:
+    """RunTask's startedBy for a migration of ``service``: the same for every execution that migrates it."""
+    digest = hashlib.sha256(f"{cluster.rsplit('/', 1)[-1]}/{service.rsplit('/', 1)[-1]}".encode()).hexdigest()
+    return STARTED_BY_PREFIX + digest[: STARTED_BY_LENGTH - len(STARTED_BY_PREFIX)]
+
+
+@throttling_is_retried
+def unstopped_migration_tasks(cluster: str, started_by: str, family: str) -> list[dict[str, Any]]:
+    """Migration tasks marked ``started_by`` that have not reached STOPPED: starting, running or stopping.
+
+    "When you specify startedBy as the filter, it must be the only filter that you use" (ListTasks, API
+    Reference), and without desiredStatus ListTasks lists desiredStatus RUNNING only: a task already told
+    to stop (it may run for the whole stop timeout) is found among the family's desiredStatus STOPPED tasks
+    (the family the input names: a stopping task of another family is not seen).
+    """
+    running = _task_arns(cluster, startedBy=started_by)
+    stopping = [arn for arn in _task_arns(cluster, family=family, desiredStatus="STOPPED") if arn not in running]
     return [
-        task["taskArn"]
-        for task in _listed_tasks(cluster, ("RUNNING",), startedBy=STARTED_BY)
-        if task.get("lastStatus") != "STOPPED" and group in (None, task.get("group"))
+        task
+        for task in _described(cluster, running + stopping)
+        if task.get("startedBy") == started_by and task.get("lastStatus") != "STOPPED"
     ]
 
 
@@ -194,3 +286,8 @@ def container_exit(task: dict[str, Any], container_name: str) -> int | None:
         if container.get("name") == container_name:
             return container.get("exitCode")
     return None
+
+
+def container_reasons(task: dict[str, Any]) -> dict[str, str]:
+    """Each container's own ``reason`` for stopping, where ECS gives one (e.g. ``OutOfMemoryError: ...``)."""
+    return {c["name"]: c["reason"] for c in task.get("containers", []) if c.get("reason") and c.get("name")}

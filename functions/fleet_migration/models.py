@@ -26,16 +26,16 @@ FIELD_HINTS: dict[str, str] = {
     "ecs_service": 'the name of the Fleet ECS service, e.g. "fleet"',
     "task_definition": 'the task definition family or ARN without ":<revision>", e.g. "fleet"',
     "task_definition_revision": "the new task definition revision, an integer of at least 1",
-    "subnets": 'a non-empty list of subnet ids, e.g. ["subnet-0abc"]',
-    "security_groups": 'a non-empty list of security group ids, e.g. ["sg-0abc"]',
+    "subnets": 'a list of 1 to 16 subnet ids, e.g. ["subnet-0abc"], or leave it out to use the service\'s',
+    "security_groups": 'a list of 1 to 5 security group ids, e.g. ["sg-0abc"], or leave it out to use the service\'s',
     "min_capacity": "an integer of at least 0 (0 stops the service during the migration)",
     "desired_count": "an integer of at least 1 and at least min_capacity, or null to restore the count found before",
     "max_capacity": "an integer of at least 1 and at least desired_count, or null to restore the maximum found before",
     "vuln_service": 'the name of the vulnerability-processing service, or "" for none',
     "container_name": 'the name of the container that runs the migration, e.g. "fleet"',
     "command": 'a non-empty list of strings, e.g. ["fleet", "prepare", "db", "--no-prompt"]',
-    "assign_public_ip": "true or false",
-    "launch_type": '"FARGATE" or "EC2"',
+    "assign_public_ip": "true or false (Fargate only), or leave it out to use the service's",
+    "launch_type": '"FARGATE" or "EC2", or null to run the task the way the service runs',
     "timeout_seconds": "an integer from 1 to 86400",
     "drain_timeout_seconds": "an integer from 1 to 3600",
     "stabilize_timeout_seconds": "an integer from 0 to 3600 (0 = don't wait)",
@@ -52,16 +52,18 @@ class MigrationInput(BaseModel):
     ecs_service: NonEmptyStr
     task_definition: NonEmptyStr
     task_definition_revision: Annotated[StrictInt, Field(ge=1)]
-    subnets: Annotated[list[NonEmptyStr], Field(min_length=1)]
-    security_groups: Annotated[list[NonEmptyStr], Field(min_length=1)]
+    # Omitted = the ecs_service's awsvpc configuration (design section 3); the limits ECS sets are preflight's.
+    subnets: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
+    security_groups: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
     min_capacity: Annotated[StrictInt, Field(ge=0)] = 0
     desired_count: Annotated[StrictInt, Field(ge=1)] | None = None
     max_capacity: Annotated[StrictInt, Field(ge=1)] | None = None
     vuln_service: StrictStr = ""
     container_name: NonEmptyStr = "fleet"
     command: Annotated[list[StrictStr], Field(min_length=1)] = Field(default_factory=lambda: list(DEFAULT_COMMAND))
-    assign_public_ip: StrictBool = False
-    launch_type: Literal["FARGATE", "EC2"] = "FARGATE"
+    assign_public_ip: StrictBool | None = None
+    # null = the service's capacity provider strategy or launch type, and its platform version
+    launch_type: Literal["FARGATE", "EC2"] | None = None
     timeout_seconds: Annotated[StrictInt, Field(ge=1, le=86400)] = 3600
     drain_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = 600
     stabilize_timeout_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] = 600
@@ -222,6 +224,12 @@ class Poll(BaseModel):
     detail: str = ""
 
 
+# The one stop code of a task that ended by itself: its essential container exited (Task stopCode,
+# ECS API Reference). Any other (UserInitiated, SpotInterruption, TerminationNotice, ServiceSchedulerInitiated,
+# ...) means ECS or someone stopped it, whatever its exit code.
+ENDED_BY_ITSELF = "EssentialContainerExited"
+
+
 class MigrationTask(BaseModel):
     arn: str
     started_at: float
@@ -230,9 +238,17 @@ class MigrationTask(BaseModel):
     exit_code: int | None = None
     stop_code: str | None = None
     stopped_reason: str | None = None
+    # each container's own reason for stopping, where ECS gives one
+    container_reasons: dict[str, str] | None = None
+    # True once the task is STOPPED and how it ended is known (succeeded or not)
     done: bool = False
     polls: int = 0
     next_poll_seconds: int = 1
+
+    @property
+    def succeeded(self) -> bool:
+        """The migration ran to its end: STOPPED by itself with exit code 0."""
+        return self.last_status == "STOPPED" and self.exit_code == 0 and self.stop_code == ENDED_BY_ITSELF
 
 
 class Caught(BaseModel):
@@ -244,6 +260,35 @@ class Caught(BaseModel):
     cause: str = Field(default="", alias="Cause")
 
 
+class TaskLaunch(BaseModel):
+    """How RunTask starts the migration task: resolved in the describe step from the input and the service."""
+
+    launch_type: str | None = None
+    capacity_provider_strategy: list[dict[str, Any]] | None = None
+    platform_version: str | None = None
+    # None when the revision's network mode is not awsvpc: RunTask takes no network configuration then
+    subnets: list[str] | None = None
+    security_groups: list[str] | None = None
+    assign_public_ip: bool = False
+
+    @property
+    def on_fargate(self) -> bool:
+        if self.capacity_provider_strategy:
+            return all(item["capacityProvider"] in FARGATE_PROVIDERS for item in self.capacity_provider_strategy)
+        return self.launch_type == "FARGATE"
+
+    def describe(self) -> str:
+        """The way it runs, in words for error messages."""
+        if self.capacity_provider_strategy:
+            names = ", ".join(item["capacityProvider"] for item in self.capacity_provider_strategy)
+            return f"capacity provider strategy [{names}]"
+        return f"launch type {self.launch_type}"
+
+
+# The capacity providers AWS manages for Fargate; any other one is backed by EC2 (an Auto Scaling group).
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
 class Migration(BaseModel):
     """The state document handed from step to step."""
 
@@ -252,6 +297,7 @@ class Migration(BaseModel):
     cluster_arn: str
     task_definition_arn: str
     services: list[ServiceSnapshot]
+    launch: TaskLaunch | None = None
     # The interrupted earlier execution whose "before" this one restores, when the services were not yet back.
     baseline_from: str | None = None
     # A ready-made cause for the one failure no step can report itself: the rollback step not running.
@@ -259,6 +305,8 @@ class Migration(BaseModel):
     drain: Poll | None = None
     task: MigrationTask | None = None
     stabilize: Poll | None = None
+    # Rollback's wait for every migration task of the execution to be STOPPED before it restores anything.
+    stopping: Poll | None = None
     result: dict[str, Any] | None = None
     caught: Caught | None = None
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleet_migration.errors import InvalidInput
+from fleet_migration.models import MigrationInput, TaskLaunch
 
 # A JSON list of commands (each a list of strings) the run-task step may run: parameter AllowedCommands.
 ALLOWED_COMMANDS_ENV = "ALLOWED_MIGRATION_COMMANDS"
@@ -90,3 +91,65 @@ def check_roles(definition: Mapping[str, Any], environ: Mapping[str, str] = os.e
 def _same_role(role: str, arn: str) -> bool:
     # A task definition may name its roles by name or by ARN (RegisterTaskDefinition, taskRoleArn).
     return role == arn if role.startswith("arn:") else arn.rsplit("/", 1)[-1] == role
+
+
+# AwsVpcConfiguration (Amazon ECS API Reference): "There's a limit of 16 subnets" and "a limit of 5
+# security groups that can be specified per AwsVpcConfiguration".
+MAX_SUBNETS = 16
+MAX_SECURITY_GROUPS = 5
+
+
+def check_launch(spec: MigrationInput, launch: TaskLaunch, definition: Mapping[str, Any], service_name: str) -> None:
+    """How the task will run (launch.resolve) against what RunTask accepts: the revision's compatibility and
+    network mode, and the awsvpc configuration."""
+    check_compatibility(spec, launch, definition)
+    if definition.get("networkMode") != "awsvpc":
+        return
+    if not launch.subnets:
+        raise InvalidInput(
+            f"subnets: revision {spec.task_definition_ref} uses awsvpc networking and service {service_name!r} has "
+            'no awsvpc configuration to borrow; set subnets (and security_groups), e.g. ["subnet-0abc"]',
+            fields=["subnets"],
+        )
+    if len(launch.subnets) > MAX_SUBNETS:
+        raise InvalidInput(
+            f"subnets: ECS accepts at most {MAX_SUBNETS} subnets for a task and there are {len(launch.subnets)}; "
+            f"list at most {MAX_SUBNETS}",
+            fields=["subnets"],
+        )
+    if launch.security_groups is not None and len(launch.security_groups) > MAX_SECURITY_GROUPS:
+        raise InvalidInput(
+            f"security_groups: ECS accepts at most {MAX_SECURITY_GROUPS} security groups for a task and there are "
+            f"{len(launch.security_groups)}; list at most {MAX_SECURITY_GROUPS}",
+            fields=["security_groups"],
+        )
+    if launch.assign_public_ip and not launch.on_fargate:
+        # AwsVpcConfiguration.AssignPublicIp: "You can specify ENABLED only when LaunchType ... is set to
+        # FARGATE" (EventBridge / Amazon ECS task networking: tasks on EC2 get no public IP of their own).
+        raise InvalidInput(
+            f"assign_public_ip: a public IP is for Fargate tasks only and the migration task runs with "
+            f"{launch.describe()}; set assign_public_ip to false, or run it on Fargate (launch_type \"FARGATE\")",
+            fields=["assign_public_ip"],
+        )
+
+
+def check_compatibility(spec: MigrationInput, launch: TaskLaunch, definition: Mapping[str, Any]) -> None:
+    """The revision must be valid for where the task runs (what RunTask checks against its compatibilities)."""
+    compatible = definition.get("compatibilities") or definition.get("requiresCompatibilities") or ["EC2"]
+    network_mode = definition.get("networkMode") or "bridge"
+    needs = "FARGATE" if launch.on_fargate else "EC2"
+    fix_launch = 'or set launch_type to "EC2"' if needs == "FARGATE" else 'or set launch_type to "FARGATE"'
+    if needs not in compatible:
+        raise InvalidInput(
+            f"task_definition_revision: revision {spec.task_definition_ref} is compatible with {compatible} and "
+            f"cannot run with {launch.describe()}; register a revision with requiresCompatibilities including "
+            f"{needs}, {fix_launch}",
+            fields=["task_definition_revision", "launch_type"],
+        )
+    if needs == "FARGATE" and network_mode != "awsvpc":
+        # RegisterTaskDefinition's networkMode: "For Amazon ECS tasks on Fargate, the awsvpc network mode is required."
+        raise InvalidInput(
+            f"task_definition_revision: revision {spec.task_definition_ref} uses network mode {network_mode!r} and "
+            f"Fargate ({launch.describe()}) needs awsvpc; register a revision with networkMode awsvpc, {fix_launch}",
+            fields=["task_definition_revision", "launch_type"],
+        )

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration import autoscaling, aws, baseline, ecs, guard, polling, preflight
+from fleet_migration import autoscaling, aws, baseline, ecs, guard, launch, polling, preflight
 from fleet_migration.errors import (
     CONTRACT_ERROR_NAMES,
     DrainTimeout,
@@ -31,6 +31,7 @@ from fleet_migration.errors import (
     TaskFailedToStart,
 )
 from fleet_migration.models import (
+    ENDED_BY_ITSELF,
     DescribeRequest,
     Migration,
     MigrationInput,
@@ -38,7 +39,17 @@ from fleet_migration.models import (
     Poll,
     ScalableTarget,
     ServiceSnapshot,
+    short_name,
 )
+
+# How long a task RunTask started may be missing from DescribeTasks before that means it is gone. The
+# ECS API "follows an eventual consistency model"; RunTask's reference advises describing a new task with
+# backoff "starting with a couple of seconds of wait time" (RunTask, ECS API Reference).
+VISIBILITY_GRACE_SECONDS = 60
+# Rollback waits this long for a stopped migration task to reach STOPPED. StopTask sends SIGTERM and SIGKILL
+# after the container's stopTimeout: 30 s by default, at most 120 s on Fargate (StopTask; ContainerDefinition
+# stopTimeout, ECS API Reference); the rest leaves time for the task's network interface to be released.
+STOP_DEADLINE_SECONDS = 300
 
 
 def describe(request: DescribeRequest) -> Migration:
@@ -51,8 +62,9 @@ def describe(request: DescribeRequest) -> Migration:
             wanted["vuln_service"] = spec.vuln_service
         found = ecs.find_services(spec.ecs_cluster, wanted)
         definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
-        task_definition_arn = definition["taskDefinitionArn"]
         _preflight(spec, definition)
+        task_launch = launch.resolve(spec, found["ecs_service"], definition)
+        preflight.check_launch(spec, task_launch, definition, found["ecs_service"]["serviceName"])
         guard.ensure_no_other_migration(spec, request.execution)
         _ensure_no_migration_task_left(spec)
         live = {s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))
@@ -75,8 +87,9 @@ def describe(request: DescribeRequest) -> Migration:
         input=spec,
         execution=request.execution,
         cluster_arn=cluster_arn,
-        task_definition_arn=task_definition_arn,
+        task_definition_arn=definition["taskDefinitionArn"],
         services=services,
+        launch=task_launch,
         baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
         manual_restore_cause=json.dumps(
             {
@@ -97,15 +110,25 @@ def _preflight(spec: MigrationInput, definition: dict[str, Any]) -> None:
 
 
 def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
-    """A migration task of an execution that was stopped mid-way may still run: never start a second one."""
-    left = ecs.running_migration_tasks(spec.cluster_name)
+    """A migration task of an execution that was stopped mid-way may still run, or still be stopping: never
+    start a second one beside it. Only this service's migration tasks count (``migration_started_by``)."""
+    left = [task["taskArn"] for task in ecs.unstopped_migration_tasks(spec.cluster_name, _started_by(spec),
+                                                                       _family(spec))]
     if left:
         raise MigrationInProgress(
-            f"A migration task of an earlier execution is still running ({', '.join(left)}); wait for it to stop or "
-            f"stop it (aws ecs stop-task --cluster {spec.cluster_name} --task <arn>), then start again. "
-            "Nothing was changed.",
+            f"A migration task of an earlier execution for service {short_name(spec.ecs_service)!r} has not stopped "
+            f"yet ({', '.join(left)}); wait for it to stop or stop it (aws ecs stop-task --cluster "
+            f"{spec.cluster_name} --task <arn>), then start again. Nothing was changed.",
             task_arn=left[0],
         )
+
+
+def _started_by(spec: MigrationInput) -> str:
+    return ecs.migration_started_by(spec.cluster_name, spec.ecs_service)
+
+
+def _family(spec: MigrationInput) -> str:
+    return short_name(spec.task_definition)
 
 
 def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any], before: int,
@@ -179,11 +202,9 @@ def run_migration_task(migration: Migration) -> Migration:
         task_definition=migration.task_definition_arn,
         container_name=spec.container_name,
         command=spec.command,
-        subnets=spec.subnets,
-        security_groups=spec.security_groups,
-        assign_public_ip=spec.assign_public_ip,
-        launch_type=spec.launch_type,
+        launch=_require(migration.launch, "launch"),
         client_token=client_token(migration.execution.id),
+        started_by=_started_by(spec),
         group=task_group(migration.execution.id),
     )
     started = polling.now()
@@ -201,43 +222,75 @@ def run_migration_task(migration: Migration) -> Migration:
 def poll_migration_task(migration: Migration) -> Migration:
     spec, task = migration.input, _require(migration.task, "task")
     at = polling.now()
-    _observe(task, ecs.describe_task(spec.cluster_name, task.arn), spec.container_name)
+    described = ecs.describe_task(spec.cluster_name, task.arn)
     task.polls += 1
-    details = {"task_arn": task.arn, "exit_code": task.exit_code, "stopped_reason": task.stopped_reason}
+    if described is None:
+        if at - task.started_at >= VISIBILITY_GRACE_SECONDS:
+            raise TaskFailedToStart(
+                f"ECS still does not show the migration task {VISIBILITY_GRACE_SECONDS} s after RunTask started it; "
+                "look for it in the cluster's stopped tasks, then run the migration again",
+                task_arn=task.arn,
+            )
+        # not visible yet (eventual consistency): look again, within the timeout like any other poll
+    else:
+        _observe(task, described, spec.container_name)
     if task.last_status == "STOPPED":
         task.done = True
-        if task.stop_code == "TaskFailedToStart" or task.exit_code is None:
-            raise TaskFailedToStart(
-                f"The migration task stopped before running the command ({task.stop_code or 'no exit code'}: "
-                f"{task.stopped_reason or 'no reason given'}); check the image, secrets, subnets and security groups",
-                **details,
-            )
-        if task.exit_code != 0:
-            raise MigrationFailed(
-                f"The migration command exited with code {task.exit_code}; read the {spec.container_name!r} "
-                "container's logs for the task, fix the cause and run the migration again",
-                **details,
-            )
+        _raise_unless_succeeded(task, spec.container_name)
     elif at >= task.deadline:
         ecs.stop_task(spec.cluster_name, task.arn, f"fleet-migration: still running after timeout_seconds={spec.timeout_seconds}")
         raise MigrationTimeout(
             f"The migration task was still {task.last_status} after timeout_seconds={spec.timeout_seconds} and was "
             "stopped; check the database and the task's logs, then raise timeout_seconds if the migration is just slow",
-            **details,
+            **_task_details(task),
         )
     else:
         task.next_poll_seconds = _next_wait(at, task.started_at, task.deadline, spec.poll_interval_seconds)
     return migration
 
 
+def _raise_unless_succeeded(task: MigrationTask, container_name: str) -> None:
+    """A STOPPED task succeeded only if its essential container exited 0 by itself (``MigrationTask.succeeded``)."""
+    if task.succeeded:
+        return
+    details = _task_details(task)
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in (task.container_reasons or {}).items())
+    stopped_by = "" if task.stop_code == ENDED_BY_ITSELF else (
+        f" after ECS stopped the task ({task.stop_code or 'no stop code'}: {task.stopped_reason or 'no reason given'})")
+    if task.stop_code == "TaskFailedToStart" or task.exit_code is None:
+        raise TaskFailedToStart(
+            f"The migration task stopped before running the command ({task.stop_code or 'no exit code'}: "
+            f"{task.stopped_reason or 'no reason given'}{'; ' + reasons if reasons else ''}); check the image, "
+            "secrets, subnets and security groups",
+            **details,
+        )
+    if task.exit_code != 0:
+        raise MigrationFailed(
+            f"The migration command exited with code {task.exit_code}{stopped_by}"
+            f"{' (' + reasons + ')' if reasons else ''}; read the {container_name!r} container's logs for the task, "
+            "fix the cause and run the migration again",
+            **details,
+        )
+    raise MigrationFailed(
+        f"The migration command exited with code 0, but only{stopped_by}: it was interrupted and may not have "
+        f"finished{' (' + reasons + ')' if reasons else ''}; check the database schema and run the migration again",
+        **details,
+    )
+
+
+def _task_details(task: MigrationTask) -> dict[str, Any]:
+    return {"task_arn": task.arn, "exit_code": task.exit_code, "stop_code": task.stop_code,
+            "stopped_reason": task.stopped_reason, "container_reasons": task.container_reasons or None}
+
+
 def scale_up(migration: Migration) -> Migration:
     """Desired counts first, then the autoscaling bounds and suspended state: the reverse of scale_down."""
     spec = migration.input
+    started = polling.now()  # before the first UpdateService: the tasks it starts count as started since the scale-up
     for service in migration.services:
         ecs.set_desired_count(spec.cluster_name, service.name, service.target_desired_count)
         if service.scalable_target:
             autoscaling.restore(service.scalable_target, service.target_max_capacity)
-    started = polling.now()
     migration.stabilize = Poll(started_at=started, deadline=started + spec.stabilize_timeout_seconds)
     if spec.stabilize_timeout_seconds == 0:
         migration.stabilize.done = True
@@ -246,35 +299,163 @@ def scale_up(migration: Migration) -> Migration:
 
 
 def check_stable(migration: Migration) -> Migration:
+    """Stable is what ECS means by it (ecs.rollout); a FAILED deployment or tasks that keep crashing end the wait.
+
+    Crashes are counted here, not left to ECS's circuit breaker: it may be off, it judges only a deployment
+    IN_PROGRESS (a desired-count change starts none), and it stops counting once one task has run
+    (Deployment.failedTasks, Amazon ECS API Reference). We stop at its threshold (ecs.crash_limit) of tasks
+    started since the scale-up that failed to start or exited non-zero: as many as ECS itself calls a failure.
+    """
     spec, stabilize = migration.input, _require(migration.stabilize, "stabilize")
     at = polling.now()
-    short = []
+    described = ecs.describe_services(spec.cluster_name, [s.name for s in migration.services])
+    waiting_for = []
     for service in migration.services:
-        counts = ecs.service_counts(spec.cluster_name, service.name)
-        if counts["running"] < service.target_desired_count:
-            short.append(f"{service.name}: {counts['running']} of {service.target_desired_count} running")
+        state = described.get(service.name)
+        if state is None:
+            waiting_for.append(f"{service.name}: not described by ECS")
+            continue
+        failed = ecs.failed_deployment(state)
+        if failed:
+            raise _not_stable(migration, f"ECS gave up on {service.name}: {failed}", detail=failed)
+        stable, waiting = ecs.rollout(state)
+        if stable:
+            continue
+        crashed = ecs.tasks_failed_since(spec.cluster_name, service.name, stabilize.started_at)
+        if len(crashed) >= ecs.crash_limit(state.get("desiredCount", 0)):
+            last = max(crashed, key=lambda task: task.get("stoppedAt") or task["createdAt"])
+            reason = (f"{len(crashed)} of its tasks failed since the scale-up (last: {last.get('stopCode')}, "
+                      f"{last.get('stoppedReason') or 'no reason given'})")
+            raise _not_stable(migration, f"the tasks of {service.name} keep crashing: {reason}", detail=reason)
+        waiting_for.append(f"{service.name}: {', '.join(waiting)}")
     stabilize.polls += 1
-    stabilize.detail = "; ".join(short)
-    if not short:
+    stabilize.detail = "; ".join(waiting_for)
+    if not waiting_for:
         stabilize.done = True
         migration.result = _result(migration)
     elif at >= stabilize.deadline:
-        raise ServiceNotStable(
-            f"The migration succeeded, but the services did not reach their desired count within "
-            f"stabilize_timeout_seconds={spec.stabilize_timeout_seconds} ({stabilize.detail}); they are set to the "
-            "requested count, so look at the ECS service events for why tasks do not start",
-            task_arn=migration.task.arn if migration.task else None,
-            exit_code=0,
-            rolled_back=False,
-            services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+        raise _not_stable(
+            migration,
+            f"the services did not become stable within stabilize_timeout_seconds={spec.stabilize_timeout_seconds} "
+            f"({stabilize.detail})",
+            detail=stabilize.detail,
         )
     else:
         stabilize.next_poll_seconds = _next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval_seconds)
     return migration
 
 
+def stop_migration_tasks(migration: Migration) -> Migration:
+    """Rollback's first step: make sure no migration task of this execution still runs. Looks once.
+
+    StopTask only starts a stop: SIGTERM, then SIGKILL after the container's stop timeout (StopTask, ECS
+    API Reference). Until the task is STOPPED the migration may still be writing the schema, so the
+    services are restored only once ``stopping.done``. A task that already ended is read to learn how
+    (exit 0 by itself means the migration was applied). StopTask is sent once, to tasks still meant to run.
+    """
+    spec = migration.input
+    at = polling.now()
+    stopping = migration.stopping or Poll(started_at=at, deadline=at + STOP_DEADLINE_SECONDS)
+    migration.stopping = stopping
+    try:
+        left = _unstopped_tasks_of_this_execution(migration, at)
+    except ClientError as exc:
+        # What we cannot see we cannot know to be STOPPED: stop what we know of and leave the rest to a person.
+        error, cause = contract_error(migration, *read_caught(migration))
+        if migration.task is not None and not migration.task.done:
+            ecs.stop_task(spec.cluster_name, migration.task.arn, f"fleet-migration: rolling back after {error}")
+        arns = [migration.task.arn] if migration.task is not None and not migration.task.done else []
+        raise _not_stopped(migration, error, cause, arns,
+                           f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}), so "
+                           "the migration task cannot be seen to have STOPPED and nothing was restored") from exc
+    error, cause = contract_error(migration, *read_caught(migration))  # once ECS said how the task ended
+    for task in left:
+        if task.get("desiredStatus") == "RUNNING":  # not one ECS does not show yet: StopTask would not find it
+            ecs.stop_task(spec.cluster_name, task["taskArn"], f"fleet-migration: rolling back after {error}")
+    stopping.polls += 1
+    stopping.detail = ", ".join(f"{t['taskArn']} {t.get('lastStatus', 'not visible yet')}" for t in left)
+    if not left:
+        stopping.done = True
+    elif at >= stopping.deadline:
+        raise _not_stopped(migration, error, cause, [t["taskArn"] for t in left if t["taskArn"].startswith("arn:")],
+                           f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back "
+                           f"began ({stopping.detail}), so nothing was restored")
+    else:
+        stopping.next_poll_seconds = _next_wait(at, stopping.started_at, stopping.deadline, spec.poll_interval_seconds)
+    return migration
+
+
+def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: list[str], why: str) -> RollbackFailed:
+    """Nothing restored: old Fleet must not run beside a migration. The commands stop, wait, then restore."""
+    cluster = migration.input.cluster_name
+    waits = [shlex.join(["aws", "ecs", "wait", "tasks-stopped", "--cluster", cluster, "--tasks", *arns])] if arns else []
+    return RollbackFailed(
+        f"{why}: old Fleet must not run beside a migration; once the task is STOPPED, run these commands",
+        original_error=error,
+        original_cause=cause,
+        rolled_back=False,
+        task_arn=arns[0] if arns else None,
+        commands=[shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", arn]) for arn in arns]
+        + waits + restore_commands(cluster, migration.services, applied=_migration_applied(migration, error)),
+    )
+
+
+def _unstopped_tasks_of_this_execution(migration: Migration, at: float) -> list[dict[str, Any]]:
+    """The migration tasks of this execution not yet STOPPED, as ECS describes them.
+
+    The one the document knows, or, when RunTask may have started one before its step failed, any task of
+    this execution's ``group``. A task ECS may not show yet (eventual consistency) counts as not stopped
+    (without ``lastStatus``) until the visibility grace has passed: for an unreported one, unless RunTask
+    said it started nothing.
+    """
+    spec, task = migration.input, migration.task
+    if task is not None:
+        if task.done:
+            return []
+        described = ecs.describe_task(spec.cluster_name, task.arn)
+        if described is None:
+            return [{"taskArn": task.arn}] if at - task.started_at < VISIBILITY_GRACE_SECONDS else []
+        _observe(task, described, spec.container_name)
+        task.done = task.last_status == "STOPPED"
+        return [] if task.done else [described]
+    if migration.drain is not None and migration.drain.done:
+        group = task_group(migration.execution.id)
+        found = [t for t in ecs.unstopped_migration_tasks(spec.cluster_name, _started_by(spec), _family(spec))
+                 if t.get("group") == group]
+        stopping = _require(migration.stopping, "stopping")
+        if not found and _may_have_started_unreported(migration) and at - stopping.started_at < VISIBILITY_GRACE_SECONDS:
+            return [{"taskArn": f"any task of group {group}"}]
+        return found
+    return []
+
+
+def _may_have_started_unreported(migration: Migration) -> bool:
+    """Whether the failed step may have died after RunTask started a task (a Lambda timeout, a crash).
+
+    Our own errors and AWS's error codes are raised once RunTask has answered (a refusal, or ``failures``:
+    with count 1, no task) or before it was called; only the runtime's errors and unexpected exceptions are
+    not.
+    """
+    error = read_caught(migration)[0]
+    answered = error in CONTRACT_ERROR_NAMES or error in ("AwsThrottled", "ClientError") or (
+        error.endswith("Exception") and "." not in error)
+    return not answered
+
+
+def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStable:
+    return ServiceNotStable(
+        f"The migration succeeded, but {what}; the services are set to the requested count, so "
+        "look at the ECS service events and the stopped tasks for why",
+        task_arn=migration.task.arn if migration.task else None,
+        exit_code=0,
+        rolled_back=False,
+        detail=detail,
+        services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+    )
+
+
 def rollback(migration: Migration) -> dict[str, str]:
-    """Stop a migration task that may still run, then put every service where it belongs. Safe to run twice.
+    """Put every service where it belongs, once no migration task runs any more. Safe to run twice.
 
     Before the migration was applied that is what was captured (a rollback). Once it was applied,
     going back would run the old counts against the new schema for nothing: the services are set
@@ -282,12 +463,13 @@ def rollback(migration: Migration) -> dict[str, str]:
     state machine's Fail states: the original error, with a cause that says what was done.
     """
     spec = migration.input
-    _learn_how_the_task_ended(migration)
+    stopping = _require(migration.stopping, "stopping")
+    if not stopping.done:
+        raise MigrationError("Rollback ran before the migration task was STOPPED; the state machine definition is out of order")
     error, cause = contract_error(migration, *read_caught(migration))
     applied = _migration_applied(migration, error)
     placed = []
     try:
-        _stop_migration_tasks(migration, error)
         for service in reversed(migration.services):
             count, max_capacity = _destination(service, applied)
             ecs.set_desired_count(spec.cluster_name, service.name, count)
@@ -321,21 +503,7 @@ def rollback(migration: Migration) -> dict[str, str]:
 def _migration_applied(migration: Migration, error: str) -> bool:
     if error in ("TaskFailedToStart", "MigrationFailed", "MigrationTimeout"):
         return False
-    task = migration.task
-    return task is not None and task.done and task.exit_code == 0
-
-
-def _learn_how_the_task_ended(migration: Migration) -> None:
-    """The document is the failed step's input: the task may have exited 0 since (the poll step itself failed)."""
-    task = migration.task
-    if task is None or task.done:
-        return
-    try:
-        described = ecs.describe_task(migration.input.cluster_name, task.arn)
-    except Exception:  # what we cannot see, we treat as not applied: the rollback stops the task
-        return
-    _observe(task, described, migration.input.container_name)
-    task.done = task.last_status == "STOPPED" and task.stop_code != "TaskFailedToStart" and task.exit_code is not None
+    return migration.task is not None and migration.task.succeeded
 
 
 def _observe(task: MigrationTask, described: dict[str, Any], container_name: str) -> None:
@@ -344,6 +512,7 @@ def _observe(task: MigrationTask, described: dict[str, Any], container_name: str
     task.stop_code = described.get("stopCode")
     task.stopped_reason = described.get("stoppedReason")
     task.exit_code = ecs.container_exit(described, container_name)
+    task.container_reasons = ecs.container_reasons(described) or None
 
 
 def _destination(service: ServiceSnapshot, applied: bool) -> tuple[int, int | None]:
@@ -351,18 +520,6 @@ def _destination(service: ServiceSnapshot, applied: bool) -> tuple[int, int | No
     if applied:
         return service.target_desired_count, service.target_max_capacity
     return service.desired_count, None
-
-
-def _stop_migration_tasks(migration: Migration, error: str) -> None:
-    """No migration task outlives its execution: the one we know, or one RunTask started before its step failed."""
-    spec, task = migration.input, migration.task
-    reason = f"fleet-migration: rolling back after {error}"
-    if task is not None:
-        if not task.done:
-            ecs.stop_task(spec.cluster_name, task.arn, reason)
-    elif migration.drain is not None and migration.drain.done:
-        for arn in ecs.running_migration_tasks(spec.cluster_name, task_group(migration.execution.id)):
-            ecs.stop_task(spec.cluster_name, arn, reason)
 
 
 def read_caught(migration: Migration) -> tuple[str, dict[str, Any]]:
@@ -409,7 +566,7 @@ def contract_error(migration: Migration, error: str, cause: dict[str, Any]) -> t
     if task is None:
         name = "TaskFailedToStart" if migration.drain and migration.drain.done else "DrainTimeout"
     else:
-        name = "ServiceNotStable" if task.done else "MigrationFailed"
+        name = "ServiceNotStable" if task.succeeded else "MigrationFailed"
     detail = str(cause.get("message", "")).rstrip(".") or "no detail"
     # botocore raises a bare ClientError for errors a service model does not declare; the code is in the text
     aws_code = _AWS_ERROR_CODE.search(detail) if error == "ClientError" else None
@@ -431,7 +588,7 @@ def client_token(execution_id: str) -> str:
 
 def task_group(execution_id: str) -> str:
     """RunTask's ``group``: which execution a migration task belongs to, so rollback can find it unreported."""
-    return f"{ecs.STARTED_BY}:{client_token(execution_id)[:32]}"
+    return f"fleet-migration:{client_token(execution_id)[:32]}"
 
 
 def restore_commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None,

@@ -233,10 +233,14 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     aws.client("stepfunctions").stop_execution(executionArn=aborted)
     assert aws.wait(aborted).status == "ABORTED"
-    # while its migration task still runs, the next attempt finds it and refuses
+    # while its migration task still runs, the next attempt finds it and refuses (however slow the machine)
     assert aws.run(document(), name="iam-blocked").error == "MigrationInProgress"
     aws.clock.advance(610)
     assert aws.run(document(), name="iam-after-abort").status == "SUCCEEDED"
+    # Fleet's new tasks crash after the scale-up: the stability check reads why its stopped tasks stopped
+    aws.service_behaviour(fleet.service).crash_exit_code = 1
+    assert aws.run(document(), name="iam-crashing").error == "ServiceNotStable"
+    aws.service_behaviour(fleet.service).crash_exit_code = None
     # the EventBridge trigger for a new revision, and the execution it starts
     for name, value in _trigger_environment(fleet).items():
         monkeypatch.setenv(name, value)

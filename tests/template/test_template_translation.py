@@ -44,7 +44,7 @@ def test_translation_keeps_every_step_and_adds_the_trigger_only_under_its_condit
     kinds: dict[str, list[str]] = {}
     for logical_id, resource in resources.items():
         kinds.setdefault(resource["Type"], []).append(logical_id)
-    assert len(kinds["AWS::Lambda::Function"]) == 9
+    assert len(kinds["AWS::Lambda::Function"]) == 10
     assert kinds["AWS::StepFunctions::StateMachine"] == ["MigrationStateMachine"]
     trigger = [k for k, v in resources.items() if k.startswith("Trigger") or v["Type"] == "AWS::Events::Rule"]
     assert sorted(trigger) == ["TriggerErrorsAlarm", "TriggerFailedEventsQueue", "TriggerFailedEventsQueuePolicy",

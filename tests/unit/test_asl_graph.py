@@ -17,7 +17,9 @@ STATES: dict[str, dict] = ASL["States"]
 LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
                  "Lambda.TooManyRequestsException"}
 TASKS = sorted(name for name, state in STATES.items() if state["Type"] == "Task")
-FIRST, ROLLBACK = "Validate the input and describe the services", "Roll back"
+FIRST = "Validate the input and describe the services"
+# Every failure after the scale-down goes here: first the migration task is STOPPED, then "Roll back" restores.
+ROLLBACK, RESTORE = "Stop the migration task before rolling back", "Roll back"
 
 
 def successors(state: dict) -> set[str]:
@@ -76,7 +78,7 @@ def test_every_task_retries_aws_throttling(name):
     assert "AwsThrottled" in retried
 
 
-@pytest.mark.parametrize("name", sorted(set(TASKS) - {FIRST, ROLLBACK}))
+@pytest.mark.parametrize("name", sorted(set(TASKS) - {FIRST, ROLLBACK, RESTORE}))
 def test_every_task_after_the_scale_down_catches_every_error_into_the_rollback(name):
     catchers = STATES[name]["Catch"]
     catch_all = [c for c in catchers if "States.ALL" in c["ErrorEquals"]]
@@ -92,7 +94,7 @@ def test_nothing_but_the_describe_step_runs_before_the_scale_down():
 
 def test_the_describe_step_failing_never_leads_to_a_change():
     catch_targets = {c["Next"] for c in STATES[FIRST].get("Catch", [])}
-    changed = {"Scale the services down", "Run the migration task", "Scale the services up", ROLLBACK}
+    changed = {"Scale the services down", "Run the migration task", "Scale the services up", ROLLBACK, RESTORE}
 
     assert all(not (reachable(target) & changed) for target in catch_targets)
 
@@ -129,6 +131,19 @@ def test_every_catch_says_where_the_error_goes():
     implicit = {(name, c["Next"]) for name, s in STATES.items() for c in s.get("Catch", []) if "ResultPath" not in c}
 
     assert implicit == set()
+
+
+def test_the_services_are_restored_only_once_the_migration_task_has_stopped():
+    into_restore = {name: s for name, s in STATES.items() if RESTORE in successors(s)}
+    (choice,) = into_restore.values()
+    (to_restore,) = [c for c in choice["Choices"] if c["Next"] == RESTORE]
+
+    assert choice["Type"] == "Choice" and choice.get("Default") != RESTORE
+    assert (to_restore["Variable"], to_restore["BooleanEquals"]) == ("$.stopping.done", True)
+    # the stop step loops through a Wait, never a sleeping Lambda, and has its own deadline
+    waiting = STATES[choice["Default"]]
+    assert waiting["Type"] == "Wait" and waiting["Next"] == ROLLBACK
+    assert reachable(ROLLBACK, frozenset({RESTORE})) & set(TASKS) == {ROLLBACK}
 
 
 def test_every_catch_into_the_rollback_keeps_the_state_document_and_adds_the_error():

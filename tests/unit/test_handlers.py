@@ -17,6 +17,8 @@ import rollback
 import run_task
 import scale_down
 import scale_up
+import stop_migration_task
+from emulator import SEEDED_SUSPENDED_STATE
 
 from fleet_migration.errors import (
     DrainTimeout,
@@ -28,10 +30,10 @@ from fleet_migration.errors import (
     ServiceNotStable,
     TaskFailedToStart,
 )
-from fleet_migration.workflow import client_token
+from fleet_migration.workflow import VISIBILITY_GRACE_SECONDS, client_token
 
 HELD = {"DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
-FREE = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
+FREE = SEEDED_SUSPENDED_STATE  # as seeded: scheduled scaling suspended by its owner, dynamic scaling on
 SERVICES = ("fleet", "fleet-vuln-processing")
 
 
@@ -90,6 +92,21 @@ def caught(error: str, message: str, **details) -> dict:
     return {"Error": error, "Cause": json.dumps({"errorType": error, "errorMessage": payload})}
 
 
+@pytest.fixture
+def roll_back(emu, lambda_context):
+    """``roll_back(state, caught)``: the rollback path as the state machine runs it: stop the migration task,
+    wait (on the emulator's clock) until it is STOPPED, then restore. Returns the rollback's ``failure``."""
+
+    def run(state: dict, error: dict) -> dict:
+        state = stop_migration_task.lambda_handler({**state, "caught": error}, lambda_context)
+        while not state["stopping"]["done"]:
+            emu.clock.advance(state["stopping"]["next_poll_seconds"])
+            state = stop_migration_task.lambda_handler(state, lambda_context)
+        return rollback.lambda_handler(state, lambda_context)["failure"]
+
+    return run
+
+
 # -- describe -------------------------------------------------------------------------------
 def test_describe_captures_what_rollback_restores_and_changes_nothing(describe, state_of):
     before = state_of()
@@ -101,7 +118,7 @@ def test_describe_captures_what_rollback_restores_and_changes_nothing(describe, 
     assert fleet["scalable_target"] == {
         "resource_id": "service/fleet/fleet", "min_capacity": 2, "max_capacity": 10,
         "suspended": {"dynamic_scaling_in_suspended": False, "dynamic_scaling_out_suspended": False,
-                      "scheduled_scaling_suspended": False},
+                      "scheduled_scaling_suspended": True},
     }
     assert (vuln["name"], vuln["desired_count"], vuln.get("scalable_target")) == ("fleet-vuln-processing", 1, None)
     assert state["task_definition_arn"].endswith(":task-definition/fleet:2")
@@ -264,6 +281,7 @@ def test_a_non_zero_exit_is_a_migration_failure_with_the_exit_code(emu, started,
         poll_task.lambda_handler(state, lambda_context)
 
     assert failed.value.details == {"task_arn": state["task"]["arn"], "exit_code": 3,
+                                    "stop_code": "EssentialContainerExited",
                                     "stopped_reason": "Essential container in task exited"}
     assert "exited with code 3" in failed.value.message
 
@@ -302,6 +320,67 @@ def test_a_task_still_running_after_the_timeout_is_stopped_and_a_migration_timeo
     assert described["desiredStatus"] == "STOPPED"
 
 
+def test_a_migration_task_ecs_does_not_show_yet_is_polled_again(emu, drained, lambda_context):
+    # GIVEN DescribeTasks does not show the new task for 20 s (eventual consistency after RunTask)
+    emu.ecs_sim.visibility_delay_seconds = 20
+    emu.next_migration(run_seconds=60)
+    state = run_task.lambda_handler(drained(), lambda_context)
+    emu.clock.advance(5)
+
+    state = poll_task.lambda_handler(state, lambda_context)
+
+    assert state["task"]["done"] is False and state["task"]["next_poll_seconds"] == 1
+    emu.clock.advance(20)
+    assert poll_task.lambda_handler(state, lambda_context)["task"]["last_status"] == "RUNNING"
+
+
+def test_a_migration_task_ecs_never_shows_is_task_failed_to_start_after_the_grace_period(emu, drained, lambda_context):
+    emu.ecs_sim.visibility_delay_seconds = 1e9
+    state = run_task.lambda_handler(drained(), lambda_context)
+    emu.clock.advance(VISIBILITY_GRACE_SECONDS)
+
+    with pytest.raises(TaskFailedToStart, match="still does not show") as failed:
+        poll_task.lambda_handler(state, lambda_context)
+    assert failed.value.details["task_arn"] == state["task"]["arn"]
+
+
+@pytest.mark.parametrize("interruption", ["SpotInterruption", "TerminationNotice", "ServiceSchedulerInitiated"])
+def test_a_migration_that_exits_0_after_ecs_interrupted_it_is_a_migration_failure(emu, started, lambda_context,
+                                                                                   interruption):
+    # GIVEN ECS stops the task mid-migration and the process handles SIGTERM by exiting 0
+    emu.next_migration(interruption=interruption, run_seconds=2, exit_code_on_sigterm=0)
+    state = started()
+    emu.clock.advance(10)
+
+    with pytest.raises(MigrationFailed) as failed:
+        poll_task.lambda_handler(state, lambda_context)
+
+    assert (failed.value.details["exit_code"], failed.value.details["stop_code"]) == (0, interruption)
+    assert interruption in failed.value.message and "may not have finished" in failed.value.message
+
+
+def test_a_migration_that_exits_0_after_someone_stopped_it_is_a_migration_failure(emu, started, lambda_context):
+    emu.next_migration(runs_forever=True, exit_code_on_sigterm=0)
+    state = started()
+    emu.clock.advance(1)
+    emu.client("ecs").stop_task(cluster="fleet", task=state["task"]["arn"], reason="stopped by an operator")
+    emu.clock.advance(5)
+
+    with pytest.raises(MigrationFailed, match="stopped by an operator") as failed:
+        poll_task.lambda_handler(state, lambda_context)
+    assert (failed.value.details["exit_code"], failed.value.details["stop_code"]) == (0, "UserInitiated")
+
+
+def test_a_containers_own_reason_is_in_the_failure(emu, started, lambda_context):
+    emu.next_migration(exit_code=137, container_reason="OutOfMemoryError: Container killed due to memory usage")
+    state = started()
+    emu.clock.advance(10)
+
+    with pytest.raises(MigrationFailed, match="OutOfMemoryError") as failed:
+        poll_task.lambda_handler(state, lambda_context)
+    assert failed.value.details["container_reasons"] == {"fleet": "OutOfMemoryError: Container killed due to memory usage"}
+
+
 # -- scale up and stabilize -------------------------------------------------------------------
 def test_scale_up_puts_back_the_counts_and_autoscaling_found_before(emu, migrated, lambda_context, state_of):
     before = state_of()
@@ -336,6 +415,71 @@ def test_the_services_are_stable_once_the_desired_count_runs(emu, migrated, lamb
     assert state["result"]["duration_seconds"] >= 0
 
 
+def test_one_task_short_of_the_desired_count_is_not_stable(emu, migrated, lambda_context):
+    emu.service_behaviour("fleet").capacity = 1  # room for one task only: the other stays PENDING
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=30), lambda_context)
+    emu.clock.advance(5)
+
+    state = check_stable.lambda_handler(state, lambda_context)
+    assert state["stabilize"]["done"] is False
+    assert state["stabilize"]["detail"] == "fleet: 1 of 2 running"
+    emu.clock.advance(30)
+    with pytest.raises(ServiceNotStable, match="fleet: 1 of 2 running"):
+        check_stable.lambda_handler(state, lambda_context)
+
+
+def test_a_service_still_replacing_an_older_deployment_is_not_stable(emu, migrated, lambda_context):
+    state = scale_up.lambda_handler(migrated(), lambda_context)
+    emu.clock.advance(5)
+    # a deploy of the service while we wait: ECS starts new tasks, then stops the old ones
+    emu.service_behaviour("fleet").start_seconds = 20
+    emu.client("ecs").update_service(cluster="fleet", service="fleet", taskDefinition="fleet:1")
+
+    state = check_stable.lambda_handler(state, lambda_context)
+    assert state["stabilize"]["done"] is False  # 2 of 2 run, but they are the old deployment's
+    assert "fleet: deployment" in state["stabilize"]["detail"] and "IN_PROGRESS" in state["stabilize"]["detail"]
+    assert "1 older deployment(s) still being replaced" in state["stabilize"]["detail"]
+    emu.clock.advance(21)
+    check_stable.lambda_handler(state, lambda_context)  # the scheduler sees the new tasks run and stops the old
+    emu.clock.advance(5)
+
+    assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is True
+
+
+def test_a_deployment_ecs_marks_failed_is_not_stable_as_soon_as_it_is_seen(emu, migrated, lambda_context):
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=3600), lambda_context)
+    emu.clock.advance(5)
+    behaviour = emu.service_behaviour("fleet")
+    behaviour.crash_exit_code, behaviour.circuit_breaker = 1, True
+    emu.client("ecs").update_service(cluster="fleet", service="fleet", taskDefinition="fleet:1")
+    for _ in range(4):  # each failed task is replaced until the circuit breaker trips (3 failures)
+        emu.clock.advance(1.5)
+        emu.ecs_sim.tick()
+
+    with pytest.raises(ServiceNotStable) as unstable:
+        check_stable.lambda_handler(state, lambda_context)
+
+    assert "FAILED: ECS deployment circuit breaker" in unstable.value.message
+    assert unstable.value.details["rolled_back"] is False
+
+
+def test_tasks_that_keep_crashing_after_the_scale_up_are_not_stable_before_the_timeout(emu, migrated, lambda_context):
+    emu.service_behaviour("fleet").crash_exit_code = 2
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=3600), lambda_context)
+
+    checks = 0
+    with pytest.raises(ServiceNotStable) as unstable:
+        for checks in range(1, 11):
+            emu.clock.advance(1.5)
+            state = check_stable.lambda_handler(state, lambda_context)
+
+    # the scale-up's two tasks crash (1 s), their replacements too (2.5 s): at the second check, 4 failed tasks
+    # pass the limit of 3 (ECS's circuit breaker threshold); the scale-up's own tasks count
+    assert checks == 2
+    assert "the tasks of fleet keep crashing: 4 of its tasks failed since the scale-up" in unstable.value.message
+    assert "EssentialContainerExited" in unstable.value.message
+
+
 def test_a_zero_stabilize_timeout_does_not_wait(migrated, lambda_context):
     state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=0), lambda_context)
 
@@ -355,15 +499,15 @@ def test_services_short_of_their_count_after_the_timeout_are_not_stable_but_not_
     assert unstable.value.details["exit_code"] == 0
     assert unstable.value.details["services"][0] == {"name": "fleet", "desired_count": 2}
     assert "fleet: 0 of 2 running" in unstable.value.message
+    assert "stabilize_timeout_seconds=30" in unstable.value.message
 
 
 # -- rollback -------------------------------------------------------------------------------
-def test_rollback_restores_every_captured_value_and_reports_the_original_error(emu, drained, lambda_context, state_of):
+def test_rollback_restores_every_captured_value_and_reports_the_original_error(emu, drained, roll_back, state_of):
     before = state_of()
     state = drained()
 
-    failure = rollback.lambda_handler({**state, "caught": caught("MigrationFailed", "exited with 3.", exit_code=3)},
-                                      lambda_context)["failure"]
+    failure = roll_back(state, caught("MigrationFailed", "exited with 3.", exit_code=3))
 
     assert state_of() == before
     cause = json.loads(failure["cause"])
@@ -373,28 +517,27 @@ def test_rollback_restores_every_captured_value_and_reports_the_original_error(e
     assert [(s["name"], s["desired_count"]) for s in cause["services"]] == [("fleet", 2), ("fleet-vuln-processing", 1)]
 
 
-def test_rollback_is_safe_to_run_twice(emu, drained, lambda_context, state_of):
+def test_rollback_is_safe_to_run_twice(emu, drained, roll_back, state_of):
     before = state_of()
-    event = {**drained(), "caught": caught("DrainTimeout", "did not drain")}
+    state, error = drained(), caught("DrainTimeout", "did not drain")
 
-    first = rollback.lambda_handler(event, lambda_context)
-    second = rollback.lambda_handler(event, lambda_context)
+    first = roll_back(state, error)
+    second = roll_back(state, error)
 
     assert first == second
     assert state_of() == before
 
 
-def test_rollback_stops_a_migration_task_that_may_still_run(emu, started, lambda_context):
+def test_rollback_stops_a_migration_task_that_may_still_run(emu, started, roll_back):
     emu.next_migration(runs_forever=True)
     state = started()
 
-    rollback.lambda_handler({**state, "caught": caught("MigrationTimeout", "still running")}, lambda_context)
-    emu.clock.advance(5)
+    roll_back(state, caught("MigrationTimeout", "still running"))
 
     assert emu.ecs_sim.running_tasks(one_off=True) == []
 
 
-def test_rollback_stops_a_migration_task_whose_start_was_never_reported(emu, drained, lambda_context):
+def test_rollback_stops_a_migration_task_whose_start_was_never_reported(emu, drained, lambda_context, roll_back):
     # GIVEN RunTask started the task, but its step failed before the state document learnt of it
     emu.next_migration(runs_forever=True)
     state = drained()
@@ -402,41 +545,124 @@ def test_rollback_stops_a_migration_task_whose_start_was_never_reported(emu, dra
     assert len(emu.ecs_sim.running_tasks(one_off=True)) == 1
 
     # WHEN the rollback runs on the document without the task
-    rollback.lambda_handler({**state, "caught": caught("TaskFailedToStart", "lost")}, lambda_context)
-    emu.clock.advance(5)
+    roll_back(state, caught("TaskFailedToStart", "lost"))
 
-    # THEN the task found by its startedBy is stopped
+    # THEN the task found by its startedBy and group is stopped
     assert emu.ecs_sim.running_tasks(one_off=True) == []
 
 
-def test_rollback_after_the_migration_was_applied_sets_the_new_counts(emu, migrated, lambda_context, state_of):
+def test_rollback_stops_an_unreported_migration_task_that_ecs_does_not_show_yet(emu, drained, lambda_context,
+                                                                               roll_back):
+    # GIVEN RunTask started the task, its step failed before reporting it, and ECS does not list it for 10 s
+    emu.ecs_sim.visibility_delay_seconds = 10
+    emu.next_migration(runs_forever=True)
+    state = drained()
+    run_task.lambda_handler(dict(state), lambda_context)
+
+    # WHEN the rollback runs on the document without the task THEN it looks again until it finds and stops it
+    roll_back(state, {"Error": "Lambda.Unknown", "Cause": "the run-task step timed out"})
+
+    assert emu.ecs_sim.running_tasks(one_off=True) == []
+
+
+def test_rollback_after_runtask_refused_does_not_wait_for_a_task(emu, drained, lambda_context):
+    state = stop_migration_task.lambda_handler(
+        {**drained(), "caught": caught("TaskFailedToStart", "no capacity", failures=[{"reason": "RESOURCE:MEMORY"}])},
+        lambda_context)
+
+    assert state["stopping"]["done"] is True
+
+
+def test_a_stopped_migration_task_is_waited_for_until_it_is_stopped(emu, started, lambda_context, state_of):
+    # GIVEN a migration task that ignores SIGTERM: StopTask ends it only with SIGKILL, after the 30 s stop timeout
+    emu.next_migration(runs_forever=True, exits_on_sigterm_after=None)
+    state = {**started(), "caught": caught("MigrationTimeout", "still running")}
+    emu.clock.advance(1)  # it runs
+    held = state_of()
+
+    # WHEN the rollback's first step stops it
+    state = stop_migration_task.lambda_handler(state, lambda_context)
+    emu.clock.advance(29)
+    state = stop_migration_task.lambda_handler(state, lambda_context)
+
+    # THEN it is still stopping, nothing is restored yet, and the step asks to look again later
+    assert state["stopping"]["done"] is False and state["stopping"]["next_poll_seconds"] == 1
+    assert emu.ecs_sim.running_tasks(one_off=True) == [state["task"]["arn"]]
+    assert state_of() == held
+    emu.clock.advance(2)
+    assert stop_migration_task.lambda_handler(state, lambda_context)["stopping"]["done"] is True
+
+
+def test_rollback_refuses_to_restore_before_the_migration_task_has_stopped(emu, started, lambda_context, state_of):
+    emu.next_migration(runs_forever=True, exits_on_sigterm_after=None)
+    state = started()
+    emu.clock.advance(1)  # it runs
+    state = stop_migration_task.lambda_handler({**state, "caught": caught("MigrationTimeout", "slow")}, lambda_context)
+    held = state_of()
+
+    with pytest.raises(Exception, match="before the migration task was STOPPED"):
+        rollback.lambda_handler(state, lambda_context)
+    assert state_of() == held
+
+
+def test_a_migration_task_that_never_stops_is_rollback_failed_with_nothing_restored(emu, started, lambda_context,
+                                                                                     state_of):
+    # GIVEN an EC2 container agent whose stop timeout is an hour, and a task that ignores SIGTERM
+    emu.next_migration(runs_forever=True, exits_on_sigterm_after=None, stop_timeout=3600)
+    state = started()
+    emu.clock.advance(1)  # it runs
+    state = stop_migration_task.lambda_handler({**state, "caught": caught("MigrationTimeout", "slow")}, lambda_context)
+    held = state_of()
+    emu.clock.advance(301)
+
+    with pytest.raises(RollbackFailed) as failed:
+        stop_migration_task.lambda_handler(state, lambda_context)
+
+    details = failed.value.details
+    assert (details["original_error"], details["rolled_back"]) == ("MigrationTimeout", False)
+    assert details["commands"][1] == f"aws ecs wait tasks-stopped --cluster fleet --tasks {state['task']['arn']}"
+    assert "aws ecs update-service --cluster fleet --service fleet --desired-count 2" in details["commands"]
+    assert "nothing was restored" in failed.value.message
+    assert state_of() == held
+
+
+def test_rollback_after_the_migration_was_applied_sets_the_new_counts(emu, migrated, roll_back, state_of):
     state = migrated(desired_count=3, max_capacity=6)
 
-    failure = rollback.lambda_handler({**state, "caught": caught("ServiceNotStable", "could not scale up")},
-                                      lambda_context)["failure"]
+    failure = roll_back(state, caught("ServiceNotStable", "could not scale up"))
 
     cause = json.loads(failure["cause"])
     assert (failure["error"], cause["rolled_back"]) == ("ServiceNotStable", False)
     fleet = state_of()["fleet"]
     assert (fleet["desired_count"], fleet["min_capacity"], fleet["max_capacity"]) == (3, 2, 6)
-    assert not any(fleet["suspended"].values())
+    assert fleet["suspended"] == SEEDED_SUSPENDED_STATE
 
 
-def test_rollback_after_a_failed_poll_of_a_task_that_exited_0_sets_the_new_counts(emu, started, lambda_context,
-                                                                                    state_of):
+def test_rollback_after_a_failed_poll_of_a_task_that_exited_0_sets_the_new_counts(emu, started, roll_back, state_of):
     # GIVEN the poll step failed (a Lambda error) after the migration task had exited 0
     state = started(desired_count=3)
     emu.clock.advance(10)
 
     # WHEN the rollback runs on the poll step's input, where the task is not yet known to be done
-    failure = rollback.lambda_handler(
-        {**state, "caught": {"Error": "Lambda.ServiceException", "Cause": "Lambda is unavailable"}}, lambda_context
-    )["failure"]
+    failure = roll_back(state, {"Error": "Lambda.ServiceException", "Cause": "Lambda is unavailable"})
 
     # THEN the migration counts as applied: the services go to their new counts, nothing is rolled back
     cause = json.loads(failure["cause"])
     assert (failure["error"], cause["rolled_back"]) == ("ServiceNotStable", False)
     assert state_of()["fleet"]["desired_count"] == 3
+
+
+def test_rollback_after_a_failed_poll_of_a_task_that_exited_non_zero_is_a_migration_failure(emu, started, roll_back,
+                                                                                             state_of):
+    before = state_of()
+    emu.next_migration(exit_code=2)
+    state = started(desired_count=3)
+    emu.clock.advance(10)
+
+    failure = roll_back(state, {"Error": "Lambda.ServiceException", "Cause": "Lambda is unavailable"})
+
+    assert (failure["error"], json.loads(failure["cause"])["rolled_back"]) == ("MigrationFailed", True)
+    assert state_of() == before
 
 
 def test_errors_before_anything_changed_say_nothing_was_rolled_back(describe):
@@ -456,12 +682,12 @@ def test_describe_refuses_an_inactive_task_definition_revision(emu, describe, st
     assert state_of() == before
 
 
-def test_a_rollback_that_cannot_restore_lists_the_commands_to_finish_by_hand(emu, drained, lambda_context):
+def test_a_rollback_that_cannot_restore_lists_the_commands_to_finish_by_hand(emu, drained, roll_back):
     state = drained()
     emu.faults.inject("ecs", "UpdateService", code="AccessDeniedException", message="not allowed", times=None)
 
     with pytest.raises(RollbackFailed) as failed:
-        rollback.lambda_handler({**state, "caught": caught("MigrationFailed", "exited with 3")}, lambda_context)
+        roll_back(state, caught("MigrationFailed", "exited with 3"))
 
     details = failed.value.details
     assert (details["original_error"], details["rolled_back"]) == ("MigrationFailed", False)

@@ -12,8 +12,6 @@ VALID = {
     "ecs_service": "fleet",
     "task_definition": "fleet",
     "task_definition_revision": 7,
-    "subnets": ["subnet-1"],
-    "security_groups": ["sg-1"],
 }
 
 
@@ -34,8 +32,8 @@ def test_the_optional_fields_take_the_documented_defaults():
     assert spec.vuln_service == ""
     assert spec.container_name == "fleet"
     assert spec.command == DEFAULT_COMMAND == ["fleet", "prepare", "db", "--no-prompt"]
-    assert spec.assign_public_ip is False
-    assert spec.launch_type == "FARGATE"
+    # null: the describe step takes them from the service (design section 3)
+    assert (spec.subnets, spec.security_groups, spec.assign_public_ip, spec.launch_type) == (None, None, None, None)
     assert (spec.timeout_seconds, spec.drain_timeout_seconds) == (3600, 600)
     assert (spec.stabilize_timeout_seconds, spec.poll_interval_seconds) == (600, 5)
 
@@ -45,11 +43,28 @@ def test_every_field_of_the_contract_has_a_hint_for_error_messages():
 
 
 def test_a_missing_required_field_is_named_with_what_to_put_there():
-    error = rejected(subnets=...)
+    error = rejected(ecs_service=...)
 
-    assert error.details["fields"] == ["subnets"]
-    assert "subnets: required" in error.message
-    assert FIELD_HINTS["subnets"] in error.message
+    assert error.details["fields"] == ["ecs_service"]
+    assert "ecs_service: required" in error.message
+    assert FIELD_HINTS["ecs_service"] in error.message
+
+
+def test_the_network_and_the_launch_type_may_be_left_to_the_service():
+    spec = MigrationInput.parse({**VALID, "subnets": ["subnet-1"], "security_groups": ["sg-1"],
+                                 "assign_public_ip": True, "launch_type": "EC2"})
+
+    assert (spec.subnets, spec.security_groups, spec.assign_public_ip, spec.launch_type) == (
+        ["subnet-1"], ["sg-1"], True, "EC2")
+    assert MigrationInput.parse({**VALID, "launch_type": None}).launch_type is None
+
+
+@pytest.mark.parametrize("field", ["subnets", "security_groups"])
+def test_an_empty_network_list_is_refused_naming_the_field_and_the_way_to_leave_it_to_the_service(field):
+    error = rejected(**{field: []})
+
+    assert error.details["fields"] == [field]
+    assert "leave it out to use the service's" in error.message
 
 
 def test_a_misspelt_field_is_rejected_with_a_suggestion():

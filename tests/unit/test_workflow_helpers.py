@@ -78,7 +78,11 @@ def test_a_contract_error_keeps_its_name_and_cause(name):
         ({"drain": Poll(started_at=0, deadline=1).model_dump()}, "DrainTimeout"),  # while draining
         ({"drain": Poll(started_at=0, deadline=1, done=True).model_dump()}, "TaskFailedToStart"),  # starting the task
         ({"task": TASK.model_dump()}, "MigrationFailed"),  # following the task
-        ({"task": {**TASK.model_dump(), "done": True, "exit_code": 0}}, "ServiceNotStable"),  # scaling up
+        ({"task": {**TASK.model_dump(), "done": True, "last_status": "STOPPED", "exit_code": 0,
+                   "stop_code": "EssentialContainerExited"}}, "ServiceNotStable"),  # scaling up
+        # following the task, which exited 0 only because it was stopped: the migration was not applied
+        ({"task": {**TASK.model_dump(), "done": True, "last_status": "STOPPED", "exit_code": 0,
+                   "stop_code": "UserInitiated"}}, "MigrationFailed"),
     ],
 )
 def test_any_other_error_is_named_after_the_phase_it_interrupted(progress, expected):

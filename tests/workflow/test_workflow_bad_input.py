@@ -13,7 +13,6 @@ from emulator import DROP
 CASES = [
     # (id, input overrides, error, the field the message names)
     ("missing-cluster", {"ecs_cluster": DROP}, "InvalidInput", "ecs_cluster"),
-    ("missing-subnets", {"subnets": DROP}, "InvalidInput", "subnets"),
     ("misspelt-field", {"desired_cout": 3}, "InvalidInput", "desired_cout"),
     ("revision-as-string", {"task_definition_revision": "2"}, "InvalidInput", "task_definition_revision"),
     ("revision-zero", {"task_definition_revision": 0}, "InvalidInput", "task_definition_revision"),
@@ -35,6 +34,10 @@ CASES = [
     ("command-as-one-string", {"command": "fleet prepare db"}, "InvalidInput", "command"),
     ("revision-in-task-definition", {"task_definition": "fleet:2"}, "InvalidInput", "task_definition"),
     ("vuln-service-is-the-fleet-service", {"vuln_service": "fleet"}, "InvalidInput", "vuln_service"),
+    # preflight: what RunTask would refuse once the services are down (AwsVpcConfiguration limits, public IP)
+    ("seventeen-subnets", {"subnets": [f"subnet-{i:02}" for i in range(17)]}, "InvalidInput", "subnets"),
+    ("six-security-groups", {"security_groups": [f"sg-{i}" for i in range(6)]}, "InvalidInput", "security_groups"),
+    ("public-ip-on-ec2", {"launch_type": "EC2", "assign_public_ip": True}, "InvalidInput", "assign_public_ip"),
     ("unknown-cluster", {"ecs_cluster": "staging"}, "ResourceNotFound", "ecs_cluster"),
     ("unknown-service", {"ecs_service": "fleet-web"}, "ResourceNotFound", "ecs_service"),
     ("unknown-vuln-service", {"vuln_service": "fleet-vuln"}, "ResourceNotFound", "vuln_service"),

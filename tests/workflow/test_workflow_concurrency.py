@@ -56,6 +56,28 @@ def test_an_execution_started_while_another_migrates_fails_fast(aws, fleet, fast
     assert state_of(fleet) == before
 
 
+def test_migrations_of_two_services_in_one_cluster_run_side_by_side(aws, fleet, fast_input, state_of):
+    # GIVEN a second Fleet deployment (another service) in the same cluster
+    network = {"awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}}
+    aws.client("ecs").create_service(cluster=fleet.cluster, serviceName="fleet-staging", taskDefinition="fleet:2",
+                                     desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+    before = state_of(fleet)
+    aws.next_migration(runs_forever=True)  # production's, until the test ends it
+
+    # WHEN the staging migration runs from start to end while production's migration task runs
+    production = aws.start(fast_input(), name="fleet-fleet-r2")
+    _wait_until(lambda: aws.ecs_sim.running_tasks(one_off=True))
+    (production_task,) = aws.ecs_sim.running_tasks(one_off=True)
+    staging = aws.run(fast_input(ecs_service="fleet-staging", vuln_service=""), name="fleet-fleet-staging-r2")
+    aws.ecs_sim.end_migration(production_task, exit_code=0)
+
+    # THEN neither blocks the other
+    assert staging.status == "SUCCEEDED", staging.cause
+    assert aws.wait(production).status == "SUCCEEDED"
+    assert len(aws.ecs_sim.run_task_calls) == 2
+    assert state_of(fleet) == before
+
+
 def _wait_until(condition, timeout: float = 60) -> None:
     import time
 

@@ -3,6 +3,7 @@ everything put back (or, for ServiceNotStable and RollbackFailed, exactly what t
 
 from __future__ import annotations
 
+import pytest
 from workflow_support import (
     CHECK_STABLE,
     DESCRIBE,
@@ -18,6 +19,8 @@ from workflow_support import (
     restore_by_hand,
     retried_errors,
 )
+
+from emulator import Emulator
 
 
 def assert_rolled_back(run, error: str, before: dict, after: dict) -> dict:
@@ -79,20 +82,61 @@ def test_a_task_that_never_runs_the_command_is_task_failed_to_start_and_restored
     assert migration_tasks_left() == []
 
 
+@pytest.mark.parametrize("exit_code", [1, 2, 3, 137])
 def test_a_migration_that_exits_non_zero_is_migration_failed_and_restored(aws, fleet, fast_input, state_of,
-                                                                          migration_tasks_left):
+                                                                          migration_tasks_left, exit_code):
     before = state_of(fleet)
-    aws.next_migration(exit_code=3)
+    aws.next_migration(exit_code=exit_code)
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
     cause = assert_rolled_back(run, "MigrationFailed", before, state_of(fleet))
-    assert cause["exit_code"] == 3
+    assert (cause["exit_code"], cause["stop_code"]) == (exit_code, "EssentialContainerExited")
     assert cause["task_arn"].startswith("arn:aws:ecs:")
     assert cause["stopped_reason"] == "Essential container in task exited"
-    assert "exited with code 3" in cause["message"] and "logs" in cause["message"]
+    assert f"exited with code {exit_code};" in cause["message"] and "logs" in cause["message"]
     assert SCALE_UP not in run.states_entered
     assert migration_tasks_left() == []
+
+
+def test_a_migration_that_exits_0_after_a_spot_interruption_is_migration_failed_and_restored(aws, fleet, fast_input,
+                                                                                           state_of):
+    # GIVEN Fargate Spot reclaims the task mid-migration, and the process exits 0 on SIGTERM
+    before = state_of(fleet)
+    aws.next_migration(interruption="SpotInterruption", run_seconds=1, exit_code_on_sigterm=0)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    cause = assert_rolled_back(run, "MigrationFailed", before, state_of(fleet))
+    assert (cause["exit_code"], cause["stop_code"]) == (0, "SpotInterruption")
+    assert "SpotInterruption" in cause["message"]
+    assert SCALE_UP not in run.states_entered
+
+
+def test_a_migration_task_ecs_does_not_show_at_first_is_followed_to_its_end(aws, fleet, fast_input):
+    # GIVEN DescribeTasks and ListTasks do not show the new task for 10 s (eventual consistency after RunTask)
+    aws.ecs_sim.visibility_delay_seconds = 10
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.output["exit_code"] == 0
+
+
+def test_after_a_timeout_the_services_come_back_only_once_the_stopped_task_has_stopped():
+    # GIVEN a migration that outlives its timeout and ignores SIGTERM: StopTask ends it with SIGKILL after 30 s
+    with Emulator(speed=30) as aws:
+        fleet = aws.seed_fleet()
+        aws.next_migration(runs_forever=True, exits_on_sigterm_after=None)
+
+        run = aws.run(fleet.migration_input(poll_interval_seconds=1, timeout_seconds=2), name="fleet-fleet-r2")
+
+        assert (run.status, run.error) == ("FAILED", "MigrationTimeout"), run.cause
+        (task,) = [moment for moment in aws.ecs_sim.task_moments() if moment["service"] is None]
+        restores = [at for at, call, _ in aws.ecs_sim.call_log if call == "UpdateService" and at > task["created"]]
+        assert restores and min(restores) >= task["stopped_at"]
+        assert follows(run, "Wait for the migration task to stop", ROLLBACK)
+        assert cause_of(run)["rolled_back"] is True
 
 
 def test_a_migration_still_running_after_the_timeout_is_stopped_and_restored(aws, fleet, fast_input, state_of,

@@ -15,6 +15,7 @@ from workflow_support import (
     SUCCEEDED,
     cause_of,
     follows,
+    restore_by_hand,
     retried_errors,
 )
 
@@ -84,16 +85,16 @@ def test_throttling_during_the_rollback_is_retried_and_everything_is_restored(aw
 
 # A lasting refusal (AccessDenied: neither the SDK nor the state machine retries it) in each step after
 # the scale-down. ``after`` lets through the calls the workflow makes before that step: describe makes one
-# DescribeServices call and one ListTasks looking for a migration task left running; the scale-down one RegisterScalableTarget (fleet) and two UpdateService calls. Once the migration
+# DescribeServices call and two ListTasks looking for a migration task left running or still stopping; the
+# scale-down one RegisterScalableTarget (fleet) and two UpdateService calls. Once the migration
 # was applied, the services are set to their new counts rather than rolled back.
 LASTING = [
     pytest.param("ecs", "UpdateService", {"times": 1}, "DrainTimeout", id="scale-down-UpdateService"),
     pytest.param("application-autoscaling", "RegisterScalableTarget", {"times": 1}, "DrainTimeout",
                  id="scale-down-RegisterScalableTarget"),
-    pytest.param("ecs", "ListTasks", {"times": None, "after": 1}, "DrainTimeout", id="check-drained-ListTasks"),
+    pytest.param("ecs", "ListTasks", {"times": None, "after": 2}, "DrainTimeout", id="check-drained-ListTasks"),
     pytest.param("ecs", "DescribeTasks", {"times": None, "after": 1}, "DrainTimeout", id="check-drained-DescribeTasks"),
     pytest.param("ecs", "RunTask", {"times": None}, "TaskFailedToStart", id="run-task-RunTask"),
-    pytest.param("ecs", "DescribeTasks", {"times": None, "one_off": True}, "MigrationFailed", id="poll-task-DescribeTasks"),
     pytest.param("ecs", "UpdateService", {"times": 1, "after": 2}, "ServiceNotStable", id="scale-up-UpdateService"),
     pytest.param("application-autoscaling", "RegisterScalableTarget", {"times": 1, "after": 1}, "ServiceNotStable",
                  id="scale-up-RegisterScalableTarget"),
@@ -124,6 +125,29 @@ def test_a_lasting_failure_after_the_scale_down_rolls_everything_back(aws, fleet
     aws.faults.clear()  # the test's own look at the services must get through
     assert state_of(fleet) == before
     assert migration_tasks_left() == []
+
+
+def test_a_migration_task_that_cannot_be_seen_is_stopped_and_nothing_is_restored_blindly(aws, fleet, fast_input,
+                                                                                          state_of, migration_tasks_left):
+    # GIVEN DescribeTasks on the migration task is refused for good: nobody can tell when it has STOPPED
+    before = state_of(fleet)
+    aws.faults.inject("ecs", "DescribeTasks", code="AccessDeniedException", message="not authorized", times=None,
+                      when=lambda call: all(aws.ecs_sim.is_one_off(arn) for arn in call.params.get("tasks", [])))
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    # THEN the task is stopped, and the rollback fails with the commands: stop, wait until STOPPED, restore
+    assert (run.status, run.error) == ("FAILED", "RollbackFailed"), run.cause
+    cause = cause_of(run)
+    assert (cause["original_error"], cause["rolled_back"]) == ("MigrationFailed", False)
+    assert "not authorized" in cause["message"] and "nothing was restored" in cause["message"]
+    assert [c.split()[:4] for c in cause["commands"][:2]] == [["aws", "ecs", "stop-task", "--cluster"],
+                                                              ["aws", "ecs", "wait", "tasks-stopped"]]
+    assert ROLLBACK not in run.states_entered
+    assert migration_tasks_left() == []
+    aws.faults.clear()
+    restore_by_hand(aws, cause["commands"])
+    assert state_of(fleet) == before
 
 
 # A Lambda-level failure of a read-only step (the function timed out or ran out of memory: Step Functions
@@ -176,5 +200,19 @@ def test_a_step_that_changes_something_and_times_out_is_not_run_again_but_rolled
 
     assert (run.status, run.error) == ("FAILED", "DrainTimeout"), run.cause
     assert retried_errors(run) == ["Lambda.Unknown"]
+    assert cause_of(run)["rolled_back"] is True
+    assert state_of(fleet) == before
+
+
+def test_the_rollbacks_stop_step_that_times_out_once_is_retried_and_everything_is_restored(aws, fleet, fast_input,
+                                                                                           state_of):
+    before = state_of(fleet)
+    aws.next_migration(exit_code=3)
+    aws.lambdas.time_out("StopMigrationTaskFunction", times=1)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert (run.status, run.error) == ("FAILED", "MigrationFailed"), run.cause
+    assert retried_errors(run) == ["MigrationFailed", "Lambda.Unknown"]  # the poll's error, then the stop step's
     assert cause_of(run)["rolled_back"] is True
     assert state_of(fleet) == before

@@ -17,7 +17,7 @@ from workflow_support import (
     tasks_entered,
 )
 
-from emulator import DROP
+from emulator import DROP, SEEDED_SUSPENDED_STATE
 
 MAIN_PATH = [DESCRIBE, SCALE_DOWN, CHECK_DRAINED, RUN_TASK, POLL_TASK, SCALE_UP, CHECK_STABLE]
 
@@ -158,3 +158,14 @@ def test_a_min_capacity_above_zero_keeps_that_many_tasks_during_the_migration(aw
     assert len(ecs.list_tasks(cluster="fleet", serviceName="fleet", desiredStatus="STOPPED")["taskArns"]) == 1
     assert ecs.list_tasks(cluster="fleet", serviceName="fleet-vuln-processing", desiredStatus="STOPPED")["taskArns"] == []
     assert state_of(fleet) == before
+
+
+def test_a_migration_restores_the_targets_suspended_state_exactly(aws, fleet, fast_input, state_of):
+    # the seeded target has scheduled scaling suspended by its owner: the migration suspends everything, then
+    # must give back exactly that (neither all off nor all still held)
+    assert state_of(fleet)["fleet"]["suspended"] == SEEDED_SUSPENDED_STATE
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert_succeeded(run)
+    assert state_of(fleet)["fleet"]["suspended"] == SEEDED_SUSPENDED_STATE

@@ -49,6 +49,25 @@ def test_a_migration_task_left_running_by_an_aborted_execution_blocks_the_next_a
     assert state_of(fleet) == left_behind
 
 
+def test_a_migration_task_still_stopping_after_an_aborted_execution_blocks_the_next_attempt(aws, fleet, fast_input,
+                                                                                           state_of):
+    # GIVEN an aborted execution whose migration task an operator stopped, but which ignores SIGTERM: it runs
+    # on until SIGKILL (here an EC2 agent's hour), and ListTasks no longer lists it by startedBy alone
+    aws.next_migration(runs_forever=True, exits_on_sigterm_after=None, stop_timeout=3600)
+    _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
+    (left,) = aws.ecs_sim.running_tasks(one_off=True)
+    aws.clock.advance(1)
+    aws.client("ecs").stop_task(cluster=fleet.cluster, task=left, reason="stopped by an operator")
+    left_behind = state_of(fleet)
+
+    # WHEN the next attempt starts THEN it refuses, naming the task, and changes nothing
+    run = aws.run(fast_input(), name="fleet-fleet-r2-a2")
+
+    assert (run.status, run.error) == ("FAILED", "MigrationInProgress")
+    assert cause_of(run)["task_arn"] == left
+    assert state_of(fleet) == left_behind
+
+
 def test_the_next_attempt_after_an_aborted_execution_restores_what_was_there_before_it(aws, fleet, fast_input,
                                                                                        state_of):
     # GIVEN an execution stopped mid-migration: Fleet left at 0 tasks with autoscaling held at 0..0

@@ -1,9 +1,101 @@
-"""The migration task runs with the launch type the input asks for: FARGATE (the default) or EC2."""
+"""The migration task runs the way the service runs (launch_type null), or with the launch type asked for."""
 
 from __future__ import annotations
 
 import pytest
-from workflow_support import ROLLBACK, SUCCEEDED, last_state
+from workflow_support import DESCRIBE, FAIL_STATE, ROLLBACK, SUCCEEDED, last_state, tasks_entered
+
+from emulator import DROP, EC2_CAPACITY_PROVIDER
+
+SPOT = [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
+
+
+def only_run_task_call(aws) -> dict:
+    (call,) = {call["clientToken"]: call for call in aws.ecs_sim.run_task_calls}.values()
+    return call
+
+
+@pytest.mark.parametrize("strategy", [SPOT, [{"capacityProvider": EC2_CAPACITY_PROVIDER, "weight": 1, "base": 1}]],
+                         ids=["fargate-spot", "ec2-capacity-provider"])
+def test_a_service_on_a_capacity_provider_strategy_has_its_migration_task_run_on_the_same_strategy(
+        aws, state_of, strategy):
+    deployment = aws.seed_fleet(capacity_provider_strategy=strategy)
+    before = state_of(deployment)
+
+    run = aws.run(deployment.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP),
+                  name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    call = only_run_task_call(aws)
+    assert call["capacityProviderStrategy"] == strategy
+    assert call["launchType"] is None  # ECS refuses a launch type beside a strategy
+    task = aws.client("ecs").describe_tasks(cluster=deployment.cluster, tasks=[run.output["task_arn"]])["tasks"][0]
+    assert task["capacityProviderName"] == strategy[0]["capacityProvider"]
+    assert state_of(deployment) == before
+
+
+def test_a_service_with_a_platform_version_has_its_migration_task_run_on_that_version(aws):
+    deployment = aws.seed_fleet(platform_version="1.4.0")
+
+    run = aws.run(deployment.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    call = only_run_task_call(aws)
+    assert (call["launchType"], call["platformVersion"]) == ("FARGATE", "1.4.0")
+
+
+def test_an_input_without_a_network_runs_the_task_in_the_services_subnets_and_security_groups(aws, fleet):
+    run = aws.run(fleet.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert only_run_task_call(aws)["networkConfiguration"] == {"awsvpcConfiguration": {
+        "subnets": fleet.subnets, "securityGroups": fleet.security_groups, "assignPublicIp": "DISABLED"}}
+
+
+def test_the_input_network_wins_over_the_services(aws, fleet):
+    run = aws.run(fleet.migration_input(poll_interval_seconds=1, subnets=fleet.subnets[:1], assign_public_ip=True),
+                  name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert only_run_task_call(aws)["networkConfiguration"] == {"awsvpcConfiguration": {
+        "subnets": fleet.subnets[:1], "securityGroups": fleet.security_groups, "assignPublicIp": "ENABLED"}}
+
+
+def register_revision(aws, fleet, **shape) -> int:
+    """A new revision of the Fleet family with another network mode or compatibility."""
+    ecs = aws.client("ecs")
+    current = ecs.describe_task_definition(taskDefinition=f"{fleet.task_definition}:{fleet.latest_revision}")["taskDefinition"]
+    registered = ecs.register_task_definition(family=fleet.task_definition, containerDefinitions=current["containerDefinitions"],
+                                              cpu="512", memory="1024", **shape)["taskDefinition"]
+    return registered["revision"]
+
+
+@pytest.mark.parametrize(("shape", "launch_type"), [
+    ({"networkMode": "bridge", "requiresCompatibilities": ["EC2"]}, DROP),
+    ({"networkMode": "bridge", "requiresCompatibilities": ["EC2"]}, "FARGATE"),
+], ids=["ec2-only-revision-for-a-fargate-service", "ec2-only-revision-with-launch-type-fargate"])
+def test_a_revision_that_cannot_run_where_the_task_would_run_fails_first_with_nothing_changed(aws, fleet, state_of, shape,
+                                                                                              launch_type):
+    revision = register_revision(aws, fleet, **shape)
+    before = state_of(fleet)
+
+    run = aws.run(fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision, subnets=DROP,
+                                        security_groups=DROP, launch_type=launch_type), name="fleet-fleet-r3")
+
+    assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.cause
+    assert tasks_entered(run) == [DESCRIBE] and last_state(run) == FAIL_STATE["InvalidInput"]
+    assert "task_definition_revision" in run.cause["fields"] and "FARGATE" in run.cause["message"]
+    assert aws.ecs_sim.run_task_calls == [] and state_of(fleet) == before
+
+
+def test_a_bridge_mode_revision_runs_on_ec2_without_a_network_configuration(aws, fleet):
+    revision = register_revision(aws, fleet, networkMode="bridge", requiresCompatibilities=["EC2"])
+
+    run = aws.run(fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision, subnets=DROP,
+                                        security_groups=DROP, launch_type="EC2"), name="fleet-fleet-r3")
+
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert only_run_task_call(aws)["networkConfiguration"] is None
 
 
 @pytest.mark.parametrize("launch_type", ["EC2", "FARGATE"])

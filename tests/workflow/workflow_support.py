@@ -52,13 +52,18 @@ def restore_by_hand(aws: Emulator, commands: list[str]) -> None:
     ecs, scaling = aws.client("ecs"), aws.client("application-autoscaling")
     for command in commands:
         words = shlex.split(command)
-        options = dict(zip(words[3::2], words[4::2], strict=True))
+        options = dict(zip(words[3::2], words[4::2], strict=False))
         match words[:3]:
             case ["aws", "ecs", "update-service"]:
                 ecs.update_service(cluster=options["--cluster"], service=options["--service"],
                                    desiredCount=int(options["--desired-count"]))
             case ["aws", "ecs", "stop-task"]:
                 ecs.stop_task(cluster=options["--cluster"], task=options["--task"])
+            case ["aws", "ecs", "wait"] if words[3] == "tasks-stopped":
+                aws.clock.advance(60)  # the waiter polls until then; the emulator's clock need not be waited on
+                tasks = ecs.describe_tasks(cluster=words[words.index("--cluster") + 1],
+                                           tasks=words[words.index("--tasks") + 1:])["tasks"]
+                assert {task["lastStatus"] for task in tasks} == {"STOPPED"}, command
             case ["aws", "application-autoscaling", "register-scalable-target"]:
                 suspended = dict(item.split("=") for item in options["--suspended-state"].split(","))
                 scaling.register_scalable_target(
