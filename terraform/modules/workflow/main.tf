@@ -143,20 +143,28 @@ locals {
     }
     check-stable = {
       handler      = "check_stable.lambda_handler"
-      description  = "Looks once whether the services reached their desired count."
+      description  = "Looks once whether the services rolled out with their desired count, or keep crashing."
       substitution = "CheckStableFunctionArn"
       statements = [
-        { Sid = "CountTheRunningTasks", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
+        { Sid = "ReadTheDeploymentsAndCounts", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
+        { Sid = "ReadWhyStoppedTasksStopped", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
+        merge(local.list_tasks_of_the_cluster, { Sid = "FindTheStoppedTasks" }),
+      ]
+    }
+    stop-migration-task = {
+      handler      = "stop_migration_task.lambda_handler"
+      description  = "Before rolling back, stops the execution's migration task and looks once whether it is STOPPED."
+      substitution = "StopMigrationTaskFunctionArn"
+      statements = [
+        { Sid = "StopTheMigrationTask", Effect = "Allow", Action = ["ecs:DescribeTasks", "ecs:StopTask"], Resource = local.task_arns },
+        merge(local.list_tasks_of_the_cluster, { Sid = "FindAMigrationTaskStartedUnreported" }),
       ]
     }
     rollback = {
       handler      = "rollback.lambda_handler"
-      description  = "Stops a leftover migration task and restores every captured value."
+      description  = "Once no migration task runs, restores every captured value."
       substitution = "RollbackFunctionArn"
       statements = [
-        # DescribeTasks finds a task RunTask started when its step failed before reporting it.
-        { Sid = "FindAndStopALeftoverMigrationTask", Effect = "Allow", Action = ["ecs:DescribeTasks", "ecs:StopTask"], Resource = local.task_arns },
-        merge(local.list_tasks_of_the_cluster, { Sid = "FindALeftoverMigrationTask" }),
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "RestoreTheDesiredCounts" }),
       ]

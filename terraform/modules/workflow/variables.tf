@@ -10,7 +10,7 @@ variable "name" {
   description = "Name of the state machine, and the prefix of every function, role, log group and alarm. One workflow serves one Fleet deployment: give each deployment in an account and region its own name."
 
   validation {
-    # Lambda function and IAM role names are at most 64 characters; the longest suffix is "-describe-service".
+    # Lambda function and IAM role names are at most 64 characters; the longest suffix is "-stop-migration-task".
     condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
     error_message = "The name must be 1 to 40 letters, digits, hyphens or underscores, e.g. \"fleet-migration\"."
   }
