@@ -1,6 +1,7 @@
 """Benchmarks that print tables (``make bench``): no assertions on time, only measurements.
 
-- ``downtime``: time the Fleet service spends below its count, beyond what ECS itself takes, per phase;
+- ``downtime``: time the Fleet service spends below its count, beyond what ECS itself takes, per phase,
+  beside ``addon``, a model of Fleet's own Terraform addon's waits on the same timeline;
 - ``history``: history events, state transitions and Lambda invocations per migration, extrapolated
   to long migrations, with their cost at list price (``cost``);
 - ``coldstart``: a handler's import and first invocation in a fresh interpreter, beside boto3's, and

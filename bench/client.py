@@ -23,7 +23,7 @@ from fleet_migration.executions import execution_arn, execution_name
 
 from bench.scenario import Timeline, lane
 from bench.table import render
-from emulator import Emulator, FleetDeployment
+from emulator import DROP, Emulator, FleetDeployment
 
 MODULE_DIR = Path(__file__).resolve().parent.parent / "terraform"
 
@@ -48,7 +48,8 @@ class ClientRun:
 
 
 def measure(aws: Emulator, fleet: FleetDeployment, *, runs: int, timeline: Timeline, seed: int,
-            interval: int = 1) -> list[ClientRun]:
+            interval: int | None = None) -> list[ClientRun]:
+    """``runs`` clients at once, each on its own services; ``interval`` None: the module's default (null)."""
     rng = random.Random(seed)
     lanes = [lane(aws, fleet, f"client-{i}", timeline, rng) for i in range(runs)]
     for each in lanes:
@@ -56,7 +57,7 @@ def measure(aws: Emulator, fleet: FleetDeployment, *, runs: int, timeline: Timel
 
     def one(service: str, vuln_service: str) -> ClientRun:
         document = fleet.migration_input(ecs_service=service, vuln_service=vuln_service,
-                                         poll_interval_seconds=interval)
+                                         poll_interval_seconds=DROP if interval is None else interval)
         env = {**os.environ, "AWS_ENDPOINT_URL": aws.endpoint_url, "AWS_DEFAULT_REGION": aws.region,
                "FLEET_MIGRATION_STATE_MACHINE_ARN": aws.state_machine_arn,
                "FLEET_MIGRATION_INPUT": json.dumps(document)}

@@ -101,11 +101,11 @@ def loop_states() -> dict[str, list[str]]:
     return loops
 
 
-def polls(wait_seconds: float, interval: int, timeout: int) -> int:
-    """Polls of a wait that ends after ``wait_seconds`` (or at ``timeout``), on the steps' schedule:
-    the first look after one interval, then ``polling.next_poll_seconds``, never past the deadline."""
+def polls(wait_seconds: float, interval: int | None, timeout: int) -> int:
+    """Polls of a wait that ends after ``wait_seconds`` (or at ``timeout``), on the steps' schedule
+    (``polling.next_poll_seconds``; ``interval`` None: the default's), never past the deadline."""
     at, count = 0.0, 0
-    wait = polling.capped(interval, timeout, 0)
+    wait = polling.capped(polling.next_poll_seconds(0, interval), timeout, 0)
     while True:
         at += wait
         count += 1

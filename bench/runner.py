@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bench.scenario import Lane, Timeline, lane
-from emulator import Emulator, FleetDeployment
+from emulator import DROP, Emulator, FleetDeployment
 from emulator.core import TERMINAL, ExecutionRun
 
 # describe_execution this often while waiting: the emulator's own waiter polls every 20 ms, which
@@ -17,22 +17,27 @@ from emulator.core import TERMINAL, ExecutionRun
 WAIT_POLL_SECONDS = 0.25
 
 
+def label(interval: int | None) -> str:
+    """A column's name: "default" when poll_interval_seconds is left out."""
+    return "default" if interval is None else f"poll {interval} s"
+
+
 @dataclass
 class Migration:
-    interval: int
+    interval: int | None  # None: poll_interval_seconds left out of the input
     lane: Lane
     name: str
     run: ExecutionRun
 
 
-def run_migrations(aws: Emulator, fleet: FleetDeployment, *, intervals: list[int], runs: int, timeline: Timeline,
+def run_migrations(aws: Emulator, fleet: FleetDeployment, *, intervals: list[int | None], runs: int, timeline: Timeline,
                    concurrency: int, seed: int, prefix: str = "bench") -> list[Migration]:
     """``runs`` successful migrations per poll interval; ``concurrency`` of them at a time."""
     rng = random.Random(seed)
     jobs = []
     for index in range(runs):
         for interval in intervals:
-            name = f"{prefix}-p{interval}-{index}"
+            name = f"{prefix}-{'default' if interval is None else f'p{interval}'}-{index}"
             jobs.append((interval, name, lane(aws, fleet, name, timeline, rng)))
     for _, _, job_lane in jobs:
         # RunTask takes these in the order the migrations reach it; what each task really did is read back
@@ -44,7 +49,7 @@ def run_migrations(aws: Emulator, fleet: FleetDeployment, *, intervals: list[int
     def one(job: tuple[int, str, Lane]) -> None:
         interval, name, job_lane = job
         document = fleet.migration_input(ecs_service=job_lane.service, vuln_service=job_lane.vuln_service,
-                                         poll_interval_seconds=interval)
+                                         poll_interval_seconds=DROP if interval is None else interval)
         run = wait(aws, aws.start(document, name))
         with lock:
             done.append(Migration(interval, job_lane, name, run))
@@ -52,7 +57,7 @@ def run_migrations(aws: Emulator, fleet: FleetDeployment, *, intervals: list[int
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for future in [pool.submit(one, job) for job in jobs]:
             future.result()
-    return sorted(done, key=lambda m: (m.interval, m.name))
+    return sorted(done, key=lambda m: (m.interval is not None, m.interval or 0, m.name))
 
 
 def wait(aws: Emulator, arn: str, timeout: float = 1800) -> ExecutionRun:

@@ -270,12 +270,11 @@ variable "stabilize_timeout_seconds" {
 
 variable "poll_interval_seconds" {
   type        = number
-  nullable    = false
-  default     = 5
-  description = "Seconds the state machine waits between looks at the services and the task while a wait is young. Smaller ends sooner, larger costs fewer state transitions."
+  default     = null
+  description = "Seconds the state machine waits between looks at the services and the task while a wait is young. null (the default) starts each wait with 1 s looks, then 10 % of the time waited, up to 5 s; a number is used from the first look (larger costs fewer state transitions)."
 
   validation {
-    condition     = var.poll_interval_seconds >= 1 && var.poll_interval_seconds <= 300 && floor(var.poll_interval_seconds) == var.poll_interval_seconds
+    condition     = var.poll_interval_seconds == null ? true : var.poll_interval_seconds >= 1 && var.poll_interval_seconds <= 300 && floor(var.poll_interval_seconds) == var.poll_interval_seconds
     error_message = "The poll_interval_seconds must be a whole number of seconds from 1 to 300."
   }
 }

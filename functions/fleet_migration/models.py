@@ -10,8 +10,19 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 
+from fleet_migration import polling
 from fleet_migration.errors import InvalidInput
 
 DEFAULT_COMMAND = ["fleet", "prepare", "db", "--no-prompt"]
@@ -67,7 +78,15 @@ class MigrationInput(BaseModel):
     timeout_seconds: Annotated[StrictInt, Field(ge=1, le=86400)] = 3600
     drain_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = 600
     stabilize_timeout_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] = 600
-    poll_interval_seconds: Annotated[StrictInt, Field(ge=1, le=300)] = 5
+    poll_interval_seconds: Annotated[StrictInt, Field(ge=1, le=300)] = polling.DEFAULT_POLL_SECONDS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_poll_interval_is_the_default(cls, document: Any) -> Any:
+        # Terraform's null (its variable's default) means "not chosen", as leaving the field out does.
+        if isinstance(document, dict) and document.get("poll_interval_seconds", 0) is None:
+            return {k: v for k, v in document.items() if k != "poll_interval_seconds"}
+        return document
 
     @model_validator(mode="after")
     def _check_relations(self) -> MigrationInput:
@@ -100,6 +119,11 @@ class MigrationInput(BaseModel):
         if self.vuln_service:
             names.append(short_name(self.vuln_service))
         return names
+
+    @property
+    def poll_interval(self) -> int | None:
+        """poll_interval_seconds as the caller chose it, or None when left at its default (see polling)."""
+        return self.poll_interval_seconds if "poll_interval_seconds" in self.model_fields_set else None
 
     @property
     def task_definition_ref(self) -> str:
@@ -309,6 +333,12 @@ class Migration(BaseModel):
     stopping: Poll | None = None
     result: dict[str, Any] | None = None
     caught: Caught | None = None
+
+    @field_serializer("input")
+    def _input_as_given(self, spec: MigrationInput) -> dict[str, Any]:
+        # Only the fields the caller gave, so every step still tells a default from a value chosen
+        # (MigrationInput.poll_interval); the defaults come back when the next step parses it.
+        return spec.model_dump(mode="json", exclude_unset=True)
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -189,7 +189,7 @@ def check_drained(migration: Migration) -> Migration:
             f"{spec.drain_timeout_seconds} ({drain.detail}); look at why the tasks do not stop, or raise the timeout",
         )
     else:
-        drain.next_poll_seconds = _next_wait(at, drain.started_at, drain.deadline, spec.poll_interval_seconds)
+        drain.next_poll_seconds = _next_wait(at, drain.started_at, drain.deadline, spec.poll_interval)
     return migration
 
 
@@ -214,7 +214,7 @@ def run_migration_task(migration: Migration) -> Migration:
         started_at=started,
         deadline=deadline,
         last_status=task.get("lastStatus", "PROVISIONING"),
-        next_poll_seconds=polling.capped(spec.poll_interval_seconds, deadline, started),
+        next_poll_seconds=_next_wait(started, started, deadline, spec.poll_interval),
     )
     return migration
 
@@ -245,7 +245,7 @@ def poll_migration_task(migration: Migration) -> Migration:
             **_task_details(task),
         )
     else:
-        task.next_poll_seconds = _next_wait(at, task.started_at, task.deadline, spec.poll_interval_seconds)
+        task.next_poll_seconds = _next_wait(at, task.started_at, task.deadline, spec.poll_interval)
     return migration
 
 
@@ -341,7 +341,7 @@ def check_stable(migration: Migration) -> Migration:
             detail=stabilize.detail,
         )
     else:
-        stabilize.next_poll_seconds = _next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval_seconds)
+        stabilize.next_poll_seconds = _next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval)
     return migration
 
 
@@ -381,7 +381,7 @@ def stop_migration_tasks(migration: Migration) -> Migration:
                            f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back "
                            f"began ({stopping.detail}), so nothing was restored")
     else:
-        stopping.next_poll_seconds = _next_wait(at, stopping.started_at, stopping.deadline, spec.poll_interval_seconds)
+        stopping.next_poll_seconds = _next_wait(at, stopping.started_at, stopping.deadline, spec.poll_interval)
     return migration
 
 
@@ -646,7 +646,8 @@ def _result(migration: Migration) -> dict[str, Any]:
     }
 
 
-def _next_wait(at: float, started: float, deadline: float, interval: int) -> int:
+def _next_wait(at: float, started: float, deadline: float, interval: int | None) -> int:
+    """The schedule's next wait (``interval`` None: the default's fast start), never far past the deadline."""
     return polling.capped(polling.next_poll_seconds(at - started, interval), deadline, at)
 
 

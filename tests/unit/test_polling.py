@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
-from fleet_migration.polling import FAST_PHASE_SECONDS, MAX_POLL_SECONDS, capped, next_poll_seconds
+import json
+
+from fleet_migration.models import Execution, Migration, MigrationInput
+from fleet_migration.polling import (
+    DEFAULT_POLL_SECONDS,
+    FAST_PHASE_SECONDS,
+    MAX_POLL_SECONDS,
+    capped,
+    next_poll_seconds,
+)
 
 HISTORY_LIMIT = 25_000
-EVENTS_PER_POLL = 8  # Wait entered/exited, Task entered/scheduled/started/succeeded/exited, Choice
+EVENTS_PER_POLL = 9  # Wait entered/exited, Task entered/scheduled/started/succeeded/exited, Choice entered/exited
+REQUIRED = {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition": "fleet", "task_definition_revision": 2,
+            "subnets": ["subnet-1"], "security_groups": ["sg-1"]}
 
 
-def test_a_young_wait_polls_at_the_configured_interval():
+def schedule(interval: int | None, until: float) -> list[int]:
+    """The waits between polls of a wait that lasts ``until`` seconds."""
+    elapsed, waits = 0.0, []
+    while elapsed < until:
+        waits.append(next_poll_seconds(elapsed, interval))
+        elapsed += waits[-1]
+    return waits
+
+
+def test_a_young_wait_at_the_default_polls_every_second_for_its_first_twenty_seconds():
+    assert schedule(None, 20) == [1] * 20
+
+
+def test_a_wait_at_the_default_then_waits_a_tenth_of_its_age_until_that_reaches_five_seconds():
+    assert next_poll_seconds(20, None) == 2
+    assert next_poll_seconds(35, None) == 3
+    assert next_poll_seconds(49, None) == 4
+    assert next_poll_seconds(50, None) == DEFAULT_POLL_SECONDS == 5
+    assert next_poll_seconds(FAST_PHASE_SECONDS - 1, None) == 5
+
+
+def test_the_default_fast_start_polls_31_times_in_its_first_fifty_seconds():
+    assert len(schedule(None, 50)) == 31
+
+
+def test_an_interval_the_caller_chose_is_used_from_the_first_poll():
     assert next_poll_seconds(0, 5) == 5
+    assert next_poll_seconds(0, 10) == 10
     assert next_poll_seconds(FAST_PHASE_SECONDS - 1, 5) == 5
 
 
 def test_a_long_wait_backs_off_to_a_fraction_of_the_time_already_waited():
     assert next_poll_seconds(FAST_PHASE_SECONDS, 5) == 30
+    assert next_poll_seconds(FAST_PHASE_SECONDS, None) == 30
     assert next_poll_seconds(3000, 5) == 150
 
 
 def test_the_backoff_never_polls_faster_than_the_interval_nor_slower_than_five_minutes():
     assert next_poll_seconds(FAST_PHASE_SECONDS, 120) == 120
     assert next_poll_seconds(86400, 5) == MAX_POLL_SECONDS == 300
+    assert next_poll_seconds(86400, None) == MAX_POLL_SECONDS
 
 
 def test_a_wait_never_sleeps_more_than_a_second_past_its_deadline():
@@ -33,9 +72,32 @@ def test_a_wait_sleeps_at_least_one_second_even_past_its_deadline():
 
 
 def test_a_day_long_migration_stays_far_below_the_execution_history_limit():
-    elapsed, polls = 0.0, 0
-    while elapsed < 86400:
-        elapsed += next_poll_seconds(elapsed, 1)
-        polls += 1
+    for interval in (None, 1):
+        polls = len(schedule(interval, 86400))
 
-    assert polls * EVENTS_PER_POLL < HISTORY_LIMIT / 2
+        assert polls * EVENTS_PER_POLL < HISTORY_LIMIT / 2, interval
+
+
+def test_an_omitted_poll_interval_is_the_default_schedule():
+    assert MigrationInput.parse(REQUIRED).poll_interval is None
+
+
+def test_a_null_poll_interval_is_the_default_schedule_too():
+    spec = MigrationInput.parse({**REQUIRED, "poll_interval_seconds": None})
+
+    assert (spec.poll_interval, spec.poll_interval_seconds) == (None, DEFAULT_POLL_SECONDS)
+
+
+def test_a_chosen_poll_interval_is_kept_even_when_it_equals_the_default():
+    assert MigrationInput.parse({**REQUIRED, "poll_interval_seconds": 5}).poll_interval == 5
+
+
+def test_the_state_document_keeps_whether_the_poll_interval_was_chosen():
+    execution = Execution(id="arn:execution", name="e", state_machine_arn="arn:sm", start_time="2026-01-01T00:00:00+00:00")
+
+    def handed_on(given: dict) -> int | None:
+        migration = Migration(input=MigrationInput.parse({**REQUIRED, **given}), execution=execution, cluster_arn="c",
+                              task_definition_arn="t", services=[], manual_restore_cause="")
+        return Migration.model_validate(json.loads(json.dumps(migration.dump()))).input.poll_interval
+
+    assert (handed_on({}), handed_on({"poll_interval_seconds": 5})) == (None, 5)
