@@ -6,7 +6,8 @@
 
 Everything is deployed from template.yaml (functions, handlers, the ASL and its substitutions).
 ``server=True`` also serves the same backends over HTTP for other processes (the Terraform
-client), at ``aws.endpoint_url``.
+client, and ``terraform apply`` with the AWS provider: emulator/terraform_support.py answers the
+calls it makes that moto lacks), at ``aws.endpoint_url``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
+from emulator import terraform_support
 from emulator.awslogs import AwsLogsDriver
 from emulator.clock import Clock
 from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
@@ -42,6 +44,7 @@ from emulator.rds_simulator import RdsSimulator, SnapshotOutcome
 from emulator.template import TEMPLATE, Application, read_application, render_definition
 
 STATE_MACHINE_NAME = "fleet-migration"
+ACCOUNT_ID = "123456789012"  # moto's default account
 # Service models parsed once per process, not once per emulator (they are read-only).
 _LOADER = botocore.loaders.create_loader()
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -109,6 +112,7 @@ class Emulator:
             "core": {"reset_boto3_session": True, "mock_credentials": True, "passthrough": {"urls": [], "services": []}},
         })
         self._mock.start()
+        self._restore.append(terraform_support.install(ACCOUNT_ID))
         self._install_clock()
         self.lambdas.install()
         self.ecs_sim.install()

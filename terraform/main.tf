@@ -42,11 +42,15 @@ locals {
   execution_name_full = replace("${regex("[^/]*$", var.ecs_cluster)}-${regex("[^/]*$", var.ecs_service)}-r${var.task_definition_revision}", "/[^A-Za-z0-9_-]/", "-")
   execution_name      = length(local.execution_name_full) > 80 ? "${substr(local.execution_name_full, 0, 71)}-${substr(sha256(local.execution_name_full), 0, 8)}" : local.execution_name_full
 
+  # The state machine given, or the one modules/workflow deploys (its ARN is known at plan time, and
+  # whatever reads it waits until the workflow exists).
+  state_machine_arn = var.state_machine_arn != null ? var.state_machine_arn : module.workflow[0].state_machine_arn
+
   # arn:<partition>:states:<region>:<account>:stateMachine:<name>
-  partition     = split(":", var.state_machine_arn)[1]
-  region        = split(":", var.state_machine_arn)[3]
+  partition     = split(":", local.state_machine_arn)[1]
+  region        = split(":", local.state_machine_arn)[3]
   console       = lookup({ "aws-cn" = "https://console.amazonaws.cn", "aws-us-gov" = "https://console.amazonaws-us-gov.com" }, local.partition, "https://${local.region}.console.aws.amazon.com")
-  execution_arn = "${replace(var.state_machine_arn, ":stateMachine:", ":execution:")}:${local.execution_name}"
+  execution_arn = "${replace(local.state_machine_arn, ":stateMachine:", ":execution:")}:${local.execution_name}"
 }
 
 resource "null_resource" "main" {
@@ -90,11 +94,45 @@ resource "null_resource" "main" {
     interpreter = [var.python]
     command     = "${path.module}/migrate.py"
     environment = {
-      FLEET_MIGRATION_STATE_MACHINE_ARN        = var.state_machine_arn
+      FLEET_MIGRATION_STATE_MACHINE_ARN        = local.state_machine_arn
       FLEET_MIGRATION_INPUT                    = jsonencode(local.execution_input)
       FLEET_MIGRATION_ASSUME_ROLE_ARN          = var.assume_role_arn
       FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME = var.assume_role_session_name
       FLEET_MIGRATION_EXPECTED_MIN_CAPACITY    = var.min_capacity == null ? "" : var.min_capacity
     }
   }
+}
+
+# Without state_machine_arn, the workflow itself (modules/workflow, what template.yaml deploys) for
+# the cluster, services and family above: its functions may touch those and nothing else.
+module "workflow" {
+  source = "./modules/workflow"
+  count  = var.state_machine_arn == null ? 1 : 0
+
+  name                    = var.workflow_name
+  cluster_name            = regex("[^/]*$", var.ecs_cluster)
+  service_name            = regex("[^/]*$", var.ecs_service)
+  vuln_service_name       = var.vuln_service == "" ? "" : regex("[^/]*$", var.vuln_service)
+  task_definition_family  = regex("[^/]*$", var.task_definition)
+  task_execution_role_arn = var.task_execution_role_arn != null ? var.task_execution_role_arn : one(data.aws_ecs_task_definition.migration[*].execution_role_arn)
+  task_role_arn           = var.task_role_arn != null ? var.task_role_arn : try(coalesce(one(data.aws_ecs_task_definition.migration[*].task_role_arn)), "")
+
+  # The command this module runs may run, besides Fleet's own (the preflight refuses any other).
+  allowed_commands = distinct([["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"], var.command])
+
+  # A triggered migration runs as this module's would: the same network and settings.
+  enable_trigger  = var.enable_trigger
+  subnets         = var.subnets
+  security_groups = var.security_groups
+  trigger_input_overrides = {
+    for field, value in local.execution_input : field => value
+    if value != null && !contains(["ecs_cluster", "ecs_service", "vuln_service", "task_definition", "task_definition_revision", "subnets", "security_groups"], field)
+  }
+}
+
+# The roles RunTask passes are the revision's own: read them unless given.
+data "aws_ecs_task_definition" "migration" {
+  count = var.state_machine_arn == null && (var.task_execution_role_arn == null || var.task_role_arn == null) ? 1 : 0
+
+  task_definition = "${var.task_definition}:${var.task_definition_revision}"
 }

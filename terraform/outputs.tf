@@ -15,7 +15,7 @@ output "execution_console_url" {
 
 output "state_machine_console_url" {
   description = "Step Functions console page of the state machine: every migration, and \"Start execution\" to rerun one with execution_input."
-  value       = "${local.console}/states/home?region=${local.region}#/statemachines/view/${var.state_machine_arn}"
+  value       = "${local.console}/states/home?region=${local.region}#/statemachines/view/${local.state_machine_arn}"
 }
 
 output "execution_input" {

@@ -181,12 +181,13 @@ variable "timeout_seconds" {
 
 variable "state_machine_arn" {
   type        = string
-  nullable    = false
-  description = "ARN of the fleet-migration state machine (the StateMachineArn output of the SAM stack). The client starts or joins its execution for this revision."
+  nullable    = true
+  default     = null
+  description = "ARN of a fleet-migration state machine deployed elsewhere (the StateMachineArn output of the SAM stack). Null (the default) deploys the workflow here, through modules/workflow, for this cluster, services and family."
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[^:/ ]{1,80}$", var.state_machine_arn))
-    error_message = "The state_machine_arn must be an unqualified state machine ARN such as \"arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration\" (no version or alias suffix)."
+    condition     = var.state_machine_arn == null ? true : can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[^:/ ]{1,80}$", var.state_machine_arn))
+    error_message = "The state_machine_arn must be an unqualified state machine ARN such as \"arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration\" (no version or alias suffix), or null to deploy the workflow with this module."
   }
 }
 
@@ -364,4 +365,51 @@ variable "snapshot_timeout_seconds" {
     condition     = var.snapshot_timeout_seconds >= 60 && var.snapshot_timeout_seconds <= 14400 && floor(var.snapshot_timeout_seconds) == var.snapshot_timeout_seconds
     error_message = "The snapshot_timeout_seconds must be a whole number of seconds from 60 to 14400."
   }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The workflow this module deploys when state_machine_arn is null (modules/workflow)
+# ---------------------------------------------------------------------------------------------
+
+variable "workflow_name" {
+  type        = string
+  nullable    = false
+  default     = "fleet-migration"
+  description = "Name of the state machine deployed when state_machine_arn is null, and the prefix of its functions, roles, log groups and alarm. Give each Fleet deployment in an account and region its own."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.workflow_name))
+    error_message = "The workflow_name must be 1 to 40 letters, digits, hyphens or underscores, e.g. \"fleet-migration\"."
+  }
+}
+
+variable "task_execution_role_arn" {
+  type        = string
+  nullable    = true
+  default     = null
+  description = "Execution role of the Fleet task definition, the only role (with task_role_arn) the deployed workflow may pass to ECS. Null reads it from task_definition:task_definition_revision."
+
+  validation {
+    condition     = var.task_execution_role_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.task_execution_role_arn))
+    error_message = "The task_execution_role_arn must be an IAM role ARN such as \"arn:aws:iam::123456789012:role/fleet-execution\", or null to read it from the task definition."
+  }
+}
+
+variable "task_role_arn" {
+  type        = string
+  nullable    = true
+  default     = null
+  description = "Task role of the Fleet task definition (\"\" when it has none). Null reads it from task_definition:task_definition_revision."
+
+  validation {
+    condition     = var.task_role_arn == null ? true : can(regex("^(arn:aws[a-z-]*:iam::[0-9]{12}:role/.+)?$", var.task_role_arn))
+    error_message = "The task_role_arn must be an IAM role ARN such as \"arn:aws:iam::123456789012:role/fleet-task\", \"\" when the task definition has none, or null to read it from the task definition."
+  }
+}
+
+variable "enable_trigger" {
+  type        = bool
+  nullable    = false
+  default     = false
+  description = "With the workflow deployed here: also start (or join) a migration whenever a new revision of the family is registered outside Terraform (EventBridge), with this module's settings. Needs a CloudTrail trail recording management events."
 }

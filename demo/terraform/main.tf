@@ -12,6 +12,16 @@ terraform {
   backend "local" {}
 }
 
+# As in Fleet's example (region "us-east-2" there; the embedded AWS is us-east-1). The migrations module
+# names hashicorp/aws for the workflow it deploys without state_machine_arn, so Terraform configures it;
+# with state_machine_arn given nothing uses it, and it asks AWS nothing.
+provider "aws" {
+  region                      = "us-east-1"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+
 variable "state_machine_arn" {
   type        = string
   description = "The fleet-migration state machine (the SAM stack's StateMachineArn output)."

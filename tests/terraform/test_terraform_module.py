@@ -143,8 +143,10 @@ def init_and_validate(directory: Path, data_dir: Path) -> dict[str, Any]:
 
 
 def test_terraform_validate_accepts_the_module_as_a_root(tmp_path):
-    copy = tmp_path / "module"  # a copy: init writes its lock file beside the configuration
+    copy = tmp_path / "terraform"  # a copy: init writes its lock file beside the configuration
     shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("examples", "__pycache__"))
+    # modules/workflow deploys the repository's statemachine/migration.asl.json
+    shutil.copytree(MODULE_DIR.parent / "statemachine", tmp_path / "statemachine")
 
     assert init_and_validate(copy, tmp_path / "data")["valid"] is True
 
@@ -154,6 +156,7 @@ def test_terraform_validate_accepts_the_example(tmp_path):
         pytest.skip("did not run: no filesystem mirror of hashicorp/aws on this machine, and no registry serves it")
     copy = tmp_path / "terraform"  # the example's source is "../.."
     shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(MODULE_DIR.parent / "statemachine", tmp_path / "statemachine")  # modules/workflow's ASL
 
     assert init_and_validate(copy / "examples" / "basic", tmp_path / "data")["valid"] is True
 
@@ -185,7 +188,7 @@ def test_the_variables_are_a_superset_of_fleets_addon_with_the_same_types_and_de
             assert variables[name].get("default") == default, name
     required = [name for name, variable in variables.items() if "default" not in variable]
     assert sorted(required) == sorted(["ecs_cluster", "ecs_service", "task_definition", "task_definition_revision",
-                                       "subnets", "security_groups", "state_machine_arn"])
+                                       "subnets", "security_groups"])  # state_machine_arn: null deploys modules/workflow
 
 
 def test_the_readme_documents_every_input_and_output(configuration):
@@ -354,6 +357,9 @@ BAD_VALUES = [
     ("ecs_cluster", "my cluster", "ECS cluster name", None),
     ("vuln_service", "fleet vuln", "vuln_service must be an ECS service name", None),
     ("state_machine_arn", "fleet-migration", "unqualified state machine ARN", None),
+    ("workflow_name", "fleet migration", "1 to 40 letters", None),
+    ("task_execution_role_arn", "fleet-execution", "IAM role ARN", None),
+    ("task_role_arn", "fleet-task", "IAM role ARN", None),
     ("state_machine_arn", "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration:live",
      "unqualified state machine ARN", None),
     ("state_machine_arn", "arn:aws:lambda:us-east-1:123456789012:function:fleet", "unqualified state machine ARN",

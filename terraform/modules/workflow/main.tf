@@ -1,0 +1,566 @@
+# The fleet-migration workflow deployed by Terraform alone: what template.yaml deploys, resource for
+# resource. The permissions are template.yaml's, statement for statement, and
+# tests/terraform/test_workflow_module_iam.py fails when the two differ; the state machine is
+# statemachine/migration.asl.json itself, its ${...FunctionArn} filled by templatefile. The code is
+# the committed package/functions.zip (functions/) and package/dependencies.zip (a layer of
+# functions/requirements.txt for arm64), both built by `make package`: no build step, no provider
+# but hashicorp/aws.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+  account   = data.aws_caller_identity.current.account_id
+
+  ecs_prefix   = "arn:${local.partition}:ecs:${local.region}:${local.account}"
+  cluster_arn  = "${local.ecs_prefix}:cluster/${var.cluster_name}"
+  task_arns    = "${local.ecs_prefix}:task/${var.cluster_name}/*"
+  service_arns = [for service in compact([var.service_name, var.vuln_service_name]) : "${local.ecs_prefix}:service/${var.cluster_name}/${service}"]
+  # Scalable target ARNs end in a random id: this account's targets in this region are as narrow as IAM gets.
+  scalable_targets = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account}:scalable-target/*"
+
+  # Known before the state machine exists, so the describe step's policy can name it without a cycle
+  # (the state machine depends on the functions, not the other way round).
+  state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}"
+  executions_arn    = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}:*"
+  # The trigger's failed-events queue, named so its role's policy is known at plan time too.
+  failed_events_queue_name = "${var.name}-trigger-failed-events"
+  failed_events_queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account}:${local.failed_events_queue_name}"
+
+  list_tasks_of_the_cluster = {
+    Effect = "Allow"
+    Action = "ecs:ListTasks"
+    # ecs:ListTasks has no resource of its own (its only resource type, container-instance, does not exist
+    # for Fargate tasks): it is scoped by the ecs:cluster condition key instead.
+    Resource  = "*"
+    Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+  }
+  # ecs:DescribeServices next to RegisterScalableTarget: Application Auto Scaling checks that its caller
+  # may describe and update the ECS service behind the target.
+  set_the_desired_counts = {
+    Effect   = "Allow"
+    Action   = ["ecs:UpdateService", "ecs:DescribeServices"]
+    Resource = local.service_arns
+  }
+  register_the_autoscaling_targets = {
+    Effect   = "Allow"
+    Action   = "application-autoscaling:RegisterScalableTarget"
+    Resource = local.scalable_targets
+  }
+
+  # One entry per step of the state machine: its handler, the ASL placeholder of its ARN, and the
+  # statements of template.yaml's Policies for it.
+  steps = {
+    describe-service = {
+      handler      = "describe_service.lambda_handler"
+      description  = "Validates the input, checks every resource exists and captures what rollback restores."
+      substitution = "DescribeServiceFunctionArn"
+      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged: room for 25 calls.
+      timeout = 600
+      # Preflight (functions/fleet_migration/preflight.py): what the run-task step may run and pass, refused
+      # before any change rather than by RunTask's IAM after the scale-down.
+      environment = {
+        ALLOWED_MIGRATION_COMMANDS      = jsonencode(var.allowed_commands)
+        ALLOWED_TASK_DEFINITION_FAMILY  = var.task_definition_family
+        ALLOWED_TASK_EXECUTION_ROLE_ARN = var.task_execution_role_arn
+        ALLOWED_TASK_ROLE_ARN           = var.task_role_arn
+      }
+      statements = [
+        { Sid = "FindTheCluster", Effect = "Allow", Action = "ecs:DescribeClusters", Resource = local.cluster_arn },
+        { Sid = "DescribeTheServices", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
+        # ecs:DescribeTaskDefinition and application-autoscaling:DescribeScalableTargets have no
+        # resource-level permissions: Resource must be "*".
+        { Sid = "DescribeTheTaskDefinition", Effect = "Allow", Action = "ecs:DescribeTaskDefinition", Resource = "*" },
+        { Sid = "CaptureTheAutoscalingTargets", Effect = "Allow", Action = "application-autoscaling:DescribeScalableTargets", Resource = "*" },
+        { Sid = "ListRunningMigrations", Effect = "Allow", Action = "states:ListExecutions", Resource = local.state_machine_arn },
+        # DescribeExecution: the input of running ones (one migration per service); GetExecutionHistory:
+        # what an interrupted earlier one captured, which stays "before" until the services are back.
+        { Sid = "ReadEarlierMigrations", Effect = "Allow", Action = ["states:DescribeExecution", "states:GetExecutionHistory"], Resource = local.executions_arn },
+        merge(local.list_tasks_of_the_cluster, { Sid = "FindMigrationTasksLeftRunning" }),
+        { Sid = "ReadMigrationTasksLeftRunning", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
+      ]
+    }
+    scale-down = {
+      handler      = "scale_down.lambda_handler"
+      description  = "Holds autoscaling and scales the services down to min_capacity."
+      substitution = "ScaleDownFunctionArn"
+      statements = [
+        merge(local.register_the_autoscaling_targets, { Sid = "HoldTheAutoscalingTargets" }),
+        merge(local.set_the_desired_counts, { Sid = "SetTheDesiredCounts" }),
+      ]
+    }
+    check-drained = {
+      handler      = "check_drained.lambda_handler"
+      description  = "Looks once whether the services have drained."
+      substitution = "CheckDrainedFunctionArn"
+      statements = [
+        merge(local.list_tasks_of_the_cluster, { Sid = "ListTheServiceTasks" }),
+        { Sid = "DescribeTheServiceTasks", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
+      ]
+    }
+    run-task = {
+      handler      = "run_task.lambda_handler"
+      description  = "Starts the one-off migration task from the new task definition revision."
+      substitution = "RunTaskFunctionArn"
+      environment  = { ALLOWED_MIGRATION_COMMANDS = jsonencode(var.allowed_commands) }
+      statements = [
+        {
+          Sid       = "RunTheMigrationTask"
+          Effect    = "Allow"
+          Action    = "ecs:RunTask"
+          Resource  = "${local.ecs_prefix}:task-definition/${var.task_definition_family}:*"
+          Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+        },
+        {
+          Sid       = "PassTheTaskDefinitionRoles"
+          Effect    = "Allow"
+          Action    = "iam:PassRole"
+          Resource  = compact([var.task_execution_role_arn, var.task_role_arn])
+          Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+        },
+      ]
+    }
+    poll-task = {
+      handler      = "poll_task.lambda_handler"
+      description  = "Looks once at the migration task and reports how it ended."
+      substitution = "PollTaskFunctionArn"
+      statements = [
+        # StopTask only when the task outlives timeout_seconds.
+        { Sid = "WatchAndStopTheMigrationTask", Effect = "Allow", Action = ["ecs:DescribeTasks", "ecs:StopTask"], Resource = local.task_arns },
+      ]
+    }
+    scale-up = {
+      handler      = "scale_up.lambda_handler"
+      description  = "Scales the services back up and restores autoscaling."
+      substitution = "ScaleUpFunctionArn"
+      statements = [
+        merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
+        merge(local.set_the_desired_counts, { Sid = "SetTheDesiredCounts" }),
+      ]
+    }
+    check-stable = {
+      handler      = "check_stable.lambda_handler"
+      description  = "Looks once whether the services rolled out with their desired count, or keep crashing."
+      substitution = "CheckStableFunctionArn"
+      statements = [
+        { Sid = "ReadTheDeploymentsAndCounts", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
+        { Sid = "ReadWhyStoppedTasksStopped", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
+        merge(local.list_tasks_of_the_cluster, { Sid = "FindTheStoppedTasks" }),
+      ]
+    }
+    stop-migration-task = {
+      handler      = "stop_migration_task.lambda_handler"
+      description  = "Before rolling back, stops the execution's migration task and looks once whether it is STOPPED."
+      substitution = "StopMigrationTaskFunctionArn"
+      statements = [
+        { Sid = "StopTheMigrationTask", Effect = "Allow", Action = ["ecs:DescribeTasks", "ecs:StopTask"], Resource = local.task_arns },
+        merge(local.list_tasks_of_the_cluster, { Sid = "FindAMigrationTaskStartedUnreported" }),
+      ]
+    }
+    rollback = {
+      handler      = "rollback.lambda_handler"
+      description  = "Once no migration task runs, restores every captured value."
+      substitution = "RollbackFunctionArn"
+      statements = [
+        merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
+        merge(local.set_the_desired_counts, { Sid = "RestoreTheDesiredCounts" }),
+      ]
+    }
+  }
+
+  trigger = var.enable_trigger ? {
+    trigger = {
+      handler     = "trigger.lambda_handler"
+      description = "Starts the first migration attempt of a newly registered Fleet task definition revision."
+      timeout     = 60
+      environment = {
+        STATE_MACHINE_ARN      = local.state_machine_arn
+        ECS_CLUSTER            = var.cluster_name
+        ECS_SERVICE            = var.service_name
+        VULN_SERVICE           = var.vuln_service_name
+        TASK_DEFINITION_FAMILY = var.task_definition_family
+        SUBNETS                = join(",", var.subnets)
+        SECURITY_GROUPS        = join(",", var.security_groups)
+        INPUT_OVERRIDES        = jsonencode(var.trigger_input_overrides)
+      }
+      statements = [
+        { Sid = "StartTheMigration", Effect = "Allow", Action = "states:StartExecution", Resource = local.state_machine_arn },
+        { Sid = "JoinTheMigrationOfThisRevision", Effect = "Allow", Action = "states:DescribeExecution", Resource = local.executions_arn },
+        # The on-failure destination is sent with the function's role (SAM grants the same for EventInvokeConfig).
+        { Sid = "KeepFailedEvents", Effect = "Allow", Action = "sqs:SendMessage", Resource = local.failed_events_queue_arn },
+      ]
+    }
+  } : {}
+
+  # Every function's role: its statements, plus what SAM attaches to a function with Tracing: Active.
+  functions = merge(local.steps, local.trigger)
+  managed_policies = {
+    logs = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    xray = "arn:${local.partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"
+  }
+  role_attachments = merge([
+    for function in keys(local.functions) : {
+      for policy, arn in local.managed_policies : "${function}/${policy}" => { function = function, arn = arn }
+    }
+  ]...)
+
+  # template.yaml's Globals.Function.Environment.
+  environment = {
+    POWERTOOLS_SERVICE_NAME      = "fleet-migration"
+    POWERTOOLS_METRICS_NAMESPACE = "FleetMigration"
+    POWERTOOLS_LOG_LEVEL         = "INFO"
+  }
+  # The same file SAM deploys with DefinitionUri (the repository root is three levels up).
+  definition_file = "${path.module}/../../../statemachine/migration.asl.json"
+}
+
+# -------------------------------------------------------------------------------------------------
+# The functions: one role each, one shared JSON log group, the code and its dependencies as committed.
+# -------------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "functions" {
+  # One group for every step: Powertools' JSON lines carry function_name and the execution name as
+  # correlation_id, so one Logs Insights query follows a whole migration.
+  name              = "/aws/lambda/${var.name}-steps"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name = "${var.name}-${each.key}"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name   = "${var.name}-${each.key}"
+  role   = aws_iam_role.function[each.key].id
+  policy = jsonencode({ Version = "2012-10-17", Statement = each.value.statements })
+}
+
+resource "aws_iam_role_policy_attachment" "function" {
+  for_each = local.role_attachments
+
+  role       = aws_iam_role.function[each.value.function].name
+  policy_arn = each.value.arn
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${var.name}-dependencies"
+  description              = "functions/requirements.txt for python3.12 on arm64 (make package)"
+  filename                 = "${path.module}/package/dependencies.zip"
+  source_code_hash         = filebase64sha256("${path.module}/package/dependencies.zip")
+  compatible_runtimes      = ["python3.12"]
+  compatible_architectures = ["arm64"]
+}
+
+resource "aws_lambda_function" "function" {
+  for_each = local.functions
+
+  function_name    = "${var.name}-${each.key}"
+  description      = each.value.description
+  role             = aws_iam_role.function[each.key].arn
+  handler          = each.value.handler
+  filename         = "${path.module}/package/functions.zip"
+  source_code_hash = filebase64sha256("${path.module}/package/functions.zip")
+  layers           = [aws_lambda_layer_version.dependencies.arn]
+  # template.yaml's Globals.Function (the trigger answers within 30 s).
+  runtime       = "python3.12"
+  architectures = ["arm64"]
+  memory_size   = 256
+  # Longer than any step's worst AWS retry budget (template.yaml's Globals say why); some steps more.
+  timeout = lookup(each.value, "timeout", 300)
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.functions.name
+    # AWS's defaults for JSON logs, stated so the provider plans no change on every apply.
+    application_log_level = "INFO"
+    system_log_level      = "INFO"
+  }
+
+  environment {
+    variables = merge(local.environment, lookup(each.value, "environment", {}))
+  }
+
+  tags = var.tags
+
+  # The role must allow writing logs before the first invocation.
+  depends_on = [aws_iam_role_policy_attachment.function, aws_iam_role_policy.function]
+
+  lifecycle {
+    precondition {
+      condition     = each.key != "trigger" || (length(var.subnets) > 0 && length(var.security_groups) > 0)
+      error_message = "The enable_trigger = true needs subnets and security_groups for the migration task it starts: set both (the Fleet service's), or enable_trigger = false."
+    }
+  }
+}
+
+# -------------------------------------------------------------------------------------------------
+# The state machine.
+# -------------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "state_machine" {
+  # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from growing per log group.
+  name              = "/aws/vendedlogs/states/${var.name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+resource "aws_iam_role" "state_machine" {
+  name = "${var.name}-state-machine"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "states.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  name = "${var.name}-state-machine"
+  role = aws_iam_role.state_machine.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "InvokeTheSteps", Effect = "Allow", Action = "lambda:InvokeFunction", Resource = [for key in keys(local.steps) : aws_lambda_function.function[key].arn] },
+      {
+        Sid    = "DeliverExecutionLogs"
+        Effect = "Allow"
+        Action = [
+          "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+          "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+        ]
+        # Step Functions' log delivery actions have no resource-level permissions: Resource must be "*".
+        Resource = "*"
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "state_machine" {
+  # What SAM attaches to a state machine with Tracing enabled.
+  role       = aws_iam_role.state_machine.name
+  policy_arn = local.managed_policies.xray
+}
+
+resource "aws_sfn_state_machine" "migration" {
+  name     = var.name
+  type     = "STANDARD"
+  role_arn = aws_iam_role.state_machine.arn
+  # templatefile fails the plan when the ASL names a ${...} that no step fills.
+  definition = templatefile(local.definition_file, { for key, step in local.steps : step.substitution => aws_lambda_function.function[key].arn })
+
+  logging_configuration {
+    level                  = "ALL"
+    include_execution_data = true
+    log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
+  }
+
+  tracing_configuration {
+    enabled = true
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.state_machine, aws_iam_role_policy_attachment.state_machine]
+}
+
+resource "aws_cloudwatch_metric_alarm" "failed_migrations" {
+  alarm_name          = "${var.name}-migration-failed"
+  alarm_description   = "A Fleet migration failed or timed out. The services were rolled back unless the error is ServiceNotStable or RollbackFailed; the execution's cause says what to do next."
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.alarm_topic_arn])
+
+  metric_query {
+    id          = "failed"
+    return_data = false
+    metric {
+      namespace   = "AWS/States"
+      metric_name = "ExecutionsFailed"
+      dimensions  = { StateMachineArn = aws_sfn_state_machine.migration.arn }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id          = "timedout"
+    return_data = false
+    metric {
+      namespace   = "AWS/States"
+      metric_name = "ExecutionsTimedOut"
+      dimensions  = { StateMachineArn = aws_sfn_state_machine.migration.arn }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id          = "failures"
+    label       = "Failed or timed-out migrations"
+    expression  = "FILL(failed, 0) + FILL(timedout, 0)"
+    return_data = true
+  }
+
+  tags = var.tags
+}
+
+# -------------------------------------------------------------------------------------------------
+# The EventBridge trigger (enable_trigger): CloudTrail's record of a successful RegisterTaskDefinition
+# for the family starts or joins the migration of that revision, under the execution name a Terraform
+# run uses. Needs a CloudTrail trail recording management events.
+# -------------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_event_rule" "new_revision" {
+  count = var.enable_trigger ? 1 : 0
+
+  name        = "${var.name}-new-revision"
+  description = "A new revision of the ${var.task_definition_family} task definition starts its migration."
+  event_pattern = jsonencode({
+    source        = ["aws.ecs"]
+    "detail-type" = ["AWS API Call via CloudTrail"]
+    detail = {
+      eventSource       = ["ecs.amazonaws.com"]
+      eventName         = ["RegisterTaskDefinition"]
+      errorCode         = [{ exists = false }]
+      requestParameters = { family = [var.task_definition_family] }
+    }
+  })
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "new_revision" {
+  count = var.enable_trigger ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.new_revision[0].name
+  arn  = aws_lambda_function.function["trigger"].arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 10
+  }
+
+  # Delivery to Lambda (not the function's own failures): what EventBridge still cannot deliver goes to
+  # the same queue ("Event retry policy and using dead-letter queues", Amazon EventBridge User Guide).
+  dead_letter_config {
+    arn = aws_sqs_queue.failed_events[0].arn
+  }
+}
+
+# EventBridge invokes the function asynchronously: what still fails after Lambda's retries goes to the
+# queue, never silently dropped (template.yaml's EventInvokeConfig says why these numbers).
+resource "aws_lambda_function_event_invoke_config" "trigger" {
+  count = var.enable_trigger ? 1 : 0
+
+  function_name                = aws_lambda_function.function["trigger"].function_name
+  qualifier                    = "$LATEST"
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 900
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failed_events[0].arn
+    }
+  }
+}
+
+resource "aws_sqs_queue" "failed_events" {
+  count = var.enable_trigger ? 1 : 0
+
+  name = local.failed_events_queue_name
+  # SQS-managed keys: EventBridge cannot send to a queue under the AWS managed KMS key, and SSE-SQS needs no key policy.
+  sqs_managed_sse_enabled = true
+  # 14 days, SQS's maximum: time to notice the alarm, fix the cause and replay or drop each event.
+  message_retention_seconds = 1209600
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue_policy" "failed_events" {
+  count = var.enable_trigger ? 1 : 0
+
+  queue_url = aws_sqs_queue.failed_events[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      # EventBridge's dead-letter queue needs a resource policy; only the trigger's rule may send.
+      Sid       = "UndeliveredTriggerEvents"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.failed_events[0].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.new_revision[0].arn } }
+    }]
+  })
+}
+
+resource "aws_lambda_permission" "new_revision" {
+  count = var.enable_trigger ? 1 : 0
+
+  statement_id  = "${var.name}-new-revision"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.function["trigger"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.new_revision[0].arn
+}
+
+resource "aws_cloudwatch_metric_alarm" "trigger_errors" {
+  count = var.enable_trigger ? 1 : 0
+
+  alarm_name          = "${var.name}-trigger-errors"
+  alarm_description   = "The EventBridge trigger failed (usually misconfigured subnets, security_groups or trigger_input_overrides; its log group says why), or an event it could not handle waits in the failed-events queue (output trigger_failed_events_queue_url): fix the cause, then start that revision's migration by hand."
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.alarm_topic_arn])
+
+  metric_query {
+    id          = "errors"
+    return_data = false
+    metric {
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.function["trigger"].function_name }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id          = "waiting"
+    return_data = false
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.failed_events[0].name }
+      period      = 60
+      stat        = "Maximum"
+    }
+  }
+
+  metric_query {
+    id          = "failures"
+    label       = "Trigger errors and failed events waiting"
+    expression  = "FILL(errors, 0) + FILL(waiting, 0)"
+    return_data = true
+  }
+
+  tags = var.tags
+}

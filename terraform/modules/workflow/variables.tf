@@ -1,0 +1,174 @@
+# Inputs of the workflow module: template.yaml's parameters, under Terraform names.
+#
+# Validation conditions refer only to their own variable (Terraform < 1.9 allows nothing else);
+# the rule across variables (the trigger needs subnets and security groups) is a precondition in main.tf.
+
+variable "name" {
+  type        = string
+  nullable    = false
+  default     = "fleet-migration"
+  description = "Name of the state machine, and the prefix of every function, role, log group and alarm. One workflow serves one Fleet deployment: give each deployment in an account and region its own name."
+
+  validation {
+    # Lambda function and IAM role names are at most 64 characters; the longest suffix is "-stop-migration-task".
+    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
+    error_message = "The name must be 1 to 40 letters, digits, hyphens or underscores, e.g. \"fleet-migration\"."
+  }
+}
+
+variable "cluster_name" {
+  type        = string
+  nullable    = false
+  default     = "fleet"
+  description = "Name (not ARN) of the ECS cluster that runs Fleet. Every permission of the functions is scoped to it."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.cluster_name))
+    error_message = "The cluster_name must be an ECS cluster name (letters, digits, hyphens and underscores, e.g. \"fleet\"), not an ARN."
+  }
+}
+
+variable "service_name" {
+  type        = string
+  nullable    = false
+  default     = "fleet"
+  description = "The Fleet ECS service stopped during the migration (execution input ecs_service)."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.service_name))
+    error_message = "The service_name must be an ECS service name (letters, digits, hyphens and underscores, e.g. \"fleet\"), not an ARN."
+  }
+}
+
+variable "vuln_service_name" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Optional second service (vulnerability processing) stopped and restored the same way (vuln_service); empty for none."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{0,255}$", var.vuln_service_name))
+    error_message = "The vuln_service_name must be an ECS service name (letters, digits, hyphens and underscores), or \"\" for none."
+  }
+}
+
+variable "task_definition_family" {
+  type        = string
+  nullable    = false
+  default     = "fleet"
+  description = "Family of the Fleet task definition whose new revisions run the migration (task_definition). The run-task step may run revisions of this family only."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.task_definition_family))
+    error_message = "The task_definition_family must be a task definition family without revision or ARN, e.g. \"fleet\"."
+  }
+}
+
+variable "task_execution_role_arn" {
+  type        = string
+  nullable    = false
+  description = "Execution role of the Fleet task definition. RunTask must pass it to ECS, so the run-task step may iam:PassRole this role (and task_role_arn) and no other."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.task_execution_role_arn))
+    error_message = "The task_execution_role_arn must be an IAM role ARN, e.g. \"arn:aws:iam::123456789012:role/fleet-execution\" (the task definition's executionRoleArn)."
+  }
+}
+
+variable "task_role_arn" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Task role of the Fleet task definition, which RunTask passes as well; empty if it has none."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:iam::[0-9]{12}:role/.+)?$", var.task_role_arn))
+    error_message = "The task_role_arn must be an IAM role ARN, e.g. \"arn:aws:iam::123456789012:role/fleet-task\", or \"\" when the task definition has no task role."
+  }
+}
+
+variable "allowed_commands" {
+  type        = list(list(string))
+  nullable    = false
+  default     = [["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"]]
+  description = "The only commands (execution input command) the migration task may run. Anything else is refused before any change: whoever may start an execution must not be able to run any command with Fleet's task role and database secrets."
+
+  validation {
+    condition     = length(var.allowed_commands) > 0 && alltrue([for command in var.allowed_commands : length(command) > 0])
+    error_message = "The allowed_commands must be a non-empty list of non-empty commands, e.g. [[\"fleet\", \"prepare\", \"db\", \"--no-prompt\"]]."
+  }
+}
+
+variable "enable_trigger" {
+  type        = bool
+  nullable    = false
+  default     = false
+  description = "Start (or join) a migration whenever a new revision of task_definition_family is registered (EventBridge). Needs a CloudTrail trail that records management events in this region."
+}
+
+variable "subnets" {
+  type        = list(string)
+  nullable    = false
+  default     = []
+  description = "Subnets of the migration task when the trigger starts it (execution input subnets). Required with enable_trigger."
+
+  validation {
+    condition     = alltrue([for subnet in var.subnets : can(regex("^subnet-[0-9a-f]+$", subnet))])
+    error_message = "The subnets must be subnet ids such as \"subnet-0a1b2c3d\" (the Fleet service's)."
+  }
+}
+
+variable "security_groups" {
+  type        = list(string)
+  nullable    = false
+  default     = []
+  description = "Security groups of the migration task when the trigger starts it (execution input security_groups). Required with enable_trigger."
+
+  validation {
+    condition     = alltrue([for group in var.security_groups : can(regex("^sg-[0-9a-f]+$", group))])
+    error_message = "The security_groups must be security group ids such as \"sg-0a1b2c3d\" (the Fleet service's)."
+  }
+}
+
+variable "trigger_input_overrides" {
+  type        = any
+  nullable    = false
+  default     = {}
+  description = "Further execution input fields for triggered migrations, as an object (min_capacity, desired_count, container_name, command, assign_public_ip, launch_type, timeouts, ...). The trigger checks them against the input contract."
+
+  validation {
+    condition     = can(keys(var.trigger_input_overrides))
+    error_message = "The trigger_input_overrides must be an object, e.g. { assign_public_ip = true, timeout_seconds = 7200 }."
+  }
+}
+
+variable "alarm_topic_arn" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Optional SNS topic notified when a migration fails (and when the trigger fails); empty for none."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+)?$", var.alarm_topic_arn))
+    error_message = "The alarm_topic_arn must be an SNS topic ARN such as \"arn:aws:sns:us-east-1:123456789012:fleet-alerts\", or \"\" for none."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  nullable    = false
+  default     = 90
+  description = "Days to keep the logs of the state machine and of the functions."
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "The log_retention_days must be a retention CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  nullable    = false
+  default     = {}
+  description = "Tags for every resource that takes them (functions, roles, log groups, state machine, alarms, rule)."
+}

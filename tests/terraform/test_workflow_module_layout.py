@@ -1,0 +1,64 @@
+"""terraform/modules/workflow keeps the standard module layout: every variable typed, described and,
+where a wrong value is possible, validated; every input and output in its README; and the variables
+are template.yaml's parameters."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+import hcl2
+import pytest
+from workflow_module_support import WORKFLOW_MODULE
+
+from emulator.template import load_template
+from tools import terraform
+
+# Where no value can be wrong: any bool, any tags.
+NOTHING_TO_VALIDATE = {"enable_trigger", "tags"}
+# template.yaml parameter -> module variable (the stack name is the module's `name`).
+PARAMETERS = {
+    "ClusterName": "cluster_name", "ServiceName": "service_name", "VulnServiceName": "vuln_service_name",
+    "TaskDefinitionFamily": "task_definition_family", "TaskExecutionRoleArn": "task_execution_role_arn",
+    "TaskRoleArn": "task_role_arn", "AllowedCommands": "allowed_commands", "EnableTrigger": "enable_trigger", "Subnets": "subnets",
+    "SecurityGroups": "security_groups", "TriggerInputOverrides": "trigger_input_overrides",
+    "AlarmTopicArn": "alarm_topic_arn", "LogRetentionDays": "log_retention_days",
+}
+
+
+def blocks(name: str, kind: str) -> dict[str, dict[str, Any]]:
+    parsed = hcl2.load((WORKFLOW_MODULE / name).open())
+    return {key.strip('"'): body for block in parsed.get(kind, []) for key, body in block.items()}
+
+
+VARIABLES = blocks("variables.tf", "variable")
+
+
+@pytest.mark.parametrize("name", sorted(VARIABLES))
+def test_every_variable_is_typed_described_and_validated(name: str) -> None:
+    variable = VARIABLES[name]
+
+    assert "type" in variable and len(variable.get("description", "").strip('"')) > 20, name
+    if name not in NOTHING_TO_VALIDATE:
+        messages = [check["error_message"] for check in variable.get("validation", [])]
+        assert messages and all(f"The {name} " in message for message in messages), name
+
+
+def test_the_variables_are_the_template_parameters() -> None:
+    assert sorted(load_template()["Parameters"]) == sorted(PARAMETERS)
+    assert set(PARAMETERS.values()) <= set(VARIABLES)
+
+
+def test_the_readme_documents_every_input_and_output() -> None:
+    readme = (WORKFLOW_MODULE / "README.md").read_text()
+
+    for name in [*VARIABLES, *blocks("outputs.tf", "output")]:
+        assert re.search(rf"^\| `{name}` \|", readme, re.MULTILINE), f"{name} is not in a README table"
+
+
+def test_terraform_fmt_leaves_the_module_as_it_is() -> None:
+    result = subprocess.run([*terraform.command(), "fmt", "-check", "-diff", "-no-color", str(WORKFLOW_MODULE)],
+                            env=terraform.environment(), capture_output=True, text=True, timeout=120, check=False)
+
+    assert result.returncode == 0, result.stdout
