@@ -32,6 +32,14 @@ locals {
     db_instance_identifier    = var.db_instance_identifier
     snapshot_timeout_seconds  = var.snapshot_timeout_seconds
   }
+  # The awslogs-group of container_name in the revision (the awslogs driver writes there), "" when that
+  # container logs elsewhere or not at all. Only read when the workflow is deployed here.
+  container_log_group = try(coalesce(one([
+    for container in jsondecode(one(data.aws_ecs_task_definition.migration[*].container_definitions)) :
+    try(container.logConfiguration.options["awslogs-group"], "")
+    if container.name == var.container_name && try(container.logConfiguration.logDriver, "") == "awslogs"
+  ])), "")
+
   # Fleet's byo-ecs migration_config (cpu, mem), when passed: the task size unless task_cpu/task_memory say otherwise.
   migration_config = var.migration_config == null ? {} : var.migration_config
 
@@ -117,6 +125,11 @@ module "workflow" {
   task_execution_role_arn = var.task_execution_role_arn != null ? var.task_execution_role_arn : one(data.aws_ecs_task_definition.migration[*].execution_role_arn)
   task_role_arn           = var.task_role_arn != null ? var.task_role_arn : try(coalesce(one(data.aws_ecs_task_definition.migration[*].task_role_arn)), "")
 
+  # The recovery point this module's input names, and the migration container's logs (log_tail).
+  db_cluster_identifier  = var.db_cluster_identifier
+  db_instance_identifier = var.db_instance_identifier
+  task_log_group_name    = var.task_log_group_name != null ? var.task_log_group_name : local.container_log_group
+
   # The command this module runs may run, besides Fleet's own (the preflight refuses any other).
   allowed_commands = distinct([["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"], var.command])
 
@@ -130,9 +143,10 @@ module "workflow" {
   }
 }
 
-# The roles RunTask passes are the revision's own: read them unless given.
+# The roles RunTask passes and the migration container's log group are the revision's own: read them
+# unless given.
 data "aws_ecs_task_definition" "migration" {
-  count = var.state_machine_arn == null && (var.task_execution_role_arn == null || var.task_role_arn == null) ? 1 : 0
+  count = var.state_machine_arn == null && (var.task_execution_role_arn == null || var.task_role_arn == null || var.task_log_group_name == null) ? 1 : 0
 
   task_definition = "${var.task_definition}:${var.task_definition_revision}"
 }

@@ -407,6 +407,18 @@ variable "task_role_arn" {
   }
 }
 
+variable "task_log_group_name" {
+  type        = string
+  nullable    = true
+  default     = null
+  description = "CloudWatch Logs group of the migration container, which the deployed workflow may read to put a failed migration's last lines in its cause (log_tail); \"\" for none. Null reads the awslogs-group of container_name from task_definition:task_definition_revision."
+
+  validation {
+    condition     = var.task_log_group_name == null ? true : can(regex("^[A-Za-z0-9_./#-]{0,512}$", var.task_log_group_name))
+    error_message = "The task_log_group_name must be a CloudWatch Logs group name (letters, digits and _ . / # -, at most 512) such as \"/ecs/fleet\", \"\" for none, or null to read it from the task definition."
+  }
+}
+
 variable "enable_trigger" {
   type        = bool
   nullable    = false

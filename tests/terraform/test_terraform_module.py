@@ -360,6 +360,7 @@ BAD_VALUES = [
     ("workflow_name", "fleet migration", "1 to 40 letters", None),
     ("task_execution_role_arn", "fleet-execution", "IAM role ARN", None),
     ("task_role_arn", "fleet-task", "IAM role ARN", None),
+    ("task_log_group_name", "fleet logs", "CloudWatch Logs group name", None),
     ("state_machine_arn", "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration:live",
      "unqualified state machine ARN", None),
     ("state_machine_arn", "arn:aws:lambda:us-east-1:123456789012:function:fleet", "unqualified state machine ARN",
@@ -436,6 +437,7 @@ def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_mach
     ("assume_role_session_name", "terraform@ci"),
     ("desired_count", None), ("max_capacity", None), ("min_capacity", None),
     ("stabilize_timeout_seconds", 0), ("timeout_seconds", 86400), ("task_definition_revision", "9"),
+    ("task_log_group_name", "/ecs/fleet"), ("task_log_group_name", ""),
 ])
 def test_good_values_pass_the_plan(root, name, value):
     planned = root(**{name: value}).run("plan", "-input=false", "-no-color")

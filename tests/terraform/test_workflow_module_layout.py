@@ -24,6 +24,8 @@ PARAMETERS = {
     "TaskRoleArn": "task_role_arn", "AllowedCommands": "allowed_commands", "EnableTrigger": "enable_trigger", "Subnets": "subnets",
     "SecurityGroups": "security_groups", "TriggerInputOverrides": "trigger_input_overrides",
     "AlarmTopicArn": "alarm_topic_arn", "LogRetentionDays": "log_retention_days",
+    "DbClusterIdentifier": "db_cluster_identifier", "DbInstanceIdentifier": "db_instance_identifier",
+    "TaskLogGroupName": "task_log_group_name",
 }
 
 

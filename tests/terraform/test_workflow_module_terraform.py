@@ -65,7 +65,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Root]:
     with Emulator(speed=1, server=True) as aws:
         aws.ecs_sim.default_service = ServiceBehaviour(start_seconds=0.2, stop_seconds=0.2)
         aws.ecs_sim.default_migration = TaskOutcome(start_seconds=0.1, run_seconds=0.3)
-        fleet = aws.seed_fleet()
+        fleet = aws.seed_fleet(databases=True)
         cluster_arn = aws.client("ecs").describe_clusters(clusters=[fleet.cluster])["clusters"][0]["clusterArn"]
         directory = tmp_path_factory.mktemp("fleet-root")
         fleet_root_module(directory, aws.endpoint_url)
@@ -261,7 +261,8 @@ def test_one_apply_deploys_the_workflow_and_runs_the_migration_through_it(root: 
         for event in run_.events if "taskScheduledEventDetails" in event
     }
     assert invoked == {f"{WORKFLOW_NAME}-{step}" for step in
-                       ("describe-service", "scale-down", "check-drained", "run-task", "poll-task", "scale-up", "check-stable")}
+                       ("describe-service", "scale-down", "check-drained", "take-snapshot", "check-snapshot", "run-task",
+                        "poll-task", "scale-up", "check-stable")}
     assert root.aws.service_state(root.fleet.cluster, root.fleet.service)["desired_count"] == 2
 
 

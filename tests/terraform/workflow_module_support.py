@@ -89,6 +89,7 @@ module "migrations" {{
   max_capacity             = var.fleet.max_capacity
 
   vuln_service          = "fleet-vuln-processing"
+  db_cluster_identifier = "fleet" # seed_fleet(databases=True)'s Aurora cluster: a snapshot before the migration
   workflow_name         = "{WORKFLOW_NAME}"
   enable_trigger        = true
   python                = var.migration_settings.python

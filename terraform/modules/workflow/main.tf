@@ -22,6 +22,18 @@ locals {
   # Scalable target ARNs end in a random id: this account's targets in this region are as narrow as IAM gets.
   scalable_targets = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account}:scalable-target/*"
 
+  # The recovery point. Resource types per the Service Authorization Reference for Amazon RDS:
+  # CreateDBClusterSnapshot needs cluster* and cluster-snapshot* (and rds:AddTagsToResource for its Tags),
+  # CreateDBSnapshot db* and snapshot*; the Describe*Snapshots calls take the same two, optionally.
+  # Snapshots are named fleet-migration-<execution>-<hash> (functions/fleet_migration/snapshot.py).
+  rds_prefix        = "arn:${local.partition}:rds:${local.region}:${local.account}"
+  has_db_cluster    = var.db_cluster_identifier != ""
+  has_db_instance   = var.db_instance_identifier != ""
+  db_cluster_arn    = "${local.rds_prefix}:cluster:${var.db_cluster_identifier}"
+  db_instance_arn   = "${local.rds_prefix}:db:${var.db_instance_identifier}"
+  cluster_snapshots = "${local.rds_prefix}:cluster-snapshot:fleet-migration-*"
+  db_snapshots      = "${local.rds_prefix}:snapshot:fleet-migration-*"
+
   # Known before the state machine exists, so the describe step's policy can name it without a cycle
   # (the state machine depends on the functions, not the other way round).
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}"
@@ -68,7 +80,7 @@ locals {
         ALLOWED_TASK_EXECUTION_ROLE_ARN = var.task_execution_role_arn
         ALLOWED_TASK_ROLE_ARN           = var.task_role_arn
       }
-      statements = [
+      statements = concat([
         { Sid = "FindTheCluster", Effect = "Allow", Action = "ecs:DescribeClusters", Resource = local.cluster_arn },
         { Sid = "DescribeTheServices", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
         # ecs:DescribeTaskDefinition and application-autoscaling:DescribeScalableTargets have no
@@ -81,7 +93,11 @@ locals {
         { Sid = "ReadEarlierMigrations", Effect = "Allow", Action = ["states:DescribeExecution", "states:GetExecutionHistory"], Resource = local.executions_arn },
         merge(local.list_tasks_of_the_cluster, { Sid = "FindMigrationTasksLeftRunning" }),
         { Sid = "ReadMigrationTasksLeftRunning", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
-      ]
+        ], local.has_db_cluster ? [
+        { Sid = "FindTheDatabaseCluster", Effect = "Allow", Action = "rds:DescribeDBClusters", Resource = local.db_cluster_arn },
+        ] : [], local.has_db_instance ? [
+        { Sid = "FindTheDatabaseInstance", Effect = "Allow", Action = "rds:DescribeDBInstances", Resource = local.db_instance_arn },
+      ] : [])
     }
     scale-down = {
       handler      = "scale_down.lambda_handler"
@@ -99,6 +115,31 @@ locals {
       statements = [
         merge(local.list_tasks_of_the_cluster, { Sid = "ListTheServiceTasks" }),
         { Sid = "DescribeTheServiceTasks", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
+      ]
+    }
+    take-snapshot = {
+      handler      = "take_snapshot.lambda_handler"
+      description  = "Starts the snapshot of Fleet's database once the services have drained."
+      substitution = "TakeSnapshotFunctionArn"
+      statements = concat([
+        { Sid = "TagTheSnapshot", Effect = "Allow", Action = "rds:AddTagsToResource", Resource = local.has_db_cluster ? local.cluster_snapshots : local.db_snapshots },
+        ], local.has_db_cluster ? [
+        { Sid = "SnapshotTheCluster", Effect = "Allow", Action = "rds:CreateDBClusterSnapshot", Resource = [local.db_cluster_arn, local.cluster_snapshots] },
+        ] : [], local.has_db_instance ? [
+        { Sid = "SnapshotTheInstance", Effect = "Allow", Action = "rds:CreateDBSnapshot", Resource = [local.db_instance_arn, local.db_snapshots] },
+      ] : [])
+    }
+    check-snapshot = {
+      handler      = "check_snapshot.lambda_handler"
+      description  = "Looks once whether the database snapshot is available."
+      substitution = "CheckSnapshotFunctionArn"
+      statements = [
+        {
+          Sid      = "WatchTheSnapshot"
+          Effect   = "Allow"
+          Action   = local.has_db_cluster ? "rds:DescribeDBClusterSnapshots" : "rds:DescribeDBSnapshots"
+          Resource = local.has_db_cluster ? [local.db_cluster_arn, local.cluster_snapshots] : concat(local.has_db_instance ? [local.db_instance_arn] : [], [local.db_snapshots])
+        },
       ]
     }
     run-task = {
@@ -164,10 +205,19 @@ locals {
       handler      = "rollback.lambda_handler"
       description  = "Once no migration task runs, restores every captured value."
       substitution = "RollbackFunctionArn"
-      statements = [
+      statements = concat([
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "RestoreTheDesiredCounts" }),
-      ]
+        ], var.task_log_group_name != "" ? [
+        {
+          Sid    = "ReadTheMigrationTaskLogs"
+          Effect = "Allow"
+          # log_tail in the cause of a failed migration. GetLogEvents' resource type is log-stream (Service
+          # Authorization Reference, CloudWatch Logs); the streams are <prefix>/<container>/<task id>.
+          Action   = "logs:GetLogEvents"
+          Resource = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${var.task_log_group_name}:log-stream:*"
+        },
+      ] : [])
     }
   }
 
@@ -377,6 +427,14 @@ resource "aws_sfn_state_machine" "migration" {
   tags = var.tags
 
   depends_on = [aws_iam_role_policy.state_machine, aws_iam_role_policy_attachment.state_machine]
+
+  lifecycle {
+    # template.yaml's Rule OneDatabaseAtMost: one recovery point per migration.
+    precondition {
+      condition     = var.db_cluster_identifier == "" || var.db_instance_identifier == ""
+      error_message = "Set at most one of db_cluster_identifier (an Aurora cluster) and db_instance_identifier (an RDS instance); set the other to \"\"."
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "failed_migrations" {

@@ -1,7 +1,8 @@
 # Inputs of the workflow module: template.yaml's parameters, under Terraform names.
 #
 # Validation conditions refer only to their own variable (Terraform < 1.9 allows nothing else);
-# the rule across variables (the trigger needs subnets and security groups) is a precondition in main.tf.
+# the rules across variables (the trigger needs subnets and security groups; at most one database) are
+# preconditions in main.tf.
 
 variable "name" {
   type        = string
@@ -84,6 +85,42 @@ variable "task_role_arn" {
   validation {
     condition     = can(regex("^(arn:aws[a-z-]*:iam::[0-9]{12}:role/.+)?$", var.task_role_arn))
     error_message = "The task_role_arn must be an IAM role ARN, e.g. \"arn:aws:iam::123456789012:role/fleet-task\", or \"\" when the task definition has no task role."
+  }
+}
+
+variable "db_cluster_identifier" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Fleet's Aurora DB cluster (execution input db_cluster_identifier): the steps may describe it and take fleet-migration-* snapshots of it, nothing else. Empty: no Aurora snapshot. Set at most one of db_cluster_identifier and db_instance_identifier."
+
+  validation {
+    condition     = can(regex("^([A-Za-z][A-Za-z0-9-]{0,62})?$", var.db_cluster_identifier))
+    error_message = "The db_cluster_identifier must be an Aurora DB cluster identifier (a letter, then up to 62 letters, digits or hyphens, e.g. \"fleet\"), or \"\" for none."
+  }
+}
+
+variable "db_instance_identifier" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Fleet's RDS DB instance (execution input db_instance_identifier), instead of an Aurora cluster: the steps may describe it and take fleet-migration-* snapshots of it. Empty: no RDS snapshot."
+
+  validation {
+    condition     = can(regex("^([A-Za-z][A-Za-z0-9-]{0,62})?$", var.db_instance_identifier))
+    error_message = "The db_instance_identifier must be an RDS DB instance identifier (a letter, then up to 62 letters, digits or hyphens, e.g. \"fleet\"), or \"\" for none."
+  }
+}
+
+variable "task_log_group_name" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "The awslogs-group of the migration container (its logConfiguration). The rollback step may read its streams to put a failed migration's last lines in the cause (log_tail). Empty: causes carry no log lines."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#-]{0,512}$", var.task_log_group_name))
+    error_message = "The task_log_group_name must be a CloudWatch Logs group name (letters, digits and _ . / # -, at most 512), e.g. \"/ecs/fleet\", or \"\" for none."
   }
 }
 
