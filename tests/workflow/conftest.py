@@ -39,7 +39,7 @@ CHANGES = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalab
 def shared(request: pytest.FixtureRequest) -> Iterator[tuple[Emulator, FleetDeployment]]:
     """One emulator for a module whose executions change nothing (each test checks that itself); the
     module's ``SPEED`` sets its clock."""
-    with Emulator(speed=getattr(request.module, "SPEED", 5)) as aws:
+    with Emulator(speed=getattr(request.module, "SPEED", 10)) as aws:
         yield aws, aws.seed_fleet()
 
 
