@@ -18,6 +18,8 @@ from cfnlint.decode import cfn_yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from emulator.template import DEPLOYED_PARAMETERS
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 README = ROOT / "README.md"
@@ -28,14 +30,10 @@ PARTITION = "aws"
 # The emulator names its state machine "fleet-migration"; the template names it ${AWS::StackName}-migration.
 STACK_NAME = "fleet"
 
-# The emulator's seeded Fleet deployment (emulator/fleet.py) as stack parameters.
+# The emulator's seeded Fleet deployment (emulator/fleet.py) as stack parameters, as the emulator deploys
+# them, plus the optional parts that make every statement of the template appear.
 PARAMETERS: dict[str, Any] = {
-    "ClusterName": "fleet",
-    "ServiceName": "fleet",
-    "VulnServiceName": "fleet-vuln-processing",
-    "TaskDefinitionFamily": "fleet",
-    "TaskExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/fleet-execution",
-    "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/fleet-task",
+    **DEPLOYED_PARAMETERS,
     "EnableTrigger": "true",
     "Subnets": "subnet-0a1b2c3d,subnet-4e5f6a7b",
     "SecurityGroups": "sg-0a1b2c3d",
