@@ -4,11 +4,10 @@ are template.yaml's parameters."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
-from typing import Any
 
-import hcl2
 import pytest
 from workflow_module_support import WORKFLOW_MODULE
 
@@ -29,9 +28,15 @@ PARAMETERS = {
 }
 
 
-def blocks(name: str, kind: str) -> dict[str, dict[str, Any]]:
-    parsed = hcl2.load((WORKFLOW_MODULE / name).open())
-    return {key.strip('"'): body for block in parsed.get(kind, []) for key, body in block.items()}
+def blocks(name: str, kind: str) -> dict[str, str]:
+    """The text of each top-level ``<kind> "name" { ... }`` block of one file (terraform fmt keeps the layout)."""
+    text = (WORKFLOW_MODULE / name).read_text()
+    return {m.group(1): m.group(2) for m in re.finditer(rf'^{kind} "([^"]+)" {{\n(.*?)^}}', text, re.M | re.S)}
+
+
+def strings(attribute: str, block: str) -> list[str]:
+    """The values of ``attribute = "..."`` lines in a block, unescaped as Terraform reads them."""
+    return [json.loads(f'"{m}"') for m in re.findall(rf'^\s*{attribute}\s*=\s*"((?:[^"\\]|\\.)*)"', block, re.M)]
 
 
 VARIABLES = blocks("variables.tf", "variable")
@@ -41,9 +46,9 @@ VARIABLES = blocks("variables.tf", "variable")
 def test_every_variable_is_typed_described_and_validated(name: str) -> None:
     variable = VARIABLES[name]
 
-    assert "type" in variable and len(variable.get("description", "").strip('"')) > 20, name
+    assert re.search(r"^  type\s*=", variable, re.M) and len("".join(strings("description", variable))) > 20, name
     if name not in NOTHING_TO_VALIDATE:
-        messages = [check["error_message"] for check in variable.get("validation", [])]
+        messages = strings("error_message", variable)
         assert messages and all(f"The {name} " in message for message in messages), name
 
 
