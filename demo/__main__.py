@@ -136,6 +136,12 @@ def main() -> int:
         tf = Terraform(aws, fleet, Path(scratch), printer)
 
         print("\n── terraform init (offline: providers from a local mirror) ──", flush=True)
+        if terraform.aws_provider_mirror() is None:
+            # The migrations module names hashicorp/aws (for the workflow it can deploy), and no registry
+            # serves it offline: only a machine image that carries a filesystem mirror of it can init.
+            print("hashicorp/aws is in no filesystem mirror on this machine (design section 8), so terraform init "
+                  "cannot install it offline; the demo needs a machine that has one.", file=sys.stderr)
+            return 1
         printer.restart()
         if tf.init() != 0:
             return 1
