@@ -68,16 +68,14 @@ def start_or_join(sfn: Any, state_machine_arn: str, document: str, cluster: str,
         arn = execution_arn(state_machine_arn, name)
         status = _status(sfn, arn)
         if status is None:
-            try:
-                started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)
-            except sfn.exceptions.ExecutionAlreadyExists:
-                # Someone else started it between our describe and our start (or it has even ended since):
-                # decide from what it really is.
-                status = _status(sfn, arn)
-                if status is None:  # the name is taken but the execution not visible yet: it has just started
-                    return Decision("joined", arn, name, attempt)
-            else:
-                return Decision("started", started["executionArn"], name, attempt)
+            started = _start(sfn, state_machine_arn, name, document)
+            if started:
+                return Decision("started", started, name, attempt)
+            # Someone else started it between our describe and our start (or it has even ended since):
+            # decide from what it really is.
+            status = _status(sfn, arn)
+            if status is None:  # the name is taken but the execution not visible yet: it has just started
+                return Decision("joined", arn, name, attempt)
         if status in ACTIVE:
             return Decision("joined", arn, name, attempt)
         if status == "SUCCEEDED":
@@ -100,10 +98,16 @@ def start_first_attempt(sfn: Any, state_machine_arn: str, document: str, cluster
     arn = execution_arn(state_machine_arn, name)
     status = _status(sfn, arn)
     if status is None:
-        try:
-            started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)
-        except sfn.exceptions.ExecutionAlreadyExists:
-            status = _status(sfn, arn) or "RUNNING"  # started by someone else a moment ago, not visible yet
-        else:
-            return Decision("started", started["executionArn"], name, 1, "RUNNING")
+        started = _start(sfn, state_machine_arn, name, document)
+        if started:
+            return Decision("started", started, name, 1, "RUNNING")
+        status = _status(sfn, arn) or "RUNNING"  # started by someone else a moment ago, not visible yet
     return Decision("skipped", arn, name, 1, status)
+
+
+def _start(sfn: Any, state_machine_arn: str, name: str, document: str) -> str | None:
+    """StartExecution under this name: the new execution's ARN, or None when the name is already taken."""
+    try:
+        return sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)["executionArn"]
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return None
