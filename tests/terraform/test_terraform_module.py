@@ -1,8 +1,10 @@
 """The module under real Terraform, no AWS behind it: files, validate, fmt, plan-time checks, outputs.
 
 Each test writes the `module "migrations"` block a user would write (tests/terraform/conftest.py) and
-runs one Terraform command in it (about half a second each). Where the local-exec must run, the
-``python`` variable names a recorder that writes down what Terraform ran, instead of the client.
+runs Terraform in it. Where the local-exec must run, the ``python`` variable names a recorder that
+writes down what Terraform ran, instead of the client. Tables of cases (bad values, good values,
+outputs) are one root module with a block per case (tfroot.Batch), checked by one Terraform command:
+each command spends about 3 s starting the AWS provider, whatever the number of blocks.
 """
 
 from __future__ import annotations
@@ -21,7 +23,19 @@ from fleet_migration.executions import execution_arn, execution_name
 from fleet_migration.models import MigrationInput
 from migrate_client.settings import Settings, parse_args
 from migrate_client.text import console_url
-from tfroot import MODULE_DIR, NOWHERE, RECORDER_OUTPUT, STATE_MACHINE_ARN, Root, good_arguments, record_local_exec
+from tfroot import (
+    MODULE_DIR,
+    NOWHERE,
+    RECORDER_OUTPUT,
+    STATE_MACHINE_ARN,
+    Batch,
+    Root,
+    case_errors,
+    errors,
+    good_arguments,
+    planned_addresses,
+    record_local_exec,
+)
 
 from tools import terraform
 
@@ -92,11 +106,12 @@ def configuration(tmp_path_factory, terraform_data_dir) -> dict[str, Any]:
     return json.loads(shown.stdout)["configuration"]["root_module"]["module_calls"]["migrations"]["module"]
 
 
-@pytest.fixture(scope="module")
-def default_input(tmp_path_factory, terraform_data_dir) -> dict[str, Any]:
-    """The execution input the module sends for good_arguments(), as Terraform computes it."""
-    root = Root(tmp_path_factory.mktemp("default-input"), terraform_data_dir, NOWHERE).write(good_arguments())
-    return json.loads(root.console("module.migrations.execution_input"))
+# The tables share one worker, so that each batch runs once (its fixture is the module's).
+batched = pytest.mark.xdist_group("terraform-module-batches")
+
+
+def batch(tmp_path_factory, terraform_data_dir, name: str, cases: dict[str, dict[str, Any]]) -> Batch:
+    return Batch(tmp_path_factory.mktemp(name), terraform_data_dir.parent / ".terraform.lock.hcl", cases)
 
 
 def plan_diagnostics(root) -> tuple[int, list[dict[str, Any]], list[str]]:
@@ -244,11 +259,9 @@ def test_the_local_exec_runs_the_modules_client_with_every_value_in_the_environm
     assert json.loads(env["FLEET_MIGRATION_INPUT"]) == json.loads(the_root.outputs()["execution_input"])
 
 
-def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(tmp_path, terraform_data_dir):
-    the_root = Root(tmp_path, terraform_data_dir, NOWHERE)
-    the_root.write({**FLEET_EXAMPLE_ARGUMENTS, "state_machine_arn": STATE_MACHINE_ARN})
-
-    document = json.loads(the_root.console("module.migrations.execution_input"))
+@batched
+def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(evaluated):
+    document = json.loads(evaluated["fleets_example"]["execution_input"])
 
     # Fleet's addon scaled to zero and used min_capacity as the autoscaling minimum after the migration
     assert document["min_capacity"] == 0
@@ -256,15 +269,18 @@ def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(t
     assert MigrationInput.parse(document).task_definition_ref == "fleet:7"
 
 
-def test_the_execution_input_is_complete_and_valid_for_the_state_machine(root):
-    the_root = root(ecs_cluster="arn:aws:ecs:us-east-1:123456789012:cluster/fleet", vuln_service="fleet-vuln-processing",
-                    desired_count=3, max_capacity=12, min_capacity=3, capacity_during_migration=1, container_name="app",
-                    command=["fleet", "prepare", "db"], assign_public_ip=True, launch_type="EC2", timeout_seconds=7200,
-                    drain_timeout_seconds=120, stabilize_timeout_seconds=0, poll_interval_seconds=10)
+EVERY_FIELD = {
+    **good_arguments(), "ecs_cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/fleet",
+    "vuln_service": "fleet-vuln-processing", "desired_count": 3, "max_capacity": 12, "min_capacity": 3,
+    "capacity_during_migration": 1, "container_name": "app", "command": ["fleet", "prepare", "db"],
+    "assign_public_ip": True, "launch_type": "EC2", "timeout_seconds": 7200, "drain_timeout_seconds": 120,
+    "stabilize_timeout_seconds": 0, "poll_interval_seconds": 10,
+}
 
-    text = the_root.console("module.migrations.execution_input")
 
-    document = json.loads(text)
+@batched
+def test_the_execution_input_is_complete_and_valid_for_the_state_machine(evaluated):
+    document = json.loads(evaluated["every_field"]["execution_input"])
     assert list(document) == sorted(document)  # jsonencode sorts keys
     assert set(document) == set(MigrationInput.model_fields)  # every field, explicit, for console reruns
     parsed = MigrationInput.parse(document)
@@ -272,6 +288,7 @@ def test_the_execution_input_is_complete_and_valid_for_the_state_machine(root):
     assert parsed.cluster_name == "fleet" and parsed.service_names == ["fleet", "fleet-vuln-processing"]
 
 
+@batched
 def test_the_defaults_make_a_valid_input_that_leaves_counts_to_what_was_found(default_input):
     parsed = MigrationInput.parse(default_input)
     assert (parsed.min_capacity, parsed.desired_count, parsed.max_capacity, parsed.vuln_service) == (0, None, None, "")
@@ -283,23 +300,28 @@ def test_the_defaults_make_a_valid_input_that_leaves_counts_to_what_was_found(de
 OUTPUTS = ("execution_name", "execution_arn", "execution_console_url", "state_machine_console_url", "execution_input")
 
 
-@pytest.mark.parametrize(("cluster", "service", "revision", "state_machine_arn"), [
-    ("fleet", "fleet", 2, STATE_MACHINE_ARN),
-    ("arn:aws:ecs:us-east-1:123456789012:cluster/prod", "arn:aws:ecs:us-east-1:123456789012:service/prod/fleet", 17,
-     STATE_MACHINE_ARN),
+# id -> (ecs_cluster, ecs_service, task_definition_revision, state_machine_arn)
+OUTPUT_CASES = {
+    "short": ("fleet", "fleet", 2, STATE_MACHINE_ARN),
+    "arns": ("arn:aws:ecs:us-east-1:123456789012:cluster/prod", "arn:aws:ecs:us-east-1:123456789012:service/prod/fleet",
+             17, STATE_MACHINE_ARN),
     # unsafe characters ("team.a") never get here: the validations refuse them (see BAD_VALUES)
-    ("Fleet_Prod-1", "arn:aws:ecs:us-east-1:123456789012:service/Fleet_Prod-1/fleet_blue", 3, STATE_MACHINE_ARN),
-    ("c" * 40, "s" * 40, 12345, STATE_MACHINE_ARN),  # 88 characters: cut to 71 + "-" + 8 hex digits
-    ("c" * 30, "s" * 45, 1, STATE_MACHINE_ARN),  # exactly 80: kept
-    ("c" * 30, "s" * 46, 1, STATE_MACHINE_ARN),  # 81: cut
-    ("fleet", "fleet", 4, "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:fleet-migration-Ab12"),
-    ("fleet", "fleet", 4, "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:fleet-migration"),
-], ids=["short", "arns", "case-and-underscores", "88-characters", "80-characters", "81-characters", "gov-cloud", "china"])
-def test_the_outputs_equal_what_the_client_computes(root, cluster, service, revision, state_machine_arn):
-    the_root = root(ecs_cluster=cluster, ecs_service=service, task_definition_revision=revision,
-                    state_machine_arn=state_machine_arn)
+    "case-and-underscores": ("Fleet_Prod-1", "arn:aws:ecs:us-east-1:123456789012:service/Fleet_Prod-1/fleet_blue", 3,
+                             STATE_MACHINE_ARN),
+    "88-characters": ("c" * 40, "s" * 40, 12345, STATE_MACHINE_ARN),  # cut to 71 + "-" + 8 hex digits
+    "80-characters": ("c" * 30, "s" * 45, 1, STATE_MACHINE_ARN),  # kept
+    "81-characters": ("c" * 30, "s" * 46, 1, STATE_MACHINE_ARN),  # cut
+    "gov-cloud": ("fleet", "fleet", 4,
+                  "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:fleet-migration-Ab12"),
+    "china": ("fleet", "fleet", 4, "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:fleet-migration"),
+}
 
-    outputs = the_root.console("{" + ", ".join(f"{name} = module.migrations.{name}" for name in OUTPUTS) + "}")
+
+@batched
+@pytest.mark.parametrize(("case", "cluster", "service", "revision", "state_machine_arn"),
+                         [(f"outputs_{i}", *row) for i, row in OUTPUT_CASES.items()], ids=list(OUTPUT_CASES))
+def test_the_outputs_equal_what_the_client_computes(evaluated, case, cluster, service, revision, state_machine_arn):
+    outputs = {name: evaluated[case][name] for name in OUTPUTS}
 
     name = execution_name(cluster, service, revision)
     arn = execution_arn(state_machine_arn, name)
@@ -394,39 +416,96 @@ def test_the_table_of_bad_values_reaches_every_validation_and_precondition():
     assert unreached == [], "add a row to BAD_VALUES or BAD_COMBINATIONS for each of these"
 
 
-def assert_refused_before_anything_ran(returncode: int, errors: list[dict[str, Any]], types: list[str],
+def assert_refused_before_anything_ran(returncode: int, found: list[dict[str, Any]], types: list[str],
                                        subject: str, words: str) -> None:
     assert returncode == 1
     messages = {message for checked, message in module_checks() if checked == subject}
-    fired = [e["detail"].split("\n\nThis was checked by")[0] for e in errors]
-    assert any(words in message and message in messages for message in fired), errors
+    fired = [e["detail"].split("\n\nThis was checked by")[0] for e in found]
+    assert any(words in message and message in messages for message in fired), found
     assert not {"apply_start", "provision_start"} & set(types), types  # nothing created, the client never ran
 
 
-@pytest.mark.parametrize(("name", "value", "words", "field"), BAD_VALUES, ids=[f"{b[0]}={b[1]!r}" for b in BAD_VALUES])
-def test_each_bad_value_is_refused_at_plan_time_and_by_the_state_machine(root, default_input, name, value, words,
-                                                                         field):
-    returncode, errors, types = plan_diagnostics(root(**{name: value}))
+# One block per row, named after its index: bad_value_<i>, bad_combination_<i>.
+BAD_VALUE_CASES = {f"bad_value_{i}": {**good_arguments(), name: value} for i, (name, value, _, _) in enumerate(BAD_VALUES)}
+BAD_COMBINATION_CASES = {f"bad_combination_{i}": {**good_arguments(), **values}
+                         for i, (values, _, _) in enumerate(BAD_COMBINATIONS)}
 
-    assert_refused_before_anything_ran(returncode, errors, types, name, words)
-    assert {e["summary"] for e in errors} == {"Invalid value for variable"}
+
+@pytest.fixture(scope="module")
+def bad_values_applied(tmp_path_factory, terraform_data_dir) -> tuple[int, list[dict[str, Any]]]:
+    """``terraform apply -json`` of a block per bad value: its plan refuses them all, each in its own file."""
+    return batch(tmp_path_factory, terraform_data_dir, "bad-values", BAD_VALUE_CASES).run_json("apply", "-auto-approve")
+
+
+@pytest.fixture(scope="module")
+def bad_combinations_applied(tmp_path_factory, terraform_data_dir) -> tuple[int, list[dict[str, Any]]]:
+    """The same for the rules across variables: preconditions, checked once every variable is valid."""
+    cases = BAD_COMBINATION_CASES
+    return batch(tmp_path_factory, terraform_data_dir, "bad-combinations", cases).run_json("apply", "-auto-approve")
+
+
+@batched
+def test_every_error_of_the_bad_values_is_traced_to_its_own_block(bad_values_applied):
+    _, messages = bad_values_applied
+
+    assert [e for e in errors(messages) if e.get("range", {}).get("filename") not in
+            {f"{case}.tf.json" for case in BAD_VALUE_CASES}] == []
+
+
+@batched
+@pytest.mark.parametrize(("case", "name", "value", "words", "field"),
+                         [(f"bad_value_{i}", *row) for i, row in enumerate(BAD_VALUES)],
+                         ids=[f"{b[0]}={b[1]!r}" for b in BAD_VALUES])
+def test_each_bad_value_is_refused_at_plan_time_and_by_the_state_machine(bad_values_applied, default_input, case, name,
+                                                                         value, words, field):
+    returncode, messages = bad_values_applied
+    found = case_errors(messages, case)
+
+    assert_refused_before_anything_ran(returncode, found, [m["type"] for m in messages], name, words)
+    assert {e["summary"] for e in found} == {"Invalid value for variable"}
     if field is not None:
         with pytest.raises(InvalidInput):
             MigrationInput.parse({**default_input, field: value})
 
 
-@pytest.mark.parametrize(("values", "words", "fields"), BAD_COMBINATIONS, ids=[b[1] for b in BAD_COMBINATIONS])
-def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_machine(root, default_input, values,
-                                                                                    words, fields):
-    returncode, errors, types = plan_diagnostics(root(**values))
+def precondition_errors(messages: list[dict[str, Any]], arguments: dict[str, Any]) -> list[dict[str, Any]]:
+    """The precondition errors whose condition shows these arguments' values (Terraform names no module
+    in them, but prints the value of every variable the condition reads)."""
 
-    assert_refused_before_anything_ran(returncode, errors, types, "null_resource.main", words)
-    assert [e["summary"] for e in errors] == ["Resource precondition failed"]
+    def shows(diagnostic: dict[str, Any]) -> bool:
+        statements = {v["traversal"]: v["statement"] for v in diagnostic.get("snippet", {}).get("values", [])}
+        shown = {name: statements[f"var.{name}"] for name in arguments if f"var.{name}" in statements}
+        return bool(shown) and all(statement == f"is {json.dumps(arguments[name])}" for name, statement in shown.items())
+
+    return [e for e in errors(messages) if e["summary"] == "Resource precondition failed" and shows(e)]
+
+
+@batched
+def test_every_error_of_the_bad_combinations_is_a_precondition_and_nothing_is_planned(bad_combinations_applied):
+    _, messages = bad_combinations_applied
+
+    assert {e["summary"] for e in errors(messages)} == {"Resource precondition failed"}
+    assert len(errors(messages)) == len(BAD_COMBINATIONS)
+    assert planned_addresses(messages) == set()
+
+
+@batched
+@pytest.mark.parametrize(("case", "values", "words", "fields"),
+                         [(f"bad_combination_{i}", *row) for i, row in enumerate(BAD_COMBINATIONS)],
+                         ids=[b[1] for b in BAD_COMBINATIONS])
+def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_machine(bad_combinations_applied,
+                                                                                    default_input, case, values,
+                                                                                    words, fields):
+    returncode, messages = bad_combinations_applied
+    found = precondition_errors(messages, values)
+
+    assert_refused_before_anything_ran(returncode, found, [m["type"] for m in messages], "null_resource.main", words)
+    assert f"module.{case}.null_resource.main" not in planned_addresses(messages)
     with pytest.raises(InvalidInput):
         MigrationInput.parse({**default_input, **fields})
 
 
-@pytest.mark.parametrize(("name", "value"), [
+GOOD_VALUES = [
     ("ecs_cluster", "arn:aws:ecs:eu-west-1:123456789012:cluster/fleet-prod"),
     ("ecs_service", "arn:aws:ecs:eu-west-1:123456789012:service/fleet-prod/fleet"),
     ("ecs_service", "arn:aws:ecs:eu-west-1:123456789012:service/fleet"),
@@ -438,17 +517,30 @@ def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_mach
     ("desired_count", None), ("max_capacity", None), ("min_capacity", None),
     ("stabilize_timeout_seconds", 0), ("timeout_seconds", 86400), ("task_definition_revision", "9"),
     ("task_log_group_name", "/ecs/fleet"), ("task_log_group_name", ""),
-])
-def test_good_values_pass_the_plan(root, name, value):
-    planned = root(**{name: value}).run("plan", "-input=false", "-no-color")
-
-    assert planned.returncode == 0, planned.stderr
+]
+GOOD_VALUE_CASES = {f"good_value_{i}": {**good_arguments(), name: value} for i, (name, value) in enumerate(GOOD_VALUES)}
 
 
-def test_values_are_converted_and_null_means_the_default(root):
+@pytest.fixture(scope="module")
+def good_values_planned(tmp_path_factory, terraform_data_dir) -> tuple[int, list[dict[str, Any]]]:
+    return batch(tmp_path_factory, terraform_data_dir, "good-values", GOOD_VALUE_CASES).run_json("plan")
+
+
+@batched
+@pytest.mark.parametrize(("case", "name", "value"), [(f"good_value_{i}", *row) for i, row in enumerate(GOOD_VALUES)],
+                         ids=[f"{name}-{value}" for name, value in GOOD_VALUES])
+def test_good_values_pass_the_plan(good_values_planned, case, name, value):
+    returncode, messages = good_values_planned
+
+    assert case_errors(messages, case) == []
+    assert f"module.{case}.null_resource.main" in planned_addresses(messages)
+    assert returncode == 0, errors(messages)
+
+
+@batched
+def test_values_are_converted_and_null_means_the_default(evaluated):
     # a string where a number is declared is converted, as Terraform converts "9" to 9
-    document = json.loads(root(task_definition_revision="9", timeout_seconds=None)
-                          .console("module.migrations.execution_input"))
+    document = json.loads(evaluated["converted"]["execution_input"])
     assert document["task_definition_revision"] == 9
     assert document["timeout_seconds"] == 600  # null for a non-nullable variable with a default means the default
 
@@ -460,37 +552,72 @@ def test_values_are_converted_and_null_means_the_default(root):
     ({"task_definition_revision": "latest"}, "Invalid value for input variable", "a number is required"),
 ], ids=["typo", "null-subnets", "null-service", "not-a-number"])
 def test_terraform_refuses_what_the_module_does_not_declare_or_type(root, arguments, summary, words):
-    returncode, errors, types = plan_diagnostics(root(**arguments))
+    returncode, found, types = plan_diagnostics(root(**arguments))
 
     assert returncode == 1 and not {"apply_start", "provision_start"} & set(types)
-    assert any(e["summary"] == summary and words in e["detail"] for e in errors), errors
+    assert any(e["summary"] == summary and words in e["detail"] for e in found), found
 
 
 def test_a_missing_required_argument_is_named(tmp_path, terraform_data_dir):
     arguments = {k: v for k, v in good_arguments().items() if k != "subnets"}
     the_root = Root(tmp_path, terraform_data_dir, NOWHERE).write(arguments)
 
-    returncode, errors, _ = plan_diagnostics(the_root)
+    returncode, found, _ = plan_diagnostics(the_root)
 
     assert returncode == 1
-    assert any(e["summary"] == "Missing required argument" and '"subnets" is required' in e["detail"] for e in errors)
+    assert any(e["summary"] == "Missing required argument" and '"subnets" is required' in e["detail"] for e in found)
 
 
-def test_the_task_size_and_the_recovery_point_reach_the_execution_input(root):
-    document = json.loads(root(task_cpu="4096", task_memory="16384", db_cluster_identifier="fleet",
-                               snapshot_timeout_seconds=7200).console("module.migrations.execution_input"))
+@batched
+def test_the_task_size_and_the_recovery_point_reach_the_execution_input(evaluated):
+    parsed = MigrationInput.parse(json.loads(evaluated["task_size"]["execution_input"]))
 
-    parsed = MigrationInput.parse(document)
     assert (parsed.task_cpu, parsed.task_memory) == ("4096", "16384")
     assert (parsed.db_cluster_identifier, parsed.snapshot_timeout_seconds) == ("fleet", 7200)
 
 
-@pytest.mark.parametrize(("arguments", "size"), [
-    ({}, (None, None)),
-    ({"migration_config": {"cpu": 1024, "mem": 2048}}, ("1024", "2048")),
-    ({"migration_config": {"cpu": 1024, "mem": 2048}, "task_cpu": "2048", "task_memory": "8192"}, ("2048", "8192")),
-], ids=["neither", "fleets-migration-config", "task-size-wins"])
-def test_fleets_migration_config_sizes_the_task_unless_task_cpu_and_task_memory_say_otherwise(root, arguments, size):
-    parsed = MigrationInput.parse(json.loads(root(**arguments).console("module.migrations.execution_input")))
+# id -> (arguments, (task_cpu, task_memory) of the execution input)
+MIGRATION_CONFIG_CASES = {
+    "neither": ({}, (None, None)),
+    "fleets-migration-config": ({"migration_config": {"cpu": 1024, "mem": 2048}}, ("1024", "2048")),
+    "task-size-wins": ({"migration_config": {"cpu": 1024, "mem": 2048}, "task_cpu": "2048", "task_memory": "8192"},
+                       ("2048", "8192")),
+}
+
+
+@batched
+@pytest.mark.parametrize(("case", "size"), [(f"migration_config_{i}", size) for i, (_, size) in
+                                            MIGRATION_CONFIG_CASES.items()], ids=list(MIGRATION_CONFIG_CASES))
+def test_fleets_migration_config_sizes_the_task_unless_task_cpu_and_task_memory_say_otherwise(evaluated, case, size):
+    parsed = MigrationInput.parse(json.loads(evaluated[case]["execution_input"]))
 
     assert (parsed.task_cpu, parsed.task_memory) == size
+
+
+# -- one `terraform console` evaluates the module block of every test above that reads outputs -------------
+
+CONSOLE_CASES = {
+    "defaults": good_arguments(),
+    "fleets_example": {**FLEET_EXAMPLE_ARGUMENTS, "state_machine_arn": STATE_MACHINE_ARN},
+    "every_field": EVERY_FIELD,
+    "converted": {**good_arguments(), "task_definition_revision": "9", "timeout_seconds": None},
+    "task_size": {**good_arguments(), "task_cpu": "4096", "task_memory": "16384", "db_cluster_identifier": "fleet",
+                  "snapshot_timeout_seconds": 7200},
+    **{f"outputs_{i}": {**good_arguments(), "ecs_cluster": cluster, "ecs_service": service,
+                        "task_definition_revision": revision, "state_machine_arn": state_machine_arn}
+       for i, (cluster, service, revision, state_machine_arn) in OUTPUT_CASES.items()},
+    **{f"migration_config_{i}": {**good_arguments(), **arguments}
+       for i, (arguments, _) in MIGRATION_CONFIG_CASES.items()},
+}
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, terraform_data_dir) -> dict[str, dict[str, Any]]:
+    """Every output of every block in CONSOLE_CASES, by case."""
+    return batch(tmp_path_factory, terraform_data_dir, "evaluated", CONSOLE_CASES).outputs()
+
+
+@pytest.fixture(scope="module")
+def default_input(evaluated) -> dict[str, Any]:
+    """The execution input the module sends for good_arguments(), as Terraform computes it."""
+    return json.loads(evaluated["defaults"]["execution_input"])

@@ -147,12 +147,70 @@ def write_root(path: Path, arguments: dict[str, Any]) -> None:
     """main.tf.json: the module block with these arguments, and the module's outputs as the root's."""
     block = {"source": str(MODULE_DIR), **{k: _escape(v) for k, v in arguments.items()}}
     outputs = {name: {"value": f"${{module.migrations.{name}}}"} for name in _module_outputs()}
-    # The module names hashicorp/aws (for modules/workflow, created only without state_machine_arn), so
-    # Terraform configures it on every plan: a provider that asks AWS nothing when nothing uses it.
-    provider = {"region": "us-east-1", "skip_credentials_validation": True, "skip_requesting_account_id": True,
-                "skip_metadata_api_check": True}
-    document = {"provider": {"aws": provider}, "module": {"migrations": block}, "output": outputs}
+    document = {"provider": _QUIET_AWS_PROVIDER, "module": {"migrations": block}, "output": outputs}
     (path / "main.tf.json").write_text(json.dumps(document, indent=2))
+
+
+# The module names hashicorp/aws (for modules/workflow, created only without state_machine_arn), so
+# Terraform configures it on every plan: a provider that asks AWS nothing when nothing uses it.
+_QUIET_AWS_PROVIDER = {"aws": {"region": "us-east-1", "skip_credentials_validation": True,
+                               "skip_requesting_account_id": True, "skip_metadata_api_check": True}}
+
+
+class Batch:
+    """Many cases, one Terraform command: a root module with a ``module "<case>"`` block per case.
+
+    Most of a plan's 3 s go to starting the AWS provider and reading its schema, once per command
+    whatever the number of module blocks, so a table of cases is planned (or evaluated by ``terraform
+    console``) at once. Each block lives in its own ``<case>.tf.json``: Terraform names that file in the
+    diagnostic of a variable validation, which is how a diagnostic is traced back to its case. The
+    source is a relative path, so ``init`` uses the module in place (an absolute one is copied once
+    per block, without the statemachine/ that modules/workflow reads).
+    """
+
+    def __init__(self, path: Path, lock_file: Path, cases: dict[str, dict[str, Any]]) -> None:
+        self.path, self.cases = path, cases
+        source = os.path.relpath(MODULE_DIR, path)
+        (path / "providers.tf.json").write_text(json.dumps({"provider": _QUIET_AWS_PROVIDER}))
+        for case, arguments in cases.items():
+            block = {"source": source, **{k: _escape(v) for k, v in arguments.items()}}
+            (path / f"{case}.tf.json").write_text(json.dumps({"module": {case: block}}, indent=2))
+        shutil.copy(lock_file, path / ".terraform.lock.hcl")
+        initialized = self.run("init", "-input=false", "-no-color")
+        assert initialized.returncode == 0, initialized.stdout + initialized.stderr
+
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        env = terraform.environment(process_environment(NOWHERE))
+        return subprocess.run([*terraform.command(), *args], cwd=self.path, env=env, input=stdin,
+                              capture_output=True, text=True, check=False, timeout=300)
+
+    def run_json(self, *args: str) -> tuple[int, list[dict[str, Any]]]:
+        """The exit code and the machine-readable lines of ``terraform <args> -input=false -json`` (plan,
+        or apply, whose plan runs first)."""
+        completed = self.run(*args, "-input=false", "-json")
+        return completed.returncode, [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        """Every case's module outputs, as ``terraform console`` evaluates ``module.<case>``."""
+        expression = "{" + ", ".join(f"{case} = module.{case}" for case in self.cases) + "}"
+        completed = self.run("console", stdin=f"jsonencode({expression})\n")
+        assert completed.returncode == 0 and completed.stdout.startswith('"'), completed.stdout + completed.stderr
+        return json.loads(json.loads(completed.stdout))
+
+
+def errors(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The error diagnostics among ``terraform -json`` messages."""
+    return [m["diagnostic"] for m in messages if m["type"] == "diagnostic" and m["diagnostic"]["severity"] == "error"]
+
+
+def case_errors(messages: list[dict[str, Any]], case: str) -> list[dict[str, Any]]:
+    """The errors Terraform traced to the arguments in ``<case>.tf.json``."""
+    return [e for e in errors(messages) if e.get("range", {}).get("filename") == f"{case}.tf.json"]
+
+
+def planned_addresses(messages: list[dict[str, Any]]) -> set[str]:
+    """The resources a plan (``-json``) would change."""
+    return {m["change"]["resource"]["addr"] for m in messages if m["type"] == "planned_change"}
 
 
 def _escape(value: Any) -> Any:
