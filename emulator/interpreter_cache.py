@@ -1,0 +1,81 @@
+"""What moto's Step Functions interpreter would redo for every execution, done once per process.
+
+The definition's parse: moto's interpreter (LocalStack's) parses the definition with an ANTLR grammar when a state machine is
+created and again at the start of every execution: about half of the CPU a whole migration costs the
+emulator. The parse gives a tree of evaluation components that keep every execution's state in that
+execution's own Environment (its stack and heap), never on themselves, so one tree can serve every
+execution. The one value a component sets lazily, its heap key, is set before the tree is shared:
+two executions starting at once would otherwise race to give it two different keys.
+
+The Lambda client: the interpreter builds a new boto3 client (8 ms of CPU) for every Task state it
+runs; a client is thread-safe and the interpreter always asks for the same one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+_original_parse = AmazonStateLanguageParser.parse
+_original_client = lambda_eval_utils.boto_client_for
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=16)
+def _parsed(definition: str) -> tuple[Any, Any]:
+    program, tree = _original_parse(definition)
+    _set_heap_keys(program)
+    return program, tree
+
+
+def _set_heap_keys(component: Any) -> None:
+    seen: set[int] = set()
+    pending = [component]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, EvalComponent):
+            _ = item.heap_key
+        if isinstance(item, (list, tuple, set, frozenset)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif hasattr(item, "__dict__") and type(item).__module__.startswith("moto.stepfunctions.parser"):
+            pending.extend(vars(item).values())
+
+
+def _parse(definition: str) -> tuple[Any, Any]:
+    with _lock:  # lru_cache alone may parse the same definition twice at once
+        return _parsed(definition)
+
+
+_clients: dict[tuple[str, str, str | None], Any] = {}
+
+
+def _client(region: str, service: str, state_credentials: Any = None) -> Any:
+    # Keyed by the role too: StateCredentials, a plain dataclass, is not hashable.
+    key = (region, service, getattr(state_credentials, "role_arn", None))
+    with _lock:
+        if key not in _clients:
+            _clients[key] = _original_client(region, service, state_credentials)
+        return _clients[key]
+
+
+def install() -> Callable[[], None]:
+    """Serve moto's parses and Lambda clients from the caches; returns the function that puts moto's own back."""
+    AmazonStateLanguageParser.parse = staticmethod(_parse)  # type: ignore[method-assign]
+    lambda_eval_utils.boto_client_for = _client
+
+    def uninstall() -> None:
+        AmazonStateLanguageParser.parse = staticmethod(_original_parse)  # type: ignore[method-assign]
+        lambda_eval_utils.boto_client_for = _original_client
+
+    return uninstall
