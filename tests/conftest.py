@@ -22,8 +22,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
                         for m in item.iter_markers("xdist_group")})
-        if names and "@" not in item.nodeid:
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+        suffix = f"@{'_'.join(names)}"
+        if names and not item.nodeid.endswith(suffix):  # a test's own id may hold an "@" (terraform@ci)
+            item._id = NodeId.parse(item.nodeid + suffix)
 
 
 def pytest_configure(config: pytest.Config) -> None:

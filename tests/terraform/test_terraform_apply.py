@@ -73,8 +73,8 @@ def test_a_second_apply_of_the_same_revision_changes_nothing_even_when_other_val
     assert applied.returncode == 0, applied.terminal
     assert "No changes. Your infrastructure matches the configuration." in applied.stdout
 
-    # counts and timeouts apply to the next migration: they never run one by themselves
-    applied = fleet_root(desired_count=3, timeout_seconds=1800).apply()
+    # counts, timeouts and networks apply to the next migration: they never run one by themselves
+    applied = fleet_root(desired_count=3, timeout_seconds=1800, subnets=fleet.subnets[:1], vuln_service="").apply()
 
     assert applied.returncode == 0, applied.terminal
     assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in applied.stdout

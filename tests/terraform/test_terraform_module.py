@@ -106,7 +106,7 @@ def configuration(tmp_path_factory, terraform_data_dir) -> dict[str, Any]:
     return json.loads(shown.stdout)["configuration"]["root_module"]["module_calls"]["migrations"]["module"]
 
 
-# The tables share one worker, so that each batch runs once (its fixture is the module's).
+# Tests that read a module-scoped fixture (a batch, the configuration) share one worker, so that it runs once.
 batched = pytest.mark.xdist_group("terraform-module-batches")
 
 
@@ -176,6 +176,7 @@ def test_terraform_validate_accepts_the_example(tmp_path):
     assert init_and_validate(copy / "examples" / "basic", tmp_path / "data")["valid"] is True
 
 
+@batched
 def test_every_variable_is_typed_and_explains_why_it_exists(configuration):
     declared = blocks("variable")
     assert set(declared) == set(configuration["variables"])
@@ -193,6 +194,7 @@ def test_every_error_message_is_a_sentence_that_says_how_to_fix_the_value():
         assert message[0].isupper() and message.endswith((".", "?")), message
 
 
+@batched
 def test_the_variables_are_a_superset_of_fleets_addon_with_the_same_types_and_defaults(configuration):
     variables, declared = configuration["variables"], blocks("variable")
     for name, (type_, default) in FLEET_ADDON_VARIABLES.items():
@@ -206,6 +208,7 @@ def test_the_variables_are_a_superset_of_fleets_addon_with_the_same_types_and_de
                                        "subnets", "security_groups"])  # state_machine_arn: null deploys modules/workflow
 
 
+@batched
 def test_the_readme_documents_every_input_and_output(configuration):
     readme = (MODULE_DIR / "README.md").read_text()
     for name in [*configuration["variables"], *configuration["outputs"]]:
@@ -215,29 +218,6 @@ def test_the_readme_documents_every_input_and_output(configuration):
 
 
 # -- the resource, as Terraform plans and applies it ----------------------------------------------------
-
-def test_the_local_exec_runs_again_for_a_new_revision_and_for_nothing_else(root, tmp_path):
-    # GIVEN a migration applied for revision 42 (the recorder stands in for the client)
-    recorder = record_local_exec(tmp_path)
-    ran = tmp_path / RECORDER_OUTPUT
-    the_root = root(python=str(recorder))
-    assert the_root.apply().returncode == 0 and ran.is_file()
-    ran.unlink()
-
-    # WHEN every other value changes, THEN nothing runs: counts and timeouts apply to the next migration
-    the_root.write({**good_arguments(), "python": str(recorder), "desired_count": 5, "timeout_seconds": 1800,
-                    "subnets": ["subnet-99"], "vuln_service": "fleet-vuln-processing"})
-    applied = the_root.apply()
-    assert applied.returncode == 0, applied.terminal
-    assert "Resources: 0 added, 0 changed, 0 destroyed." in applied.stdout and not ran.exists()
-
-    # WHEN the revision changes, THEN the resource is replaced and its provisioner runs again
-    the_root.write({**good_arguments(), "python": str(recorder), "task_definition_revision": 43})
-    applied = the_root.apply()
-    assert applied.returncode == 0, applied.terminal
-    assert "Resources: 1 added, 0 changed, 1 destroyed." in applied.stdout and ran.is_file()
-    assert json.loads(json.loads(ran.read_text())["env"]["FLEET_MIGRATION_INPUT"])["task_definition_revision"] == 43
-
 
 def test_the_local_exec_runs_the_modules_client_with_every_value_in_the_environment(root, tmp_path):
     recorder = record_local_exec(tmp_path)
