@@ -3,8 +3,17 @@
 One root module, Fleet's ``module "migrations"`` block with only ``source`` changed (no
 state_machine_arn): ``terraform validate``, one ``plan`` whose JSON is checked (roles, permissions
 against the translated SAM template, runtimes), and one ``apply`` of that plan that deploys the
-workflow and runs the migration through it. Every test here shares that one apply (about a minute:
-the provider creates Lambda functions one at a time and waits 5 s for each).
+workflow and runs the migration through it. Every test here shares that one apply.
+
+The apply takes about 70 s, a minute of it hashicorp/aws 5.100.0 waiting on itself: it creates the
+12 Lambda functions one at a time (a function whose code comes from ``filename`` holds a lock of the
+provider process for its whole create, "so that we're only reading one function into memory at a
+time") and sleeps 5 s after each CreateFunction before its first GetFunction (waitFunctionCreated's
+Delay), whatever that would show: the emulator answers State Active and LastUpdateStatus Successful
+at once, as AWS does for a function that is ready ("Lambda function states", Lambda Developer Guide).
+Meanwhile the failed-events queue, then its policy, take 25 s each (the provider wants six equal
+GetQueueAttributes 5 s apart). No answer of the emulator shortens either wait, so validate, the
+plan's JSON, the given-ARN plan and the plan-only tests run while the apply waits.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from subprocess import CompletedProcess
+from subprocess import CompletedProcess, Popen, TimeoutExpired
 from typing import Any
 
 import pytest
@@ -58,11 +67,14 @@ class Root:
     def terraform(self, *args: str) -> CompletedProcess:
         return run(self.directory, *args, endpoint_url=self.aws.endpoint_url)
 
+    def start(self, *args: str) -> Popen:
+        return start(self.directory, *args, endpoint_url=self.aws.endpoint_url)
+
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Root]:
     """Fleet's root module, initialized, against an embedded AWS with Fleet seeded (revision 2 is new)."""
-    with Emulator(speed=1, server=True) as aws:
+    with Emulator(speed=5, server=True) as aws:
         aws.ecs_sim.default_service = ServiceBehaviour(start_seconds=0.2, stop_seconds=0.2)
         aws.ecs_sim.default_migration = TaskOutcome(start_seconds=0.1, run_seconds=0.3)
         fleet = aws.seed_fleet(databases=True)
@@ -75,9 +87,46 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Root]:
         yield found
 
 
+@dataclass
+class Runs:
+    """The file's Terraform commands, each started as soon as what it reads exists: the apply spends most
+    of its minute waiting on the provider, and validate, the plan's JSON and the plan-only tests run meanwhile."""
+
+    validate: Popen
+    plan: CompletedProcess  # -out=tfplan
+    apply: Popen | None  # of tfplan, started only when the plan succeeded and a selected test needs it
+    # The same root module with a state machine named, planned while the apply waits on Lambda.
+    given_arn_plan: Popen | None
+
+
 @pytest.fixture(scope="module")
-def plan(root: Root) -> dict[str, Any]:
-    checked(root.terraform("plan", "-input=false", "-no-color", "-out=tfplan"))
+def runs(root: Root, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    validate = root.start("validate", "-no-color")
+    plan = root.terraform("plan", "-input=false", "-no-color", "-out=tfplan")
+    apply = given = None
+    if plan.returncode == 0 and any("applied" in item.fixturenames for item in request.session.items
+                                    if item.module is request.module):
+        apply = root.start("apply", "-input=false", "-no-color", "tfplan")
+        directory = tmp_path_factory.mktemp("given-arn")
+        initialized_copy(root.directory, directory)
+        (directory / "main.tf").write_text((directory / "main.tf").read_text().replace(
+            "  source = ", f'  state_machine_arn = "{root.aws.state_machine_arn}"\n  source = ', 1))
+        given = start(directory, "plan", "-input=false", "-no-color", endpoint_url=root.aws.endpoint_url)
+    started = Runs(validate, plan, apply, given)
+    yield started
+    # A test that failed before waiting for one left it running: no Terraform outlives its AWS.
+    for process in (validate, apply, given):
+        if process is not None and process.returncode is None:
+            try:
+                process.communicate(timeout=300)
+            except TimeoutExpired:
+                process.kill()
+                raise
+
+
+@pytest.fixture(scope="module")
+def plan(root: Root, runs: Runs) -> dict[str, Any]:
+    checked(runs.plan)
     return json.loads(checked(root.terraform("show", "-json", "tfplan")).stdout)
 
 
@@ -85,22 +134,21 @@ def plan(root: Root) -> dict[str, Any]:
 class Applied:
     result: CompletedProcess
     state: dict[str, Any]
-    # The same root module with a state machine named, planned while the apply waits on Lambda.
     given_arn_plan: tuple[int, str, str]
 
 
+def finished(process: Popen) -> CompletedProcess:
+    stdout, stderr = process.communicate(timeout=300)
+    return CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
 @pytest.fixture(scope="module")
-def applied(root: Root, plan: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Applied:
-    given = tmp_path_factory.mktemp("given-arn")
-    initialized_copy(root.directory, given)
-    (given / "main.tf").write_text((given / "main.tf").read_text().replace(
-        "  source = ", f'  state_machine_arn = "{root.aws.state_machine_arn}"\n  source = ', 1))
-    given_plan = start(given, "plan", "-input=false", "-no-color", endpoint_url=root.aws.endpoint_url)
-    result = root.terraform("apply", "-input=false", "-no-color", "tfplan")
-    stdout, stderr = given_plan.communicate(timeout=300)
+def applied(root: Root, plan: dict[str, Any], runs: Runs) -> Applied:
+    assert runs.apply is not None and runs.given_arn_plan is not None
+    result, given = finished(runs.apply), finished(runs.given_arn_plan)
     # The state file itself rather than `terraform show -json` (one provider start less).
     return Applied(result, json.loads((root.directory / "terraform.tfstate").read_text()),
-                   (given_plan.returncode, stdout, stderr))
+                   (given.returncode, given.stdout, given.stderr))
 
 
 def planned(plan: dict[str, Any]) -> list[Resource]:
@@ -109,8 +157,8 @@ def planned(plan: dict[str, Any]) -> list[Resource]:
 
 # -- what the plan says ------------------------------------------------------------------------------
 
-def test_terraform_validate_accepts_fleets_block_with_only_source_changed(root: Root) -> None:
-    result = checked(root.terraform("validate", "-no-color"))
+def test_terraform_validate_accepts_fleets_block_with_only_source_changed(runs: Runs) -> None:
+    result = checked(finished(runs.validate))
 
     assert "The configuration is valid" in result.stdout
 
