@@ -115,7 +115,7 @@ def test_a_failing_migration_fails_the_apply_taints_the_resource_and_the_next_ap
     assert "it starts attempt 2, fleet-fleet-r2-a2" in out
     assert "Error: local-exec provisioner error" in applied.stderr and "exit status 1" in applied.stderr
     # and Terraform marks the resource tainted, so that the next apply replaces it
-    assert root.resource()["tainted"] is True
+    assert root.resource()["status"] == "tainted"
 
     # WHEN the operator applies again after the fix
     applied = root.apply()
@@ -124,7 +124,7 @@ def test_a_failing_migration_fails_the_apply_taints_the_resource_and_the_next_ap
     assert applied.returncode == 0, applied.terminal
     assert f"{RESOURCE} is tainted, so must be replaced" in applied.stdout
     assert "started execution fleet-fleet-r2-a2 (attempt 2, after 1 failed attempt(s))" in applied.stdout
-    assert root.resource().get("tainted") is None
+    assert root.resource().get("status") is None
     assert {e["name"]: e["status"] for e in executions_of(aws)} == {
         "fleet-fleet-r2": "FAILED", "fleet-fleet-r2-a2": "SUCCEEDED"}
 
@@ -147,7 +147,7 @@ def test_ctrl_c_during_apply_leaves_the_execution_running_and_the_next_apply_joi
     assert "Interrupt received." in rest and "Error: execution halted" in rest
     [execution] = executions_of(aws)
     assert execution["status"] == "RUNNING"
-    assert root.resource()["tainted"] is True
+    assert root.resource()["status"] == "tainted"
 
     # WHEN the operator applies again
     process = root.popen("apply", "-auto-approve", "-input=false", "-no-color")

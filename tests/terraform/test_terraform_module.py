@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,22 +97,17 @@ def module_checks() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def configuration(tmp_path_factory, terraform_data_dir) -> dict[str, Any]:
-    """The module as Terraform reads it: ``terraform show -json`` of a plan, its configuration part."""
-    root = Root(tmp_path_factory.mktemp("configuration"), terraform_data_dir, NOWHERE)
-    root.write(good_arguments())
-    planned = root.run("plan", "-input=false", "-out=plan.bin")
-    assert planned.returncode == 0, planned.stderr
-    shown = root.run("show", "-json", "plan.bin")
-    return json.loads(shown.stdout)["configuration"]["root_module"]["module_calls"]["migrations"]["module"]
+def configuration(valid_planned) -> dict[str, Any]:
+    """The module as Terraform reads it: the configuration part of ``terraform show -json`` of a plan."""
+    return valid_planned.shown["configuration"]["root_module"]["module_calls"]["defaults"]["module"]
 
 
 # Tests that read a module-scoped fixture (a batch, the configuration) share one worker, so that it runs once.
 batched = pytest.mark.xdist_group("terraform-module-batches")
 
 
-def batch(tmp_path_factory, terraform_data_dir, name: str, cases: dict[str, dict[str, Any]]) -> Batch:
-    return Batch(tmp_path_factory.mktemp(name), terraform_data_dir.parent / ".terraform.lock.hcl", cases)
+def batch(tmp_path_factory, terraform_data_dir, name: str, cases: dict[str, dict[str, Any]], **options: Any) -> Batch:
+    return Batch(tmp_path_factory.mktemp(name), terraform_data_dir.parent / ".terraform.lock.hcl", cases, **options)
 
 
 def plan_diagnostics(root) -> tuple[int, list[dict[str, Any]], list[str]]:
@@ -502,8 +498,8 @@ GOOD_VALUE_CASES = {f"good_value_{i}": {**good_arguments(), name: value} for i, 
 
 
 @pytest.fixture(scope="module")
-def good_values_planned(tmp_path_factory, terraform_data_dir) -> tuple[int, list[dict[str, Any]]]:
-    return batch(tmp_path_factory, terraform_data_dir, "good-values", GOOD_VALUE_CASES).run_json("plan")
+def good_values_planned(valid_planned) -> tuple[int, list[dict[str, Any]]]:
+    return valid_planned.returncode, valid_planned.messages
 
 
 @batched
@@ -574,9 +570,9 @@ def test_fleets_migration_config_sizes_the_task_unless_task_cpu_and_task_memory_
     assert (parsed.task_cpu, parsed.task_memory) == size
 
 
-# -- one `terraform console` evaluates the module block of every test above that reads outputs -------------
+# -- the blocks of every test above that reads outputs: planned with the good values, each its own output ----
 
-CONSOLE_CASES = {
+OUTPUT_BLOCKS = {
     "defaults": good_arguments(),
     "fleets_example": {**FLEET_EXAMPLE_ARGUMENTS, "state_machine_arn": STATE_MACHINE_ARN},
     "every_field": EVERY_FIELD,
@@ -591,10 +587,28 @@ CONSOLE_CASES = {
 }
 
 
+@dataclass
+class Planned:
+    returncode: int
+    messages: list[dict[str, Any]]  # of `terraform plan -json`
+    shown: dict[str, Any]  # `terraform show -json` of the saved plan
+
+
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory, terraform_data_dir) -> dict[str, dict[str, Any]]:
-    """Every output of every block in CONSOLE_CASES, by case."""
-    return batch(tmp_path_factory, terraform_data_dir, "evaluated", CONSOLE_CASES).outputs()
+def valid_planned(tmp_path_factory, terraform_data_dir) -> Planned:
+    """One plan of every block that must pass (GOOD_VALUE_CASES and OUTPUT_BLOCKS), saved and shown."""
+    planned = batch(tmp_path_factory, terraform_data_dir, "valid", {**GOOD_VALUE_CASES, **OUTPUT_BLOCKS},
+                    outputs=list(OUTPUT_BLOCKS))
+    returncode, messages = planned.run_json("plan", "-out=plan.bin")
+    shown = planned.run("show", "-json", "plan.bin")
+    assert shown.returncode == 0, errors(messages)
+    return Planned(returncode, messages, json.loads(shown.stdout))
+
+
+@pytest.fixture(scope="module")
+def evaluated(valid_planned) -> dict[str, dict[str, Any]]:
+    """Every output of every block in OUTPUT_BLOCKS, by case, as the plan computes them."""
+    return {case: valid_planned.shown["planned_values"]["outputs"][case]["value"] for case in OUTPUT_BLOCKS}
 
 
 @pytest.fixture(scope="module")

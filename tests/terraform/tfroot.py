@@ -13,6 +13,7 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -86,19 +87,14 @@ class Root:
         assert completed.returncode == 0, completed.stderr
         return {name: output["value"] for name, output in json.loads(completed.stdout).items()}
 
-    def console(self, expression: str) -> Any:
-        """The value of ``expression`` as ``terraform console`` evaluates it (through jsonencode)."""
-        completed = self.run("console", stdin=f"jsonencode({expression})\n")
-        assert completed.returncode == 0 and completed.stdout.startswith('"'), completed.stdout + completed.stderr
-        return json.loads(json.loads(completed.stdout))
-
     def resource(self) -> dict[str, Any] | None:
-        """null_resource.main as the state holds it (``terraform show -json``), or None."""
-        completed = self.run("show", "-json")
-        assert completed.returncode == 0, completed.stderr
-        values = json.loads(completed.stdout).get("values", {}).get("root_module", {})
-        resources = [r for module in values.get("child_modules", []) for r in module.get("resources", [])]
-        return next((r for r in resources if r["address"] == RESOURCE), None)
+        """null_resource.main's instance as the state file holds it (``status``: "tainted" after a failed
+        provisioner), or None. The file itself: ``terraform show -json`` would start the AWS provider."""
+        state = self.path / "terraform.tfstate"
+        resources = json.loads(state.read_text())["resources"] if state.is_file() else []
+        found = [instance for r in resources if f"{r.get('module')}.{r['type']}.{r['name']}" == RESOURCE
+                 for instance in r["instances"]]
+        return found[0] if found else None
 
 
 class Applied:
@@ -161,20 +157,23 @@ class Batch:
     """Many cases, one Terraform command: a root module with a ``module "<case>"`` block per case.
 
     Most of a plan's 3 s go to starting the AWS provider and reading its schema, once per command
-    whatever the number of module blocks, so a table of cases is planned (or evaluated by ``terraform
-    console``) at once. Each block lives in its own ``<case>.tf.json``: Terraform names that file in the
+    whatever the number of module blocks, so a table of cases is planned at once (and its outputs read
+    from the saved plan). Each block lives in its own ``<case>.tf.json``: Terraform names that file in the
     diagnostic of a variable validation, which is how a diagnostic is traced back to its case. The
     source is a relative path, so ``init`` uses the module in place (an absolute one is copied once
     per block, without the statemachine/ that modules/workflow reads).
     """
 
-    def __init__(self, path: Path, lock_file: Path, cases: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, path: Path, lock_file: Path, cases: dict[str, dict[str, Any]], outputs: Collection[str] = ()) -> None:
+        """``outputs``: the cases whose module outputs are also a root output named after the case."""
         self.path, self.cases = path, cases
         source = os.path.relpath(MODULE_DIR, path)
         (path / "providers.tf.json").write_text(json.dumps({"provider": _QUIET_AWS_PROVIDER}))
         for case, arguments in cases.items():
-            block = {"source": source, **{k: _escape(v) for k, v in arguments.items()}}
-            (path / f"{case}.tf.json").write_text(json.dumps({"module": {case: block}}, indent=2))
+            document: dict[str, Any] = {"module": {case: {"source": source, **{k: _escape(v) for k, v in arguments.items()}}}}
+            if case in outputs:
+                document["output"] = {case: {"value": f"${{module.{case}}}"}}
+            (path / f"{case}.tf.json").write_text(json.dumps(document, indent=2))
         shutil.copy(lock_file, path / ".terraform.lock.hcl")
         initialized = self.run("init", "-input=false", "-no-color")
         assert initialized.returncode == 0, initialized.stdout + initialized.stderr
@@ -189,13 +188,6 @@ class Batch:
         or apply, whose plan runs first)."""
         completed = self.run(*args, "-input=false", "-json")
         return completed.returncode, [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
-
-    def outputs(self) -> dict[str, dict[str, Any]]:
-        """Every case's module outputs, as ``terraform console`` evaluates ``module.<case>``."""
-        expression = "{" + ", ".join(f"{case} = module.{case}" for case in self.cases) + "}"
-        completed = self.run("console", stdin=f"jsonencode({expression})\n")
-        assert completed.returncode == 0 and completed.stdout.startswith('"'), completed.stdout + completed.stderr
-        return json.loads(json.loads(completed.stdout))
 
 
 def errors(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
