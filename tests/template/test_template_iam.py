@@ -38,7 +38,7 @@ from template_support import (
     translate,
 )
 
-SPEED = 5
+SPEED = 10
 STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:fleet-migration"
 
 # Actions AWS authorizes on top of the API action itself.
