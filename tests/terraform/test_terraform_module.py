@@ -521,16 +521,36 @@ def test_values_are_converted_and_null_means_the_default(evaluated):
     assert document["timeout_seconds"] == 600  # null for a non-nullable variable with a default means the default
 
 
-@pytest.mark.parametrize(("arguments", "summary", "words"), [
-    ({"ecs_clustr": "fleet"}, "Extraneous JSON object property", 'No argument or block type is named "ecs_clustr"'),
-    ({"subnets": None}, "Required variable not set", "var.subnets defined at"),
-    ({"ecs_service": None}, "Required variable not set", "var.ecs_service defined at"),
-    ({"task_definition_revision": "latest"}, "Invalid value for input variable", "a number is required"),
-], ids=["typo", "null-subnets", "null-service", "not-a-number"])
-def test_terraform_refuses_what_the_module_does_not_declare_or_type(root, arguments, summary, words):
-    returncode, found, types = plan_diagnostics(root(**arguments))
+def test_terraform_refuses_an_argument_the_module_does_not_declare(root):
+    returncode, found, types = plan_diagnostics(root(ecs_clustr="fleet"))
 
     assert returncode == 1 and not {"apply_start", "provision_start"} & set(types)
+    assert any(e["summary"] == "Extraneous JSON object property" and
+               'No argument or block type is named "ecs_clustr"' in e["detail"] for e in found), found
+
+
+# id -> (arguments, summary, words of the detail)
+UNTYPED = {
+    "null-subnets": ({"subnets": None}, "Required variable not set", "var.subnets defined at"),
+    "null-service": ({"ecs_service": None}, "Required variable not set", "var.ecs_service defined at"),
+    "not-a-number": ({"task_definition_revision": "latest"}, "Invalid value for input variable", "a number is required"),
+}
+
+
+@pytest.fixture(scope="module")
+def untyped_applied(tmp_path_factory, terraform_data_dir) -> tuple[int, list[dict[str, Any]]]:
+    cases = {f"untyped_{i}": {**good_arguments(), **arguments} for i, (arguments, _, _) in UNTYPED.items()}
+    return batch(tmp_path_factory, terraform_data_dir, "untyped", cases).run_json("apply", "-auto-approve")
+
+
+@batched
+@pytest.mark.parametrize(("case", "summary", "words"), [(f"untyped_{i}", summary, words) for i, (_, summary, words)
+                                                        in UNTYPED.items()], ids=list(UNTYPED))
+def test_terraform_refuses_what_the_module_does_not_type(untyped_applied, case, summary, words):
+    returncode, messages = untyped_applied
+    found = case_errors(messages, case)
+
+    assert returncode == 1 and not {"apply_start", "provision_start"} & {m["type"] for m in messages}
     assert any(e["summary"] == summary and words in e["detail"] for e in found), found
 
 
