@@ -115,8 +115,7 @@ def plan_diagnostics(root) -> tuple[int, list[dict[str, Any]], list[str]]:
     and the types of every message, which show whether anything was applied or provisioned."""
     completed = root.run("apply", "-auto-approve", "-input=false", "-json")
     messages = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
-    errors = [m["diagnostic"] for m in messages if m["type"] == "diagnostic" and m["diagnostic"]["severity"] == "error"]
-    return completed.returncode, errors, [m["type"] for m in messages]
+    return completed.returncode, errors(messages), [m["type"] for m in messages]
 
 
 # -- the files ----------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ class Batch:
 
     def __init__(self, path: Path, lock_file: Path, cases: dict[str, dict[str, Any]], outputs: Collection[str] = ()) -> None:
         """``outputs``: the cases whose module outputs are also a root output named after the case."""
-        self.path, self.cases = path, cases
+        self.path = path
         source = os.path.relpath(MODULE_DIR, path)
         (path / "providers.tf.json").write_text(json.dumps({"provider": _QUIET_AWS_PROVIDER}))
         for case, arguments in cases.items():
@@ -178,9 +178,9 @@ class Batch:
         initialized = self.run("init", "-input=false", "-no-color")
         assert initialized.returncode == 0, initialized.stdout + initialized.stderr
 
-    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    def run(self, *args: str) -> subprocess.CompletedProcess:
         env = terraform.environment(process_environment(NOWHERE))
-        return subprocess.run([*terraform.command(), *args], cwd=self.path, env=env, input=stdin,
+        return subprocess.run([*terraform.command(), *args], cwd=self.path, env=env,
                               capture_output=True, text=True, check=False, timeout=300)
 
     def run_json(self, *args: str) -> tuple[int, list[dict[str, Any]]]:
