@@ -10,7 +10,8 @@ Where the ECS API Reference documents a rule moto does not keep, the emulator ke
 - ListTasks: "when you specify startedBy as the filter, it must be the only filter that you use", and
   without ``desiredStatus`` it lists the tasks whose desired status is RUNNING (ListTasks).
 - RunTask ``startedBy``: "up to 36 letters (uppercase and lowercase), numbers, hyphens (-), forward
-  slash (/), and underscores (_)" (RunTask).
+  slash (/), and underscores (_)" (RunTask); its ``group``: "A task group name must be 255 or fewer
+  characters" (Developer Guide, "Group related Amazon ECS tasks").
 - Eventual consistency: a task RunTask just started may not show in DescribeTasks (which reports it in
   ``failures`` as MISSING) or ListTasks for a while (RunTask: "The Amazon ECS API follows an eventual
   consistency model"); ``EcsSimulator.visibility_delay_seconds``.
@@ -634,6 +635,10 @@ class EcsSimulator:
                     # forward slash (/), and underscores (_) are allowed."
                     raise InvalidParameterException(
                         f"startedBy {started_by!r} must be 1 to 36 letters, numbers, hyphens, slashes or underscores")
+                group = response._get_param("group")
+                if group is not None and len(group) > 255:
+                    # "A task group name must be 255 or fewer characters." (Developer Guide, task groups)
+                    raise InvalidParameterException(f"group must be 255 or fewer characters, not {len(group)}")
                 launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
                 network = response._get_param("networkConfiguration")
                 with sim._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
+from fleet_migration.workflow import task_group
 
 from emulator import EC2_CAPACITY_PROVIDER
 
@@ -32,6 +33,17 @@ def test_run_task_refuses_a_launch_type_beside_a_capacity_provider_strategy(run_
     message = refused(run_task, launchType="FARGATE", capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT"}])
 
     assert "not both" in message
+
+
+def test_run_task_refuses_a_task_group_over_255_characters(run_task):
+    message = refused(run_task, group="g" * 256)
+
+    assert "255" in message
+
+
+def test_run_task_takes_a_task_group_of_255_characters_and_the_workflows_own(run_task):
+    for group in ("g" * 255, task_group("arn:aws:states:us-east-1:123456789012:execution:fleet-migration:" + "x" * 80)):
+        assert run_task(group=group)["tasks"][0]["group"] == group
 
 
 def test_run_task_refuses_a_capacity_provider_the_cluster_does_not_have(run_task):
