@@ -32,8 +32,8 @@ from moto import mock_aws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.responses import get_backend as sfn_backend
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.responses import get_backend as sfn_backend
 from werkzeug.serving import make_server
 
 from emulator import interpreter_cache, terraform_support

@@ -1,10 +1,10 @@
 """What moto's Step Functions interpreter would redo for every execution, done once per process.
 
-The definition's parse: moto's interpreter (LocalStack's) parses the definition with an ANTLR grammar when a state machine is
-created and again at the start of every execution: about half of the CPU a whole migration costs the
-emulator. The parse gives a tree of evaluation components that keep every execution's state in that
-execution's own Environment (its stack and heap), never on themselves, so one tree can serve every
-execution. The one value a component sets lazily, its heap key, is set before the tree is shared:
+The definition's parse: moto's interpreter (LocalStack's) parses the definition with an ANTLR grammar
+when a state machine is created and again at the start of every execution: about half of the CPU a
+whole migration costs the emulator. The parse gives a tree of evaluation components that keep every
+execution's state in that execution's own Environment (its stack and heap), never on themselves, so
+one tree can serve every execution. The one value a component sets lazily, its heap key, is set before the tree is shared:
 two executions starting at once would otherwise race to give it two different keys.
 
 The Lambda client: the interpreter builds a new boto3 client (8 ms of CPU) for every Task state it
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
@@ -25,13 +24,17 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 _original_parse = AmazonStateLanguageParser.parse
 _original_client = lambda_eval_utils.boto_client_for
 _lock = threading.Lock()
+_parses: dict[str, tuple[Any, Any]] = {}
+_clients: dict[tuple[str, str, str | None], Any] = {}
 
 
-@lru_cache(maxsize=16)
-def _parsed(definition: str) -> tuple[Any, Any]:
-    program, tree = _original_parse(definition)
-    _set_heap_keys(program)
-    return program, tree
+def _parse(definition: str) -> tuple[Any, Any]:
+    with _lock:
+        if definition not in _parses:
+            program, tree = _original_parse(definition)
+            _set_heap_keys(program)
+            _parses[definition] = program, tree
+        return _parses[definition]
 
 
 def _set_heap_keys(component: Any) -> None:
@@ -50,14 +53,6 @@ def _set_heap_keys(component: Any) -> None:
             pending.extend(item.values())
         elif hasattr(item, "__dict__") and type(item).__module__.startswith("moto.stepfunctions.parser"):
             pending.extend(vars(item).values())
-
-
-def _parse(definition: str) -> tuple[Any, Any]:
-    with _lock:  # lru_cache alone may parse the same definition twice at once
-        return _parsed(definition)
-
-
-_clients: dict[tuple[str, str, str | None], Any] = {}
 
 
 def _client(region: str, service: str, state_credentials: Any = None) -> Any:
