@@ -4,8 +4,9 @@ The definition's parse: moto's interpreter (LocalStack's) parses the definition 
 when a state machine is created and again at the start of every execution: about half of the CPU a
 whole migration costs the emulator. The parse gives a tree of evaluation components that keep every
 execution's state in that execution's own Environment (its stack and heap), never on themselves, so
-one tree can serve every execution. The one value a component sets lazily, its heap key, is set before the tree is shared:
-two executions starting at once would otherwise race to give it two different keys.
+one tree can serve every execution. The one value a component sets lazily, its heap key, is set
+before the tree is shared: two executions starting at once would otherwise race to give it two
+different keys.
 
 The Lambda client: the interpreter builds a new boto3 client (8 ms of CPU) for every Task state it
 runs; a client is thread-safe and the interpreter always asks for the same one.
