@@ -86,8 +86,15 @@ def find_task_definition(ref: str, container_name: str) -> dict[str, Any]:
 
 
 @throttling_is_retried
-def set_desired_count(cluster: str, service: str, count: int) -> None:
-    _ecs().update_service(cluster=cluster, service=service, desiredCount=count)
+def describe_task_definition(arn: str) -> dict[str, Any]:
+    return _ecs().describe_task_definition(taskDefinition=arn)["taskDefinition"]
+
+
+@throttling_is_retried
+def set_desired_count(cluster: str, service: str, count: int, task_definition: str | None = None) -> None:
+    """UpdateService with a desired count, and a revision to go back to when one is given."""
+    revision = {"taskDefinition": task_definition} if task_definition else {}
+    _ecs().update_service(cluster=cluster, service=service, desiredCount=count, **revision)
 
 
 @throttling_is_retried
@@ -131,22 +138,6 @@ def crash_limit(desired_count: int) -> int:
     breaker fails a deployment (ServiceDeploymentCircuitBreaker.threshold, Amazon ECS API Reference: 0.5 x the
     desired task count, at least 3 and at most 200)."""
     return max(3, min(200, -(-desired_count // 2)))
-
-
-@throttling_is_retried
-def tasks_failed_since(cluster: str, service: str, since: float) -> list[dict[str, Any]]:
-    """The service's tasks created at or after ``since`` that stopped failing: they never started
-    (TaskFailedToStart) or an essential container exited non-zero (or without running)."""
-    failed = []
-    for task in _listed_tasks(cluster, ("STOPPED",), serviceName=service):
-        created = task.get("createdAt")
-        if created is None or created.timestamp() < since or task.get("lastStatus") != "STOPPED":
-            continue
-        crashed = task.get("stopCode") == "EssentialContainerExited" and any(
-            container.get("exitCode") != 0 for container in task.get("containers", []))
-        if task.get("stopCode") == "TaskFailedToStart" or crashed:
-            failed.append(task)
-    return failed
 
 
 @throttling_is_retried

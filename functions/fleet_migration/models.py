@@ -263,6 +263,17 @@ class ServiceSnapshot(BaseModel):
     # after a successful migration
     target_desired_count: int
     target_max_capacity: int | None = None
+    # The service's taskDefinition, and the one its serving tasks ran when described (None: no task served).
+    # When they differ, a rollback puts the service back on the serving one (serving.py says why).
+    task_definition: str | None = None
+    serving_task_definition: str | None = None
+
+    @property
+    def revision_to_restore(self) -> str | None:
+        """The revision a rollback brings back with the count, when it is not the service's own."""
+        if self.serving_task_definition and self.serving_task_definition != self.task_definition:
+            return self.serving_task_definition
+        return None
 
     def held_count(self, min_capacity: int) -> int:
         """The count during the migration: min_capacity, but never more than the service had (never a scale-up)."""

@@ -153,3 +153,24 @@ def check_compatibility(spec: MigrationInput, launch: TaskLaunch, definition: Ma
             f"Fargate ({launch.describe()}) needs awsvpc; register a revision with networkMode awsvpc, {fix_launch}",
             fields=["task_definition_revision", "launch_type"],
         )
+
+
+# UpdateService takes a task definition only for services whose deployment controller is ECS: "If the service
+# uses the CODE_DEPLOY deployment controller, only the desired count, deployment configuration, health check
+# grace period, task placement constraints and strategies, and enable ECS managed tags option can be updated";
+# for EXTERNAL, a new task set is created instead (UpdateService, Amazon ECS API Reference).
+_REVISION_BY_UPDATE_SERVICE = ("ECS",)
+
+
+def check_revision_restorable(field: str, service: Mapping[str, Any], revision_to_restore: str | None) -> None:
+    """A rollback that must bring back the serving revision needs UpdateService to accept it."""
+    controller = (service.get("deploymentController") or {}).get("type", "ECS")
+    if revision_to_restore and controller not in _REVISION_BY_UPDATE_SERVICE:
+        raise InvalidInput(
+            f"{field}: service {service.get('serviceName')!r} serves Fleet from {revision_to_restore.rsplit('/', 1)[-1]} "
+            f"but is set to {str(service.get('taskDefinition')).rsplit('/', 1)[-1]}, and its {controller} deployment "
+            "controller does not let UpdateService put the serving revision back if the migration fails; finish or "
+            "roll back its deployment first (so that the revision it serves is its task definition), then start "
+            "again. Nothing was changed.",
+            fields=[field],
+        )

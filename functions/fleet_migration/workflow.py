@@ -16,7 +16,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration import autoscaling, aws, baseline, ecs, guard, launch, polling, preflight, snapshot, task_logs, task_size
+from fleet_migration import (
+    autoscaling,
+    aws,
+    baseline,
+    ecs,
+    guard,
+    launch,
+    polling,
+    preflight,
+    serving,
+    snapshot,
+    task_logs,
+    task_size,
+)
 from fleet_migration.errors import (
     CONTRACT_ERROR_NAMES,
     DrainTimeout,
@@ -76,7 +89,13 @@ def describe(request: DescribeRequest) -> Migration:
         for field, service in found.items():
             name = service["serviceName"]
             before = (inherited[name][1].desired_count, inherited[name][1].scalable_target) if name in inherited else live[name]
-            services.append(_snapshot(spec, field, service, *before))
+            captured = _snapshot(spec, field, service, *before)
+            # What served before an interrupted earlier migration scaled it down is what serves "before".
+            captured.serving_task_definition = (
+                inherited[name][1].serving_task_definition if name in inherited
+                else serving.serving_task_definition(service, ecs.service_tasks(spec.cluster_name, name)))
+            preflight.check_revision_restorable(field, service, captured.revision_to_restore)
+            services.append(captured)
     except ClientError as exc:
         # Only reads so far: an AWS refusal (permissions, wrong account or region) means we cannot
         # see what the input names, and the contract reports that before anything changed.
@@ -173,6 +192,7 @@ def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any], before:
         scalable_target=target,
         target_desired_count=after,
         target_max_capacity=max_after,
+        task_definition=service.get("taskDefinition"),
     )
 
 
@@ -319,12 +339,15 @@ def scale_up(migration: Migration) -> Migration:
 
 
 def check_stable(migration: Migration) -> Migration:
-    """Stable is what ECS means by it (ecs.rollout); a FAILED deployment or tasks that keep crashing end the wait.
+    """Stable means Fleet serves: what ECS means by stable (ecs.rollout), then every check of
+    ``serving.not_yet_serving`` (the count read back, the revision, the load balancer's health, no task
+    stopped since the scale-up). A FAILED deployment or tasks that keep crashing end the wait.
 
     Crashes are counted here, not left to ECS's circuit breaker: it may be off, it judges only a deployment
-    IN_PROGRESS (a desired-count change starts none), and it stops counting once one task has run
-    (Deployment.failedTasks, Amazon ECS API Reference). We stop at its threshold (ecs.crash_limit) of tasks
-    started since the scale-up that failed to start or exited non-zero: as many as ECS itself calls a failure.
+    IN_PROGRESS (a desired-count change starts none), and ECS keeps a deployment's ``failedTasks`` across
+    desired-count changes (Deployment.failedTasks, Amazon ECS API Reference), so only the tasks started since
+    the scale-up count. We stop at the breaker's threshold (ecs.crash_limit) of them failing to start or
+    exiting non-zero, however briefly they ran: as many as ECS itself calls a failure.
     """
     spec, stabilize = migration.input, _require(migration.stabilize, "stabilize")
     at = polling.now()
@@ -338,16 +361,19 @@ def check_stable(migration: Migration) -> Migration:
         failed = ecs.failed_deployment(state)
         if failed:
             raise _not_stable(migration, f"ECS gave up on {service.name}: {failed}", detail=failed)
-        stable, waiting = ecs.rollout(state)
-        if stable:
-            continue
-        crashed = ecs.tasks_failed_since(spec.cluster_name, service.name, stabilize.started_at)
-        if len(crashed) >= ecs.crash_limit(state.get("desiredCount", 0)):
+        tasks = ecs.service_tasks(spec.cluster_name, service.name)
+        crashed = serving.crashed_since(tasks, stabilize.started_at)
+        if len(crashed) >= ecs.crash_limit(service.target_desired_count):
             last = max(crashed, key=lambda task: task.get("stoppedAt") or task["createdAt"])
             reason = (f"{len(crashed)} of its tasks failed since the scale-up (last: {last.get('stopCode')}, "
                       f"{last.get('stoppedReason') or 'no reason given'})")
             raise _not_stable(migration, f"the tasks of {service.name} keep crashing: {reason}", detail=reason)
-        waiting_for.append(f"{service.name}: {', '.join(waiting)}")
+        stable, waiting = ecs.rollout(state)
+        if stable:  # ECS is done: now whether Fleet answers behind the load balancer
+            waiting = serving.not_yet_serving(state, tasks, service.target_desired_count, stabilize.started_at,
+                                              serving.health_checked_containers(state["taskDefinition"]))
+        if waiting:
+            waiting_for.append(f"{service.name}: {', '.join(waiting)}")
     stabilize.polls += 1
     stabilize.detail = "; ".join(waiting_for)
     if not waiting_for:
@@ -463,14 +489,24 @@ def _may_have_started_unreported(migration: Migration) -> bool:
 
 
 def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStable:
+    """The migration stays applied. Fleet's older binary runs on the newer schema, so the revision that served
+    before is the way back to a serving Fleet: the cause gives the command for it."""
+    cluster = migration.input.cluster_name
+    back = [shlex.join(["aws", "ecs", "update-service", "--cluster", cluster, "--service", s.name,
+                        "--task-definition", str(serving.revision_name(s.revision_to_restore)),
+                        "--desired-count", str(s.target_desired_count)])
+            for s in migration.services if s.revision_to_restore]
     return ServiceNotStable(
         f"The migration succeeded, but {what}; the services are set to the requested count, so "
-        "look at the ECS service events and the stopped tasks for why",
+        "look at the ECS service events and the stopped tasks for why"
+        + ("; to serve Fleet from the revision that served before (its binary runs on the new schema), run the "
+           "commands given" if back else ""),
         task_arn=migration.task.arn if migration.task else None,
         exit_code=0,
         rolled_back=False,
         detail=detail,
         services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+        commands=back or None,
         snapshot=_snapshot_shown(migration),
     )
 
@@ -493,7 +529,7 @@ def rollback(migration: Migration) -> dict[str, str]:
     try:
         for service in reversed(migration.services):
             count, max_capacity = _destination(service, applied)
-            ecs.set_desired_count(spec.cluster_name, service.name, count)
+            ecs.set_desired_count(spec.cluster_name, service.name, count, _revision_back(service, applied))
             if service.scalable_target:
                 autoscaling.restore(service.scalable_target, max_capacity)
             placed.append(_service_summary(service, applied))
@@ -515,7 +551,7 @@ def rollback(migration: Migration) -> dict[str, str]:
     outcome = (
         f"The migration was applied, so nothing was rolled back: the services were set to their new counts: {summary}."
         if applied
-        else f"The services were rolled back to what they were before: {summary}."
+        else f"The services were rolled back to what they were before: {summary}.{_revisions_restored(placed)}"
     )
     cause.update(message=f"{str(cause.get('message', error)).rstrip('.')}. {outcome}", rolled_back=not applied,
                  services=placed)
@@ -564,6 +600,23 @@ def _observe(task: MigrationTask, described: dict[str, Any], container_name: str
     task.stopped_reason = described.get("stoppedReason")
     task.exit_code = ecs.container_exit(described, container_name)
     task.container_reasons = ecs.container_reasons(described) or None
+
+
+def _revision_back(service: ServiceSnapshot, applied: bool) -> str | None:
+    """The revision that served before, when a rollback must bring it back (never once the migration applied:
+    the service's own revision runs on the new schema)."""
+    return None if applied else service.revision_to_restore
+
+
+def _revisions_restored(placed: list[dict[str, Any]]) -> str:
+    """The sentence that says which revision serves again, and what moves the service forward later."""
+    moved = [s for s in placed if s.get("replaced_task_definition")]
+    if not moved:
+        return ""
+    back = "; ".join(f"{s['name']} runs {s['task_definition']} again instead of {s['replaced_task_definition']}"
+                     for s in moved)
+    return (f" The Fleet that was serving serves again: {back} (the new revision cannot start before its migration). "
+            "The next `terraform apply` or deploy moves the service forward again.")
 
 
 def _destination(service: ServiceSnapshot, applied: bool) -> tuple[int, int | None]:
@@ -650,9 +703,11 @@ def restore_commands(cluster: str, services: list[ServiceSnapshot], task: Migrat
         commands.append(shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", task.arn]))
     for service in services:
         count, max_override = _destination(service, applied)
+        revision = _revision_back(service, applied)
         commands.append(
             shlex.join(
                 ["aws", "ecs", "update-service", "--cluster", cluster, "--service", service.name,
+                 *(["--task-definition", serving.revision_name(revision)] if revision else []),
                  "--desired-count", str(count)]
             )
         )
@@ -674,6 +729,10 @@ def restore_commands(cluster: str, services: list[ServiceSnapshot], task: Migrat
 def _service_summary(service: ServiceSnapshot, applied: bool = False) -> dict[str, Any]:
     count, max_override = _destination(service, applied)
     summary: dict[str, Any] = {"name": service.name, "desired_count": count}
+    revision = _revision_back(service, applied)
+    if revision:
+        summary.update(task_definition=serving.revision_name(revision),
+                       replaced_task_definition=serving.revision_name(service.task_definition))
     if service.scalable_target:
         low, high = autoscaling.bounds_after(service.scalable_target, max_override)
         summary.update(

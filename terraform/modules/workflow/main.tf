@@ -184,12 +184,15 @@ locals {
     }
     check-stable = {
       handler      = "check_stable.lambda_handler"
-      description  = "Looks once whether the services rolled out with their desired count, or keep crashing."
+      description  = "Looks once whether the services rolled out and Fleet serves behind the load balancer, or keeps crashing."
       substitution = "CheckStableFunctionArn"
       statements = [
         { Sid = "ReadTheDeploymentsAndCounts", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
         { Sid = "ReadWhyStoppedTasksStopped", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
         merge(local.list_tasks_of_the_cluster, { Sid = "FindTheStoppedTasks" }),
+        # Describe actions of ECS task definitions and of Elastic Load Balancing have no resource-level permissions.
+        { Sid = "ReadWhichContainersHaveAHealthCheck", Effect = "Allow", Action = "ecs:DescribeTaskDefinition", Resource = "*" },
+        { Sid = "ReadTheLoadBalancerTargetHealth", Effect = "Allow", Action = "elasticloadbalancing:DescribeTargetHealth", Resource = "*" },
       ]
     }
     stop-migration-task = {

@@ -1,0 +1,126 @@
+"""Which revision of a service serves Fleet now, and whether a scaled-up service serves Fleet again.
+
+Fleet's own Terraform moves the service to the new revision before the migration runs: ECS starts a new
+PRIMARY deployment whose tasks exit at once (``fleet serve`` refuses a database that lacks migrations), while
+the old deployment's tasks keep serving (minimum healthy 100 %). The revision to bring back after a failed
+migration is the one those serving tasks run, not the service's ``taskDefinition``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fleet_migration import ecs
+from fleet_migration.aws import client, throttling_is_retried
+
+# A task that ended by itself with a non-zero exit, or never started, is a failing task (Task stopCode,
+# Amazon ECS API Reference): its revision does not serve.
+_FAILED_STOP_CODES = ("TaskFailedToStart",)
+
+
+def revision_name(task_definition_arn: str | None) -> str | None:
+    """``family:revision``, the way the AWS CLI and the console name a revision."""
+    return task_definition_arn.rsplit("/", 1)[-1] if task_definition_arn else None
+
+
+def has_failed(task: dict[str, Any]) -> bool:
+    """A STOPPED task that never ran its command, or whose essential container exited non-zero by itself."""
+    if task.get("lastStatus") != "STOPPED":
+        return False
+    if task.get("stopCode") in _FAILED_STOP_CODES:
+        return True
+    return task.get("stopCode") == "EssentialContainerExited" and any(
+        container.get("exitCode") not in (0, None) for container in task.get("containers", []))
+
+
+def serving_task_definition(service: dict[str, Any], tasks: list[dict[str, Any]]) -> str | None:
+    """The task definition the service's serving tasks run; None when no task serves (a first deploy, or
+    every task crashing).
+
+    Serving tasks are RUNNING now. Where tasks of several revisions run (a rolling deployment under way),
+    only revisions whose tasks are not failing serve: none of their tasks stopped failing, and their
+    deployment reports no ``failedTasks`` (Deployment.failedTasks, Amazon ECS API Reference). Among several
+    that serve, the service's own revision wins, then the one with the most tasks.
+    """
+    running = Counter(t["taskDefinitionArn"] for t in tasks
+                      if t.get("lastStatus") == "RUNNING" and t.get("desiredStatus") == "RUNNING")
+    failing = {t["taskDefinitionArn"] for t in tasks if has_failed(t)}
+    failing |= {d["taskDefinition"] for d in service.get("deployments", []) if d.get("failedTasks", 0) > 0}
+    serving = {arn: count for arn, count in running.items() if arn not in failing}
+    if not serving:
+        return None
+    if service.get("taskDefinition") in serving:
+        return service["taskDefinition"]
+    return max(serving, key=lambda arn: serving[arn])
+
+
+def task_ip(task: dict[str, Any]) -> str | None:
+    """The private IPv4 address of an awsvpc task's network interface: its target id in an ``ip`` target group."""
+    for attachment in task.get("attachments", []):
+        if attachment.get("type") == "ElasticNetworkInterface":
+            for detail in attachment.get("details", []):
+                if detail.get("name") == "privateIPv4Address":
+                    return detail.get("value")
+    return None
+
+
+@throttling_is_retried
+def target_states(target_group_arn: str) -> dict[str, str]:
+    """Each registered target's state (``initial``, ``healthy``, ``draining``, ...) by target id."""
+    found = client("elbv2").describe_target_health(TargetGroupArn=target_group_arn)
+    return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in found.get("TargetHealthDescriptions", [])}
+
+
+def not_yet_serving(service: dict[str, Any], tasks: list[dict[str, Any]], count: int, since: float,
+                    health_checked: set[str]) -> list[str]:
+    """What still keeps a service from serving Fleet at ``count`` tasks since the scale-up at ``since``.
+
+    Besides ECS's own "stable" (``ecs.rollout``): DescribeServices reads the count just set (it is eventually
+    consistent); the tasks counted run the service's revision; each is ``healthy`` in every target group of the
+    service's ``loadBalancers`` (DescribeTargetHealth); containers with a health check (``health_checked``)
+    report HEALTHY; and no task started since the scale-up has stopped since.
+    """
+    waiting = []
+    if service.get("desiredCount") != count:
+        waiting.append(f"ECS reports a desired count of {service.get('desiredCount')}, not yet {count}")
+    revision = service.get("taskDefinition")
+    running = [t for t in tasks if t.get("lastStatus") == "RUNNING" and t.get("desiredStatus") == "RUNNING"]
+    others = [t for t in running if t.get("taskDefinitionArn") != revision]
+    if others:
+        waiting.append(f"{len(others)} task(s) still on {', '.join(sorted({revision_name(t['taskDefinitionArn']) for t in others}))}")
+    current = [t for t in running if t.get("taskDefinitionArn") == revision]
+    for balancer in service.get("loadBalancers", []):
+        group = balancer.get("targetGroupArn")
+        if not group:
+            continue  # a Classic Load Balancer: ECS's own rollout covers it
+        states = target_states(group)
+        healthy = sum(1 for t in current if states.get(task_ip(t) or "") == "healthy")
+        if healthy < count:
+            waiting.append(f"{healthy} of {count} healthy in target group {group.rsplit(':', 1)[-1]}")
+    if health_checked:
+        unhealthy = [t for t in current if any(c.get("name") in health_checked and c.get("healthStatus") != "HEALTHY"
+                                               for c in t.get("containers", []))]
+        if unhealthy:
+            waiting.append(f"{len(unhealthy)} task(s) whose container health check is not HEALTHY yet")
+    stopped = [t for t in tasks if t.get("lastStatus") == "STOPPED" and started_since(t, since)]
+    if stopped:
+        waiting.append(f"{len(stopped)} task(s) started since the scale-up stopped")
+    return waiting
+
+
+def started_since(task: dict[str, Any], since: float) -> bool:
+    created = task.get("createdAt")
+    return created is not None and created.timestamp() >= since
+
+
+def crashed_since(tasks: list[dict[str, Any]], since: float) -> list[dict[str, Any]]:
+    """The tasks created since the scale-up that failed: they never started, or exited non-zero."""
+    return [t for t in tasks if started_since(t, since) and has_failed(t)]
+
+
+@throttling_is_retried
+def health_checked_containers(task_definition_arn: str) -> set[str]:
+    """The containers of a revision that declare a ``healthCheck`` (ContainerDefinition, ECS API Reference)."""
+    definition = ecs.describe_task_definition(task_definition_arn)
+    return {c["name"] for c in definition.get("containerDefinitions", []) if c.get("healthCheck")}

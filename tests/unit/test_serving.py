@@ -1,0 +1,91 @@
+"""Which revision serves Fleet, read from ECS's description of the service and its tasks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fleet_migration import serving
+
+OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:1"
+NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:2"
+
+
+def task(definition: str, last: str = "RUNNING", desired: str = "RUNNING", **extra) -> dict:
+    return {"taskDefinitionArn": definition, "lastStatus": last, "desiredStatus": desired, **extra}
+
+
+def crashed(definition: str, exit_code: int = 1) -> dict:
+    return task(definition, "STOPPED", "STOPPED", stopCode="EssentialContainerExited",
+                containers=[{"name": "fleet", "exitCode": exit_code}])
+
+
+def service(definition: str, *deployments: dict) -> dict:
+    return {"taskDefinition": definition, "deployments": list(deployments)}
+
+
+def test_the_running_tasks_revision_serves():
+    assert serving.serving_task_definition(service(OLD), [task(OLD), task(OLD)]) == OLD
+
+
+def test_in_a_rollout_whose_new_tasks_crash_the_old_revision_serves():
+    # GIVEN Fleet's Terraform moved the service to the new revision, whose tasks exit 1 (missing migrations)
+    described = service(NEW, {"status": "PRIMARY", "taskDefinition": NEW, "failedTasks": 0},
+                        {"status": "ACTIVE", "taskDefinition": OLD, "failedTasks": 0})
+    tasks = [task(OLD), task(OLD), task(NEW), crashed(NEW)]  # one new task is up for a moment before it exits
+
+    assert serving.serving_task_definition(described, tasks) == OLD
+
+
+def test_a_deployment_reporting_failed_tasks_does_not_serve():
+    described = service(NEW, {"status": "PRIMARY", "taskDefinition": NEW, "failedTasks": 2},
+                        {"status": "ACTIVE", "taskDefinition": OLD, "failedTasks": 0})
+
+    assert serving.serving_task_definition(described, [task(OLD), task(NEW)]) == OLD
+
+
+def test_a_healthy_rollout_serves_from_the_services_own_revision():
+    described = service(NEW, {"status": "PRIMARY", "taskDefinition": NEW}, {"status": "ACTIVE", "taskDefinition": OLD})
+
+    assert serving.serving_task_definition(described, [task(OLD), task(OLD), task(NEW)]) == NEW
+
+
+def test_nothing_serves_on_a_first_deploy_or_when_every_task_crashes():
+    assert serving.serving_task_definition(service(NEW), []) is None
+    assert serving.serving_task_definition(service(NEW), [crashed(NEW), task(NEW, "PENDING")]) is None
+
+
+def test_a_task_being_stopped_does_not_serve():
+    assert serving.serving_task_definition(service(NEW), [task(OLD, "RUNNING", "STOPPED")]) is None
+
+
+def test_a_task_stopped_by_the_scheduler_is_not_a_failure():
+    scaled_in = task(OLD, "STOPPED", "STOPPED", stopCode="ServiceSchedulerInitiated",
+                     containers=[{"name": "fleet", "exitCode": 137}])
+
+    assert serving.has_failed(scaled_in) is False
+    assert serving.serving_task_definition(service(OLD), [task(OLD), scaled_in]) == OLD
+
+
+def test_a_task_that_failed_to_start_is_a_failure():
+    assert serving.has_failed(task(NEW, "STOPPED", "STOPPED", stopCode="TaskFailedToStart"))
+
+
+def test_revision_names_read_as_family_colon_revision():
+    assert serving.revision_name(OLD) == "fleet:1"
+    assert serving.revision_name(None) is None
+
+
+def test_only_tasks_created_since_the_scale_up_count_as_crashes():
+    before, after = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 5, tzinfo=UTC)
+    since = datetime(2026, 1, 1, 12, 1, tzinfo=UTC).timestamp()
+    old_crash, new_crash = crashed(NEW) | {"createdAt": before}, crashed(NEW) | {"createdAt": after}
+
+    assert serving.crashed_since([old_crash, new_crash], since) == [new_crash]
+
+
+def test_a_task_ip_is_its_network_interfaces_private_address():
+    described = {"attachments": [{"type": "ElasticNetworkInterface", "details": [
+        {"name": "subnetId", "value": "subnet-1"}, {"name": "privateIPv4Address", "value": "10.10.1.7"}]}]}
+
+    assert serving.task_ip(described) == "10.10.1.7"
+    assert serving.task_ip({}) is None
