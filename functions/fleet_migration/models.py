@@ -26,6 +26,14 @@ from fleet_migration import polling, task_size
 from fleet_migration.errors import InvalidInput
 
 DEFAULT_COMMAND = ["fleet", "prepare", "db", "--no-prompt"]
+# AWS's ECS best practices ("Load balancer connection draining") suggest a few seconds for services with short
+# requests; a target group's own default is 300 s, all of it outage when every task is going away.
+DEFAULT_DEREGISTRATION_DELAY = 5
+DEFAULT_MAINTENANCE_MESSAGE = (
+    "<!DOCTYPE html><html><head><title>Fleet is being upgraded</title></head><body>"
+    "<h1>Fleet is being upgraded</h1><p>Fleet will be back in a few minutes. Please try again shortly.</p>"
+    "</body></html>"
+)
 
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
 
@@ -59,6 +67,10 @@ FIELD_HINTS: dict[str, str] = {
     "db_cluster_identifier": 'the Aurora DB cluster identifier to snapshot, e.g. "fleet", or "" for none',
     "db_instance_identifier": 'the RDS DB instance identifier to snapshot, e.g. "fleet", or "" for none',
     "snapshot_timeout_seconds": "an integer from 60 to 14400",
+    "skip_unchanged_image": "true (succeed at once when the new revision runs the image already serving) or false",
+    "deregistration_delay_seconds": "an integer from 0 to 3600, or null to leave the target groups' own delay",
+    "maintenance_page": "true (answer 503 with maintenance_message while Fleet is down) or false",
+    "maintenance_message": "the maintenance response's body, 1 to 1024 characters (HTML when it starts with <)",
 }
 
 
@@ -92,6 +104,12 @@ class MigrationInput(BaseModel):
     db_cluster_identifier: StrictStr = ""
     db_instance_identifier: StrictStr = ""
     snapshot_timeout_seconds: Annotated[StrictInt, Field(ge=60, le=14400)] = 3600
+    skip_unchanged_image: StrictBool = True
+    # The services' target groups drain for this long at most while the services go down (None: their own delay)
+    deregistration_delay_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] | None = DEFAULT_DEREGISTRATION_DELAY
+    maintenance_page: StrictBool = False
+    # A fixed response's MessageBody holds at most 1024 characters (FixedResponseActionConfig, ELB API Reference)
+    maintenance_message: Annotated[StrictStr, Field(min_length=1, max_length=1024)] = DEFAULT_MAINTENANCE_MESSAGE
 
     @model_validator(mode="before")
     @classmethod
@@ -253,6 +271,22 @@ class ScalableTarget(BaseModel):
     suspended: SuspendedState
 
 
+class TargetGroup(BaseModel):
+    """A target group a service's tasks register with, and its ``deregistration_delay.timeout_seconds`` before."""
+
+    arn: str
+    deregistration_delay_seconds: int
+    lowered: bool = False  # the scale-down lowered it: it is put back on every path
+
+
+class MaintenanceRule(BaseModel):
+    """Where the maintenance page goes: a listener forwarding to Fleet, and the priority above its rules."""
+
+    listener_arn: str
+    priority: int
+    rule_arn: str | None = None  # once created
+
+
 class ServiceSnapshot(BaseModel):
     """One service: what it looked like before, and what it should look like after."""
 
@@ -267,6 +301,8 @@ class ServiceSnapshot(BaseModel):
     # When they differ, a rollback puts the service back on the serving one (serving.py says why).
     task_definition: str | None = None
     serving_task_definition: str | None = None
+    # The target groups of the service's load balancers, each with the deregistration delay it had before.
+    target_groups: list[TargetGroup] = Field(default_factory=list)
 
     @property
     def revision_to_restore(self) -> str | None:
@@ -423,6 +459,10 @@ class Migration(BaseModel):
     # None: the container has no awslogs configuration with a stream prefix (log_note says so in a cause)
     task_logs: LogSource | None = None
     log_note: str | None = None
+    # Maintenance-page rules: planned by the describe step, created before the scale-down, deleted on every path
+    maintenance_rules: list[MaintenanceRule] = Field(default_factory=list)
+    # Rules an earlier execution left behind (tagged fleet-migration:execution): deleted before the scale-down
+    leftover_rules: list[str] = Field(default_factory=list)
 
     @field_serializer("input")
     def _input_as_given(self, spec: MigrationInput) -> dict[str, Any]:

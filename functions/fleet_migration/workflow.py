@@ -23,6 +23,7 @@ from fleet_migration import (
     ecs,
     guard,
     launch,
+    outage,
     polling,
     preflight,
     serving,
@@ -95,7 +96,10 @@ def describe(request: DescribeRequest) -> Migration:
                 inherited[name][1].serving_task_definition if name in inherited
                 else serving.serving_task_definition(service, ecs.service_tasks(spec.cluster_name, name)))
             preflight.check_revision_restorable(field, service, captured.revision_to_restore)
+            captured.target_groups = outage.plan_target_groups(spec, service, inherited.get(name, (None, None))[1])
             services.append(captured)
+        maintenance, leftover = outage.plan_maintenance(spec, found["ecs_service"], request.execution.name)
+        skipped = None if inherited or leftover else _nothing_to_migrate(spec, services[0], definition)
     except ClientError as exc:
         # Only reads so far: an AWS refusal (permissions, wrong account or region) means we cannot
         # see what the input names, and the contract reports that before anything changed.
@@ -105,7 +109,7 @@ def describe(request: DescribeRequest) -> Migration:
             aws_error=aws.error_code(exc),
         ) from exc
     planned = snapshot.plan(spec, request.execution, database)
-    return Migration(
+    migration = Migration(
         input=spec,
         execution=request.execution,
         cluster_arn=cluster_arn,
@@ -124,7 +128,38 @@ def describe(request: DescribeRequest) -> Migration:
                 **({"snapshot": snapshot.unknown(planned)} if planned else {}),
             }
         ),
+        maintenance_rules=maintenance,
+        leftover_rules=leftover,
     )
+    if skipped:
+        migration.result = {"skipped": skipped, "task_arn": None, "task_definition": migration.task_definition_arn,
+                            "services": [{"name": s.name, "desired_count": s.desired_count} for s in services],
+                            "duration_seconds": round(polling.now() - _started(migration), 1)}
+    return migration
+
+
+def _nothing_to_migrate(spec: MigrationInput, service: ServiceSnapshot, definition: dict[str, Any]) -> str | None:
+    """Why nothing can need migrating, or None: the new revision's migration container runs exactly the image
+    the serving tasks run (the migrations a Fleet binary applies are built into its image).
+
+    Not when nothing serves (a first deploy, every task crashing), nor when an interrupted earlier execution
+    left something to put back (this execution puts it back on its way).
+    """
+    if not spec.skip_unchanged_image or service.serving_task_definition is None:
+        return None
+    new_image = _image(definition, spec.container_name)
+    serving_image = _image(ecs.describe_task_definition(service.serving_task_definition), spec.container_name)
+    if new_image is None or new_image != serving_image:
+        return None
+    return (f"Nothing to migrate: {serving.revision_name(definition['taskDefinitionArn'])} runs the image "
+            f"{new_image}, the image {service.name}'s serving tasks run ({serving.revision_name(service.serving_task_definition)}), "
+            "so its migrations are already in; nothing was changed. Set skip_unchanged_image to false to run the "
+            "migration anyway.")
+
+
+def _image(definition: dict[str, Any], container_name: str) -> str | None:
+    return next((c.get("image") for c in definition.get("containerDefinitions", []) if c.get("name") == container_name),
+                None)
 
 
 def _preflight(spec: MigrationInput, definition: dict[str, Any]) -> None:
@@ -199,6 +234,8 @@ def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any], before:
 def scale_down(migration: Migration) -> Migration:
     """Hold autoscaling first (or it would undo the scale-down), then lower the desired counts."""
     spec = migration.input
+    outage.before_scale_down(spec, migration.services, migration.maintenance_rules, migration.leftover_rules,
+                             migration.execution.name)
     for service in migration.services:
         hold = service.held_count(spec.min_capacity)
         if service.scalable_target:
@@ -331,10 +368,11 @@ def scale_up(migration: Migration) -> Migration:
         ecs.set_desired_count(spec.cluster_name, service.name, service.target_desired_count)
         if service.scalable_target:
             autoscaling.restore(service.scalable_target, service.target_max_capacity)
+    outage.restore_delays(migration.services)  # for the deregistrations to come: the tasks being replaced later
     migration.stabilize = Poll(started_at=started, deadline=started + spec.stabilize_timeout_seconds)
     if spec.stabilize_timeout_seconds == 0:
         migration.stabilize.done = True
-        migration.result = _result(migration)
+        _succeed(migration)
     return migration
 
 
@@ -378,7 +416,7 @@ def check_stable(migration: Migration) -> Migration:
     stabilize.detail = "; ".join(waiting_for)
     if not waiting_for:
         stabilize.done = True
-        migration.result = _result(migration)
+        _succeed(migration)
     elif at >= stabilize.deadline:
         raise _not_stable(
             migration,
@@ -488,9 +526,16 @@ def _may_have_started_unreported(migration: Migration) -> bool:
     return not answered
 
 
+def _succeed(migration: Migration) -> None:
+    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    migration.result = _result(migration)
+
+
 def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStable:
     """The migration stays applied. Fleet's older binary runs on the newer schema, so the revision that served
-    before is the way back to a serving Fleet: the cause gives the command for it."""
+    before is the way back to a serving Fleet: the cause gives the command for it. The maintenance page goes:
+    Fleet is as up as it will get without a person."""
+    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
     cluster = migration.input.cluster_name
     back = [shlex.join(["aws", "ecs", "update-service", "--cluster", cluster, "--service", s.name,
                         "--task-definition", str(serving.revision_name(s.revision_to_restore)),
@@ -533,6 +578,8 @@ def rollback(migration: Migration) -> dict[str, str]:
             if service.scalable_target:
                 autoscaling.restore(service.scalable_target, max_capacity)
             placed.append(_service_summary(service, applied))
+        delays = outage.restore_delays(migration.services)
+        outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
     except Exception as exc:
         reason = exc.message if isinstance(exc, MigrationError) else str(exc)
         _add_recovery_details(migration, error, cause)
@@ -555,6 +602,8 @@ def rollback(migration: Migration) -> dict[str, str]:
     )
     cause.update(message=f"{str(cause.get('message', error)).rstrip('.')}. {outcome}", rolled_back=not applied,
                  services=placed)
+    if delays:
+        cause["target_groups"] = delays
     if migration.baseline_from:
         cause["baseline_from"] = migration.baseline_from
     return {"error": error, "cause": json.dumps(cause, sort_keys=True, default=str)}
@@ -723,7 +772,7 @@ def restore_commands(cluster: str, services: list[ServiceSnapshot], task: Migrat
                      "--suspended-state", suspended]
                 )
             )
-    return commands
+    return commands + outage.restore_commands(services)
 
 
 def _service_summary(service: ServiceSnapshot, applied: bool = False) -> dict[str, Any]:
@@ -745,7 +794,7 @@ def _service_summary(service: ServiceSnapshot, applied: bool = False) -> dict[st
 
 def _result(migration: Migration) -> dict[str, Any]:
     task = _require(migration.task, "task")
-    started = datetime.fromisoformat(migration.execution.start_time).timestamp()
+    started = _started(migration)
     return {
         "task_arn": task.arn,
         "exit_code": task.exit_code,
@@ -755,6 +804,10 @@ def _result(migration: Migration) -> dict[str, Any]:
         **({"snapshot": shown} if (shown := _snapshot_shown(migration)) else {}),
         **({"baseline_from": migration.baseline_from} if migration.baseline_from else {}),
     }
+
+
+def _started(migration: Migration) -> float:
+    return datetime.fromisoformat(migration.execution.start_time).timestamp()
 
 
 def _next_wait(at: float, started: float, deadline: float, interval: int | None) -> int:
