@@ -31,6 +31,10 @@ locals {
     db_cluster_identifier     = var.db_cluster_identifier
     db_instance_identifier    = var.db_instance_identifier
     snapshot_timeout_seconds  = var.snapshot_timeout_seconds
+    skip_unchanged_image         = var.skip_unchanged_image
+    deregistration_delay_seconds = var.deregistration_delay_seconds
+    maintenance_page             = var.maintenance_page
+    maintenance_message          = var.maintenance_message
   }
   # The awslogs-group of container_name in the revision (the awslogs driver writes there), "" when that
   # container logs elsewhere or not at all. Only read when the workflow is deployed here.

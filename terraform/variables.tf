@@ -367,6 +367,44 @@ variable "snapshot_timeout_seconds" {
   }
 }
 
+variable "skip_unchanged_image" {
+  type        = bool
+  nullable    = false
+  default     = true
+  description = "Succeed at once, changing nothing, when the new revision's migration container runs exactly the image Fleet's serving tasks run (a configuration-only revision: same image, same migrations). Set false when Fleet runs with upgrades.allow_missing_migrations, or when the image is a mutable tag such as latest."
+}
+
+variable "deregistration_delay_seconds" {
+  type        = number
+  nullable    = true
+  default     = 5
+  description = "While Fleet goes down, each of its target groups waits at most this long for in-flight requests before ECS stops a task, instead of its own deregistration delay (300 s by default, all of it outage); put back afterwards on every path. Null leaves the target groups alone."
+
+  validation {
+    condition     = var.deregistration_delay_seconds == null ? true : (var.deregistration_delay_seconds >= 0 && var.deregistration_delay_seconds <= 3600 && floor(var.deregistration_delay_seconds) == var.deregistration_delay_seconds)
+    error_message = "The deregistration_delay_seconds must be a whole number of seconds from 0 to 3600 (the range Elastic Load Balancing allows), or null to leave the target groups' own delay."
+  }
+}
+
+variable "maintenance_page" {
+  type        = bool
+  nullable    = false
+  default     = false
+  description = "While Fleet is down, every load balancer listener forwarding to the Fleet service answers 503 with maintenance_message (a listener rule added before the scale-down and removed on every path)."
+}
+
+variable "maintenance_message" {
+  type        = string
+  nullable    = false
+  default     = "<!DOCTYPE html><html><head><title>Fleet is being upgraded</title></head><body><h1>Fleet is being upgraded</h1><p>Fleet will be back in a few minutes. Please try again shortly.</p></body></html>"
+  description = "Body of the maintenance response (text/html when it starts with <, else text/plain)."
+
+  validation {
+    condition     = length(var.maintenance_message) >= 1 && length(var.maintenance_message) <= 1024
+    error_message = "The maintenance_message must be 1 to 1024 characters: the most a load balancer's fixed response can carry."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # The workflow this module deploys when state_machine_arn is null (modules/workflow)
 # ---------------------------------------------------------------------------------------------
