@@ -208,3 +208,34 @@ def test_on_ec2_the_task_size_is_not_held_to_the_fargate_table():
     spec = MigrationInput.parse({**VALID, "launch_type": "EC2", "task_cpu": "768", "task_memory": "3000"})
 
     assert (spec.task_cpu, spec.task_memory) == ("768", "3000")
+
+
+def test_the_outage_fields_take_their_documented_defaults():
+    spec = MigrationInput.parse(VALID)
+
+    assert spec.skip_unchanged_image is True
+    assert spec.deregistration_delay_seconds == 5
+    assert spec.maintenance_page is False
+    assert spec.maintenance_message.startswith("<") and "Fleet is being upgraded" in spec.maintenance_message
+
+
+def test_a_null_deregistration_delay_means_leave_the_target_groups_alone():
+    assert MigrationInput.parse({**VALID, "deregistration_delay_seconds": None}).deregistration_delay_seconds is None
+
+
+@pytest.mark.parametrize("value", [-1, 3601, "5", 2.5])
+def test_a_deregistration_delay_outside_what_elb_allows_is_refused_by_name(value):
+    assert rejected(deregistration_delay_seconds=value).details["fields"] == ["deregistration_delay_seconds"]
+
+
+@pytest.mark.parametrize("message", ["", "x" * 1025])
+def test_a_maintenance_message_a_fixed_response_cannot_carry_is_refused_by_name(message):
+    error = rejected(maintenance_message=message)
+
+    assert error.details["fields"] == ["maintenance_message"]
+    assert "1 to 1024 characters" in error.message
+
+
+def test_the_skip_and_page_switches_take_booleans_only():
+    assert rejected(skip_unchanged_image="no").details["fields"] == ["skip_unchanged_image"]
+    assert rejected(maintenance_page=1).details["fields"] == ["maintenance_page"]
