@@ -103,10 +103,16 @@ def not_yet_serving(service: dict[str, Any], tasks: list[dict[str, Any]], count:
                                                for c in t.get("containers", []))]
         if unhealthy:
             waiting.append(f"{len(unhealthy)} task(s) whose container health check is not HEALTHY yet")
-    stopped = [t for t in tasks if t.get("lastStatus") == "STOPPED" and started_since(t, since)]
+    stopped = [t for t in tasks if t.get("lastStatus") == "STOPPED" and started_since(t, since) and not _retired(t)]
     if stopped:
         waiting.append(f"{len(stopped)} task(s) started since the scale-up stopped")
     return waiting
+
+
+def _retired(task: dict[str, Any]) -> bool:
+    """Stopped by the service scheduler for a deployment or a scale-in, not for failing its health checks:
+    a task replaced on purpose says nothing about whether Fleet can serve (Task stopCode, ECS API Reference)."""
+    return task.get("stopCode") == "ServiceSchedulerInitiated" and "health" not in (task.get("stoppedReason") or "").lower()
 
 
 def started_since(task: dict[str, Any], since: float) -> bool:

@@ -89,3 +89,17 @@ def test_a_task_ip_is_its_network_interfaces_private_address():
 
     assert serving.task_ip(described) == "10.10.1.7"
     assert serving.task_ip({}) is None
+
+
+def test_a_task_the_scheduler_replaced_is_not_counted_against_stability_but_one_failing_health_checks_is():
+    since = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
+    later = datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
+    described = {"desiredCount": 1, "taskDefinition": NEW, "loadBalancers": []}
+    replaced = task(OLD, "STOPPED", "STOPPED", stopCode="ServiceSchedulerInitiated", createdAt=later,
+                    stoppedReason="Task replaced by deployment ecs-svc/2")
+    unhealthy = task(NEW, "STOPPED", "STOPPED", stopCode="ServiceSchedulerInitiated", createdAt=later,
+                     stoppedReason="Task failed ELB health checks in (target-group fleet)")
+
+    assert serving.not_yet_serving(described, [task(NEW), replaced], 1, since, set()) == []
+    assert serving.not_yet_serving(described, [task(NEW), unhealthy], 1, since, set()) == [
+        "1 task(s) started since the scale-up stopped"]
