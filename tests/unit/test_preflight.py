@@ -117,3 +117,26 @@ def test_the_run_task_step_refuses_a_command_the_deployment_no_longer_allows(emu
     with pytest.raises(InvalidInput, match="command"):
         run_task.lambda_handler(state, lambda_context)
     assert emu.ecs_sim.run_task_calls == []
+
+
+@pytest.mark.parametrize("controller", ["CODE_DEPLOY", "EXTERNAL"])
+def test_a_revision_restore_a_deployment_controller_cannot_take_is_refused_naming_why(controller):
+    service = {"serviceName": "fleet", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/fleet:2",
+               "deploymentController": {"type": controller}}
+
+    with pytest.raises(InvalidInput) as refused:
+        preflight.check_revision_restorable("ecs_service", service, "arn:aws:ecs:us-east-1:1:task-definition/fleet:1")
+
+    assert refused.value.details["fields"] == ["ecs_service"]
+    assert controller in refused.value.message and "fleet:1" in refused.value.message
+
+
+@pytest.mark.parametrize("controller", ["CODE_DEPLOY", "EXTERNAL", "ECS"])
+def test_a_service_serving_its_own_revision_needs_no_revision_restore_whatever_its_controller(controller):
+    service = {"serviceName": "fleet", "deploymentController": {"type": controller}}
+
+    preflight.check_revision_restorable("ecs_service", service, None)
+
+
+def test_the_rolling_update_controller_takes_a_revision_back():
+    preflight.check_revision_restorable("ecs_service", {"serviceName": "fleet"}, "fleet:1")  # no controller = ECS

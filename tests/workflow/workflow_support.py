@@ -55,8 +55,13 @@ def restore_by_hand(aws: Emulator, commands: list[str]) -> None:
         options = dict(zip(words[3::2], words[4::2], strict=False))
         match words[:3]:
             case ["aws", "ecs", "update-service"]:
+                revision = {"taskDefinition": options["--task-definition"]} if "--task-definition" in options else {}
                 ecs.update_service(cluster=options["--cluster"], service=options["--service"],
-                                   desiredCount=int(options["--desired-count"]))
+                                   desiredCount=int(options["--desired-count"]), **revision)
+            case ["aws", "elbv2", "modify-target-group-attributes"]:
+                key, value = (part.split("=", 1)[1] for part in options["--attributes"].split(","))
+                aws.client("elbv2").modify_target_group_attributes(
+                    TargetGroupArn=options["--target-group-arn"], Attributes=[{"Key": key, "Value": value}])
             case ["aws", "ecs", "stop-task"]:
                 ecs.stop_task(cluster=options["--cluster"], task=options["--task"])
             case ["aws", "ecs", "wait"] if words[3] == "tasks-stopped":
