@@ -105,24 +105,19 @@ def free_priority(rules: list[dict[str, Any]], ignoring: list[str]) -> int | Non
 
 @throttling_is_retried
 def add_maintenance_rule(listener_arn: str, priority: int, message: str, execution_name: str) -> str:
-    """A rule answering every request with ``503`` and ``message``; a retried call finds the rule it made."""
+    """A rule answering every request with ``503`` and ``message``; a retried step finds the one it made."""
+    made = rules_of_execution(listener_arn, execution_name)
+    if made:
+        return made[0]
     content_type = "text/html" if message.lstrip().startswith("<") else "text/plain"
-    try:
-        created = _elbv2().create_rule(
-            ListenerArn=listener_arn,
-            Priority=priority,
-            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["*"]}}],
-            Actions=[{"Type": "fixed-response", "FixedResponseConfig": {
-                "StatusCode": "503", "ContentType": content_type, "MessageBody": message}}],
-            Tags=[{"Key": EXECUTION_TAG, "Value": execution_name}],
-        )
-    except ClientError as exc:
-        if error_code(exc) != "PriorityInUse":
-            raise
-        ours = rules_of_execution(listener_arn, execution_name)  # a retried step: its first call made it
-        if not ours:
-            raise
-        return ours[0]
+    created = _elbv2().create_rule(
+        ListenerArn=listener_arn,
+        Priority=priority,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["*"]}}],
+        Actions=[{"Type": "fixed-response", "FixedResponseConfig": {
+            "StatusCode": "503", "ContentType": content_type, "MessageBody": message}}],
+        Tags=[{"Key": EXECUTION_TAG, "Value": execution_name}],
+    )
     return created["Rules"][0]["RuleArn"]
 
 
