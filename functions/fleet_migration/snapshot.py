@@ -153,13 +153,13 @@ def _create(snapshot: DatabaseSnapshot, execution: Execution) -> dict[str, Any]:
 
 @throttling_is_retried
 def _describe(snapshot: DatabaseSnapshot) -> dict[str, Any]:
+    # The snapshot identifier alone: the database's identifier "can't be used in conjunction with" it (RDS API
+    # Reference, DescribeDBClusterSnapshots and DescribeDBSnapshots); the name is unique to the execution anyway.
     if snapshot.type == "cluster":
         return _rds().describe_db_cluster_snapshots(
-            DBClusterIdentifier=snapshot.identifier, DBClusterSnapshotIdentifier=snapshot.snapshot_identifier,
+            DBClusterSnapshotIdentifier=snapshot.snapshot_identifier,
         )["DBClusterSnapshots"][0]
-    return _rds().describe_db_snapshots(
-        DBInstanceIdentifier=snapshot.identifier, DBSnapshotIdentifier=snapshot.snapshot_identifier,
-    )["DBSnapshots"][0]
+    return _rds().describe_db_snapshots(DBSnapshotIdentifier=snapshot.snapshot_identifier)["DBSnapshots"][0]
 
 
 def _observe(snapshot: DatabaseSnapshot, described: dict[str, Any]) -> None:
