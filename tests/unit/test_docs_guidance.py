@@ -50,3 +50,11 @@ def test_the_terraform_readme_says_what_a_timeout_does_and_when_to_raise_it():
     for words in ("Its default is 3600", "fleetdm/fleet#47538", "#35927", "restores the services",
                   "5 healthy checks 15 s apart", "75 s", "+ 300 s"):
         assert words in text, words
+
+
+def test_the_restore_guidance_names_fleets_own_tool_with_a_dry_run_first():
+    text = (ROOT / "README.md").read_text()
+
+    assert "tools/rds-db-restore/db-restore.sh" in text
+    assert text.index("--restore-snapshot fleet-migration-fleet-fleet-r42-1a2b3c4d --dry-run") < text.index(
+        "--restore-snapshot fleet-migration-fleet-fleet-r42-1a2b3c4d --confirm")

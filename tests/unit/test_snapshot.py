@@ -65,6 +65,11 @@ def test_describe_plans_the_cluster_snapshot_with_its_restore_command(describe):
         f"aws rds restore-db-cluster-from-snapshot --db-cluster-identifier fleet-restored --snapshot-identifier "
         f"{planned['snapshot_identifier']} --engine aurora-mysql")
     assert "create-db-instance" in planned["restore_note"]
+    # Fleet's own restore tool (fleetdm/fleet-terraform tools/rds-db-restore), a dry run first
+    fleet_tool = f"db-restore.sh --restore-snapshot {planned['snapshot_identifier']}"
+    note = planned["restore_note"]
+    assert "tools/rds-db-restore" in note and "fleetdm/fleet-terraform" in note
+    assert note.index(f"`{fleet_tool} --dry-run`") < note.index(f"`{fleet_tool} --confirm`")
 
 
 @pytest.mark.fleet(databases=True)
@@ -86,6 +91,7 @@ def test_describe_plans_the_instance_snapshot_with_its_restore_command(describe)
         "aws rds restore-db-instance-from-db-snapshot --db-instance-identifier fleet-mysql-restored "
         f"--db-snapshot-identifier {planned['snapshot_identifier']} --db-instance-class db.t4g.medium "
         f"--db-subnet-group-name fleet --vpc-security-group-ids {planned['restore_command'].split()[-1]}")
+    assert "Aurora cluster snapshots only" in planned["restore_note"]  # Fleet's tool is not for an RDS instance
 
 
 @pytest.mark.fleet(databases=True)
