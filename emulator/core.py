@@ -44,6 +44,7 @@ from emulator.faults import Faults
 from emulator.fleet import FleetDeployment, seed_fleet
 from emulator.lambda_runtime import LambdaRuntime
 from emulator.rds_simulator import RdsSimulator, SnapshotOutcome
+from emulator.sfn_visibility import ExecutionVisibility
 from emulator.template import TEMPLATE, Application, read_application, render_definition
 
 STATE_MACHINE_NAME = "fleet-migration"
@@ -106,6 +107,8 @@ class Emulator:
         self.ecs_sim = EcsSimulator(self.clock)
         self.rds_sim = RdsSimulator(self.clock)
         self.awslogs = AwsLogsDriver(self.clock)
+        # Step Functions' eventual consistency after StartExecution: off until a test sets delay_seconds
+        self.execution_visibility = ExecutionVisibility(self.clock)
         self.ecs_sim.awslogs = self.awslogs
         self.endpoint_url: str | None = None
         self.state_machine_arn = ""
@@ -134,6 +137,7 @@ class Emulator:
         self.ecs_sim.install()
         self.rds_sim.install()
         self.awslogs.install()
+        self.execution_visibility.install()
         self.faults.install()
         self._deploy()
         if self.server:
@@ -148,6 +152,7 @@ class Emulator:
             self._server.stop()
         # let executions still in flight see their last calls intercepted before unpatching
         self.faults.uninstall()
+        self.execution_visibility.uninstall()
         self.rds_sim.uninstall()
         self.awslogs.uninstall()
         self.ecs_sim.uninstall()

@@ -9,7 +9,9 @@ moto checks CreateDBSnapshot's identifier but not CreateDBClusterSnapshot's; the
 the documented rule for both (RDS API Reference, CreateDBClusterSnapshot: 1 to 63 letters, digits or
 hyphens, the first a letter, no two consecutive hyphens, not ending in one; CreateDBSnapshot: 1 to 255).
 It also refuses a snapshot of a cluster or instance that is not "available" (the same pages' errors
-InvalidDBClusterStateFault and InvalidDBInstanceState), which moto allows.
+InvalidDBClusterStateFault and InvalidDBInstanceState), which moto allows; and, as the RDS API Reference
+says of DescribeDBClusterSnapshots and DescribeDBSnapshots, the database's identifier "can't be used in
+conjunction with" the snapshot's: a describe that names both is InvalidParameterCombination (moto answers it).
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.rds.exceptions import InvalidDBClusterStateFault, InvalidParameterValue, RDSClientError
+from moto.rds.exceptions import (
+    InvalidDBClusterStateFault,
+    InvalidParameterCombination,
+    InvalidParameterValue,
+    RDSClientError,
+)
 from moto.rds.models import RDSBackend
 
 from emulator.clock import Clock
@@ -115,16 +122,27 @@ class RdsSimulator:
                 return wrapper
             return make
 
-        def ticking(original: Any) -> Any:
-            def wrapper(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
-                sim.tick()
-                return original(backend, *args, **kwargs)
-            return wrapper
+        def ticking(database: str, snapshot: str) -> Callable[[Any], Any]:
+            def make(original: Any) -> Any:
+                def wrapper(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
+                    # moto's signature: (database identifier, snapshot identifier, ...), by position or keyword
+                    named = [kwargs.get(key, args[i] if len(args) > i else None)
+                             for i, key in enumerate(ticking_keys[snapshot])]
+                    if all(named):
+                        raise InvalidParameterCombination(
+                            f"{database} can't be used in conjunction with {snapshot}: give one of them")
+                    sim.tick()
+                    return original(backend, *args, **kwargs)
+                return wrapper
+            return make
+
+        ticking_keys = {"DBClusterSnapshotIdentifier": ("db_cluster_identifier", "db_snapshot_identifier"),
+                        "DBSnapshotIdentifier": ("db_instance_identifier", "db_snapshot_identifier")}
 
         patch("create_db_cluster_snapshot", creating("CreateDBClusterSnapshot", "cluster", 1))
         patch("create_db_snapshot", creating("CreateDBSnapshot", "instance", 1))
-        patch("describe_db_cluster_snapshots", ticking)
-        patch("describe_db_snapshots", ticking)
+        patch("describe_db_cluster_snapshots", ticking("DBClusterIdentifier", "DBClusterSnapshotIdentifier"))
+        patch("describe_db_snapshots", ticking("DBInstanceIdentifier", "DBSnapshotIdentifier"))
 
     def uninstall(self) -> None:
         for name, original in self._originals.items():

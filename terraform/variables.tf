@@ -166,8 +166,8 @@ variable "assume_role_session_name" {
 variable "timeout_seconds" {
   type        = number
   nullable    = false
-  default     = 600
-  description = "Limit for the migration task, from RunTask to STOPPED. A task still running then is stopped and everything is rolled back; raise it (1800 or more) for large databases."
+  default     = 3600
+  description = "Limit for the migration task, from RunTask to STOPPED (the workflow's default, 3600; Fleet's addon had 600). A task still running then is stopped mid-migration and the services restored: Fleet's migrations on large databases take 11 to 40+ minutes."
 
   validation {
     condition     = var.timeout_seconds >= 1 && var.timeout_seconds <= 86400 && floor(var.timeout_seconds) == var.timeout_seconds

@@ -6,7 +6,8 @@ terraform {
 
   required_providers {
     # For modules/workflow, which deploys the workflow when state_machine_arn is null. Terraform installs
-    # every provider a module tree names, even for a module call with count = 0.
+    # every provider a module tree names, even for a module call with count = 0. Tested with 5.100.0
+    # (no deprecation warning); nothing used is deprecated or removed in 6.x.
     aws = {
       source  = "hashicorp/aws"
       version = ">= 5.32"

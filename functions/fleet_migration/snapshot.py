@@ -101,17 +101,26 @@ def _restore(kind: str, identifier: str, name: str, database: dict[str, Any]) ->
         if database.get("EngineVersion"):
             words += ["--engine-version", database["EngineVersion"]]
         subnet_group = database.get("DBSubnetGroup")
-        note = (f"A restored Aurora cluster has no DB instances: add one with aws rds create-db-instance "
-                f"--db-cluster-identifier {restored} --db-instance-identifier {restored}-1 --engine "
-                f"{database.get('Engine', 'aurora-mysql')} --db-instance-class <the class of {identifier}'s writer>, "
-                "then point Fleet's database address at the new cluster's endpoint.")
+        # fleetdm/fleet-terraform tools/rds-db-restore/db-restore.sh restores an Aurora cluster snapshot into the
+        # Terraform state of Fleet's example layout (--restore-snapshot <id|arn>; --dry-run prints the plan,
+        # --confirm runs it; --rollback --fleet-image <tag> puts the older Fleet image back as well).
+        fleet_tool = f"db-restore.sh --restore-snapshot {shlex.quote(name)}"
+        note = (f"Deployed with fleetdm/fleet-terraform? Restore with Fleet's own tool (tools/rds-db-restore/"
+                f"db-restore.sh in fleetdm/fleet-terraform), from your environment directory: first `{fleet_tool} "
+                f"--dry-run`, then `{fleet_tool} --confirm` (add --rollback --fleet-image <the Fleet version that "
+                "ran before> to go back to the older Fleet too). Otherwise use restore_command; a restored Aurora "
+                f"cluster has no DB instances: add one with aws rds create-db-instance --db-cluster-identifier "
+                f"{restored} --db-instance-identifier {restored}-1 --engine {database.get('Engine', 'aurora-mysql')} "
+                f"--db-instance-class <the class of {identifier}'s writer>, then point Fleet's database address at "
+                "the new cluster's endpoint.")
     else:
         words = ["aws", "rds", "restore-db-instance-from-db-snapshot", "--db-instance-identifier", restored,
                  "--db-snapshot-identifier", name]
         if database.get("DBInstanceClass"):
             words += ["--db-instance-class", database["DBInstanceClass"]]
         subnet_group = (database.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
-        note = "Then point Fleet's database address at the new instance's endpoint."
+        note = ("Then point Fleet's database address at the new instance's endpoint (Fleet's own restore tool, "
+                "fleetdm/fleet-terraform tools/rds-db-restore, restores Aurora cluster snapshots only).")
     if subnet_group:
         words += ["--db-subnet-group-name", subnet_group]
     if groups:
@@ -153,13 +162,13 @@ def _create(snapshot: DatabaseSnapshot, execution: Execution) -> dict[str, Any]:
 
 @throttling_is_retried
 def _describe(snapshot: DatabaseSnapshot) -> dict[str, Any]:
+    # The snapshot identifier alone: the database's identifier "can't be used in conjunction with" it (RDS API
+    # Reference, DescribeDBClusterSnapshots and DescribeDBSnapshots); the name is unique to the execution anyway.
     if snapshot.type == "cluster":
         return _rds().describe_db_cluster_snapshots(
-            DBClusterIdentifier=snapshot.identifier, DBClusterSnapshotIdentifier=snapshot.snapshot_identifier,
+            DBClusterSnapshotIdentifier=snapshot.snapshot_identifier,
         )["DBClusterSnapshots"][0]
-    return _rds().describe_db_snapshots(
-        DBInstanceIdentifier=snapshot.identifier, DBSnapshotIdentifier=snapshot.snapshot_identifier,
-    )["DBSnapshots"][0]
+    return _rds().describe_db_snapshots(DBSnapshotIdentifier=snapshot.snapshot_identifier)["DBSnapshots"][0]
 
 
 def _observe(snapshot: DatabaseSnapshot, described: dict[str, Any]) -> None:

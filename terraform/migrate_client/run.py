@@ -21,6 +21,11 @@ from .verdict import Verdict
 ACTIVE = ("RUNNING", "PENDING_REDRIVE")
 # A task definition that cannot be read after this many tries (throttling, a network blip) is given up on.
 DESCRIBE_TRIES = 5
+# DescribeExecution "is eventually consistent. The results are best effort and may not reflect very recent
+# updates and changes" (AWS Step Functions API Reference, DescribeExecution): an execution just started, by
+# this client or by the apply or trigger it joins, may read as ExecutionDoesNotExist for a moment. It is
+# looked for again for this long before that counts as an error.
+VISIBILITY_SECONDS = 30.0
 
 
 class Interrupted(Exception):
@@ -50,6 +55,7 @@ class Follower:
         self.logs: LogFollower | None = None
         self._logs_settled = False  # found the stream, or said once why there is none to read
         self._describe_failures = 0
+        self._visible_by = monotonic() + VISIBILITY_SECONDS
 
     def run(self) -> dict[str, Any]:
         """Print as the execution goes; return its final describe_execution."""
@@ -65,7 +71,9 @@ class Follower:
                     next_history = self._monotonic() + settings.poll_seconds
                 except Exception as exc:  # noqa: BLE001 - only transient errors are retried
                     failures += 1
-                    if not is_transient(exc) or failures > 10:
+                    not_yet_visible = (error_code(exc) == "ExecutionDoesNotExist"
+                                       and self._monotonic() < self._visible_by)
+                    if not (is_transient(exc) or not_yet_visible) or failures > 10:
                         raise
                     self._err(f"{PREFIX} warning: {type(exc).__name__} while following the execution, retrying")
                     next_history = self._monotonic() + min(30.0, settings.poll_seconds * 2 ** failures)
@@ -147,7 +155,7 @@ def run(settings: Settings, out: Callable[[str], None], err: Callable[[str], Non
     except RuntimeError as exc:  # every attempt already failed
         raise Stop(EXIT_FAILED, f"{exc}; look at why in the Step Functions console") from None
     verdict = Verdict(settings, out, err)
-    described = sfn.describe_execution(executionArn=decision.execution_arn)
+    described = describe_when_visible(sfn, decision.execution_arn)
     if decision.action == "succeeded":
         return verdict.report(described, decision, already=True)
     theirs = loads(described.get("input"))
@@ -173,6 +181,21 @@ def run(settings: Settings, out: Callable[[str], None], err: Callable[[str], Non
         err("  running `terraform apply` (or this client) again joins it instead of starting another migration")
         return 128 + stop.signum
     return verdict.report(final, decision)
+
+
+def describe_when_visible(sfn: Any, arn: str, monotonic: Callable[[], float] = time.monotonic,
+                          sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """DescribeExecution of an execution that was just started or found: ExecutionDoesNotExist is looked
+    past for VISIBILITY_SECONDS (eventual consistency), then raised."""
+    deadline, pause = monotonic() + VISIBILITY_SECONDS, 0.25
+    while True:
+        try:
+            return sfn.describe_execution(executionArn=arn)
+        except Exception as exc:  # noqa: BLE001 - only a not-yet-visible execution is looked for again
+            if error_code(exc) != "ExecutionDoesNotExist" or monotonic() + pause > deadline:
+                raise
+        sleep(pause)
+        pause = min(2.0, pause * 2)
 
 
 def _differing_fields(theirs: Any, ours: dict[str, Any]) -> list[str]:

@@ -30,8 +30,14 @@ ENV = {
 DEFAULT_POLL_SECONDS = 1.0
 # A wait that prints nothing for longer looks hung: people kill applies that look hung.
 DEFAULT_HEARTBEAT_SECONDS = 30.0
-# When the input leaves a timeout out, the state machine uses these (design section 3).
+# When the input leaves a timeout out, the state machine uses these (the execution input's documented defaults).
 DEFAULT_TIMEOUTS = {"drain_timeout_seconds": 600, "timeout_seconds": 3600, "stabilize_timeout_seconds": 600}
+# Taken only when the input names a database (db_cluster_identifier or db_instance_identifier).
+DEFAULT_SNAPSHOT_TIMEOUT_SECONDS = 3600
+# After a timed-out migration the rollback waits this long for the stopped task to reach STOPPED
+# (STOP_DEADLINE_SECONDS in functions/fleet_migration/workflow.py; the client cannot import it).
+ROLLBACK_STOP_WAIT_SECONDS = 300
+# Describe, scale-down, scale-up, rollback, Lambda retries and the poll intervals that overshoot each deadline.
 WAIT_MARGIN_SECONDS = 900
 STATE_MACHINE_ARN = re.compile(r"^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([^:/\s]{1,80})$")
 PREFIX = "fleet-migration:"
@@ -77,7 +83,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         f"(${ENV['poll_seconds']})")
     parser.add_argument("--max-wait-seconds", default=env.get(ENV["max_wait_seconds"], ""), metavar="SECONDS",
                         help="stop following (exit 4, the execution keeps running) after this long; default: the "
-                        f"input's drain + task + stabilize timeouts plus {WAIT_MARGIN_SECONDS} s "
+                        "input's drain + snapshot (when a database is named) + task + stabilize timeouts, plus "
+                        f"{ROLLBACK_STOP_WAIT_SECONDS} s for a timed-out task to stop, plus {WAIT_MARGIN_SECONDS} s "
                         f"(${ENV['max_wait_seconds']})")
     parser.add_argument("--heartbeat-seconds", default=env.get(ENV["heartbeat_seconds"], ""), metavar="SECONDS",
                         help="while a wait prints nothing new, print where it stands at least this often; default "
@@ -109,13 +116,27 @@ class Settings:
         self.assume_role_arn = args.assume_role_arn.strip()
         self.session_name = args.assume_role_session_name.strip() or f"fleet-migration-r{self.revision}"
         self.poll_seconds = _seconds(args.poll_seconds, DEFAULT_POLL_SECONDS, "poll seconds", minimum=0.05)
-        timeouts = {key: self.document.get(key, default) for key, default in DEFAULT_TIMEOUTS.items()}
-        default_wait = sum(v for v in timeouts.values() if isinstance(v, (int, float))) + WAIT_MARGIN_SECONDS
-        self.max_wait_seconds = _seconds(args.max_wait_seconds, default_wait, "max wait seconds", minimum=1)
+        self.max_wait_seconds = _seconds(args.max_wait_seconds, longest_execution_seconds(self.document),
+                                         "max wait seconds", minimum=1)
         self.heartbeat_seconds = _seconds(args.heartbeat_seconds, DEFAULT_HEARTBEAT_SECONDS,
                                           "heartbeat seconds", minimum=0.05)
         expected = str(args.expected_min_capacity).strip()
         self.expected_min_capacity = int(_seconds(expected, 0, "expected min capacity", minimum=0)) if expected else None
+
+
+def longest_execution_seconds(document: dict[str, Any]) -> float:
+    """How long an execution with this input may run, every phase at its limit, plus a margin: the drain, the
+    snapshot (when a database is named), the migration task, the rollback's wait for a timed-out task to stop,
+    and the scale-up's wait for the services to stabilize. The client waits that long before it gives up."""
+
+    def limit(key: str, default: float) -> float:
+        value = document.get(key, default)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float(default)
+
+    phases = [limit(key, default) for key, default in DEFAULT_TIMEOUTS.items()]
+    if document.get("db_cluster_identifier") or document.get("db_instance_identifier"):
+        phases.append(limit("snapshot_timeout_seconds", DEFAULT_SNAPSHOT_TIMEOUT_SECONDS))
+    return sum(phases) + ROLLBACK_STOP_WAIT_SECONDS + WAIT_MARGIN_SECONDS
 
 
 def _read_input(raw: str) -> tuple[str, dict[str, Any]]:

@@ -59,6 +59,10 @@ FLEET_ADDON_VARIABLES = {
     "assume_role_session_name": ("string", ""),
     "timeout_seconds": ("number", 600),
 }
+# Defaults that differ from the addon's on purpose. timeout_seconds: a timeout stops the migration task
+# mid-way, and Fleet's migrations on large databases take tens of minutes (fleetdm/fleet#47538, #35927):
+# the workflow's own default, never shorter.
+OUR_DEFAULTS = {"timeout_seconds": 3600}
 # Fleet's documented module block (fleet-terraform example/main.tf), values filled in.
 FLEET_EXAMPLE_ARGUMENTS = {
     "ecs_cluster": "fleet",
@@ -197,7 +201,7 @@ def test_the_variables_are_a_superset_of_fleets_addon_with_the_same_types_and_de
         if type_ is not None:
             assert re.search(rf"^  type\s*=\s*{re.escape(type_)}$", declared[name], re.MULTILINE), name
         if default is not REQUIRED:
-            assert variables[name].get("default") == default, name
+            assert variables[name].get("default") == OUR_DEFAULTS.get(name, default), name
     required = [name for name, variable in variables.items() if "default" not in variable]
     assert sorted(required) == sorted(["ecs_cluster", "ecs_service", "task_definition", "task_definition_revision",
                                        "subnets", "security_groups"])  # state_machine_arn: null deploys modules/workflow
@@ -240,7 +244,7 @@ def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(e
 
     # Fleet's addon scaled to zero and used min_capacity as the autoscaling minimum after the migration
     assert document["min_capacity"] == 0
-    assert (document["desired_count"], document["max_capacity"], document["timeout_seconds"]) == (2, 10, 600)
+    assert (document["desired_count"], document["max_capacity"], document["timeout_seconds"]) == (2, 10, 3600)
     assert MigrationInput.parse(document).task_definition_ref == "fleet:7"
 
 
@@ -268,6 +272,10 @@ def test_the_defaults_make_a_valid_input_that_leaves_counts_to_what_was_found(de
     parsed = MigrationInput.parse(default_input)
     assert (parsed.min_capacity, parsed.desired_count, parsed.max_capacity, parsed.vuln_service) == (0, None, None, "")
     assert parsed.command == ["fleet", "prepare", "db", "--no-prompt"]
+    # every limit is the workflow's own default: a shorter timeout_seconds stops long migrations mid-way
+    for field in ("timeout_seconds", "drain_timeout_seconds", "stabilize_timeout_seconds", "snapshot_timeout_seconds"):
+        assert default_input[field] == MigrationInput.model_fields[field].default, field
+    assert default_input["timeout_seconds"] == 3600
 
 
 # -- the outputs equal what the client computes ---------------------------------------------------------
@@ -517,7 +525,7 @@ def test_values_are_converted_and_null_means_the_default(evaluated):
     # a string where a number is declared is converted, as Terraform converts "9" to 9
     document = json.loads(evaluated["converted"]["execution_input"])
     assert document["task_definition_revision"] == 9
-    assert document["timeout_seconds"] == 600  # null for a non-nullable variable with a default means the default
+    assert document["timeout_seconds"] == 3600  # null for a non-nullable variable with a default means the default
 
 
 def test_terraform_refuses_an_argument_the_module_does_not_declare(root):

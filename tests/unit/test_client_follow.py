@@ -12,8 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 import executions
 from botocore.exceptions import ClientError
+import pytest
 from migrate_client.run import Follower
-from migrate_client.settings import Settings, parse_args
+from migrate_client.settings import Settings, Stop, parse_args
 
 STARTED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/fleet/0f3c2a1b"
@@ -66,10 +67,11 @@ def exited(name: str, output: dict) -> dict:
     return {"type": "TaskStateExited", "stateExitedEventDetails": {"name": name, "output": json.dumps(output)}}
 
 
-def follow(events: list[tuple[float, dict]], ends_at: float, heartbeat: str = "") -> list[str]:
+def follow(events: list[tuple[float, dict]], ends_at: float, heartbeat: str = "", **document: object) -> list[str]:
     clock = [0.0]
     args = parse_args(["--state-machine-arn", "arn:aws:states:us-east-1:123456789012:stateMachine:fm", "--input",
-                       json.dumps({"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4}),
+                       json.dumps({"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4,
+                                   **document}),
                        "--heartbeat-seconds", heartbeat])
     printed: list[str] = []
 
@@ -141,3 +143,38 @@ def test_without_permission_to_find_the_log_lines_one_line_says_so_and_the_steps
     assert len(notes) == 1
     assert "access denied on ecs:DescribeTaskDefinition for arn:aws:ecs:us-east-1:1:task-definition/fleet:4" in notes[0]
     assert printed[-1].endswith("done   Migration succeeded")
+
+
+SNAPSHOT = "Check the snapshot"
+SHORT_TIMEOUTS = {"drain_timeout_seconds": 60, "timeout_seconds": 60, "stabilize_timeout_seconds": 60}
+
+
+def slow_snapshot(seconds: float) -> list[tuple[float, dict]]:
+    """Drained at once, then a snapshot "creating" for ``seconds`` (well inside snapshot_timeout_seconds)."""
+    return [
+        (1.0, entered("Take a snapshot of the database")),
+        (2.0, entered(SNAPSHOT)),
+        (2.1, exited(SNAPSHOT, {"input": {}, "snapshot": {"done": False, "status": "creating"}})),
+        (seconds, entered("Run the migration task")),
+        (seconds + 30, entered("Migration succeeded", "Succeed")),
+    ]
+
+
+def test_a_slow_snapshot_does_not_make_the_client_give_up_while_the_execution_runs():
+    # GIVEN short task timeouts (the old wait: 60 + 60 + 60 + 900 s) and an hour's snapshot_timeout_seconds
+    events = slow_snapshot(2400)
+
+    # WHEN the snapshot takes 40 minutes
+    printed = follow(events, ends_at=2431, heartbeat="600", db_cluster_identifier="fleet",
+                     snapshot_timeout_seconds=3600, **SHORT_TIMEOUTS)
+
+    # THEN the client follows the execution to its end
+    assert not [line for line in printed if "gave up" in line]
+
+
+def test_the_client_still_gives_up_once_every_phase_is_past_its_limit():
+    with pytest.raises(Stop) as stopped:
+        follow(slow_snapshot(9000), ends_at=9031, heartbeat="600", db_cluster_identifier="fleet",
+               snapshot_timeout_seconds=3600, **SHORT_TIMEOUTS)
+
+    assert stopped.value.code == 4 and "still runs" in stopped.value.message

@@ -46,7 +46,26 @@ def test_the_region_comes_from_the_state_machine_arn_unless_given():
     assert settings().region == "eu-west-1"
     assert settings(region="eu-central-1").region == "eu-central-1"
     assert settings().session_name == "fleet-migration-r4"
-    assert settings().max_wait_seconds == 600 + 3600 + 600 + 900
+
+
+
+def test_the_client_waits_as_long_as_every_phase_of_the_execution_may_take():
+    # drain + migration task + the rollback's wait for a stopped task + stabilize, and a margin
+    assert settings().max_wait_seconds == 600 + 3600 + 300 + 600 + 900
+    # a database adds its snapshot_timeout_seconds
+    with_database = {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4,
+                     "db_instance_identifier": "fleet-mysql", "snapshot_timeout_seconds": 7200, "timeout_seconds": 60}
+    assert settings(input=json.dumps(with_database)).max_wait_seconds == 600 + 7200 + 60 + 300 + 600 + 900
+    assert settings(input=json.dumps({**with_database, "snapshot_timeout_seconds": None})).max_wait_seconds == (
+        600 + 3600 + 60 + 300 + 600 + 900)
+    assert settings(max_wait_seconds="90").max_wait_seconds == 90
+
+
+def test_the_rollback_stop_wait_the_client_allows_for_is_the_workflow_s():
+    from fleet_migration.workflow import STOP_DEADLINE_SECONDS
+    from migrate_client.settings import ROLLBACK_STOP_WAIT_SECONDS
+
+    assert ROLLBACK_STOP_WAIT_SECONDS == STOP_DEADLINE_SECONDS
 
 
 def test_a_quiet_wait_is_reported_every_30_seconds_unless_told_otherwise():

@@ -65,6 +65,11 @@ def test_describe_plans_the_cluster_snapshot_with_its_restore_command(describe):
         f"aws rds restore-db-cluster-from-snapshot --db-cluster-identifier fleet-restored --snapshot-identifier "
         f"{planned['snapshot_identifier']} --engine aurora-mysql")
     assert "create-db-instance" in planned["restore_note"]
+    # Fleet's own restore tool (fleetdm/fleet-terraform tools/rds-db-restore), a dry run first
+    fleet_tool = f"db-restore.sh --restore-snapshot {planned['snapshot_identifier']}"
+    note = planned["restore_note"]
+    assert "tools/rds-db-restore" in note and "fleetdm/fleet-terraform" in note
+    assert note.index(f"`{fleet_tool} --dry-run`") < note.index(f"`{fleet_tool} --confirm`")
 
 
 @pytest.mark.fleet(databases=True)
@@ -86,6 +91,7 @@ def test_describe_plans_the_instance_snapshot_with_its_restore_command(describe)
         "aws rds restore-db-instance-from-db-snapshot --db-instance-identifier fleet-mysql-restored "
         f"--db-snapshot-identifier {planned['snapshot_identifier']} --db-instance-class db.t4g.medium "
         f"--db-subnet-group-name fleet --vpc-security-group-ids {planned['restore_command'].split()[-1]}")
+    assert "Aurora cluster snapshots only" in planned["restore_note"]  # Fleet's tool is not for an RDS instance
 
 
 @pytest.mark.fleet(databases=True)
@@ -206,3 +212,41 @@ def test_the_emulator_refuses_a_snapshot_of_a_database_that_is_not_available(emu
         rds.create_db_snapshot(DBInstanceIdentifier="fleet-mysql", DBSnapshotIdentifier="before")
 
     assert caught.value.response["Error"]["Code"] == "InvalidDBInstanceState"
+
+
+@pytest.mark.fleet(databases=True)
+@pytest.mark.parametrize(("database", "snapshot"), [
+    ({"DBClusterIdentifier": "fleet"}, {"DBClusterSnapshotIdentifier": "before"}),
+    ({"DBInstanceIdentifier": "fleet-mysql"}, {"DBSnapshotIdentifier": "before"}),
+])
+def test_the_emulator_refuses_a_snapshot_describe_naming_the_database_too(emu, deployment, database, snapshot):
+    # RDS API Reference, DescribeDBClusterSnapshots / DescribeDBSnapshots: the database's identifier "can't be
+    # used in conjunction with" the snapshot's.
+    rds = emu.client("rds")
+    cluster = "DBClusterIdentifier" in database
+    if cluster:
+        rds.create_db_cluster_snapshot(**database, **snapshot)
+    else:
+        rds.create_db_snapshot(**database, **snapshot)
+    describe = rds.describe_db_cluster_snapshots if cluster else rds.describe_db_snapshots
+
+    with pytest.raises(ClientError) as caught:
+        describe(**database, **snapshot)
+
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    key, name = ("DBClusterSnapshots", "DBClusterSnapshotIdentifier") if cluster else ("DBSnapshots", "DBSnapshotIdentifier")
+    assert [found[name] for found in describe(**snapshot)[key]] == ["before"]
+    assert "before" in [found[name] for found in describe(**database)[key]]  # each alone is fine
+
+
+@pytest.mark.fleet(databases=True)
+@pytest.mark.parametrize("field", ["db_cluster_identifier", "db_instance_identifier"])
+def test_the_snapshot_check_reads_the_snapshot_by_its_identifier_alone(emu, drained, lambda_context, field):
+    emu.next_snapshot(creating_seconds=10)
+    state = take_snapshot.lambda_handler(drained(**{field: "fleet" if "cluster" in field else "fleet-mysql"}),
+                                         lambda_context)
+    emu.clock.advance(11)
+
+    state = check_snapshot.lambda_handler(state, lambda_context)
+
+    assert (state["snapshot"]["status"], state["snapshot"]["done"]) == ("available", True)

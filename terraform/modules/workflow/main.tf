@@ -12,8 +12,16 @@ data "aws_caller_identity" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
-  account   = data.aws_caller_identity.current.account_id
+  # The region's name is the data source's id on hashicorp/aws 5.x and 6.x alike; `name` is deprecated in
+  # 6.x (in favour of `region`, which 5.x lacks), and a deprecated attribute warns on every plan.
+  region  = data.aws_region.current.id
+  account = data.aws_caller_identity.current.account_id
+
+  # IAM role names are unique per account, not per region (IAM is global): the same workflow name in a
+  # second region, or for a second Fleet, would meet EntityAlreadyExists. Each role name ends in 8 hex of
+  # the region, the name and the services it serves, and stays within IAM's 64 characters for a role name
+  # (IAM User Guide, "IAM and AWS STS quotas"; CreateRole RoleName, IAM API Reference).
+  role_suffix = substr(sha256(join("/", [local.region, var.name, var.cluster_name, var.service_name])), 0, 8)
 
   ecs_prefix   = "arn:${local.partition}:ecs:${local.region}:${local.account}"
   cluster_arn  = "${local.ecs_prefix}:cluster/${var.cluster_name}"
@@ -285,7 +293,7 @@ resource "aws_cloudwatch_log_group" "functions" {
 resource "aws_iam_role" "function" {
   for_each = local.functions
 
-  name = "${var.name}-${each.key}"
+  name = "${substr("${var.name}-${each.key}", 0, 55)}-${local.role_suffix}"
   assume_role_policy = jsonencode({
     Version   = "2012-10-17"
     Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
@@ -375,7 +383,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${var.name}-state-machine"
+  name = "${substr("${var.name}-state-machine", 0, 55)}-${local.role_suffix}"
   assume_role_policy = jsonencode({
     Version   = "2012-10-17"
     Statement = [{ Effect = "Allow", Principal = { Service = "states.amazonaws.com" }, Action = "sts:AssumeRole" }]
