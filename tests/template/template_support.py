@@ -27,7 +27,7 @@ README = ROOT / "README.md"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account: ARNs built here match the emulator's
 PARTITION = "aws"
-# The emulator names its state machine "fleet-migration"; the template names it ${AWS::StackName}-migration.
+# The emulator names its state machine "fleet-migration", the template's StateMachineName default.
 STACK_NAME = "fleet"
 
 # The emulator's seeded Fleet deployment (emulator/fleet.py) as stack parameters, as the emulator deploys
@@ -105,7 +105,7 @@ class Resolver:
 
     @property
     def state_machine_arn(self) -> str:
-        return f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{self.stack_name}-migration"
+        return f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{self.values['StateMachineName']}"
 
     def ref(self, name: str) -> Any:
         if name in self.values:

@@ -86,9 +86,23 @@ def test_logs_go_to_declared_groups_with_retention(translated: dict[str, Any]) -
 
 def test_the_state_machine_has_a_fixed_name_the_policies_can_build(template: dict[str, Any]) -> None:
     machine = template["Resources"]["MigrationStateMachine"]["Properties"]
-    assert machine["Name"] == {"Fn::Sub": "${AWS::StackName}-migration"}
+    assert machine["Name"] == {"Ref": "StateMachineName"}
     resolver = Resolver(template)
-    assert resolver.resolve(machine["Name"]) == resolver.state_machine_arn.rsplit(":", 1)[-1]
+    assert resolver.resolve(machine["Name"]) == resolver.state_machine_arn.rsplit(":", 1)[-1] == "fleet-migration"
+
+
+def test_a_long_stack_name_keeps_the_state_machine_name_within_step_functions_80_characters(
+        template: dict[str, Any]) -> None:
+    # CloudFormation allows stack names of 128 characters; Step Functions, state machine names of 80
+    resolver = Resolver(template, stack_name="f" * 128)
+    name = resolver.resolve(template["Resources"]["MigrationStateMachine"]["Properties"]["Name"])
+    assert len(name) <= 80
+
+
+def test_a_state_machine_name_over_80_characters_is_refused_by_the_parameter(template: dict[str, Any]) -> None:
+    pattern = re.compile(template["Parameters"]["StateMachineName"]["AllowedPattern"])
+    assert pattern.fullmatch("x" * 80)
+    assert not pattern.fullmatch("x" * 81) and not pattern.fullmatch("")
 
 
 def test_a_failed_migration_raises_an_alarm_that_can_notify_a_topic(template: dict[str, Any]) -> None:
