@@ -124,7 +124,9 @@ class MigrationInput(BaseModel):
 
     @model_validator(mode="after")
     def _check_task_size_and_database(self) -> MigrationInput:
-        problem = task_size.problem(self.task_cpu, self.task_memory, fargate=self.launch_type != "EC2")
+        # With launch_type null, where the task runs (Fargate or an EC2 capacity provider) is known only once the
+        # describe step has read the service: it checks Fargate's table then (launch.resolve, workflow.describe).
+        problem = task_size.problem(self.task_cpu, self.task_memory, fargate=self.launch_type == "FARGATE")
         if problem:
             raise ValueError(problem)
         for field in ("db_cluster_identifier", "db_instance_identifier"):
@@ -412,6 +414,8 @@ class Migration(BaseModel):
     # None: the container has no awslogs configuration with a stream prefix (log_note says so in a cause)
     task_logs: LogSource | None = None
     log_note: str | None = None
+    # The migration container's memory limit under a task_memory override (what the other containers leave)
+    container_memory: int | None = None
 
     @field_serializer("input")
     def _input_as_given(self, spec: MigrationInput) -> dict[str, Any]:
