@@ -62,6 +62,7 @@ def describe(request: DescribeRequest) -> Migration:
         if spec.vuln_service:
             wanted["vuln_service"] = spec.vuln_service
         found = ecs.find_services(spec.ecs_cluster, wanted)
+        preflight.check_scheduling(found)
         definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
         _preflight(spec, definition)
         task_launch = launch.resolve(spec, found["ecs_service"], definition)

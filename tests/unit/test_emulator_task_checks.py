@@ -52,3 +52,25 @@ def test_a_container_without_a_hard_limit_holds_its_reservation(emu, deployment,
     assert "1152 MiB" in message
     fits = run_task(taskDefinition="fleet:3", overrides={"containerOverrides": [{"name": "fleet", "memory": 896}]})
     assert len(fits["tasks"]) == 1
+
+
+def create_daemon(emu, deployment, name: str = "osquery-daemon") -> None:
+    emu.client("ecs").create_service(
+        cluster=deployment.cluster, serviceName=name, taskDefinition="fleet:2", schedulingStrategy="DAEMON",
+        launchType="EC2", networkConfiguration={"awsvpcConfiguration": {
+            "subnets": deployment.subnets, "securityGroups": deployment.security_groups}})
+
+
+def test_update_service_refuses_a_desired_count_for_a_daemon_service(emu, deployment):
+    create_daemon(emu, deployment)
+
+    message = refused(emu.client("ecs").update_service, cluster=deployment.cluster, service="osquery-daemon",
+                      desiredCount=0)
+
+    assert "DAEMON" in message
+
+
+def test_update_service_takes_a_desired_count_for_a_replica_service(emu, deployment):
+    updated = emu.client("ecs").update_service(cluster=deployment.cluster, service=deployment.service, desiredCount=1)
+
+    assert updated["service"]["desiredCount"] == 1

@@ -1,5 +1,6 @@
-"""The migration task's size: task_memory reaches the migration container's own limit, and the task size is checked
-against where the task really runs (Fargate's table on Fargate only), before anything changes."""
+"""What RunTask or UpdateService would refuse after the scale-down, refused before anything changes: the migration
+task's size (task_memory reaches the migration container's own limit; Fargate's table applies only where the task
+really runs on Fargate), and a DAEMON service, which takes no desired count."""
 
 from __future__ import annotations
 
@@ -86,3 +87,21 @@ def test_on_fargate_capacity_providers_a_size_outside_fargates_table_is_refused_
     assert (run.status, run.error) == ("FAILED", "InvalidInput")
     assert cause_of(run)["fields"] == ["task_memory"] and '"512", "1024", "2048"' in cause_of(run)["message"]
     assert state_of(deployment) == before and aws.ecs_sim.run_task_calls == []
+
+
+def test_a_daemon_service_is_refused_before_anything_changes(aws, fleet, fast_input, state_of):
+    # GIVEN a "vulnerability processing" service that runs as a DAEMON (one task per container instance)
+    aws.client("ecs").create_service(
+        cluster=fleet.cluster, serviceName="vuln-daemon", taskDefinition=f"{fleet.task_definition}:2",
+        schedulingStrategy="DAEMON", launchType="EC2", networkConfiguration={"awsvpcConfiguration": {
+            "subnets": fleet.subnets, "securityGroups": fleet.security_groups}})
+    before = state_of(fleet)
+
+    run = aws.run(fast_input(vuln_service="vuln-daemon"), name="fleet-fleet-r2")
+
+    # THEN preflight refuses it, naming the field and the service, before the scale-down of ecs_service
+    assert (run.status, run.error) == ("FAILED", "InvalidInput")
+    cause = cause_of(run)
+    assert cause["fields"] == ["vuln_service"] and "'vuln-daemon'" in cause["message"] and "DAEMON" in cause["message"]
+    assert follows(run, DESCRIBE, FAIL_STATE["InvalidInput"])
+    assert state_of(fleet) == before and aws.ecs_sim.run_task_calls == []
