@@ -36,7 +36,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.responses import get_backend as sfn_backend
 from werkzeug.serving import make_server
 
-from emulator import interpreter_cache, terraform_support
+from emulator import interpreter_cache, redrive, terraform_support
 from emulator.awslogs import AwsLogsDriver
 from emulator.clock import Clock
 from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
@@ -132,6 +132,7 @@ class Emulator:
         self._mock.start()
         self._restore.append(terraform_support.install(ACCOUNT_ID))
         self._restore.append(interpreter_cache.install())
+        self._restore.append(redrive.install())
         self._install_clock()
         self.lambdas.install()
         self.ecs_sim.install()
@@ -302,6 +303,12 @@ class Emulator:
             output=json.loads(described["output"]) if described.get("output") else None,
             events=events,
         )
+
+    def redrive(self, arn: str) -> str:
+        """Step Functions' RedriveExecution (moto has none): the execution runs again from where it ended."""
+        _, _, _, region, account, *_ = arn.split(":")
+        redrive.redrive(sfn_backend(account, region).describe_execution(arn))
+        return arn
 
     def run(self, document: Any, name: str, timeout: float = 120) -> ExecutionRun:
         return self.wait(self.start(document, name), timeout)

@@ -38,7 +38,7 @@ from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from emulator import fargate
+from emulator import container_memory, fargate, service_rules
 from emulator.clock import Clock
 
 # StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
@@ -536,6 +536,7 @@ class EcsSimulator:
             def wrapper(backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
                 at = sim.clock.now()
                 new_definition, forced = properties.get("task_definition"), properties.get("force_new_deployment")
+                service_rules.check_update_service(backend, properties)
                 service = original(backend, properties)
                 with sim._lock:
                     if new_definition:  # moto keeps the string as given; ECS reports the ARN
@@ -660,6 +661,7 @@ class EcsSimulator:
                     if sim.run_task_failures:
                         return ActionResult({"tasks": [], "failures": [sim.run_task_failures.popleft()]})
                     fargate.check_run_task(response, backend)
+                    container_memory.check_run_task(response, backend)
                     before = {arn for tasks in backend.tasks.values() for arn in tasks}
                     result = original(response)
                     at = sim.clock.now()

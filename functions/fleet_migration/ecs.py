@@ -190,11 +190,16 @@ def run_task(
     group: str,
     cpu: str | None = None,
     memory: str | None = None,
+    container_memory: int | None = None,
 ) -> dict[str, Any]:
     """Start the one-off migration task; the client token makes a retried call return the same task.
 
-    ``cpu``/``memory`` override the task size (RunTask ``overrides.cpu``/``overrides.memory``)."""
-    overrides: dict[str, Any] = {"containerOverrides": [{"name": container_name, "command": command}]}
+    ``cpu``/``memory`` override the task size (RunTask ``overrides.cpu``/``overrides.memory``), and
+    ``container_memory`` the migration container's own hard limit (ContainerOverride ``memory``)."""
+    container: dict[str, Any] = {"name": container_name, "command": command}
+    if container_memory is not None:
+        container["memory"] = container_memory
+    overrides: dict[str, Any] = {"containerOverrides": [container]}
     overrides.update({key: value for key, value in (("cpu", cpu), ("memory", memory)) if value is not None})
     response = _ecs().run_task(
         cluster=cluster,

@@ -78,6 +78,12 @@ class RollbackFailed(MigrationError):
     """Restoring the captured state failed after retries."""
 
 
+class RedriveNotSupported(MigrationError):
+    """A step ran in a redriven execution (Step Functions' Redrive); it changed nothing, and nor does the execution."""
+
+    changes_nothing = True
+
+
 class AwsThrottled(MigrationError):
     """AWS kept throttling after the SDK's own retries; the state machine retries the step."""
 
@@ -92,5 +98,6 @@ CONTRACT_ERRORS = (
     MigrationTimeout,
     ServiceNotStable,
     RollbackFailed,
+    RedriveNotSupported,
 )
 CONTRACT_ERROR_NAMES = tuple(cls.__name__ for cls in CONTRACT_ERRORS)

@@ -142,7 +142,9 @@ class MigrationInput(BaseModel):
 
     @model_validator(mode="after")
     def _check_task_size_and_database(self) -> MigrationInput:
-        problem = task_size.problem(self.task_cpu, self.task_memory, fargate=self.launch_type != "EC2")
+        # With launch_type null, where the task runs (Fargate or an EC2 capacity provider) is known only once the
+        # describe step has read the service: it checks Fargate's table then (launch.resolve, workflow.describe).
+        problem = task_size.problem(self.task_cpu, self.task_memory, fargate=self.launch_type == "FARGATE")
         if problem:
             raise ValueError(problem)
         for field in ("db_cluster_identifier", "db_instance_identifier"):
@@ -463,6 +465,8 @@ class Migration(BaseModel):
     maintenance_rules: list[MaintenanceRule] = Field(default_factory=list)
     # Rules an earlier execution left behind (tagged fleet-migration:execution): deleted before the scale-down
     leftover_rules: list[str] = Field(default_factory=list)
+    # The migration container's memory limit under a task_memory override (what the other containers leave)
+    container_memory: int | None = None
 
     @field_serializer("input")
     def _input_as_given(self, spec: MigrationInput) -> dict[str, Any]:

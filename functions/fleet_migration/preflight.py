@@ -174,3 +174,17 @@ def check_revision_restorable(field: str, service: Mapping[str, Any], revision_t
             "again. Nothing was changed.",
             fields=[field],
         )
+
+
+def check_scheduling(found: Mapping[str, Mapping[str, Any]]) -> None:
+    """A DAEMON service runs one task per container instance and takes no desired count: UpdateService would
+    refuse the scale-down ("Amazon ECS service deployment controllers and strategies", ECS Developer Guide: with
+    the daemon strategy "there is no need to specify a desired number of tasks"), part-way through it."""
+    for field, service in found.items():
+        if service.get("schedulingStrategy") == "DAEMON":
+            raise InvalidInput(
+                f"{field}: service {service['serviceName']!r} uses the DAEMON scheduling strategy (one task on each "
+                "container instance), which has no desired count to scale down to and back; name a REPLICA service "
+                f"in {field}, or stop {service['serviceName']!r} some other way. Nothing was changed.",
+                fields=[field],
+            )

@@ -71,3 +71,47 @@ def revision_problem(cpu: str | None, memory: str | None, definition: dict[str, 
         return None
     return (f"task_memory: the revision's memory {kept} MiB does not run with task_cpu {cpu} on Fargate; set "
             f"task_memory to {_memory_choices(cpu_units)}")
+
+
+# ContainerDefinition memory (Amazon ECS API Reference): "The Docker 20.10.0 or later daemon reserves a minimum of
+# 6 MiB of memory for a container. So, don't specify less than 6 MiB of memory for your containers."
+MIN_CONTAINER_MEMORY = 6
+
+
+def others_memory(definition: dict[str, Any], container_name: str) -> dict[str, int]:
+    """What each other container of the revision holds of the task's memory: its hard limit (``memory``), or its
+    ``memoryReservation`` where it sets no limit."""
+    held = {}
+    for container in definition.get("containerDefinitions", []):
+        if container.get("name") != container_name:
+            amount = container.get("memory") or container.get("memoryReservation") or 0
+            if amount:
+                held[container["name"]] = int(amount)
+    return held
+
+
+def container_memory(memory: str | None, definition: dict[str, Any], container_name: str) -> int | None:
+    """The migration container's hard limit under a ``task_memory`` override: the task memory the other containers
+    leave. ContainerDefinition memory: "If your container attempts to exceed the memory specified here, the
+    container is killed. The total amount of memory reserved for all containers within a task must be lower than
+    the task memory value" (Amazon ECS API Reference): a task memory override alone leaves the container at its
+    old limit, or, below the containers' memory, RunTask refuses it."""
+    if memory is None or _units(memory) is None:
+        return None
+    return int(memory) - sum(others_memory(definition, container_name).values())
+
+
+def container_memory_problem(memory: str | None, definition: dict[str, Any], container_name: str) -> str | None:
+    """What makes ``task_memory`` too small for the containers of the revision, as ``task_memory: ...``."""
+    left = container_memory(memory, definition, container_name)
+    if left is None:
+        return None
+    others = others_memory(definition, container_name)
+    container = next((c for c in definition.get("containerDefinitions", []) if c.get("name") == container_name), {})
+    needs = max(MIN_CONTAINER_MEMORY, int(container.get("memoryReservation") or 0))
+    if left >= needs:
+        return None
+    held = ", ".join(f"{name!r} {amount} MiB" for name, amount in others.items())
+    return (f"task_memory: {memory} MiB leaves {left} MiB for container {container_name!r} once the revision's other "
+            f"containers have theirs ({held}), and it needs at least {needs} MiB; raise task_memory to at least "
+            f"{needs + sum(others.values())}, or lower those containers' memory in the task definition")

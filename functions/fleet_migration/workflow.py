@@ -53,6 +53,7 @@ from fleet_migration.models import (
     Poll,
     ScalableTarget,
     ServiceSnapshot,
+    TaskLaunch,
     short_name,
 )
 
@@ -75,11 +76,12 @@ def describe(request: DescribeRequest) -> Migration:
         if spec.vuln_service:
             wanted["vuln_service"] = spec.vuln_service
         found = ecs.find_services(spec.ecs_cluster, wanted)
+        preflight.check_scheduling(found)
         definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
         _preflight(spec, definition)
         task_launch = launch.resolve(spec, found["ecs_service"], definition)
         preflight.check_launch(spec, task_launch, definition, found["ecs_service"]["serviceName"])
-        _check_task_size(spec, definition)
+        container_memory = _check_task_size(spec, definition, task_launch)
         database = snapshot.find_database(spec)
         guard.ensure_no_other_migration(spec, request.execution)
         _ensure_no_migration_task_left(spec)
@@ -118,6 +120,7 @@ def describe(request: DescribeRequest) -> Migration:
         launch=task_launch,
         baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
         snapshot=planned,
+        container_memory=container_memory,
         **_log_source(definition, spec),
         manual_restore_cause=json.dumps(
             {
@@ -169,11 +172,17 @@ def _preflight(spec: MigrationInput, definition: dict[str, Any]) -> None:
     preflight.check_roles(definition)
 
 
-def _check_task_size(spec: MigrationInput, definition: dict[str, Any]) -> None:
-    """A CPU override alone keeps the revision's memory, which must fit it: RunTask would refuse it later."""
-    problem = task_size.revision_problem(spec.task_cpu, spec.task_memory, definition, fargate=spec.launch_type != "EC2")
+def _check_task_size(spec: MigrationInput, definition: dict[str, Any], task_launch: TaskLaunch) -> int | None:
+    """The task size against where the task really runs (Fargate's table only on Fargate), a CPU override alone
+    against the revision's memory, and what ``task_memory`` leaves the migration container, which becomes its
+    own memory limit (returned): RunTask would refuse any of these after the scale-down."""
+    fargate = task_launch.on_fargate
+    problem = (task_size.problem(spec.task_cpu, spec.task_memory, fargate=fargate)
+               or task_size.revision_problem(spec.task_cpu, spec.task_memory, definition, fargate=fargate)
+               or task_size.container_memory_problem(spec.task_memory, definition, spec.container_name))
     if problem:
-        raise InvalidInput(problem, fields=["task_memory"])
+        raise InvalidInput(problem, fields=[problem.split(":", 1)[0]])
+    return task_size.container_memory(spec.task_memory, definition, spec.container_name)
 
 
 def _log_source(definition: dict[str, Any], spec: MigrationInput) -> dict[str, Any]:
@@ -283,6 +292,7 @@ def run_migration_task(migration: Migration) -> Migration:
         group=task_group(migration.execution.id),
         cpu=spec.task_cpu,
         memory=spec.task_memory,
+        container_memory=migration.container_memory,
     )
     started = polling.now()
     deadline = started + spec.timeout_seconds

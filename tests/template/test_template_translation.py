@@ -27,7 +27,14 @@ def translated() -> dict[str, Any]:
 
 
 def _lint(text: str) -> list[str]:
-    matches = cfnlint_api.lint(text, regions=["us-east-1"])
+    # cfn-lint validates the state machine's definition (a Fn::Join after translation) recursively, a few hundred
+    # frames deep: under pytest's own frames that comes close to Python's default limit of 1000.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4000))
+    try:
+        matches = cfnlint_api.lint(text, regions=["us-east-1"])
+    finally:
+        sys.setrecursionlimit(limit)
     return [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in matches if m.rule.id.startswith("E")]
 
 

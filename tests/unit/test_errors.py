@@ -16,6 +16,7 @@ DESIGN_SECTION_5 = (
     "MigrationTimeout",
     "ServiceNotStable",
     "RollbackFailed",
+    "RedriveNotSupported",
 )
 
 

@@ -166,14 +166,14 @@ def test_the_task_size_and_recovery_point_fields_default_to_none():
     [
         ({"task_cpu": 1024}, "task_cpu", "valid string"),
         ({"task_cpu": "1 vCPU"}, "task_cpu", "whole number of CPU units"),
-        ({"task_cpu": "768"}, "task_cpu", '"256", "512", "1024", "2048", "4096", "8192", "16384"'),
-        ({"task_cpu": "32768"}, "task_cpu", "not a Fargate task CPU"),
+        ({"launch_type": "FARGATE", "task_cpu": "768"}, "task_cpu", '"256", "512", "1024", "2048", "4096", "8192", "16384"'),
+        ({"launch_type": "FARGATE", "task_cpu": "32768"}, "task_cpu", "not a Fargate task CPU"),
         ({"task_memory": "4096"}, "task_memory", "set task_cpu too"),
         ({"task_cpu": "1024", "task_memory": "4 GB"}, "task_memory", "whole number of MiB"),
-        ({"task_cpu": "256", "task_memory": "4096"}, "task_memory", '"512", "1024", "2048"'),
-        ({"task_cpu": "1024", "task_memory": "9216"}, "task_memory", '"2048", "3072"'),
-        ({"task_cpu": "8192", "task_memory": "18432"}, "task_memory", '"16384" to "61440" in steps of 4096'),
-        ({"task_cpu": "16384", "task_memory": "131072"}, "task_memory", '"32768" to "122880" in steps of 8192'),
+        ({"launch_type": "FARGATE", "task_cpu": "256", "task_memory": "4096"}, "task_memory", '"512", "1024", "2048"'),
+        ({"launch_type": "FARGATE", "task_cpu": "1024", "task_memory": "9216"}, "task_memory", '"2048", "3072"'),
+        ({"launch_type": "FARGATE", "task_cpu": "8192", "task_memory": "18432"}, "task_memory", '"16384" to "61440" in steps of 4096'),
+        ({"launch_type": "FARGATE", "task_cpu": "16384", "task_memory": "131072"}, "task_memory", '"32768" to "122880" in steps of 8192'),
         ({"db_cluster_identifier": "1fleet"}, "db_cluster_identifier", "starting with a letter"),
         ({"db_cluster_identifier": "fleet--db"}, "db_cluster_identifier", "no two hyphens in a row"),
         ({"db_cluster_identifier": "fleet-"}, "db_cluster_identifier", "not ending in a hyphen"),
@@ -202,6 +202,13 @@ def test_every_fargate_size_of_the_developer_guide_table_is_accepted(cpu, memory
     spec = MigrationInput.parse({**VALID, "task_cpu": cpu, "task_memory": memory})
 
     assert (spec.task_cpu, spec.task_memory) == (cpu, memory)
+
+
+def test_without_a_launch_type_fargates_table_waits_for_the_describe_step_to_know_where_the_task_runs():
+    # the service may run on an EC2 capacity provider: launch.resolve tells, and workflow.describe checks then
+    spec = MigrationInput.parse({**VALID, "task_cpu": "768", "task_memory": "3000"})
+
+    assert (spec.task_cpu, spec.task_memory) == ("768", "3000")
 
 
 def test_on_ec2_the_task_size_is_not_held_to_the_fargate_table():
