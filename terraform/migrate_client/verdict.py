@@ -50,6 +50,8 @@ class Verdict:
 
 def success_details(output: dict[str, Any]) -> list[str]:
     lines = []
+    if output.get("skipped"):
+        lines.append(f"nothing migrated: {output['skipped']}")
     if output.get("task_arn"):
         lines.append(f"migration task {output['task_arn']} exited {output.get('exit_code')}")
     services = [s for s in output.get("services") or [] if isinstance(s, dict)]
@@ -79,6 +81,10 @@ def failure_details(cause: Any) -> list[str]:
         lines.append(str(cause["log_note"]))
     if "rolled_back" in cause:
         lines.append(f"rolled back: {'yes' if cause['rolled_back'] else 'NO'}")
+    for service in cause.get("services") or []:
+        if isinstance(service, dict) and service.get("replaced_task_definition"):
+            lines.append(f"{service.get('name')} serves from {service.get('task_definition')} again, "
+                         f"{service.get('replaced_task_definition')} set aside until the next apply")
     lines.extend(snapshot_details(cause.get("snapshot")))
     commands = cause.get("commands") or []
     if commands:

@@ -280,3 +280,28 @@ def test_the_snapshot_steps_report_the_snapshot_and_the_steps_before_them_do_not
     creating = {**planned, "status": "creating"}
     assert summarize({"input": {}, "services": services, "snapshot": creating, "drain": {"done": True}}) == (
         "snapshot fleet-fleet-r4 creating")
+
+
+def test_a_skipped_migration_is_a_success_that_says_why_nothing_ran():
+    skipped = ("Nothing to migrate: fleet:5 runs the image fleetdm/fleet:v4.60.0, the image fleet's serving tasks run "
+               "(fleet:4), so its migrations are already in; nothing was changed.")
+    described = {"status": "SUCCEEDED", "name": "fleet-fleet-r4", "startDate": STARTED,
+                 "stopDate": STARTED + timedelta(seconds=1),
+                 "output": json.dumps({"skipped": skipped, "task_arn": None,
+                                       "services": [{"name": "fleet", "desired_count": 2}]})}
+
+    code, out, err = verdict(described)
+
+    assert code == 0 and err == ""
+    assert f"nothing migrated: {skipped}" in out
+    assert "migration task" not in out
+
+
+def test_a_failure_verdict_says_which_revision_serves_again():
+    code, _, err = verdict(failed({"message": "The migration failed.", "rolled_back": True, "services": [
+        {"name": "fleet", "desired_count": 2, "task_definition": "fleet:4", "replaced_task_definition": "fleet:5"},
+        {"name": "fleet-vuln-processing", "desired_count": 1}]}))
+
+    assert code == 1
+    assert "fleet serves from fleet:4 again, fleet:5 set aside until the next apply" in err
+    assert "fleet-vuln-processing serves" not in err
