@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 from emulator import Emulator
+from emulator.fleet_load_balancer import TargetGroupSettings
 from template_support import (
     ACCOUNT,
     PARAMETERS,
@@ -45,6 +46,8 @@ STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:fleet-migration
 IMPLIED = {
     # RunTask passes the task definition's execution and task roles to ECS.
     "ecs:RunTask": ["iam:PassRole"],
+    # Tags on CreateRule need elasticloadbalancing:AddTags (the maintenance page's fleet-migration:execution tag).
+    "elasticloadbalancing:CreateRule": ["elasticloadbalancing:AddTags"],
     # Application Auto Scaling checks that the caller of RegisterScalableTarget may describe and
     # update the ECS service behind the target.
     "application-autoscaling:RegisterScalableTarget": ["ecs:DescribeServices", "ecs:UpdateService"],
@@ -71,6 +74,9 @@ STAR_RESOURCES = {
     "logs:PutResourcePolicy": "Step Functions log delivery: no resource-level permissions",
     "logs:DescribeResourcePolicies": "Step Functions log delivery: no resource-level permissions",
     "logs:DescribeLogGroups": "Step Functions log delivery: no resource-level permissions",
+    **{f"elasticloadbalancing:{action}": "Elastic Load Balancing's Describe actions: no resource-level permissions"
+       for action in ("DescribeTargetGroupAttributes", "DescribeTargetGroups", "DescribeListeners", "DescribeRules",
+                      "DescribeTags", "DescribeTargetHealth")},
 }
 STAR_NEEDS_CONDITION = {"ecs:ListTasks": "ecs:cluster"}
 
@@ -167,7 +173,26 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
         return [Request(action, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{p['logGroupName']}:log-stream:{p['logStreamName']}")]
     if action.startswith("rds:"):
         return _rds_requests(action, p)
+    if action.startswith("elasticloadbalancing:"):
+        return _elb_requests(action, p)
     raise AssertionError(f"{call.function} calls {action}: teach requests_for which resource IAM checks for it")
+
+
+def _elb_requests(action: str, p: dict[str, Any]) -> list[Request]:
+    """The resources IAM checks for an Elastic Load Balancing call (Service Authorization Reference)."""
+    if action.split(":")[1].startswith("Describe"):
+        return [Request(action, "*")]
+    if action == "elasticloadbalancing:ModifyTargetGroupAttributes":
+        return [Request(action, p["TargetGroupArn"])]
+    if action == "elasticloadbalancing:CreateRule":
+        rule = p["ListenerArn"].replace(":listener/", ":listener-rule/") + "/0123456789abcdef"
+        tagged = [Request("elasticloadbalancing:AddTags", rule, (("elasticloadbalancing:CreateAction", "CreateRule"),),
+                          "Tags on CreateRule")] if p.get("Tags") else []
+        return [Request(action, p["ListenerArn"]), *tagged]
+    if action == "elasticloadbalancing:DeleteRule":
+        # every rule the steps delete carries the fleet-migration:execution tag (load_balancers.EXECUTION_TAG)
+        return [Request(action, p["RuleArn"], (("aws:ResourceTag/fleet-migration:execution", "an-execution"),))]
+    raise AssertionError(f"teach _elb_requests which resource IAM checks for {action}")
 
 
 def _rds_arn(kind: str, name: str) -> str:
@@ -231,13 +256,15 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     def document(**overrides: Any) -> dict[str, Any]:
         return fleet.migration_input(poll_interval_seconds=1, **overrides)
 
-    # GIVEN a successful migration
-    assert aws.run(document(), name="iam-success").status == "SUCCEEDED"
+    # GIVEN a successful migration, with a maintenance page while Fleet is down
+    assert aws.run(document(maintenance_page=True), name="iam-success").status == "SUCCEEDED"
+    # one that does not wait for stability: the scale-up step takes the page down itself
+    assert aws.run(document(maintenance_page=True, stabilize_timeout_seconds=0), name="iam-no-wait").status == "SUCCEEDED"
     # one with a snapshot of the Aurora cluster first (the stack's DbClusterIdentifier)
     assert aws.run(document(db_cluster_identifier=fleet.db_cluster), name="iam-snapshot").status == "SUCCEEDED"
     # a migration whose command fails: rollback restores
     aws.next_migration(exit_code=3)
-    assert aws.run(document(), name="iam-failure").error == "MigrationFailed"
+    assert aws.run(document(maintenance_page=True), name="iam-failure").error == "MigrationFailed"
     # a migration that never ends (it is stopped), and meanwhile a second one for the same service
     aws.next_migration(runs_forever=True)
     # (its timeout is long enough in emulated time for the second one to find it running, however slow the machine)
@@ -260,7 +287,7 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     # an execution stopped mid-migration: the next attempt reads what it captured from its history
     # (its task runs long enough in emulated time for the next attempt to find it, however slow the machine)
     aws.next_migration(exit_code=0, run_seconds=600)
-    aborted = aws.start(document(), name="iam-aborted")
+    aborted = aws.start(document(maintenance_page=True), name="iam-aborted")  # it leaves its page up
     _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
     aws.client("stepfunctions").stop_execution(executionArn=aborted)
     assert aws.wait(aborted).status == "ABORTED"
@@ -308,7 +335,10 @@ def _registered_event(family: str, revision: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def recording() -> Recording:
-    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED) as aws:
+    # Health checks as short as ELB allows, and a deregistration delay the scale-down lowers
+    target_group = TargetGroupSettings(interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2,
+                                       deregistration_delay=30)
+    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED, target_group=target_group) as aws:
         calls = _record_workflows(aws, monkeypatch)
         ecs = aws.client("ecs")
         roles = {}

@@ -65,6 +65,27 @@ locals {
     Action   = ["ecs:UpdateService", "ecs:DescribeServices"]
     Resource = local.service_arns
   }
+  # The load balancer in front of Fleet (functions/fleet_migration/load_balancers.py). Target group ARNs end in a
+  # random id: this account's target groups in this region are as narrow as IAM gets. Elastic Load Balancing's
+  # Describe* actions have no resource-level permissions (Service Authorization Reference): Resource "*".
+  elb_prefix = "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account}"
+  set_the_deregistration_delays = {
+    Sid      = "SetTheDeregistrationDelays"
+    Effect   = "Allow"
+    Action   = "elasticloadbalancing:ModifyTargetGroupAttributes"
+    Resource = "${local.elb_prefix}:targetgroup/*/*"
+  }
+  # The maintenance rules are found by their fleet-migration:execution tag, and only rules with it are deleted.
+  maintenance_page_down = [
+    { Sid = "FindTheMaintenancePage", Effect = "Allow", Action = ["elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"], Resource = "*" },
+    {
+      Sid       = "TakeDownMaintenancePages"
+      Effect    = "Allow"
+      Action    = "elasticloadbalancing:DeleteRule"
+      Resource  = "${local.elb_prefix}:listener-rule/app/*/*/*/*"
+      Condition = { StringLike = { "aws:ResourceTag/fleet-migration:execution" = "*" } }
+    },
+  ]
   register_the_autoscaling_targets = {
     Effect   = "Allow"
     Action   = "application-autoscaling:RegisterScalableTarget"
@@ -99,6 +120,18 @@ locals {
         # DescribeExecution: the input of running ones (one migration per service); GetExecutionHistory:
         # what an interrupted earlier one captured, which stays "before" until the services are back.
         { Sid = "ReadEarlierMigrations", Effect = "Allow", Action = ["states:DescribeExecution", "states:GetExecutionHistory"], Resource = local.executions_arn },
+        {
+          Sid    = "ReadTheLoadBalancer"
+          Effect = "Allow"
+          Action = [
+            "elasticloadbalancing:DescribeTargetGroupAttributes",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:DescribeTags",
+          ]
+          Resource = "*"
+        },
         merge(local.list_tasks_of_the_cluster, { Sid = "FindMigrationTasksLeftRunning" }),
         { Sid = "ReadMigrationTasksLeftRunning", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
         ], local.has_db_cluster ? [
@@ -111,10 +144,21 @@ locals {
       handler      = "scale_down.lambda_handler"
       description  = "Holds autoscaling and scales the services down to min_capacity."
       substitution = "ScaleDownFunctionArn"
-      statements = [
+      statements = concat([
+        local.set_the_deregistration_delays,
+        { Sid = "PutUpTheMaintenancePage", Effect = "Allow", Action = "elasticloadbalancing:CreateRule", Resource = "${local.elb_prefix}:listener/app/*/*/*" },
+        {
+          Sid    = "TagTheMaintenancePage"
+          Effect = "Allow"
+          # Tags given to CreateRule need AddTags, only as part of creating it (elasticloadbalancing:CreateAction).
+          Action    = "elasticloadbalancing:AddTags"
+          Resource  = "${local.elb_prefix}:listener-rule/app/*/*/*/*"
+          Condition = { StringEquals = { "elasticloadbalancing:CreateAction" = "CreateRule" } }
+        },
+        ], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "HoldTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "SetTheDesiredCounts" }),
-      ]
+      ])
     }
     check-drained = {
       handler      = "check_drained.lambda_handler"
@@ -185,23 +229,23 @@ locals {
       handler      = "scale_up.lambda_handler"
       description  = "Scales the services back up and restores autoscaling."
       substitution = "ScaleUpFunctionArn"
-      statements = [
+      statements = concat([local.set_the_deregistration_delays], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "SetTheDesiredCounts" }),
-      ]
+      ])
     }
     check-stable = {
       handler      = "check_stable.lambda_handler"
       description  = "Looks once whether the services rolled out and Fleet serves behind the load balancer, or keeps crashing."
       substitution = "CheckStableFunctionArn"
-      statements = [
+      statements = concat(local.maintenance_page_down, [
         { Sid = "ReadTheDeploymentsAndCounts", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
         { Sid = "ReadWhyStoppedTasksStopped", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
         merge(local.list_tasks_of_the_cluster, { Sid = "FindTheStoppedTasks" }),
         # Describe actions of ECS task definitions and of Elastic Load Balancing have no resource-level permissions.
         { Sid = "ReadWhichContainersHaveAHealthCheck", Effect = "Allow", Action = "ecs:DescribeTaskDefinition", Resource = "*" },
         { Sid = "ReadTheLoadBalancerTargetHealth", Effect = "Allow", Action = "elasticloadbalancing:DescribeTargetHealth", Resource = "*" },
-      ]
+      ])
     }
     stop-migration-task = {
       handler      = "stop_migration_task.lambda_handler"
@@ -216,7 +260,7 @@ locals {
       handler      = "rollback.lambda_handler"
       description  = "Once no migration task runs, restores every captured value."
       substitution = "RollbackFunctionArn"
-      statements = concat([
+      statements = concat([local.set_the_deregistration_delays], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "RestoreTheDesiredCounts" }),
         ], var.task_log_group_name != "" ? [
