@@ -3,7 +3,7 @@
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleet_migration import polling, redrive, workflow
+from fleet_migration import migration_task, polling, redrive
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 
@@ -11,7 +11,7 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    migration = workflow.poll_migration_task(Migration.model_validate(redrive.state_document(event)))
+    migration = migration_task.poll(Migration.model_validate(redrive.state_document(event)))
     logger.info("Migration task polled", task_arn=migration.task.arn, last_status=migration.task.last_status)
     if migration.task.done:
         metrics.add_metric(name="MigrationTaskSeconds", unit=MetricUnit.Seconds, value=polling.now() - migration.task.started_at)

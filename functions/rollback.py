@@ -3,7 +3,7 @@
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleet_migration import redrive, workflow
+from fleet_migration import redrive, rollback
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 
@@ -11,7 +11,7 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    failure = workflow.rollback(Migration.model_validate(redrive.state_document(event)))
+    failure = rollback.restore(Migration.model_validate(redrive.state_document(event)))
     logger.warning("Rolled back", error=failure["error"])
     metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
     return {"failure": failure}

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleet_migration import redrive, workflow
+from fleet_migration import redrive, rollback
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 
@@ -10,6 +10,6 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    migration = workflow.stop_migration_tasks(Migration.model_validate(redrive.state_document(event)))
+    migration = rollback.stop_migration_tasks(Migration.model_validate(redrive.state_document(event)))
     logger.info("Migration tasks stopping", done=migration.stopping.done, waiting_for=migration.stopping.detail)
     return migration.dump()

@@ -8,6 +8,7 @@ anything changed, and the progress of each phase.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,7 +24,7 @@ from pydantic import (
 )
 
 from fleet_migration import polling, task_size
-from fleet_migration.errors import InvalidInput
+from fleet_migration.errors import InvalidInput, MigrationError
 
 DEFAULT_COMMAND = ["fleet", "prepare", "db", "--no-prompt"]
 # AWS's ECS best practices ("Load balancer connection draining") suggest a few seconds for services with short
@@ -250,6 +251,10 @@ class Execution(BaseModel):
     state_machine_arn: str
     start_time: str
 
+    @property
+    def started_at(self) -> float:
+        return datetime.fromisoformat(self.start_time).timestamp()
+
 
 class SuspendedState(BaseModel):
     dynamic_scaling_in_suspended: bool = False
@@ -305,6 +310,18 @@ class ServiceSnapshot(BaseModel):
     serving_task_definition: str | None = None
     # The target groups of the service's load balancers, each with the deregistration delay it had before.
     target_groups: list[TargetGroup] = Field(default_factory=list)
+
+    def destination(self, applied: bool) -> tuple[int, int | None]:
+        """(desired count, autoscaling maximum override) the service is put back to: what it had before, or once
+        the migration was applied, what the migration was bringing it to."""
+        if applied:
+            return self.target_desired_count, self.target_max_capacity
+        return self.desired_count, None
+
+    def revision_back(self, applied: bool) -> str | None:
+        """The revision a rollback brings back with the count (never once the migration was applied: the
+        service's own revision runs on the new schema)."""
+        return None if applied else self.revision_to_restore
 
     @property
     def revision_to_restore(self) -> str | None:
@@ -476,6 +493,18 @@ class Migration(BaseModel):
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+    def require(self, part: str) -> Any:
+        """A part of the document an earlier step must have set; its absence means the graph is out of order."""
+        value = getattr(self, part)
+        if value is None:
+            raise MigrationError(f"The state document has no {part!r}; the state machine definition is out of order")
+        return value
+
+    def snapshot_shown(self) -> dict[str, Any] | None:
+        """The recovery point, once the create step made it (a planned one that was never taken is not shown)."""
+        taken = self.snapshot
+        return taken.public() if taken is not None and taken.status != "planned" else None
 
 
 class DescribeRequest(BaseModel):

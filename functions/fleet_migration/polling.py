@@ -39,3 +39,8 @@ def next_poll_seconds(elapsed: float, interval: int | None) -> int:
 def capped(wait: int, deadline: float, at: float) -> int:
     """Never sleep past the deadline by more than a second: a timeout is reported on time."""
     return max(1, min(wait, int(deadline - at) + 1))
+
+
+def next_wait(at: float, started: float, deadline: float, interval: int | None) -> int:
+    """The schedule's next wait (``interval`` None: the default's fast start), never far past the deadline."""
+    return capped(next_poll_seconds(at - started, interval), deadline, at)

@@ -62,7 +62,7 @@ def test_the_client_waits_as_long_as_every_phase_of_the_execution_may_take():
 
 
 def test_the_rollback_stop_wait_the_client_allows_for_is_the_workflow_s():
-    from fleet_migration.workflow import STOP_DEADLINE_SECONDS
+    from fleet_migration.rollback import STOP_DEADLINE_SECONDS
     from migrate_client.settings import ROLLBACK_STOP_WAIT_SECONDS
 
     assert ROLLBACK_STOP_WAIT_SECONDS == STOP_DEADLINE_SECONDS

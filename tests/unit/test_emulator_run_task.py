@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from fleet_migration.workflow import task_group
+from fleet_migration.migration_task import task_group
 
 from emulator import EC2_CAPACITY_PROVIDER
 

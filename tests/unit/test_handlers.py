@@ -30,7 +30,7 @@ from fleet_migration.errors import (
     ServiceNotStable,
     TaskFailedToStart,
 )
-from fleet_migration.workflow import VISIBILITY_GRACE_SECONDS, client_token
+from fleet_migration.migration_task import VISIBILITY_GRACE_SECONDS, client_token
 
 HELD = {"DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
 FREE = SEEDED_SUSPENDED_STATE  # as seeded: scheduled scaling suspended by its owner, dynamic scaling on

@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from fleet_migration import workflow
+from fleet_migration import error_names, manual_restore, migration_task
 from fleet_migration.errors import CONTRACT_ERROR_NAMES, MigrationFailed
 from fleet_migration.models import Migration, MigrationTask, Poll, ScalableTarget, ServiceSnapshot, SuspendedState
 
@@ -50,25 +50,25 @@ def test_our_own_error_is_read_back_as_its_json_cause():
     cause = str(MigrationFailed("exited with 3", exit_code=3))
     caught = migration(caught={"Error": "MigrationFailed", "Cause": lambda_cause("MigrationFailed", cause)})
 
-    assert workflow.read_caught(caught) == ("MigrationFailed", {"message": "exited with 3", "exit_code": 3})
+    assert error_names.read_caught(caught) == ("MigrationFailed", {"message": "exited with 3", "exit_code": 3})
 
 
 def test_a_plain_text_lambda_error_message_becomes_the_message():
     caught = migration(caught={"Error": "KeyError", "Cause": lambda_cause("KeyError", "'taskArn'")})
 
-    assert workflow.read_caught(caught) == ("KeyError", {"message": "'taskArn'"})
+    assert error_names.read_caught(caught) == ("KeyError", {"message": "'taskArn'"})
 
 
 def test_a_cause_that_is_not_json_becomes_the_message():
     caught = migration(caught={"Error": "Lambda.ServiceException", "Cause": "Internal error (Service: AWSLambda)"})
 
-    assert workflow.read_caught(caught) == ("Lambda.ServiceException", {"message": "Internal error (Service: AWSLambda)"})
+    assert error_names.read_caught(caught) == ("Lambda.ServiceException", {"message": "Internal error (Service: AWSLambda)"})
 
 
 # -- contract_error -----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", CONTRACT_ERROR_NAMES)
 def test_a_contract_error_keeps_its_name_and_cause(name):
-    assert workflow.contract_error(migration(), name, {"message": "m"}) == (name, {"message": "m"})
+    assert error_names.contract_error(migration(), name, {"message": "m"}) == (name, {"message": "m"})
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_a_contract_error_keeps_its_name_and_cause(name):
     ],
 )
 def test_any_other_error_is_named_after_the_phase_it_interrupted(progress, expected):
-    error, cause = workflow.contract_error(
+    error, cause = error_names.contract_error(
         migration(**progress), "ClientError",
         {"message": "An error occurred (AccessDeniedException) when calling the ListTasks operation: denied"},
     )
@@ -97,27 +97,27 @@ def test_any_other_error_is_named_after_the_phase_it_interrupted(progress, expec
 
 
 def test_an_error_while_following_the_task_names_the_task():
-    _, cause = workflow.contract_error(migration(task=TASK.model_dump()), "Lambda.Unknown", {"message": "boom"})
+    _, cause = error_names.contract_error(migration(task=TASK.model_dump()), "Lambda.Unknown", {"message": "boom"})
 
     assert cause["task_arn"] == TASK.arn
 
 
 # -- client_token -------------------------------------------------------------------------------
 def test_the_runtask_token_is_the_same_for_every_retry_of_one_execution():
-    assert workflow.client_token(EXECUTION_ID) == workflow.client_token(EXECUTION_ID)
+    assert migration_task.client_token(EXECUTION_ID) == migration_task.client_token(EXECUTION_ID)
 
 
 def test_the_runtask_token_differs_between_executions_and_attempts():
-    assert workflow.client_token(EXECUTION_ID) != workflow.client_token(EXECUTION_ID + "-a2")
+    assert migration_task.client_token(EXECUTION_ID) != migration_task.client_token(EXECUTION_ID + "-a2")
 
 
 def test_the_runtask_token_fits_the_ecs_limit_of_64_characters():
-    assert len(workflow.client_token(EXECUTION_ID + "x" * 200)) <= 64
+    assert len(migration_task.client_token(EXECUTION_ID + "x" * 200)) <= 64
 
 
 # -- restore_commands ---------------------------------------------------------------------------
 def test_the_manual_restore_commands_put_back_each_count_and_autoscaling_target():
-    commands = workflow.restore_commands("fleet", [snapshot("fleet", 2, TARGET), snapshot("fleet-vuln", 1)])
+    commands = manual_restore.commands("fleet", [snapshot("fleet", 2, TARGET), snapshot("fleet-vuln", 1)])
 
     assert commands == [
         "aws ecs update-service --cluster fleet --service fleet --desired-count 2",
@@ -129,7 +129,7 @@ def test_the_manual_restore_commands_put_back_each_count_and_autoscaling_target(
 
 
 def test_the_manual_restore_commands_stop_a_migration_task_that_may_still_run():
-    commands = workflow.restore_commands("fleet", [snapshot("fleet", 2)], TASK)
+    commands = manual_restore.commands("fleet", [snapshot("fleet", 2)], TASK)
 
     assert commands[0] == f"aws ecs stop-task --cluster fleet --task {TASK.arn}"
 
@@ -137,10 +137,10 @@ def test_the_manual_restore_commands_stop_a_migration_task_that_may_still_run():
 def test_the_manual_restore_commands_leave_a_finished_task_alone():
     finished = TASK.model_copy(update={"done": True})
 
-    assert not any("stop-task" in c for c in workflow.restore_commands("fleet", [snapshot("fleet", 2)], finished))
+    assert not any("stop-task" in c for c in manual_restore.commands("fleet", [snapshot("fleet", 2)], finished))
 
 
 def test_the_manual_restore_commands_quote_names_for_the_shell():
-    (command,) = workflow.restore_commands("my cluster", [snapshot("fleet;rm", 1)])
+    (command,) = manual_restore.commands("my cluster", [snapshot("fleet;rm", 1)])
 
     assert shlex.split(command)[4:8] == ["my cluster", "--service", "fleet;rm", "--desired-count"]

@@ -1,0 +1,47 @@
+"""The AWS CLI commands that do by hand what the rollback does, for causes that ask a person to finish."""
+
+from __future__ import annotations
+
+import shlex
+
+from fleet_migration import (
+    autoscaling,
+    outage,
+    serving,
+)
+from fleet_migration.models import (
+    MigrationTask,
+    ServiceSnapshot,
+)
+
+
+def commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None,
+                     applied: bool = False) -> list[str]:
+    """The AWS CLI commands that do by hand what the rollback does."""
+    commands = []
+    if task and not task.done:
+        commands.append(shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", task.arn]))
+    for service in services:
+        count, max_override = service.destination(applied)
+        revision = service.revision_back(applied)
+        commands.append(
+            shlex.join(
+                ["aws", "ecs", "update-service", "--cluster", cluster, "--service", service.name,
+                 *(["--task-definition", serving.revision_name(revision)] if revision else []),
+                 "--desired-count", str(count)]
+            )
+        )
+        target = service.scalable_target
+        if target:
+            low, high = autoscaling.bounds_after(target, max_override)
+            suspended = ",".join(f"{key}={str(value).lower()}" for key, value in target.suspended.to_api().items())
+            commands.append(
+                shlex.join(
+                    ["aws", "application-autoscaling", "register-scalable-target", "--service-namespace", "ecs",
+                     "--resource-id", target.resource_id, "--scalable-dimension", autoscaling.DIMENSION,
+                     "--min-capacity", str(low), "--max-capacity", str(high),
+                     "--suspended-state", suspended]
+                )
+            )
+    return commands + outage.restore_commands(services)
+

@@ -1,0 +1,207 @@
+"""The first step: validate the input, refuse now what would fail later, keep one migration per service, and
+plan what the other steps do and what the rollback restores. It changes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from fleet_migration import (
+    autoscaling,
+    aws,
+    baseline,
+    ecs,
+    guard,
+    launch,
+    manual_restore,
+    migration_task,
+    outage,
+    polling,
+    preflight,
+    serving,
+    snapshot,
+    task_logs,
+    task_size,
+)
+from fleet_migration.errors import (
+    InvalidInput,
+    MigrationInProgress,
+    ResourceNotFound,
+)
+from fleet_migration.models import (
+    DescribeRequest,
+    Migration,
+    MigrationInput,
+    ScalableTarget,
+    ServiceSnapshot,
+    TaskLaunch,
+    short_name,
+)
+
+
+def plan(request: DescribeRequest) -> Migration:
+    """Validate, check that everything exists and capture what the rollback must restore. Changes nothing."""
+    spec = MigrationInput.parse(request.input)
+    try:
+        cluster_arn = ecs.find_cluster(spec.ecs_cluster)
+        wanted = {"ecs_service": spec.ecs_service}
+        if spec.vuln_service:
+            wanted["vuln_service"] = spec.vuln_service
+        found = ecs.find_services(spec.ecs_cluster, wanted)
+        preflight.check_scheduling(found)
+        definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
+        _preflight(spec, definition)
+        task_launch = launch.resolve(spec, found["ecs_service"], definition)
+        preflight.check_launch(spec, task_launch, definition, found["ecs_service"]["serviceName"])
+        container_memory = _check_task_size(spec, definition, task_launch)
+        database = snapshot.find_database(spec)
+        guard.ensure_no_other_migration(spec, request.execution)
+        _ensure_no_migration_task_left(spec)
+        live = {s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))
+                for s in found.values()}
+        inherited = baseline.inherited(spec, request.execution, live)
+        services = []
+        for field, service in found.items():
+            name = service["serviceName"]
+            before = (inherited[name][1].desired_count, inherited[name][1].scalable_target) if name in inherited else live[name]
+            captured = _snapshot(spec, field, service, *before)
+            # What served before an interrupted earlier migration scaled it down is what serves "before".
+            captured.serving_task_definition = (
+                inherited[name][1].serving_task_definition if name in inherited
+                else serving.serving_task_definition(service, ecs.service_tasks(spec.cluster_name, name)))
+            preflight.check_revision_restorable(field, service, captured.revision_to_restore)
+            captured.target_groups = outage.plan_target_groups(spec, service, inherited.get(name, (None, None))[1])
+            services.append(captured)
+        maintenance, leftover = outage.plan_maintenance(spec, found["ecs_service"], request.execution.name)
+        skipped = None if inherited or leftover else _nothing_to_migrate(spec, services[0], definition)
+    except ClientError as exc:
+        # Only reads so far: an AWS refusal (permissions, wrong account or region) means we cannot
+        # see what the input names, and the contract reports that before anything changed.
+        raise ResourceNotFound(
+            f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}); check the names "
+            "in the input and that the plan step's role may read them. Nothing was changed.",
+            aws_error=aws.error_code(exc),
+        ) from exc
+    planned = snapshot.plan(spec, request.execution, database)
+    migration = Migration(
+        input=spec,
+        execution=request.execution,
+        cluster_arn=cluster_arn,
+        task_definition_arn=definition["taskDefinitionArn"],
+        services=services,
+        launch=task_launch,
+        baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
+        snapshot=planned,
+        container_memory=container_memory,
+        **_log_source(definition, spec),
+        manual_restore_cause=json.dumps(
+            {
+                "message": "The rollback step could not run; restore the services by hand with these commands "
+                "(and stop the migration task if one is still running).",
+                "rolled_back": False,
+                "commands": manual_restore.commands(spec.cluster_name, services),
+                **({"snapshot": snapshot.unknown(planned)} if planned else {}),
+            }
+        ),
+        maintenance_rules=maintenance,
+        leftover_rules=leftover,
+    )
+    if skipped:
+        migration.result = {"skipped": skipped, "task_arn": None, "task_definition": migration.task_definition_arn,
+                            "services": [{"name": s.name, "desired_count": s.desired_count} for s in services],
+                            "duration_seconds": round(polling.now() - migration.execution.started_at, 1)}
+    return migration
+
+
+def _nothing_to_migrate(spec: MigrationInput, service: ServiceSnapshot, definition: dict[str, Any]) -> str | None:
+    """Why nothing can need migrating, or None: the new revision's migration container runs exactly the image
+    the serving tasks run (the migrations a Fleet binary applies are built into its image).
+
+    Not when nothing serves (a first deploy, every task crashing), nor when an interrupted earlier execution
+    left something to put back (this execution puts it back on its way).
+    """
+    if not spec.skip_unchanged_image or service.serving_task_definition is None:
+        return None
+    new_image = _image(definition, spec.container_name)
+    serving_image = _image(ecs.describe_task_definition(service.serving_task_definition), spec.container_name)
+    if new_image is None or new_image != serving_image:
+        return None
+    return (f"Nothing to migrate: {serving.revision_name(definition['taskDefinitionArn'])} runs the image "
+            f"{new_image}, the image {service.name}'s serving tasks run ({serving.revision_name(service.serving_task_definition)}), "
+            "so its migrations are already in; nothing was changed. Set skip_unchanged_image to false to run the "
+            "migration anyway.")
+
+
+def _image(definition: dict[str, Any], container_name: str) -> str | None:
+    return next((c.get("image") for c in definition.get("containerDefinitions", []) if c.get("name") == container_name),
+                None)
+
+
+def _preflight(spec: MigrationInput, definition: dict[str, Any]) -> None:
+    """What RunTask or the run-task step's IAM would refuse after the scale-down, refused now."""
+    preflight.check_command(spec.command, preflight.allowed_commands())
+    preflight.check_family(definition)
+    preflight.check_roles(definition)
+
+
+def _check_task_size(spec: MigrationInput, definition: dict[str, Any], task_launch: TaskLaunch) -> int | None:
+    """The task size against where the task really runs (Fargate's table only on Fargate), a CPU override alone
+    against the revision's memory, and what ``task_memory`` leaves the migration container, which becomes its
+    own memory limit (returned): RunTask would refuse any of these after the scale-down."""
+    fargate = task_launch.on_fargate
+    problem = (task_size.problem(spec.task_cpu, spec.task_memory, fargate=fargate)
+               or task_size.revision_problem(spec.task_cpu, spec.task_memory, definition, fargate=fargate)
+               or task_size.container_memory_problem(spec.task_memory, definition, spec.container_name))
+    if problem:
+        raise InvalidInput(problem, fields=[problem.split(":", 1)[0]])
+    return task_size.container_memory(spec.task_memory, definition, spec.container_name)
+
+
+def _log_source(definition: dict[str, Any], spec: MigrationInput) -> dict[str, Any]:
+    where, note = task_logs.source(definition, spec.container_name, aws.client("ecs").meta.region_name)
+    return {"task_logs": where, "log_note": note}
+
+
+def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
+    """A migration task of an execution that was stopped mid-way may still run, or still be stopping: never
+    start a second one beside it. Only this service's migration tasks count (``migration_started_by``)."""
+    left = [task["taskArn"] for task in ecs.unstopped_migration_tasks(spec.cluster_name, migration_task.started_by(spec),
+                                                                       migration_task.family(spec))]
+    if left:
+        raise MigrationInProgress(
+            f"A migration task of an earlier execution for service {short_name(spec.ecs_service)!r} has not stopped "
+            f"yet ({', '.join(left)}); wait for it to stop or stop it (aws ecs stop-task --cluster "
+            f"{spec.cluster_name} --task <arn>), then start again. Nothing was changed.",
+            task_arn=left[0],
+        )
+
+
+def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any], before: int,
+              target: ScalableTarget | None) -> ServiceSnapshot:
+    """What one service looked like before (now, or as an interrupted earlier migration found it), and after."""
+    after, max_after = before, None
+    if field == "ecs_service":
+        max_after = spec.max_capacity
+        if spec.desired_count is not None:
+            after = spec.desired_count
+            if target is not None and max_after is None and after > target.max_capacity:
+                raise InvalidInput(
+                    f"desired_count: {after} is above the autoscaling maximum {target.max_capacity} of service "
+                    f"{service['serviceName']!r}, which would scale it back in; raise max_capacity too or lower "
+                    "desired_count",
+                    fields=["desired_count"],
+                )
+        elif max_after is not None and target is not None:
+            after = min(before, max_after)  # autoscaling would scale in to the new maximum anyway
+    return ServiceSnapshot(
+        name=service["serviceName"],
+        arn=service["serviceArn"],
+        desired_count=before,
+        scalable_target=target,
+        target_desired_count=after,
+        target_max_capacity=max_after,
+        task_definition=service.get("taskDefinition"),
+    )
+

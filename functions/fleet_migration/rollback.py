@@ -1,0 +1,238 @@
+"""The rollback: stop every migration task of the execution, wait until it is STOPPED, then put every
+service back (old Fleet must never run beside a migration still writing the schema)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from fleet_migration import (
+    autoscaling,
+    aws,
+    ecs,
+    error_names,
+    manual_restore,
+    migration_task,
+    outage,
+    polling,
+    serving,
+    task_logs,
+)
+from fleet_migration.errors import (
+    CONTRACT_ERROR_NAMES,
+    MigrationError,
+    RollbackFailed,
+)
+from fleet_migration.models import (
+    Migration,
+    Poll,
+    ServiceSnapshot,
+)
+
+# Rollback waits this long for a stopped migration task to reach STOPPED. StopTask sends SIGTERM and SIGKILL
+# after the container's stopTimeout: 30 s by default, at most 120 s on Fargate (StopTask; ContainerDefinition
+# stopTimeout, ECS API Reference); the rest leaves time for the task's network interface to be released.
+STOP_DEADLINE_SECONDS = 300
+
+
+def stop_migration_tasks(migration: Migration) -> Migration:
+    """Rollback's first step: make sure no migration task of this execution still runs. Looks once.
+
+    StopTask only starts a stop: SIGTERM, then SIGKILL after the container's stop timeout (StopTask, ECS
+    API Reference). Until the task is STOPPED the migration may still be writing the schema, so the
+    services are restored only once ``stopping.done``. A task that already ended is read to learn how
+    (exit 0 by itself means the migration was applied). StopTask is sent once, to tasks still meant to run.
+    """
+    spec = migration.input
+    at = polling.now()
+    stopping = migration.stopping or Poll(started_at=at, deadline=at + STOP_DEADLINE_SECONDS)
+    migration.stopping = stopping
+    try:
+        left = _unstopped_tasks_of_this_execution(migration, at)
+    except ClientError as exc:
+        # What we cannot see we cannot know to be STOPPED: stop what we know of and leave the rest to a person.
+        error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))
+        if migration.task is not None and not migration.task.done:
+            ecs.stop_task(spec.cluster_name, migration.task.arn, f"fleet-migration: rolling back after {error}")
+        arns = [migration.task.arn] if migration.task is not None and not migration.task.done else []
+        raise _not_stopped(migration, error, cause, arns,
+                           f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}), so "
+                           "the migration task cannot be seen to have STOPPED and nothing was restored") from exc
+    error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))  # once ECS said how the task ended
+    for task in left:
+        if task.get("desiredStatus") == "RUNNING":  # not one ECS does not show yet: StopTask would not find it
+            ecs.stop_task(spec.cluster_name, task["taskArn"], f"fleet-migration: rolling back after {error}")
+    stopping.polls += 1
+    stopping.detail = ", ".join(f"{t['taskArn']} {t.get('lastStatus', 'not visible yet')}" for t in left)
+    if not left:
+        stopping.done = True
+    elif at >= stopping.deadline:
+        raise _not_stopped(migration, error, cause, [t["taskArn"] for t in left if t["taskArn"].startswith("arn:")],
+                           f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back "
+                           f"began ({stopping.detail}), so nothing was restored")
+    else:
+        stopping.next_poll_seconds = polling.next_wait(at, stopping.started_at, stopping.deadline, spec.poll_interval)
+    return migration
+
+
+def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: list[str], why: str) -> RollbackFailed:
+    """Nothing restored: old Fleet must not run beside a migration. The commands stop, wait, then restore."""
+    cluster = migration.input.cluster_name
+    waits = [shlex.join(["aws", "ecs", "wait", "tasks-stopped", "--cluster", cluster, "--tasks", *arns])] if arns else []
+    return RollbackFailed(
+        f"{why}: old Fleet must not run beside a migration; once the task is STOPPED, run these commands",
+        original_error=error,
+        original_cause=cause,
+        rolled_back=False,
+        task_arn=arns[0] if arns else None,
+        commands=[shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", arn]) for arn in arns]
+        + waits + manual_restore.commands(cluster, migration.services, applied=error_names.migration_applied(migration, error)),
+    )
+
+
+def _unstopped_tasks_of_this_execution(migration: Migration, at: float) -> list[dict[str, Any]]:
+    """The migration tasks of this execution not yet STOPPED, as ECS describes them.
+
+    The one the document knows, or, when RunTask may have started one before its step failed, any task of
+    this execution's ``group``. A task ECS may not show yet (eventual consistency) counts as not stopped
+    (without ``lastStatus``) until the visibility grace has passed: for an unreported one, unless RunTask
+    said it started nothing.
+    """
+    spec, task = migration.input, migration.task
+    if task is not None:
+        if task.done:
+            return []
+        described = ecs.describe_task(spec.cluster_name, task.arn)
+        if described is None:
+            return [{"taskArn": task.arn}] if at - task.started_at < migration_task.VISIBILITY_GRACE_SECONDS else []
+        migration_task.observe(task, described, spec.container_name)
+        task.done = task.last_status == "STOPPED"
+        return [] if task.done else [described]
+    if migration.drain is not None and migration.drain.done:
+        group = migration_task.task_group(migration.execution.id)
+        found = [t for t in ecs.unstopped_migration_tasks(spec.cluster_name, migration_task.started_by(spec), migration_task.family(spec))
+                 if t.get("group") == group]
+        stopping = migration.require("stopping")
+        if not found and _may_have_started_unreported(migration) and at - stopping.started_at < migration_task.VISIBILITY_GRACE_SECONDS:
+            return [{"taskArn": f"any task of group {group}"}]
+        return found
+    return []
+
+
+def _may_have_started_unreported(migration: Migration) -> bool:
+    """Whether the failed step may have died after RunTask started a task (a Lambda timeout, a crash).
+
+    Our own errors and AWS's error codes are raised once RunTask has answered (a refusal, or ``failures``:
+    with count 1, no task) or before it was called; only the runtime's errors and unexpected exceptions are
+    not.
+    """
+    error = error_names.read_caught(migration)[0]
+    answered = error in CONTRACT_ERROR_NAMES or error in ("AwsThrottled", "ClientError") or (
+        error.endswith("Exception") and "." not in error)
+    return not answered
+
+
+def restore(migration: Migration) -> dict[str, str]:
+    """Put every service where it belongs, once no migration task runs any more. Safe to run twice.
+
+    Before the migration was applied that is what was captured (a restore). Once it was applied,
+    going back would run the old counts against the new schema for nothing: the services are set
+    to the counts the migration was bringing them to instead. Returns ``{"error", "cause"}`` for the
+    state machine's Fail states: the original error, with a cause that says what was done.
+    """
+    spec = migration.input
+    stopping = migration.require("stopping")
+    if not stopping.done:
+        raise MigrationError("Rollback ran before the migration task was STOPPED; the state machine definition is out of order")
+    error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))
+    applied = error_names.migration_applied(migration, error)
+    placed = []
+    try:
+        for service in reversed(migration.services):
+            count, max_capacity = service.destination(applied)
+            ecs.set_desired_count(spec.cluster_name, service.name, count, service.revision_back(applied))
+            if service.scalable_target:
+                autoscaling.restore(service.scalable_target, max_capacity)
+            placed.append(_service_summary(service, applied))
+        delays = outage.restore_delays(migration.services)
+        outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    except Exception as exc:
+        reason = exc.message if isinstance(exc, MigrationError) else str(exc)
+        _add_recovery_details(migration, error, cause)
+        raise RollbackFailed(
+            f"Rolling back after {error} failed ({reason}); run these commands to restore the services by hand",
+            original_error=error,
+            original_cause=cause,
+            rolled_back=False,
+            restored=placed,
+            commands=manual_restore.commands(spec.cluster_name, migration.services, migration.task, applied=applied),
+            snapshot=migration.snapshot_shown(),
+        ) from exc
+    _add_recovery_details(migration, error, cause)
+    placed.reverse()
+    summary = ", ".join(f"{s['name']} to {s['desired_count']} task(s)" for s in placed)
+    outcome = (
+        f"The migration was applied, so nothing was rolled back: the services were set to their new counts: {summary}."
+        if applied
+        else f"The services were rolled back to what they were before: {summary}.{_revisions_restored(placed)}"
+    )
+    cause.update(message=f"{str(cause.get('message', error)).rstrip('.')}. {outcome}", rolled_back=not applied,
+                 services=placed)
+    if delays:
+        cause["target_groups"] = delays
+    if migration.baseline_from:
+        cause["baseline_from"] = migration.baseline_from
+    return {"error": error, "cause": json.dumps(cause, sort_keys=True, default=str)}
+
+
+def _add_recovery_details(migration: Migration, error: str, cause: dict[str, Any]) -> None:
+    """What the operator needs next: the snapshot taken, and why the migration task failed in its own words.
+
+    The caught cause may already carry a fresher ``snapshot`` (the snapshot step's own failure): it wins.
+    """
+    shown = migration.snapshot_shown()
+    if shown is not None:
+        cause.setdefault("snapshot", shown)
+    task = migration.task
+    if error not in ("TaskFailedToStart", "MigrationFailed", "MigrationTimeout") or task is None or "log_tail" in cause:
+        return
+    if migration.task_logs is None:
+        if migration.log_note:
+            cause["log_note"] = migration.log_note
+        return
+    lines, note = task_logs.tail(migration.task_logs, task.arn)
+    cause["log_tail"] = lines
+    if note:
+        cause["log_note"] = note
+
+
+def _revisions_restored(placed: list[dict[str, Any]]) -> str:
+    """The sentence that says which revision serves again, and what moves the service forward later."""
+    moved = [s for s in placed if s.get("replaced_task_definition")]
+    if not moved:
+        return ""
+    back = "; ".join(f"{s['name']} runs {s['task_definition']} again instead of {s['replaced_task_definition']}"
+                     for s in moved)
+    return (f" The Fleet that was serving serves again: {back} (the new revision cannot start before its migration). "
+            "The next `terraform apply` or deploy moves the service forward again.")
+
+
+def _service_summary(service: ServiceSnapshot, applied: bool = False) -> dict[str, Any]:
+    count, max_override = service.destination(applied)
+    summary: dict[str, Any] = {"name": service.name, "desired_count": count}
+    revision = service.revision_back(applied)
+    if revision:
+        summary.update(task_definition=serving.revision_name(revision),
+                       replaced_task_definition=serving.revision_name(service.task_definition))
+    if service.scalable_target:
+        low, high = autoscaling.bounds_after(service.scalable_target, max_override)
+        summary.update(
+            min_capacity=low,
+            max_capacity=high,
+            suspended_state=service.scalable_target.suspended.to_api(),
+        )
+    return summary
+

@@ -1,0 +1,135 @@
+"""The scale-up, and the wait until Fleet serves again (docs/behaviour.md, "Stable means Fleet serves")."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from fleet_migration import (
+    autoscaling,
+    ecs,
+    outage,
+    polling,
+    serving,
+)
+from fleet_migration.errors import (
+    ServiceNotStable,
+)
+from fleet_migration.models import (
+    Migration,
+    Poll,
+)
+
+
+def scale_up(migration: Migration) -> Migration:
+    """Desired counts first, then the autoscaling bounds and suspended state: the reverse of the scale-down."""
+    spec = migration.input
+    started = polling.now()  # before the first UpdateService: the tasks it starts count as started since the scale-up
+    for service in migration.services:
+        ecs.set_desired_count(spec.cluster_name, service.name, service.target_desired_count)
+        if service.scalable_target:
+            autoscaling.restore(service.scalable_target, service.target_max_capacity)
+    outage.restore_delays(migration.services)  # for the deregistrations to come: the tasks being replaced later
+    migration.stabilize = Poll(started_at=started, deadline=started + spec.stabilize_timeout_seconds)
+    if spec.stabilize_timeout_seconds == 0:
+        migration.stabilize.done = True
+        _succeed(migration)
+    return migration
+
+
+def check_stable(migration: Migration) -> Migration:
+    """Stable means Fleet serves: what ECS means by stable (ecs.rollout), then every check of
+    ``serving.not_yet_serving`` (the count read back, the revision, the load balancer's health, no task
+    stopped since the scale-up). A FAILED deployment or tasks that keep crashing end the wait.
+
+    Crashes are counted here, not left to ECS's circuit breaker: it may be off, it judges only a deployment
+    IN_PROGRESS (a desired-count change starts none), and ECS keeps a deployment's ``failedTasks`` across
+    desired-count changes (Deployment.failedTasks, Amazon ECS API Reference), so only the tasks started since
+    the scale-up count. We stop at the breaker's threshold (ecs.crash_limit) of them failing to start or
+    exiting non-zero, however briefly they ran: as many as ECS itself calls a failure.
+    """
+    spec, stabilize = migration.input, migration.require("stabilize")
+    at = polling.now()
+    described = ecs.describe_services(spec.cluster_name, [s.name for s in migration.services])
+    waiting_for = []
+    for service in migration.services:
+        state = described.get(service.name)
+        if state is None:
+            waiting_for.append(f"{service.name}: not described by ECS")
+            continue
+        failed = ecs.failed_deployment(state)
+        if failed:
+            raise _not_stable(migration, f"ECS gave up on {service.name}: {failed}", detail=failed)
+        tasks = ecs.service_tasks(spec.cluster_name, service.name)
+        crashed = serving.crashed_since(tasks, stabilize.started_at)
+        if len(crashed) >= ecs.crash_limit(service.target_desired_count):
+            last = max(crashed, key=lambda task: task.get("stoppedAt") or task["createdAt"])
+            reason = (f"{len(crashed)} of its tasks failed since the scale-up (last: {last.get('stopCode')}, "
+                      f"{last.get('stoppedReason') or 'no reason given'})")
+            raise _not_stable(migration, f"the tasks of {service.name} keep crashing: {reason}", detail=reason)
+        stable, waiting = ecs.rollout(state)
+        if stable:  # ECS is done: now whether Fleet answers behind the load balancer
+            waiting = serving.not_yet_serving(state, tasks, service.target_desired_count, stabilize.started_at,
+                                              serving.health_checked_containers(state["taskDefinition"]))
+        if waiting:
+            waiting_for.append(f"{service.name}: {', '.join(waiting)}")
+    stabilize.polls += 1
+    stabilize.detail = "; ".join(waiting_for)
+    if not waiting_for:
+        stabilize.done = True
+        _succeed(migration)
+    elif at >= stabilize.deadline:
+        raise _not_stable(
+            migration,
+            f"the services did not become stable within stabilize_timeout_seconds={spec.stabilize_timeout_seconds} "
+            f"({stabilize.detail})",
+            detail=stabilize.detail,
+        )
+    else:
+        stabilize.next_poll_seconds = polling.next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval)
+    return migration
+
+
+def _succeed(migration: Migration) -> None:
+    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    migration.result = _result(migration)
+
+
+def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStable:
+    """The migration stays applied. Fleet's older binary runs on the newer schema, so the revision that served
+    before is the way back to a serving Fleet: the cause gives the command for it. The maintenance page goes:
+    Fleet is as up as it will get without a person."""
+    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    cluster = migration.input.cluster_name
+    back = [shlex.join(["aws", "ecs", "update-service", "--cluster", cluster, "--service", s.name,
+                        "--task-definition", str(serving.revision_name(s.revision_to_restore)),
+                        "--desired-count", str(s.target_desired_count)])
+            for s in migration.services if s.revision_to_restore]
+    return ServiceNotStable(
+        f"The migration succeeded, but {what}; the services are set to the requested count, so "
+        "look at the ECS service events and the stopped tasks for why"
+        + ("; to serve Fleet from the revision that served before (its binary runs on the new schema), run the "
+           "commands given" if back else ""),
+        task_arn=migration.task.arn if migration.task else None,
+        exit_code=0,
+        rolled_back=False,
+        detail=detail,
+        services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+        commands=back or None,
+        snapshot=migration.snapshot_shown(),
+    )
+
+
+def _result(migration: Migration) -> dict[str, Any]:
+    task = migration.require("task")
+    started = migration.execution.started_at
+    return {
+        "task_arn": task.arn,
+        "exit_code": task.exit_code,
+        "task_definition": migration.task_definition_arn,
+        "services": [{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
+        "duration_seconds": round(polling.now() - started, 1),
+        **({"snapshot": shown} if (shown := migration.snapshot_shown()) else {}),
+        **({"baseline_from": migration.baseline_from} if migration.baseline_from else {}),
+    }
+
