@@ -2,7 +2,7 @@
 
 EventBridge hands over CloudTrail's record of a ``RegisterTaskDefinition`` call. The execution input
 comes from the stack parameters (environment variables) plus the new revision; the execution name is
-the deterministic one of design section 6, so this trigger and a Terraform run for the same revision
+the deterministic one of docs/execution-names.md, so this trigger and a Terraform run for the same revision
 land on one execution. When any attempt for the revision exists, whatever its status, the trigger starts
 nothing: CloudTrail events arrive minutes late and sometimes twice, and a late event after a failed
 attempt must never take Fleet down again for the same revision (a rerun is for a person).

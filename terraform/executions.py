@@ -1,4 +1,4 @@
-"""Execution names and start-or-join (design section 6), with nothing but the standard library and boto3.
+"""Execution names and start-or-join (docs/execution-names.md), with nothing but the standard library and boto3.
 
 Terraform and EventBridge may fire for the same revision; both land on one execution because the
 name is deterministic. This file is used by the trigger Lambda and, as a byte-identical copy,

@@ -3,7 +3,7 @@
 # and follows it until it ends, failing the apply when the migration fails.
 
 locals {
-  # The execution input (design section 3): one flat JSON object, the same for Terraform,
+  # The execution input (docs/execution-input.md): one flat JSON object, the same for Terraform,
   # the EventBridge trigger and a rerun from the Step Functions console. Its min_capacity is the
   # count held during the migration; Fleet's addon used min_capacity for the autoscaling minimum
   # after it, so that variable keeps its old meaning and capacity_during_migration feeds this field.
@@ -47,7 +47,7 @@ locals {
   # Fleet's byo-ecs migration_config (cpu, mem), when passed: the task size unless task_cpu/task_memory say otherwise.
   migration_config = var.migration_config == null ? {} : var.migration_config
 
-  # The first attempt's execution name (design section 6), as terraform/executions.py builds it:
+  # The first attempt's execution name (docs/execution-names.md), as terraform/executions.py builds it:
   # <cluster>-<service>-r<revision> from the short names, unsafe characters replaced by "-",
   # names over 80 characters cut to 71 plus "-" and 8 hex digits of the SHA-256 of the whole name.
   # A later attempt after a failed one is named "<this>-a2", "-a3", ... (the client reports it).

@@ -49,7 +49,7 @@ _PHASES = {
 
 
 def contract_error(migration: Migration, error: str, cause: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The caught error under one of the contract's names (design section 5): callers match on those only.
+    """The caught error under one of the contract's names (docs/errors.md): callers match on those only.
 
     Our own errors keep their name. Anything else is named after the phase it interrupted, which
     the state document tells: it is the input of the step that failed.

@@ -1,4 +1,4 @@
-"""Errors raised by the steps, named exactly after the ASL error names (design section 5).
+"""Errors raised by the steps, named exactly after the ASL error names (docs/errors.md).
 
 The Lambda runtime reports ``type(exc).__name__`` as the error name and ``str(exc)`` as the
 message, so each error renders its cause as the JSON object the contract promises; the state

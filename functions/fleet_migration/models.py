@@ -1,6 +1,6 @@
 """Typed documents that flow through the state machine.
 
-``MigrationInput`` is the execution input contract (design section 3). ``Migration`` is the
+``MigrationInput`` is the execution input contract (docs/execution-input.md). ``Migration`` is the
 state document the steps hand to each other: the validated input, what was captured before
 anything changed, and the progress of each phase.
 """
@@ -84,7 +84,7 @@ class MigrationInput(BaseModel):
     ecs_service: NonEmptyStr
     task_definition: NonEmptyStr
     task_definition_revision: Annotated[StrictInt, Field(ge=1)]
-    # Omitted = the ecs_service's awsvpc configuration (design section 3); the limits ECS sets are preflight's.
+    # Omitted = the ecs_service's awsvpc configuration (docs/execution-input.md); the limits ECS sets are preflight's.
     subnets: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
     security_groups: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
     min_capacity: Annotated[StrictInt, Field(ge=0)] = 0
@@ -403,7 +403,7 @@ class DatabaseSnapshot(BaseModel):
     next_poll_seconds: int = 1
 
     def public(self) -> dict[str, Any]:
-        """What the output and the causes show of it (design section 5: ``snapshot``)."""
+        """What the output and the causes show of it (docs/errors.md: ``snapshot``)."""
         shown = self.model_dump(include={"type", "identifier", "snapshot_identifier", "arn", "status",
                                          "restore_command", "restore_note"}, exclude_none=True)
         if self.status == "failed":

@@ -1,5 +1,5 @@
 """Preflight: what RunTask (or the run-task step's IAM) would refuse later, refused by the describe step
-before anything changes, as ``InvalidInput`` naming the field and the fix (design section 4).
+before anything changes, as ``InvalidInput`` naming the field and the fix (docs/behaviour.md).
 
 Each check is a plain function of the input, the task definition revision and what the deployment
 allows; ``workflow.describe`` calls them one after another. What the deployment allows comes from the

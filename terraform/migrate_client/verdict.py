@@ -94,7 +94,7 @@ def failure_details(cause: Any) -> list[str]:
 
 
 def log_tail(value: Any) -> list[str]:
-    """The cause's ``log_tail``: a list of lines (design section 5); a single string is split into lines."""
+    """The cause's ``log_tail``: a list of lines (docs/errors.md); a single string is split into lines."""
     if isinstance(value, str):
         return value.splitlines()
     if isinstance(value, list):

@@ -1,7 +1,7 @@
 """The EventBridge trigger: the rule's event pattern and the Lambda behind it, on the emulator.
 
 A CloudTrail ``RegisterTaskDefinition`` event for the configured family starts the first attempt of the
-new revision's migration under the deterministic execution name (design section 6); the same event again,
+new revision's migration under the deterministic execution name (docs/execution-names.md); the same event again,
 or an event after a Terraform run for the same revision, starts nothing, whatever that execution's status
 (a late event never reruns a failed migration); a Terraform run after the event joins it; a failed call or
 another family starts nothing, neither in the rule nor in the Lambda.

@@ -1,4 +1,4 @@
-"""Start-or-join (design section 6) against the emulated Step Functions: real executions, moto's real errors.
+"""Start-or-join (docs/execution-names.md) against the emulated Step Functions: real executions, moto's real errors.
 
 The Terraform client and the trigger Lambda both decide with ``start_or_join`` (terraform/executions.py is a
 byte-identical copy). A race (another caller starts the execution between our DescribeExecution and our

@@ -1,4 +1,4 @@
-"""Errors carry the contract's names and a JSON cause (design section 5)."""
+"""Errors carry the contract's names and a JSON cause (docs/errors.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Start-or-join (design section 6) as pure decision logic, against a scripted Step Functions client.
+"""Start-or-join (docs/execution-names.md) as pure decision logic, against a scripted Step Functions client.
 
 The emulator-based tests (tests/terraform/test_start_or_join.py, tests/template/test_template_trigger.py)
 check the same decisions against moto's real answers; here every status and every race is easy to set up.
@@ -218,7 +218,7 @@ def test_the_trigger_starts_nothing_when_someone_else_started_the_first_attempt_
     assert [call for call in sfn.calls if call == ("start", "fleet-fleet-r2-a2")] == []
 
 
-# -- execution names (design section 6) ----------------------------------------------------------------
+# -- execution names (docs/execution-names.md) ----------------------------------------------------------------
 
 def test_a_name_over_80_characters_is_cut_to_71_and_the_hash_of_the_whole_name():
     whole = "c" * 40 + "-" + "s" * 40 + "-r12345"  # 88 characters

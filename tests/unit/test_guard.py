@@ -1,4 +1,4 @@
-"""Only one migration per service at a time (design section 4), on plain moto where executions stay RUNNING."""
+"""Only one migration per service at a time (docs/behaviour.md), on plain moto where executions stay RUNNING."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The execution input contract (design section 3) and the state document."""
+"""The execution input contract (docs/execution-input.md) and the state document."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_the_optional_fields_take_the_documented_defaults():
     assert spec.vuln_service == ""
     assert spec.container_name == "fleet"
     assert spec.command == DEFAULT_COMMAND == ["fleet", "prepare", "db", "--no-prompt"]
-    # null: the describe step takes them from the service (design section 3)
+    # null: the describe step takes them from the service (docs/execution-input.md)
     assert (spec.subnets, spec.security_groups, spec.assign_public_ip, spec.launch_type) == (None, None, None, None)
     assert (spec.timeout_seconds, spec.drain_timeout_seconds) == (3600, 600)
     assert (spec.stabilize_timeout_seconds, spec.poll_interval_seconds) == (600, 5)

@@ -1,4 +1,4 @@
-"""Any error that outlives the first step's retries ends under a contract name (design section 5).
+"""Any error that outlives the first step's retries ends under a contract name (docs/errors.md).
 
 The first step changes nothing, so whatever stops it (ECS throttling that never lets up, the Lambda
 service failing, a bug in the handler) is reported as ``ResourceNotFound`` with a JSON cause that

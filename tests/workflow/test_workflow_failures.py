@@ -1,4 +1,4 @@
-"""One execution per failure row of design section 5: the right error, an actionable JSON cause, and
+"""One execution per failure row of docs/errors.md: the right error, an actionable JSON cause, and
 everything put back (or, for ServiceNotStable and RollbackFailed, exactly what the contract says)."""
 
 from __future__ import annotations
