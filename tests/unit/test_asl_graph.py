@@ -18,8 +18,8 @@ LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda
                  "Lambda.TooManyRequestsException"}
 TASKS = sorted(name for name, state in STATES.items() if state["Type"] == "Task")
 FIRST = "Validate the input and describe the services"
-# Every failure after the scale-down goes here: first the migration task is STOPPED, then "Roll back" restores.
-ROLLBACK, RESTORE = "Stop the migration task before rolling back", "Roll back"
+# Every failure after the scale-down goes here: first the migration task is STOPPED, then "Restore the services, or roll forward if the migration was applied" restores.
+ROLLBACK, RESTORE = "Stop the migration task before rolling back", "Restore the services, or roll forward if the migration was applied"
 
 
 def successors(state: dict) -> set[str]:
@@ -117,7 +117,7 @@ def test_any_other_error_of_the_describe_step_is_reported_under_a_contract_name_
         path.append(STATES[path[-1]]["Next"])
     explain, report = (STATES[name]["Parameters"] for name in path[:2])
 
-    assert path[-1] == "Which error?"
+    assert path[-1] == "Which error ends the execution?"
     assert explain["error"] in CONTRACT_ERROR_NAMES
     assert set(explain["cause"]) >= {"message.$", "rolled_back", "underlying_error.$"}
     assert explain["cause"]["rolled_back"] is False
@@ -154,7 +154,7 @@ def test_every_catch_into_the_rollback_keeps_the_state_document_and_adds_the_err
 
 def test_every_catch_that_only_reports_the_error_works_whatever_the_state_is():
     # The first step's input may not even be a JSON object, where "$.caught" cannot be added.
-    reporting = [c for s in STATES.values() for c in s.get("Catch", []) if c["Next"] == "Read the error"]
+    reporting = [c for s in STATES.values() for c in s.get("Catch", []) if c["Next"] == "Unwrap the error the step raised"]
 
     assert reporting and {c["ResultPath"] for c in reporting} == {"$"}
 

@@ -19,7 +19,7 @@ RUN_TASK = "Run the migration task"
 POLL_TASK = "Check the migration task"
 SCALE_UP = "Scale the services up"
 CHECK_STABLE = "Check whether the services are stable"
-ROLLBACK = "Roll back"
+ROLLBACK = "Restore the services, or roll forward if the migration was applied"
 SUCCEEDED = "Migration succeeded"
 
 FAIL_STATE = {state["Error"]: name for name, state in STATES.items() if state["Type"] == "Fail" and "Error" in state}
