@@ -7,7 +7,7 @@ from bench.cost import LambdaAssumptions, dollars
 from bench.history import HISTORY_LIMIT, Shape, polls
 from bench.runner import label
 from bench.table import render
-from fleet_migration.models import MigrationInput
+from fleet_migration.execution_input import MigrationInput
 
 DEFAULTS = {name: field.default for name, field in MigrationInput.model_fields.items()}
 MAX_TIMEOUT = 86400

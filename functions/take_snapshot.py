@@ -1,7 +1,6 @@
 """Step: start the database snapshot, the recovery point taken before the migration task runs."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from fleet_migration import redrive, snapshot
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics

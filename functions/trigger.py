@@ -17,12 +17,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
-
 from fleet_migration.aws import client
+from fleet_migration.execution_input import MigrationInput
 from fleet_migration.executions import start_first_attempt
-from fleet_migration.models import MigrationInput
 from fleet_migration.observability import logger, metrics
+from pydantic import BaseModel, ConfigDict, Field
 
 EVENT_SOURCE = "ecs.amazonaws.com"
 EVENT_NAME = "RegisterTaskDefinition"

@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from fleet_migration.aws import client, pages, throttling_is_retried
-from fleet_migration.models import Execution, MigrationInput, ScalableTarget, ServiceSnapshot, services_named_in
+from fleet_migration.execution_input import MigrationInput, services_named_in
+from fleet_migration.models import Execution, ScalableTarget, ServiceSnapshot
 
 DESCRIBE_STATE = "Validate the input and describe the services"
 _CHANGED_NOTHING = {"InvalidInput", "ResourceNotFound", "MigrationInProgress"}

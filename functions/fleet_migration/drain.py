@@ -11,10 +11,7 @@ from fleet_migration import (
 from fleet_migration.errors import (
     DrainTimeout,
 )
-from fleet_migration.models import (
-    Migration,
-    Poll,
-)
+from fleet_migration.models import Migration, Poll
 
 
 def scale_down(migration: Migration) -> Migration:

@@ -9,9 +9,7 @@ from typing import Any
 from fleet_migration.errors import (
     CONTRACT_ERROR_NAMES,
 )
-from fleet_migration.models import (
-    Migration,
-)
+from fleet_migration.models import Migration
 
 
 def read_caught(migration: Migration) -> tuple[str, dict[str, Any]]:

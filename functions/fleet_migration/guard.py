@@ -14,7 +14,8 @@ from typing import Any
 
 from fleet_migration.aws import client, pages, throttling_is_retried
 from fleet_migration.errors import MigrationInProgress
-from fleet_migration.models import Execution, MigrationInput, services_named_in
+from fleet_migration.execution_input import MigrationInput, services_named_in
+from fleet_migration.models import Execution
 
 
 @throttling_is_retried

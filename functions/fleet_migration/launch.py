@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from fleet_migration.errors import InvalidInput
-from fleet_migration.models import MigrationInput, TaskLaunch
+from fleet_migration.execution_input import MigrationInput
+from fleet_migration.models import TaskLaunch
 
 
 def resolve(spec: MigrationInput, service: dict[str, Any], definition: dict[str, Any]) -> TaskLaunch:

@@ -9,10 +9,7 @@ from fleet_migration import (
     outage,
     serving,
 )
-from fleet_migration.models import (
-    MigrationTask,
-    ServiceSnapshot,
-)
+from fleet_migration.models import MigrationTask, ServiceSnapshot
 
 
 def commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None,

@@ -18,13 +18,8 @@ from fleet_migration.errors import (
     MigrationTimeout,
     TaskFailedToStart,
 )
-from fleet_migration.models import (
-    ENDED_BY_ITSELF,
-    Migration,
-    MigrationInput,
-    MigrationTask,
-    short_name,
-)
+from fleet_migration.execution_input import MigrationInput, short_name
+from fleet_migration.models import ENDED_BY_ITSELF, Migration, MigrationTask
 
 # How long a task RunTask started may be missing from DescribeTasks before that means it is gone. The
 # ECS API "follows an eventual consistency model"; RunTask's reference advises describing a new task with

@@ -12,7 +12,8 @@ from typing import Any
 
 from fleet_migration import load_balancers
 from fleet_migration.errors import InvalidInput
-from fleet_migration.models import MaintenanceRule, MigrationInput, ServiceSnapshot, TargetGroup
+from fleet_migration.execution_input import MigrationInput
+from fleet_migration.models import MaintenanceRule, ServiceSnapshot, TargetGroup
 
 
 def plan_target_groups(spec: MigrationInput, service: dict[str, Any],

@@ -30,15 +30,8 @@ from fleet_migration.errors import (
     MigrationInProgress,
     ResourceNotFound,
 )
-from fleet_migration.models import (
-    DescribeRequest,
-    Migration,
-    MigrationInput,
-    ScalableTarget,
-    ServiceSnapshot,
-    TaskLaunch,
-    short_name,
-)
+from fleet_migration.execution_input import MigrationInput, short_name
+from fleet_migration.models import DescribeRequest, Migration, ScalableTarget, ServiceSnapshot, TaskLaunch
 
 
 def plan(request: DescribeRequest) -> Migration:

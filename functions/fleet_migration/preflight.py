@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleet_migration.errors import InvalidInput
-from fleet_migration.models import MigrationInput, TaskLaunch
+from fleet_migration.execution_input import MigrationInput
+from fleet_migration.models import TaskLaunch
 
 # A JSON list of commands (each a list of strings) the run-task step may run: parameter AllowedCommands.
 ALLOWED_COMMANDS_ENV = "ALLOWED_MIGRATION_COMMANDS"

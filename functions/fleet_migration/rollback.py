@@ -26,11 +26,7 @@ from fleet_migration.errors import (
     MigrationError,
     RollbackFailed,
 )
-from fleet_migration.models import (
-    Migration,
-    Poll,
-    ServiceSnapshot,
-)
+from fleet_migration.models import Migration, Poll, ServiceSnapshot
 
 # Rollback waits this long for a stopped migration task to reach STOPPED. StopTask sends SIGTERM and SIGKILL
 # after the container's stopTimeout: 30 s by default, at most 120 s on Fargate (StopTask; ContainerDefinition

@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 from fleet_migration import polling
 from fleet_migration.aws import client, error_code, error_message, throttling_is_retried
 from fleet_migration.errors import InvalidInput, MigrationError, ResourceNotFound, TaskFailedToStart
-from fleet_migration.models import DatabaseSnapshot, Execution, Migration, MigrationInput
+from fleet_migration.execution_input import MigrationInput
+from fleet_migration.models import DatabaseSnapshot, Execution, Migration
 
 PREFIX = "fleet-migration-"
 # The tag that says which execution took a snapshot (CreateDBClusterSnapshot/CreateDBSnapshot Tags).

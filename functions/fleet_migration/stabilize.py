@@ -15,10 +15,7 @@ from fleet_migration import (
 from fleet_migration.errors import (
     ServiceNotStable,
 )
-from fleet_migration.models import (
-    Migration,
-    Poll,
-)
+from fleet_migration.models import Migration, Poll
 
 
 def scale_up(migration: Migration) -> Migration:

@@ -17,7 +17,7 @@ import pytest
 from pydantic_core import PydanticUndefined
 
 from fleet_migration import errors
-from fleet_migration.models import MigrationInput
+from fleet_migration.execution_input import MigrationInput
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

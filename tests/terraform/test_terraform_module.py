@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from fleet_migration.errors import InvalidInput
 from fleet_migration.executions import execution_arn, execution_name
-from fleet_migration.models import MigrationInput
+from fleet_migration.execution_input import MigrationInput
 from migrate_client.settings import Settings, parse_args
 from migrate_client.text import console_url
 from tfroot import (

@@ -10,7 +10,8 @@ import pytest
 
 from fleet_migration import guard
 from fleet_migration.errors import MigrationInProgress
-from fleet_migration.models import Execution, MigrationInput
+from fleet_migration.execution_input import MigrationInput
+from fleet_migration.models import Execution
 
 ROLE = "arn:aws:iam::123456789012:role/fleet-migration"
 NOTHING = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60, "End": True}}})

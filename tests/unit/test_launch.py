@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fleet_migration import launch, preflight
 from fleet_migration.errors import InvalidInput
-from fleet_migration.models import MigrationInput
+from fleet_migration.execution_input import MigrationInput
 
 AWSVPC = {"networkMode": "awsvpc", "compatibilities": ["EC2", "FARGATE"], "requiresCompatibilities": ["FARGATE"]}
 NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-a"],

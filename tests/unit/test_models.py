@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fleet_migration.errors import InvalidInput
-from fleet_migration.models import DEFAULT_COMMAND, FIELD_HINTS, Caught, MigrationInput
+from fleet_migration.execution_input import DEFAULT_COMMAND, FIELD_HINTS, MigrationInput
+from fleet_migration.models import Caught
 
 VALID = {
     "ecs_cluster": "fleet",

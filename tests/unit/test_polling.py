@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from fleet_migration.models import Execution, Migration, MigrationInput
+from fleet_migration.execution_input import MigrationInput
+from fleet_migration.models import Execution, Migration
 from fleet_migration.polling import (
     DEFAULT_POLL_SECONDS,
     FAST_PHASE_SECONDS,
