@@ -81,7 +81,7 @@ def prepare_db(database: FleetDatabase, task: Task, exit_code: int | None, runni
     """Schedule the migrations a ``fleet prepare db`` task applies; return the lines it prints (None: not Fleet's).
 
     Its lines print evenly over its run (emulator/awslogs.py spreads them so); each migration is applied once the
-    line after its "Applying" line prints. With lines of the test's own, the migrations land as the task exits.
+    line after its "Applying" line prints. With lines of the test's own, they land as its last line prints.
     """
     container = container_of(task)
     if container is None or not is_prepare_db(command_of(task, container)):
@@ -93,9 +93,10 @@ def prepare_db(database: FleetDatabase, task: Task, exit_code: int | None, runni
     missing = database.missing_for(image, running_at)
     fleet_lines, applied = prepare_db_lines(missing, exit_code)
     start = known - len(missing)
-    if lines is not None:  # the test's own lines: the migrations land at the end
+    if lines is not None:  # the test's own lines: the migrations land as its last line prints
         if applied:
-            database.schedule(running_at + run_seconds * (1 - 1e-9), start + applied, alive)
+            last = running_at + run_seconds * (len(lines) - 0.5) / len(lines) if lines else running_at
+            database.schedule(last, start + applied, alive)
         return lines
     moment = [running_at + run_seconds * (index + 0.5) / len(fleet_lines) for index in range(len(fleet_lines))]
     first_applying = 2  # connect, missing, then one "Applying" line per migration
