@@ -663,6 +663,10 @@ class EcsSimulator:
                     strategy = cluster.default_capacity_provider_strategy or None
                 result = original(response)
                 service = result.result["service"]
+                # moto drops deploymentConfiguration; ECS reports it, by default 100/200 for a rolling update
+                # (DeploymentConfiguration, Amazon ECS API Reference): the rollout below follows these defaults.
+                service.deployment_configuration = {"minimumHealthyPercent": 100, "maximumPercent": 200,
+                                                    **(response._get_param("deploymentConfiguration") or {})}
                 if strategy:
                     sim._use_strategy(service, strategy)
                 elif service.launch_type == "FARGATE" and not service.platform_version:
