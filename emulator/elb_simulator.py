@@ -83,6 +83,7 @@ class ElbSimulator:
         self.before_read: Callable[[], None] = lambda: None  # the ECS simulator's tick
         self._lock = threading.RLock()
         self._targets: list[_Target] = []
+        self._by_task: dict[str, list[_Target]] = {}  # the scheduler asks about one task at a time, often
         self._originals: dict[str, Any] = {}
 
     # -- the ECS simulator's hooks ---------------------------------------------------------------
@@ -92,23 +93,24 @@ class ElbSimulator:
         ``settled`` (a seeded service's tasks) is healthy from the start."""
         ip = task_ip(task)
         for entry in load_balancers:
-            group = self._group(task, entry.get("targetGroupArn"))
+            group = self._group_by_arn(entry.get("targetGroupArn") or "")
             if group is None or ip is None:
                 continue
             checks = int(group.healthy_threshold_count) * int(group.health_check_interval_seconds)
             healthy_at = None if running_at is None else running_at + (0 if settled else checks)
+            target = _Target(group_arn=group.arn, ip=ip, port=int(entry.get("containerPort") or group.port or 80),
+                             task_arn=task.task_arn, registered_at=running_at, healthy_at=healthy_at, exits_at=exits_at)
             with self._lock:
-                self._targets.append(_Target(
-                    group_arn=group.arn, ip=ip, port=int(entry.get("containerPort") or group.port or 80),
-                    task_arn=task.task_arn, registered_at=running_at, healthy_at=healthy_at, exits_at=exits_at))
+                self._targets.append(target)
+                self._by_task.setdefault(task.task_arn, []).append(target)
 
     def deregister(self, task_arn: str, at: float) -> float:
         """ECS deregisters a task it is about to stop: the seconds it drains (the longest of its groups' delays
         in force now; 0 when it was not registered)."""
         longest = 0.0
         with self._lock:
-            for target in self._targets:
-                if target.task_arn != task_arn or target.deregistered_at is not None:
+            for target in self._by_task.get(task_arn, []):
+                if target.deregistered_at is not None:
                     continue
                 target.deregistered_at = at
                 if target.registered_at is not None and target.registered_at <= at:
@@ -120,17 +122,17 @@ class ElbSimulator:
 
     def has_targets(self, task_arn: str) -> bool:
         with self._lock:
-            return any(t.task_arn == task_arn for t in self._targets)
+            return task_arn in self._by_task
 
     def is_healthy(self, task_arn: str, at: float) -> bool:
         """Healthy in every target group it belongs to."""
         with self._lock:
-            states = [t.state(at, 0.0) for t in self._targets if t.task_arn == task_arn]
+            states = [t.state(at, 0.0) for t in self._by_task.get(task_arn, [])]
         return bool(states) and all(state == "healthy" for state in states)
 
     def was_ever_healthy(self, task_arn: str) -> bool:
         with self._lock:
-            mine = [t for t in self._targets if t.task_arn == task_arn]
+            mine = list(self._by_task.get(task_arn, []))
         at = self.clock.now()
         return bool(mine) and all((h := t.turns_healthy()) is not None and h <= at for t in mine)
 
@@ -196,9 +198,6 @@ class ElbSimulator:
 
     def _group_by_arn(self, arn: str) -> Any:
         return next((b.target_groups[arn] for b in self._backends() if arn in b.target_groups), None)
-
-    def _group(self, task: Any, arn: str | None) -> Any:
-        return self._group_by_arn(arn) if arn else None
 
     def _listener(self, arn: str) -> Any:
         for backend in self._backends():
