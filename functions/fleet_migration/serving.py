@@ -40,19 +40,18 @@ def serving_task_definition(service: dict[str, Any], tasks: list[dict[str, Any]]
 
     Serving tasks are RUNNING now. Where tasks of several revisions run (a rolling deployment under way),
     only revisions whose tasks are not failing serve: none of their tasks stopped failing, and their
-    deployment reports no ``failedTasks`` (Deployment.failedTasks, Amazon ECS API Reference). Among several
-    that serve, the service's own revision wins, then the one with the most tasks.
+    deployment reports no ``failedTasks`` (Deployment.failedTasks, Amazon ECS API Reference). While a rollout
+    is under way the revision it replaces is the one that served: the new one's first tasks may not have had
+    the time to fail yet, and the old binary is the one known to run on the schema as it is.
     """
     running = Counter(t["taskDefinitionArn"] for t in tasks
                       if t.get("lastStatus") == "RUNNING" and t.get("desiredStatus") == "RUNNING")
     failing = {t["taskDefinitionArn"] for t in tasks if has_failed(t)}
     failing |= {d["taskDefinition"] for d in service.get("deployments", []) if d.get("failedTasks", 0) > 0}
     serving = {arn: count for arn, count in running.items() if arn not in failing}
-    if not serving:
-        return None
-    if service.get("taskDefinition") in serving:
-        return service["taskDefinition"]
-    return max(serving, key=lambda arn: serving[arn])
+    if len(serving) > 1:
+        serving.pop(service.get("taskDefinition"), None)
+    return max(serving, key=lambda arn: serving[arn]) if serving else None
 
 
 def task_ip(task: dict[str, Any]) -> str | None:

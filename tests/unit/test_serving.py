@@ -43,10 +43,14 @@ def test_a_deployment_reporting_failed_tasks_does_not_serve():
     assert serving.serving_task_definition(described, [task(OLD), task(NEW)]) == OLD
 
 
-def test_a_healthy_rollout_serves_from_the_services_own_revision():
+def test_in_a_rollout_whose_new_tasks_have_not_failed_yet_the_revision_it_replaces_served():
     described = service(NEW, {"status": "PRIMARY", "taskDefinition": NEW}, {"status": "ACTIVE", "taskDefinition": OLD})
 
-    assert serving.serving_task_definition(described, [task(OLD), task(OLD), task(NEW)]) == NEW
+    assert serving.serving_task_definition(described, [task(OLD), task(OLD), task(NEW)]) == OLD
+
+
+def test_once_a_rollout_replaced_every_old_task_the_new_revision_serves():
+    assert serving.serving_task_definition(service(NEW), [task(NEW), task(NEW)]) == NEW
 
 
 def test_nothing_serves_on_a_first_deploy_or_when_every_task_crashes():
