@@ -28,6 +28,14 @@ def listener_rules(aws: Emulator, fleet: FleetDeployment) -> list[dict]:
     return [r for r in aws.client("elbv2").describe_rules(ListenerArn=fleet.listener_arn)["Rules"] if not r["IsDefault"]]
 
 
+def abort_and_stop_its_task(aws: Emulator, fleet: FleetDeployment, arn: str, task: str) -> None:
+    """Stop in the console, then an operator stops the migration task it left running."""
+    aws.client("stepfunctions").stop_execution(executionArn=arn)
+    assert aws.wait(arn).status == "ABORTED"
+    aws.client("ecs").stop_task(cluster=fleet.cluster, task=task, reason="stopped by an operator")
+    aws.clock.advance(60)
+
+
 def while_the_migration_runs(aws: Emulator, document: dict, name: str) -> tuple[str, str]:
     """Start an execution whose migration task runs until ``finish`` is called: (execution ARN, task ARN)."""
     aws.next_migration(runs_forever=True)
@@ -116,10 +124,8 @@ def test_the_rollback_puts_the_deregistration_delay_back(aws, fleet, fast_input)
 
 def test_a_later_execution_puts_back_the_delay_an_aborted_one_left_lowered(aws, fleet, fast_input):
     set_delay(aws, fleet, 300)
-    arn, _ = while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
-    aws.client("stepfunctions").stop_execution(executionArn=arn)
-    assert aws.wait(arn).status == "ABORTED"
-    aws.clock.advance(10)
+    arn, task = while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
+    abort_and_stop_its_task(aws, fleet, arn, task)
     assert delay(aws, fleet) == 5  # left lowered
 
     aws.next_migration(exit_code=0)
@@ -181,10 +187,8 @@ def test_the_rollback_takes_the_maintenance_page_down(aws, fleet, fast_input):
 
 
 def test_a_later_execution_takes_down_the_page_an_aborted_one_left(aws, fleet, fast_input):
-    arn, _ = while_the_migration_runs(aws, fast_input(maintenance_page=True), "fleet-fleet-r2")
-    aws.client("stepfunctions").stop_execution(executionArn=arn)
-    assert aws.wait(arn).status == "ABORTED"
-    aws.clock.advance(10)
+    arn, task = while_the_migration_runs(aws, fast_input(maintenance_page=True), "fleet-fleet-r2")
+    abort_and_stop_its_task(aws, fleet, arn, task)
     assert len(listener_rules(aws, fleet)) == 1  # left behind: users still see the page
 
     run = aws.run(fast_input(), name="fleet-fleet-r2-a2")
