@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 import random
 import statistics
 import sys
 import time
 
-from bench import addon, client, coldstart, downtime, extrapolation, history, package, runner
+from bench import addon, client, coldstart, downtime, extrapolation, history, outage, package, runner
 from bench.cost import LambdaAssumptions, memory_mb
 from bench.scenario import Timeline, lane, start_emulator
 from bench.table import render
@@ -34,8 +35,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client-runs", type=int, default=3, help="runs of the Terraform client (default 3)")
     parser.add_argument("--lambda-ms", type=float, default=100, help="assumed billed ms per warm invocation")
     parser.add_argument("--init-ms", type=float, default=1000, help="assumed billed INIT ms per function per migration")
-    parser.add_argument("--only", default="downtime,history,client,coldstart,package",
+    parser.add_argument("--only", default="downtime,history,client,coldstart,package,outage",
                         help="sections to run, comma-separated (history needs downtime's migrations)")
+    parser.add_argument("--outage-speed", type=float, default=outage.DEFAULT_SPEED,
+                        help="the outage section's emulator clock, times real time (default %(default)g)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the jitter")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
@@ -50,16 +53,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+SHARED_EMULATOR = {"coldstart", "downtime", "history", "client"}  # the sections that run on one server-mode emulator
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.monotonic()
     timeline = Timeline(args.drain_seconds, args.task_start_seconds, args.task_run_seconds,
                         args.service_start_seconds, args.jitter_seconds)
     out = sys.stdout
-    print(f"fleet-migration benchmark on the embedded AWS (speed 1); ECS: {timeline.describe()}\n", flush=True)
+    if args.only & SHARED_EMULATOR:
+        print(f"fleet-migration benchmark on the embedded AWS (speed 1); ECS: {timeline.describe()}\n", flush=True)
+    else:
+        print("fleet-migration benchmark on the embedded AWS\n", flush=True)
     targets: list[list[str]] = []
-    with start_emulator(server=True) as aws:
-        fleet = aws.seed_fleet(revisions=2)
+    if "outage" in args.only:
+        # its own emulators, one per row, before the shared one starts (one embedded AWS at a time)
+        fleet_timeline = outage.FleetTimeline()
+        rows = outage.measure_all(speed=args.outage_speed, timeline=fleet_timeline)
+        out.write(outage.report(rows, speed=args.outage_speed, timeline=fleet_timeline, markdown=args.markdown) + "\n")
+        targets += outage.targets(rows)
+        out.flush()
+    migrations = []
+    with start_emulator(server=True) if args.only & SHARED_EMULATOR else nullcontext() as aws:
+        fleet = aws.seed_fleet(revisions=2) if aws is not None else None
 
         # first, while the simulator holds few tasks: every ECS call the steps make walks them all
         if "coldstart" in args.only:

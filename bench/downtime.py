@@ -96,7 +96,7 @@ def report(results: list[Downtime], intervals: list[int | None], *, markdown: bo
                               for p in intervals] + ["-"])
     rows.append(["poll schedule: first gap / longest in a wait's first 10 min"] +
                 [f"{first_gap(p)} / {longest_gap(p)}" for p in intervals] +
-                [f"0 / {addon.SERVICES_STABLE.delay:g} and {addon.TASKS_STOPPED.delay:g}"])
+                [f"0 / {addon.TASKS_STOPPED.delay:g} (drain), {addon.TASK_POLL_SECONDS:g} (task)"])
     rows.append(row("Fleet below full strength: scale-down call → count back", lambda r: r.below_count, "below_count"))
     rows.append(["count back → execution closed (not downtime)"] + [cell([r.stable_detection for r in by_interval[p]])
                                                                    for p in intervals] + ["-"])
@@ -104,9 +104,9 @@ def report(results: list[Downtime], intervals: list[int | None], *, markdown: bo
     notes = [f"{runs} migrations per column; ECS's own time (drain, task start + run, service start) is subtracted, "
              "as simulated. \"default\": poll_interval_seconds left out (1 s polls, then 10 % of the time waited, "
              "up to 5 s).",
-             f"{ADDON}: migrate.sh's AWS CLI waits (services-stable every {addon.SERVICES_STABLE.delay:g} s on each "
-             f"service in turn, tasks-stopped every {addon.TASKS_STOPPED.delay:g} s) on each measured migration's "
-             "own drain, task and start times, its commands taking no time."]
+             f"{ADDON}: migrate.sh v2.3.0's waits (on each service in turn services-stable, then tasks-stopped every "
+             f"{addon.TASKS_STOPPED.delay:g} s; the task looked at every {addon.TASK_POLL_SECONDS:g} s) on each "
+             "measured migration's own drain, task and start times, its commands taking no time."]
     return render("Downtime added by the orchestration", headers, rows, markdown=markdown, notes=notes)
 
 

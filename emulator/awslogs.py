@@ -104,11 +104,17 @@ class AwsLogsDriver:
 
     def started(self, task: Task, outcome: Any, running_at: float | None, alive: Callable[[float], bool]) -> None:
         """A migration task whose container starts at ``running_at`` prints its lines over its run time."""
-        found = awslogs_options(task)
-        if found is None or running_at is None or outcome.fails_to_start:
+        if running_at is None or outcome.fails_to_start:
             return
         lines = tuple(outcome.log_lines) if outcome.log_lines is not None else default_lines(outcome.exit_code)
-        run_seconds = outcome.run_seconds
+        self.prints(task, lines, running_at, outcome.run_seconds, alive)
+
+    def prints(self, task: Task, lines: tuple[str, ...] | list[str], running_at: float, run_seconds: float,
+               alive: Callable[[float], bool]) -> None:
+        """A container that starts at ``running_at`` prints ``lines`` evenly over ``run_seconds``."""
+        found = awslogs_options(task)
+        if found is None or not lines:
+            return
         container, options = found
         prefix = options.get("awslogs-stream-prefix")
         task_id = task.task_arn.rsplit("/", 1)[-1]

@@ -40,8 +40,11 @@ from emulator import interpreter_cache, redrive, terraform_support
 from emulator.awslogs import AwsLogsDriver
 from emulator.clock import Clock
 from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
+from emulator.elb_simulator import ElbSimulator
 from emulator.faults import Faults
 from emulator.fleet import FleetDeployment, seed_fleet
+from emulator.fleet_database import FleetDatabase
+from emulator.fleet_load_balancer import FLEET_TARGET_GROUP, TargetGroupSettings
 from emulator.lambda_runtime import LambdaRuntime
 from emulator.rds_simulator import RdsSimulator, SnapshotOutcome
 from emulator.sfn_visibility import ExecutionVisibility
@@ -97,7 +100,9 @@ class _Server(ThreadedMotoServer):
 
 class Emulator:
     def __init__(self, *, speed: float = 1.0, server: bool = False, region: str = "us-east-1",
-                 lambda_log_level: str = "WARNING") -> None:
+                 lambda_log_level: str = "WARNING", target_group: TargetGroupSettings = FLEET_TARGET_GROUP) -> None:
+        """``target_group``: the Fleet target group's health check and deregistration delay that ``seed_fleet``
+        uses unless told otherwise (tests pass ``FAST_TARGET_GROUP``: the shortest ELB accepts)."""
         self.clock = Clock(speed)
         self.region = region
         self.server = server
@@ -110,6 +115,12 @@ class Emulator:
         # Step Functions' eventual consistency after StartExecution: off until a test sets delay_seconds
         self.execution_visibility = ExecutionVisibility(self.clock)
         self.ecs_sim.awslogs = self.awslogs
+        # Fleet's database (its schema level) and the load balancer in front of Fleet
+        self.fleet_db = FleetDatabase(self.clock.now)
+        self.elb = ElbSimulator(self.clock)
+        self.elb.before_read = self.ecs_sim.tick
+        self.ecs_sim.fleet_db, self.ecs_sim.elb = self.fleet_db, self.elb
+        self.target_group = target_group
         self.endpoint_url: str | None = None
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
@@ -139,6 +150,7 @@ class Emulator:
         self.rds_sim.install()
         self.awslogs.install()
         self.execution_visibility.install()
+        self.elb.install()
         self.faults.install()
         self._deploy()
         if self.server:
@@ -156,6 +168,7 @@ class Emulator:
         self.execution_visibility.uninstall()
         self.rds_sim.uninstall()
         self.awslogs.uninstall()
+        self.elb.uninstall()
         self.ecs_sim.uninstall()
         self.lambdas.uninstall()
         for undo in reversed(self._restore):
@@ -256,11 +269,21 @@ class Emulator:
             return self._session.client(service)
 
     def seed_fleet(self, *, healthy: bool = True, **options: Any) -> FleetDeployment:
-        """Seed a Fleet deployment; ``healthy=False`` is a first deploy whose tasks never reach RUNNING."""
+        """Seed a Fleet deployment (emulator/fleet.py ``seed_fleet``: its options) on this emulator's Fleet database;
+        ``healthy=False`` is a first deploy whose tasks never reach RUNNING."""
         for name in (options.get("service", "fleet"), options.get("vuln_service", "fleet-vuln-processing")):
             if name:
                 self.ecs_sim.behaviour(name).healthy = healthy
-        return seed_fleet(self.region, client=self.client, **options)
+        options.setdefault("target_group", self.target_group)
+        return seed_fleet(self.region, client=self.client, database=self.fleet_db, **options)
+
+    def deploy_revision(self, revision: int, *, service: str = "fleet", cluster: str = "fleet",
+                        family: str = "fleet") -> dict[str, Any]:
+        """What ``terraform apply`` of Fleet's module does before its migration runs: UpdateService to the new
+        revision. ECS starts a PRIMARY deployment whose Fleet tasks exit 1 while the schema lacks their
+        migrations; the old deployment's tasks keep serving (minimumHealthyPercent 100). The described service."""
+        return self.client("ecs").update_service(cluster=cluster, service=service,
+                                                 taskDefinition=f"{family}:{revision}")["service"]
 
     def service_behaviour(self, service: str) -> ServiceBehaviour:
         return self.ecs_sim.behaviour(service)

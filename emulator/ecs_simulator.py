@@ -29,7 +29,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +38,7 @@ from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from emulator import container_memory, fargate, service_rules
+from emulator import container_memory, fargate, fleet_process, service_rules
 from emulator.clock import Clock
 
 # StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
@@ -201,6 +201,8 @@ class EcsSimulator:
     # 0 keeps other tests independent of it; the tests of the rule set it.
     visibility_delay_seconds: float = 0.0
     awslogs: Any = None  # emulator.awslogs.AwsLogsDriver: the migration container's lines, in CloudWatch Logs
+    fleet_db: Any = None  # emulator.fleet_database.FleetDatabase: what Fleet's containers find when they start
+    elb: Any = None  # emulator.elb_simulator.ElbSimulator: the target groups of services with loadBalancers
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -323,7 +325,33 @@ class EcsSimulator:
             sim.stopped_reason = "Essential container in task exited"
         elif behaviour.healthy:
             sim.running_at = at if running else at + behaviour.start_seconds
+            self._serve_fleet(sim)
         self._tasks[task.task_arn] = sim
+        if self.elb is not None and service.load_balancers:
+            self.elb.track(task, service.load_balancers, sim.running_at, lambda: sim.ends_at, settled=running)
+
+    def _serve_fleet(self, sim: _SimTask) -> None:
+        """``fleet serve`` exits 1 about a second after starting on a schema that lacks its migrations (Fleet's
+        cmd/fleet/serve.go), printing why to its awslogs stream; ECS sees its essential container exit."""
+        if self.fleet_db is None or sim.running_at is None:
+            return
+        crash = fleet_process.serve(self.fleet_db, sim.task, sim.running_at)
+        if crash is None:
+            return
+        sim.ends_at = sim.running_at + crash.exit_seconds
+        sim.exit_code, sim.stop_code = 1, "EssentialContainerExited"
+        sim.stopped_reason = "Essential container in task exited"
+        if self.awslogs is not None:
+            self.awslogs.prints(sim.task, crash.lines, sim.running_at, crash.exit_seconds * 0.5,
+                                lambda moment: sim.state(moment)[0] != "STOPPED")
+
+    def _serving(self, sim: _SimTask, at: float) -> bool:
+        """A task serves once it runs; behind a load balancer, once it is healthy in its target groups (Amazon ECS
+        Developer Guide, "Deploy Amazon ECS services by replacing tasks": with a load balancer, a new task counts
+        once it passes the load balancer's health checks)."""
+        if self.elb is not None and self.elb.has_targets(sim.task.task_arn):
+            return self.elb.is_healthy(sim.task.task_arn, at)
+        return sim.state(at) == ("RUNNING", "RUNNING")
 
     def _reconcile(self, backend: EC2ContainerServiceBackend, service: Service, *, initial: bool = False) -> None:
         """The service scheduler, once: start and stop tasks toward the desired count, move the rollout on."""
@@ -344,7 +372,8 @@ class EcsSimulator:
         for sim in sorted(active, key=lambda s: s.created, reverse=True)[: max(0, len(active) - service.desired_count)]:
             self._request_stop(sim, at, behaviour.stop_seconds, "Scaling activity initiated by deployment")
         # Rolling update (minimumHealthyPercent 100): an old task stops once a new one runs in its place.
-        keep = max(0, service.desired_count - sum(1 for sim in mine if sim.state(at) == ("RUNNING", "RUNNING")))
+        # Behind a load balancer, once a new one is healthy in its target groups.
+        keep = max(0, service.desired_count - sum(1 for sim in mine if self._serving(sim, at)))
         for deployment in older:
             old_active = sorted((sim for sim in tasks if sim.deployment == deployment["id"] and sim.is_active(at)),
                                 key=lambda s: s.created)
@@ -359,7 +388,8 @@ class EcsSimulator:
             deployment["runningCount"] = of_it.count(("RUNNING", "RUNNING"))
             deployment["pendingCount"] = of_it.count(("PENDING", "RUNNING"))
         if (primary["rolloutState"] == "IN_PROGRESS" and len(service.deployments) == 1
-                and primary["runningCount"] == service.desired_count and primary["pendingCount"] == 0):
+                and primary["runningCount"] == service.desired_count and primary["pendingCount"] == 0
+                and sum(1 for sim in mine if self._serving(sim, at)) >= service.desired_count):
             primary.update(rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {primary['id']} completed.",
                            updatedAt=_timestamp(at))
 
@@ -368,18 +398,28 @@ class EcsSimulator:
         """failedTasks and the circuit breaker (Deployment.failedTasks and "How the Amazon ECS deployment circuit
         breaker detects failures", Amazon ECS docs): a task that stops before RUNNING is a failure; once a task
         runs the count resets to zero and stops being evaluated; at max(3, min(200, 0.5 x desired)) failures an
-        IN_PROGRESS deployment with the breaker on is FAILED."""
-        if any(sim.running_at is not None and at >= sim.running_at for sim in mine):
+        IN_PROGRESS deployment with the breaker on is FAILED. Behind a load balancer a task must also turn
+        healthy: one that stops before it does is a failure, and a healthy one resets the count
+        (DeploymentCircuitBreaker resetOnHealthyTask, true by default)."""
+        if any(self._serving(sim, at) for sim in mine):
             self._deployment_failures[primary["id"]] = -1  # no longer evaluated
         if self._deployment_failures.get(primary["id"], 0) < 0:
             primary["failedTasks"] = 0
             return
-        failed = sum(1 for sim in mine if sim.running_at is None and sim.ends_at is not None and at >= sim.ends_at)
+        failed = sum(1 for sim in mine if self._failed(sim, at))
         primary["failedTasks"] = self._deployment_failures[primary["id"]] = failed
         if behaviour.circuit_breaker and primary["rolloutState"] == "IN_PROGRESS" and \
                 failed >= circuit_breaker_threshold(primary["desiredCount"]):
             primary.update(rolloutState="FAILED", updatedAt=_timestamp(at),
                            rolloutStateReason=f"ECS deployment circuit breaker: tasks failed to start. ({failed} failed)")
+
+    def _failed(self, sim: _SimTask, at: float) -> bool:
+        """The task stopped by itself before serving: before RUNNING, or behind a load balancer before healthy."""
+        if sim.ends_at is None or at < sim.ends_at or sim.stop_requested_at is not None:
+            return False
+        if self.elb is not None and self.elb.has_targets(sim.task.task_arn):
+            return not self.elb.was_ever_healthy(sim.task.task_arn)
+        return sim.running_at is None
 
     def _request_stop(self, sim: _SimTask, at: float, seconds: float, reason: str) -> None:
         if (sim.stop_requested_at is not None and sim.stop_requested_at <= at) or sim.state(at)[0] == "STOPPED":
@@ -388,7 +428,9 @@ class EcsSimulator:
             self._stop_one_off(sim, at, "UserInitiated", reason)
             return
         was_running = sim.state(at)[0] == "RUNNING"
-        sim.stop_requested_at, sim.stopped_at = at, at + seconds
+        # ECS deregisters the task from its target groups first; it stops once they have drained it.
+        draining = self.elb.deregister(sim.task.task_arn, at) if self.elb is not None else 0.0
+        sim.stop_requested_at, sim.stopped_at = at, at + draining + seconds
         sim.stop_code = "ServiceSchedulerInitiated"
         sim.stopped_reason = reason
         sim.exit_code = 137 if was_running else None
@@ -432,8 +474,13 @@ class EcsSimulator:
                 sim.stop_code = "EssentialContainerExited"
                 sim.stopped_reason = outcome.stopped_reason
         self._tasks[task.task_arn] = sim
+        alive = lambda moment: sim.state(moment)[0] != "STOPPED"  # noqa: E731
+        if self.fleet_db is not None and sim.running_at is not None and not outcome.fails_to_start:
+            lines = fleet_process.prepare_db(self.fleet_db, task, outcome.exit_code, sim.running_at, outcome.run_seconds,
+                                             alive, outcome.log_lines)
+            outcome = replace(outcome, log_lines=lines)
         if self.awslogs is not None:
-            self.awslogs.started(task, outcome, sim.running_at, lambda moment: sim.state(moment)[0] != "STOPPED")
+            self.awslogs.started(task, outcome, sim.running_at, alive)
 
     def end_migration(self, task_arn: str, exit_code: int = 0) -> None:
         """A running one-off task's process exits by itself now (a test decides when, not the clock)."""
@@ -617,6 +664,10 @@ class EcsSimulator:
                     strategy = cluster.default_capacity_provider_strategy or None
                 result = original(response)
                 service = result.result["service"]
+                # moto drops deploymentConfiguration; ECS reports it, by default 100/200 for a rolling update
+                # (DeploymentConfiguration, Amazon ECS API Reference): the rollout below follows these defaults.
+                service.deployment_configuration = {"minimumHealthyPercent": 100, "maximumPercent": 200,
+                                                    **(response._get_param("deploymentConfiguration") or {})}
                 if strategy:
                     sim._use_strategy(service, strategy)
                 elif service.launch_type == "FARGATE" and not service.platform_version:

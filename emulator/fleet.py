@@ -9,7 +9,9 @@ from typing import Any
 
 import boto3
 
-FLEET_IMAGE = "fleetdm/fleet:v4.60.0"
+from emulator.fleet_database import FLEET_IMAGES, FleetDatabase, level_of
+from emulator.fleet_load_balancer import FLEET_TARGET_GROUP, LoadBalancer, TargetGroupSettings, seed_load_balancer
+
 # Where Fleet's containers log, as fleetdm/fleet's Terraform sets it up (awslogs, prefix "fleet").
 LOG_GROUP = "fleet"
 LOG_STREAM_PREFIX = "fleet"
@@ -32,6 +34,14 @@ class FleetDeployment:
     # seed_fleet(databases=True): an Aurora MySQL cluster and an RDS MySQL instance, as Fleet's Terraform makes either
     db_cluster: str | None = None
     db_instance: str | None = None
+    # revision -> the image of its fleet container (each revision its own Fleet release, in order)
+    images: dict[int, str] = field(default_factory=dict)
+    # the revision the service runs as seeded (its taskDefinition)
+    service_revision: int = 1
+    # the Application Load Balancer in front of the service (None: seeded without one)
+    load_balancer_arn: str | None = None
+    target_group_arn: str | None = None
+    listener_arn: str | None = None
 
     @property
     def latest_revision(self) -> int:
@@ -79,9 +89,21 @@ def seed_fleet(
     capacity_provider_strategy: list[dict[str, Any]] | None = None,
     platform_version: str | None = None,
     suspended: dict[str, bool] | None = SEEDED_SUSPENDED_STATE,
+    images: dict[int, str] | None = None,
+    service_revision: int | None = None,
+    load_balancer: bool = True,
+    target_group: TargetGroupSettings = FLEET_TARGET_GROUP,
+    database: FleetDatabase | None = None,
     client: Callable[[str], Any] | None = None,
 ) -> FleetDeployment:
     """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's.
+
+    Revision r runs Fleet release ``image_for_revision(r)`` (``images`` overrides some or all). The service runs
+    ``service_revision``: by default the one before the latest, so migrating the latest revision is a real
+    migration while the older Fleet serves (the order of an EventBridge trigger or a console run); with a single
+    revision, revision 1 on an empty schema (a first deploy). ``database`` (the emulator's) starts at the level of
+    the service's image (0 on a first deploy). ``load_balancer`` puts an Application Load Balancer in front of the
+    service, its target group as ``target_group`` says.
 
     ``capacity_provider_strategy`` runs the Fleet service on capacity providers (the cluster has FARGATE,
     FARGATE_SPOT and an EC2 one, ``EC2_CAPACITY_PROVIDER``) instead of the FARGATE launch type.
@@ -119,6 +141,15 @@ def seed_fleet(
     )["containerInstance"]["containerInstanceArn"]
     family = "fleet"
     client("logs").create_log_group(logGroupName=LOG_GROUP)
+    revision_images = {revision: image_for_revision(revision) for revision in range(1, revisions + 1)}
+    revision_images.update(images or {})
+    if service_revision is None:
+        service_revision = revisions - 1 if revisions >= 2 else 1
+    if not 1 <= service_revision <= revisions:
+        raise ValueError(f"service_revision must be 1 to {revisions}, not {service_revision}")
+    if database is not None:
+        first_deploy = revisions == 1
+        database.reset(0 if first_deploy else level_of(revision_images[service_revision]) or 0)
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
@@ -130,7 +161,7 @@ def seed_fleet(
             taskRoleArn=task_role,
             containerDefinitions=[{
                 "name": container_name,
-                "image": FLEET_IMAGE,
+                "image": revision_images[revision],
                 "memory": 1024,  # moto wants a container-level memory
                 "essential": True,
                 "command": ["fleet", "serve"],
@@ -144,10 +175,17 @@ def seed_fleet(
                                  else {"launchType": "FARGATE"})
     if platform_version:
         placement["platformVersion"] = platform_version
-    ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=f"{family}:{revisions}",
-                       desiredCount=desired_count, networkConfiguration=network, **placement)
+    balancer: LoadBalancer | None = None
+    if load_balancer:
+        balancer = seed_load_balancer(client("elbv2"), name=service, vpc=vpc, subnets=subnets,
+                                      security_group=security_group, settings=target_group)
+        placement["loadBalancers"] = balancer.service_load_balancers(container_name)
+    # byo-ecs/main.tf: deployment_minimum_healthy_percent 100, deployment_maximum_percent 200
+    ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=f"{family}:{service_revision}",
+                       desiredCount=desired_count, networkConfiguration=network,
+                       deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200}, **placement)
     if vuln_service:
-        ecs.create_service(cluster=cluster, serviceName=vuln_service, taskDefinition=f"{family}:{revisions}",
+        ecs.create_service(cluster=cluster, serviceName=vuln_service, taskDefinition=f"{family}:{service_revision}",
                            desiredCount=vuln_desired_count, launchType="FARGATE", networkConfiguration=network)
     if autoscaling:
         scaling = client("application-autoscaling")
@@ -170,8 +208,19 @@ def seed_fleet(
         revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
         autoscaling=autoscaling,
         extra={"container_instance": {"arn": container_instance, "ec2_instance_id": instance_id}},
-        db_cluster=db_cluster, db_instance=db_instance,
+        db_cluster=db_cluster, db_instance=db_instance, images=revision_images, service_revision=service_revision,
+        load_balancer_arn=balancer.load_balancer_arn if balancer else None,
+        target_group_arn=balancer.target_group_arn if balancer else None,
+        listener_arn=balancer.listener_arn if balancer else None,
     )
+
+
+def image_for_revision(revision: int) -> str:
+    """Revision r of the seeded family runs the r-th Fleet release after the oldest the catalogue knows."""
+    if not 1 <= revision < len(FLEET_IMAGES):
+        raise ValueError(f"the catalogue has Fleet images for revisions 1 to {len(FLEET_IMAGES) - 1}; "
+                         f"pass images= for revision {revision}")
+    return FLEET_IMAGES[revision]
 
 
 def _seed_databases(rds: Any, subnets: list[str], security_group: str) -> tuple[str, str]:

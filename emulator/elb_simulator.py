@@ -1,0 +1,253 @@
+"""Application Load Balancer target groups in front of ECS services, over the emulator's clock.
+
+moto keeps the load balancers, target groups, listeners, rules and attributes; it registers nothing for ECS and
+its DescribeTargetHealth knows no time. Here, what ECS and ELB document:
+- As a task of a service with ``loadBalancers`` reaches RUNNING, ECS registers it in each target group; for
+  awsvpc tasks the target is the task ENI's private IPv4 address, on the ``containerPort`` (Amazon ECS Developer
+  Guide, "Use load balancing to distribute Amazon ECS service traffic"; target type ``ip``).
+- A new target is ``initial`` (``Elb.RegistrationInProgress``) until it passes ``HealthyThresholdCount``
+  consecutive checks ``HealthCheckIntervalSeconds`` apart, then ``healthy`` (ELB User Guide for Application Load
+  Balancers, "Health checks for Application Load Balancer target groups": target health states). A Fleet task
+  that exits before then never turns healthy.
+- A task ECS stops (scale-in, replaced by a deployment, StopTask) is deregistered first and stays ``draining``
+  (``Target.DeregistrationInProgress``) for the group's ``deregistration_delay.timeout_seconds`` (300 s by
+  default) as set when it was deregistered; meanwhile the task is DEACTIVATING and only then stops (ELB User
+  Guide, "Deregistration delay"; Amazon ECS Developer Guide, "Amazon ECS task lifecycle": DEACTIVATING).
+- A listener answers with its rules in priority order, the default rule last (ELB User Guide, "Listener rules");
+  a ``forward`` to groups with no healthy target answers 503.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, elbv2_backends
+
+from emulator.clock import Clock
+
+# What an ALB answers when a forward finds no healthy target (ELB User Guide, "HTTP 503: Service unavailable").
+UNAVAILABLE = (503, "text/html", "<html><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>")
+SERVED = (200, "text/html", "Fleet")  # what Fleet's front page stands for here
+_STATE_REASONS = {
+    "initial": ("Elb.RegistrationInProgress", "Target registration is in progress"),
+    "draining": ("Target.DeregistrationInProgress", "Target deregistration is in progress"),
+    "unused": ("Target.NotRegistered", "Target is not registered to the target group"),
+}
+
+
+@dataclass
+class _Target:
+    group_arn: str
+    ip: str
+    port: int
+    task_arn: str
+    registered_at: float | None  # None: the task never reaches RUNNING, so ECS never registers it
+    healthy_at: float | None
+    exits_at: Callable[[], float | None]  # when the task's container exits by itself (a crash), if it does
+    deregistered_at: float | None = None
+    drain_seconds: float | None = None  # frozen at deregistration
+
+    def deregistration(self) -> float | None:
+        """When ECS deregisters the target: when it decided to stop the task, or as the task exited by itself."""
+        if self.deregistered_at is not None:
+            return self.deregistered_at
+        return self.exits_at()
+
+    def turns_healthy(self) -> float | None:
+        gone = self.deregistration()
+        if self.registered_at is None or self.healthy_at is None or (gone is not None and gone <= self.healthy_at):
+            return None
+        return self.healthy_at
+
+    def state(self, at: float, delay_now: float) -> str | None:
+        """Its health at ``at``: initial, healthy, draining, or None (not registered, or gone)."""
+        if self.registered_at is None or at < self.registered_at:
+            return None
+        gone = self.deregistration()
+        if gone is not None and at >= gone:
+            if gone < self.registered_at:
+                return None
+            drain = self.drain_seconds if self.drain_seconds is not None else delay_now
+            return "draining" if at < gone + drain else None
+        healthy = self.turns_healthy()
+        return "healthy" if healthy is not None and at >= healthy else "initial"
+
+
+class ElbSimulator:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.before_read: Callable[[], None] = lambda: None  # the ECS simulator's tick
+        self._lock = threading.RLock()
+        self._targets: list[_Target] = []
+        self._by_task: dict[str, list[_Target]] = {}  # the scheduler asks about one task at a time, often
+        self._originals: dict[str, Any] = {}
+
+    # -- the ECS simulator's hooks ---------------------------------------------------------------
+    def track(self, task: Any, load_balancers: list[dict[str, Any]], running_at: float | None,
+              exits_at: Callable[[], float | None], settled: bool = False) -> None:
+        """A service task that reaches RUNNING at ``running_at`` is registered in each of its groups then;
+        ``settled`` (a seeded service's tasks) is healthy from the start."""
+        ip = task_ip(task)
+        for entry in load_balancers:
+            group = self._group_by_arn(entry.get("targetGroupArn") or "")
+            if group is None or ip is None:
+                continue
+            checks = int(group.healthy_threshold_count) * int(group.health_check_interval_seconds)
+            healthy_at = None if running_at is None else running_at + (0 if settled else checks)
+            target = _Target(group_arn=group.arn, ip=ip, port=int(entry.get("containerPort") or group.port or 80),
+                             task_arn=task.task_arn, registered_at=running_at, healthy_at=healthy_at, exits_at=exits_at)
+            with self._lock:
+                self._targets.append(target)
+                self._by_task.setdefault(task.task_arn, []).append(target)
+
+    def deregister(self, task_arn: str, at: float) -> float:
+        """ECS deregisters a task it is about to stop: the seconds it drains (the longest of its groups' delays
+        in force now; 0 when it was not registered)."""
+        longest = 0.0
+        with self._lock:
+            for target in self._by_task.get(task_arn, []):
+                if target.deregistered_at is not None:
+                    continue
+                target.deregistered_at = at
+                if target.registered_at is not None and target.registered_at <= at:
+                    target.drain_seconds = self.delay_of(target.group_arn)
+                    longest = max(longest, target.drain_seconds)
+                else:
+                    target.drain_seconds = 0.0
+        return longest
+
+    def has_targets(self, task_arn: str) -> bool:
+        with self._lock:
+            return task_arn in self._by_task
+
+    def is_healthy(self, task_arn: str, at: float) -> bool:
+        """Healthy in every target group it belongs to."""
+        with self._lock:
+            states = [t.state(at, 0.0) for t in self._by_task.get(task_arn, [])]
+        return bool(states) and all(state == "healthy" for state in states)
+
+    def was_ever_healthy(self, task_arn: str) -> bool:
+        with self._lock:
+            mine = list(self._by_task.get(task_arn, []))
+        at = self.clock.now()
+        return bool(mine) and all((h := t.turns_healthy()) is not None and h <= at for t in mine)
+
+    # -- what tests, the demo and the benchmark read ----------------------------------------------
+    def target_health(self, group_arn: str, at: float | None = None) -> list[tuple[str, int, str]]:
+        """(ip, port, state) of every target the group lists at ``at`` (now by default)."""
+        at = self.clock.now() if at is None else at
+        delay = self.delay_of(group_arn)
+        with self._lock:
+            found = [(t.ip, t.port, t.state(at, delay)) for t in self._targets if t.group_arn == group_arn]
+        return [(ip, port, state) for ip, port, state in found if state is not None]
+
+    def healthy_count(self, group_arn: str, at: float | None = None) -> int:
+        return sum(1 for *_, state in self.target_health(group_arn, at) if state == "healthy")
+
+    def healthy_history(self, group_arn: str) -> list[tuple[float, int]]:
+        """(clock time, healthy targets from then on) at each change up to now, read-only: how long the group had
+        no healthy target is the outage a client of the load balancer saw."""
+        now = self.clock.now()
+        with self._lock:
+            spans = [(t.turns_healthy(), t.deregistration()) for t in self._targets if t.group_arn == group_arn]
+        moments = sorted({m for span in spans for m in span if m is not None and m <= now})
+        history: list[tuple[float, int]] = []
+        for moment in moments:
+            count = sum(1 for start, end in spans if start is not None and start <= moment and (end is None or moment < end))
+            if not history or history[-1][1] != count:
+                history.append((moment, count))
+        return history
+
+    def answer(self, listener_arn: str, path: str = "/") -> tuple[int, str | None, str]:
+        """(status, content type, body) the listener answers a GET of ``path`` with."""
+        self.before_read()
+        listener = self._listener(listener_arn)
+        rules = sorted((r for r in listener.rules.values() if not r.is_default), key=lambda r: int(r.priority))
+        rules += [r for r in listener.rules.values() if r.is_default]
+        for rule in rules:
+            if all(_matches(condition, path) for condition in rule.conditions):
+                return self._act(sorted(rule.actions, key=lambda a: int(a.data.get("Order") or 0))[-1])
+        return UNAVAILABLE  # a listener always has a default rule; kept for safety
+
+    # -- moto's state ---------------------------------------------------------------------------
+    def delay_of(self, group_arn: str) -> float:
+        group = self._group_by_arn(group_arn)
+        return float(group.attributes.get("deregistration_delay.timeout_seconds", 300)) if group else 300.0
+
+    def _act(self, action: Any) -> tuple[int, str | None, str]:
+        data = action.data
+        if action.type == "fixed-response":
+            config = data.get("FixedResponseConfig") or {}
+            return int(config.get("StatusCode", 503)), config.get("ContentType"), config.get("MessageBody", "")
+        if action.type == "redirect":
+            config = data.get("RedirectConfig") or {}
+            return int(str(config.get("StatusCode", "HTTP_301")).removeprefix("HTTP_")), None, ""
+        if action.type == "forward":
+            groups = [data["TargetGroupArn"]] if data.get("TargetGroupArn") else [
+                g["TargetGroupArn"] for g in (data.get("ForwardConfig") or {}).get("TargetGroups", [])]
+            return SERVED if any(self.healthy_count(g) for g in groups) else UNAVAILABLE
+        return UNAVAILABLE
+
+    @staticmethod
+    def _backends() -> list[ELBv2Backend]:
+        return [backend for _, _, backend in elbv2_backends.iter_backends()]
+
+    def _group_by_arn(self, arn: str) -> Any:
+        return next((b.target_groups[arn] for b in self._backends() if arn in b.target_groups), None)
+
+    def _listener(self, arn: str) -> Any:
+        for backend in self._backends():
+            for balancer in backend.load_balancers.values():
+                if arn in balancer.listeners:
+                    return balancer.listeners[arn]
+        raise KeyError(f"no listener {arn}")
+
+    # -- patches -----------------------------------------------------------------------------
+    def install(self) -> None:
+        sim = self
+        original = ELBv2Backend.describe_target_health
+        self._originals["describe_target_health"] = original
+
+        def describe_target_health(backend: ELBv2Backend, target_group_arn: str, targets: list[dict[str, Any]]) -> Any:
+            sim.before_read()
+            found = original(backend, target_group_arn, [])  # moto's checks (an unknown group) and its own targets
+            ours = {ip: (port, state) for ip, port, state in sim.target_health(target_group_arn)}
+            wanted = [t["Id"] for t in targets] if targets else list(ours)
+            statuses = []
+            group = backend.target_groups[target_group_arn]
+            for target_id in wanted:
+                port, state = ours.get(target_id, (None, "unused"))
+                reason, description = _STATE_REASONS.get(state, (None, None))
+                statuses.append(FakeHealthStatus(target_id, str(port or group.port), group.health_check_port,
+                                                 state, reason, description))
+            # targets someone registered by hand (RegisterTargets) keep moto's answer
+            statuses += [s for s in found if s.instance_id not in ours and (not targets or s.instance_id in wanted)]
+            return statuses
+
+        ELBv2Backend.describe_target_health = describe_target_health  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        for name, original in self._originals.items():
+            setattr(ELBv2Backend, name, original)
+        self._originals.clear()
+
+
+def task_ip(task: Any) -> str | None:
+    """The private IPv4 address of an awsvpc task's ENI, as DescribeTasks shows it in ``attachments``."""
+    for attachment in getattr(task, "attachments", None) or []:
+        for detail in attachment.get("details", []):
+            if detail.get("name") == "privateIPv4Address":
+                return detail.get("value")
+    return None
+
+
+def _matches(condition: dict[str, Any], path: str) -> bool:
+    """Path patterns: case sensitive, ``*`` any characters, ``?`` one (ELB User Guide, "Path conditions")."""
+    if condition.get("Field") != "path-pattern":
+        return False  # the emulator answers path-only requests; other conditions never match here
+    values = (condition.get("PathPatternConfig") or {}).get("Values") or condition.get("Values") or []
+    return any(fnmatch.fnmatchcase(path, value) for value in values)

@@ -1,0 +1,74 @@
+"""The Application Load Balancer in front of Fleet, as fleetdm/fleet-terraform's byo-vpc/byo-db module makes it.
+
+Its ``alb_config.fleet_target_group``: protocol HTTP, target type ``ip``, health check ``/healthz`` matching 200
+every 15 s with a 10 s timeout, 5 checks to turn healthy or unhealthy; no deregistration delay of its own, so
+ELB's default of 300 s. The service registers container ``fleet`` on port 8080 (byo-ecs/main.tf
+``load_balancers``). The module's listener is HTTPS with a certificate; the emulator's is plain HTTP on port 80
+forwarding to the group (moto has no certificate to offer), which answers the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CONTAINER_PORT = 8080
+
+
+@dataclass(frozen=True)
+class TargetGroupSettings:
+    """Health check and deregistration delay of the Fleet target group, within what CreateTargetGroup and
+    ModifyTargetGroupAttributes accept (Elastic Load Balancing API Reference: HealthCheckIntervalSeconds 5-300,
+    HealthCheckTimeoutSeconds 2-120 and less than the interval, Healthy/UnhealthyThresholdCount 2-10;
+    deregistration_delay.timeout_seconds 0-3600)."""
+
+    interval: int = 15
+    timeout: int = 10
+    healthy_threshold: int = 5
+    unhealthy_threshold: int = 5
+    deregistration_delay: int = 300
+
+    def __post_init__(self) -> None:
+        limits = {"interval": (5, 300), "timeout": (2, 120), "healthy_threshold": (2, 10),
+                  "unhealthy_threshold": (2, 10), "deregistration_delay": (0, 3600)}
+        for name, (low, high) in limits.items():
+            if not low <= getattr(self, name) <= high:
+                raise ValueError(f"{name} must be {low} to {high}, not {getattr(self, name)}")
+        if self.timeout >= self.interval:
+            raise ValueError("the health check timeout must be less than its interval")
+
+
+FLEET_TARGET_GROUP = TargetGroupSettings()  # Fleet's Terraform, and ELB's default deregistration delay
+# The shortest ELB allows: healthy 10 s after RUNNING, drained in 5 s (the workflow's own default delay).
+FAST_TARGET_GROUP = TargetGroupSettings(interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2,
+                                        deregistration_delay=5)
+
+
+@dataclass
+class LoadBalancer:
+    load_balancer_arn: str
+    target_group_arn: str
+    listener_arn: str
+
+    def service_load_balancers(self, container_name: str) -> list[dict[str, Any]]:
+        """CreateService ``loadBalancers``, as byo-ecs/main.tf sets them."""
+        return [{"targetGroupArn": self.target_group_arn, "containerName": container_name,
+                 "containerPort": CONTAINER_PORT}]
+
+
+def seed_load_balancer(elbv2: Any, *, name: str, vpc: str, subnets: list[str], security_group: str,
+                       settings: TargetGroupSettings) -> LoadBalancer:
+    balancer = elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[security_group],
+                                          Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+    group = elbv2.create_target_group(
+        Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", HealthCheckProtocol="HTTP",
+        HealthCheckPath="/healthz", Matcher={"HttpCode": "200"}, HealthCheckIntervalSeconds=settings.interval,
+        HealthCheckTimeoutSeconds=settings.timeout, HealthyThresholdCount=settings.healthy_threshold,
+        UnhealthyThresholdCount=settings.unhealthy_threshold,
+    )["TargetGroups"][0]
+    elbv2.modify_target_group_attributes(TargetGroupArn=group["TargetGroupArn"], Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": str(settings.deregistration_delay)}])
+    listener = elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                                     DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    return LoadBalancer(load_balancer_arn=balancer["LoadBalancerArn"], target_group_arn=group["TargetGroupArn"],
+                        listener_arn=listener["Listeners"][0]["ListenerArn"])
