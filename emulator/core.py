@@ -5,6 +5,10 @@
         run = aws.run(fleet.migration_input(), name="demo")
 
 Everything is deployed from template.yaml (functions, handlers, the ASL and its substitutions).
+The world the workflow runs in is Fleet's: ``aws.fleet_db`` is Fleet's schema (emulator/fleet_database.py; Fleet's
+tasks exit 1 on missing migrations, ``fleet prepare db`` applies them), ``aws.elb`` the Application Load Balancer
+in front of the service (emulator/elb_simulator.py), and ``aws.deploy_revision`` moves the service to a new
+revision as Fleet's Terraform does before its migration runs.
 ``server=True`` also serves the same backends over HTTP for other processes (the Terraform
 client, and ``terraform apply`` with the AWS provider: emulator/terraform_support.py answers the
 calls it makes that moto lacks), at ``aws.endpoint_url``.

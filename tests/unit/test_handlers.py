@@ -59,7 +59,7 @@ def drained(emu, describe, lambda_context):
 
     def call(**overrides):
         state = scale_down.lambda_handler(describe(**overrides), lambda_context)
-        emu.clock.advance(5)
+        emu.clock.advance(5 + emu.target_group.deregistration_delay)  # Fleet's tasks drain from the load balancer first
         state = check_drained.lambda_handler(state, lambda_context)
         assert state["drain"]["done"]
         return state
@@ -201,7 +201,7 @@ def test_the_services_are_not_drained_while_their_tasks_are_stopping(emu, descri
 
 def test_the_services_are_drained_once_their_tasks_have_stopped(emu, describe, lambda_context):
     state = scale_down.lambda_handler(describe(), lambda_context)
-    emu.clock.advance(2)
+    emu.clock.advance(2 + emu.target_group.deregistration_delay)  # drained from the load balancer, then stopped
 
     assert check_drained.lambda_handler(state, lambda_context)["drain"]["done"] is True
 
@@ -428,6 +428,8 @@ def test_one_task_short_of_the_desired_count_is_not_stable(emu, migrated, lambda
         check_stable.lambda_handler(state, lambda_context)
 
 
+# The service on the latest revision and ECS's rollout alone (the load balancer's part: test_emulator_elb_targets.py)
+@pytest.mark.fleet(service_revision=2, load_balancer=False)
 def test_a_service_still_replacing_an_older_deployment_is_not_stable(emu, migrated, lambda_context):
     state = scale_up.lambda_handler(migrated(), lambda_context)
     emu.clock.advance(5)
@@ -446,6 +448,7 @@ def test_a_service_still_replacing_an_older_deployment_is_not_stable(emu, migrat
     assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is True
 
 
+@pytest.mark.fleet(service_revision=2, load_balancer=False)
 def test_a_deployment_ecs_marks_failed_is_not_stable_as_soon_as_it_is_seen(emu, migrated, lambda_context):
     state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=3600), lambda_context)
     emu.clock.advance(5)
