@@ -14,6 +14,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     taken = migration.snapshot
     if taken:
         logger.info("Snapshot polled", snapshot=taken.snapshot_identifier, status=taken.status)
-        if taken.done and taken.started_at is not None:
-            metrics.add_metric(name="SnapshotSeconds", unit=MetricUnit.Seconds, value=polling.now() - taken.started_at)
+        if taken.wait is not None and taken.wait.done:
+            metrics.add_metric(name="SnapshotSeconds", unit=MetricUnit.Seconds, value=taken.wait.age(polling.now()))
     return migration.dump()

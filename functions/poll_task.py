@@ -13,5 +13,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = migration_task.poll(Migration.model_validate(redrive.state_document(event)))
     logger.info("Migration task polled", task_arn=migration.task.arn, last_status=migration.task.last_status)
     if migration.task.done:
-        metrics.add_metric(name="MigrationTaskSeconds", unit=MetricUnit.Seconds, value=polling.now() - migration.task.started_at)
+        metrics.add_metric(name="MigrationTaskSeconds", unit=MetricUnit.Seconds, value=migration.task.wait.age(polling.now()))
     return migration.dump()

@@ -25,7 +25,7 @@ def scale_down(migration: Migration) -> Migration:
             autoscaling.hold_at(service.scalable_target, hold)
         ecs.set_desired_count(spec.cluster_name, service.name, hold)
     started = polling.now()
-    migration.drain = Poll(started_at=started, deadline=started + spec.drain_timeout_seconds)
+    migration.drain = Poll.start(started, spec.drain_timeout_seconds, spec.poll_interval)
     return migration
 
 
@@ -37,16 +37,10 @@ def check_drained(migration: Migration) -> Migration:
         active, stopping = ecs.drain_progress(ecs.service_tasks(spec.cluster_name, service.name))
         if active > service.held_count(spec.min_capacity) or stopping:
             waiting_for.append(f"{service.name}: {active} running or starting, {stopping} stopping")
-    drain.polls += 1
-    drain.detail = "; ".join(waiting_for)
-    if not waiting_for:
-        drain.done = True
-    elif at >= drain.deadline:
+    if drain.look(at, "; ".join(waiting_for), spec.poll_interval):
         raise DrainTimeout(
             f"The services did not drain to min_capacity={spec.min_capacity} within drain_timeout_seconds="
             f"{spec.drain_timeout_seconds} ({drain.detail}); look at why the tasks do not stop, or raise the timeout",
         )
-    else:
-        drain.next_poll_seconds = polling.next_wait(at, drain.started_at, drain.deadline, spec.poll_interval)
     return migration
 

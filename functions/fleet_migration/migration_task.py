@@ -19,7 +19,7 @@ from fleet_migration.errors import (
     TaskFailedToStart,
 )
 from fleet_migration.execution_input import MigrationInput, short_name
-from fleet_migration.models import ENDED_BY_ITSELF, Migration, MigrationTask
+from fleet_migration.models import ENDED_BY_ITSELF, Migration, MigrationTask, Poll
 
 # How long a task RunTask started may be missing from DescribeTasks before that means it is gone. The
 # ECS API "follows an eventual consistency model"; RunTask's reference advises describing a new task with
@@ -44,15 +44,8 @@ def run(migration: Migration) -> Migration:
         memory=spec.task_memory,
         container_memory=migration.container_memory,
     )
-    started = polling.now()
-    deadline = started + spec.timeout_seconds
-    migration.task = MigrationTask(
-        arn=task["taskArn"],
-        started_at=started,
-        deadline=deadline,
-        last_status=task.get("lastStatus", "PROVISIONING"),
-        next_poll_seconds=polling.next_wait(started, started, deadline, spec.poll_interval),
-    )
+    migration.task = MigrationTask(arn=task["taskArn"], last_status=task.get("lastStatus", "PROVISIONING"),
+                                   wait=Poll.start(polling.now(), spec.timeout_seconds, spec.poll_interval))
     return migration
 
 
@@ -60,9 +53,8 @@ def poll(migration: Migration) -> Migration:
     spec, task = migration.input, migration.require("task")
     at = polling.now()
     described = ecs.describe_task(spec.cluster_name, task.arn)
-    task.polls += 1
     if described is None:
-        if at - task.started_at >= VISIBILITY_GRACE_SECONDS:
+        if task.wait.age(at) >= VISIBILITY_GRACE_SECONDS:
             raise TaskFailedToStart(
                 f"ECS still does not show the migration task {VISIBILITY_GRACE_SECONDS} s after RunTask started it; "
                 "look for it in the cluster's stopped tasks, then run the migration again",
@@ -71,18 +63,15 @@ def poll(migration: Migration) -> Migration:
         # not visible yet (eventual consistency): look again, within the timeout like any other poll
     else:
         observe(task, described, spec.container_name)
-    if task.last_status == "STOPPED":
-        task.done = True
-        _raise_unless_succeeded(task, spec.container_name)
-    elif at >= task.deadline:
+    if task.wait.look(at, "" if task.last_status == "STOPPED" else f"the task {task.last_status}", spec.poll_interval):
         ecs.stop_task(spec.cluster_name, task.arn, f"fleet-migration: still running after timeout_seconds={spec.timeout_seconds}")
         raise MigrationTimeout(
             f"The migration task was still {task.last_status} after timeout_seconds={spec.timeout_seconds} and was "
             "stopped; check the database and the task's logs, then raise timeout_seconds if the migration is just slow",
             **_task_details(task),
         )
-    else:
-        task.next_poll_seconds = polling.next_wait(at, task.started_at, task.deadline, spec.poll_interval)
+    if task.done:
+        _raise_unless_succeeded(task, spec.container_name)
     return migration
 
 

@@ -13,6 +13,7 @@ from pydantic import (
     field_serializer,
 )
 
+from fleet_migration import polling
 from fleet_migration.errors import MigrationError
 from fleet_migration.execution_input import MigrationInput
 
@@ -110,7 +111,8 @@ class ServiceSnapshot(BaseModel):
 
 
 class Poll(BaseModel):
-    """A wait in progress: the ASL loops Wait -> check while ``done`` is false."""
+    """A wait in progress, the one way every phase waits: the ASL loops Wait (``next_poll_seconds``) -> look
+    while ``done`` is false, and each look advances it."""
 
     started_at: float
     deadline: float
@@ -118,6 +120,30 @@ class Poll(BaseModel):
     polls: int = 0
     next_poll_seconds: int = 1
     detail: str = ""
+
+    @classmethod
+    def start(cls, at: float, seconds: float, interval: int | None) -> Poll:
+        """A wait of at most ``seconds`` from ``at``, its first look on the schedule's (``interval`` None: a fast
+        start)."""
+        deadline = at + seconds
+        return cls(started_at=at, deadline=deadline, next_poll_seconds=polling.next_wait(at, at, deadline, interval))
+
+    def look(self, at: float, waiting_for: str, interval: int | None) -> bool:
+        """One look at ``at``: the wait is over when nothing is awaited (``waiting_for`` empty), else the next look
+        is scheduled. True when the deadline has passed with something still awaited: the caller raises its phase's
+        timeout."""
+        self.polls += 1
+        self.detail = waiting_for
+        if not waiting_for:
+            self.done = True
+            return False
+        if at >= self.deadline:
+            return True
+        self.next_poll_seconds = polling.next_wait(at, self.started_at, self.deadline, interval)
+        return False
+
+    def age(self, at: float) -> float:
+        return at - self.started_at
 
 
 # The one stop code of a task that ended by itself: its essential container exited (Task stopCode,
@@ -128,18 +154,19 @@ ENDED_BY_ITSELF = "EssentialContainerExited"
 
 class MigrationTask(BaseModel):
     arn: str
-    started_at: float
-    deadline: float
+    # From RunTask until the task is STOPPED and how it ended is known, within timeout_seconds
+    wait: Poll
     last_status: str = "PROVISIONING"
     exit_code: int | None = None
     stop_code: str | None = None
     stopped_reason: str | None = None
     # each container's own reason for stopping, where ECS gives one
     container_reasons: dict[str, str] | None = None
-    # True once the task is STOPPED and how it ended is known (succeeded or not)
-    done: bool = False
-    polls: int = 0
-    next_poll_seconds: int = 1
+
+    @property
+    def done(self) -> bool:
+        """The task is STOPPED and how it ended is known (succeeded or not)."""
+        return self.wait.done
 
     @property
     def succeeded(self) -> bool:
@@ -160,7 +187,7 @@ class DatabaseSnapshot(BaseModel):
     """The recovery point taken after the drain, before the migration task runs (``snapshot`` in the state).
 
     ``status`` is "planned" until the create step made it; then RDS's own status ("creating",
-    "available", "failed", ...). The ASL loops Wait -> check while ``done`` is false.
+    "available", "failed", ...). The ASL loops Wait -> check while ``wait.done`` is false.
     """
 
     type: Literal["cluster", "instance"]
@@ -170,11 +197,8 @@ class DatabaseSnapshot(BaseModel):
     status: str = "planned"
     restore_command: str
     restore_note: str | None = None
-    started_at: float | None = None
-    deadline: float | None = None
-    done: bool = False
-    polls: int = 0
-    next_poll_seconds: int = 1
+    # From the create step until it is available, within snapshot_timeout_seconds
+    wait: Poll | None = None
 
     def public(self) -> dict[str, Any]:
         """What the output and the causes show of it (docs/errors.md: ``snapshot``)."""

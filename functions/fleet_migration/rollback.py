@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -44,7 +45,7 @@ def stop_migration_tasks(migration: Migration) -> Migration:
     """
     spec = migration.input
     at = polling.now()
-    stopping = migration.stopping or Poll(started_at=at, deadline=at + STOP_DEADLINE_SECONDS)
+    stopping = migration.stopping or Poll.start(at, STOP_DEADLINE_SECONDS, spec.poll_interval)
     migration.stopping = stopping
     try:
         left = _unstopped_tasks_of_this_execution(migration, at)
@@ -59,18 +60,12 @@ def stop_migration_tasks(migration: Migration) -> Migration:
                            "the migration task cannot be seen to have STOPPED and nothing was restored") from exc
     error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))  # once ECS said how the task ended
     for task in left:
-        if task.get("desiredStatus") == "RUNNING":  # not one ECS does not show yet: StopTask would not find it
-            ecs.stop_task(spec.cluster_name, task["taskArn"], f"fleet-migration: rolling back after {error}")
-    stopping.polls += 1
-    stopping.detail = ", ".join(f"{t['taskArn']} {t.get('lastStatus', 'not visible yet')}" for t in left)
-    if not left:
-        stopping.done = True
-    elif at >= stopping.deadline:
-        raise _not_stopped(migration, error, cause, [t["taskArn"] for t in left if t["taskArn"].startswith("arn:")],
+        if task.meant_to_run:  # not one ECS does not show yet: StopTask would not find it
+            ecs.stop_task(spec.cluster_name, task.arn, f"fleet-migration: rolling back after {error}")
+    if stopping.look(at, ", ".join(map(str, left)), spec.poll_interval):
+        raise _not_stopped(migration, error, cause, [t.arn for t in left if t.arn],
                            f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back "
                            f"began ({stopping.detail}), so nothing was restored")
-    else:
-        stopping.next_poll_seconds = polling.next_wait(at, stopping.started_at, stopping.deadline, spec.poll_interval)
     return migration
 
 
@@ -89,7 +84,23 @@ def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: 
     )
 
 
-def _unstopped_tasks_of_this_execution(migration: Migration, at: float) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Unstopped:
+    """A migration task of this execution that ECS does not show STOPPED yet."""
+
+    arn: str | None  # None: RunTask may have started one it never reported, that ECS does not list yet
+    last_status: str | None = None  # None: ECS does not show it yet (eventual consistency)
+    meant_to_run: bool = False  # desiredStatus RUNNING: nobody has told it to stop yet
+
+    @classmethod
+    def described(cls, task: dict[str, Any]) -> Unstopped:
+        return cls(task["taskArn"], task.get("lastStatus"), task.get("desiredStatus") == "RUNNING")
+
+    def __str__(self) -> str:
+        return f"{self.arn or 'a task RunTask may have started unreported'} {self.last_status or 'not visible yet'}"
+
+
+def _unstopped_tasks_of_this_execution(migration: Migration, at: float) -> list[Unstopped]:
     """The migration tasks of this execution not yet STOPPED, as ECS describes them.
 
     The one the document knows, or, when RunTask may have started one before its step failed, any task of
@@ -103,18 +114,18 @@ def _unstopped_tasks_of_this_execution(migration: Migration, at: float) -> list[
             return []
         described = ecs.describe_task(spec.cluster_name, task.arn)
         if described is None:
-            return [{"taskArn": task.arn}] if at - task.started_at < migration_task.VISIBILITY_GRACE_SECONDS else []
+            return [Unstopped(task.arn)] if task.wait.age(at) < migration_task.VISIBILITY_GRACE_SECONDS else []
         migration_task.observe(task, described, spec.container_name)
-        task.done = task.last_status == "STOPPED"
-        return [] if task.done else [described]
+        task.wait.done = task.last_status == "STOPPED"
+        return [] if task.done else [Unstopped.described(described)]
     if migration.drain is not None and migration.drain.done:
         group = migration_task.task_group(migration.execution.id)
         found = [t for t in ecs.unstopped_migration_tasks(spec.cluster_name, migration_task.started_by(spec), migration_task.family(spec))
                  if t.get("group") == group]
         stopping = migration.require("stopping")
-        if not found and _may_have_started_unreported(migration) and at - stopping.started_at < migration_task.VISIBILITY_GRACE_SECONDS:
-            return [{"taskArn": f"any task of group {group}"}]
-        return found
+        if not found and _may_have_started_unreported(migration) and stopping.age(at) < migration_task.VISIBILITY_GRACE_SECONDS:
+            return [Unstopped(None)]
+        return [Unstopped.described(t) for t in found]
     return []
 
 

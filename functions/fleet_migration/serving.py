@@ -44,14 +44,24 @@ def serving_task_definition(service: dict[str, Any], tasks: list[dict[str, Any]]
     is under way the revision it replaces is the one that served: the new one's first tasks may not have had
     the time to fail yet, and the old binary is the one known to run on the schema as it is.
     """
-    running = Counter(t["taskDefinitionArn"] for t in tasks
-                      if t.get("lastStatus") == "RUNNING" and t.get("desiredStatus") == "RUNNING")
-    failing = {t["taskDefinitionArn"] for t in tasks if has_failed(t)}
+    up = [t for t in tasks if t.get("lastStatus") == "RUNNING" and t.get("desiredStatus") == "RUNNING"]
+    running = Counter(t["taskDefinitionArn"] for t in up)
+    # ECS lists stopped tasks for a while after they stop: a crash from before the revision's tasks running now
+    # started (say, while an earlier migration was missing) says nothing about them.
+    newest = {arn: max(_moment(t, "startedAt") for t in up if t["taskDefinitionArn"] == arn) for arn in running}
+    failing = {t["taskDefinitionArn"] for t in tasks
+               if has_failed(t) and _moment(t, "stoppedAt") >= newest.get(t["taskDefinitionArn"], float("-inf"))}
     failing |= {d["taskDefinition"] for d in service.get("deployments", []) if d.get("failedTasks", 0) > 0}
     serving = {arn: count for arn, count in running.items() if arn not in failing}
     if len(serving) > 1:
         serving.pop(service.get("taskDefinition"), None)
     return max(serving, key=lambda arn: serving[arn]) if serving else None
+
+
+def _moment(task: dict[str, Any], key: str) -> float:
+    """A task's timestamp in epoch seconds (``startedAt``, ``stoppedAt``); one not set yet counts as now-ish."""
+    value = task.get(key) or task.get("createdAt")
+    return value.timestamp() if value is not None else float("inf")
 
 
 def task_ip(task: dict[str, Any]) -> str | None:

@@ -20,7 +20,7 @@ from fleet_migration import polling
 from fleet_migration.aws import client, error_code, error_message, throttling_is_retried
 from fleet_migration.errors import InvalidInput, MigrationError, ResourceNotFound, TaskFailedToStart
 from fleet_migration.execution_input import MigrationInput
-from fleet_migration.models import DatabaseSnapshot, Execution, Migration
+from fleet_migration.models import DatabaseSnapshot, Execution, Migration, Poll
 
 PREFIX = "fleet-migration-"
 # The tag that says which execution took a snapshot (CreateDBClusterSnapshot/CreateDBSnapshot Tags).
@@ -188,8 +188,7 @@ def take(migration: Migration) -> Migration:
         raise _failed(snapshot, f"RDS refused the snapshot of {snapshot.identifier!r} ({error_code(exc)}: "
                                 f"{error_message(exc)})", underlying_error=error_code(exc)) from exc
     started = polling.now()
-    snapshot.started_at, snapshot.deadline = started, started + spec.snapshot_timeout_seconds
-    snapshot.next_poll_seconds = polling.capped(spec.poll_interval_seconds, snapshot.deadline, started)
+    snapshot.wait = Poll.start(started, spec.snapshot_timeout_seconds, spec.poll_interval)
     return _settle(migration, started)
 
 
@@ -203,25 +202,20 @@ def check(migration: Migration) -> Migration:
     except ClientError as exc:
         raise _failed(snapshot, f"The snapshot {snapshot.snapshot_identifier!r} could not be read "
                                 f"({error_code(exc)}: {error_message(exc)})", underlying_error=error_code(exc)) from exc
-    snapshot.polls += 1
     return _settle(migration, polling.now())
 
 
 def _settle(migration: Migration, at: float) -> Migration:
     spec, snapshot = migration.input, migration.snapshot
-    if snapshot is None or snapshot.started_at is None or snapshot.deadline is None:
+    if snapshot is None or snapshot.wait is None:
         raise MigrationError("The state document has no started snapshot; the state machine definition is out of order")
-    if snapshot.status == "available":
-        snapshot.done = True
-    elif snapshot.status not in IN_PROGRESS:
+    if snapshot.status != "available" and snapshot.status not in IN_PROGRESS:
         raise _failed(snapshot, f"The snapshot {snapshot.snapshot_identifier!r} of {snapshot.identifier!r} ended "
                                 f"{snapshot.status!r}; look at the RDS events of {snapshot.identifier!r}, then run "
                                 "the migration again (or without a snapshot)")
-    elif at >= snapshot.deadline:
+    waiting_for = "" if snapshot.status == "available" else f"snapshot {snapshot.snapshot_identifier} {snapshot.status}"
+    if snapshot.wait.look(at, waiting_for, spec.poll_interval):
         raise _failed(snapshot, f"The snapshot {snapshot.snapshot_identifier!r} of {snapshot.identifier!r} was still "
                                 f"{snapshot.status!r} after snapshot_timeout_seconds={spec.snapshot_timeout_seconds}; "
                                 "it may still become available: raise snapshot_timeout_seconds for a large database")
-    else:
-        snapshot.next_poll_seconds = polling.capped(
-            polling.next_poll_seconds(at - snapshot.started_at, spec.poll_interval_seconds), snapshot.deadline, at)
     return migration

@@ -27,7 +27,7 @@ def scale_up(migration: Migration) -> Migration:
         if service.scalable_target:
             autoscaling.restore(service.scalable_target, service.target_max_capacity)
     outage.restore_delays(migration.services)  # for the deregistrations to come: the tasks being replaced later
-    migration.stabilize = Poll(started_at=started, deadline=started + spec.stabilize_timeout_seconds)
+    migration.stabilize = Poll.start(started, spec.stabilize_timeout_seconds, spec.poll_interval)
     if spec.stabilize_timeout_seconds == 0:
         migration.stabilize.done = True
         _succeed(migration)
@@ -70,20 +70,15 @@ def check_stable(migration: Migration) -> Migration:
                                               serving.health_checked_containers(state["taskDefinition"]))
         if waiting:
             waiting_for.append(f"{service.name}: {', '.join(waiting)}")
-    stabilize.polls += 1
-    stabilize.detail = "; ".join(waiting_for)
-    if not waiting_for:
-        stabilize.done = True
-        _succeed(migration)
-    elif at >= stabilize.deadline:
+    if stabilize.look(at, "; ".join(waiting_for), spec.poll_interval):
         raise _not_stable(
             migration,
             f"the services did not become stable within stabilize_timeout_seconds={spec.stabilize_timeout_seconds} "
             f"({stabilize.detail})",
             detail=stabilize.detail,
         )
-    else:
-        stabilize.next_poll_seconds = polling.next_wait(at, stabilize.started_at, stabilize.deadline, spec.poll_interval)
+    if stabilize.done:
+        _succeed(migration)
     return migration
 
 

@@ -107,3 +107,20 @@ def test_a_task_the_scheduler_replaced_is_not_counted_against_stability_but_one_
     assert serving.not_yet_serving(described, [task(NEW), replaced], 1, since, set()) == []
     assert serving.not_yet_serving(described, [task(NEW), unhealthy], 1, since, set()) == [
         "1 task(s) started since the scale-up stopped"]
+
+
+def test_crashes_from_before_the_revisions_running_tasks_started_are_stale():
+    # GIVEN revision 2's first tasks crashed during an earlier rollout (its migration was missing), then the
+    # migration ran and revision 2's tasks have run since: ECS still lists the crashed ones for a while
+    earlier, later = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 5, tzinfo=UTC)
+    old_crash = crashed(NEW) | {"createdAt": earlier, "stoppedAt": earlier}
+    serving_now = task(NEW, startedAt=later)
+
+    assert serving.serving_task_definition(service(NEW), [serving_now, serving_now, old_crash]) == NEW
+
+
+def test_a_crash_after_the_revisions_running_task_started_means_it_is_failing():
+    started, crashed_at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
+    recent_crash = crashed(NEW) | {"createdAt": started, "stoppedAt": crashed_at}
+
+    assert serving.serving_task_definition(service(NEW), [task(NEW, startedAt=started), recent_crash]) is None
