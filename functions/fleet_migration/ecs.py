@@ -90,6 +90,19 @@ def describe_task_definition(arn: str) -> dict[str, Any]:
     return _ecs().describe_task_definition(taskDefinition=arn)["taskDefinition"]
 
 
+# What RegisterTaskDefinition takes of a described revision (the rest, such as status or revision, ECS sets).
+_REGISTERED_FIELDS = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
+                      "placementConstraints", "requiresCompatibilities", "cpu", "memory", "pidMode", "ipcMode",
+                      "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage", "runtimePlatform")
+
+
+@throttling_is_retried
+def register_copy(definition: dict[str, Any]) -> str:
+    """Register a described revision again, as the family's next revision; its ARN."""
+    fields = {key: definition[key] for key in _REGISTERED_FIELDS if definition.get(key) not in (None, [], {})}
+    return _ecs().register_task_definition(**fields)["taskDefinition"]["taskDefinitionArn"]
+
+
 @throttling_is_retried
 def set_desired_count(cluster: str, service: str, count: int, task_definition: str | None = None) -> None:
     """UpdateService with a desired count, and a revision to go back to when one is given."""

@@ -160,10 +160,11 @@ def restore(migration: Migration) -> dict[str, str]:
     try:
         for service in reversed(migration.services):
             count, max_capacity = service.destination(applied)
-            ecs.set_desired_count(spec.cluster_name, service.name, count, service.revision_back(applied))
+            back = _serving_again(service.revision_back(applied))
+            ecs.set_desired_count(spec.cluster_name, service.name, count, back.arn if back else None)
             if service.scalable_target:
                 autoscaling.restore(service.scalable_target, max_capacity)
-            placed.append(_service_summary(service, applied))
+            placed.append(_service_summary(service, applied, back))
         delays = outage.restore_delays(migration.services)
         outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
     except Exception as exc:
@@ -221,19 +222,41 @@ def _revisions_restored(placed: list[dict[str, Any]]) -> str:
     moved = [s for s in placed if s.get("replaced_task_definition")]
     if not moved:
         return ""
-    back = "; ".join(f"{s['name']} runs {s['task_definition']} again instead of {s['replaced_task_definition']}"
-                     for s in moved)
+    back = "; ".join(f"{s['name']} runs {s['task_definition']}"
+                     + (f" (a copy of {s['copy_of']}, which had been deregistered)" if s.get("copy_of") else " again")
+                     + f" instead of {s['replaced_task_definition']}" for s in moved)
     return (f" The Fleet that was serving serves again: {back} (the new revision cannot start before its migration). "
             "The next `terraform apply` or deploy moves the service forward again.")
 
 
-def _service_summary(service: ServiceSnapshot, applied: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RevisionBack:
+    """The revision a service is put back on: the one that served, or an ACTIVE copy of it."""
+
+    arn: str
+    copy_of: str | None = None  # the deregistered revision it copies
+
+
+def _serving_again(revision: str | None) -> RevisionBack | None:
+    """An ACTIVE revision that runs what served. UpdateService refuses an INACTIVE one ("you can't update an
+    existing service to reference an INACTIVE task definition", DeregisterTaskDefinition, ECS API Reference), and
+    Fleet's Terraform deregisters the revision it replaces: then the same definition is registered again."""
+    if revision is None:
+        return None
+    definition = ecs.describe_task_definition(revision)
+    if definition.get("status", "ACTIVE") == "ACTIVE":
+        return RevisionBack(revision)
+    return RevisionBack(ecs.register_copy(definition), copy_of=revision)
+
+
+def _service_summary(service: ServiceSnapshot, applied: bool, back: RevisionBack | None) -> dict[str, Any]:
     count, max_override = service.destination(applied)
     summary: dict[str, Any] = {"name": service.name, "desired_count": count}
-    revision = service.revision_back(applied)
-    if revision:
-        summary.update(task_definition=serving.revision_name(revision),
+    if back:
+        summary.update(task_definition=serving.revision_name(back.arn),
                        replaced_task_definition=serving.revision_name(service.task_definition))
+        if back.copy_of:
+            summary["copy_of"] = serving.revision_name(back.copy_of)
     if service.scalable_target:
         low, high = autoscaling.bounds_after(service.scalable_target, max_override)
         summary.update(

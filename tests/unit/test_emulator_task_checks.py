@@ -74,3 +74,24 @@ def test_update_service_takes_a_desired_count_for_a_replica_service(emu, deploym
     updated = emu.client("ecs").update_service(cluster=deployment.cluster, service=deployment.service, desiredCount=1)
 
     assert updated["service"]["desiredCount"] == 1
+
+
+def test_update_service_refuses_a_deregistered_task_definition(emu, deployment):
+    ecs = emu.client("ecs")
+    ecs.deregister_task_definition(taskDefinition="fleet:1")
+
+    with pytest.raises(ClientError) as refused:
+        ecs.update_service(cluster=deployment.cluster, service=deployment.service, taskDefinition="fleet:1")
+
+    assert refused.value.response["Error"]["Code"] == "ClientException"
+    assert "inactive" in refused.value.response["Error"]["Message"]
+
+
+def test_a_service_on_a_deregistered_task_definition_still_scales(emu, deployment):
+    ecs = emu.client("ecs")
+    ecs.deregister_task_definition(taskDefinition=f"fleet:{deployment.service_revision}")
+
+    ecs.update_service(cluster=deployment.cluster, service=deployment.service, desiredCount=3)
+
+    (service,) = ecs.describe_services(cluster=deployment.cluster, services=[deployment.service])["services"]
+    assert service["desiredCount"] == 3

@@ -81,7 +81,7 @@ def migrated(emu, started, lambda_context):
         state = started(**overrides)
         emu.clock.advance(10)
         state = poll_task.lambda_handler(state, lambda_context)
-        assert state["task"]["done"]
+        assert state["task"]["wait"]["done"]
         return state
 
     return call
@@ -261,15 +261,15 @@ def test_a_running_migration_task_is_polled_again_after_the_interval(emu, starte
 
     state = poll_task.lambda_handler(state, lambda_context)
 
-    assert state["task"]["done"] is False
+    assert state["task"]["wait"]["done"] is False
     assert state["task"]["last_status"] == "RUNNING"
-    assert state["task"]["next_poll_seconds"] == 1
+    assert state["task"]["wait"]["next_poll_seconds"] == 1
 
 
 def test_a_migration_task_that_exited_0_is_done(migrated):
     task = migrated()["task"]
 
-    assert (task["done"], task["exit_code"], task["last_status"]) == (True, 0, "STOPPED")
+    assert (task["wait"]["done"], task["exit_code"], task["last_status"]) == (True, 0, "STOPPED")
 
 
 def test_a_non_zero_exit_is_a_migration_failure_with_the_exit_code(emu, started, lambda_context):
@@ -329,7 +329,7 @@ def test_a_migration_task_ecs_does_not_show_yet_is_polled_again(emu, drained, la
 
     state = poll_task.lambda_handler(state, lambda_context)
 
-    assert state["task"]["done"] is False and state["task"]["next_poll_seconds"] == 1
+    assert state["task"]["wait"]["done"] is False and state["task"]["wait"]["next_poll_seconds"] == 1
     emu.clock.advance(20)
     assert poll_task.lambda_handler(state, lambda_context)["task"]["last_status"] == "RUNNING"
 
@@ -399,11 +399,16 @@ def test_scale_up_applies_the_requested_count_and_maximum(emu, migrated, lambda_
     }
 
 
-def test_the_services_are_stable_once_the_desired_count_runs(emu, migrated, lambda_context):
+def test_the_services_are_stable_once_the_desired_count_runs_healthy_behind_the_load_balancer(emu, migrated,
+                                                                                              lambda_context):
     emu.service_behaviour("fleet").start_seconds = 60
     state = scale_up.lambda_handler(migrated(), lambda_context)
     assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is False
     emu.clock.advance(61)
+    state = check_stable.lambda_handler(state, lambda_context)
+    assert state["stabilize"]["done"] is False  # running, but the target group's checks have not passed yet
+    assert "0 of 2 healthy in target group" in state["stabilize"]["detail"]
+    emu.clock.advance(10)  # the tests' target group: healthy after 2 checks 5 s apart
 
     state = check_stable.lambda_handler(state, lambda_context)
 

@@ -123,13 +123,13 @@ def test_a_snapshot_is_creating_until_rds_finishes_it(emu, drained, lambda_conte
     emu.next_snapshot(creating_seconds=120)
     state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet"), lambda_context)
 
-    assert (state["snapshot"]["status"], state["snapshot"]["done"]) == ("creating", False)
+    assert (state["snapshot"]["status"], state["snapshot"]["wait"]["done"]) == ("creating", False)
     emu.clock.advance(60)
     state = check_snapshot.lambda_handler(state, lambda_context)
-    assert (state["snapshot"]["status"], state["snapshot"]["done"]) == ("creating", False)
+    assert (state["snapshot"]["status"], state["snapshot"]["wait"]["done"]) == ("creating", False)
     emu.clock.advance(61)
     state = check_snapshot.lambda_handler(state, lambda_context)
-    assert (state["snapshot"]["status"], state["snapshot"]["done"]) == ("available", True)
+    assert (state["snapshot"]["status"], state["snapshot"]["wait"]["done"]) == ("available", True)
 
 
 @pytest.mark.fleet(databases=True)
@@ -249,4 +249,4 @@ def test_the_snapshot_check_reads_the_snapshot_by_its_identifier_alone(emu, drai
 
     state = check_snapshot.lambda_handler(state, lambda_context)
 
-    assert (state["snapshot"]["status"], state["snapshot"]["done"]) == ("available", True)
+    assert (state["snapshot"]["status"], state["snapshot"]["wait"]["done"]) == ("available", True)

@@ -122,3 +122,24 @@ def test_success_means_the_load_balancer_has_healthy_fleet_targets(aws, fleet, f
     # no clock advance: when the execution says it succeeded, Fleet already answers
     assert aws.elb.healthy_count(fleet.target_group_arn) == 2
     assert aws.elb.answer(fleet.listener_arn)[0] == 200
+
+
+def test_a_serving_revision_fleets_terraform_deregistered_comes_back_as_a_copy(aws, fleet, fast_input):
+    # GIVEN Fleet's Terraform replaced revision 1 by revision 2: it deregisters the old revision (no skip_destroy),
+    # and UpdateService refuses an INACTIVE revision, though revision 1's tasks still serve
+    ecs = aws.client("ecs")
+    ecs.deregister_task_definition(taskDefinition="fleet:1")
+    aws.deploy_revision(2)
+    aws.clock.advance(10)
+
+    aws.next_migration(exit_code=1)
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    # THEN the rollback registered revision 1 again, as revision 3, and put the service on it
+    assert (run.status, run.error) == ("FAILED", "MigrationFailed"), run.cause
+    (restored,) = [s for s in cause_of(run)["services"] if s["name"] == fleet.service]
+    assert restored["task_definition"] == "fleet:3" and restored["copy_of"] == "fleet:1"
+    copy = ecs.describe_task_definition(taskDefinition="fleet:3")["taskDefinition"]
+    assert copy["containerDefinitions"][0]["image"] == fleet.images[1]
+    assert service_revision(aws, fleet) == "fleet:3"
+    assert_fleet_serves(aws, fleet, "fleet:3")
