@@ -126,7 +126,7 @@ class AwsLogsDriver:
                 account=task._account_id, region=options.get("awslogs-region") or task.region_name,
                 group=options.get("awslogs-group", ""), stream=stream,
                 create_group=options.get("awslogs-create-group", "").lower() == "true",
-                opens_at=running_at, lines=list(zip(moments, lines)), alive=alive,
+                opens_at=running_at, lines=list(zip(moments, lines, strict=True)), alive=alive,
             ))
 
     # -- writing into moto ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator import FAST_TARGET_GROUP, Emulator, FleetDeployment
+from emulator import Emulator, FleetDeployment
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -39,7 +39,7 @@ SPEED = 10
 
 @pytest.fixture
 def aws() -> Iterator[Emulator]:
-    with Emulator(speed=SPEED, target_group=FAST_TARGET_GROUP) as emulator:
+    with Emulator(speed=SPEED) as emulator:
         yield emulator
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from moto import mock_aws
 
-from emulator import FAST_TARGET_GROUP, Emulator, FleetDeployment
+from emulator import Emulator, FleetDeployment
 from emulator.lambda_runtime import LambdaContext
 from fleet_migration import aws as fleet_aws
 from fleet_migration.observability import metrics
@@ -51,7 +51,7 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
     """The emulator at real speed: tests move time with ``emu.clock.advance`` instead of waiting."""
-    with Emulator(speed=1, target_group=FAST_TARGET_GROUP) as emulator:
+    with Emulator(speed=1) as emulator:
         yield emulator
 
 

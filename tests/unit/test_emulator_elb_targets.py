@@ -8,7 +8,7 @@ import pytest
 
 from emulator import FLEET_TARGET_GROUP, Emulator, TargetGroupSettings
 
-# FAST_TARGET_GROUP (the unit tests' emulator): healthy 2 x 5 s after RUNNING, 5 s of draining
+# FAST_TARGET_GROUP (an Emulator's default): healthy 2 x 5 s after RUNNING, 5 s of draining
 HEALTHY_AFTER, DRAIN = 10, 5
 
 

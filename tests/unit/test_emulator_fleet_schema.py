@@ -144,3 +144,13 @@ def test_an_image_fleet_does_not_know_changes_no_schema(emu, deployment):
     assert described(emu, task_arn)["containers"][0]["exitCode"] == 0
     assert emu.fleet_db.level == before
     assert all(t["containers"][0].get("exitCode") != 1 for t in service_tasks(emu, "STOPPED"))
+
+
+def test_a_migration_task_that_fails_to_start_changes_no_schema(emu, deployment):
+    before = emu.fleet_db.level
+    emu.next_migration(fails_to_start=True)
+    task_arn = run_prepare_db(emu, deployment, 2)
+    emu.clock.advance(5)
+
+    assert described(emu, task_arn)["stopCode"] == "TaskFailedToStart"
+    assert emu.fleet_db.level == before

@@ -6,7 +6,7 @@ import pytest
 
 from collections.abc import Iterator
 
-from emulator import FAST_TARGET_GROUP, Emulator, FleetDeployment
+from emulator import Emulator, FleetDeployment
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ CHANGES = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalab
 def shared(request: pytest.FixtureRequest) -> Iterator[tuple[Emulator, FleetDeployment]]:
     """One emulator for a module whose executions change nothing (each test checks that itself); the
     module's ``SPEED`` sets its clock."""
-    with Emulator(speed=getattr(request.module, "SPEED", 10), target_group=FAST_TARGET_GROUP) as aws:
+    with Emulator(speed=getattr(request.module, "SPEED", 10)) as aws:
         yield aws, aws.seed_fleet()
 
 
