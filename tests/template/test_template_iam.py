@@ -46,6 +46,8 @@ STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:fleet-migration
 IMPLIED = {
     # RunTask passes the task definition's execution and task roles to ECS.
     "ecs:RunTask": ["iam:PassRole"],
+    # RegisterTaskDefinition (the rollback's copy of a deregistered serving revision) passes its roles too.
+    "ecs:RegisterTaskDefinition": ["iam:PassRole"],
     # Tags on CreateRule need elasticloadbalancing:AddTags (the maintenance page's fleet-migration:execution tag).
     "elasticloadbalancing:CreateRule": ["elasticloadbalancing:AddTags"],
     # Application Auto Scaling checks that the caller of RegisterScalableTarget may describe and
@@ -64,6 +66,7 @@ SERVICE_USES_ROLE = {"TriggerFunction": {"sqs:SendMessage"}}
 # Where Resource "*" is allowed, and why. Anything else with "*" fails test_resource_star_only_where_iam_needs_it.
 STAR_RESOURCES = {
     "ecs:DescribeTaskDefinition": "no resource-level permissions",
+    "ecs:RegisterTaskDefinition": "no resource-level permissions",
     "application-autoscaling:DescribeScalableTargets": "no resource-level permissions",
     "ecs:ListTasks": "no resource of its own for Fargate tasks; scoped by the ecs:cluster condition",
     "logs:CreateLogDelivery": "Step Functions log delivery: no resource-level permissions",
@@ -148,6 +151,10 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
         return [Request(action, p["task"], in_cluster)]
     if action == "ecs:DescribeTaskDefinition":
         return [Request(action, "*")]
+    if action == "ecs:RegisterTaskDefinition":
+        passed = [Request("iam:PassRole", p[key], (("iam:PassedToService", "ecs-tasks.amazonaws.com"),),
+                          "implied by RegisterTaskDefinition") for key in ("executionRoleArn", "taskRoleArn") if p.get(key)]
+        return [Request(action, "*"), *passed]
     if action == "ecs:RunTask":
         definition = p["taskDefinition"]
         arn = definition if definition.startswith("arn:") else _ecs_arn("task-definition", definition)
@@ -299,6 +306,12 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     aws.service_behaviour(fleet.service).crash_exit_code = 1
     assert aws.run(document(), name="iam-crashing").error == "ServiceNotStable"
     aws.service_behaviour(fleet.service).crash_exit_code = None
+    # Fleet's Terraform order: the serving revision deregistered, the service moved to the new one; the failed
+    # migration's rollback registers the serving revision again
+    aws.client("ecs").deregister_task_definition(taskDefinition=f"fleet:{fleet.service_revision}")
+    aws.deploy_revision(fleet.latest_revision)
+    aws.next_migration(exit_code=1)
+    assert aws.run(document(), name="iam-copy-back").error == "MigrationFailed"
     # the EventBridge trigger for a new revision, and the execution it starts
     for name, value in _trigger_environment(fleet).items():
         monkeypatch.setenv(name, value)
@@ -505,7 +518,8 @@ def test_pass_role_only_for_the_task_roles_and_only_to_ecs_tasks(translated: dic
                     passing.append(logical_id)
                     assert as_list(statement["Resource"]) == expected
                     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
-        assert passing == ["RunTaskFunctionRole"]
+        # RunTask, and the rollback re-registering a deregistered serving revision
+        assert passing == ["RunTaskFunctionRole", "RollbackFunctionRole"]
 
 
 def test_without_a_vuln_service_only_the_fleet_service_is_in_reach(translated: dict[str, Any]) -> None:

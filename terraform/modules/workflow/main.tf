@@ -86,6 +86,14 @@ locals {
       Condition = { StringLike = { "aws:ResourceTag/fleet-migration:execution" = "*" } }
     },
   ]
+  # RunTask and RegisterTaskDefinition pass the task definition's roles to ECS tasks.
+  pass_the_task_definition_roles = {
+    Sid       = "PassTheTaskDefinitionRoles"
+    Effect    = "Allow"
+    Action    = "iam:PassRole"
+    Resource  = compact([var.task_execution_role_arn, var.task_role_arn])
+    Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+  }
   register_the_autoscaling_targets = {
     Effect   = "Allow"
     Action   = "application-autoscaling:RegisterScalableTarget"
@@ -207,13 +215,7 @@ locals {
           Resource  = "${local.ecs_prefix}:task-definition/${var.task_definition_family}:*"
           Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
         },
-        {
-          Sid       = "PassTheTaskDefinitionRoles"
-          Effect    = "Allow"
-          Action    = "iam:PassRole"
-          Resource  = compact([var.task_execution_role_arn, var.task_role_arn])
-          Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
-        },
+        local.pass_the_task_definition_roles,
       ]
     }
     poll-task = {
@@ -260,7 +262,13 @@ locals {
       handler      = "rollback.lambda_handler"
       description  = "Once no migration task runs, restores every captured value."
       substitution = "RollbackFunctionArn"
-      statements = concat([local.set_the_deregistration_delays], local.maintenance_page_down, [
+      statements = concat([
+        # The serving revision to restore may be INACTIVE (Fleet's Terraform deregisters the revision it replaces),
+        # and UpdateService refuses those: it is registered again. Neither action has resource-level permissions.
+        { Sid = "BringBackADeregisteredRevision", Effect = "Allow", Action = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], Resource = "*" },
+        local.pass_the_task_definition_roles,
+        local.set_the_deregistration_delays,
+        ], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "RestoreTheDesiredCounts" }),
         ], var.task_log_group_name != "" ? [
