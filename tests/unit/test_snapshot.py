@@ -12,6 +12,7 @@ import re
 import check_snapshot
 import describe_service
 import pytest
+from emulator.fleet import DROP
 import take_snapshot
 from botocore.exceptions import ClientError
 
@@ -49,7 +50,8 @@ def test_two_executions_never_share_a_snapshot_name():
 @pytest.fixture
 def describe(emu, deployment, execution, lambda_context):
     def call(**overrides):
-        event = {"input": deployment.migration_input(poll_interval_seconds=1, **overrides), "execution": execution()}
+        event = {"input": deployment.migration_input(**{"poll_interval_seconds": 1, **overrides}),
+                 "execution": execution()}
         return describe_service.lambda_handler(event, lambda_context)
 
     return call
@@ -116,6 +118,27 @@ def test_describe_refuses_an_aurora_instance_named_as_an_rds_instance(describe):
 def drained(describe):
     """The state document as the snapshot step gets it (the drain itself is not what these tests look at)."""
     return lambda **overrides: describe(**overrides)
+
+
+@pytest.mark.fleet(databases=True)
+def test_the_snapshot_wait_starts_fast_like_every_other_wait(emu, drained, lambda_context):
+    emu.next_snapshot(creating_seconds=120)
+
+    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet", poll_interval_seconds=DROP),
+                                         lambda_context)
+
+    # poll_interval_seconds left out: 1 s first, as the drain, the task and the stability waits do
+    assert state["snapshot"]["wait"]["next_poll_seconds"] == 1
+
+
+@pytest.mark.fleet(databases=True)
+def test_a_snapshot_wait_uses_a_poll_interval_that_was_set_from_the_first_look(emu, drained, lambda_context):
+    emu.next_snapshot(creating_seconds=120)
+
+    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet", poll_interval_seconds=7),
+                                         lambda_context)
+
+    assert state["snapshot"]["wait"]["next_poll_seconds"] == 7
 
 
 @pytest.mark.fleet(databases=True)
