@@ -1,7 +1,8 @@
 # The demo's Terraform: Fleet's own example (fleetdm/fleet-terraform, example/main.tf), its
 # `module "migrations"` block exactly as Fleet writes it, with `source` changed and
-# `state_machine_arn` added. `module "fleet"` stands in for Fleet's root module: it reports the
-# deployment the embedded AWS seeded, in the shape Fleet's module outputs it.
+# `state_machine_arn` added. `module "fleet"` stands in for Fleet's root module: like it, it registers the
+# task definition revision of the image asked for and moves the service (adopted below with an `import`
+# block) to it, so the migration runs while ECS rolls that revision out; it outputs what Fleet's module does.
 #
 # The demo (python -m demo) applies this against the embedded AWS: the variables come from
 # TF_VAR_* and -var, the AWS endpoint reaches the module's client through AWS_ENDPOINT_URL.
@@ -12,9 +13,8 @@ terraform {
   backend "local" {}
 }
 
-# As in Fleet's example (region "us-east-2" there; the embedded AWS is us-east-1). The migrations module
-# names hashicorp/aws for the workflow it deploys without state_machine_arn, so Terraform configures it;
-# with state_machine_arn given nothing uses it, and it asks AWS nothing.
+# As in Fleet's example (region "us-east-2" there; the embedded AWS is us-east-1). module "fleet"'s
+# resources use it; the endpoint comes from AWS_ENDPOINT_URL (the embedded AWS in server mode).
 provider "aws" {
   region                      = "us-east-1"
   skip_credentials_validation = true
@@ -27,9 +27,24 @@ variable "state_machine_arn" {
   description = "The fleet-migration state machine (the SAM stack's StateMachineArn output)."
 }
 
-variable "task_definition_revision" {
-  type        = number
-  description = "The Fleet task definition revision the new image was registered as."
+variable "fleet_image" {
+  type        = string
+  description = "The Fleet release to deploy (fleet_config.image in Fleet's example)."
+}
+
+variable "target_group_arn" {
+  type        = string
+  description = "The Fleet target group of the load balancer (seeded with the service)."
+}
+
+variable "task_role_arn" {
+  type        = string
+  description = "The Fleet task's IAM role (seeded)."
+}
+
+variable "execution_role_arn" {
+  type        = string
+  description = "The Fleet task's execution role (seeded)."
 }
 
 variable "subnets" {
@@ -42,12 +57,33 @@ variable "security_groups" {
   description = "The Fleet service's security groups."
 }
 
+# The Fleet service exists already (seeded with its load balancer): module "fleet" adopts it. An imported
+# service records its cluster as the cluster's ARN; given the name, Terraform would replace the service.
+data "aws_ecs_cluster" "fleet" {
+  cluster_name = "fleet"
+}
+
+import {
+  to = module.fleet.aws_ecs_service.fleet
+  id = "fleet/fleet"
+}
+
 module "fleet" {
   source = "./fleet"
 
-  task_definition_revision = var.task_definition_revision
-  subnets                  = var.subnets
-  security_groups          = var.security_groups
+  ecs_cluster = data.aws_ecs_cluster.fleet.arn
+  fleet_config = {
+    image              = var.fleet_image
+    task_role_arn      = var.task_role_arn
+    execution_role_arn = var.execution_role_arn
+    awslogs            = { name = "fleet", region = "us-east-1", prefix = "fleet" }
+    loadbalancer       = { arn = var.target_group_arn }
+    networking = {
+      subnets         = var.subnets
+      security_groups = var.security_groups
+    }
+    autoscaling = { min_capacity = 2, max_capacity = 10 }
+  }
 }
 
 # Migrations will handle scaling Fleet to 0 running containers before running the DB migration task.
