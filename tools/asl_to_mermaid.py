@@ -1,8 +1,8 @@
-"""Draw the state machine: statemachine/migration.asl.json as a Mermaid flowchart for README.md.
+"""Draw the state machine: statemachine/migration.asl.json as a Mermaid flowchart for docs/architecture.md.
 
     python tools/asl_to_mermaid.py            # print the diagram
-    python tools/asl_to_mermaid.py --check    # exit 1 when README.md's diagram no longer matches the ASL
-    python tools/asl_to_mermaid.py --write    # rewrite README.md's diagram (between its markers) from the ASL
+    python tools/asl_to_mermaid.py --check    # exit 1 when docs/architecture.md's diagram no longer matches the ASL
+    python tools/asl_to_mermaid.py --write    # rewrite docs/architecture.md's diagram (between its markers) from the ASL
 
 Solid arrows are ``Next``, ``Choices`` and ``Default``; dashed arrows are ``Catch``. ``Retry`` is
 not drawn (every Task retries Lambda service errors and AWS throttling). Standard library only.
@@ -18,7 +18,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL = ROOT / "statemachine" / "migration.asl.json"
-README = ROOT / "README.md"
+DOCUMENT = ROOT / "docs" / "architecture.md"
 BEGIN = "<!-- BEGIN asl_to_mermaid: generated from statemachine/migration.asl.json by tools/asl_to_mermaid.py -->"
 END = "<!-- END asl_to_mermaid -->"
 
@@ -111,7 +111,7 @@ def to_mermaid(definition: dict[str, Any]) -> str:
 
 
 def readme_block(definition: dict[str, Any]) -> str:
-    """What sits between (and including) the markers in README.md."""
+    """What sits between (and including) the markers in docs/architecture.md."""
     return f"{BEGIN}\n```mermaid\n{to_mermaid(definition)}```\n{END}"
 
 
@@ -125,30 +125,30 @@ def current_block(readme: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="exit 1 when README.md's diagram is out of date")
-    mode.add_argument("--write", action="store_true", help="rewrite README.md's diagram from the ASL")
+    mode.add_argument("--check", action="store_true", help="exit 1 when docs/architecture.md's diagram is out of date")
+    mode.add_argument("--write", action="store_true", help="rewrite docs/architecture.md's diagram from the ASL")
     args = parser.parse_args(argv)
 
     definition = json.loads(ASL.read_text())
     if not (args.check or args.write):
         sys.stdout.write(to_mermaid(definition))
         return 0
-    readme = README.read_text()
+    readme = DOCUMENT.read_text()
     found = current_block(readme)
     if found is None:
-        print(f"README.md has no diagram markers; add {BEGIN!r} and {END!r} where the diagram goes", file=sys.stderr)
+        print(f"docs/architecture.md has no diagram markers; add {BEGIN!r} and {END!r} where the diagram goes", file=sys.stderr)
         return 1
     wanted = readme_block(definition)
     if args.check:
         if found != wanted:
-            print("README.md's state machine diagram is out of date: run python tools/asl_to_mermaid.py --write",
+            print("docs/architecture.md's state machine diagram is out of date: run python tools/asl_to_mermaid.py --write",
                   file=sys.stderr)
             return 1
-        print("README.md's state machine diagram matches the ASL")
+        print("docs/architecture.md's state machine diagram matches the ASL")
         return 0
     if found != wanted:
-        README.write_text(readme.replace(found, wanted))
-        print("README.md's state machine diagram rewritten from the ASL")
+        DOCUMENT.write_text(readme.replace(found, wanted))
+        print("docs/architecture.md's state machine diagram rewritten from the ASL")
     return 0
 
 

@@ -33,7 +33,7 @@ STATE_DIR = Path(sys.prefix).resolve() / "terraform"
 NULL_VERSION = "2.1.2"
 _NULL_BINARY = f"terraform-provider-null_v{NULL_VERSION}_x4"
 _PLATFORM = "linux_amd64"
-# Where this machine image keeps hashicorp/aws (docs/terraform.md): a mirror's root is three levels
+# Where this project's build machines keep hashicorp/aws (CONTRIBUTING.md): a mirror's root is three levels
 # above the provider's directory. Searched, not assumed: a machine without it skips the AWS tests.
 _AWS_MIRROR_CANDIDATES = ("/opt/tf-plugins",)
 

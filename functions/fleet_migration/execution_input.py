@@ -183,7 +183,7 @@ class MigrationInput(BaseModel):
         if not isinstance(document, dict):
             raise InvalidInput(
                 f"The execution input must be a JSON object, got {type(document).__name__}; "
-                "see the README's execution input table.",
+                "see docs/execution-input.md for every field.",
                 fields=[],
             )
         try:

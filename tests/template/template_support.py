@@ -22,7 +22,6 @@ from emulator.template import DEPLOYED_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-README = ROOT / "README.md"
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account: ARNs built here match the emulator's

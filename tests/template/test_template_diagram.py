@@ -1,4 +1,4 @@
-"""README.md's state machine diagram is generated from the ASL and must not drift from it."""
+"""docs/architecture.md's state machine diagram is generated from the ASL and must not drift from it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 import pytest
-from template_support import README, ROOT
+from template_support import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import asl_to_mermaid  # noqa: E402
@@ -29,11 +29,11 @@ def transitions(definition: dict[str, Any]) -> list[tuple[str, str]]:
     return edges
 
 
-def test_the_readme_diagram_matches_the_asl(definition: dict[str, Any]) -> None:
-    found = asl_to_mermaid.current_block(README.read_text())
-    assert found is not None, "README.md lost the diagram markers of the 'The state machine' section"
+def test_the_architecture_diagram_matches_the_asl(definition: dict[str, Any]) -> None:
+    found = asl_to_mermaid.current_block(asl_to_mermaid.DOCUMENT.read_text())
+    assert found is not None, "docs/architecture.md lost the diagram markers of its 'Every state' section"
     assert found == asl_to_mermaid.readme_block(definition), (
-        "README.md's state machine diagram is out of date: run .venv/bin/python tools/asl_to_mermaid.py --write"
+        "docs/architecture.md's state machine diagram is out of date: run .venv/bin/python tools/asl_to_mermaid.py --write"
     )
 
 

@@ -1,5 +1,5 @@
 """What the READMEs tell people to type: a pinned module source, Fleet's addon where it really lives, the
-console's "New execution" (never Redrive), and what a timeout does."""
+console's "New execution" (never Redrive), what a timeout does, and (docs/operations.md) how to restore."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_the_terraform_readme_says_what_a_timeout_does_and_when_to_raise_it():
 
 
 def test_the_restore_guidance_names_fleets_own_tool_with_a_dry_run_first():
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "operations.md").read_text()
 
     assert "tools/rds-db-restore/db-restore.sh" in text
     assert text.index("--restore-snapshot fleet-migration-fleet-fleet-r42-1a2b3c4d --dry-run") < text.index(
