@@ -8,29 +8,29 @@ locals {
   # count held during the migration; Fleet's addon used min_capacity for the autoscaling minimum
   # after it, so that variable keeps its old meaning and capacity_during_migration feeds this field.
   execution_input = {
-    ecs_cluster               = var.ecs_cluster
-    ecs_service               = var.ecs_service
-    task_definition           = var.task_definition
-    task_definition_revision  = var.task_definition_revision
-    subnets                   = var.subnets
-    security_groups           = var.security_groups
-    min_capacity              = var.capacity_during_migration
-    desired_count             = var.desired_count
-    max_capacity              = var.max_capacity
-    vuln_service              = var.vuln_service
-    container_name            = var.container_name
-    command                   = var.command
-    assign_public_ip          = var.assign_public_ip
-    launch_type               = var.launch_type
-    timeout_seconds           = var.timeout_seconds
-    drain_timeout_seconds     = var.drain_timeout_seconds
-    stabilize_timeout_seconds = var.stabilize_timeout_seconds
-    poll_interval_seconds     = var.poll_interval_seconds
-    task_cpu                  = var.task_cpu != null ? var.task_cpu : tostring(lookup(local.migration_config, "cpu", null))
-    task_memory               = var.task_memory != null ? var.task_memory : tostring(lookup(local.migration_config, "mem", null))
-    db_cluster_identifier     = var.db_cluster_identifier
-    db_instance_identifier    = var.db_instance_identifier
-    snapshot_timeout_seconds  = var.snapshot_timeout_seconds
+    ecs_cluster                  = var.ecs_cluster
+    ecs_service                  = var.ecs_service
+    task_definition              = var.task_definition
+    task_definition_revision     = var.task_definition_revision
+    subnets                      = var.subnets
+    security_groups              = var.security_groups
+    min_capacity                 = var.capacity_during_migration
+    desired_count                = var.desired_count
+    max_capacity                 = var.max_capacity
+    vuln_service                 = var.vuln_service
+    container_name               = var.container_name
+    command                      = var.command
+    assign_public_ip             = var.assign_public_ip
+    launch_type                  = var.launch_type
+    timeout_seconds              = var.timeout_seconds
+    drain_timeout_seconds        = var.drain_timeout_seconds
+    stabilize_timeout_seconds    = var.stabilize_timeout_seconds
+    poll_interval_seconds        = var.poll_interval_seconds
+    task_cpu                     = var.task_cpu != null ? var.task_cpu : tostring(lookup(local.migration_config, "cpu", null))
+    task_memory                  = var.task_memory != null ? var.task_memory : tostring(lookup(local.migration_config, "mem", null))
+    db_cluster_identifier        = var.db_cluster_identifier
+    db_instance_identifier       = var.db_instance_identifier
+    snapshot_timeout_seconds     = var.snapshot_timeout_seconds
     skip_unchanged_image         = var.skip_unchanged_image
     deregistration_delay_seconds = var.deregistration_delay_seconds
     maintenance_page             = var.maintenance_page

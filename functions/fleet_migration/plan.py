@@ -74,7 +74,7 @@ def plan(request: DescribeRequest) -> Migration:
         # see what the input names, and the contract reports that before anything changed.
         raise ResourceNotFound(
             f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}); check the names "
-            "in the input and that the plan step's role may read them. Nothing was changed.",
+            "in the input and that the describe step's role may read them. Nothing was changed.",
             aws_error=aws.error_code(exc),
         ) from exc
     planned = snapshot.plan(spec, request.execution, database)

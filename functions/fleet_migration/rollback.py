@@ -145,7 +145,7 @@ def _may_have_started_unreported(migration: Migration) -> bool:
 def restore(migration: Migration) -> dict[str, str]:
     """Put every service where it belongs, once no migration task runs any more. Safe to run twice.
 
-    Before the migration was applied that is what was captured (a restore). Once it was applied,
+    Before the migration was applied that is what was captured (a rollback). Once it was applied,
     going back would run the old counts against the new schema for nothing: the services are set
     to the counts the migration was bringing them to instead. Returns ``{"error", "cause"}`` for the
     state machine's Fail states: the original error, with a cause that says what was done.

@@ -355,6 +355,9 @@ BAD_VALUES = [
     ("db_instance_identifier", "9fleet", "RDS DB instance identifier", "db_instance_identifier"),
     ("snapshot_timeout_seconds", 59, "from 60 to 14400", "snapshot_timeout_seconds"),
     ("snapshot_timeout_seconds", 14401, "from 60 to 14400", "snapshot_timeout_seconds"),
+    ("deregistration_delay_seconds", 3601, "from 0 to 3600", "deregistration_delay_seconds"),
+    ("deregistration_delay_seconds", 2.5, "from 0 to 3600", "deregistration_delay_seconds"),
+    ("maintenance_message", "", "1 to 1024 characters", "maintenance_message"),
     # Terraform-only: values the execution input does not carry, or that AWS would refuse later
     ("min_capacity", -1, "at least 0", None),
     ("subnets", ["subnet-zz"], "subnet id", None),

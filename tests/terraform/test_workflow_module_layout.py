@@ -24,7 +24,7 @@ PARAMETERS = {
     "SecurityGroups": "security_groups", "TriggerInputOverrides": "trigger_input_overrides",
     "AlarmTopicArn": "alarm_topic_arn", "LogRetentionDays": "log_retention_days",
     "DbClusterIdentifier": "db_cluster_identifier", "DbInstanceIdentifier": "db_instance_identifier",
-    "TaskLogGroupName": "task_log_group_name",
+    "TaskLogGroupName": "task_log_group_name", "StateMachineName": "name",
 }
 
 

@@ -42,7 +42,7 @@ def lambda_cause(error: str, message: str) -> str:
     return json.dumps({"errorType": error, "errorMessage": message, "requestId": "r", "stackTrace": []})
 
 
-TASK = MigrationTask(arn="arn:aws:ecs:us-east-1:123456789012:task/fleet/abc", started_at=0, deadline=10)
+TASK = MigrationTask(arn="arn:aws:ecs:us-east-1:123456789012:task/fleet/abc", wait=Poll(started_at=0, deadline=10))
 
 
 # -- read_caught --------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_the_manual_restore_commands_stop_a_migration_task_that_may_still_run():
 
 
 def test_the_manual_restore_commands_leave_a_finished_task_alone():
-    finished = TASK.model_copy(update={"done": True})
+    finished = TASK.model_copy(update={"wait": Poll(started_at=0, deadline=10, done=True)})
 
     assert not any("stop-task" in c for c in manual_restore.commands("fleet", [snapshot("fleet", 2)], finished))
 

@@ -63,12 +63,12 @@ def test_an_unexpected_exception_in_the_describe_step_fails_as_resource_not_foun
         shared, everything, monkeypatch):
     aws, fleet = shared
     before = everything()
-    from fleet_migration import workflow
+    from fleet_migration import plan
 
     def broken(request):
         raise KeyError("clusterArn")  # a bug: the runtime reports a cause that is not our JSON
 
-    monkeypatch.setattr(workflow, "describe", broken)
+    monkeypatch.setattr(plan, "plan", broken)
 
     run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="handler-bug")
 

@@ -85,15 +85,18 @@ def test_throttling_during_the_rollback_is_retried_and_everything_is_restored(aw
 
 # A lasting refusal (AccessDenied: neither the SDK nor the state machine retries it) in each step after
 # the scale-down. ``after`` lets through the calls the workflow makes before that step: describe makes one
-# DescribeServices call and two ListTasks looking for a migration task left running or still stopping; the
-# scale-down one RegisterScalableTarget (fleet) and two UpdateService calls. Once the migration
-# was applied, the services are set to their new counts rather than rolled back.
+# DescribeServices call; the scale-down one RegisterScalableTarget (fleet) and two UpdateService calls.
+# ``after_scale_down`` fails a call only once the scale-down has begun (describe lists and reads the services'
+# tasks too, to find the revision they serve). Once the migration was applied, the services are set to their
+# new counts rather than rolled back.
 LASTING = [
     pytest.param("ecs", "UpdateService", {"times": 1}, "DrainTimeout", id="scale-down-UpdateService"),
     pytest.param("application-autoscaling", "RegisterScalableTarget", {"times": 1}, "DrainTimeout",
                  id="scale-down-RegisterScalableTarget"),
-    pytest.param("ecs", "ListTasks", {"times": None, "after": 2}, "DrainTimeout", id="check-drained-ListTasks"),
-    pytest.param("ecs", "DescribeTasks", {"times": None, "after": 1}, "DrainTimeout", id="check-drained-DescribeTasks"),
+    pytest.param("ecs", "ListTasks", {"times": None, "after_scale_down": True}, "DrainTimeout",
+                 id="check-drained-ListTasks"),
+    pytest.param("ecs", "DescribeTasks", {"times": None, "after_scale_down": True}, "DrainTimeout",
+                 id="check-drained-DescribeTasks"),
     pytest.param("ecs", "RunTask", {"times": None}, "TaskFailedToStart", id="run-task-RunTask"),
     pytest.param("ecs", "UpdateService", {"times": 1, "after": 2}, "ServiceNotStable", id="scale-up-UpdateService"),
     pytest.param("application-autoscaling", "RegisterScalableTarget", {"times": 1, "after": 1}, "ServiceNotStable",
@@ -110,6 +113,8 @@ def test_a_lasting_failure_after_the_scale_down_rolls_everything_back(aws, fleet
     fault = dict(fault)
     if fault.pop("one_off", False):  # only DescribeTasks on the migration task, not on the services' tasks
         fault["when"] = lambda call: all(aws.ecs_sim.is_one_off(arn) for arn in call.params.get("tasks", []))
+    if fault.pop("after_scale_down", False):
+        fault["when"] = lambda call: aws.faults.calls[("ecs", "UpdateService")] > 0
     aws.faults.inject(service, action, code="AccessDeniedException", message="not authorized", **fault)
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
