@@ -1,6 +1,6 @@
 # The fleet-migration workflow deployed by Terraform alone: what template.yaml deploys, resource for
 # resource. The permissions are template.yaml's, statement for statement, and
-# tests/terraform/test_workflow_module_iam.py fails when the two differ; the state machine is
+# tests/terraform/test_workflow_module_terraform.py fails when the two differ; the state machine is
 # statemachine/migration.asl.json itself, its ${...FunctionArn} filled by templatefile. The code is
 # the committed package/functions.zip (functions/) and package/dependencies.zip (a layer of
 # functions/requirements.txt for arm64), both built by `make package`: no build step, no provider
