@@ -48,10 +48,12 @@ class ServiceView:
     @property
     def settled(self) -> bool:
         """Nothing starting, stopping or crashing, every task of one revision, and, behind a load balancer, as
-        many healthy targets as the desired count."""
+        many healthy targets as the desired count, each of them one of the tasks seen (the clock moves on while
+        the view is read)."""
         return (not self.crashing and all(state == "" for _, state in self.tasks)
                 and sum(self.tasks.values()) == self.desired and len({r for r, _ in self.tasks}) <= 1
-                and (self.healthy_targets is None or self.healthy_targets == self.desired))
+                and (self.healthy_targets is None
+                     or self.healthy_targets == sum(self.serving.values()) == self.desired))
 
 
 def view(aws: Emulator, cluster: str, service: str, target_group: str | None = None) -> ServiceView:

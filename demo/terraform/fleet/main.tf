@@ -76,11 +76,9 @@ resource "aws_ecs_task_definition" "backend" {
     }
   }])
 
-  # Not in Fleet's module, which deregisters the previous revision when it registers the next one. A
-  # deregistered (INACTIVE) revision keeps its running tasks, but ECS refuses to point a service back at
-  # it (DeregisterTaskDefinition, Amazon ECS API Reference), and that is what a rollback does when the
-  # migration fails: keep the revisions, as ECS keeps them for the console and for EventBridge deploys.
-  skip_destroy = true
+  # As in Fleet's module, no skip_destroy: the previous revision is deregistered when the next one is
+  # registered. Its tasks keep running, but ECS refuses to point a service back at an INACTIVE revision
+  # (DeregisterTaskDefinition, Amazon ECS API Reference), so a rollback registers it again as a new revision.
 }
 
 resource "aws_ecs_service" "fleet" {
