@@ -259,6 +259,12 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
 
     fleet = aws.seed_fleet(databases=True)
+    # A rule of the operator's own on Fleet's listener: the maintenance page goes before it, and finding the
+    # page's own rules reads the listener's rules' tags
+    aws.client("elbv2").create_rule(
+        ListenerArn=fleet.listener_arn, Priority=100,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/v1/osquery/*"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": fleet.target_group_arn}])
 
     def document(**overrides: Any) -> dict[str, Any]:
         return fleet.migration_input(poll_interval_seconds=1, **overrides)
@@ -308,10 +314,6 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     aws.service_behaviour(fleet.service).crash_exit_code = None
     # Fleet's Terraform order: the serving revision deregistered, the service moved to the new one; the failed
     # migration's rollback registers the serving revision again
-    aws.client("ecs").deregister_task_definition(taskDefinition=f"fleet:{fleet.service_revision}")
-    aws.deploy_revision(fleet.latest_revision)
-    aws.next_migration(exit_code=1)
-    assert aws.run(document(), name="iam-copy-back").error == "MigrationFailed"
     # the EventBridge trigger for a new revision, and the execution it starts
     for name, value in _trigger_environment(fleet).items():
         monkeypatch.setenv(name, value)
@@ -319,6 +321,12 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     answer = json.loads(aws.lambdas.invoke("TriggerFunction", function_arn("TriggerFunction"), event, {}))
     assert answer["action"] == "started", answer
     assert aws.wait(answer["execution_arn"]).status == "SUCCEEDED"
+    aws.clock.advance(60)  # Fleet serves again after the crashes above
+    aws.ecs_sim.migration_outcomes.clear()
+    aws.client("ecs").deregister_task_definition(taskDefinition=f"fleet:{fleet.service_revision}")
+    aws.deploy_revision(fleet.latest_revision)
+    aws.next_migration(exit_code=1)
+    assert aws.run(document(), name="iam-copy-back").error == "MigrationFailed"
     return calls
 
 
