@@ -20,6 +20,9 @@ Where the ECS API Reference documents a rule moto does not keep, the emulator ke
   desiredStatus STOPPED, unless its process exits on SIGTERM sooner (``TaskOutcome.exits_on_sigterm_after``).
 - A task ECS or someone stopped carries that stop code (UserInitiated, SpotInterruption, ...); only one
   whose essential container exited by itself says EssentialContainerExited (Task stopCode).
+
+The request checks live in emulator/ecs_requests.py; the moto methods patched, one ``EcsSimulator`` method
+each, are listed in ``_PATCHES`` at the end of this file.
 """
 
 from __future__ import annotations
