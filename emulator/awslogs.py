@@ -27,6 +27,7 @@ from moto.ecs.models import Task
 from moto.logs.models import LogsBackend, logs_backends
 
 from emulator.clock import Clock
+from emulator.patching import Patches
 
 # What `fleet prepare db` prints, in the emulator (its real output ends "Migrations completed.").
 MIGRATION_LINES = (
@@ -87,7 +88,6 @@ class AwsLogsDriver:
         self.clock = clock
         self._lock = threading.RLock()
         self._streams: list[_Stream] = []
-        self._originals: dict[str, Any] = {}
 
     # -- the ECS simulator's hooks ---------------------------------------------------------------
     def starting(self, task: Task, outcome: Any) -> Any:
@@ -162,20 +162,13 @@ class AwsLogsDriver:
     def _backend(task: Task, options: dict[str, str]) -> LogsBackend:
         return logs_backends[task._account_id][options.get("awslogs-region") or task.region_name]
 
-    def install(self) -> None:
-        driver = self
-
-        def reading(original: Any) -> Any:
-            def wrapper(backend: LogsBackend, *args: Any, **kwargs: Any) -> Any:
-                driver.flush()
-                return original(backend, *args, **kwargs)
-            return wrapper
-
+    def install(self) -> Patches:
+        """Reads of CloudWatch Logs see the lines printed so far; the returned ``Patches`` puts moto's back on exit."""
+        patches = Patches()
         for name in ("get_log_events", "filter_log_events", "describe_log_streams"):
-            self._originals[name] = getattr(LogsBackend, name)
-            setattr(LogsBackend, name, reading(self._originals[name]))
+            patches.wrap(LogsBackend, name, self._reading)
+        return patches
 
-    def uninstall(self) -> None:
-        for name, original in self._originals.items():
-            setattr(LogsBackend, name, original)
-        self._originals.clear()
+    def _reading(self, original: Any, backend: LogsBackend, *args: Any, **kwargs: Any) -> Any:
+        self.flush()
+        return original(backend, *args, **kwargs)

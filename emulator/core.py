@@ -25,6 +25,8 @@ import sys
 import threading
 import time
 import zipfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +52,7 @@ from emulator.fleet import FleetDeployment, seed_fleet
 from emulator.fleet_database import FleetDatabase
 from emulator.fleet_load_balancer import FAST_TARGET_GROUP, TargetGroupSettings
 from emulator.lambda_runtime import LambdaRuntime
+from emulator.patching import Patches
 from emulator.rds_simulator import RdsSimulator, SnapshotOutcome
 from emulator.sfn_visibility import ExecutionVisibility
 from emulator.template import TEMPLATE, Application, read_application, render_definition
@@ -131,55 +134,46 @@ class Emulator:
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
         self._lambda_log_level = lambda_log_level
-        self._mock: Any = None
         self._server: _Server | None = None
         self._saved_env: dict[str, str | None] = {}
-        self._restore: list[Any] = []
+        self._stack = ExitStack()
         self._session: boto3.session.Session | None = None
         self._session_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Emulator:
-        self._set_env(self._environment())
-        self._mock = mock_aws(config={
-            "stepfunctions": {"execute_state_machine": True},
-            "lambda": {"use_docker": False},
-            "core": {"reset_boto3_session": True, "mock_credentials": True, "passthrough": {"urls": [], "services": []}},
-        })
-        self._mock.start()
-        self._restore.append(terraform_support.install(ACCOUNT_ID))
-        self._restore.append(interpreter_cache.install())
-        self._restore.append(redrive.install())
-        self._install_clock()
-        self.lambdas.install()
-        self.ecs_sim.install()
-        self.rds_sim.install()
-        self.awslogs.install()
-        self.execution_visibility.install()
-        self.elb.install()
-        self.faults.install()
-        self._deploy()
-        if self.server:
-            port = _free_port()
-            self._server = _Server(ip_address="127.0.0.1", port=port, verbose=False)
-            self._server.start()
-            self.endpoint_url = f"http://127.0.0.1:{port}"
+        # Each step's undo goes on one stack as the step is done: leaving undoes them in reverse (the server stops
+        # first, then faults, ..., moto's mock, the environment), and a step that raises undoes the ones before it.
+        with ExitStack() as stack:
+            stack.callback(self._restore_env)
+            self._set_env(self._environment())
+            stack.enter_context(mock_aws(config={
+                "stepfunctions": {"execute_state_machine": True},
+                "lambda": {"use_docker": False},
+                "core": {"reset_boto3_session": True, "mock_credentials": True, "passthrough": {"urls": [], "services": []}},
+            }))
+            for install in self._installs():
+                stack.enter_context(install())
+            self._deploy()
+            if self.server:
+                port = _free_port()
+                self._server = _Server(ip_address="127.0.0.1", port=port, verbose=False)
+                self._server.start()
+                stack.callback(self._server.stop)
+                self.endpoint_url = f"http://127.0.0.1:{port}"
+            self._stack = stack.pop_all()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._server:
-            self._server.stop()
-        # let executions still in flight see their last calls intercepted before unpatching
-        self.faults.uninstall()
-        self.execution_visibility.uninstall()
-        self.rds_sim.uninstall()
-        self.awslogs.uninstall()
-        self.elb.uninstall()
-        self.ecs_sim.uninstall()
-        self.lambdas.uninstall()
-        for undo in reversed(self._restore):
-            undo()
-        self._mock.stop()
+        self._stack.close()
+
+    def _installs(self) -> list[Callable[[], AbstractContextManager[Any]]]:
+        """The components that patch moto, in the order they install; each returns what undoes it on exit."""
+        return [functools.partial(terraform_support.install, ACCOUNT_ID), interpreter_cache.install, redrive.install,
+                self._install_clock, self.lambdas.install, self.ecs_sim.install, self.rds_sim.install,
+                self.awslogs.install, self.execution_visibility.install, self.elb.install, self.faults.install]
+
+    def _restore_env(self) -> None:
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -213,25 +207,20 @@ class Emulator:
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ.pop(key, None)
 
-    def _install_clock(self) -> None:
+    def _install_clock(self) -> ExitStack:
         clock = self.clock
-        original_wait = WaitFunction._wait_interval
-        original_time = retrier_decl.time
+        stack = ExitStack()
+        patches = stack.enter_context(Patches())
 
         def wait_interval(function: WaitFunction, env: Any, wait_seconds: int) -> None:
             if wait_seconds > 0:
                 env.program_state_event.wait(clock.real_seconds(wait_seconds))
 
-        WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
-        retrier_decl.time = _ScaledTime(clock)  # type: ignore[assignment]
-        self._restore.append(lambda: setattr(WaitFunction, "_wait_interval", original_wait))
-        self._restore.append(lambda: setattr(retrier_decl, "time", original_time))
-
+        patches.replace(WaitFunction, "_wait_interval", wait_interval)
+        patches.replace(retrier_decl, "time", _ScaledTime(clock))
         # The SDK's own retry backoff (standard mode, inside the handlers) follows the clock too,
         # so a throttled call costs the same emulated time as on AWS, not seconds of a test run.
-        original_sdk_time = botocore.endpoint.time
-        botocore.endpoint.time = _ScaledTime(clock)  # type: ignore[assignment]
-        self._restore.append(lambda: setattr(botocore.endpoint, "time", original_sdk_time))
+        patches.replace(botocore.endpoint, "time", _ScaledTime(clock))
 
         # The handlers' deadlines read the same clock.
         for code_dir in {str(f.code_dir) for f in self.application.functions.values()}:
@@ -239,11 +228,10 @@ class Emulator:
                 sys.path.insert(0, code_dir)
         from fleet_migration import aws, polling
 
-        original_now = polling.now
-        polling.now = clock.now
+        patches.replace(polling, "now", clock.now)
         aws.client.cache_clear()
-        self._restore.append(lambda: setattr(polling, "now", original_now))
-        self._restore.append(aws.client.cache_clear)
+        stack.callback(aws.client.cache_clear)
+        return stack
 
     def _deploy(self) -> None:
         iam = self.client("iam")

@@ -20,33 +20,33 @@ Where the ECS API Reference documents a rule moto does not keep, the emulator ke
   desiredStatus STOPPED, unless its process exits on SIGTERM sooner (``TaskOutcome.exits_on_sigterm_after``).
 - A task ECS or someone stopped carries that stop code (UserInitiated, SpotInterruption, ...); only one
   whose essential container exited by itself says EssentialContainerExited (Task stopCode).
+
+The request checks live in emulator/ecs_requests.py; the moto methods patched, one ``EcsSimulator`` method
+each, are listed in ``_PATCHES`` at the end of this file.
 """
 
 from __future__ import annotations
 
-import re
 import math
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from emulator import container_memory, fargate, fleet_process, service_rules
+from emulator import container_memory, ecs_requests, fargate, fleet_process, service_rules
+from emulator.ecs_requests import FARGATE_PROVIDERS, check_placement, check_run_task_request
 from emulator.clock import Clock
+from emulator.patching import Patches
 
 # StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
 # (ContainerDefinition stopTimeout: "the default value of 30 seconds is used").
 DEFAULT_STOP_TIMEOUT = 30.0
 FARGATE_MAX_STOP_TIMEOUT = 120.0
-_STARTED_BY = re.compile(r"[A-Za-z0-9_/-]{1,36}")
-_LIST_TASKS_FILTERS = ("containerInstance", "family", "serviceName", "desiredStatus", "launchType")
 
 
 @dataclass
@@ -140,53 +140,6 @@ def _stop_timeout(task: Task) -> float:
     longest = float(max((t for t in timeouts if t is not None), default=DEFAULT_STOP_TIMEOUT))
     on_fargate = task.launch_type == "FARGATE" or (task.capacity_provider_name or "").startswith("FARGATE")
     return min(longest, FARGATE_MAX_STOP_TIMEOUT) if on_fargate else longest
-FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
-# AwsVpcConfiguration (Amazon ECS API Reference): a limit of 16 subnets and of 5 security groups.
-MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5
-
-
-def check_placement(launch_type: str | None, strategy: list[dict[str, Any]] | None, cluster: Any) -> None:
-    """RunTask/CreateService: "If a capacityProviderStrategy is specified, the launchType parameter must be
-    omitted", and "A capacity provider must be associated with the cluster to be used in a capacity provider
-    strategy" (Amazon ECS API Reference, RunTask and CreateService)."""
-    if launch_type and strategy:
-        raise InvalidParameterException("Specify either Launch Type or Capacity Provider Strategy, but not both.")
-    associated = set(cluster.capacity_providers or [])
-    for item in strategy or []:
-        if item.get("capacityProvider") not in associated:
-            raise InvalidParameterException(
-                f"The specified capacity provider strategy cannot contain a capacity provider that is not associated "
-                f"with the cluster. Associate the capacity provider with the cluster or specify a valid capacity "
-                f"provider and try again. ({item.get('capacityProvider')})")
-
-
-def check_run_task_request(launch_type: str | None, strategy: list[dict[str, Any]] | None,
-                           network: dict[str, Any] | None, definition: Any) -> None:
-    """What RunTask refuses about where and how a task is networked (Amazon ECS API Reference: RunTask,
-    AwsVpcConfiguration; Developer Guide: Fargate task networking)."""
-    on_fargate = launch_type == "FARGATE" or bool(strategy) and all(
-        item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy or [])
-    needs = "FARGATE" if on_fargate else "EC2"
-    if needs not in (definition.compatibilities or ["EC2"]):
-        raise InvalidParameterException(f"Task definition does not support launch_type {needs}.")
-    awsvpc = definition.network_mode == "awsvpc"
-    if on_fargate and not awsvpc:
-        raise InvalidParameterException("Fargate only supports network mode 'awsvpc'.")
-    vpc = (network or {}).get("awsvpcConfiguration")
-    if awsvpc and not vpc:
-        raise InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
-    if vpc and not awsvpc:
-        raise InvalidParameterException("Network Configuration is not valid for the given networkMode of this task definition.")
-    if not vpc:
-        return
-    if not vpc.get("subnets"):
-        raise InvalidParameterException("subnets can not be empty.")
-    if len(vpc["subnets"]) > MAX_SUBNETS:
-        raise InvalidParameterException(f"subnets can have at most {MAX_SUBNETS} items.")
-    if len(vpc.get("securityGroups") or []) > MAX_SECURITY_GROUPS:
-        raise InvalidParameterException(f"securityGroups can have at most {MAX_SECURITY_GROUPS} items.")
-    if vpc.get("assignPublicIp") == "ENABLED" and not on_fargate:
-        raise InvalidParameterException("Assign public IP is not supported for this launch type.")
 
 
 @dataclass
@@ -208,7 +161,6 @@ class EcsSimulator:
         self._lock = threading.RLock()
         self._tasks: dict[str, _SimTask] = {}
         self._tokens: dict[str, str] = {}
-        self._originals: dict[tuple[type, str], Any] = {}
         self._deployment_failures: dict[str, int] = {}
         self.run_task_calls: list[dict[str, Any]] = []
         # (clock time, call, details) of every UpdateService and every task RunTask started; read-only (the benchmark)
@@ -559,186 +511,168 @@ class EcsSimulator:
         return [(backend, service) for _, _, backend in ecs_backends.iter_backends()
                 for service in list(backend.services.values())]
 
-    # -- patches -----------------------------------------------------------------------------
-    def install(self) -> None:
-        sim = self
+    # -- patches: one method per patched moto method, each given moto's original first; see _PATCHES ----------
+    def install(self) -> Patches:
+        """Patch moto's ECS backend and responses (_PATCHES); the returned ``Patches`` puts them back on exit."""
+        patches = Patches()
+        for cls, name, method in _PATCHES:
+            patches.wrap(cls, name, getattr(self, method))
+        return patches
 
-        def patch(cls: type, name: str, make: Callable[[Any], Any]) -> None:
-            original = getattr(cls, name)
-            self._originals[(cls, name)] = original
-            setattr(cls, name, make(original))
+    def _create_service(self, original: Any, backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Service:
+        """CreateService starts the service's first deployment (PRIMARY, in the shape ECS reports) and its tasks."""
+        service = original(backend, *args, **kwargs)
+        with self._lock:
+            service.deployments[:] = []  # ours, in the shape ECS reports
+            self._new_deployment(service, self.clock.now())
+            self._reconcile(backend, service, initial=True)
+        self.tick()
+        return service
 
-        def create_service(original: Any) -> Any:
-            def wrapper(backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Service:
-                service = original(backend, *args, **kwargs)
-                with sim._lock:
-                    service.deployments[:] = []  # ours, in the shape ECS reports
-                    sim._new_deployment(service, sim.clock.now())
-                    sim._reconcile(backend, service, initial=True)
-                sim.tick()
-                return service
-            return wrapper
+    def _update_service(self, original: Any, backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
+        """UpdateService refuses what ECS refuses (emulator/service_rules.py) and starts a new deployment when the task
+        definition changes or forceNewDeployment is given; a desired count alone moves the primary's (UpdateService)."""
+        at = self.clock.now()
+        new_definition, forced = properties.get("task_definition"), properties.get("force_new_deployment")
+        service_rules.check_update_service(backend, properties)
+        service = original(backend, properties)
+        with self._lock:
+            if new_definition:  # moto keeps the string as given; ECS reports the ARN
+                service.task_definition = backend.describe_task_definition(new_definition).arn
+            if forced or (new_definition and service.task_definition != service.deployments[0]["taskDefinition"]):
+                self._new_deployment(service, at)
+            self._reconcile(backend, service)
+            self.call_log.append((at, "UpdateService", {"service": service.name, "desired_count": service.desired_count}))
+        self.tick()
+        return service
 
-        def update_service(original: Any) -> Any:
-            def wrapper(backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
-                at = sim.clock.now()
-                new_definition, forced = properties.get("task_definition"), properties.get("force_new_deployment")
-                service_rules.check_update_service(backend, properties)
-                service = original(backend, properties)
-                with sim._lock:
-                    if new_definition:  # moto keeps the string as given; ECS reports the ARN
-                        service.task_definition = backend.describe_task_definition(new_definition).arn
-                    if forced or (new_definition and service.task_definition != service.deployments[0]["taskDefinition"]):
-                        sim._new_deployment(service, at)
-                    sim._reconcile(backend, service)
-                    sim.call_log.append((at, "UpdateService", {"service": service.name, "desired_count": service.desired_count}))
-                sim.tick()
-                return service
-            return wrapper
+    def _ticking(self, original: Any, backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
+        """DescribeServices and DescribeTasks show the state at this moment of the clock (``tick``)."""
+        self.tick()
+        return original(backend, *args, **kwargs)
 
-        def ticking(original: Any) -> Any:
-            def wrapper(backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
-                sim.tick()
-                return original(backend, *args, **kwargs)
-            return wrapper
+    def _list_tasks(self, original: Any, backend: EC2ContainerServiceBackend, cluster: str | None = None,
+                    container_instance: str | None = None, family: str | None = None, started_by: str | None = None,
+                    service_name: str | None = None, desired_status: str | None = None) -> Any:
+        """ListTasks lists RUNNING tasks by default, filters by serviceName, and hides tasks RunTask just started
+        (ListTasks; RunTask: "The Amazon ECS API follows an eventual consistency model")."""
+        self.tick()
+        # ListTasks: "The default status filter is RUNNING" (moto lists every status)
+        tasks = original(backend, cluster, container_instance, family, started_by, service_name,
+                         desired_status or "RUNNING")
+        if service_name:  # moto ignores serviceName
+            tasks = [t for t in tasks if t.group == f"service:{service_name.rsplit('/', 1)[-1]}"]
+        at = self.clock.now()
+        return [t for t in tasks if self.is_visible(t.task_arn, at)]
 
-        def list_tasks(original: Any) -> Any:
-            def wrapper(backend: EC2ContainerServiceBackend, cluster: str | None = None, container_instance: str | None = None,
-                        family: str | None = None, started_by: str | None = None, service_name: str | None = None,
-                        desired_status: str | None = None) -> Any:
-                sim.tick()
-                # ListTasks: "The default status filter is RUNNING" (moto lists every status)
-                tasks = original(backend, cluster, container_instance, family, started_by, service_name,
-                                 desired_status or "RUNNING")
-                if service_name:  # moto ignores serviceName
-                    tasks = [t for t in tasks if t.group == f"service:{service_name.rsplit('/', 1)[-1]}"]
-                at = sim.clock.now()
-                return [t for t in tasks if sim.is_visible(t.task_arn, at)]
-            return wrapper
+    def _list_tasks_request(self, original: Any, response: EC2ContainerServiceResponse) -> ActionResult:
+        """ListTasks refuses startedBy with another filter (ListTasks; emulator/ecs_requests.py)."""
+        ecs_requests.check_list_tasks_filters(response._get_param)
+        return original(response)
 
-        def list_tasks_request(original: Any) -> Any:
-            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
-                others = [name for name in _LIST_TASKS_FILTERS if response._get_param(name) is not None]
-                if response._get_param("startedBy") is not None and others:
-                    # ListTasks: "When you specify startedBy as the filter, it must be the only filter that you use."
-                    raise InvalidParameterException(
-                        f"startedBy must be the only filter when listing tasks; also given: {', '.join(others)}")
-                return original(response)
-            return wrapper
+    def _describe_tasks_response(self, original: Any, response: EC2ContainerServiceResponse) -> ActionResult:
+        """DescribeTasks reports a task RunTask just started as a MISSING failure until it is visible (RunTask: "The
+        Amazon ECS API follows an eventual consistency model")."""
+        result = original(response)
+        at = self.clock.now()
+        shown = [t for t in result.result["tasks"] if self.is_visible(t.task_arn, at)]
+        found = {t.task_arn for t in shown} | {t.id for t in shown}
+        missing = [{"arn": ref, "reason": "MISSING"} for ref in response._get_param("tasks", [])
+                   if ref not in found and ref.rsplit("/", 1)[-1] not in found]
+        return ActionResult({"tasks": shown, "failures": missing})
 
-        def describe_tasks_response(original: Any) -> Any:
-            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
-                result = original(response)
-                at = sim.clock.now()
-                shown = [t for t in result.result["tasks"] if sim.is_visible(t.task_arn, at)]
-                found = {t.task_arn for t in shown} | {t.id for t in shown}
-                missing = [{"arn": ref, "reason": "MISSING"} for ref in response._get_param("tasks", [])
-                           if ref not in found and ref.rsplit("/", 1)[-1] not in found]
-                return ActionResult({"tasks": shown, "failures": missing})
-            return wrapper
+    def _stop_task(self, original: Any, backend: EC2ContainerServiceBackend, cluster: str, task: str, reason: str) -> Task:
+        """StopTask sends SIGTERM, then SIGKILL after the stop timeout (StopTask; ContainerDefinition stopTimeout);
+        an EC2 task gives back its container instance capacity once, not twice."""
+        stopped = original(backend, cluster, task, reason)
+        with self._lock:
+            simulated = self._tasks.get(stopped.task_arn)
+            if simulated is not None and stopped.container_instance_arn:
+                if simulated.released:  # moto gave back the capacity of an EC2 task a second time
+                    self._hold_again(simulated)
+                simulated.released = True  # moto's StopTask gave it back
+            if simulated is not None:
+                seconds = self.behaviour(simulated.service).stop_seconds if simulated.service else 0.0
+                self._request_stop(simulated, self.clock.now(), seconds, reason or "Task stopped by user")
+        self.tick()
+        return stopped
 
-        def stop_task(original: Any) -> Any:
-            def wrapper(backend: EC2ContainerServiceBackend, cluster: str, task: str, reason: str) -> Task:
-                stopped = original(backend, cluster, task, reason)
-                with sim._lock:
-                    simulated = sim._tasks.get(stopped.task_arn)
-                    if simulated is not None and stopped.container_instance_arn:
-                        if simulated.released:  # moto gave back the capacity of an EC2 task a second time
-                            sim._hold_again(simulated)
-                        simulated.released = True  # moto's StopTask gave it back
-                    if simulated is not None:
-                        seconds = sim.behaviour(simulated.service).stop_seconds if simulated.service else 0.0
-                        sim._request_stop(simulated, sim.clock.now(), seconds, reason or "Task stopped by user")
-                sim.tick()
-                return stopped
-            return wrapper
+    def _create_service_response(self, original: Any, response: EC2ContainerServiceResponse) -> ActionResult:
+        """CreateService checks the placement (emulator/ecs_requests.py) and keeps the capacity provider strategy,
+        the deployment configuration and the Fargate platform version as DescribeServices reports them."""
+        # moto drops capacityProviderStrategy and calls every such service EC2: keep it as ECS reports it
+        # (DescribeServices: a strategy and no launchType; the cluster's default when neither is given).
+        launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
+        cluster = response.ecs_backend._get_cluster(response._get_param("cluster", "default"))
+        check_placement(launch_type, strategy, cluster)
+        if not launch_type and not strategy:
+            strategy = cluster.default_capacity_provider_strategy or None
+        result = original(response)
+        service = result.result["service"]
+        # moto drops deploymentConfiguration; ECS reports it, by default 100/200 for a rolling update
+        # (DeploymentConfiguration, Amazon ECS API Reference): the rollout below follows these defaults.
+        service.deployment_configuration = {"minimumHealthyPercent": 100, "maximumPercent": 200,
+                                            **(response._get_param("deploymentConfiguration") or {})}
+        if strategy:
+            self._use_strategy(service, strategy)
+        elif service.launch_type == "FARGATE" and not service.platform_version:
+            service.platform_version = "LATEST"  # what DescribeServices shows for a Fargate service by default
+            for deployment in service.deployments:
+                deployment["platformVersion"] = "LATEST"
+        return result
 
-        def create_service_response(original: Any) -> Any:
-            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
-                # moto drops capacityProviderStrategy and calls every such service EC2: keep it as ECS reports it
-                # (DescribeServices: a strategy and no launchType; the cluster's default when neither is given).
-                launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
-                cluster = response.ecs_backend._get_cluster(response._get_param("cluster", "default"))
-                check_placement(launch_type, strategy, cluster)
-                if not launch_type and not strategy:
-                    strategy = cluster.default_capacity_provider_strategy or None
-                result = original(response)
-                service = result.result["service"]
-                # moto drops deploymentConfiguration; ECS reports it, by default 100/200 for a rolling update
-                # (DeploymentConfiguration, Amazon ECS API Reference): the rollout below follows these defaults.
-                service.deployment_configuration = {"minimumHealthyPercent": 100, "maximumPercent": 200,
-                                                    **(response._get_param("deploymentConfiguration") or {})}
-                if strategy:
-                    sim._use_strategy(service, strategy)
-                elif service.launch_type == "FARGATE" and not service.platform_version:
-                    service.platform_version = "LATEST"  # what DescribeServices shows for a Fargate service by default
-                    for deployment in service.deployments:
-                        deployment["platformVersion"] = "LATEST"
-                return result
-            return wrapper
+    def _run_task_response(self, original: Any, response: EC2ContainerServiceResponse) -> ActionResult:
+        """RunTask refuses what ECS refuses (emulator/ecs_requests.py, fargate.py, container_memory.py), honours
+        ``clientToken``, fails as ``run_task_failures`` say, and starts each task as its ``TaskOutcome`` says."""
+        token = response._get_param("clientToken")
+        backend = response.ecs_backend
+        ecs_requests.check_task_names(response._get_param("startedBy"), response._get_param("group"))
+        launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
+        network = response._get_param("networkConfiguration")
+        with self._lock:
+            self.run_task_calls.append({"clientToken": token, "taskDefinition": response._get_param("taskDefinition"),
+                                        "overrides": response._get_param("overrides"),
+                                        "launchType": launch_type, "capacityProviderStrategy": strategy,
+                                        "platformVersion": response._get_param("platformVersion"),
+                                        "networkConfiguration": network})
+            cluster = backend._get_cluster(response._get_param("cluster", "default"))
+            check_placement(launch_type, strategy, cluster)
+            if not launch_type and not strategy:
+                strategy = cluster.default_capacity_provider_strategy or None
+                if not strategy:  # RunTask's default with neither: the EC2 launch type
+                    launch_type = "EC2"
+            check_run_task_request(launch_type, strategy, network,
+                                   backend.describe_task_definition(response._get_param("taskDefinition")))
+            if token and token in self._tokens:
+                return ActionResult({"tasks": [self._tasks[self._tokens[token]].task], "failures": []})
+            if self.run_task_failures:
+                return ActionResult({"tasks": [], "failures": [self.run_task_failures.popleft()]})
+            fargate.check_run_task(response, backend)
+            container_memory.check_run_task(response, backend)
+            before = {arn for tasks in backend.tasks.values() for arn in tasks}
+            result = original(response)
+            at = self.clock.now()
+            for tasks in backend.tasks.values():
+                for arn, task in tasks.items():
+                    if arn not in before:
+                        self._start_migration(task, at)
+                        self.call_log.append((at, "RunTask", {"task_arn": arn}))
+                        if token:
+                            self._tokens[token] = arn
+        self.tick()
+        return result
 
-        def run_task_response(original: Any) -> Any:
-            def wrapper(response: EC2ContainerServiceResponse) -> ActionResult:
-                token = response._get_param("clientToken")
-                backend = response.ecs_backend
-                started_by = response._get_param("startedBy")
-                if started_by is not None and not _STARTED_BY.fullmatch(started_by):
-                    # RunTask startedBy: "Up to 36 letters (uppercase and lowercase), numbers, hyphens (-),
-                    # forward slash (/), and underscores (_) are allowed."
-                    raise InvalidParameterException(
-                        f"startedBy {started_by!r} must be 1 to 36 letters, numbers, hyphens, slashes or underscores")
-                group = response._get_param("group")
-                if group is not None and len(group) > 255:
-                    # "A task group name must be 255 or fewer characters." (Developer Guide, task groups)
-                    raise InvalidParameterException(f"group must be 255 or fewer characters, not {len(group)}")
-                launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
-                network = response._get_param("networkConfiguration")
-                with sim._lock:
-                    sim.run_task_calls.append({"clientToken": token, "taskDefinition": response._get_param("taskDefinition"),
-                                               "overrides": response._get_param("overrides"),
-                                               "launchType": launch_type, "capacityProviderStrategy": strategy,
-                                               "platformVersion": response._get_param("platformVersion"),
-                                               "networkConfiguration": network})
-                    cluster = backend._get_cluster(response._get_param("cluster", "default"))
-                    check_placement(launch_type, strategy, cluster)
-                    if not launch_type and not strategy:
-                        strategy = cluster.default_capacity_provider_strategy or None
-                        if not strategy:  # RunTask's default with neither: the EC2 launch type
-                            launch_type = "EC2"
-                    check_run_task_request(launch_type, strategy, network,
-                                           backend.describe_task_definition(response._get_param("taskDefinition")))
-                    if token and token in sim._tokens:
-                        return ActionResult({"tasks": [sim._tasks[sim._tokens[token]].task], "failures": []})
-                    if sim.run_task_failures:
-                        return ActionResult({"tasks": [], "failures": [sim.run_task_failures.popleft()]})
-                    fargate.check_run_task(response, backend)
-                    container_memory.check_run_task(response, backend)
-                    before = {arn for tasks in backend.tasks.values() for arn in tasks}
-                    result = original(response)
-                    at = sim.clock.now()
-                    for tasks in backend.tasks.values():
-                        for arn, task in tasks.items():
-                            if arn not in before:
-                                sim._start_migration(task, at)
-                                sim.call_log.append((at, "RunTask", {"task_arn": arn}))
-                                if token:
-                                    sim._tokens[token] = arn
-                sim.tick()
-                return result
-            return wrapper
 
-        patch(EC2ContainerServiceBackend, "create_service", create_service)
-        patch(EC2ContainerServiceBackend, "update_service", update_service)
-        patch(EC2ContainerServiceBackend, "describe_services", ticking)
-        patch(EC2ContainerServiceBackend, "describe_tasks", ticking)
-        patch(EC2ContainerServiceBackend, "list_tasks", list_tasks)
-        patch(EC2ContainerServiceResponse, "list_tasks", list_tasks_request)
-        patch(EC2ContainerServiceResponse, "describe_tasks", describe_tasks_response)
-        patch(EC2ContainerServiceBackend, "stop_task", stop_task)
-        patch(EC2ContainerServiceResponse, "run_task", run_task_response)
-        patch(EC2ContainerServiceResponse, "create_service", create_service_response)
-
-    def uninstall(self) -> None:
-        for (cls, name), original in self._originals.items():
-            setattr(cls, name, original)
-        self._originals.clear()
+# (moto class, attribute, EcsSimulator method): what ``EcsSimulator.install`` patches, in this order.
+_PATCHES = (
+    (EC2ContainerServiceBackend, "create_service", "_create_service"),
+    (EC2ContainerServiceBackend, "update_service", "_update_service"),
+    (EC2ContainerServiceBackend, "describe_services", "_ticking"),
+    (EC2ContainerServiceBackend, "describe_tasks", "_ticking"),
+    (EC2ContainerServiceBackend, "list_tasks", "_list_tasks"),
+    (EC2ContainerServiceResponse, "list_tasks", "_list_tasks_request"),
+    (EC2ContainerServiceResponse, "describe_tasks", "_describe_tasks_response"),
+    (EC2ContainerServiceBackend, "stop_task", "_stop_task"),
+    (EC2ContainerServiceResponse, "run_task", "_run_task_response"),
+    (EC2ContainerServiceResponse, "create_service", "_create_service_response"),
+)

@@ -28,6 +28,7 @@ from typing import Any
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, elbv2_backends
 
 from emulator.clock import Clock
+from emulator.patching import Patches
 
 # What an ALB answers when a forward finds no healthy target (ELB User Guide, "HTTP 503: Service unavailable").
 UNAVAILABLE = (503, "text/html", "<html><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>")
@@ -84,7 +85,6 @@ class ElbSimulator:
         self._lock = threading.RLock()
         self._targets: list[_Target] = []
         self._by_task: dict[str, list[_Target]] = {}  # the scheduler asks about one task at a time, often
-        self._originals: dict[str, Any] = {}
 
     # -- the ECS simulator's hooks ---------------------------------------------------------------
     def track(self, task: Any, load_balancers: list[dict[str, Any]], running_at: float | None,
@@ -207,33 +207,28 @@ class ElbSimulator:
         raise KeyError(f"no listener {arn}")
 
     # -- patches -----------------------------------------------------------------------------
-    def install(self) -> None:
-        sim = self
-        original = ELBv2Backend.describe_target_health
-        self._originals["describe_target_health"] = original
+    def install(self) -> Patches:
+        """DescribeTargetHealth answers for the tasks' targets; the returned ``Patches`` puts moto's back on exit."""
+        patches = Patches()
+        patches.wrap(ELBv2Backend, "describe_target_health", self._describe_target_health)
+        return patches
 
-        def describe_target_health(backend: ELBv2Backend, target_group_arn: str, targets: list[dict[str, Any]]) -> Any:
-            sim.before_read()
-            found = original(backend, target_group_arn, [])  # moto's checks (an unknown group) and its own targets
-            ours = {ip: (port, state) for ip, port, state in sim.target_health(target_group_arn)}
-            wanted = [t["Id"] for t in targets] if targets else list(ours)
-            statuses = []
-            group = backend.target_groups[target_group_arn]
-            for target_id in wanted:
-                port, state = ours.get(target_id, (None, "unused"))
-                reason, description = _STATE_REASONS.get(state, (None, None))
-                statuses.append(FakeHealthStatus(target_id, str(port or group.port), group.health_check_port,
-                                                 state, reason, description))
-            # targets someone registered by hand (RegisterTargets) keep moto's answer
-            statuses += [s for s in found if s.instance_id not in ours and (not targets or s.instance_id in wanted)]
-            return statuses
-
-        ELBv2Backend.describe_target_health = describe_target_health  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        for name, original in self._originals.items():
-            setattr(ELBv2Backend, name, original)
-        self._originals.clear()
+    def _describe_target_health(self, original: Any, backend: ELBv2Backend, target_group_arn: str,
+                                targets: list[dict[str, Any]]) -> Any:
+        self.before_read()
+        found = original(backend, target_group_arn, [])  # moto's checks (an unknown group) and its own targets
+        ours = {ip: (port, state) for ip, port, state in self.target_health(target_group_arn)}
+        wanted = [t["Id"] for t in targets] if targets else list(ours)
+        statuses = []
+        group = backend.target_groups[target_group_arn]
+        for target_id in wanted:
+            port, state = ours.get(target_id, (None, "unused"))
+            reason, description = _STATE_REASONS.get(state, (None, None))
+            statuses.append(FakeHealthStatus(target_id, str(port or group.port), group.health_check_port,
+                                             state, reason, description))
+        # targets someone registered by hand (RegisterTargets) keep moto's answer
+        statuses += [s for s in found if s.instance_id not in ours and (not targets or s.instance_id in wanted)]
+        return statuses
 
 
 def task_ip(task: Any) -> str | None:

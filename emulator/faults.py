@@ -19,6 +19,8 @@ from urllib.parse import unquote
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 
+from emulator.patching import Patches
+
 # moto names a few services differently from the AWS SDK; faults use the SDK's names.
 _MOTO_SERVICE_NAMES = {"awslambda": "lambda"}
 
@@ -55,7 +57,6 @@ class Faults:
     def __init__(self) -> None:
         self._faults: dict[tuple[str, str], list[Fault]] = defaultdict(list)
         self._lock = threading.Lock()
-        self._original: Any = None
         self.hits: dict[tuple[str, str], int] = defaultdict(int)
         self.calls: dict[tuple[str, str], int] = defaultdict(int)
 
@@ -100,19 +101,15 @@ class Faults:
             self.hits[key] += 1
             return fault
 
-    def install(self) -> None:
-        faults = self
-        self._original = original = BaseResponse.call_action
+    def install(self) -> Patches:
+        """Every call moto answers passes ``check`` first; the returned ``Patches`` puts moto's back on exit."""
+        patches = Patches()
+        patches.wrap(BaseResponse, "call_action", self._call_action)
+        return patches
 
-        def call_action(response: BaseResponse) -> Any:
-            faults.check(_call_of(response))
-            return original(response)
-
-        BaseResponse.call_action = call_action  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        if self._original is not None:
-            BaseResponse.call_action = self._original  # type: ignore[method-assign]
+    def _call_action(self, original: Any, response: BaseResponse) -> Any:
+        self.check(_call_of(response))
+        return original(response)
 
 
 def _call_of(response: BaseResponse) -> Call:

@@ -15,12 +15,13 @@ runs; a client is thread-safe and the interpreter always asks for the same one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+from emulator.patching import Patches
 
 _original_parse = AmazonStateLanguageParser.parse
 _original_client = lambda_eval_utils.boto_client_for
@@ -65,13 +66,9 @@ def _client(region: str, service: str, state_credentials: Any = None) -> Any:
         return _clients[key]
 
 
-def install() -> Callable[[], None]:
-    """Serve moto's parses and Lambda clients from the caches; returns the function that puts moto's own back."""
-    AmazonStateLanguageParser.parse = staticmethod(_parse)  # type: ignore[method-assign]
-    lambda_eval_utils.boto_client_for = _client
-
-    def uninstall() -> None:
-        AmazonStateLanguageParser.parse = staticmethod(_original_parse)  # type: ignore[method-assign]
-        lambda_eval_utils.boto_client_for = _original_client
-
-    return uninstall
+def install() -> Patches:
+    """Serve moto's parses and Lambda clients from the caches; the returned ``Patches`` puts moto's own back on exit."""
+    patches = Patches()
+    patches.replace(AmazonStateLanguageParser, "parse", staticmethod(_parse))
+    patches.replace(lambda_eval_utils, "boto_client_for", _client)
+    return patches

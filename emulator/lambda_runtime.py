@@ -40,6 +40,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
+from emulator.patching import Patches
 from emulator.template import FunctionSpec
 
 
@@ -88,8 +89,6 @@ class LambdaRuntime:
         self._environment_lock = threading.Lock()
         self.timed_out: Counter[str] = Counter()
         self._time_outs: list[_TimeOut] = []
-        self._original_invoke: Any = None
-        self._original_from_error: Any = None
 
     def time_out(self, function: str, *, times: int = 1, after: int = 0) -> None:
         """Let ``after`` invocations of ``function`` through, then make ``times`` of them time out."""
@@ -110,9 +109,10 @@ class LambdaRuntime:
                     return True
             return False
 
-    def install(self) -> None:
+    def install(self) -> Patches:
+        """Invoke runs our handlers in-process; the returned ``Patches`` puts moto's own back on exit."""
         runtime = self
-        self._original_invoke = LambdaSimpleBackend.invoke
+        patches = Patches()
 
         def invoke(backend: LambdaSimpleBackend, function_name: str, qualifier: Any, body: Any, headers: Any,
                    response_headers: dict[str, str]) -> bytes:
@@ -121,11 +121,9 @@ class LambdaRuntime:
             runtime.environment_by_name[function.function_name] = dict(function.environment_vars or {})
             return runtime.invoke(function.function_name, function.function_arn, body, response_headers)
 
-        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+        patches.replace(LambdaSimpleBackend, "invoke", invoke)
 
-        self._original_from_error = original_from_error = StateTaskServiceLambda._from_error
-
-        def from_error(state: StateTaskServiceLambda, env: Any, ex: Exception) -> FailureEvent:
+        def from_error(original_from_error: Any, state: StateTaskServiceLambda, env: Any, ex: Exception) -> FailureEvent:
             if isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException) and "errorType" not in _json(ex.payload):
                 return FailureEvent(env=env, error_name=CustomErrorName(UNKNOWN), event_type=HistoryEventType.TaskFailed,
                                     event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
@@ -133,13 +131,8 @@ class LambdaRuntime:
                                         resourceType=state._get_sfn_resource_type())))
             return original_from_error(state, env, ex)
 
-        StateTaskServiceLambda._from_error = from_error  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        if self._original_invoke is not None:
-            LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
-        if self._original_from_error is not None:
-            StateTaskServiceLambda._from_error = self._original_from_error  # type: ignore[method-assign]
+        patches.wrap(StateTaskServiceLambda, "_from_error", from_error)
+        return patches
 
     def logical_id(self, name: str) -> str:
         """The template function ``name`` is, or else the one whose Handler is the Handler ``name`` was created with."""

@@ -32,6 +32,7 @@ from moto.rds.exceptions import (
 from moto.rds.models import RDSBackend
 
 from emulator.clock import Clock
+from emulator.patching import Patches
 
 _IDENTIFIER = {"cluster": re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,62}(?<!-)"),
                "instance": re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,254}(?<!-)")}
@@ -68,7 +69,6 @@ class RdsSimulator:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._snapshots: list[_SimSnapshot] = []
-        self._originals: dict[str, Any] = {}
         # (clock time, call, snapshot identifier) of every snapshot created; read-only (tests, the benchmark)
         self.call_log: list[tuple[float, str, str]] = []
 
@@ -90,12 +90,13 @@ class RdsSimulator:
             self.call_log.append((self.clock.now(), call, identifier))
         self.tick()
 
-    def install(self) -> None:
+    def install(self) -> Patches:
+        """Snapshots take time and follow ``SnapshotOutcome``; the returned ``Patches`` puts moto's back on exit."""
         sim = self
+        patches = Patches()
 
         def patch(name: str, make: Callable[[Any], Any]) -> None:
-            self._originals[name] = original = getattr(RDSBackend, name)
-            setattr(RDSBackend, name, make(original))
+            patches.replace(RDSBackend, name, make(getattr(RDSBackend, name)))
 
         def creating(call: str, kind: str, snapshot_argument: int) -> Callable[[Any], Any]:
             def make(original: Any) -> Any:
@@ -143,8 +144,4 @@ class RdsSimulator:
         patch("create_db_snapshot", creating("CreateDBSnapshot", "instance", 1))
         patch("describe_db_cluster_snapshots", ticking("DBClusterIdentifier", "DBClusterSnapshotIdentifier"))
         patch("describe_db_snapshots", ticking("DBInstanceIdentifier", "DBSnapshotIdentifier"))
-
-    def uninstall(self) -> None:
-        for name, original in self._originals.items():
-            setattr(RDSBackend, name, original)
-        self._originals.clear()
+        return patches

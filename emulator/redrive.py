@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,8 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+from emulator.patching import Patches
 
 REDRIVABLE = {"FAILED", "ABORTED", "TIMED_OUT"}
 
@@ -109,11 +110,8 @@ def redrive(execution: Execution) -> None:
     worker.start()
 
 
-def install() -> Callable[[], None]:
-    """Every execution's context object carries RedriveCount; returns the function that puts moto's own back."""
-    ExecutionWorker._get_evaluation_environment = _environment  # type: ignore[method-assign]
-
-    def uninstall() -> None:
-        ExecutionWorker._get_evaluation_environment = _original_environment  # type: ignore[method-assign]
-
-    return uninstall
+def install() -> Patches:
+    """Every execution's context object carries RedriveCount; the returned ``Patches`` puts moto's own back on exit."""
+    patches = Patches()
+    patches.replace(ExecutionWorker, "_get_evaluation_environment", _environment)
+    return patches

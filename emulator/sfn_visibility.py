@@ -9,6 +9,7 @@ execution starts; 0 (the default) is moto's read-after-write. The execution itse
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ from moto.stepfunctions.exceptions import ExecutionDoesNotExist
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from emulator.clock import Clock
+from emulator.patching import Patches
 
 _READS = ("describe_execution", "get_execution_history")
 
@@ -26,46 +28,34 @@ class ExecutionVisibility:
         self.delay_seconds = 0.0
         self._started: dict[str, float] = {}  # execution ARN -> clock time of its StartExecution
         self._lock = threading.Lock()
-        self._originals: dict[str, Any] = {}
         # (execution ARN, call) of every read answered ExecutionDoesNotExist; read-only (tests)
         self.hidden_reads: list[tuple[str, str]] = []
 
-    def install(self) -> None:
-        visibility = self
-        self._originals["start_execution"] = start = StepFunctionResponse.start_execution
-
-        def start_execution(response: StepFunctionResponse) -> Any:
-            result = start(response)  # raises when refused: nothing started, nothing to hide
-            machine, name = response._get_param("stateMachineArn"), response._get_param("name")
-            if machine and name and ":stateMachine:" in machine:
-                arn = f"{machine.replace(':stateMachine:', ':execution:', 1)}:{name}"
-                with visibility._lock:
-                    # an idempotent repeat of a StartExecution does not make the execution new again
-                    visibility._started.setdefault(arn, visibility.clock.now())
-            return result
-
-        StepFunctionResponse.start_execution = start_execution  # type: ignore[method-assign]
+    def install(self) -> Patches:
+        """StartExecution records when; the reads hide the execution that long; the ``Patches`` undoes it on exit."""
+        patches = Patches()
+        patches.wrap(StepFunctionResponse, "start_execution", self._start_execution)
         for call in _READS:
-            self._originals[call] = original = getattr(StepFunctionResponse, call)
-            setattr(StepFunctionResponse, call, self._hiding(call, original))
+            patches.wrap(StepFunctionResponse, call, functools.partial(self._read, call))
+        return patches
 
-    def _hiding(self, call: str, original: Any) -> Any:
-        visibility = self
+    def _start_execution(self, original: Any, response: StepFunctionResponse) -> Any:
+        result = original(response)  # raises when refused: nothing started, nothing to hide
+        machine, name = response._get_param("stateMachineArn"), response._get_param("name")
+        if machine and name and ":stateMachine:" in machine:
+            arn = f"{machine.replace(':stateMachine:', ':execution:', 1)}:{name}"
+            with self._lock:
+                # an idempotent repeat of a StartExecution does not make the execution new again
+                self._started.setdefault(arn, self.clock.now())
+        return result
 
-        def read(response: StepFunctionResponse) -> Any:
-            arn = response._get_param("executionArn") or ""
-            with visibility._lock:
-                started = visibility._started.get(arn)
-                hidden = started is not None and visibility.clock.now() < started + visibility.delay_seconds
-                if hidden:
-                    visibility.hidden_reads.append((arn, call))
+    def _read(self, call: str, original: Any, response: StepFunctionResponse) -> Any:
+        arn = response._get_param("executionArn") or ""
+        with self._lock:
+            started = self._started.get(arn)
+            hidden = started is not None and self.clock.now() < started + self.delay_seconds
             if hidden:
-                raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
-            return original(response)
-
-        return read
-
-    def uninstall(self) -> None:
-        for call, original in self._originals.items():
-            setattr(StepFunctionResponse, call, original)
-        self._originals.clear()
+                self.hidden_reads.append((arn, call))
+        if hidden:
+            raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+        return original(response)

@@ -19,6 +19,8 @@ from moto.stepfunctions.parser.api import InvalidDefinition
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from emulator.patching import Patches
+
 # The AWS managed policies SAM attaches to the functions and the state machine, which the module
 # attaches too. Every AWS account has them; moto loads none unless asked to load all 1,500 (a third
 # of a second per emulator).
@@ -124,18 +126,10 @@ _RESPONSES: dict[str, Callable[..., ActionResult]] = {
 }
 
 
-def install(account_id: str) -> Callable[[], None]:
-    """Answer the provider's calls in moto's Step Functions responses and IAM backend; returns the undo."""
-    saved = {name: getattr(StepFunctionResponse, name, None) for name in _RESPONSES}
+def install(account_id: str) -> Patches:
+    """Answer the provider's calls in moto's Step Functions responses and IAM backend; the ``Patches`` undoes them."""
+    patches = Patches()
     for name, method in _RESPONSES.items():
-        setattr(StepFunctionResponse, name, method)
+        patches.replace(StepFunctionResponse, name, method)
     add_managed_policies(account_id)
-
-    def uninstall() -> None:
-        for name, method in saved.items():
-            if method is None:
-                delattr(StepFunctionResponse, name)
-            else:
-                setattr(StepFunctionResponse, name, method)
-
-    return uninstall
+    return patches
