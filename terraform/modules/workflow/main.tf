@@ -240,6 +240,9 @@ locals {
       handler      = "check_stable.lambda_handler"
       description  = "Looks once whether the services rolled out and Fleet serves behind the load balancer, or keeps crashing."
       substitution = "CheckStableFunctionArn"
+      # Per service its tasks, their revision's health checks and the target groups' health, and the maintenance
+      # page's rules: room for 25 calls at their worst.
+      timeout = 600
       statements = concat(local.maintenance_page_down, [
         { Sid = "ReadTheDeploymentsAndCounts", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
         { Sid = "ReadWhyStoppedTasksStopped", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
