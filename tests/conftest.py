@@ -1,12 +1,18 @@
-"""Shared fixtures: an embedded AWS with the application deployed from template.yaml, and a seeded Fleet."""
+"""Shared fixtures: an embedded AWS with the application deployed from template.yaml and a seeded Fleet (``aws``
+at the workflow tests' speed; ``emu`` at real speed, its clock moved by the test), plain moto, a Lambda context."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
+from moto import mock_aws
 
 from emulator import Emulator, FleetDeployment
+from emulator.lambda_runtime import LambdaContext
+from fleet_migration import aws as fleet_aws
+from fleet_migration.observability import metrics
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -30,6 +36,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_configure(config: pytest.Config) -> None:
     # Steps that add no metric of their own flush an empty set; Powertools warns on every invocation.
     config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
+    config.addinivalue_line("markers", "fleet(**options): options of the seeded Fleet deployment (Emulator.seed_fleet)")
 
 
 # Emulated time runs this many times faster than real time in workflow tests: a 1 s poll
@@ -54,5 +61,72 @@ def fast_input(fleet: FleetDeployment):
 
     def build(**overrides):
         return fleet.migration_input(poll_interval_seconds=1, **overrides)
+
+    return build
+
+
+# -- for tests that call the steps and the emulator directly ----------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _reset_metrics() -> Iterator[None]:
+    """Metrics added by one test must not be flushed by the next one's handler."""
+    yield
+    metrics.clear_metrics()
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext(
+        function_name="test-function",
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:test-function",
+        aws_request_id="52fdfc07-2182-154f-163f-5f0f9a621d72",
+    )
+
+
+@pytest.fixture
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Plain moto (Step Functions executions stay RUNNING and never run), with the steps' clients reset."""
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fleet_aws.client.cache_clear()
+    with mock_aws():
+        yield
+    fleet_aws.client.cache_clear()
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """The emulator at real speed: tests move time with ``emu.clock.advance`` instead of waiting."""
+    with Emulator(speed=1) as emulator:
+        yield emulator
+
+
+
+
+@pytest.fixture
+def deployment(emu: Emulator, request: pytest.FixtureRequest) -> FleetDeployment:
+    marker = request.node.get_closest_marker("fleet")
+    return emu.seed_fleet(**(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def execution(emu: Emulator):
+    """``execution(name)``: what the state machine passes as ``execution`` (from ``$$``), for an execution
+    that is not running (so the one-migration-per-service guard sees nobody else)."""
+
+    def build(name: str = "fleet-fleet-r2") -> dict[str, str]:
+        return {
+            "id": emu.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}",
+            "name": name,
+            "state_machine_arn": emu.state_machine_arn,
+            "start_time": datetime.now(timezone.utc).isoformat(),
+        }
 
     return build

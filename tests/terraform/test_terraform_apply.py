@@ -106,7 +106,7 @@ def test_a_failing_migration_fails_the_apply_taints_the_resource_and_the_next_ap
     assert applied.returncode == 1, applied.terminal
     out = "\n".join(applied.provisioner_lines())
     assert "error  Check the migration task: MigrationFailed" in out
-    assert "enter  Roll back" in out
+    assert "enter  Restore the services, or roll forward if the migration was applied" in out
     assert "FAILED after" in out and "MigrationFailed (execution fleet-fleet-r2)" in out
     assert "The migration command exited with code 3" in out  # the cause's message
     assert "exit code 3" in out and "rolled back: yes" in out

@@ -16,29 +16,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from workflow_module_support import ENDPOINTS, WORKFLOW_MODULE, checked, module_resources, requires_aws_provider, run
+from workflow_module_support import (
+    WORKFLOW_MODULE,
+    checked,
+    module_resources,
+    provider_block,
+    requires_aws_provider,
+    run,
+)
 
 from emulator import Emulator
 
 pytestmark = requires_aws_provider
 ROLE_NAME_LIMIT = 64  # IAM User Guide, "IAM and AWS STS quotas": role names
 EXECUTION_ROLE = "arn:aws:iam::123456789012:role/fleet-execution"
-
-
-def provider(region: str, endpoint_url: str, alias: str = "") -> str:
-    endpoints = "\n".join(f'    {service} = "{endpoint_url}"' for service in ENDPOINTS)
-    return f'''provider "aws" {{
-  {f'alias = "{alias}"' if alias else ""}
-  region                      = "{region}"
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  endpoints {{
-{endpoints}
-  }}
-}}
-'''
 
 
 def workflow(label: str, source: str, name: str, providers: str = "", service: str = "fleet") -> str:
@@ -63,7 +54,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str
         source = os.path.relpath(WORKFLOW_MODULE, directory)
         long_name = "x" * 40
         (directory / "main.tf").write_text(
-            provider("us-east-1", aws.endpoint_url) + provider("eu-west-1", aws.endpoint_url, alias="west")
+            provider_block(aws.endpoint_url, "us-east-1") + provider_block(aws.endpoint_url, "eu-west-1", alias="west")
             + workflow("east", source, "fleet-migration")
             + workflow("west", source, "fleet-migration", providers="providers = { aws = aws.west }")
             + workflow("second_fleet", source, long_name, service="fleet-staging"))

@@ -19,6 +19,7 @@ plan's JSON, the given-ARN plan and the plan-only tests run while the apply wait
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -171,8 +172,13 @@ def test_plan_gives_every_function_a_role_of_its_own(plan: dict[str, Any]) -> No
     assert {function.values["function_name"] for function in functions.values()} == {
         f"{WORKFLOW_NAME}-{key}" for key in functions
     }
-    # The role of each function is named after it, and no two functions share one.
-    assert {key: roles[key].values["name"] for key in functions} == {key: f"{WORKFLOW_NAME}-{key}" for key in functions}
+    # The role of each function is named after it, with the suffix that makes it unique in the account (region,
+    # workflow, services), and no two functions share one.
+    names = {key: roles[key].values["name"] for key in functions}
+    suffixes = {name.rsplit("-", 1)[-1] for name in names.values()}
+    assert len(suffixes) == 1 and re.fullmatch(r"[0-9a-f]{8}", suffixes.pop())
+    assert {key: name.rsplit("-", 1)[0] for key, name in names.items()} == {key: f"{WORKFLOW_NAME}-{key}" for key in functions}
+    assert len(set(names.values())) == len(names)
     assert set(of_type(resources, "aws_iam_role_policy")) == set(roles)
     for key in functions:
         trust = policy_document(roles[key].values["assume_role_policy"])
@@ -255,8 +261,9 @@ class SameResources(Resolver):
 
 def sam_permissions() -> dict[str, tuple[set[Permission], set[str]]]:
     """Per Handler: what the translated SAM template's role of that function grants, and its managed policies."""
-    translated = translate(parameters=PARAMETERS)
-    resolver = SameResources(template=translated, parameters=dict(PARAMETERS), stack_name=SAM_STACK_NAME)
+    parameters = {**PARAMETERS, "StateMachineName": WORKFLOW_NAME}  # the module's name for the state machine
+    translated = translate(parameters=parameters)
+    resolver = SameResources(template=translated, parameters=parameters, stack_name=SAM_STACK_NAME)
     permissions = {}
     for resource in translated["Resources"].values():
         if resource["Type"] != "AWS::Lambda::Function":

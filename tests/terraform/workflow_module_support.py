@@ -27,8 +27,8 @@ DROP_IN = ROOT / "terraform"
 WORKFLOW_MODULE = DROP_IN / "modules" / "workflow"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-# Not the emulator's own "fleet-migration" (deployed from template.yaml): SAM's stack "fleet-tf" names
-# its state machine "fleet-tf-migration", so SAM's ARNs and the module's are the same ARNs.
+# Not the emulator's own "fleet-migration" (deployed from template.yaml): SAM's StateMachineName is set to the
+# module's name, so SAM's ARNs and the module's are the same ARNs.
 WORKFLOW_NAME = "fleet-tf-migration"
 SAM_STACK_NAME = "fleet-tf"
 # The services the provider calls while applying the root module (and the client, through AWS_ENDPOINT_URL).
@@ -41,10 +41,12 @@ requires_aws_provider = pytest.mark.skipif(
 )
 
 
-def provider_block(endpoint_url: str) -> str:
+def provider_block(endpoint_url: str, region: str = REGION, alias: str = "") -> str:
+    """The AWS provider pointed at the emulator (``alias`` for a second region)."""
     endpoints = "\n".join(f'    {service} = "{endpoint_url}"' for service in ENDPOINTS)
     return f'''provider "aws" {{
-  region                      = "{REGION}"
+  {f'alias = "{alias}"' if alias else ""}
+  region                      = "{region}"
   access_key                  = "testing"
   secret_key                  = "testing"
   skip_credentials_validation = true

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError
+from emulator_support import refused
 from fleet_migration.migration_task import task_group
 
 from emulator import EC2_CAPACITY_PROVIDER
-
-
-def refused(call, **parameters) -> str:
-    with pytest.raises(ClientError) as caught:
-        call(**parameters)
-    assert caught.value.response["Error"]["Code"] == "InvalidParameterException", caught.value
-    return caught.value.response["Error"]["Message"]
 
 
 @pytest.fixture

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-
-
-def refused(call, **parameters) -> str:
-    with pytest.raises(ClientError) as caught:
-        call(**parameters)
-    assert caught.value.response["Error"]["Code"] == "InvalidParameterException", caught.value
-    return caught.value.response["Error"]["Message"]
+from emulator_support import refused
 
 
 @pytest.fixture
