@@ -85,8 +85,7 @@ def phases(drain: float, task_start: float, task_run: float, service_start: floa
     return added
 
 
-def migrate(aws: Emulator, fleet: FleetDeployment, *, min_capacity: int, max_capacity: int,
-            desired_count: int) -> int:
+def migrate(aws: Emulator, fleet: FleetDeployment, *, min_capacity: int, max_capacity: int, desired_count: int) -> int:
     """migrate.sh v2.3.0's commands, in its order, against the emulator; its exit code (the task's)."""
     ecs, scaling = aws.client("ecs"), aws.client("application-autoscaling")
     cluster, sleep = fleet.cluster, aws.clock.sleep
@@ -96,11 +95,18 @@ def migrate(aws: Emulator, fleet: FleetDeployment, *, min_capacity: int, max_cap
         return all(len(s["deployments"]) == 1 and s["runningCount"] == s["desiredCount"] for s in described)
 
     def stopped(tasks: list[str]) -> Callable[[], bool]:
-        return lambda: all(t["lastStatus"] == "STOPPED" for t in ecs.describe_tasks(cluster=cluster, tasks=tasks)["tasks"])
+        return lambda: all(
+            t["lastStatus"] == "STOPPED" for t in ecs.describe_tasks(cluster=cluster, tasks=tasks)["tasks"]
+        )
 
     def autoscaling(service: str, low: int, high: int) -> None:
-        scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{service}",
-                                         ScalableDimension="ecs:service:DesiredCount", MinCapacity=low, MaxCapacity=high)
+        scaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=f"service/{cluster}/{service}",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=low,
+            MaxCapacity=high,
+        )
 
     def scale_down(service: str, adjust_autoscaling: bool) -> None:
         if adjust_autoscaling:
@@ -121,9 +127,14 @@ def migrate(aws: Emulator, fleet: FleetDeployment, *, min_capacity: int, max_cap
     if fleet.vuln_service:
         scale_down(fleet.vuln_service, False)
     task: dict[str, Any] = ecs.run_task(
-        cluster=cluster, taskDefinition=f"{fleet.task_definition}:{fleet.latest_revision}", launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}},
-        overrides={"containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db"]}]})["tasks"][0]
+        cluster=cluster,
+        taskDefinition=f"{fleet.task_definition}:{fleet.latest_revision}",
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}
+        },
+        overrides={"containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db"]}]},
+    )["tasks"][0]
     elapsed, status = 0, ""
     while elapsed < TASK_TIMEOUT_SECONDS:
         sleep(TASK_POLL_SECONDS)

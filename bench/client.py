@@ -19,19 +19,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleet_migration.executions import execution_arn, execution_name
-
 from bench.scenario import Timeline, lane
 from bench.table import render
 from emulator import DROP, Emulator, FleetDeployment
+from fleet_migration.executions import execution_arn, execution_name
 
 MODULE_DIR = Path(__file__).resolve().parent.parent / "terraform"
 
 
-
 def _client_default_poll_seconds() -> float:
     """The client's own default (the module does not set it), read from the client itself."""
-    spec = importlib.util.spec_from_file_location("fleet_migration_client", MODULE_DIR / "migrate_client" / "settings.py")
+    spec = importlib.util.spec_from_file_location(
+        "fleet_migration_client", MODULE_DIR / "migrate_client" / "settings.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.DEFAULT_POLL_SECONDS
@@ -47,8 +47,9 @@ class ClientRun:
     total: float  # seconds from starting the process to its exit
 
 
-def measure(aws: Emulator, fleet: FleetDeployment, *, runs: int, timeline: Timeline, seed: int,
-            interval: int | None = None) -> list[ClientRun]:
+def measure(
+    aws: Emulator, fleet: FleetDeployment, *, runs: int, timeline: Timeline, seed: int, interval: int | None = None
+) -> list[ClientRun]:
     """``runs`` clients at once, each on its own services; ``interval`` None: the module's default (null)."""
     rng = random.Random(seed)
     lanes = [lane(aws, fleet, f"client-{i}", timeline, rng) for i in range(runs)]
@@ -56,14 +57,24 @@ def measure(aws: Emulator, fleet: FleetDeployment, *, runs: int, timeline: Timel
         aws.next_migration(**each.task)
 
     def one(service: str, vuln_service: str) -> ClientRun:
-        document = fleet.migration_input(ecs_service=service, vuln_service=vuln_service,
-                                         poll_interval_seconds=DROP if interval is None else interval)
-        env = {**os.environ, "AWS_ENDPOINT_URL": aws.endpoint_url, "AWS_DEFAULT_REGION": aws.region,
-               "FLEET_MIGRATION_STATE_MACHINE_ARN": aws.state_machine_arn,
-               "FLEET_MIGRATION_INPUT": json.dumps(document)}
+        document = fleet.migration_input(
+            ecs_service=service, vuln_service=vuln_service, poll_interval_seconds=DROP if interval is None else interval
+        )
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": aws.endpoint_url,
+            "AWS_DEFAULT_REGION": aws.region,
+            "FLEET_MIGRATION_STATE_MACHINE_ARN": aws.state_machine_arn,
+            "FLEET_MIGRATION_INPUT": json.dumps(document),
+        }
         started = time.time()
-        process = subprocess.Popen([sys.executable, str(MODULE_DIR / "migrate.py")], env=env,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, str(MODULE_DIR / "migrate.py")],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         process.communicate(timeout=900)
         exited = time.time()
         arn = execution_arn(aws.state_machine_arn, execution_name(fleet.cluster, service, fleet.latest_revision))
@@ -78,6 +89,8 @@ def report(results: list[ClientRun], *, markdown: bool = False) -> str:
     after = [r.after_close for r in results]
     rows = [["execution closed → client exited", f"{statistics.median(after):.2f}", f"{max(after):.2f}"]]
     codes = sorted({r.exit_code for r in results})
-    notes = [f"{len(results)} runs of terraform/migrate.py with the local-exec's environment, with the client's default "
-             f"settings (it reads the execution every {DEFAULT_POLL_SECONDS:g} s); exit codes {codes}"]
+    notes = [
+        f"{len(results)} runs of terraform/migrate.py with the local-exec's environment, with the client's default "
+        f"settings (it reads the execution every {DEFAULT_POLL_SECONDS:g} s); exit codes {codes}"
+    ]
     return render("Client (s)", ["", "median", "max"], rows, markdown=markdown, notes=notes)

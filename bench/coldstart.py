@@ -69,7 +69,7 @@ class Timing:
 
     @property
     def total(self) -> float:
-        return statistics.median(i + c for i, c in zip(self.imports, self.first_calls))
+        return statistics.median(i + c for i, c in zip(self.imports, self.first_calls, strict=True))
 
 
 def events_from(runs: list[Any]) -> dict[str, dict[str, Any]]:
@@ -86,26 +86,40 @@ def events_from(runs: list[Any]) -> dict[str, dict[str, Any]]:
 
 def child_environment(aws: Emulator, function_env: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "MOTO_"))}
-    env.update({
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": aws.region, "AWS_REGION": aws.region, "AWS_ENDPOINT_URL": aws.endpoint_url or "",
-        "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    })
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": aws.region,
+            "AWS_REGION": aws.region,
+            "AWS_ENDPOINT_URL": aws.endpoint_url or "",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+    )
     env.update(function_env)
     return env
 
 
 def _once(config: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-S", "-E", "-c", CHILD, json.dumps(config)], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-S", "-E", "-c", CHILD, json.dumps(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("BENCH "):
             return json.loads(line[6:])
     raise RuntimeError(f"cold-start child failed ({config.get('module')}): {done.stderr.strip()[-2000:]}")
 
 
-def measure(aws: Emulator, events: dict[str, dict[str, Any]], extra_env: dict[str, dict[str, str]],
-            repeats: int) -> tuple[Timing, list[Timing]]:
+def measure(
+    aws: Emulator, events: dict[str, dict[str, Any]], extra_env: dict[str, dict[str, str]], repeats: int
+) -> tuple[Timing, list[Timing]]:
     """``events``: an event per function logical id; ``extra_env``: environment a function needs beyond
     what template.yaml gives it as plain strings (the trigger's stack parameters)."""
     holder, path = lambda_like_path()
@@ -117,8 +131,13 @@ def measure(aws: Emulator, events: dict[str, dict[str, Any]], extra_env: dict[st
             if logical_id not in events:
                 continue
             env = child_environment(aws, {**spec.environment, **extra_env.get(logical_id, {})})
-            config = {"path": path, "module": spec.module, "attribute": spec.attribute, "function": logical_id,
-                      "event": events[logical_id]}
+            config = {
+                "path": path,
+                "module": spec.module,
+                "attribute": spec.attribute,
+                "function": logical_id,
+                "event": events[logical_id],
+            }
             handlers.append((Timing(f"{spec.module} ({logical_id})"), config, env))
         for _ in range(repeats):
             result = _once({"path": path, "module": None}, base_env)
@@ -137,15 +156,36 @@ def report(baseline: Timing, handlers: list[Timing], *, markdown: bool = False) 
     def ms(values: list[float]) -> str:
         return f"{1000 * statistics.median(values):.0f}"
 
-    rows = [[BASELINE + " (baseline)", ms(baseline.imports), ms(baseline.first_calls),
-             f"{1000 * baseline.total:.0f}", "1.00"]]
+    rows = [
+        [
+            BASELINE + " (baseline)",
+            ms(baseline.imports),
+            ms(baseline.first_calls),
+            f"{1000 * baseline.total:.0f}",
+            "1.00",
+        ]
+    ]
     for timing in handlers:
         name = timing.name + (f" [raised {', '.join(sorted(timing.errors))}]" if timing.errors else "")
-        rows.append([name, ms(timing.imports), ms(timing.first_calls), f"{1000 * timing.total:.0f}",
-                     f"{timing.total / baseline.total:.2f}"])
-    notes = [f"median of {len(baseline.imports)} fresh interpreters each (python -S -E, only the packaged "
-             "distributions and boto3 on sys.path); first call = the baseline's client creation, or the handler's "
-             "first invocation with an event recorded from a real execution, against the emulator over HTTP; "
-             "target ≤ 1.50 × baseline"]
-    return render("Cold start (ms)", ["module", "import", "first call", "both", "× baseline"], rows,
-                  markdown=markdown, notes=notes)
+        rows.append(
+            [
+                name,
+                ms(timing.imports),
+                ms(timing.first_calls),
+                f"{1000 * timing.total:.0f}",
+                f"{timing.total / baseline.total:.2f}",
+            ]
+        )
+    notes = [
+        f"median of {len(baseline.imports)} fresh interpreters each (python -S -E, only the packaged "
+        "distributions and boto3 on sys.path); first call = the baseline's client creation, or the handler's "
+        "first invocation with an event recorded from a real execution, against the emulator over HTTP; "
+        "target ≤ 1.50 × baseline"
+    ]
+    return render(
+        "Cold start (ms)",
+        ["module", "import", "first call", "both", "× baseline"],
+        rows,
+        markdown=markdown,
+        notes=notes,
+    )

@@ -19,16 +19,21 @@ class LambdaAssumptions:
     memory_mb: int
 
     def describe(self) -> str:
-        return (f"Lambda: {self.memory_mb} MB arm64 (template.yaml), {self.warm_ms:g} ms billed per warm invocation "
-                f"and "
-                f"{self.init_ms:g} ms of billed INIT for each of the {self.functions} functions once per migration "
-                "(assumed: AWS latency of one to three ECS calls, and a cold start per function)")
+        return (
+            f"Lambda: {self.memory_mb} MB arm64 (template.yaml), {self.warm_ms:g} ms billed per warm invocation "
+            f"and "
+            f"{self.init_ms:g} ms of billed INIT for each of the {self.functions} functions once per migration "
+            "(assumed: AWS latency of one to three ECS calls, and a cold start per function)"
+        )
 
 
 def memory_mb() -> int:
     template = read_application().template
-    sizes = [r.get("Properties", {}).get("MemorySize") for r in template["Resources"].values()
-             if r["Type"] == "AWS::Serverless::Function"]
+    sizes = [
+        r.get("Properties", {}).get("MemorySize")
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    ]
     default = template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
     return max(size or default for size in sizes)
 
@@ -36,5 +41,7 @@ def memory_mb() -> int:
 def dollars(transitions: float, invocations: float, lam: LambdaAssumptions) -> tuple[float, float]:
     """(Step Functions, Lambda) in USD."""
     gb_seconds = (invocations * lam.warm_ms + lam.functions * lam.init_ms) / 1000 * lam.memory_mb / 1024
-    return (transitions * SFN_STANDARD_PER_TRANSITION,
-            invocations * LAMBDA_PER_REQUEST + gb_seconds * LAMBDA_ARM64_PER_GB_SECOND)
+    return (
+        transitions * SFN_STANDARD_PER_TRANSITION,
+        invocations * LAMBDA_PER_REQUEST + gb_seconds * LAMBDA_ARM64_PER_GB_SECOND,
+    )

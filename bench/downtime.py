@@ -57,12 +57,18 @@ def measure(aws: Emulator, migration: Migration) -> Downtime:
     task_arn = migration.run.output["task_arn"]
     run_task = next(at for at, call, d in log if call == "RunTask" and d["task_arn"] == task_arn)
     up = min(at for at, count in updates if count >= ORIGINAL_COUNT and at > run_task)
-    drained = max(m["stopped_at"] for m in moments.values()
-                  if m["service"] in (service, vuln) and m["created"] < down and m["stopped_at"] is not None)
+    drained = max(
+        m["stopped_at"]
+        for m in moments.values()
+        if m["service"] in (service, vuln) and m["created"] < down and m["stopped_at"] is not None
+    )
     task = moments[task_arn]
     task_start, task_run = task["running_at"] - task["created"], task["stopped_at"] - task["running_at"]
-    started = sorted(m["running_at"] for m in moments.values()
-                     if m["service"] == service and m["created"] >= up and m["running_at"] is not None)
+    started = sorted(
+        m["running_at"]
+        for m in moments.values()
+        if m["service"] == service and m["created"] >= up and m["running_at"] is not None
+    )
     back = started[ORIGINAL_COUNT - 1]
     closed = migration.run.events[-1]["timestamp"].timestamp()
     lane = migration.lane
@@ -87,26 +93,39 @@ def report(results: list[Downtime], intervals: list[int | None], *, markdown: bo
         return f"{statistics.median(values):.2f} / {max(values):.2f}" if values else "-"
 
     def row(name: str, ours: Callable[[Downtime], float], theirs: str) -> list[str]:
-        return [name] + [cell([ours(r) for r in by_interval[p]]) for p in intervals] + [
-            cell([r.addon[theirs] for r in results])]
+        return (
+            [name]
+            + [cell([ours(r) for r in by_interval[p]]) for p in intervals]
+            + [cell([r.addon[theirs] for r in results])]
+        )
 
     rows = [row(name, lambda r, key=key: r.added[key], key) for key, name in PHASES]
     rows.append(row("added beyond ECS's own times, total", lambda r: r.added["total"], "total"))
-    rows.append(["target"] + [f"total ≤ {DEFAULT_TOTAL_TARGET:.2f}" if p is None else f"≤ {p + 1:.2f} per wait"
-                              for p in intervals] + ["-"])
-    rows.append(["poll schedule: first gap / longest in a wait's first 10 min"] +
-                [f"{first_gap(p)} / {longest_gap(p)}" for p in intervals] +
-                [f"0 / {addon.TASKS_STOPPED.delay:g} (drain), {addon.TASK_POLL_SECONDS:g} (task)"])
+    rows.append(
+        ["target"]
+        + [f"total ≤ {DEFAULT_TOTAL_TARGET:.2f}" if p is None else f"≤ {p + 1:.2f} per wait" for p in intervals]
+        + ["-"]
+    )
+    rows.append(
+        ["poll schedule: first gap / longest in a wait's first 10 min"]
+        + [f"{first_gap(p)} / {longest_gap(p)}" for p in intervals]
+        + [f"0 / {addon.TASKS_STOPPED.delay:g} (drain), {addon.TASK_POLL_SECONDS:g} (task)"]
+    )
     rows.append(row("Fleet below full strength: scale-down call → count back", lambda r: r.below_count, "below_count"))
-    rows.append(["count back → execution closed (not downtime)"] + [cell([r.stable_detection for r in by_interval[p]])
-                                                                   for p in intervals] + ["-"])
+    rows.append(
+        ["count back → execution closed (not downtime)"]
+        + [cell([r.stable_detection for r in by_interval[p]]) for p in intervals]
+        + ["-"]
+    )
     runs = min((len(v) for v in by_interval.values()), default=0)
-    notes = [f"{runs} migrations per column; ECS's own time (drain, task start + run, service start) is subtracted, "
-             "as simulated. \"default\": poll_interval_seconds left out (1 s polls, then 10 % of the time waited, "
-             "up to 5 s).",
-             f"{ADDON}: migrate.sh v2.3.0's waits (on each service in turn services-stable, then tasks-stopped every "
-             f"{addon.TASKS_STOPPED.delay:g} s; the task looked at every {addon.TASK_POLL_SECONDS:g} s) on each "
-             "measured migration's own drain, task and start times, its commands taking no time."]
+    notes = [
+        f"{runs} migrations per column; ECS's own time (drain, task start + run, service start) is subtracted, "
+        'as simulated. "default": poll_interval_seconds left out (1 s polls, then 10 % of the time waited, '
+        "up to 5 s).",
+        f"{ADDON}: migrate.sh v2.3.0's waits (on each service in turn services-stable, then tasks-stopped every "
+        f"{addon.TASKS_STOPPED.delay:g} s; the task looked at every {addon.TASK_POLL_SECONDS:g} s) on each "
+        "measured migration's own drain, task and start times, its commands taking no time.",
+    ]
     return render("Downtime added by the orchestration", headers, rows, markdown=markdown, notes=notes)
 
 

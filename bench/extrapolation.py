@@ -24,35 +24,67 @@ def scenarios(shape: Shape, measured_interval: int | None) -> list[tuple[str, di
     return [
         (f"measured: this benchmark's migration ({label(measured_interval)})", shape.with_polls({})),
         ("10-minute migration", shape.with_polls({task_wait: polls(600, interval, DEFAULTS["timeout_seconds"])})),
-        ("24-hour migration (timeout_seconds 86400)",
-         shape.with_polls({task_wait: polls(MAX_TIMEOUT, interval, MAX_TIMEOUT)})),
-        ("worst: poll 1 s, every wait to its largest timeout",
-         shape.with_polls({task_wait: polls(MAX_TIMEOUT, 1, MAX_TIMEOUT),
-                           **{w: polls(MAX_WAIT_TIMEOUT, 1, MAX_WAIT_TIMEOUT) for w in other_waits}})),
+        (
+            "24-hour migration (timeout_seconds 86400)",
+            shape.with_polls({task_wait: polls(MAX_TIMEOUT, interval, MAX_TIMEOUT)}),
+        ),
+        (
+            "worst: poll 1 s, every wait to its largest timeout",
+            shape.with_polls(
+                {
+                    task_wait: polls(MAX_TIMEOUT, 1, MAX_TIMEOUT),
+                    **{w: polls(MAX_WAIT_TIMEOUT, 1, MAX_WAIT_TIMEOUT) for w in other_waits},
+                }
+            ),
+        ),
     ]
 
 
-def report(shape: Shape, lam: LambdaAssumptions, interval: int | None, *,
-           markdown: bool = False) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+def report(
+    shape: Shape, lam: LambdaAssumptions, interval: int | None, *, markdown: bool = False
+) -> tuple[str, list[tuple[str, dict[str, float]]]]:
     rows, found = [], scenarios(shape, interval)
     for name, totals in found:
         sfn, lam_cost = dollars(totals["transitions"], totals["invocations"], lam)
-        rows.append([name, f"{totals['events']:.0f}", f"{100 * totals['events'] / HISTORY_LIMIT:.1f} %",
-                     f"{totals['transitions']:.0f}", f"{totals['invocations']:.0f}",
-                     f"${sfn:.5f}", f"${lam_cost:.5f}", f"${sfn + lam_cost:.5f}"])
+        rows.append(
+            [
+                name,
+                f"{totals['events']:.0f}",
+                f"{100 * totals['events'] / HISTORY_LIMIT:.1f} %",
+                f"{totals['transitions']:.0f}",
+                f"{totals['invocations']:.0f}",
+                f"${sfn:.5f}",
+                f"${lam_cost:.5f}",
+                f"${sfn + lam_cost:.5f}",
+            ]
+        )
     per_poll = shape.loops[history.TASK_WAIT_STATE]
     notes = [
         "defaults: poll_interval_seconds left out (1 s polls, then 10 % of the time waited, up to "
         f"{DEFAULTS['poll_interval_seconds']} s), drain and stabilize as measured; "
         f"per poll: {per_poll['events']:.0f} events, {per_poll['transitions']:.0f} transitions, "
         f"{per_poll['invocations']:.0f} invocation (Wait, check, Choice)",
-        "worst case: the waits the measured migration passed through (" + ", ".join(
-            w for w in history.loop_states() if shape.loops[w]["polls"]) + ")",
+        "worst case: the waits the measured migration passed through ("
+        + ", ".join(w for w in history.loop_states() if shape.loops[w]["polls"])
+        + ")",
         "Step Functions Standard $0.025 per 1,000 state transitions; Lambda $0.20 per 1M requests + "
         "$0.0000133334 per GB-second (arm64); no free tier",
         lam.describe(),
     ]
-    table = render("History and cost per migration (measured, then extrapolated on the poll schedule)",
-                   ["migration", "history events", "of 25,000", "transitions", "Lambda calls",
-                    "Step Functions", "Lambda", "total"], rows, markdown=markdown, notes=notes)
+    table = render(
+        "History and cost per migration (measured, then extrapolated on the poll schedule)",
+        [
+            "migration",
+            "history events",
+            "of 25,000",
+            "transitions",
+            "Lambda calls",
+            "Step Functions",
+            "Lambda",
+            "total",
+        ],
+        rows,
+        markdown=markdown,
+        notes=notes,
+    )
     return table, found

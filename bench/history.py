@@ -54,8 +54,11 @@ class Shape:
                 "transitions": len(states),
                 "invocations": len(tasks),
             }
-        invoked = {json.loads(e["taskScheduledEventDetails"]["parameters"]).get("FunctionName")
-                   for e in events if "taskScheduledEventDetails" in e}
+        invoked = {
+            json.loads(e["taskScheduledEventDetails"]["parameters"]).get("FunctionName")
+            for e in events
+            if "taskScheduledEventDetails" in e
+        }
         return cls(
             events=len(events),
             functions=len(invoked),
@@ -66,8 +69,11 @@ class Shape:
 
     def with_polls(self, polls: dict[str, int]) -> dict[str, float]:
         """This shape with these numbers of polls in the given waits (the others as measured)."""
-        totals = {"events": float(self.events), "transitions": float(self.transitions),
-                  "invocations": float(self.invocations)}
+        totals = {
+            "events": float(self.events),
+            "transitions": float(self.transitions),
+            "invocations": float(self.invocations),
+        }
         for wait, count in polls.items():
             loop = self.loops[wait]
             for key in totals:

@@ -43,9 +43,11 @@ class FleetTimeline:
 
     def describe(self) -> str:
         checks, interval = self.health_checks
-        return (f"deregistration delay {self.deregistration_delay} s, tasks {self.task_start_seconds:g} s to start "
-                f"and {self.stop_seconds:g} s to stop after their drain, migration {self.task_run_seconds:g} s, "
-                f"health check {checks} x {interval} s")
+        return (
+            f"deregistration delay {self.deregistration_delay} s, tasks {self.task_start_seconds:g} s to start "
+            f"and {self.stop_seconds:g} s to stop after their drain, migration {self.task_run_seconds:g} s, "
+            f"health check {checks} x {interval} s"
+        )
 
 
 @dataclass
@@ -82,16 +84,23 @@ def work_seconds(fleet_drain: float, task: float, back: float) -> float:
     return fleet_drain + task + back
 
 
-def measure(name: str, *, speed: float, timeline: FleetTimeline, same_image: bool = False,
-            run: Callable[[Emulator, FleetDeployment], str]) -> Outage:
+def measure(
+    name: str,
+    *,
+    speed: float,
+    timeline: FleetTimeline,
+    same_image: bool = False,
+    run: Callable[[Emulator, FleetDeployment], str],
+) -> Outage:
     began = time.monotonic()
     with Emulator(speed=speed, lambda_log_level="ERROR", target_group=FLEET_TARGET_GROUP) as aws:
         fleet = aws.seed_fleet(revisions=2, images={2: image_for_revision(1)} if same_image else None)
         for service in (fleet.service, fleet.vuln_service):
             behaviour = aws.service_behaviour(service)
             behaviour.start_seconds, behaviour.stop_seconds = timeline.task_start_seconds, timeline.stop_seconds
-        aws.next_migration(exit_code=0, start_seconds=timeline.task_start_seconds,
-                           run_seconds=timeline.task_run_seconds)
+        aws.next_migration(
+            exit_code=0, start_seconds=timeline.task_start_seconds, run_seconds=timeline.task_run_seconds
+        )
         started = aws.clock.now()
         result = run(aws, fleet)
         group = fleet.target_group_arn
@@ -104,22 +113,38 @@ def measure(name: str, *, speed: float, timeline: FleetTimeline, same_image: boo
         return _read(name, aws, fleet, started, history, result, time.monotonic() - began)
 
 
-def _read(name: str, aws: Emulator, fleet: FleetDeployment, started: float, history: list[tuple[float, int]],
-          result: str, real_seconds: float) -> Outage:
+def _read(
+    name: str,
+    aws: Emulator,
+    fleet: FleetDeployment,
+    started: float,
+    history: list[tuple[float, int]],
+    result: str,
+    real_seconds: float,
+) -> Outage:
     now = aws.clock.now()
     log = [entry for entry in aws.ecs_sim.call_log if entry[0] >= started]
     moments = aws.ecs_sim.task_moments()
     services = (fleet.service, fleet.vuln_service)
-    stopped = [m for m in moments if m["service"] in services and m["created"] < started and m["stopped_at"] is not None]
+    stopped = [
+        m for m in moments if m["service"] in services and m["created"] < started and m["stopped_at"] is not None
+    ]
     outage = outage_seconds(history, started, now)
-    downs = [at for at, call, d in log if call == "UpdateService" and d["service"] == fleet.service and d["desired_count"] == 0]
+    downs = [
+        at
+        for at, call, d in log
+        if call == "UpdateService" and d["service"] == fleet.service and d["desired_count"] == 0
+    ]
     runs = [(at, d["task_arn"]) for at, call, d in log if call == "RunTask"]
     if not downs or not runs:
         return Outage(name, outage, 0.0, None, None, len(stopped), result, real_seconds)
     down, (run_task, task_arn) = downs[0], runs[0]
     task = next(m for m in moments if m["task_arn"] == task_arn)
-    up = min(at for at, call, d in log if call == "UpdateService" and d["service"] == fleet.service
-             and d["desired_count"] > 0 and at > run_task)
+    up = min(
+        at
+        for at, call, d in log
+        if call == "UpdateService" and d["service"] == fleet.service and d["desired_count"] > 0 and at > run_task
+    )
     back = min(at for at, count in history if count > 0 and at > up)
     fleet_drain = max(m["stopped_at"] for m in stopped if m["service"] == fleet.service) - down
     drained = max(m["stopped_at"] for m in stopped)
@@ -129,10 +154,13 @@ def _read(name: str, aws: Emulator, fleet: FleetDeployment, started: float, hist
 
 def ours(**overrides: Any) -> Callable[[Emulator, FleetDeployment], str]:
     def run(aws: Emulator, fleet: FleetDeployment) -> str:
-        name = "outage-" + "-".join(f"{k}-{v}".replace("_", "-") for k, v in overrides.items()) if overrides else "outage"
+        name = (
+            "outage-" + "-".join(f"{k}-{v}".replace("_", "-") for k, v in overrides.items()) if overrides else "outage"
+        )
         arn = aws.start(fleet.migration_input(**overrides), name[:80])
         execution = wait_execution(aws, arn, timeout=3600 / aws.clock.speed + 60)
         return execution.status + (" (skipped)" if (execution.output or {}).get("skipped") else "")
+
     return run
 
 
@@ -146,8 +174,11 @@ def measure_all(*, speed: float = DEFAULT_SPEED, timeline: FleetTimeline = Fleet
     quiet()
     rows = [
         ("ours, defaults (deregistration delay lowered to 5 s)", False, ours()),
-        ("ours, deregistration_delay_seconds: null (the group's 300 s)", False,
-         ours(deregistration_delay_seconds=None)),
+        (
+            "ours, deregistration_delay_seconds: null (the group's 300 s)",
+            False,
+            ours(deregistration_delay_seconds=None),
+        ),
         (ADDON, False, fleets_addon),
         ("ours, configuration-only revision (same image)", True, ours()),
     ]
@@ -155,24 +186,48 @@ def measure_all(*, speed: float = DEFAULT_SPEED, timeline: FleetTimeline = Fleet
 
 
 def report(rows: list[Outage], *, speed: float, timeline: FleetTimeline, markdown: bool = False) -> str:
-    headers = ["", "outage (s)", "ECS + LB work (s)", "outage − work (s)", "last task stopped → RunTask",
-               "task stopped → scale-up", "tasks stopped"]
+    headers = [
+        "",
+        "outage (s)",
+        "ECS + LB work (s)",
+        "outage − work (s)",
+        "last task stopped → RunTask",
+        "task stopped → scale-up",
+        "tasks stopped",
+    ]
 
     def maybe(value: float | None) -> str:
         return "-" if value is None else f"{value:.1f}"
 
-    body = [[r.name, f"{r.outage:.1f}", f"{r.work:.1f}", f"{r.added:.1f}", maybe(r.drain_to_run_task),
-             maybe(r.task_to_scale_up), r.tasks_stopped] for r in rows]
-    notes = [f"Fleet's timeline: {timeline.describe()}; emulator clock {speed:g} x real time "
-             f"(each real ms of a step counts {speed:g} ms here). Outage: emulated seconds with no healthy target "
-             "(the target group's health history). ECS + LB work: Fleet's drain, the migration task's start and run, "
-             "the new tasks' start and health checks, as simulated.",
-             f"{ADDON}: migrate.sh's commands in its order, its waits on the emulator's clock (each service in turn: "
-             f"services-stable every {addon.SERVICES_STABLE.delay:g} s, tasks-stopped every "
-             f"{addon.TASKS_STOPPED.delay:g} s; the task looked at every {addon.TASK_POLL_SECONDS:g} s).",
-             "Results: " + ", ".join(f"{r.result} ({r.real_seconds:.0f} s real)" for r in rows) + "."]
-    return render("Fleet's outage on its real timeline (no healthy target behind the load balancer)", headers, body,
-                  markdown=markdown, notes=notes)
+    body = [
+        [
+            r.name,
+            f"{r.outage:.1f}",
+            f"{r.work:.1f}",
+            f"{r.added:.1f}",
+            maybe(r.drain_to_run_task),
+            maybe(r.task_to_scale_up),
+            r.tasks_stopped,
+        ]
+        for r in rows
+    ]
+    notes = [
+        f"Fleet's timeline: {timeline.describe()}; emulator clock {speed:g} x real time "
+        f"(each real ms of a step counts {speed:g} ms here). Outage: emulated seconds with no healthy target "
+        "(the target group's health history). ECS + LB work: Fleet's drain, the migration task's start and run, "
+        "the new tasks' start and health checks, as simulated.",
+        f"{ADDON}: migrate.sh's commands in its order, its waits on the emulator's clock (each service in turn: "
+        f"services-stable every {addon.SERVICES_STABLE.delay:g} s, tasks-stopped every "
+        f"{addon.TASKS_STOPPED.delay:g} s; the task looked at every {addon.TASK_POLL_SECONDS:g} s).",
+        "Results: " + ", ".join(f"{r.result} ({r.real_seconds:.0f} s real)" for r in rows) + ".",
+    ]
+    return render(
+        "Fleet's outage on its real timeline (no healthy target behind the load balancer)",
+        headers,
+        body,
+        markdown=markdown,
+        notes=notes,
+    )
 
 
 def targets(rows: list[Outage]) -> list[list[str]]:
@@ -181,10 +236,18 @@ def targets(rows: list[Outage]) -> list[list[str]]:
     share = ours_default.outage / fleets.outage if fleets.outage else float("inf")
     return [
         ["outage, configuration-only revision", f"{unchanged.outage:.1f} s", "0 s", _met(unchanged.outage == 0)],
-        ["outage, new image on Fleet's timeline, vs the addon's", f"{share:.0%} ({ours_default.outage:.0f} s / "
-         f"{fleets.outage:.0f} s)", f"≤ {TARGET_SHARE_OF_ADDON:.0%}", _met(share <= TARGET_SHARE_OF_ADDON)],
-        ["outage beyond ECS + LB work, new image", f"{ours_default.added:.1f} s", f"≤ {TARGET_ADDED_SECONDS:g} s",
-         _met(ours_default.added <= TARGET_ADDED_SECONDS)],
+        [
+            "outage, new image on Fleet's timeline, vs the addon's",
+            f"{share:.0%} ({ours_default.outage:.0f} s / {fleets.outage:.0f} s)",
+            f"≤ {TARGET_SHARE_OF_ADDON:.0%}",
+            _met(share <= TARGET_SHARE_OF_ADDON),
+        ],
+        [
+            "outage beyond ECS + LB work, new image",
+            f"{ours_default.added:.1f} s",
+            f"≤ {TARGET_ADDED_SECONDS:g} s",
+            _met(ours_default.added <= TARGET_ADDED_SECONDS),
+        ],
     ]
 
 

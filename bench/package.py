@@ -71,8 +71,11 @@ def _files(dist: metadata.Distribution) -> list[tuple[str, Path]]:
 
 
 def _code_files() -> list[tuple[str, Path]]:
-    return sorted((str(p.relative_to(FUNCTIONS)), p) for p in FUNCTIONS.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    return sorted(
+        (str(p.relative_to(FUNCTIONS)), p)
+        for p in FUNCTIONS.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
 
 
 def measure() -> Package:

@@ -30,8 +30,17 @@ class Migration:
     run: ExecutionRun
 
 
-def run_migrations(aws: Emulator, fleet: FleetDeployment, *, intervals: list[int | None], runs: int, timeline: Timeline,
-                   concurrency: int, seed: int, prefix: str = "bench") -> list[Migration]:
+def run_migrations(
+    aws: Emulator,
+    fleet: FleetDeployment,
+    *,
+    intervals: list[int | None],
+    runs: int,
+    timeline: Timeline,
+    concurrency: int,
+    seed: int,
+    prefix: str = "bench",
+) -> list[Migration]:
     """``runs`` successful migrations per poll interval; ``concurrency`` of them at a time."""
     rng = random.Random(seed)
     jobs = []
@@ -48,8 +57,11 @@ def run_migrations(aws: Emulator, fleet: FleetDeployment, *, intervals: list[int
 
     def one(job: tuple[int, str, Lane]) -> None:
         interval, name, job_lane = job
-        document = fleet.migration_input(ecs_service=job_lane.service, vuln_service=job_lane.vuln_service,
-                                         poll_interval_seconds=DROP if interval is None else interval)
+        document = fleet.migration_input(
+            ecs_service=job_lane.service,
+            vuln_service=job_lane.vuln_service,
+            poll_interval_seconds=DROP if interval is None else interval,
+        )
         run = wait(aws, aws.start(document, name))
         with lock:
             done.append(Migration(interval, job_lane, name, run))

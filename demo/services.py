@@ -38,10 +38,17 @@ class ServiceView:
     scaling: str
 
     def line(self) -> str:
-        tasks = ", ".join(f"{count}x {revision}{' ' + state if state else ''}"
-                          for (revision, state), count in sorted(self.tasks.items())) or "no tasks"
-        crashes = "".join(f" ({revision} crashing: {exited} exited in {CRASH_WINDOW_SECONDS:.0f}s)"
-                          for revision, exited in sorted(self.crashing.items()))
+        tasks = (
+            ", ".join(
+                f"{count}x {revision}{' ' + state if state else ''}"
+                for (revision, state), count in sorted(self.tasks.items())
+            )
+            or "no tasks"
+        )
+        crashes = "".join(
+            f" ({revision} crashing: {exited} exited in {CRASH_WINDOW_SECONDS:.0f}s)"
+            for revision, exited in sorted(self.crashing.items())
+        )
         health = "" if self.healthy_targets is None else f" | {self.healthy_targets} healthy targets"
         return f"{self.name}: desired {self.desired} | {tasks}{crashes}{health}{self.scaling}"
 
@@ -50,10 +57,13 @@ class ServiceView:
         """Nothing starting, stopping or crashing, every task of one revision, and, behind a load balancer, as
         many healthy targets as the desired count, each of them one of the tasks seen (the clock moves on while
         the view is read)."""
-        return (not self.crashing and all(state == "" for _, state in self.tasks)
-                and sum(self.tasks.values()) == self.desired and len({r for r, _ in self.tasks}) <= 1
-                and (self.healthy_targets is None
-                     or self.healthy_targets == sum(self.serving.values()) == self.desired))
+        return (
+            not self.crashing
+            and all(state == "" for _, state in self.tasks)
+            and sum(self.tasks.values()) == self.desired
+            and len({r for r, _ in self.tasks}) <= 1
+            and (self.healthy_targets is None or self.healthy_targets == sum(self.serving.values()) == self.desired)
+        )
 
 
 def view(aws: Emulator, cluster: str, service: str, target_group: str | None = None) -> ServiceView:
@@ -80,18 +90,27 @@ def view(aws: Emulator, cluster: str, service: str, target_group: str | None = N
     stopped = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED")["taskArns"]
     for task in ecs.describe_tasks(cluster=cluster, tasks=stopped[-100:])["tasks"] if stopped else []:
         exited = [c.get("exitCode") for c in task.get("containers", []) if c.get("exitCode")]
-        if task.get("stopCode") == "EssentialContainerExited" and exited and \
-                now - task["stoppedAt"].timestamp() < CRASH_WINDOW_SECONDS:
+        if (
+            task.get("stopCode") == "EssentialContainerExited"
+            and exited
+            and now - task["stoppedAt"].timestamp() < CRASH_WINDOW_SECONDS
+        ):
             crashing[revision_of(task["taskDefinitionArn"])] += 1
     state = aws.service_state(cluster, service)
     scaling = ""
     if "min_capacity" in state:
         held = " suspended" if any(state["suspended"].values()) else ""
         scaling = f" | autoscaling {state['min_capacity']}..{state['max_capacity']}{held}"
-    return ServiceView(name=service, desired=described["desiredCount"],
-                       task_definition=revision_of(described["taskDefinition"]), tasks=counts, crashing=crashing,
-                       serving=serving, healthy_targets=aws.elb.healthy_count(target_group) if target_group else None,
-                       scaling=scaling)
+    return ServiceView(
+        name=service,
+        desired=described["desiredCount"],
+        task_definition=revision_of(described["taskDefinition"]),
+        tasks=counts,
+        crashing=crashing,
+        serving=serving,
+        healthy_targets=aws.elb.healthy_count(target_group) if target_group else None,
+        scaling=scaling,
+    )
 
 
 def services_line(aws: Emulator, cluster: str, services: dict[str, str | None]) -> str:
@@ -102,8 +121,9 @@ def services_line(aws: Emulator, cluster: str, services: dict[str, str | None]) 
 class ServiceWatcher:
     """Samples the services every 0.2 s on a thread and reports each change through ``emit``."""
 
-    def __init__(self, aws: Emulator, cluster: str, services: dict[str, str | None],
-                 emit: Callable[[str], None]) -> None:
+    def __init__(
+        self, aws: Emulator, cluster: str, services: dict[str, str | None], emit: Callable[[str], None]
+    ) -> None:
         self._aws, self._cluster, self._services, self._emit = aws, cluster, services, emit
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)

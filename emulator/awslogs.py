@@ -109,8 +109,14 @@ class AwsLogsDriver:
         lines = tuple(outcome.log_lines) if outcome.log_lines is not None else default_lines(outcome.exit_code)
         self.prints(task, lines, running_at, outcome.run_seconds, alive)
 
-    def prints(self, task: Task, lines: tuple[str, ...] | list[str], running_at: float, run_seconds: float,
-               alive: Callable[[float], bool]) -> None:
+    def prints(
+        self,
+        task: Task,
+        lines: tuple[str, ...] | list[str],
+        running_at: float,
+        run_seconds: float,
+        alive: Callable[[float], bool],
+    ) -> None:
         """A container that starts at ``running_at`` prints ``lines`` evenly over ``run_seconds``."""
         found = awslogs_options(task)
         if found is None or not lines:
@@ -122,12 +128,18 @@ class AwsLogsDriver:
         # Evenly over the run, the last one just before the container exits.
         moments = [running_at + run_seconds * (index + 0.5) / len(lines) for index in range(len(lines))]
         with self._lock:
-            self._streams.append(_Stream(
-                account=task._account_id, region=options.get("awslogs-region") or task.region_name,
-                group=options.get("awslogs-group", ""), stream=stream,
-                create_group=options.get("awslogs-create-group", "").lower() == "true",
-                opens_at=running_at, lines=list(zip(moments, lines, strict=True)), alive=alive,
-            ))
+            self._streams.append(
+                _Stream(
+                    account=task._account_id,
+                    region=options.get("awslogs-region") or task.region_name,
+                    group=options.get("awslogs-group", ""),
+                    stream=stream,
+                    create_group=options.get("awslogs-create-group", "").lower() == "true",
+                    opens_at=running_at,
+                    lines=list(zip(moments, lines, strict=True)),
+                    alive=alive,
+                )
+            )
 
     # -- writing into moto ---------------------------------------------------------------------
     def flush(self) -> None:
@@ -146,16 +158,19 @@ class AwsLogsDriver:
                     backend.ensure_log_stream(stream.group, stream.stream)
                     stream.opened = True
                 due = []
-                for moment, text in stream.lines[stream.written:]:
+                for moment, text in stream.lines[stream.written :]:
                     if moment > at:
                         break
                     if not stream.alive(moment):  # stopped before printing it, and everything after
-                        stream.lines = stream.lines[:stream.written + len(due)]
+                        stream.lines = stream.lines[: stream.written + len(due)]
                         break
                     due.append((moment, text))
                 if due:
-                    backend.put_log_events(stream.group, stream.stream,
-                                           [{"timestamp": int(moment * 1000), "message": text} for moment, text in due])
+                    backend.put_log_events(
+                        stream.group,
+                        stream.stream,
+                        [{"timestamp": int(moment * 1000), "message": text} for moment, text in due],
+                    )
                     stream.written += len(due)
 
     @staticmethod

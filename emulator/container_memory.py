@@ -21,8 +21,13 @@ def held(definition: Any, overrides: dict[str, Any] | None) -> dict[str, int]:
     found = {}
     for container in definition.container_definitions:
         override = by_name.get(container.get("name"), {})
-        amount = (override.get("memory") or container.get("memory") or override.get("memoryReservation")
-                  or container.get("memoryReservation") or 0)
+        amount = (
+            override.get("memory")
+            or container.get("memory")
+            or override.get("memoryReservation")
+            or container.get("memoryReservation")
+            or 0
+        )
         found[container.get("name")] = int(amount)
     return found
 
@@ -39,4 +44,5 @@ def check_run_task(response: Any, backend: Any) -> None:
         listed = ", ".join(f"{name} {amount} MiB" for name, amount in containers.items())
         raise InvalidParameterException(
             f"The containers of the task hold {sum(containers.values())} MiB of memory ({listed}), more than the "
-            f"task memory of {task_memory} MiB.")
+            f"task memory of {task_memory} MiB."
+        )

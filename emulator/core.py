@@ -106,8 +106,15 @@ class _Server(ThreadedMotoServer):
 
 
 class Emulator:
-    def __init__(self, *, speed: float = 1.0, server: bool = False, region: str = "us-east-1",
-                 lambda_log_level: str = "WARNING", target_group: TargetGroupSettings = FAST_TARGET_GROUP) -> None:
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        server: bool = False,
+        region: str = "us-east-1",
+        lambda_log_level: str = "WARNING",
+        target_group: TargetGroupSettings = FAST_TARGET_GROUP,
+    ) -> None:
         """``target_group``: the Fleet target group's health check and deregistration delay that ``seed_fleet``
         uses unless told otherwise. By default the shortest ELB accepts (healthy 10 s after RUNNING, 5 s of
         draining), so that the many tests running whole executions stay fast; ``FLEET_TARGET_GROUP`` is Fleet's
@@ -147,11 +154,19 @@ class Emulator:
         with ExitStack() as stack:
             stack.callback(self._restore_env)
             self._set_env(self._environment())
-            stack.enter_context(mock_aws(config={
-                "stepfunctions": {"execute_state_machine": True},
-                "lambda": {"use_docker": False},
-                "core": {"reset_boto3_session": True, "mock_credentials": True, "passthrough": {"urls": [], "services": []}},
-            }))
+            stack.enter_context(
+                mock_aws(
+                    config={
+                        "stepfunctions": {"execute_state_machine": True},
+                        "lambda": {"use_docker": False},
+                        "core": {
+                            "reset_boto3_session": True,
+                            "mock_credentials": True,
+                            "passthrough": {"urls": [], "services": []},
+                        },
+                    }
+                )
+            )
             for install in self._installs():
                 stack.enter_context(install())
             self._deploy()
@@ -169,9 +184,19 @@ class Emulator:
 
     def _installs(self) -> list[Callable[[], AbstractContextManager[Any]]]:
         """The components that patch moto, in the order they install; each returns what undoes it on exit."""
-        return [functools.partial(terraform_support.install, ACCOUNT_ID), interpreter_cache.install, redrive.install,
-                self._install_clock, self.lambdas.install, self.ecs_sim.install, self.rds_sim.install,
-                self.awslogs.install, self.execution_visibility.install, self.elb.install, self.faults.install]
+        return [
+            functools.partial(terraform_support.install, ACCOUNT_ID),
+            interpreter_cache.install,
+            redrive.install,
+            self._install_clock,
+            self.lambdas.install,
+            self.ecs_sim.install,
+            self.rds_sim.install,
+            self.awslogs.install,
+            self.execution_visibility.install,
+            self.elb.install,
+            self.faults.install,
+        ]
 
     def _restore_env(self) -> None:
         for key, value in self._saved_env.items():
@@ -184,19 +209,21 @@ class Emulator:
         env = {}
         for function in self.application.functions.values():
             env.update(function.environment)
-        env.update({
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "POWERTOOLS_LOG_LEVEL": self._lambda_log_level,
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            # Nothing here looks AMIs up (moto launches the seeded container instance from any id);
-            # loading moto's AMI catalogue costs a third of a second.
-            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-        })
+        env.update(
+            {
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "POWERTOOLS_LOG_LEVEL": self._lambda_log_level,
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                # Nothing here looks AMIs up (moto launches the seeded container instance from any id);
+                # loading moto's AMI catalogue costs a third of a second.
+                "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+            }
+        )
         return env
 
     def _set_env(self, env: dict[str, str]) -> None:
@@ -243,7 +270,10 @@ class Emulator:
         lambda_client = self.client("lambda")
         for logical_id, function in self.application.functions.items():
             created = lambda_client.create_function(
-                FunctionName=logical_id, Runtime="python3.12", Role=role, Handler=function.handler,
+                FunctionName=logical_id,
+                Runtime="python3.12",
+                Role=role,
+                Handler=function.handler,
                 Code={"ZipFile": package.getvalue()},
             )
             self.function_arns[logical_id] = created["FunctionArn"]
@@ -271,13 +301,15 @@ class Emulator:
         options.setdefault("target_group", self.target_group)
         return seed_fleet(self.region, client=self.client, database=self.fleet_db, **options)
 
-    def deploy_revision(self, revision: int, *, service: str = "fleet", cluster: str = "fleet",
-                        family: str = "fleet") -> dict[str, Any]:
+    def deploy_revision(
+        self, revision: int, *, service: str = "fleet", cluster: str = "fleet", family: str = "fleet"
+    ) -> dict[str, Any]:
         """What ``terraform apply`` of Fleet's module does before its migration runs: UpdateService to the new
         revision. ECS starts a PRIMARY deployment whose Fleet tasks exit 1 while the schema lacks their
         migrations; the old deployment's tasks keep serving (minimumHealthyPercent 100). The described service."""
-        return self.client("ecs").update_service(cluster=cluster, service=service,
-                                                 taskDefinition=f"{family}:{revision}")["service"]
+        return self.client("ecs").update_service(
+            cluster=cluster, service=service, taskDefinition=f"{family}:{revision}"
+        )["service"]
 
     def service_behaviour(self, service: str) -> ServiceBehaviour:
         return self.ecs_sim.behaviour(service)
@@ -335,7 +367,8 @@ class Emulator:
         self.ecs_sim.tick()
         described = self.client("ecs").describe_services(cluster=cluster, services=[service])["services"][0]
         targets = self.client("application-autoscaling").describe_scalable_targets(
-            ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{service}"],
+            ServiceNamespace="ecs",
+            ResourceIds=[f"service/{cluster}/{service}"],
             ScalableDimension="ecs:service:DesiredCount",
         )["ScalableTargets"]
         state: dict[str, Any] = {"desired_count": described["desiredCount"]}
@@ -345,8 +378,10 @@ class Emulator:
             state.update(
                 min_capacity=target["MinCapacity"],
                 max_capacity=target["MaxCapacity"],
-                suspended={key: bool(suspended.get(key, False)) for key in
-                           ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")},
+                suspended={
+                    key: bool(suspended.get(key, False))
+                    for key in ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")
+                },
             )
         return state
 

@@ -35,15 +35,20 @@ def check_placement(launch_type: str | None, strategy: list[dict[str, Any]] | No
             raise InvalidParameterException(
                 f"The specified capacity provider strategy cannot contain a capacity provider that is not associated "
                 f"with the cluster. Associate the capacity provider with the cluster or specify a valid capacity "
-                f"provider and try again. ({item.get('capacityProvider')})")
+                f"provider and try again. ({item.get('capacityProvider')})"
+            )
 
 
-def check_run_task_request(launch_type: str | None, strategy: list[dict[str, Any]] | None,
-                           network: dict[str, Any] | None, definition: Any) -> None:
+def check_run_task_request(
+    launch_type: str | None, strategy: list[dict[str, Any]] | None, network: dict[str, Any] | None, definition: Any
+) -> None:
     """What RunTask refuses about where and how a task is networked (Amazon ECS API Reference: RunTask,
     AwsVpcConfiguration; Developer Guide: Fargate task networking)."""
-    on_fargate = launch_type == "FARGATE" or bool(strategy) and all(
-        item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy or [])
+    on_fargate = (
+        launch_type == "FARGATE"
+        or bool(strategy)
+        and all(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy or [])
+    )
     needs = "FARGATE" if on_fargate else "EC2"
     if needs not in (definition.compatibilities or ["EC2"]):
         raise InvalidParameterException(f"Task definition does not support launch_type {needs}.")
@@ -52,9 +57,13 @@ def check_run_task_request(launch_type: str | None, strategy: list[dict[str, Any
         raise InvalidParameterException("Fargate only supports network mode 'awsvpc'.")
     vpc = (network or {}).get("awsvpcConfiguration")
     if awsvpc and not vpc:
-        raise InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+        raise InvalidParameterException(
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+        )
     if vpc and not awsvpc:
-        raise InvalidParameterException("Network Configuration is not valid for the given networkMode of this task definition.")
+        raise InvalidParameterException(
+            "Network Configuration is not valid for the given networkMode of this task definition."
+        )
     if not vpc:
         return
     if not vpc.get("subnets"):
@@ -73,7 +82,8 @@ def check_list_tasks_filters(param: Callable[[str], Any]) -> None:
     if param("startedBy") is not None and others:
         # ListTasks: "When you specify startedBy as the filter, it must be the only filter that you use."
         raise InvalidParameterException(
-            f"startedBy must be the only filter when listing tasks; also given: {', '.join(others)}")
+            f"startedBy must be the only filter when listing tasks; also given: {', '.join(others)}"
+        )
 
 
 def check_task_names(started_by: str | None, group: str | None) -> None:
@@ -82,7 +92,8 @@ def check_task_names(started_by: str | None, group: str | None) -> None:
         # RunTask startedBy: "Up to 36 letters (uppercase and lowercase), numbers, hyphens (-),
         # forward slash (/), and underscores (_) are allowed."
         raise InvalidParameterException(
-            f"startedBy {started_by!r} must be 1 to 36 letters, numbers, hyphens, slashes or underscores")
+            f"startedBy {started_by!r} must be 1 to 36 letters, numbers, hyphens, slashes or underscores"
+        )
     if group is not None and len(group) > 255:
         # "A task group name must be 255 or fewer characters." (Developer Guide, task groups)
         raise InvalidParameterException(f"group must be 255 or fewer characters, not {len(group)}")

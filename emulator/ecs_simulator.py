@@ -39,8 +39,8 @@ from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 from emulator import container_memory, ecs_requests, fargate, fleet_process, service_rules
-from emulator.ecs_requests import FARGATE_PROVIDERS, check_placement, check_run_task_request
 from emulator.clock import Clock
+from emulator.ecs_requests import FARGATE_PROVIDERS, check_placement, check_run_task_request
 from emulator.patching import Patches
 
 # StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
@@ -195,8 +195,13 @@ class EcsSimulator:
         reached RUNNING and reaches STOPPED, in clock seconds (None: never, or no stop planned yet)."""
         with self._lock:
             return [
-                {"task_arn": arn, "service": sim.service, "created": sim.created, "running_at": sim.running_at,
-                 "stopped_at": sim.stopped_at if sim.stop_requested_at is not None else sim.ends_at}
+                {
+                    "task_arn": arn,
+                    "service": sim.service,
+                    "created": sim.created,
+                    "running_at": sim.running_at,
+                    "stopped_at": sim.stopped_at if sim.stop_requested_at is not None else sim.ends_at,
+                }
                 for arn, sim in self._tasks.items()
             ]
 
@@ -216,7 +221,6 @@ class EcsSimulator:
             if sim.service == service.name:
                 sim.task.launch_type, sim.task.capacity_provider_name = "", strategy[0]["capacityProvider"]
 
-
     # -- services: deployments, rollouts, crash loops ------------------------------------------
     # ECS's rolling update as documented: a new PRIMARY deployment when the task definition changes (or
     # forceNewDeployment), the old one ACTIVE until its tasks are replaced; UpdateService with only a desired
@@ -225,9 +229,16 @@ class EcsSimulator:
     def _new_deployment(self, service: Service, at: float) -> dict[str, Any]:
         deployment_id = f"ecs-svc/{len(self._tasks) + len(self._deployment_failures) + 1:019d}"
         deployment: dict[str, Any] = {
-            "id": deployment_id, "status": "PRIMARY", "taskDefinition": service.task_definition,
-            "desiredCount": service.desired_count, "pendingCount": 0, "runningCount": 0, "failedTasks": 0,
-            "createdAt": _timestamp(at), "updatedAt": _timestamp(at), "rolloutState": "IN_PROGRESS",
+            "id": deployment_id,
+            "status": "PRIMARY",
+            "taskDefinition": service.task_definition,
+            "desiredCount": service.desired_count,
+            "pendingCount": 0,
+            "runningCount": 0,
+            "failedTasks": 0,
+            "createdAt": _timestamp(at),
+            "updatedAt": _timestamp(at),
+            "rolloutState": "IN_PROGRESS",
             "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
         }
         if service.network_configuration:
@@ -245,8 +256,14 @@ class EcsSimulator:
         self._deployment_failures[deployment_id] = 0
         return deployment
 
-    def _new_service_task(self, backend: EC2ContainerServiceBackend, service: Service, deployment: dict[str, Any],
-                          at: float, running: bool) -> None:
+    def _new_service_task(
+        self,
+        backend: EC2ContainerServiceBackend,
+        service: Service,
+        deployment: dict[str, Any],
+        at: float,
+        running: bool,
+    ) -> None:
         behaviour = self.behaviour(service.name)
         definition = backend.describe_task_definition(deployment["taskDefinition"])
         strategy = deployment.get("capacityProviderStrategy")
@@ -265,8 +282,11 @@ class EcsSimulator:
         )
         backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
         sim = _SimTask(task=task, service=service.name, created=at, running_at=None, deployment=deployment["id"])
-        placed = sum(1 for other in self._tasks.values() if other.service == service.name and other.is_active(at)
-                     and other.running_at is not None)
+        placed = sum(
+            1
+            for other in self._tasks.values()
+            if other.service == service.name and other.is_active(at) and other.running_at is not None
+        )
         if behaviour.capacity is not None and placed >= behaviour.capacity:
             pass  # no room to place it: it stays PENDING (the service events would say "unable to place a task")
         elif behaviour.crash_exit_code is not None:
@@ -294,8 +314,13 @@ class EcsSimulator:
         sim.exit_code, sim.stop_code = 1, "EssentialContainerExited"
         sim.stopped_reason = "Essential container in task exited"
         if self.awslogs is not None:
-            self.awslogs.prints(sim.task, crash.lines, sim.running_at, crash.exit_seconds * 0.5,
-                                lambda moment: sim.state(moment)[0] != "STOPPED")
+            self.awslogs.prints(
+                sim.task,
+                crash.lines,
+                sim.running_at,
+                crash.exit_seconds * 0.5,
+                lambda moment: sim.state(moment)[0] != "STOPPED",
+            )
 
     def _serving(self, sim: _SimTask, at: float) -> bool:
         """A task serves once it runs; behind a load balancer, once it is healthy in its target groups (Amazon ECS
@@ -327,8 +352,10 @@ class EcsSimulator:
         # Behind a load balancer, once a new one is healthy in its target groups.
         keep = max(0, service.desired_count - sum(1 for sim in mine if self._serving(sim, at)))
         for deployment in older:
-            old_active = sorted((sim for sim in tasks if sim.deployment == deployment["id"] and sim.is_active(at)),
-                                key=lambda s: s.created)
+            old_active = sorted(
+                (sim for sim in tasks if sim.deployment == deployment["id"] and sim.is_active(at)),
+                key=lambda s: s.created,
+            )
             for sim in old_active[keep:]:
                 self._request_stop(sim, at, behaviour.stop_seconds, f"Task replaced by deployment {primary['id']}")
             deployment["desiredCount"] = min(keep, len(old_active))
@@ -339,14 +366,22 @@ class EcsSimulator:
             of_it = [sim.state(at) for sim in tasks if sim.deployment == deployment["id"]]
             deployment["runningCount"] = of_it.count(("RUNNING", "RUNNING"))
             deployment["pendingCount"] = of_it.count(("PENDING", "RUNNING"))
-        if (primary["rolloutState"] == "IN_PROGRESS" and len(service.deployments) == 1
-                and primary["runningCount"] == service.desired_count and primary["pendingCount"] == 0
-                and sum(1 for sim in mine if self._serving(sim, at)) >= service.desired_count):
-            primary.update(rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {primary['id']} completed.",
-                           updatedAt=_timestamp(at))
+        if (
+            primary["rolloutState"] == "IN_PROGRESS"
+            and len(service.deployments) == 1
+            and primary["runningCount"] == service.desired_count
+            and primary["pendingCount"] == 0
+            and sum(1 for sim in mine if self._serving(sim, at)) >= service.desired_count
+        ):
+            primary.update(
+                rolloutState="COMPLETED",
+                rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+                updatedAt=_timestamp(at),
+            )
 
-    def _count_failures(self, primary: dict[str, Any], mine: list[_SimTask], at: float,
-                        behaviour: ServiceBehaviour) -> None:
+    def _count_failures(
+        self, primary: dict[str, Any], mine: list[_SimTask], at: float, behaviour: ServiceBehaviour
+    ) -> None:
         """failedTasks and the circuit breaker (Deployment.failedTasks and "How the Amazon ECS deployment circuit
         breaker detects failures", Amazon ECS docs): a task that stops before RUNNING is a failure; once a task
         runs the count resets to zero and stops being evaluated; at max(3, min(200, 0.5 x desired)) failures an
@@ -360,10 +395,16 @@ class EcsSimulator:
             return
         failed = sum(1 for sim in mine if self._failed(sim, at))
         primary["failedTasks"] = self._deployment_failures[primary["id"]] = failed
-        if behaviour.circuit_breaker and primary["rolloutState"] == "IN_PROGRESS" and \
-                failed >= circuit_breaker_threshold(primary["desiredCount"]):
-            primary.update(rolloutState="FAILED", updatedAt=_timestamp(at),
-                           rolloutStateReason=f"ECS deployment circuit breaker: tasks failed to start. ({failed} failed)")
+        if (
+            behaviour.circuit_breaker
+            and primary["rolloutState"] == "IN_PROGRESS"
+            and failed >= circuit_breaker_threshold(primary["desiredCount"])
+        ):
+            primary.update(
+                rolloutState="FAILED",
+                updatedAt=_timestamp(at),
+                rolloutStateReason=f"ECS deployment circuit breaker: tasks failed to start. ({failed} failed)",
+            )
 
     def _failed(self, sim: _SimTask, at: float) -> bool:
         """The task stopped by itself before serving: before RUNNING, or behind a load balancer before healthy."""
@@ -407,10 +448,16 @@ class EcsSimulator:
         outcome = self.migration_outcomes.popleft() if self.migration_outcomes else self.default_migration
         if self.awslogs is not None:
             outcome = self.awslogs.starting(task, outcome)
-        sim = _SimTask(task=task, service=None, created=at, running_at=None, outcome=outcome,
-                       visible_at=at + self.visibility_delay_seconds,
-                       stop_timeout=_stop_timeout(task) if outcome.stop_timeout is None else outcome.stop_timeout,
-                       container_reason=outcome.container_reason)
+        sim = _SimTask(
+            task=task,
+            service=None,
+            created=at,
+            running_at=None,
+            outcome=outcome,
+            visible_at=at + self.visibility_delay_seconds,
+            stop_timeout=_stop_timeout(task) if outcome.stop_timeout is None else outcome.stop_timeout,
+            container_reason=outcome.container_reason,
+        )
         if outcome.fails_to_start:
             sim.ends_at = at + outcome.start_seconds
             sim.stop_code = "TaskFailedToStart"
@@ -418,8 +465,12 @@ class EcsSimulator:
         else:
             sim.running_at = at + outcome.start_seconds
             if outcome.interruption:
-                self._stop_one_off(sim, sim.running_at + outcome.run_seconds, outcome.interruption,
-                                   f"Task stopped: {outcome.interruption}")
+                self._stop_one_off(
+                    sim,
+                    sim.running_at + outcome.run_seconds,
+                    outcome.interruption,
+                    f"Task stopped: {outcome.interruption}",
+                )
             elif not outcome.runs_forever:
                 sim.ends_at = sim.running_at + outcome.run_seconds
                 sim.exit_code = outcome.exit_code
@@ -428,8 +479,9 @@ class EcsSimulator:
         self._tasks[task.task_arn] = sim
         alive = lambda moment: sim.state(moment)[0] != "STOPPED"  # noqa: E731
         if self.fleet_db is not None and sim.running_at is not None and not outcome.fails_to_start:
-            lines = fleet_process.prepare_db(self.fleet_db, task, outcome.exit_code, sim.running_at, outcome.run_seconds,
-                                             alive, outcome.log_lines)
+            lines = fleet_process.prepare_db(
+                self.fleet_db, task, outcome.exit_code, sim.running_at, outcome.run_seconds, alive, outcome.log_lines
+            )
             outcome = replace(outcome, log_lines=lines)
         if self.awslogs is not None:
             self.awslogs.started(task, outcome, sim.running_at, alive)
@@ -454,7 +506,9 @@ class EcsSimulator:
             return
         sim.released = True
         backend = task._backend
-        instance = backend.container_instances.get(task.cluster_name, {}).get(task.container_instance_arn.split("/")[-1])
+        instance = backend.container_instances.get(task.cluster_name, {}).get(
+            task.container_instance_arn.split("/")[-1]
+        )
         if instance is not None:
             backend.update_container_instance_resources(instance, task.resource_requirements, removing=True)
             backend.update_cluster_resources(backend._get_cluster(task.cluster_name), -1)
@@ -463,7 +517,9 @@ class EcsSimulator:
         """Undo moto's StopTask giving back capacity that an EC2 task had already given back."""
         task = sim.task
         backend = task._backend
-        instance = backend.container_instances.get(task.cluster_name, {}).get(task.container_instance_arn.split("/")[-1])
+        instance = backend.container_instances.get(task.cluster_name, {}).get(
+            task.container_instance_arn.split("/")[-1]
+        )
         if instance is not None:
             backend.update_container_instance_resources(instance, task.resource_requirements)
             backend.update_cluster_resources(backend._get_cluster(task.cluster_name), 1)
@@ -493,7 +549,9 @@ class EcsSimulator:
                         container.reason = sim.container_reason
                 # ECS's timestamps, on the emulator's clock (the steps compare them with their own)
                 task.created_at = _timestamp(sim.created)
-                task.started_at = _timestamp(sim.running_at) if sim.running_at is not None and at >= sim.running_at else None
+                task.started_at = (
+                    _timestamp(sim.running_at) if sim.running_at is not None and at >= sim.running_at else None
+                )
                 task.stopped_at = _timestamp(sim.stopped_at or sim.ends_at or at) if stopped else None
                 if sim.service is not None:
                     running_pending = counts.setdefault(sim.service, [0, 0])
@@ -508,8 +566,11 @@ class EcsSimulator:
     def _services(self) -> list[tuple[EC2ContainerServiceBackend, Service]]:
         from moto.ecs.models import ecs_backends
 
-        return [(backend, service) for _, _, backend in ecs_backends.iter_backends()
-                for service in list(backend.services.values())]
+        return [
+            (backend, service)
+            for _, _, backend in ecs_backends.iter_backends()
+            for service in list(backend.services.values())
+        ]
 
     # -- patches: one method per patched moto method, each given moto's original first; see _PATCHES ----------
     def install(self) -> Patches:
@@ -529,7 +590,9 @@ class EcsSimulator:
         self.tick()
         return service
 
-    def _update_service(self, original: Any, backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
+    def _update_service(
+        self, original: Any, backend: EC2ContainerServiceBackend, properties: dict[str, Any]
+    ) -> Service:
         """UpdateService refuses what ECS refuses (emulator/service_rules.py) and starts a new deployment when the task
         definition changes or forceNewDeployment is given; a desired count alone moves the primary's (UpdateService)."""
         at = self.clock.now()
@@ -542,7 +605,9 @@ class EcsSimulator:
             if forced or (new_definition and service.task_definition != service.deployments[0]["taskDefinition"]):
                 self._new_deployment(service, at)
             self._reconcile(backend, service)
-            self.call_log.append((at, "UpdateService", {"service": service.name, "desired_count": service.desired_count}))
+            self.call_log.append(
+                (at, "UpdateService", {"service": service.name, "desired_count": service.desired_count})
+            )
         self.tick()
         return service
 
@@ -551,15 +616,24 @@ class EcsSimulator:
         self.tick()
         return original(backend, *args, **kwargs)
 
-    def _list_tasks(self, original: Any, backend: EC2ContainerServiceBackend, cluster: str | None = None,
-                    container_instance: str | None = None, family: str | None = None, started_by: str | None = None,
-                    service_name: str | None = None, desired_status: str | None = None) -> Any:
+    def _list_tasks(
+        self,
+        original: Any,
+        backend: EC2ContainerServiceBackend,
+        cluster: str | None = None,
+        container_instance: str | None = None,
+        family: str | None = None,
+        started_by: str | None = None,
+        service_name: str | None = None,
+        desired_status: str | None = None,
+    ) -> Any:
         """ListTasks lists RUNNING tasks by default, filters by serviceName, and hides tasks RunTask just started
         (ListTasks; RunTask: "The Amazon ECS API follows an eventual consistency model")."""
         self.tick()
         # ListTasks: "The default status filter is RUNNING" (moto lists every status)
-        tasks = original(backend, cluster, container_instance, family, started_by, service_name,
-                         desired_status or "RUNNING")
+        tasks = original(
+            backend, cluster, container_instance, family, started_by, service_name, desired_status or "RUNNING"
+        )
         if service_name:  # moto ignores serviceName
             tasks = [t for t in tasks if t.group == f"service:{service_name.rsplit('/', 1)[-1]}"]
         at = self.clock.now()
@@ -577,11 +651,16 @@ class EcsSimulator:
         at = self.clock.now()
         shown = [t for t in result.result["tasks"] if self.is_visible(t.task_arn, at)]
         found = {t.task_arn for t in shown} | {t.id for t in shown}
-        missing = [{"arn": ref, "reason": "MISSING"} for ref in response._get_param("tasks", [])
-                   if ref not in found and ref.rsplit("/", 1)[-1] not in found]
+        missing = [
+            {"arn": ref, "reason": "MISSING"}
+            for ref in response._get_param("tasks", [])
+            if ref not in found and ref.rsplit("/", 1)[-1] not in found
+        ]
         return ActionResult({"tasks": shown, "failures": missing})
 
-    def _stop_task(self, original: Any, backend: EC2ContainerServiceBackend, cluster: str, task: str, reason: str) -> Task:
+    def _stop_task(
+        self, original: Any, backend: EC2ContainerServiceBackend, cluster: str, task: str, reason: str
+    ) -> Task:
         """StopTask sends SIGTERM, then SIGKILL after the stop timeout (StopTask; ContainerDefinition stopTimeout);
         an EC2 task gives back its container instance capacity once, not twice."""
         stopped = original(backend, cluster, task, reason)
@@ -611,8 +690,11 @@ class EcsSimulator:
         service = result.result["service"]
         # moto drops deploymentConfiguration; ECS reports it, by default 100/200 for a rolling update
         # (DeploymentConfiguration, Amazon ECS API Reference): the rollout below follows these defaults.
-        service.deployment_configuration = {"minimumHealthyPercent": 100, "maximumPercent": 200,
-                                            **(response._get_param("deploymentConfiguration") or {})}
+        service.deployment_configuration = {
+            "minimumHealthyPercent": 100,
+            "maximumPercent": 200,
+            **(response._get_param("deploymentConfiguration") or {}),
+        }
         if strategy:
             self._use_strategy(service, strategy)
         elif service.launch_type == "FARGATE" and not service.platform_version:
@@ -630,19 +712,26 @@ class EcsSimulator:
         launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
         network = response._get_param("networkConfiguration")
         with self._lock:
-            self.run_task_calls.append({"clientToken": token, "taskDefinition": response._get_param("taskDefinition"),
-                                        "overrides": response._get_param("overrides"),
-                                        "launchType": launch_type, "capacityProviderStrategy": strategy,
-                                        "platformVersion": response._get_param("platformVersion"),
-                                        "networkConfiguration": network})
+            self.run_task_calls.append(
+                {
+                    "clientToken": token,
+                    "taskDefinition": response._get_param("taskDefinition"),
+                    "overrides": response._get_param("overrides"),
+                    "launchType": launch_type,
+                    "capacityProviderStrategy": strategy,
+                    "platformVersion": response._get_param("platformVersion"),
+                    "networkConfiguration": network,
+                }
+            )
             cluster = backend._get_cluster(response._get_param("cluster", "default"))
             check_placement(launch_type, strategy, cluster)
             if not launch_type and not strategy:
                 strategy = cluster.default_capacity_provider_strategy or None
                 if not strategy:  # RunTask's default with neither: the EC2 launch type
                     launch_type = "EC2"
-            check_run_task_request(launch_type, strategy, network,
-                                   backend.describe_task_definition(response._get_param("taskDefinition")))
+            check_run_task_request(
+                launch_type, strategy, network, backend.describe_task_definition(response._get_param("taskDefinition"))
+            )
             if token and token in self._tokens:
                 return ActionResult({"tasks": [self._tasks[self._tokens[token]].task], "failures": []})
             if self.run_task_failures:

@@ -31,7 +31,11 @@ from emulator.clock import Clock
 from emulator.patching import Patches
 
 # What an ALB answers when a forward finds no healthy target (ELB User Guide, "HTTP 503: Service unavailable").
-UNAVAILABLE = (503, "text/html", "<html><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>")
+UNAVAILABLE = (
+    503,
+    "text/html",
+    "<html><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>",
+)
 SERVED = (200, "text/html", "Fleet")  # what Fleet's front page stands for here
 _STATE_REASONS = {
     "initial": ("Elb.RegistrationInProgress", "Target registration is in progress"),
@@ -87,8 +91,14 @@ class ElbSimulator:
         self._by_task: dict[str, list[_Target]] = {}  # the scheduler asks about one task at a time, often
 
     # -- the ECS simulator's hooks ---------------------------------------------------------------
-    def track(self, task: Any, load_balancers: list[dict[str, Any]], running_at: float | None,
-              exits_at: Callable[[], float | None], settled: bool = False) -> None:
+    def track(
+        self,
+        task: Any,
+        load_balancers: list[dict[str, Any]],
+        running_at: float | None,
+        exits_at: Callable[[], float | None],
+        settled: bool = False,
+    ) -> None:
         """A service task that reaches RUNNING at ``running_at`` is registered in each of its groups then;
         ``settled`` (a seeded service's tasks) is healthy from the start."""
         ip = task_ip(task)
@@ -98,8 +108,15 @@ class ElbSimulator:
                 continue
             checks = int(group.healthy_threshold_count) * int(group.health_check_interval_seconds)
             healthy_at = None if running_at is None else running_at + (0 if settled else checks)
-            target = _Target(group_arn=group.arn, ip=ip, port=int(entry.get("containerPort") or group.port or 80),
-                             task_arn=task.task_arn, registered_at=running_at, healthy_at=healthy_at, exits_at=exits_at)
+            target = _Target(
+                group_arn=group.arn,
+                ip=ip,
+                port=int(entry.get("containerPort") or group.port or 80),
+                task_arn=task.task_arn,
+                registered_at=running_at,
+                healthy_at=healthy_at,
+                exits_at=exits_at,
+            )
             with self._lock:
                 self._targets.append(target)
                 self._by_task.setdefault(task.task_arn, []).append(target)
@@ -157,7 +174,9 @@ class ElbSimulator:
         moments = sorted({m for span in spans for m in span if m is not None and m <= now})
         history: list[tuple[float, int]] = []
         for moment in moments:
-            count = sum(1 for start, end in spans if start is not None and start <= moment and (end is None or moment < end))
+            count = sum(
+                1 for start, end in spans if start is not None and start <= moment and (end is None or moment < end)
+            )
             if not history or history[-1][1] != count:
                 history.append((moment, count))
         return history
@@ -187,8 +206,11 @@ class ElbSimulator:
             config = data.get("RedirectConfig") or {}
             return int(str(config.get("StatusCode", "HTTP_301")).removeprefix("HTTP_")), None, ""
         if action.type == "forward":
-            groups = [data["TargetGroupArn"]] if data.get("TargetGroupArn") else [
-                g["TargetGroupArn"] for g in (data.get("ForwardConfig") or {}).get("TargetGroups", [])]
+            groups = (
+                [data["TargetGroupArn"]]
+                if data.get("TargetGroupArn")
+                else [g["TargetGroupArn"] for g in (data.get("ForwardConfig") or {}).get("TargetGroups", [])]
+            )
             return SERVED if any(self.healthy_count(g) for g in groups) else UNAVAILABLE
         return UNAVAILABLE
 
@@ -213,8 +235,9 @@ class ElbSimulator:
         patches.wrap(ELBv2Backend, "describe_target_health", self._describe_target_health)
         return patches
 
-    def _describe_target_health(self, original: Any, backend: ELBv2Backend, target_group_arn: str,
-                                targets: list[dict[str, Any]]) -> Any:
+    def _describe_target_health(
+        self, original: Any, backend: ELBv2Backend, target_group_arn: str, targets: list[dict[str, Any]]
+    ) -> Any:
         self.before_read()
         found = original(backend, target_group_arn, [])  # moto's checks (an unknown group) and its own targets
         ours = {ip: (port, state) for ip, port, state in self.target_health(target_group_arn)}
@@ -224,8 +247,11 @@ class ElbSimulator:
         for target_id in wanted:
             port, state = ours.get(target_id, (None, "unused"))
             reason, description = _STATE_REASONS.get(state, (None, None))
-            statuses.append(FakeHealthStatus(target_id, str(port or group.port), group.health_check_port,
-                                             state, reason, description))
+            statuses.append(
+                FakeHealthStatus(
+                    target_id, str(port or group.port), group.health_check_port, state, reason, description
+                )
+            )
         # targets someone registered by hand (RegisterTargets) keep moto's answer
         statuses += [s for s in found if s.instance_id not in ours and (not targets or s.instance_id in wanted)]
         return statuses

@@ -37,8 +37,10 @@ def check_task_size(definition: Any, overrides: dict[str, Any] | None) -> None:
     except ValueError:
         pair = None
     if pair is None or pair[1] not in _MEMORY_BY_CPU.get(pair[0], set()):
-        raise EcsClientException(f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
-                                 "See the Amazon ECS documentation for supported values.")
+        raise EcsClientException(
+            f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
+            "See the Amazon ECS documentation for supported values."
+        )
 
 
 def check_run_task(response: Any, backend: Any) -> None:

@@ -60,9 +60,17 @@ class Faults:
         self.hits: dict[tuple[str, str], int] = defaultdict(int)
         self.calls: dict[tuple[str, str], int] = defaultdict(int)
 
-    def inject(self, service: str, action: str, *, code: str = "ThrottlingException",
-               message: str = "Rate exceeded", times: int | None = 1, after: int = 0,
-               when: Callable[[Call], bool] | None = None) -> None:
+    def inject(
+        self,
+        service: str,
+        action: str,
+        *,
+        code: str = "ThrottlingException",
+        message: str = "Rate exceeded",
+        times: int | None = 1,
+        after: int = 0,
+        when: Callable[[Call], bool] | None = None,
+    ) -> None:
         """Make ``times`` calls (``None``: every call) of ``service``'s ``action`` fail with ``code``.
 
         ``after`` lets that many matching calls succeed first; ``when`` limits the fault to the calls

@@ -65,8 +65,11 @@ class FleetDeployment:
 
 # The Fleet target's suspended state as seeded: mixed on purpose, so a restore that resets it (or leaves it
 # all suspended) shows in every workflow test that compares the services before and after.
-SEEDED_SUSPENDED_STATE = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
-                          "ScheduledScalingSuspended": True}
+SEEDED_SUSPENDED_STATE = {
+    "DynamicScalingInSuspended": False,
+    "DynamicScalingOutSuspended": False,
+    "ScheduledScalingSuspended": True,
+}
 # An EC2 capacity provider (an Auto Scaling group with managed scaling) beside the Fargate ones.
 EC2_CAPACITY_PROVIDER = "fleet-ec2"
 
@@ -115,29 +118,51 @@ def seed_fleet(
     vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.10.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"]["SubnetId"]
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.10.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"][
+            "SubnetId"
+        ]
         for i, az in ((1, "a"), (2, "b"))
     ]
     security_group = ec2.create_security_group(GroupName="fleet", Description="Fleet backend", VpcId=vpc)["GroupId"]
 
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
     execution_role = iam.create_role(RoleName="fleet-execution", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     task_role = iam.create_role(RoleName="fleet-task", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
     # The group behind the EC2 capacity provider is named, not created: moto does not look it up, nothing here
     # scales it, and creating one costs every seeded emulator a fifth of a second (the Auto Scaling backend).
-    group_arn = (f"arn:aws:autoscaling:{region}:123456789012:autoScalingGroup:00000000-0000-0000-0000-000000000000:"
-                 f"autoScalingGroupName/{cluster}-ecs")
-    ecs.create_capacity_provider(name=EC2_CAPACITY_PROVIDER, autoScalingGroupProvider={
-        "autoScalingGroupArn": group_arn, "managedScaling": {"status": "ENABLED", "targetCapacity": 100}})
+    group_arn = (
+        f"arn:aws:autoscaling:{region}:123456789012:autoScalingGroup:00000000-0000-0000-0000-000000000000:"
+        f"autoScalingGroupName/{cluster}-ecs"
+    )
+    ecs.create_capacity_provider(
+        name=EC2_CAPACITY_PROVIDER,
+        autoScalingGroupProvider={
+            "autoScalingGroupArn": group_arn,
+            "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
+        },
+    )
     ecs.create_cluster(clusterName=cluster, capacityProviders=["FARGATE", "FARGATE_SPOT", EC2_CAPACITY_PROVIDER])
     # An EC2 container instance, so a migration with launch_type "EC2" has somewhere to run: moto's RunTask
     # places EC2 tasks on registered container instances ("No instances found in cluster" without one).
-    instance_id = ec2.run_instances(ImageId=CONTAINER_INSTANCE_AMI, InstanceType="m5.large", MinCount=1, MaxCount=1,
-                                    SubnetId=subnets[0], SecurityGroupIds=[security_group])["Instances"][0]["InstanceId"]
+    instance_id = ec2.run_instances(
+        ImageId=CONTAINER_INSTANCE_AMI,
+        InstanceType="m5.large",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnets[0],
+        SecurityGroupIds=[security_group],
+    )["Instances"][0]["InstanceId"]
     container_instance = ecs.register_container_instance(
-        cluster=cluster, instanceIdentityDocument=json.dumps({"instanceId": instance_id, "region": region}),
+        cluster=cluster,
+        instanceIdentityDocument=json.dumps({"instanceId": instance_id, "region": region}),
     )["containerInstance"]["containerInstanceArn"]
     family = "fleet"
     client("logs").create_log_group(logGroupName=LOG_GROUP)
@@ -159,44 +184,82 @@ def seed_fleet(
             memory="1024",
             executionRoleArn=execution_role,
             taskRoleArn=task_role,
-            containerDefinitions=[{
-                "name": container_name,
-                "image": revision_images[revision],
-                "memory": 1024,  # moto wants a container-level memory
-                "essential": True,
-                "command": ["fleet", "serve"],
-                "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
-                "logConfiguration": {"logDriver": "awslogs", "options": {
-                    "awslogs-group": LOG_GROUP, "awslogs-region": region, "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
-            }],
+            containerDefinitions=[
+                {
+                    "name": container_name,
+                    "image": revision_images[revision],
+                    "memory": 1024,  # moto wants a container-level memory
+                    "essential": True,
+                    "command": ["fleet", "serve"],
+                    "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {
+                            "awslogs-group": LOG_GROUP,
+                            "awslogs-region": region,
+                            "awslogs-stream-prefix": LOG_STREAM_PREFIX,
+                        },
+                    },
+                }
+            ],
         )
-    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}}
-    placement: dict[str, Any] = ({"capacityProviderStrategy": capacity_provider_strategy} if capacity_provider_strategy
-                                 else {"launchType": "FARGATE"})
+    network = {
+        "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group], "assignPublicIp": "DISABLED"}
+    }
+    placement: dict[str, Any] = (
+        {"capacityProviderStrategy": capacity_provider_strategy}
+        if capacity_provider_strategy
+        else {"launchType": "FARGATE"}
+    )
     if platform_version:
         placement["platformVersion"] = platform_version
     balancer: LoadBalancer | None = None
     if load_balancer:
-        balancer = seed_load_balancer(client("elbv2"), name=service, vpc=vpc, subnets=subnets,
-                                      security_group=security_group, settings=target_group)
+        balancer = seed_load_balancer(
+            client("elbv2"),
+            name=service,
+            vpc=vpc,
+            subnets=subnets,
+            security_group=security_group,
+            settings=target_group,
+        )
         placement["loadBalancers"] = balancer.service_load_balancers(container_name)
     # byo-ecs/main.tf: deployment_minimum_healthy_percent 100, deployment_maximum_percent 200
-    ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=f"{family}:{service_revision}",
-                       desiredCount=desired_count, networkConfiguration=network,
-                       deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200}, **placement)
+    ecs.create_service(
+        cluster=cluster,
+        serviceName=service,
+        taskDefinition=f"{family}:{service_revision}",
+        desiredCount=desired_count,
+        networkConfiguration=network,
+        deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
+        **placement,
+    )
     if vuln_service:
-        ecs.create_service(cluster=cluster, serviceName=vuln_service, taskDefinition=f"{family}:{service_revision}",
-                           desiredCount=vuln_desired_count, launchType="FARGATE", networkConfiguration=network)
+        ecs.create_service(
+            cluster=cluster,
+            serviceName=vuln_service,
+            taskDefinition=f"{family}:{service_revision}",
+            desiredCount=vuln_desired_count,
+            launchType="FARGATE",
+            networkConfiguration=network,
+        )
     if autoscaling:
         scaling = client("application-autoscaling")
         resource = f"service/{cluster}/{service}"
-        scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource,
-                                         ScalableDimension="ecs:service:DesiredCount",
-                                         MinCapacity=autoscaling[0], MaxCapacity=autoscaling[1],
-                                         **({"SuspendedState": suspended} if suspended else {}))
+        scaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=resource,
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=autoscaling[0],
+            MaxCapacity=autoscaling[1],
+            **({"SuspendedState": suspended} if suspended else {}),
+        )
         scaling.put_scaling_policy(
-            PolicyName="fleet-cpu", ServiceNamespace="ecs", ResourceId=resource,
-            ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+            PolicyName="fleet-cpu",
+            ServiceNamespace="ecs",
+            ResourceId=resource,
+            ScalableDimension="ecs:service:DesiredCount",
+            PolicyType="TargetTrackingScaling",
             TargetTrackingScalingPolicyConfiguration={
                 "TargetValue": 70.0,
                 "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
@@ -204,11 +267,20 @@ def seed_fleet(
         )
     db_cluster, db_instance = _seed_databases(client("rds"), subnets, security_group) if databases else (None, None)
     return FleetDeployment(
-        region=region, cluster=cluster, service=service, vuln_service=vuln_service, task_definition=family,
-        revisions=list(range(1, revisions + 1)), subnets=subnets, security_groups=[security_group],
+        region=region,
+        cluster=cluster,
+        service=service,
+        vuln_service=vuln_service,
+        task_definition=family,
+        revisions=list(range(1, revisions + 1)),
+        subnets=subnets,
+        security_groups=[security_group],
         autoscaling=autoscaling,
         extra={"container_instance": {"arn": container_instance, "ec2_instance_id": instance_id}},
-        db_cluster=db_cluster, db_instance=db_instance, images=revision_images, service_revision=service_revision,
+        db_cluster=db_cluster,
+        db_instance=db_instance,
+        images=revision_images,
+        service_revision=service_revision,
         load_balancer_arn=balancer.load_balancer_arn if balancer else None,
         target_group_arn=balancer.target_group_arn if balancer else None,
         listener_arn=balancer.listener_arn if balancer else None,
@@ -218,8 +290,10 @@ def seed_fleet(
 def image_for_revision(revision: int) -> str:
     """Revision r of the seeded family runs the r-th Fleet release after the oldest the catalogue knows."""
     if not 1 <= revision < len(FLEET_IMAGES):
-        raise ValueError(f"the catalogue has Fleet images for revisions 1 to {len(FLEET_IMAGES) - 1}; "
-                         f"pass images= for revision {revision}")
+        raise ValueError(
+            f"the catalogue has Fleet images for revisions 1 to {len(FLEET_IMAGES) - 1}; "
+            f"pass images= for revision {revision}"
+        )
     return FLEET_IMAGES[revision]
 
 
@@ -227,15 +301,29 @@ def _seed_databases(rds: Any, subnets: list[str], security_group: str) -> tuple[
     """Fleet's database both ways: an Aurora MySQL cluster with a writer, and a single RDS MySQL instance."""
     rds.create_db_subnet_group(DBSubnetGroupName="fleet", DBSubnetGroupDescription="Fleet database", SubnetIds=subnets)
     rds.create_db_cluster(
-        DBClusterIdentifier="fleet", Engine="aurora-mysql", EngineVersion="8.0.mysql_aurora.3.05.2",
-        MasterUsername="fleet", MasterUserPassword="fleet-password", DBSubnetGroupName="fleet",
+        DBClusterIdentifier="fleet",
+        Engine="aurora-mysql",
+        EngineVersion="8.0.mysql_aurora.3.05.2",
+        MasterUsername="fleet",
+        MasterUserPassword="fleet-password",
+        DBSubnetGroupName="fleet",
         VpcSecurityGroupIds=[security_group],
     )
-    rds.create_db_instance(DBInstanceIdentifier="fleet-1", DBClusterIdentifier="fleet", Engine="aurora-mysql",
-                           DBInstanceClass="db.t4g.medium")
     rds.create_db_instance(
-        DBInstanceIdentifier="fleet-mysql", Engine="mysql", EngineVersion="8.0.35", DBInstanceClass="db.t4g.medium",
-        AllocatedStorage=20, MasterUsername="fleet", MasterUserPassword="fleet-password", DBSubnetGroupName="fleet",
+        DBInstanceIdentifier="fleet-1",
+        DBClusterIdentifier="fleet",
+        Engine="aurora-mysql",
+        DBInstanceClass="db.t4g.medium",
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="fleet-mysql",
+        Engine="mysql",
+        EngineVersion="8.0.35",
+        DBInstanceClass="db.t4g.medium",
+        AllocatedStorage=20,
+        MasterUsername="fleet",
+        MasterUserPassword="fleet-password",
+        DBSubnetGroupName="fleet",
         VpcSecurityGroupIds=[security_group],
     )
     return "fleet", "fleet-mysql"

@@ -115,7 +115,7 @@ class FleetDatabase:
         known = level_of(image)
         if known is None:
             return []
-        return list(MIGRATIONS[self.level_at(self._now() if at is None else at):known])
+        return list(MIGRATIONS[self.level_at(self._now() if at is None else at) : known])
 
     def schedule(self, at: float, level: int, alive: Callable[[float], bool]) -> None:
         """A migration task applies migrations up to ``level`` at ``at`` (if it still runs then)."""

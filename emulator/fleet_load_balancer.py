@@ -29,8 +29,13 @@ class TargetGroupSettings:
     deregistration_delay: int = 300
 
     def __post_init__(self) -> None:
-        limits = {"interval": (5, 300), "timeout": (2, 120), "healthy_threshold": (2, 10),
-                  "unhealthy_threshold": (2, 10), "deregistration_delay": (0, 3600)}
+        limits = {
+            "interval": (5, 300),
+            "timeout": (2, 120),
+            "healthy_threshold": (2, 10),
+            "unhealthy_threshold": (2, 10),
+            "deregistration_delay": (0, 3600),
+        }
         for name, (low, high) in limits.items():
             if not low <= getattr(self, name) <= high:
                 raise ValueError(f"{name} must be {low} to {high}, not {getattr(self, name)}")
@@ -40,8 +45,9 @@ class TargetGroupSettings:
 
 FLEET_TARGET_GROUP = TargetGroupSettings()  # Fleet's Terraform, and ELB's default deregistration delay
 # The shortest ELB allows: healthy 10 s after RUNNING, drained in 5 s (the workflow's own default delay).
-FAST_TARGET_GROUP = TargetGroupSettings(interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2,
-                                        deregistration_delay=5)
+FAST_TARGET_GROUP = TargetGroupSettings(
+    interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2, deregistration_delay=5
+)
 
 
 @dataclass
@@ -52,23 +58,43 @@ class LoadBalancer:
 
     def service_load_balancers(self, container_name: str) -> list[dict[str, Any]]:
         """CreateService ``loadBalancers``, as byo-ecs/main.tf sets them."""
-        return [{"targetGroupArn": self.target_group_arn, "containerName": container_name,
-                 "containerPort": CONTAINER_PORT}]
+        return [
+            {"targetGroupArn": self.target_group_arn, "containerName": container_name, "containerPort": CONTAINER_PORT}
+        ]
 
 
-def seed_load_balancer(elbv2: Any, *, name: str, vpc: str, subnets: list[str], security_group: str,
-                       settings: TargetGroupSettings) -> LoadBalancer:
-    balancer = elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[security_group],
-                                          Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+def seed_load_balancer(
+    elbv2: Any, *, name: str, vpc: str, subnets: list[str], security_group: str, settings: TargetGroupSettings
+) -> LoadBalancer:
+    balancer = elbv2.create_load_balancer(
+        Name=name, Subnets=subnets, SecurityGroups=[security_group], Scheme="internet-facing", Type="application"
+    )["LoadBalancers"][0]
     group = elbv2.create_target_group(
-        Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", HealthCheckProtocol="HTTP",
-        HealthCheckPath="/healthz", Matcher={"HttpCode": "200"}, HealthCheckIntervalSeconds=settings.interval,
-        HealthCheckTimeoutSeconds=settings.timeout, HealthyThresholdCount=settings.healthy_threshold,
+        Name=name,
+        Protocol="HTTP",
+        Port=80,
+        VpcId=vpc,
+        TargetType="ip",
+        HealthCheckProtocol="HTTP",
+        HealthCheckPath="/healthz",
+        Matcher={"HttpCode": "200"},
+        HealthCheckIntervalSeconds=settings.interval,
+        HealthCheckTimeoutSeconds=settings.timeout,
+        HealthyThresholdCount=settings.healthy_threshold,
         UnhealthyThresholdCount=settings.unhealthy_threshold,
     )["TargetGroups"][0]
-    elbv2.modify_target_group_attributes(TargetGroupArn=group["TargetGroupArn"], Attributes=[
-        {"Key": "deregistration_delay.timeout_seconds", "Value": str(settings.deregistration_delay)}])
-    listener = elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                                     DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
-    return LoadBalancer(load_balancer_arn=balancer["LoadBalancerArn"], target_group_arn=group["TargetGroupArn"],
-                        listener_arn=listener["Listeners"][0]["ListenerArn"])
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=group["TargetGroupArn"],
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(settings.deregistration_delay)}],
+    )
+    listener = elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )
+    return LoadBalancer(
+        load_balancer_arn=balancer["LoadBalancerArn"],
+        target_group_arn=group["TargetGroupArn"],
+        listener_arn=listener["Listeners"][0]["ListenerArn"],
+    )

@@ -31,7 +31,9 @@ def container_of(task: Task) -> dict[str, Any] | None:
 
 def command_of(task: Task, container: dict[str, Any]) -> list[str]:
     overrides = (task.overrides or {}).get("containerOverrides") or []
-    override = next((o.get("command") for o in overrides if o.get("name") == container.get("name") and o.get("command")), None)
+    override = next(
+        (o.get("command") for o in overrides if o.get("name") == container.get("name") and o.get("command")), None
+    )
     return list(override or container.get("command") or [])
 
 
@@ -72,12 +74,19 @@ def prepare_db_lines(missing: list[str], exit_code: int | None) -> tuple[list[st
     if not missing:
         return [CONNECT_LINE, FAILURE_LINE, "migrating db schema: failed to apply migrations"], 0
     failing = missing[applied]
-    lines = head + [f"Applying table migration {m}" for m in missing[:applied + 1]]
+    lines = head + [f"Applying table migration {m}" for m in missing[: applied + 1]]
     return lines + [FAILURE_LINE, f"failed to apply migrations: applying table migration {failing}"], applied
 
 
-def prepare_db(database: FleetDatabase, task: Task, exit_code: int | None, running_at: float, run_seconds: float,
-               alive: Callable[[float], bool], lines: tuple[str, ...] | None) -> tuple[str, ...] | None:
+def prepare_db(
+    database: FleetDatabase,
+    task: Task,
+    exit_code: int | None,
+    running_at: float,
+    run_seconds: float,
+    alive: Callable[[float], bool],
+    lines: tuple[str, ...] | None,
+) -> tuple[str, ...] | None:
     """Schedule the migrations a ``fleet prepare db`` task applies; return the lines it prints (None: not Fleet's).
 
     Its lines print evenly over its run (emulator/awslogs.py spreads them so); each migration is applied once the

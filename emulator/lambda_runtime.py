@@ -114,8 +114,14 @@ class LambdaRuntime:
         runtime = self
         patches = Patches()
 
-        def invoke(backend: LambdaSimpleBackend, function_name: str, qualifier: Any, body: Any, headers: Any,
-                   response_headers: dict[str, str]) -> bytes:
+        def invoke(
+            backend: LambdaSimpleBackend,
+            function_name: str,
+            qualifier: Any,
+            body: Any,
+            headers: Any,
+            response_headers: dict[str, str],
+        ) -> bytes:
             function = backend.get_function(function_name, qualifier)  # raises ResourceNotFound like AWS
             runtime.handlers_by_name[function.function_name] = function.handler
             runtime.environment_by_name[function.function_name] = dict(function.environment_vars or {})
@@ -123,12 +129,23 @@ class LambdaRuntime:
 
         patches.replace(LambdaSimpleBackend, "invoke", invoke)
 
-        def from_error(original_from_error: Any, state: StateTaskServiceLambda, env: Any, ex: Exception) -> FailureEvent:
+        def from_error(
+            original_from_error: Any, state: StateTaskServiceLambda, env: Any, ex: Exception
+        ) -> FailureEvent:
             if isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException) and "errorType" not in _json(ex.payload):
-                return FailureEvent(env=env, error_name=CustomErrorName(UNKNOWN), event_type=HistoryEventType.TaskFailed,
-                                    event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
-                                        error=UNKNOWN, cause=ex.payload, resource=state._get_sfn_resource(),
-                                        resourceType=state._get_sfn_resource_type())))
+                return FailureEvent(
+                    env=env,
+                    error_name=CustomErrorName(UNKNOWN),
+                    event_type=HistoryEventType.TaskFailed,
+                    event_details=EventDetails(
+                        taskFailedEventDetails=TaskFailedEventDetails(
+                            error=UNKNOWN,
+                            cause=ex.payload,
+                            resource=state._get_sfn_resource(),
+                            resourceType=state._get_sfn_resource_type(),
+                        )
+                    ),
+                )
             return original_from_error(state, env, ex)
 
         patches.wrap(StateTaskServiceLambda, "_from_error", from_error)
@@ -142,8 +159,10 @@ class LambdaRuntime:
         for logical_id, spec in self._functions.items():
             if spec.handler == handler:
                 return logical_id
-        raise HandlerNotFound(f"Unable to import module for handler '{handler}' of function {name}: "
-                              "no function in template.yaml has that Handler")
+        raise HandlerNotFound(
+            f"Unable to import module for handler '{handler}' of function {name}: "
+            "no function in template.yaml has that Handler"
+        )
 
     def handler(self, name: str) -> Callable[[dict, Any], Any]:
         with self._lock:
@@ -155,8 +174,9 @@ class LambdaRuntime:
                 self._handlers[name] = getattr(module, spec.attribute)
             return self._handlers[name]
 
-    def _with_environment(self, variables: dict[str, str], handler: Callable[[dict, Any], Any], event: dict,
-                          context: LambdaContext) -> Any:
+    def _with_environment(
+        self, variables: dict[str, str], handler: Callable[[dict, Any], Any], event: dict, context: LambdaContext
+    ) -> Any:
         """Run a function created outside the template with its own Environment.Variables (the trigger's
         STATE_MACHINE_ARN, ...): one at a time, as the process has one environment."""
         with self._environment_lock:
@@ -184,7 +204,9 @@ class LambdaRuntime:
                 result = self._with_environment(self.environment_by_name.get(name, {}), handler, event, context)
             if self._times_out(logical_id):
                 response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps({"errorMessage": f"{context.aws_request_id} Task timed out after 60.00 seconds"}).encode()
+                return json.dumps(
+                    {"errorMessage": f"{context.aws_request_id} Task timed out after 60.00 seconds"}
+                ).encode()
         except Exception as exc:  # the runtime reports every unhandled exception the same way
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(

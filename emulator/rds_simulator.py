@@ -34,8 +34,10 @@ from moto.rds.models import RDSBackend
 from emulator.clock import Clock
 from emulator.patching import Patches
 
-_IDENTIFIER = {"cluster": re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,62}(?<!-)"),
-               "instance": re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,254}(?<!-)")}
+_IDENTIFIER = {
+    "cluster": re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,62}(?<!-)"),
+    "instance": re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{0,254}(?<!-)"),
+}
 
 
 @dataclass
@@ -101,7 +103,9 @@ class RdsSimulator:
         def creating(call: str, kind: str, snapshot_argument: int) -> Callable[[Any], Any]:
             def make(original: Any) -> Any:
                 def wrapper(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
-                    identifier = kwargs.get(("db_cluster_snapshot_identifier", "db_snapshot_identifier")[kind == "instance"])
+                    identifier = kwargs.get(
+                        ("db_cluster_snapshot_identifier", "db_snapshot_identifier")[kind == "instance"]
+                    )
                     if identifier is None:
                         identifier = args[snapshot_argument]
                     manual = kwargs.get("snapshot_type", args[2] if len(args) > 2 else "manual") == "manual"
@@ -109,36 +113,53 @@ class RdsSimulator:
                     if manual and not _IDENTIFIER[kind].fullmatch(identifier):
                         raise InvalidParameterValue(
                             f"The parameter {('DBClusterSnapshotIdentifier', 'DBSnapshotIdentifier')[kind == 'instance']}"
-                            f" is not a valid identifier: {identifier}")
-                    source = kwargs.get(("db_cluster_identifier", "db_instance_identifier")[kind == "instance"], args[0] if args else None)
+                            f" is not a valid identifier: {identifier}"
+                        )
+                    source = kwargs.get(
+                        ("db_cluster_identifier", "db_instance_identifier")[kind == "instance"],
+                        args[0] if args else None,
+                    )
                     database = (backend.clusters if kind == "cluster" else backend.databases).get(source)
                     if manual and database is not None and database.status != "available":
                         if kind == "cluster":
-                            raise InvalidDBClusterStateFault(f"DbCluster {source} is in {database.status} state, not available.")
-                        raise RDSClientError("InvalidDBInstanceState", f"DB instance {source} is {database.status}, not available.")
+                            raise InvalidDBClusterStateFault(
+                                f"DbCluster {source} is in {database.status} state, not available."
+                            )
+                        raise RDSClientError(
+                            "InvalidDBInstanceState", f"DB instance {source} is {database.status}, not available."
+                        )
                     snapshot = original(backend, *args, **kwargs)
                     if manual:
                         sim._track(snapshot, call, identifier)
                     return snapshot
+
                 return wrapper
+
             return make
 
         def ticking(database: str, snapshot: str) -> Callable[[Any], Any]:
             def make(original: Any) -> Any:
                 def wrapper(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
                     # moto's signature: (database identifier, snapshot identifier, ...), by position or keyword
-                    named = [kwargs.get(key, args[i] if len(args) > i else None)
-                             for i, key in enumerate(ticking_keys[snapshot])]
+                    named = [
+                        kwargs.get(key, args[i] if len(args) > i else None)
+                        for i, key in enumerate(ticking_keys[snapshot])
+                    ]
                     if all(named):
                         raise InvalidParameterCombination(
-                            f"{database} can't be used in conjunction with {snapshot}: give one of them")
+                            f"{database} can't be used in conjunction with {snapshot}: give one of them"
+                        )
                     sim.tick()
                     return original(backend, *args, **kwargs)
+
                 return wrapper
+
             return make
 
-        ticking_keys = {"DBClusterSnapshotIdentifier": ("db_cluster_identifier", "db_snapshot_identifier"),
-                        "DBSnapshotIdentifier": ("db_instance_identifier", "db_snapshot_identifier")}
+        ticking_keys = {
+            "DBClusterSnapshotIdentifier": ("db_cluster_identifier", "db_snapshot_identifier"),
+            "DBSnapshotIdentifier": ("db_instance_identifier", "db_snapshot_identifier"),
+        }
 
         patch("create_db_cluster_snapshot", creating("CreateDBClusterSnapshot", "cluster", 1))
         patch("create_db_snapshot", creating("CreateDBSnapshot", "instance", 1))

@@ -73,7 +73,8 @@ class _RedrivenWorker(ExecutionWorker):
             context=self.env.event_history_context,
             event_type=HistoryEventType.ExecutionRedriven,
             event_details=EventDetails(
-                executionRedrivenEventDetails=ExecutionRedrivenEventDetails(redriveCount=self.redriven.count)),
+                executionRedrivenEventDetails=ExecutionRedrivenEventDetails(redriveCount=self.redriven.count)
+            ),
             update_source_event_id=False,
         )
         program.eval(self.env)

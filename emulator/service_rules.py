@@ -31,4 +31,5 @@ def check_update_service(backend: Any, properties: dict[str, Any]) -> None:
     service = backend._get_service(properties.get("cluster", "default"), str(properties["service"]).split("/")[-1])
     if service.scheduling_strategy == "DAEMON":
         raise InvalidParameterException(
-            f"Service {service.name} uses the DAEMON scheduling strategy, which does not take a desired count.")
+            f"Service {service.name} uses the DAEMON scheduling strategy, which does not take a desired count."
+        )

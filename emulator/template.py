@@ -34,10 +34,20 @@ STACK_NAME = "fleet-migration"
 
 # "Rule functions" (AWS CloudFormation Template Reference): the only functions a rule's RuleCondition and
 # Assertions may use, besides Ref to a parameter. Anything else makes CloudFormation reject the template.
-RULE_FUNCTIONS = frozenset({
-    "Fn::And", "Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn", "Fn::Equals", "Fn::Not", "Fn::Or",
-    "Fn::RefAll", "Fn::ValueOf", "Fn::ValueOfAll",
-})
+RULE_FUNCTIONS = frozenset(
+    {
+        "Fn::And",
+        "Fn::Contains",
+        "Fn::EachMemberEquals",
+        "Fn::EachMemberIn",
+        "Fn::Equals",
+        "Fn::Not",
+        "Fn::Or",
+        "Fn::RefAll",
+        "Fn::ValueOf",
+        "Fn::ValueOfAll",
+    }
+)
 
 
 class TemplateError(ValueError):
@@ -123,7 +133,9 @@ def read_application(path: Path = TEMPLATE, parameters: dict[str, str] | None = 
             for name, value in props.get("DefinitionSubstitutions", {}).items():
                 if isinstance(value, dict) and "Fn::GetAtt" in value:
                     substitutions[name] = value["Fn::GetAtt"][0]
-            machines.append(StateMachineSpec(logical_id, (path.parent / props["DefinitionUri"]).resolve(), substitutions))
+            machines.append(
+                StateMachineSpec(logical_id, (path.parent / props["DefinitionUri"]).resolve(), substitutions)
+            )
     if len(machines) != 1:
         raise ValueError(f"template.yaml should declare one state machine, found {len(machines)}")
     return Application(functions=functions, state_machine=machines[0], template=template)
@@ -144,6 +156,7 @@ def render_definition(spec: StateMachineSpec, arns: dict[str, str]) -> str:
 
 # -- parameters and rules, as CloudFormation applies them before creating anything --------------------
 
+
 def parameter_values(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
     """Each parameter's value (given, else its default; a CommaDelimitedList as a list), and the pseudo parameters."""
     values: dict[str, Any] = {}
@@ -160,8 +173,15 @@ def parameter_values(template: dict[str, Any], parameters: dict[str, str]) -> di
     unknown = sorted(set(parameters) - set(values))
     if unknown:
         raise TemplateError(f"Parameters: {unknown} do not exist in the template")
-    values.update({"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws",
-                   "AWS::StackName": STACK_NAME, "AWS::URLSuffix": "amazonaws.com"})
+    values.update(
+        {
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::StackName": STACK_NAME,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+    )
     return values
 
 
@@ -175,12 +195,15 @@ def check_rules(template: dict[str, Any]) -> None:
             for function, argument in _functions_in(node):
                 if function == "Ref":
                     if argument not in parameters and not str(argument).startswith("AWS::"):
-                        raise TemplateError(f"Template format error: rule {name} {where}: Ref to {argument!r}, "
-                                            "which is not a parameter (rules may refer to parameters only)")
+                        raise TemplateError(
+                            f"Template format error: rule {name} {where}: Ref to {argument!r}, "
+                            "which is not a parameter (rules may refer to parameters only)"
+                        )
                 elif function not in RULE_FUNCTIONS:
                     raise TemplateError(
                         f"Template format error: rule {name} {where} uses {function}; a rule may use only the rule "
-                        f"functions ({', '.join(sorted(RULE_FUNCTIONS))}) and Ref to parameters")
+                        f"functions ({', '.join(sorted(RULE_FUNCTIONS))}) and Ref to parameters"
+                    )
 
 
 def _functions_in(node: Any) -> list[tuple[str, Any]]:
@@ -212,7 +235,7 @@ def _rule_value(node: Any, values: dict[str, Any]) -> Any:
         return [_rule_value(item, values) for item in node]
     if not isinstance(node, dict) or len(node) != 1:
         return node
-    (function, argument), = node.items()
+    ((function, argument),) = node.items()
     if function == "Ref":
         return values[argument]
     args = [_rule_value(item, values) for item in argument] if isinstance(argument, list) else argument
@@ -247,7 +270,7 @@ def _resolved_environment(variables: dict[str, Any], values: dict[str, Any]) -> 
 def _resolve(node: Any, values: dict[str, Any]) -> Any:
     if not isinstance(node, dict):
         return node
-    (function, argument), = node.items()
+    ((function, argument),) = node.items()
     if function == "Ref":
         return values.get(argument)  # a resource's Ref is not known before it exists
     if function == "Fn::Join":

@@ -50,6 +50,7 @@ def add_managed_policies(account_id: str) -> None:
 # the codes are those of ValidateStateMachineDefinitionDiagnostic.) The provider calls it while planning
 # an aws_sfn_state_machine, so a definition AWS would refuse fails `terraform plan` here as there.
 
+
 def definition_diagnostics(definition: str | None) -> list[dict[str, str]]:
     """The ERROR diagnostics AWS reports for a definition; empty when it would be accepted."""
     if not definition or not definition.strip():
@@ -70,13 +71,20 @@ def _graph_diagnostics(machine: dict[str, Any], location: str) -> list[dict[str,
     diagnostics = []
     states = machine.get("States", {})
     if machine.get("StartAt") not in states:
-        diagnostics.append(_error("MISSING_TRANSITION_TARGET", f"Missing 'StartAt' target: {machine.get('StartAt')}",
-                                  f"{location}/StartAt"))
+        diagnostics.append(
+            _error(
+                "MISSING_TRANSITION_TARGET",
+                f"Missing 'StartAt' target: {machine.get('StartAt')}",
+                f"{location}/StartAt",
+            )
+        )
     terminal = False
     for name, state in states.items():
         here = f"{location}/States/{name}"
         targets = [(f"{here}/Next", state.get("Next")), (f"{here}/Default", state.get("Default"))]
-        targets += [(f"{here}/Choices[{i}]/Next", choice.get("Next")) for i, choice in enumerate(state.get("Choices", []))]
+        targets += [
+            (f"{here}/Choices[{i}]/Next", choice.get("Next")) for i, choice in enumerate(state.get("Choices", []))
+        ]
         targets += [(f"{here}/Catch[{i}]/Next", catch.get("Next")) for i, catch in enumerate(state.get("Catch", []))]
         for where, target in targets:
             if target is not None and target not in states:
@@ -109,15 +117,20 @@ def _validate_state_machine_definition(self: StepFunctionResponse) -> ActionResu
 # descending order of the version creation time." (Step Functions API Reference, ListStateMachineVersions.)
 # The provider reads it after creating an aws_sfn_state_machine (for its state_machine_version_arn).
 
+
 def _list_state_machine_versions(self: StepFunctionResponse) -> ActionResult:
     arn = self._get_param("stateMachineArn")
     machine = next((m for m in self.stepfunction_backend.state_machines if m.arn == arn), None)
     if machine is None:
         raise ResourceNotFound(arn)
     versions = sorted(machine.versions.values(), key=lambda version: version.creation_date, reverse=True)
-    return ActionResult({
-        "stateMachineVersions": [{"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions],
-    })
+    return ActionResult(
+        {
+            "stateMachineVersions": [
+                {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
+            ],
+        }
+    )
 
 
 _RESPONSES: dict[str, Callable[..., ActionResult]] = {

@@ -1,6 +1,7 @@
 """Step: look once whether the services have drained."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from fleet_migration import drain, redrive
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics

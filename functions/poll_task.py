@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from fleet_migration import migration_task, polling, redrive
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
@@ -13,5 +14,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = migration_task.poll(Migration.model_validate(redrive.state_document(event)))
     logger.info("Migration task polled", task_arn=migration.task.arn, last_status=migration.task.last_status)
     if migration.task.done:
-        metrics.add_metric(name="MigrationTaskSeconds", unit=MetricUnit.Seconds, value=migration.task.wait.age(polling.now()))
+        metrics.add_metric(
+            name="MigrationTaskSeconds", unit=MetricUnit.Seconds, value=migration.task.wait.age(polling.now())
+        )
     return migration.dump()

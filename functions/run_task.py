@@ -1,6 +1,7 @@
 """Step: start the one-off migration task from the new revision."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from fleet_migration import migration_task, redrive
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics

@@ -1,6 +1,7 @@
 """Step: hold autoscaling and scale the services down to min_capacity."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from fleet_migration import drain, redrive
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics

@@ -1,6 +1,7 @@
 """Step: scale the services back up and restore autoscaling."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from fleet_migration import redrive, stabilize
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics

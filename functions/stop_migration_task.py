@@ -1,6 +1,7 @@
 """Step: before rolling back, stop every migration task of the execution and look once whether it is STOPPED."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from fleet_migration import redrive, rollback
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics

@@ -1,6 +1,7 @@
 """Step: start the database snapshot, the recovery point taken before the migration task runs."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from fleet_migration import redrive, snapshot
 from fleet_migration.models import Migration
 from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
@@ -11,5 +12,7 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = snapshot.take(Migration.model_validate(redrive.state_document(event)))
     if migration.snapshot:
-        logger.info("Snapshot started", snapshot=migration.snapshot.snapshot_identifier, status=migration.snapshot.status)
+        logger.info(
+            "Snapshot started", snapshot=migration.snapshot.snapshot_identifier, status=migration.snapshot.status
+        )
     return migration.dump()

@@ -17,16 +17,19 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
 from fleet_migration.aws import client
 from fleet_migration.execution_input import MigrationInput
 from fleet_migration.executions import start_first_attempt
 from fleet_migration.observability import logger, metrics
-from pydantic import BaseModel, ConfigDict, Field
 
 EVENT_SOURCE = "ecs.amazonaws.com"
 EVENT_NAME = "RegisterTaskDefinition"
 # Fields that come from the stack and scope its IAM permissions: overrides may not change them.
-IDENTITY_FIELDS = frozenset({"ecs_cluster", "ecs_service", "vuln_service", "task_definition", "task_definition_revision"})
+IDENTITY_FIELDS = frozenset(
+    {"ecs_cluster", "ecs_service", "vuln_service", "task_definition", "task_definition_revision"}
+)
 
 
 class RegisteredTaskDefinition(BaseModel):
@@ -135,8 +138,12 @@ def handle(event: dict[str, Any], settings: TriggerSettings, sfn: Any) -> dict[s
     decision = start_first_attempt(
         sfn, settings.state_machine_arn, json.dumps(document), settings.cluster, settings.service, revision
     )
-    answer = {"action": decision.action, "execution_name": decision.name, "execution_arn": decision.execution_arn,
-              "status": decision.status}
+    answer = {
+        "action": decision.action,
+        "execution_name": decision.name,
+        "execution_arn": decision.execution_arn,
+        "status": decision.status,
+    }
     if decision.action == "started":
         logger.info("Migration started", execution=decision.name, revision=revision)
         metrics.add_metric(name="MigrationsTriggered", unit=MetricUnit.Count, value=1)

@@ -60,8 +60,9 @@ def _status(sfn: Any, arn: str) -> str | None:
         return None
 
 
-def start_or_join(sfn: Any, state_machine_arn: str, document: str, cluster: str, service: str, revision: int,
-                  max_attempts: int = 99) -> Decision:
+def start_or_join(
+    sfn: Any, state_machine_arn: str, document: str, cluster: str, service: str, revision: int, max_attempts: int = 99
+) -> Decision:
     """Join the execution for this revision if it runs, report it if it succeeded, else start the next attempt."""
     for attempt in range(1, max_attempts + 1):
         name = execution_name(cluster, service, revision, attempt)
@@ -84,8 +85,9 @@ def start_or_join(sfn: Any, state_machine_arn: str, document: str, cluster: str,
     raise RuntimeError(f"{max_attempts} attempts of {execution_name(cluster, service, revision)} already failed")
 
 
-def start_first_attempt(sfn: Any, state_machine_arn: str, document: str, cluster: str, service: str,
-                        revision: int) -> Decision:
+def start_first_attempt(
+    sfn: Any, state_machine_arn: str, document: str, cluster: str, service: str, revision: int
+) -> Decision:
     """The EventBridge trigger's rule: start attempt 1 of this revision, or nothing if any attempt exists.
 
     A CloudTrail event may come minutes late, or twice, after a Terraform run already migrated (or failed and

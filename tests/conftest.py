@@ -4,7 +4,7 @@ at the workflow tests' speed; ``emu`` at real speed, its clock moved by the test
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from moto import mock_aws
@@ -13,6 +13,7 @@ from emulator import Emulator, FleetDeployment
 from emulator.lambda_runtime import LambdaContext
 from fleet_migration import aws as fleet_aws
 from fleet_migration.observability import metrics
+
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -26,8 +27,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     except ImportError:  # an older pytest: xdist's own suffix works there
         return
     for item in items:
-        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                        for m in item.iter_markers("xdist_group")})
+        names = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        )
         suffix = f"@{'_'.join(names)}"
         if names and not item.nodeid.endswith(suffix):  # a test's own id may hold an "@" (terraform@ci)
             item._id = NodeId.parse(item.nodeid + suffix)
@@ -66,6 +68,7 @@ def fast_input(fleet: FleetDeployment):
 
 
 # -- for tests that call the steps and the emulator directly ----------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def _reset_metrics() -> Iterator[None]:
@@ -108,8 +111,6 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-
-
 @pytest.fixture
 def deployment(emu: Emulator, request: pytest.FixtureRequest) -> FleetDeployment:
     marker = request.node.get_closest_marker("fleet")
@@ -126,7 +127,7 @@ def execution(emu: Emulator):
             "id": emu.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}",
             "name": name,
             "state_machine_arn": emu.state_machine_arn,
-            "start_time": datetime.now(timezone.utc).isoformat(),
+            "start_time": datetime.now(UTC).isoformat(),
         }
 
     return build

@@ -34,9 +34,15 @@ _SHAPES = {
     "Map": ('[["', '"]]'),
 }
 _COMPARISONS = {
-    "BooleanEquals": "=", "StringEquals": "=", "NumericEquals": "=", "TimestampEquals": "=",
-    "StringMatches": "~", "NumericLessThan": "<", "NumericGreaterThan": ">",
-    "NumericLessThanEquals": "<=", "NumericGreaterThanEquals": ">=",
+    "BooleanEquals": "=",
+    "StringEquals": "=",
+    "NumericEquals": "=",
+    "TimestampEquals": "=",
+    "StringMatches": "~",
+    "NumericLessThan": "<",
+    "NumericGreaterThan": ">",
+    "NumericLessThanEquals": "<=",
+    "NumericGreaterThanEquals": ">=",
 }
 
 
@@ -136,13 +142,18 @@ def main(argv: list[str] | None = None) -> int:
     readme = DOCUMENT.read_text()
     found = current_block(readme)
     if found is None:
-        print(f"docs/architecture.md has no diagram markers; add {BEGIN!r} and {END!r} where the diagram goes", file=sys.stderr)
+        print(
+            f"docs/architecture.md has no diagram markers; add {BEGIN!r} and {END!r} where the diagram goes",
+            file=sys.stderr,
+        )
         return 1
     wanted = readme_block(definition)
     if args.check:
         if found != wanted:
-            print("docs/architecture.md's state machine diagram is out of date: run python tools/asl_to_mermaid.py --write",
-                  file=sys.stderr)
+            print(
+                "docs/architecture.md's state machine diagram is out of date: run python tools/asl_to_mermaid.py --write",
+                file=sys.stderr,
+            )
             return 1
         print("docs/architecture.md's state machine diagram matches the ASL")
         return 0

@@ -22,8 +22,13 @@ OLDEST, NEWEST = (3, 9), (3, 10)
 
 def _version(interpreter: str) -> tuple[int, int] | None:
     try:
-        text = subprocess.run([interpreter, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
-                              text=True, timeout=30, check=True).stdout
+        text = subprocess.run(
+            [interpreter, "-c", "import sys; print(*sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     major, minor = (int(part) for part in text.split())
@@ -31,8 +36,13 @@ def _version(interpreter: str) -> tuple[int, int] | None:
 
 
 def oldest_interpreter() -> tuple[str, tuple[int, int]] | None:
-    found = [(version, path) for path in {shutil.which(name) for name in CANDIDATES} if path
-             for version in [_version(path)] if version and OLDEST <= version <= NEWEST]
+    found = [
+        (version, path)
+        for path in {shutil.which(name) for name in CANDIDATES}
+        if path
+        for version in [_version(path)]
+        if version and OLDEST <= version <= NEWEST
+    ]
     return (min(found)[1], min(found)[0]) if found else None
 
 
@@ -51,14 +61,20 @@ def build() -> int:
         return 0
     found = oldest_interpreter()
     if found is None:
-        print("oldest-python: no Python 3.9 or 3.10 here (CPython or PyPy): the Terraform client is checked with "
-              "ruff's 3.9 target and the 3.9 grammar only")
+        print(
+            "oldest-python: no Python 3.9 or 3.10 here (CPython or PyPy): the Terraform client is checked with "
+            "ruff's 3.9 target and the 3.9 grammar only"
+        )
         return 0
     path, version = found
     try:
         subprocess.run([path, "-m", "venv", "--clear", str(VENV)], check=True, capture_output=True, timeout=300)
-        subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "boto3"], check=True,
-                       capture_output=True, timeout=600)
+        subprocess.run(
+            [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "boto3"],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         print(f"oldest-python: could not build {VENV} from {path} ({exc}); the client test on it will be skipped")
         return 0

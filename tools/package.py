@@ -31,8 +31,17 @@ PACKAGE_DIR = ROOT / "terraform" / "modules" / "workflow" / "package"
 FUNCTIONS_ZIP = PACKAGE_DIR / "functions.zip"
 DEPENDENCIES_ZIP = PACKAGE_DIR / "dependencies.zip"
 # template.yaml's Globals: Runtime python3.12, Architectures [arm64].
-PIP_PLATFORM = ["--platform", "manylinux2014_aarch64", "--python-version", "3.12", "--implementation", "cp",
-                "--abi", "cp312", "--only-binary=:all:"]
+PIP_PLATFORM = [
+    "--platform",
+    "manylinux2014_aarch64",
+    "--python-version",
+    "3.12",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp312",
+    "--only-binary=:all:",
+]
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
 
 
@@ -58,7 +67,9 @@ def pinned_requirements() -> dict[str, str]:
             continue
         name, separator, version = text.partition("==")
         if not separator:
-            raise SystemExit(f"functions/requirements.txt: pin {text!r} with == so every deployment ships the same code")
+            raise SystemExit(
+                f"functions/requirements.txt: pin {text!r} with == so every deployment ships the same code"
+            )
         pins[canonical(name)] = version.strip()
     return pins
 
@@ -111,8 +122,18 @@ def dependency_entries(wheel_dir: Path) -> dict[str, bytes]:
 
 
 def download(pins: dict[str, str], wheel_dir: Path) -> None:
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-cache-dir", *PIP_PLATFORM,
-               "--dest", str(wheel_dir), *[f"{name}=={version}" for name, version in pins.items()]]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-cache-dir",
+        *PIP_PLATFORM,
+        "--dest",
+        str(wheel_dir),
+        *[f"{name}=={version}" for name, version in pins.items()],
+    ]
     subprocess.run(command, check=True)
 
 
@@ -137,8 +158,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--check", action="store_true", help="only report whether the committed packages are current")
     args = parser.parse_args(argv)
     if args.check:
-        stale = [path.name for path, current in ((FUNCTIONS_ZIP, code_current()), (DEPENDENCIES_ZIP, dependencies_current()))
-                 if not current]
+        stale = [
+            path.name
+            for path, current in ((FUNCTIONS_ZIP, code_current()), (DEPENDENCIES_ZIP, dependencies_current()))
+            if not current
+        ]
         for name in stale:
             print(f"{name} differs from functions/: run `make package` and commit it", file=sys.stderr)
         return 1 if stale else 0

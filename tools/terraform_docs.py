@@ -52,7 +52,7 @@ class Scanner:
         return self.pos >= len(self.text)
 
     def peek(self, length: int = 1) -> str:
-        return self.text[self.pos:self.pos + length]
+        return self.text[self.pos : self.pos + length]
 
     def skip_blank(self, newlines: bool = True) -> None:
         """Spaces, comments and (unless told not to) newlines."""
@@ -75,7 +75,7 @@ class Scanner:
         start = self.pos
         while not self.at_end() and (self.peek().isalnum() or self.peek() in "_-"):
             self.pos += 1
-        return self.text[start:self.pos]
+        return self.text[start : self.pos]
 
     def string(self) -> str:
         """A quoted string starting at the current position; returns its source text, quotes included."""
@@ -87,7 +87,7 @@ class Scanner:
                 self.pos += 2
             elif char == '"':
                 self.pos += 1
-                return self.text[start:self.pos]
+                return self.text[start : self.pos]
             elif char == "\n":
                 break
             else:
@@ -97,17 +97,17 @@ class Scanner:
     def heredoc(self) -> str:
         start = self.pos
         line_end = self.text.find("\n", self.pos)
-        marker = self.text[self.pos:line_end].lstrip("<").lstrip("-").strip()
+        marker = self.text[self.pos : line_end].lstrip("<").lstrip("-").strip()
         if line_end < 0 or not marker:
             raise self.error("malformed heredoc")
         self.pos = line_end + 1
         while not self.at_end():
             line_end = self.text.find("\n", self.pos)
             line_end = len(self.text) if line_end < 0 else line_end
-            line = self.text[self.pos:line_end]
+            line = self.text[self.pos : line_end]
             self.pos = line_end
             if line.strip() == marker:
-                return self.text[start:self.pos]
+                return self.text[start : self.pos]
             self.pos += 1
         raise self.error(f"heredoc {marker} never ends")
 
@@ -138,7 +138,7 @@ class Scanner:
                 self.pos += 1
         if depth:
             raise self.error("unbalanced brackets in an expression")
-        return self.text[start:self.pos].strip()
+        return self.text[start : self.pos].strip()
 
     def body(self) -> dict[str, str]:
         """The inside of a `{ ... }` block, the opening brace already read: its attributes (nested blocks skipped)."""
@@ -212,25 +212,39 @@ def code(expression: str) -> str:
 
 
 def read_module(module: Path) -> tuple[list[Block], list[Block]]:
-    variables = [block for block in parse_blocks((module / "variables.tf").read_text(), str(module / "variables.tf"))
-                 if block.kind == "variable"]
-    outputs = [block for block in parse_blocks((module / "outputs.tf").read_text(), str(module / "outputs.tf"))
-               if block.kind == "output"]
+    variables = [
+        block
+        for block in parse_blocks((module / "variables.tf").read_text(), str(module / "variables.tf"))
+        if block.kind == "variable"
+    ]
+    outputs = [
+        block
+        for block in parse_blocks((module / "outputs.tf").read_text(), str(module / "outputs.tf"))
+        if block.kind == "output"
+    ]
     return variables, outputs
 
 
 def tables(module: Path) -> str:
     """The markdown between the markers: an Inputs table (required first, then by name) and an Outputs table."""
     variables, outputs = read_module(module)
-    lines = [BEGIN, NOTE, "### Inputs", "",
-             "| name | description | type | default | required |", "|---|---|---|---|:---:|"]
+    lines = [
+        BEGIN,
+        NOTE,
+        "### Inputs",
+        "",
+        "| name | description | type | default | required |",
+        "|---|---|---|---|:---:|",
+    ]
     for variable in sorted(variables, key=lambda block: ("default" in block.attributes, block.name)):
         attributes = variable.attributes
         required = "default" not in attributes
         description = cell(string_value(attributes.get("description", '""')))
         default = "n/a" if required else code(attributes["default"])
-        lines.append(f"| `{variable.name}` | {description} | {code(attributes.get('type', 'any'))} | {default} "
-                     f"| {'yes' if required else 'no'} |")
+        lines.append(
+            f"| `{variable.name}` | {description} | {code(attributes.get('type', 'any'))} | {default} "
+            f"| {'yes' if required else 'no'} |"
+        )
     lines += ["", "### Outputs", "", "| name | description |", "|---|---|"]
     for output in sorted(outputs, key=lambda block: block.name):
         description = cell(string_value(output.attributes.get("description", '""')))
@@ -243,7 +257,7 @@ def current_tables(readme: str) -> str | None:
     start, end = readme.find(BEGIN), readme.find(END)
     if start < 0 or end < start:
         return None
-    return readme[start:end + len(END)]
+    return readme[start : end + len(END)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,8 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         if found == wanted:
             print(f"{name}: inputs and outputs tables are current")
         elif args.check:
-            print(f"{name}: inputs and outputs tables are out of date: run python tools/terraform_docs.py",
-                  file=sys.stderr)
+            print(
+                f"{name}: inputs and outputs tables are out of date: run python tools/terraform_docs.py",
+                file=sys.stderr,
+            )
             stale += 1
         else:
             readme_path.write_text(readme.replace(found, wanted))

@@ -26,7 +26,9 @@ def _client() -> Any:
 @throttling_is_retried
 def capture(cluster: str, service: str) -> ScalableTarget | None:
     rid = resource_id(cluster, service)
-    found = _client().describe_scalable_targets(ServiceNamespace=NAMESPACE, ResourceIds=[rid], ScalableDimension=DIMENSION)
+    found = _client().describe_scalable_targets(
+        ServiceNamespace=NAMESPACE, ResourceIds=[rid], ScalableDimension=DIMENSION
+    )
     targets = found.get("ScalableTargets", [])
     if not targets:
         return None

@@ -28,8 +28,11 @@ CONNECT_TIMEOUT = 2
 READ_TIMEOUT = 5
 ATTEMPTS = 3
 WORST_CALL_SECONDS = ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum(2 ** (n - 1) for n in range(1, ATTEMPTS))
-_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": ATTEMPTS}, connect_timeout=CONNECT_TIMEOUT,
-                 read_timeout=READ_TIMEOUT)
+_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
+)
 
 THROTTLING_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "Rate exceeded"}
@@ -109,7 +112,9 @@ def throttling_is_retried(func: F) -> F:
             return func(*args, **kwargs)
         except ClientError as exc:
             if error_code(exc) in THROTTLING_CODES:
-                raise AwsThrottled(f"AWS throttled {func.__name__}; the step will be retried", aws_error=str(exc)) from exc
+                raise AwsThrottled(
+                    f"AWS throttled {func.__name__}; the step will be retried", aws_error=str(exc)
+                ) from exc
             raise
 
     return wrapper  # type: ignore[return-value]

@@ -90,8 +90,12 @@ def _looks_held(live: tuple[int, ScalableTarget | None], hold: int) -> bool:
     if target is None:
         return True
     suspended = target.suspended
-    return (target.min_capacity == target.max_capacity == hold and suspended.dynamic_scaling_in_suspended
-            and suspended.dynamic_scaling_out_suspended and suspended.scheduled_scaling_suspended)
+    return (
+        target.min_capacity == target.max_capacity == hold
+        and suspended.dynamic_scaling_in_suspended
+        and suspended.dynamic_scaling_out_suspended
+        and suspended.scheduled_scaling_suspended
+    )
 
 
 def _captured(sfn: Any, execution_arn: str) -> tuple[dict[str, ServiceSnapshot] | None, int]:

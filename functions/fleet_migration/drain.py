@@ -17,8 +17,9 @@ from fleet_migration.models import Migration, Poll
 def scale_down(migration: Migration) -> Migration:
     """Hold autoscaling first (or it would undo the scale-down), then lower the desired counts."""
     spec = migration.input
-    outage.before_scale_down(spec, migration.services, migration.maintenance_rules, migration.leftover_rules,
-                             migration.execution.name)
+    outage.before_scale_down(
+        spec, migration.services, migration.maintenance_rules, migration.leftover_rules, migration.execution.name
+    )
     for service in migration.services:
         hold = service.held_count(spec.min_capacity)
         if service.scalable_target:
@@ -43,4 +44,3 @@ def check_drained(migration: Migration) -> Migration:
             f"{spec.drain_timeout_seconds} ({drain.detail}); look at why the tasks do not stop, or raise the timeout",
         )
     return migration
-

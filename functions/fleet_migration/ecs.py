@@ -91,9 +91,24 @@ def describe_task_definition(arn: str) -> dict[str, Any]:
 
 
 # What RegisterTaskDefinition takes of a described revision (the rest, such as status or revision, ECS sets).
-_REGISTERED_FIELDS = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
-                      "placementConstraints", "requiresCompatibilities", "cpu", "memory", "pidMode", "ipcMode",
-                      "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage", "runtimePlatform")
+_REGISTERED_FIELDS = (
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+)
 
 
 @throttling_is_retried
@@ -142,7 +157,9 @@ def failed_deployment(service: dict[str, Any]) -> str | None:
     """Why ECS marked the primary deployment FAILED (the circuit breaker), if it did: it launches no more tasks."""
     for deployment in service.get("deployments", []):
         if deployment.get("status") == "PRIMARY" and deployment.get("rolloutState") == "FAILED":
-            return f"deployment {deployment.get('id')} FAILED: {deployment.get('rolloutStateReason') or 'no reason given'}"
+            return (
+                f"deployment {deployment.get('id')} FAILED: {deployment.get('rolloutStateReason') or 'no reason given'}"
+            )
     return None
 
 
@@ -248,8 +265,10 @@ def run_task_placement(launch: TaskLaunch) -> dict[str, Any]:
     if launch.platform_version:
         parameters["platformVersion"] = launch.platform_version
     if launch.subnets is not None:
-        awsvpc: dict[str, Any] = {"subnets": launch.subnets,
-                                  "assignPublicIp": "ENABLED" if launch.assign_public_ip else "DISABLED"}
+        awsvpc: dict[str, Any] = {
+            "subnets": launch.subnets,
+            "assignPublicIp": "ENABLED" if launch.assign_public_ip else "DISABLED",
+        }
         if launch.security_groups is not None:
             awsvpc["securityGroups"] = launch.security_groups
         parameters["networkConfiguration"] = {"awsvpcConfiguration": awsvpc}

@@ -77,4 +77,3 @@ def migration_applied(migration: Migration, error: str) -> bool:
     if error in ("TaskFailedToStart", "MigrationFailed", "MigrationTimeout"):
         return False
     return migration.task is not None and migration.task.succeeded
-

@@ -132,7 +132,9 @@ class MigrationInput(BaseModel):
                 "raise max_capacity or lower desired_count"
             )
         if self.vuln_service and self.vuln_service.split("/")[-1] == self.ecs_service.split("/")[-1]:
-            raise ValueError('vuln_service: it names the same service as ecs_service; set it to "" or to the other service')
+            raise ValueError(
+                'vuln_service: it names the same service as ecs_service; set it to "" or to the other service'
+            )
         return self
 
     @model_validator(mode="after")
@@ -204,7 +206,7 @@ def describe_validation_errors(exc: ValidationError, document: dict) -> tuple[li
 
             guess = difflib.get_close_matches(field, FIELD_HINTS, n=1)
             suggestion = f'did you mean "{guess[0]}"? ' if guess else ""
-            problems.append(f'{field}: not a field of the execution input; {suggestion}remove it')
+            problems.append(f"{field}: not a field of the execution input; {suggestion}remove it")
         elif error["type"] == "missing":
             problems.append(f"{field}: required; set it to {FIELD_HINTS[field]}")
         elif not field:
@@ -213,7 +215,9 @@ def describe_validation_errors(exc: ValidationError, document: dict) -> tuple[li
             field = problems[-1].split(":", 1)[0]
         else:
             got = document.get(field, error.get("input"))
-            problems.append(f"{field}: {error['msg']} (got {got!r}); set it to {FIELD_HINTS.get(field, 'a valid value')}")
+            problems.append(
+                f"{field}: {error['msg']} (got {got!r}); set it to {FIELD_HINTS.get(field, 'a valid value')}"
+            )
         if field not in fields:
             fields.append(field)
     return problems, fields

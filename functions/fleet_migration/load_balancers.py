@@ -41,14 +41,16 @@ def deregistration_delay(target_group_arn: str) -> int:
 @throttling_is_retried
 def set_deregistration_delay(target_group_arn: str, seconds: int) -> None:
     _elbv2().modify_target_group_attributes(
-        TargetGroupArn=target_group_arn, Attributes=[{"Key": DELAY_ATTRIBUTE, "Value": str(seconds)}])
+        TargetGroupArn=target_group_arn, Attributes=[{"Key": DELAY_ATTRIBUTE, "Value": str(seconds)}]
+    )
 
 
 def _forwards_to(action: dict[str, Any], groups: set[str]) -> bool:
     if action.get("Type") != "forward":
         return False
     targets = {action.get("TargetGroupArn")} | {
-        g.get("TargetGroupArn") for g in (action.get("ForwardConfig") or {}).get("TargetGroups", [])}
+        g.get("TargetGroupArn") for g in (action.get("ForwardConfig") or {}).get("TargetGroups", [])
+    }
     return bool(targets & groups)
 
 
@@ -97,8 +99,11 @@ def rules_left_by_earlier_executions(rules: list[dict[str, Any]], execution_name
 
 def free_priority(rules: list[dict[str, Any]], ignoring: list[str]) -> int | None:
     """A priority numerically lower than every other rule's (rules about to be deleted aside), or None."""
-    taken = [int(rule["Priority"]) for rule in rules
-             if not rule.get("IsDefault") and rule["RuleArn"] not in ignoring and str(rule["Priority"]).isdigit()]
+    taken = [
+        int(rule["Priority"])
+        for rule in rules
+        if not rule.get("IsDefault") and rule["RuleArn"] not in ignoring and str(rule["Priority"]).isdigit()
+    ]
     priority = min(taken, default=HIGHEST_PRIORITY + 1) - 1
     return priority if priority >= HIGHEST_PRIORITY else None
 
@@ -114,8 +119,12 @@ def add_maintenance_rule(listener_arn: str, priority: int, message: str, executi
         ListenerArn=listener_arn,
         Priority=priority,
         Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["*"]}}],
-        Actions=[{"Type": "fixed-response", "FixedResponseConfig": {
-            "StatusCode": "503", "ContentType": content_type, "MessageBody": message}}],
+        Actions=[
+            {
+                "Type": "fixed-response",
+                "FixedResponseConfig": {"StatusCode": "503", "ContentType": content_type, "MessageBody": message},
+            }
+        ],
         Tags=[{"Key": EXECUTION_TAG, "Value": execution_name}],
     )
     return created["Rules"][0]["RuleArn"]
@@ -137,7 +146,12 @@ def rules_of_execution(listener_arn: str, execution_name: str) -> list[str]:
     rules = [rule for rule in _rules(listener_arn) if not rule.get("IsDefault")]
     ours = []
     for start in range(0, len(rules), _DESCRIBE_TAGS_BATCH):
-        described = _elbv2().describe_tags(ResourceArns=[r["RuleArn"] for r in rules[start : start + _DESCRIBE_TAGS_BATCH]])
-        ours += [resource["ResourceArn"] for resource in described.get("TagDescriptions", [])
-                 if {"Key": EXECUTION_TAG, "Value": execution_name} in resource.get("Tags", [])]
+        described = _elbv2().describe_tags(
+            ResourceArns=[r["RuleArn"] for r in rules[start : start + _DESCRIBE_TAGS_BATCH]]
+        )
+        ours += [
+            resource["ResourceArn"]
+            for resource in described.get("TagDescriptions", [])
+            if {"Key": EXECUTION_TAG, "Value": execution_name} in resource.get("Tags", [])
+        ]
     return ours

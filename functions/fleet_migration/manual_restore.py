@@ -12,8 +12,9 @@ from fleet_migration import (
 from fleet_migration.models import MigrationTask, ServiceSnapshot
 
 
-def commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None,
-                     applied: bool = False) -> list[str]:
+def commands(
+    cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None, applied: bool = False
+) -> list[str]:
     """The AWS CLI commands that do by hand what the rollback does."""
     commands = []
     if task and not task.done:
@@ -23,9 +24,18 @@ def commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask 
         revision = service.revision_back(applied)
         commands.append(
             shlex.join(
-                ["aws", "ecs", "update-service", "--cluster", cluster, "--service", service.name,
-                 *(["--task-definition", serving.revision_name(revision)] if revision else []),
-                 "--desired-count", str(count)]
+                [
+                    "aws",
+                    "ecs",
+                    "update-service",
+                    "--cluster",
+                    cluster,
+                    "--service",
+                    service.name,
+                    *(["--task-definition", serving.revision_name(revision)] if revision else []),
+                    "--desired-count",
+                    str(count),
+                ]
             )
         )
         target = service.scalable_target
@@ -34,11 +44,23 @@ def commands(cluster: str, services: list[ServiceSnapshot], task: MigrationTask 
             suspended = ",".join(f"{key}={str(value).lower()}" for key, value in target.suspended.to_api().items())
             commands.append(
                 shlex.join(
-                    ["aws", "application-autoscaling", "register-scalable-target", "--service-namespace", "ecs",
-                     "--resource-id", target.resource_id, "--scalable-dimension", autoscaling.DIMENSION,
-                     "--min-capacity", str(low), "--max-capacity", str(high),
-                     "--suspended-state", suspended]
+                    [
+                        "aws",
+                        "application-autoscaling",
+                        "register-scalable-target",
+                        "--service-namespace",
+                        "ecs",
+                        "--resource-id",
+                        target.resource_id,
+                        "--scalable-dimension",
+                        autoscaling.DIMENSION,
+                        "--min-capacity",
+                        str(low),
+                        "--max-capacity",
+                        str(high),
+                        "--suspended-state",
+                        suspended,
+                    ]
                 )
             )
     return commands + outage.restore_commands(services)
-

@@ -44,8 +44,11 @@ def run(migration: Migration) -> Migration:
         memory=spec.task_memory,
         container_memory=migration.container_memory,
     )
-    migration.task = MigrationTask(arn=task["taskArn"], last_status=task.get("lastStatus", "PROVISIONING"),
-                                   wait=Poll.start(polling.now(), spec.timeout_seconds, spec.poll_interval))
+    migration.task = MigrationTask(
+        arn=task["taskArn"],
+        last_status=task.get("lastStatus", "PROVISIONING"),
+        wait=Poll.start(polling.now(), spec.timeout_seconds, spec.poll_interval),
+    )
     return migration
 
 
@@ -64,7 +67,9 @@ def poll(migration: Migration) -> Migration:
     else:
         observe(task, described, spec.container_name)
     if task.wait.look(at, "" if task.last_status == "STOPPED" else f"the task {task.last_status}", spec.poll_interval):
-        ecs.stop_task(spec.cluster_name, task.arn, f"fleet-migration: still running after timeout_seconds={spec.timeout_seconds}")
+        ecs.stop_task(
+            spec.cluster_name, task.arn, f"fleet-migration: still running after timeout_seconds={spec.timeout_seconds}"
+        )
         raise MigrationTimeout(
             f"The migration task was still {task.last_status} after timeout_seconds={spec.timeout_seconds} and was "
             "stopped; check the database and the task's logs, then raise timeout_seconds if the migration is just slow",
@@ -81,8 +86,13 @@ def _raise_unless_succeeded(task: MigrationTask, container_name: str) -> None:
         return
     details = _task_details(task)
     reasons = "; ".join(f"{name}: {reason}" for name, reason in (task.container_reasons or {}).items())
-    stopped_by = "" if task.stop_code == ENDED_BY_ITSELF else (
-        f" after ECS stopped the task ({task.stop_code or 'no stop code'}: {task.stopped_reason or 'no reason given'})")
+    stopped_by = (
+        ""
+        if task.stop_code == ENDED_BY_ITSELF
+        else (
+            f" after ECS stopped the task ({task.stop_code or 'no stop code'}: {task.stopped_reason or 'no reason given'})"
+        )
+    )
     if task.stop_code == "TaskFailedToStart" or task.exit_code is None:
         raise TaskFailedToStart(
             f"The migration task stopped before running the command ({task.stop_code or 'no exit code'}: "
@@ -105,8 +115,13 @@ def _raise_unless_succeeded(task: MigrationTask, container_name: str) -> None:
 
 
 def _task_details(task: MigrationTask) -> dict[str, Any]:
-    return {"task_arn": task.arn, "exit_code": task.exit_code, "stop_code": task.stop_code,
-            "stopped_reason": task.stopped_reason, "container_reasons": task.container_reasons or None}
+    return {
+        "task_arn": task.arn,
+        "exit_code": task.exit_code,
+        "stop_code": task.stop_code,
+        "stopped_reason": task.stopped_reason,
+        "container_reasons": task.container_reasons or None,
+    }
 
 
 def observe(task: MigrationTask, described: dict[str, Any], container_name: str) -> None:
@@ -134,4 +149,3 @@ def started_by(spec: MigrationInput) -> str:
 
 def family(spec: MigrationInput) -> str:
     return short_name(spec.task_definition)
-

@@ -202,8 +202,10 @@ class DatabaseSnapshot(BaseModel):
 
     def public(self) -> dict[str, Any]:
         """What the output and the causes show of it (docs/errors.md: ``snapshot``)."""
-        shown = self.model_dump(include={"type", "identifier", "snapshot_identifier", "arn", "status",
-                                         "restore_command", "restore_note"}, exclude_none=True)
+        shown = self.model_dump(
+            include={"type", "identifier", "snapshot_identifier", "arn", "status", "restore_command", "restore_note"},
+            exclude_none=True,
+        )
         if self.status == "failed":
             shown.pop("restore_command", None)
             shown.pop("restore_note", None)

@@ -16,8 +16,9 @@ from fleet_migration.execution_input import MigrationInput
 from fleet_migration.models import MaintenanceRule, ServiceSnapshot, TargetGroup
 
 
-def plan_target_groups(spec: MigrationInput, service: dict[str, Any],
-                       inherited: ServiceSnapshot | None) -> list[TargetGroup]:
+def plan_target_groups(
+    spec: MigrationInput, service: dict[str, Any], inherited: ServiceSnapshot | None
+) -> list[TargetGroup]:
     """Each target group of the service with its delay before; ``lowered`` where this execution must put it
     back: it lowers it, or an interrupted earlier execution left it lowered."""
     before = {group.arn: group.deregistration_delay_seconds for group in (inherited.target_groups if inherited else [])}
@@ -26,13 +27,19 @@ def plan_target_groups(spec: MigrationInput, service: dict[str, Any],
         live = load_balancers.deregistration_delay(arn)
         was = before.get(arn, live)
         setting = spec.deregistration_delay_seconds
-        groups.append(TargetGroup(arn=arn, deregistration_delay_seconds=was,
-                                  lowered=(setting is not None and was > setting) or was != live))
+        groups.append(
+            TargetGroup(
+                arn=arn,
+                deregistration_delay_seconds=was,
+                lowered=(setting is not None and was > setting) or was != live,
+            )
+        )
     return groups
 
 
-def plan_maintenance(spec: MigrationInput, service: dict[str, Any],
-                     execution_name: str) -> tuple[list[MaintenanceRule], list[str]]:
+def plan_maintenance(
+    spec: MigrationInput, service: dict[str, Any], execution_name: str
+) -> tuple[list[MaintenanceRule], list[str]]:
     """(the maintenance rules to add, the rules earlier executions left) on the listeners forwarding to Fleet."""
     planned, leftover = [], []
     for listener, rules in load_balancers.listeners_forwarding_to(load_balancers.target_group_arns(service)).items():
@@ -52,8 +59,13 @@ def plan_maintenance(spec: MigrationInput, service: dict[str, Any],
     return planned, leftover
 
 
-def before_scale_down(spec: MigrationInput, services: list[ServiceSnapshot], rules: list[MaintenanceRule],
-                      leftover: list[str], execution_name: str) -> None:
+def before_scale_down(
+    spec: MigrationInput,
+    services: list[ServiceSnapshot],
+    rules: list[MaintenanceRule],
+    leftover: list[str],
+    execution_name: str,
+) -> None:
     """Take down pages nobody took down, put up ours, shorten the draining: all before any task goes away."""
     for arn in leftover:
         load_balancers.delete_rule(arn)
@@ -73,7 +85,9 @@ def restore_delays(services: list[ServiceSnapshot]) -> list[dict[str, Any]]:
     for group in _distinct(services):
         if group.lowered:
             load_balancers.set_deregistration_delay(group.arn, group.deregistration_delay_seconds)
-            restored.append({"target_group": group.arn, "deregistration_delay_seconds": group.deregistration_delay_seconds})
+            restored.append(
+                {"target_group": group.arn, "deregistration_delay_seconds": group.deregistration_delay_seconds}
+            )
     return restored
 
 
@@ -89,7 +103,8 @@ def restore_commands(services: list[ServiceSnapshot]) -> list[str]:
     return [
         f"aws elbv2 modify-target-group-attributes --target-group-arn {group.arn} --attributes "
         f"Key={load_balancers.DELAY_ATTRIBUTE},Value={group.deregistration_delay_seconds}"
-        for group in _distinct(services) if group.lowered
+        for group in _distinct(services)
+        if group.lowered
     ]
 
 

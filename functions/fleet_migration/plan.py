@@ -4,6 +4,9 @@ plan what the other steps do and what the rollback restores. It changes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,64 +34,140 @@ from fleet_migration.errors import (
     ResourceNotFound,
 )
 from fleet_migration.execution_input import MigrationInput, short_name
-from fleet_migration.models import DescribeRequest, Migration, ScalableTarget, ServiceSnapshot, TaskLaunch
+from fleet_migration.models import DescribeRequest, Execution, Migration, ScalableTarget, ServiceSnapshot, TaskLaunch
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the input names, as ECS describes it."""
+
+    cluster_arn: str
+    services: dict[str, dict[str, Any]]  # by the input field that names it: ecs_service, vuln_service
+    definition: dict[str, Any]  # the new revision
+
+    @property
+    def fleet(self) -> dict[str, Any]:
+        return self.services["ecs_service"]
+
+
+@dataclass(frozen=True)
+class Runnable:
+    """How the migration task will run, once nothing RunTask would refuse is left."""
+
+    launch: TaskLaunch
+    container_memory: int | None  # the migration container's own limit under task_memory
+    database: dict[str, Any] | None  # the database to snapshot first
 
 
 def plan(request: DescribeRequest) -> Migration:
     """Validate, check that everything exists and capture what the rollback must restore. Changes nothing."""
     spec = MigrationInput.parse(request.input)
-    try:
-        cluster_arn = ecs.find_cluster(spec.ecs_cluster)
-        wanted = {"ecs_service": spec.ecs_service}
-        if spec.vuln_service:
-            wanted["vuln_service"] = spec.vuln_service
-        found = ecs.find_services(spec.ecs_cluster, wanted)
-        preflight.check_scheduling(found)
-        definition = ecs.find_task_definition(spec.task_definition_ref, spec.container_name)
-        _preflight(spec, definition)
-        task_launch = launch.resolve(spec, found["ecs_service"], definition)
-        preflight.check_launch(spec, task_launch, definition, found["ecs_service"]["serviceName"])
-        container_memory = _check_task_size(spec, definition, task_launch)
-        database = snapshot.find_database(spec)
+    with _only_reads():
+        found = _find(spec)
+        runnable = _check_runnable(spec, found)
         guard.ensure_no_other_migration(spec, request.execution)
         _ensure_no_migration_task_left(spec)
-        live = {s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))
-                for s in found.values()}
+        live = {
+            s["serviceName"]: (s["desiredCount"], autoscaling.capture(spec.cluster_name, s["serviceName"]))
+            for s in found.services.values()
+        }
         inherited = baseline.inherited(spec, request.execution, live)
-        services = []
-        for field, service in found.items():
-            name = service["serviceName"]
-            before = (inherited[name][1].desired_count, inherited[name][1].scalable_target) if name in inherited else live[name]
-            captured = _snapshot(spec, field, service, *before)
-            # What served before an interrupted earlier migration scaled it down is what serves "before".
-            captured.serving_task_definition = (
-                inherited[name][1].serving_task_definition if name in inherited
-                else serving.serving_task_definition(service, ecs.service_tasks(spec.cluster_name, name)))
-            preflight.check_revision_restorable(field, service, captured.revision_to_restore)
-            captured.target_groups = outage.plan_target_groups(spec, service, inherited.get(name, (None, None))[1])
-            services.append(captured)
-        maintenance, leftover = outage.plan_maintenance(spec, found["ecs_service"], request.execution.name)
-        skipped = None if inherited or leftover else _nothing_to_migrate(spec, services[0], definition)
+        services = [
+            _capture(spec, field, service, live[service["serviceName"]], inherited.get(service["serviceName"]))
+            for field, service in found.services.items()
+        ]
+        maintenance, leftover = outage.plan_maintenance(spec, found.fleet, request.execution.name)
+        skipped = None if inherited or leftover else _nothing_to_migrate(spec, services[0], found.definition)
+    migration = _migration(spec, request.execution, found, runnable, services, inherited)
+    migration.maintenance_rules, migration.leftover_rules = maintenance, leftover
+    if skipped:
+        migration.result = {
+            "skipped": skipped,
+            "task_arn": None,
+            "task_definition": migration.task_definition_arn,
+            "services": [{"name": s.name, "desired_count": s.desired_count} for s in services],
+            "duration_seconds": round(polling.now() - migration.execution.started_at, 1),
+        }
+    return migration
+
+
+@contextmanager
+def _only_reads() -> Iterator[None]:
+    """Only reads happen in this step: an AWS refusal (permissions, wrong account or region) means we cannot see
+    what the input names, and the contract reports that before anything changed."""
+    try:
+        yield
     except ClientError as exc:
-        # Only reads so far: an AWS refusal (permissions, wrong account or region) means we cannot
-        # see what the input names, and the contract reports that before anything changed.
         raise ResourceNotFound(
             f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}); check the names "
             "in the input and that the describe step's role may read them. Nothing was changed.",
             aws_error=aws.error_code(exc),
         ) from exc
-    planned = snapshot.plan(spec, request.execution, database)
-    migration = Migration(
+
+
+def _find(spec: MigrationInput) -> Found:
+    """The cluster, the services and the new revision with its container: ``ResourceNotFound`` names what is not."""
+    cluster_arn = ecs.find_cluster(spec.ecs_cluster)
+    wanted = {"ecs_service": spec.ecs_service, **({"vuln_service": spec.vuln_service} if spec.vuln_service else {})}
+    services = ecs.find_services(spec.ecs_cluster, wanted)
+    preflight.check_scheduling(services)
+    return Found(cluster_arn, services, ecs.find_task_definition(spec.task_definition_ref, spec.container_name))
+
+
+def _check_runnable(spec: MigrationInput, found: Found) -> Runnable:
+    """What RunTask or the run-task step's IAM would refuse after the scale-down, refused now."""
+    preflight.check_command(spec.command, preflight.allowed_commands())
+    preflight.check_family(found.definition)
+    preflight.check_roles(found.definition)
+    task_launch = launch.resolve(spec, found.fleet, found.definition)
+    preflight.check_launch(spec, task_launch, found.definition, found.fleet["serviceName"])
+    container_memory = _check_task_size(spec, found.definition, task_launch)
+    return Runnable(task_launch, container_memory, snapshot.find_database(spec))
+
+
+def _capture(
+    spec: MigrationInput,
+    field: str,
+    service: dict[str, Any],
+    live: tuple[int, ScalableTarget | None],
+    inherited: tuple[str, ServiceSnapshot] | None,
+) -> ServiceSnapshot:
+    """One service before anything changes: as it is, or, where an interrupted earlier migration left it scaled
+    down, as that one found it (what served then is what serves "before")."""
+    earlier = inherited[1] if inherited else None
+    count, target = (earlier.desired_count, earlier.scalable_target) if earlier else live
+    captured = _snapshot(spec, field, service, count, target)
+    captured.serving_task_definition = (
+        earlier.serving_task_definition
+        if earlier
+        else serving.serving_task_definition(service, ecs.service_tasks(spec.cluster_name, service["serviceName"]))
+    )
+    preflight.check_revision_restorable(field, service, captured.revision_to_restore)
+    captured.target_groups = outage.plan_target_groups(spec, service, earlier)
+    return captured
+
+
+def _migration(
+    spec: MigrationInput,
+    execution: Execution,
+    found: Found,
+    runnable: Runnable,
+    services: list[ServiceSnapshot],
+    inherited: dict[str, tuple[str, ServiceSnapshot]],
+) -> Migration:
+    """The state document the other steps follow, with the cause ready for the one failure no step reports."""
+    planned = snapshot.plan(spec, execution, runnable.database)
+    return Migration(
         input=spec,
-        execution=request.execution,
-        cluster_arn=cluster_arn,
-        task_definition_arn=definition["taskDefinitionArn"],
+        execution=execution,
+        cluster_arn=found.cluster_arn,
+        task_definition_arn=found.definition["taskDefinitionArn"],
         services=services,
-        launch=task_launch,
-        baseline_from=", ".join(sorted({execution for execution, _ in inherited.values()})) or None,
+        launch=runnable.launch,
+        baseline_from=", ".join(sorted({name for name, _ in inherited.values()})) or None,
         snapshot=planned,
-        container_memory=container_memory,
-        **_log_source(definition, spec),
+        container_memory=runnable.container_memory,
+        **_log_source(found.definition, spec),
         manual_restore_cause=json.dumps(
             {
                 "message": "The rollback step could not run; restore the services by hand with these commands "
@@ -98,14 +177,7 @@ def plan(request: DescribeRequest) -> Migration:
                 **({"snapshot": snapshot.unknown(planned)} if planned else {}),
             }
         ),
-        maintenance_rules=maintenance,
-        leftover_rules=leftover,
     )
-    if skipped:
-        migration.result = {"skipped": skipped, "task_arn": None, "task_definition": migration.task_definition_arn,
-                            "services": [{"name": s.name, "desired_count": s.desired_count} for s in services],
-                            "duration_seconds": round(polling.now() - migration.execution.started_at, 1)}
-    return migration
 
 
 def _nothing_to_migrate(spec: MigrationInput, service: ServiceSnapshot, definition: dict[str, Any]) -> str | None:
@@ -121,22 +193,18 @@ def _nothing_to_migrate(spec: MigrationInput, service: ServiceSnapshot, definiti
     serving_image = _image(ecs.describe_task_definition(service.serving_task_definition), spec.container_name)
     if new_image is None or new_image != serving_image:
         return None
-    return (f"Nothing to migrate: {serving.revision_name(definition['taskDefinitionArn'])} runs the image "
-            f"{new_image}, the image {service.name}'s serving tasks run ({serving.revision_name(service.serving_task_definition)}), "
-            "so its migrations are already in; nothing was changed. Set skip_unchanged_image to false to run the "
-            "migration anyway.")
+    return (
+        f"Nothing to migrate: {serving.revision_name(definition['taskDefinitionArn'])} runs the image "
+        f"{new_image}, the image {service.name}'s serving tasks run ({serving.revision_name(service.serving_task_definition)}), "
+        "so its migrations are already in; nothing was changed. Set skip_unchanged_image to false to run the "
+        "migration anyway."
+    )
 
 
 def _image(definition: dict[str, Any], container_name: str) -> str | None:
-    return next((c.get("image") for c in definition.get("containerDefinitions", []) if c.get("name") == container_name),
-                None)
-
-
-def _preflight(spec: MigrationInput, definition: dict[str, Any]) -> None:
-    """What RunTask or the run-task step's IAM would refuse after the scale-down, refused now."""
-    preflight.check_command(spec.command, preflight.allowed_commands())
-    preflight.check_family(definition)
-    preflight.check_roles(definition)
+    return next(
+        (c.get("image") for c in definition.get("containerDefinitions", []) if c.get("name") == container_name), None
+    )
 
 
 def _check_task_size(spec: MigrationInput, definition: dict[str, Any], task_launch: TaskLaunch) -> int | None:
@@ -144,9 +212,11 @@ def _check_task_size(spec: MigrationInput, definition: dict[str, Any], task_laun
     against the revision's memory, and what ``task_memory`` leaves the migration container, which becomes its
     own memory limit (returned): RunTask would refuse any of these after the scale-down."""
     fargate = task_launch.on_fargate
-    problem = (task_size.problem(spec.task_cpu, spec.task_memory, fargate=fargate)
-               or task_size.revision_problem(spec.task_cpu, spec.task_memory, definition, fargate=fargate)
-               or task_size.container_memory_problem(spec.task_memory, definition, spec.container_name))
+    problem = (
+        task_size.problem(spec.task_cpu, spec.task_memory, fargate=fargate)
+        or task_size.revision_problem(spec.task_cpu, spec.task_memory, definition, fargate=fargate)
+        or task_size.container_memory_problem(spec.task_memory, definition, spec.container_name)
+    )
     if problem:
         raise InvalidInput(problem, fields=[problem.split(":", 1)[0]])
     return task_size.container_memory(spec.task_memory, definition, spec.container_name)
@@ -160,8 +230,12 @@ def _log_source(definition: dict[str, Any], spec: MigrationInput) -> dict[str, A
 def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
     """A migration task of an execution that was stopped mid-way may still run, or still be stopping: never
     start a second one beside it. Only this service's migration tasks count (``migration_started_by``)."""
-    left = [task["taskArn"] for task in ecs.unstopped_migration_tasks(spec.cluster_name, migration_task.started_by(spec),
-                                                                       migration_task.family(spec))]
+    left = [
+        task["taskArn"]
+        for task in ecs.unstopped_migration_tasks(
+            spec.cluster_name, migration_task.started_by(spec), migration_task.family(spec)
+        )
+    ]
     if left:
         raise MigrationInProgress(
             f"A migration task of an earlier execution for service {short_name(spec.ecs_service)!r} has not stopped "
@@ -171,8 +245,9 @@ def _ensure_no_migration_task_left(spec: MigrationInput) -> None:
         )
 
 
-def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any], before: int,
-              target: ScalableTarget | None) -> ServiceSnapshot:
+def _snapshot(
+    spec: MigrationInput, field: str, service: dict[str, Any], before: int, target: ScalableTarget | None
+) -> ServiceSnapshot:
     """What one service looked like before (now, or as an interrupted earlier migration found it), and after."""
     after, max_after = before, None
     if field == "ecs_service":
@@ -197,4 +272,3 @@ def _snapshot(spec: MigrationInput, field: str, service: dict[str, Any], before:
         target_max_capacity=max_after,
         task_definition=service.get("taskDefinition"),
     )
-

@@ -39,10 +39,15 @@ def allowed_commands(environ: Mapping[str, str] = os.environ) -> list[list[str]]
     if not text:
         return [list(command) for command in DEFAULT_ALLOWED_COMMANDS]
     commands = json.loads(text)
-    if not (isinstance(commands, list) and commands and all(
-            isinstance(c, list) and c and all(isinstance(word, str) for word in c) for c in commands)):
-        raise ValueError(f"{ALLOWED_COMMANDS_ENV} (parameter AllowedCommands) must be a JSON list of commands, "
-                         f'each a non-empty list of strings, e.g. [["fleet", "prepare", "db", "--no-prompt"]]; got {text}')
+    if not (
+        isinstance(commands, list)
+        and commands
+        and all(isinstance(c, list) and c and all(isinstance(word, str) for word in c) for c in commands)
+    ):
+        raise ValueError(
+            f"{ALLOWED_COMMANDS_ENV} (parameter AllowedCommands) must be a JSON list of commands, "
+            f'each a non-empty list of strings, e.g. [["fleet", "prepare", "db", "--no-prompt"]]; got {text}'
+        )
     return commands
 
 
@@ -129,7 +134,7 @@ def check_launch(spec: MigrationInput, launch: TaskLaunch, definition: Mapping[s
         # FARGATE" (EventBridge / Amazon ECS task networking: tasks on EC2 get no public IP of their own).
         raise InvalidInput(
             f"assign_public_ip: a public IP is for Fargate tasks only and the migration task runs with "
-            f"{launch.describe()}; set assign_public_ip to false, or run it on Fargate (launch_type \"FARGATE\")",
+            f'{launch.describe()}; set assign_public_ip to false, or run it on Fargate (launch_type "FARGATE")',
             fields=["assign_public_ip"],
         )
 

@@ -42,7 +42,7 @@ def refusal(document: Any, count: int) -> RedriveNotSupported:
     return RedriveNotSupported(
         f"{which} was redriven (redrive {count}), and a redrive resumes mid-way past the check for another "
         "migration, with its deadlines long past, so no step runs in it and nothing was changed. Start a new "
-        "execution with the same input instead (\"New execution\" in the Step Functions console, or the "
+        'execution with the same input instead ("New execution" in the Step Functions console, or the '
         "Terraform module's next apply): it takes over what this execution captured before it stopped and puts "
         "the services right.",
         redrive_count=count,

@@ -55,24 +55,38 @@ def stop_migration_tasks(migration: Migration) -> Migration:
         if migration.task is not None and not migration.task.done:
             ecs.stop_task(spec.cluster_name, migration.task.arn, f"fleet-migration: rolling back after {error}")
         arns = [migration.task.arn] if migration.task is not None and not migration.task.done else []
-        raise _not_stopped(migration, error, cause, arns,
-                           f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}), so "
-                           "the migration task cannot be seen to have STOPPED and nothing was restored") from exc
-    error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))  # once ECS said how the task ended
+        raise _not_stopped(
+            migration,
+            error,
+            cause,
+            arns,
+            f"AWS refused {exc.operation_name} ({aws.error_code(exc)}: {aws.error_message(exc)}), so "
+            "the migration task cannot be seen to have STOPPED and nothing was restored",
+        ) from exc
+    error, cause = error_names.contract_error(
+        migration, *error_names.read_caught(migration)
+    )  # once ECS said how the task ended
     for task in left:
         if task.meant_to_run:  # not one ECS does not show yet: StopTask would not find it
             ecs.stop_task(spec.cluster_name, task.arn, f"fleet-migration: rolling back after {error}")
     if stopping.look(at, ", ".join(map(str, left)), spec.poll_interval):
-        raise _not_stopped(migration, error, cause, [t.arn for t in left if t.arn],
-                           f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back "
-                           f"began ({stopping.detail}), so nothing was restored")
+        raise _not_stopped(
+            migration,
+            error,
+            cause,
+            [t.arn for t in left if t.arn],
+            f"The migration task did not stop within {STOP_DEADLINE_SECONDS} s after rolling back "
+            f"began ({stopping.detail}), so nothing was restored",
+        )
     return migration
 
 
 def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: list[str], why: str) -> RollbackFailed:
     """Nothing restored: old Fleet must not run beside a migration. The commands stop, wait, then restore."""
     cluster = migration.input.cluster_name
-    waits = [shlex.join(["aws", "ecs", "wait", "tasks-stopped", "--cluster", cluster, "--tasks", *arns])] if arns else []
+    waits = (
+        [shlex.join(["aws", "ecs", "wait", "tasks-stopped", "--cluster", cluster, "--tasks", *arns])] if arns else []
+    )
     return RollbackFailed(
         f"{why}: old Fleet must not run beside a migration; once the task is STOPPED, run these commands",
         original_error=error,
@@ -80,7 +94,8 @@ def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: 
         rolled_back=False,
         task_arn=arns[0] if arns else None,
         commands=[shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", arn]) for arn in arns]
-        + waits + manual_restore.commands(cluster, migration.services, applied=error_names.migration_applied(migration, error)),
+        + waits
+        + manual_restore.commands(cluster, migration.services, applied=error_names.migration_applied(migration, error)),
     )
 
 
@@ -120,10 +135,19 @@ def _unstopped_tasks_of_this_execution(migration: Migration, at: float) -> list[
         return [] if task.done else [Unstopped.described(described)]
     if migration.drain is not None and migration.drain.done:
         group = migration_task.task_group(migration.execution.id)
-        found = [t for t in ecs.unstopped_migration_tasks(spec.cluster_name, migration_task.started_by(spec), migration_task.family(spec))
-                 if t.get("group") == group]
+        found = [
+            t
+            for t in ecs.unstopped_migration_tasks(
+                spec.cluster_name, migration_task.started_by(spec), migration_task.family(spec)
+            )
+            if t.get("group") == group
+        ]
         stopping = migration.require("stopping")
-        if not found and _may_have_started_unreported(migration) and stopping.age(at) < migration_task.VISIBILITY_GRACE_SECONDS:
+        if (
+            not found
+            and _may_have_started_unreported(migration)
+            and stopping.age(at) < migration_task.VISIBILITY_GRACE_SECONDS
+        ):
             return [Unstopped(None)]
         return [Unstopped.described(t) for t in found]
     return []
@@ -137,8 +161,11 @@ def _may_have_started_unreported(migration: Migration) -> bool:
     not.
     """
     error = error_names.read_caught(migration)[0]
-    answered = error in CONTRACT_ERROR_NAMES or error in ("AwsThrottled", "ClientError") or (
-        error.endswith("Exception") and "." not in error)
+    answered = (
+        error in CONTRACT_ERROR_NAMES
+        or error in ("AwsThrottled", "ClientError")
+        or (error.endswith("Exception") and "." not in error)
+    )
     return not answered
 
 
@@ -153,7 +180,9 @@ def restore(migration: Migration) -> dict[str, str]:
     spec = migration.input
     stopping = migration.require("stopping")
     if not stopping.done:
-        raise MigrationError("Rollback ran before the migration task was STOPPED; the state machine definition is out of order")
+        raise MigrationError(
+            "Rollback ran before the migration task was STOPPED; the state machine definition is out of order"
+        )
     error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))
     applied = error_names.migration_applied(migration, error)
     placed = []
@@ -187,8 +216,9 @@ def restore(migration: Migration) -> dict[str, str]:
         if applied
         else f"The services were rolled back to what they were before: {summary}.{_revisions_restored(placed)}"
     )
-    cause.update(message=f"{str(cause.get('message', error)).rstrip('.')}. {outcome}", rolled_back=not applied,
-                 services=placed)
+    cause.update(
+        message=f"{str(cause.get('message', error)).rstrip('.')}. {outcome}", rolled_back=not applied, services=placed
+    )
     if delays:
         cause["target_groups"] = delays
     if migration.baseline_from:
@@ -222,11 +252,16 @@ def _revisions_restored(placed: list[dict[str, Any]]) -> str:
     moved = [s for s in placed if s.get("replaced_task_definition")]
     if not moved:
         return ""
-    back = "; ".join(f"{s['name']} runs {s['task_definition']}"
-                     + (f" (a copy of {s['copy_of']}, which had been deregistered)" if s.get("copy_of") else " again")
-                     + f" instead of {s['replaced_task_definition']}" for s in moved)
-    return (f" The Fleet that was serving serves again: {back} (the new revision cannot start before its migration). "
-            "The next `terraform apply` or deploy moves the service forward again.")
+    back = "; ".join(
+        f"{s['name']} runs {s['task_definition']}"
+        + (f" (a copy of {s['copy_of']}, which had been deregistered)" if s.get("copy_of") else " again")
+        + f" instead of {s['replaced_task_definition']}"
+        for s in moved
+    )
+    return (
+        f" The Fleet that was serving serves again: {back} (the new revision cannot start before its migration). "
+        "The next `terraform apply` or deploy moves the service forward again."
+    )
 
 
 @dataclass(frozen=True)
@@ -253,8 +288,10 @@ def _service_summary(service: ServiceSnapshot, applied: bool, back: RevisionBack
     count, max_override = service.destination(applied)
     summary: dict[str, Any] = {"name": service.name, "desired_count": count}
     if back:
-        summary.update(task_definition=serving.revision_name(back.arn),
-                       replaced_task_definition=serving.revision_name(service.task_definition))
+        summary.update(
+            task_definition=serving.revision_name(back.arn),
+            replaced_task_definition=serving.revision_name(service.task_definition),
+        )
         if back.copy_of:
             summary["copy_of"] = serving.revision_name(back.copy_of)
     if service.scalable_target:
@@ -265,4 +302,3 @@ def _service_summary(service: ServiceSnapshot, applied: bool, back: RevisionBack
             suspended_state=service.scalable_target.suspended.to_api(),
         )
     return summary
-

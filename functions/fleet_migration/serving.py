@@ -31,7 +31,8 @@ def has_failed(task: dict[str, Any]) -> bool:
     if task.get("stopCode") in _FAILED_STOP_CODES:
         return True
     return task.get("stopCode") == "EssentialContainerExited" and any(
-        container.get("exitCode") not in (0, None) for container in task.get("containers", []))
+        container.get("exitCode") not in (0, None) for container in task.get("containers", [])
+    )
 
 
 def serving_task_definition(service: dict[str, Any], tasks: list[dict[str, Any]]) -> str | None:
@@ -49,8 +50,11 @@ def serving_task_definition(service: dict[str, Any], tasks: list[dict[str, Any]]
     # ECS lists stopped tasks for a while after they stop: a crash from before the revision's tasks running now
     # started (say, while an earlier migration was missing) says nothing about them.
     newest = {arn: max(_moment(t, "startedAt") for t in up if t["taskDefinitionArn"] == arn) for arn in running}
-    failing = {t["taskDefinitionArn"] for t in tasks
-               if has_failed(t) and _moment(t, "stoppedAt") >= newest.get(t["taskDefinitionArn"], float("-inf"))}
+    failing = {
+        t["taskDefinitionArn"]
+        for t in tasks
+        if has_failed(t) and _moment(t, "stoppedAt") >= newest.get(t["taskDefinitionArn"], float("-inf"))
+    }
     failing |= {d["taskDefinition"] for d in service.get("deployments", []) if d.get("failedTasks", 0) > 0}
     serving = {arn: count for arn, count in running.items() if arn not in failing}
     if len(serving) > 1:
@@ -81,8 +85,9 @@ def target_states(target_group_arn: str) -> dict[str, str]:
     return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in found.get("TargetHealthDescriptions", [])}
 
 
-def not_yet_serving(service: dict[str, Any], tasks: list[dict[str, Any]], count: int, since: float,
-                    health_checked: set[str]) -> list[str]:
+def not_yet_serving(
+    service: dict[str, Any], tasks: list[dict[str, Any]], count: int, since: float, health_checked: set[str]
+) -> list[str]:
     """What still keeps a service from serving Fleet at ``count`` tasks since the scale-up at ``since``.
 
     Besides ECS's own "stable" (``ecs.rollout``): DescribeServices reads the count just set (it is eventually
@@ -97,7 +102,9 @@ def not_yet_serving(service: dict[str, Any], tasks: list[dict[str, Any]], count:
     running = [t for t in tasks if t.get("lastStatus") == "RUNNING" and t.get("desiredStatus") == "RUNNING"]
     others = [t for t in running if t.get("taskDefinitionArn") != revision]
     if others:
-        waiting.append(f"{len(others)} task(s) still on {', '.join(sorted({revision_name(t['taskDefinitionArn']) for t in others}))}")
+        waiting.append(
+            f"{len(others)} task(s) still on {', '.join(sorted({revision_name(t['taskDefinitionArn']) for t in others}))}"
+        )
     current = [t for t in running if t.get("taskDefinitionArn") == revision]
     for balancer in service.get("loadBalancers", []):
         group = balancer.get("targetGroupArn")
@@ -108,8 +115,13 @@ def not_yet_serving(service: dict[str, Any], tasks: list[dict[str, Any]], count:
         if healthy < count:
             waiting.append(f"{healthy} of {count} healthy in target group {group.rsplit(':', 1)[-1]}")
     if health_checked:
-        unhealthy = [t for t in current if any(c.get("name") in health_checked and c.get("healthStatus") != "HEALTHY"
-                                               for c in t.get("containers", []))]
+        unhealthy = [
+            t
+            for t in current
+            if any(
+                c.get("name") in health_checked and c.get("healthStatus") != "HEALTHY" for c in t.get("containers", [])
+            )
+        ]
         if unhealthy:
             waiting.append(f"{len(unhealthy)} task(s) whose container health check is not HEALTHY yet")
     stopped = [t for t in tasks if t.get("lastStatus") == "STOPPED" and started_since(t, since) and not _retired(t)]
@@ -121,7 +133,10 @@ def not_yet_serving(service: dict[str, Any], tasks: list[dict[str, Any]], count:
 def _retired(task: dict[str, Any]) -> bool:
     """Stopped by the service scheduler for a deployment or a scale-in, not for failing its health checks:
     a task replaced on purpose says nothing about whether Fleet can serve (Task stopCode, ECS API Reference)."""
-    return task.get("stopCode") == "ServiceSchedulerInitiated" and "health" not in (task.get("stoppedReason") or "").lower()
+    return (
+        task.get("stopCode") == "ServiceSchedulerInitiated"
+        and "health" not in (task.get("stoppedReason") or "").lower()
+    )
 
 
 def started_since(task: dict[str, Any], since: float) -> bool:

@@ -59,7 +59,7 @@ def find_database(spec: MigrationInput) -> dict[str, Any] | None:
                 raise InvalidInput(
                     f"db_instance_identifier: {spec.db_instance_identifier!r} is an instance of the Aurora cluster "
                     f"{instance['DBClusterIdentifier']!r}; set db_cluster_identifier to "
-                    f"{instance['DBClusterIdentifier']!r} and db_instance_identifier to \"\"",
+                    f'{instance["DBClusterIdentifier"]!r} and db_instance_identifier to ""',
                     fields=["db_instance_identifier"],
                 )
             return instance
@@ -88,8 +88,9 @@ def plan(spec: MigrationInput, execution: Execution, database: dict[str, Any] | 
     database_arn = database.get("DBClusterArn") or database.get("DBInstanceArn", "")
     prefix = database_arn.rsplit(":", 2)[0]
     arn = f"{prefix}:{'cluster-snapshot' if kind == 'cluster' else 'snapshot'}:{name}" if prefix else None
-    return DatabaseSnapshot(type=kind, identifier=identifier, snapshot_identifier=name, arn=arn,
-                            restore_command=command, restore_note=note)
+    return DatabaseSnapshot(
+        type=kind, identifier=identifier, snapshot_identifier=name, arn=arn, restore_command=command, restore_note=note
+    )
 
 
 def _restore(kind: str, identifier: str, name: str, database: dict[str, Any]) -> tuple[str, str]:
@@ -97,8 +98,17 @@ def _restore(kind: str, identifier: str, name: str, database: dict[str, Any]) ->
     restored = f"{identifier}-restored"[:63].rstrip("-")
     groups = [g["VpcSecurityGroupId"] for g in database.get("VpcSecurityGroups", [])]
     if kind == "cluster":
-        words = ["aws", "rds", "restore-db-cluster-from-snapshot", "--db-cluster-identifier", restored,
-                 "--snapshot-identifier", name, "--engine", database.get("Engine", "aurora-mysql")]
+        words = [
+            "aws",
+            "rds",
+            "restore-db-cluster-from-snapshot",
+            "--db-cluster-identifier",
+            restored,
+            "--snapshot-identifier",
+            name,
+            "--engine",
+            database.get("Engine", "aurora-mysql"),
+        ]
         if database.get("EngineVersion"):
             words += ["--engine-version", database["EngineVersion"]]
         subnet_group = database.get("DBSubnetGroup")
@@ -106,22 +116,33 @@ def _restore(kind: str, identifier: str, name: str, database: dict[str, Any]) ->
         # Terraform state of Fleet's example layout (--restore-snapshot <id|arn>; --dry-run prints the plan,
         # --confirm runs it; --rollback --fleet-image <tag> puts the older Fleet image back as well).
         fleet_tool = f"db-restore.sh --restore-snapshot {shlex.quote(name)}"
-        note = (f"Deployed with fleetdm/fleet-terraform? Restore with Fleet's own tool (tools/rds-db-restore/"
-                f"db-restore.sh in fleetdm/fleet-terraform), from your environment directory: first `{fleet_tool} "
-                f"--dry-run`, then `{fleet_tool} --confirm` (add --rollback --fleet-image <the Fleet version that "
-                "ran before> to go back to the older Fleet too). Otherwise use restore_command; a restored Aurora "
-                f"cluster has no DB instances: add one with aws rds create-db-instance --db-cluster-identifier "
-                f"{restored} --db-instance-identifier {restored}-1 --engine {database.get('Engine', 'aurora-mysql')} "
-                f"--db-instance-class <the class of {identifier}'s writer>, then point Fleet's database address at "
-                "the new cluster's endpoint.")
+        note = (
+            f"Deployed with fleetdm/fleet-terraform? Restore with Fleet's own tool (tools/rds-db-restore/"
+            f"db-restore.sh in fleetdm/fleet-terraform), from your environment directory: first `{fleet_tool} "
+            f"--dry-run`, then `{fleet_tool} --confirm` (add --rollback --fleet-image <the Fleet version that "
+            "ran before> to go back to the older Fleet too). Otherwise use restore_command; a restored Aurora "
+            f"cluster has no DB instances: add one with aws rds create-db-instance --db-cluster-identifier "
+            f"{restored} --db-instance-identifier {restored}-1 --engine {database.get('Engine', 'aurora-mysql')} "
+            f"--db-instance-class <the class of {identifier}'s writer>, then point Fleet's database address at "
+            "the new cluster's endpoint."
+        )
     else:
-        words = ["aws", "rds", "restore-db-instance-from-db-snapshot", "--db-instance-identifier", restored,
-                 "--db-snapshot-identifier", name]
+        words = [
+            "aws",
+            "rds",
+            "restore-db-instance-from-db-snapshot",
+            "--db-instance-identifier",
+            restored,
+            "--db-snapshot-identifier",
+            name,
+        ]
         if database.get("DBInstanceClass"):
             words += ["--db-instance-class", database["DBInstanceClass"]]
         subnet_group = (database.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
-        note = ("Then point Fleet's database address at the new instance's endpoint (Fleet's own restore tool, "
-                "fleetdm/fleet-terraform tools/rds-db-restore, restores Aurora cluster snapshots only).")
+        note = (
+            "Then point Fleet's database address at the new instance's endpoint (Fleet's own restore tool, "
+            "fleetdm/fleet-terraform tools/rds-db-restore, restores Aurora cluster snapshots only)."
+        )
     if subnet_group:
         words += ["--db-subnet-group-name", subnet_group]
     if groups:
@@ -131,10 +152,16 @@ def _restore(kind: str, identifier: str, name: str, database: dict[str, Any]) ->
 
 def unknown(snapshot: DatabaseSnapshot) -> dict[str, Any]:
     """The planned snapshot as a cause prepared in advance shows it: it may or may not have been taken since."""
-    kind = ("describe-db-cluster-snapshots --db-cluster-snapshot-identifier" if snapshot.type == "cluster"
-            else "describe-db-snapshots --db-snapshot-identifier")
-    return {**snapshot.public(), "status": "unknown",
-            "check_command": f"aws rds {kind} {shlex.quote(snapshot.snapshot_identifier)}"}
+    kind = (
+        "describe-db-cluster-snapshots --db-cluster-snapshot-identifier"
+        if snapshot.type == "cluster"
+        else "describe-db-snapshots --db-snapshot-identifier"
+    )
+    return {
+        **snapshot.public(),
+        "status": "unknown",
+        "check_command": f"aws rds {kind} {shlex.quote(snapshot.snapshot_identifier)}",
+    }
 
 
 def _failed(snapshot: DatabaseSnapshot, message: str, **details: Any) -> TaskFailedToStart:
@@ -147,11 +174,14 @@ def _create(snapshot: DatabaseSnapshot, execution: Execution) -> dict[str, Any]:
     try:
         if snapshot.type == "cluster":
             return _rds().create_db_cluster_snapshot(
-                DBClusterIdentifier=snapshot.identifier, DBClusterSnapshotIdentifier=snapshot.snapshot_identifier,
+                DBClusterIdentifier=snapshot.identifier,
+                DBClusterSnapshotIdentifier=snapshot.snapshot_identifier,
                 Tags=tags,
             )["DBClusterSnapshot"]
         return _rds().create_db_snapshot(
-            DBInstanceIdentifier=snapshot.identifier, DBSnapshotIdentifier=snapshot.snapshot_identifier, Tags=tags,
+            DBInstanceIdentifier=snapshot.identifier,
+            DBSnapshotIdentifier=snapshot.snapshot_identifier,
+            Tags=tags,
         )["DBSnapshot"]
     except ClientError as exc:
         if error_code(exc) in ("DBClusterSnapshotAlreadyExistsFault", "DBSnapshotAlreadyExists"):
@@ -185,8 +215,11 @@ def take(migration: Migration) -> Migration:
     try:
         _observe(snapshot, _create(snapshot, migration.execution))
     except ClientError as exc:
-        raise _failed(snapshot, f"RDS refused the snapshot of {snapshot.identifier!r} ({error_code(exc)}: "
-                                f"{error_message(exc)})", underlying_error=error_code(exc)) from exc
+        raise _failed(
+            snapshot,
+            f"RDS refused the snapshot of {snapshot.identifier!r} ({error_code(exc)}: {error_message(exc)})",
+            underlying_error=error_code(exc),
+        ) from exc
     started = polling.now()
     snapshot.wait = Poll.start(started, spec.snapshot_timeout_seconds, spec.poll_interval)
     return _settle(migration, started)
@@ -200,8 +233,12 @@ def check(migration: Migration) -> Migration:
     try:
         _observe(snapshot, _describe(snapshot))
     except ClientError as exc:
-        raise _failed(snapshot, f"The snapshot {snapshot.snapshot_identifier!r} could not be read "
-                                f"({error_code(exc)}: {error_message(exc)})", underlying_error=error_code(exc)) from exc
+        raise _failed(
+            snapshot,
+            f"The snapshot {snapshot.snapshot_identifier!r} could not be read "
+            f"({error_code(exc)}: {error_message(exc)})",
+            underlying_error=error_code(exc),
+        ) from exc
     return _settle(migration, polling.now())
 
 
@@ -210,12 +247,18 @@ def _settle(migration: Migration, at: float) -> Migration:
     if snapshot is None or snapshot.wait is None:
         raise MigrationError("The state document has no started snapshot; the state machine definition is out of order")
     if snapshot.status != "available" and snapshot.status not in IN_PROGRESS:
-        raise _failed(snapshot, f"The snapshot {snapshot.snapshot_identifier!r} of {snapshot.identifier!r} ended "
-                                f"{snapshot.status!r}; look at the RDS events of {snapshot.identifier!r}, then run "
-                                "the migration again (or without a snapshot)")
+        raise _failed(
+            snapshot,
+            f"The snapshot {snapshot.snapshot_identifier!r} of {snapshot.identifier!r} ended "
+            f"{snapshot.status!r}; look at the RDS events of {snapshot.identifier!r}, then run "
+            "the migration again (or without a snapshot)",
+        )
     waiting_for = "" if snapshot.status == "available" else f"snapshot {snapshot.snapshot_identifier} {snapshot.status}"
     if snapshot.wait.look(at, waiting_for, spec.poll_interval):
-        raise _failed(snapshot, f"The snapshot {snapshot.snapshot_identifier!r} of {snapshot.identifier!r} was still "
-                                f"{snapshot.status!r} after snapshot_timeout_seconds={spec.snapshot_timeout_seconds}; "
-                                "it may still become available: raise snapshot_timeout_seconds for a large database")
+        raise _failed(
+            snapshot,
+            f"The snapshot {snapshot.snapshot_identifier!r} of {snapshot.identifier!r} was still "
+            f"{snapshot.status!r} after snapshot_timeout_seconds={spec.snapshot_timeout_seconds}; "
+            "it may still become available: raise snapshot_timeout_seconds for a large database",
+        )
     return migration

@@ -61,13 +61,20 @@ def check_stable(migration: Migration) -> Migration:
         crashed = serving.crashed_since(tasks, stabilize.started_at)
         if len(crashed) >= ecs.crash_limit(service.target_desired_count):
             last = max(crashed, key=lambda task: task.get("stoppedAt") or task["createdAt"])
-            reason = (f"{len(crashed)} of its tasks failed since the scale-up (last: {last.get('stopCode')}, "
-                      f"{last.get('stoppedReason') or 'no reason given'})")
+            reason = (
+                f"{len(crashed)} of its tasks failed since the scale-up (last: {last.get('stopCode')}, "
+                f"{last.get('stoppedReason') or 'no reason given'})"
+            )
             raise _not_stable(migration, f"the tasks of {service.name} keep crashing: {reason}", detail=reason)
         stable, waiting = ecs.rollout(state)
         if stable:  # ECS is done: now whether Fleet answers behind the load balancer
-            waiting = serving.not_yet_serving(state, tasks, service.target_desired_count, stabilize.started_at,
-                                              serving.health_checked_containers(state["taskDefinition"]))
+            waiting = serving.not_yet_serving(
+                state,
+                tasks,
+                service.target_desired_count,
+                stabilize.started_at,
+                serving.health_checked_containers(state["taskDefinition"]),
+            )
         if waiting:
             waiting_for.append(f"{service.name}: {', '.join(waiting)}")
     if stabilize.look(at, "; ".join(waiting_for), spec.poll_interval):
@@ -93,15 +100,34 @@ def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStabl
     Fleet is as up as it will get without a person."""
     outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
     cluster = migration.input.cluster_name
-    back = [shlex.join(["aws", "ecs", "update-service", "--cluster", cluster, "--service", s.name,
-                        "--task-definition", str(serving.revision_name(s.revision_to_restore)),
-                        "--desired-count", str(s.target_desired_count)])
-            for s in migration.services if s.revision_to_restore]
+    back = [
+        shlex.join(
+            [
+                "aws",
+                "ecs",
+                "update-service",
+                "--cluster",
+                cluster,
+                "--service",
+                s.name,
+                "--task-definition",
+                str(serving.revision_name(s.revision_to_restore)),
+                "--desired-count",
+                str(s.target_desired_count),
+            ]
+        )
+        for s in migration.services
+        if s.revision_to_restore
+    ]
     return ServiceNotStable(
         f"The migration succeeded, but {what}; the services are set to the requested count, so "
         "look at the ECS service events and the stopped tasks for why"
-        + ("; to serve Fleet from the revision that served before (its binary runs on the new schema), run the "
-           "commands given" if back else ""),
+        + (
+            "; to serve Fleet from the revision that served before (its binary runs on the new schema), run the "
+            "commands given"
+            if back
+            else ""
+        ),
         task_arn=migration.task.arn if migration.task else None,
         exit_code=0,
         rolled_back=False,
@@ -124,4 +150,3 @@ def _result(migration: Migration) -> dict[str, Any]:
         **({"snapshot": shown} if (shown := migration.snapshot_shown()) else {}),
         **({"baseline_from": migration.baseline_from} if migration.baseline_from else {}),
     }
-

@@ -34,23 +34,39 @@ def source(definition: dict[str, Any], container: str, region: str) -> tuple[Log
         where = f"the {driver!r} log driver's destination" if driver else "the Docker host (no logConfiguration)"
         return None, f"The {container!r} container does not log to CloudWatch Logs (awslogs); its logs are at {where}."
     if not options.get("awslogs-group") or not options.get("awslogs-stream-prefix"):
-        return None, (f"The {container!r} container's awslogs configuration has no awslogs-group or "
-                      "awslogs-stream-prefix, so its task's log stream cannot be named; set awslogs-stream-prefix.")
-    return LogSource(group=options["awslogs-group"], region=options.get("awslogs-region") or region,
-                     stream_prefix=options["awslogs-stream-prefix"], container=container), None
+        return None, (
+            f"The {container!r} container's awslogs configuration has no awslogs-group or "
+            "awslogs-stream-prefix, so its task's log stream cannot be named; set awslogs-stream-prefix."
+        )
+    return LogSource(
+        group=options["awslogs-group"],
+        region=options.get("awslogs-region") or region,
+        stream_prefix=options["awslogs-stream-prefix"],
+        container=container,
+    ), None
 
 
 def tail(where: LogSource, task_arn: str) -> tuple[list[str], str | None]:
     """(the stream's last lines, oldest first, bounded; a note when they could not be read)."""
     stream = where.stream(task_arn)
     try:
-        events = client("logs", where.region).get_log_events(
-            logGroupName=where.group, logStreamName=stream, startFromHead=False, limit=LINES,
-        ).get("events", [])
+        events = (
+            client("logs", where.region)
+            .get_log_events(
+                logGroupName=where.group,
+                logStreamName=stream,
+                startFromHead=False,
+                limit=LINES,
+            )
+            .get("events", [])
+        )
     except Exception as exc:  # best effort: never let the logs decide the outcome
         code = error_code(exc) if hasattr(exc, "response") else type(exc).__name__
         if code == "ResourceNotFoundException":
-            return [], f"No log stream {stream} in {where.group}: the container wrote nothing (it may never have started)."
+            return (
+                [],
+                f"No log stream {stream} in {where.group}: the container wrote nothing (it may never have started).",
+            )
         return [], f"The log stream {stream} in {where.group} could not be read ({code})."
     return bounded([str(e.get("message", "")).rstrip("\n") for e in events]), None
 

@@ -44,21 +44,27 @@ def problem(cpu: str | None, memory: str | None, *, fargate: bool) -> str | None
         if _units(memory) is None:
             return f'task_memory: {memory!r} is not a whole number of MiB; set it to e.g. "4096", or null'
         if cpu is None:
-            return ("task_memory: set task_cpu too (Fargate accepts a task memory only together with a matching "
-                    "task CPU); e.g. task_cpu \"1024\" runs with 2048 to 8192 MiB")
+            return (
+                "task_memory: set task_cpu too (Fargate accepts a task memory only together with a matching "
+                'task CPU); e.g. task_cpu "1024" runs with 2048 to 8192 MiB'
+            )
     if cpu_units is None:
         return None
     if not fargate:
         low, high = EC2_CPU_RANGE
         if not low <= cpu_units <= high:
-            return f"task_cpu: {cpu} is outside what ECS runs on EC2 ({low} to {high} CPU units); set it within that range"
+            return (
+                f"task_cpu: {cpu} is outside what ECS runs on EC2 ({low} to {high} CPU units); set it within that range"
+            )
         return None
     if cpu_units not in FARGATE_MEMORY:
         valid = ", ".join(f'"{c}"' for c in FARGATE_MEMORY)
         return f"task_cpu: {cpu} is not a Fargate task CPU; set it to one of {valid} (CPU units, 1024 = 1 vCPU)"
     if memory is not None and int(memory) not in FARGATE_MEMORY[cpu_units]:
-        return (f"task_memory: Fargate does not run {memory} MiB with task_cpu {cpu}; set task_memory to "
-                f"{_memory_choices(cpu_units)}, or change task_cpu")
+        return (
+            f"task_memory: Fargate does not run {memory} MiB with task_cpu {cpu}; set task_memory to "
+            f"{_memory_choices(cpu_units)}, or change task_cpu"
+        )
     return None
 
 
@@ -69,8 +75,10 @@ def revision_problem(cpu: str | None, memory: str | None, definition: dict[str, 
     cpu_units, kept = _units(cpu), _units(str(definition.get("memory", "")))
     if cpu_units not in FARGATE_MEMORY or kept is None or kept in FARGATE_MEMORY[cpu_units]:
         return None
-    return (f"task_memory: the revision's memory {kept} MiB does not run with task_cpu {cpu} on Fargate; set "
-            f"task_memory to {_memory_choices(cpu_units)}")
+    return (
+        f"task_memory: the revision's memory {kept} MiB does not run with task_cpu {cpu} on Fargate; set "
+        f"task_memory to {_memory_choices(cpu_units)}"
+    )
 
 
 # ContainerDefinition memory (Amazon ECS API Reference): "The Docker 20.10.0 or later daemon reserves a minimum of
@@ -112,6 +120,8 @@ def container_memory_problem(memory: str | None, definition: dict[str, Any], con
     if left >= needs:
         return None
     held = ", ".join(f"{name!r} {amount} MiB" for name, amount in others.items())
-    return (f"task_memory: {memory} MiB leaves {left} MiB for container {container_name!r} once the revision's other "
-            f"containers have theirs ({held}), and it needs at least {needs} MiB; raise task_memory to at least "
-            f"{needs + sum(others.values())}, or lower those containers' memory in the task definition")
+    return (
+        f"task_memory: {memory} MiB leaves {left} MiB for container {container_name!r} once the revision's other "
+        f"containers have theirs ({held}), and it needs at least {needs} MiB; raise task_memory to at least "
+        f"{needs + sum(others.values())}, or lower those containers' memory in the task definition"
+    )

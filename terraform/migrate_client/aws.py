@@ -9,8 +9,13 @@ from typing import Any, Callable
 
 from .settings import PREFIX, Settings
 
-THROTTLING_CODES = ("ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-                    "RateExceeded")
+THROTTLING_CODES = (
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RateExceeded",
+)
 ACCESS_DENIED_CODES = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 
@@ -22,8 +27,12 @@ class Aws:
         self._boto3 = boto3
         self._settings = settings
         self._say = say
-        self._config = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=60,
-                              user_agent_extra="fleet-migration-terraform")
+        self._config = Config(
+            retries={"mode": "standard", "max_attempts": 8},
+            connect_timeout=10,
+            read_timeout=60,
+            user_agent_extra="fleet-migration-terraform",
+        )
         self._current: Any = None
         self._clients: dict[tuple[str, str], Any] = {}
         self._expires: datetime | None = None
@@ -71,15 +80,20 @@ def explain_aws_error(exc: BaseException, settings: Settings) -> str | None:
     from botocore import exceptions as bx
 
     if isinstance(exc, bx.NoCredentialsError):
-        return ("no AWS credentials found: give this client the credentials Terraform runs with (AWS_PROFILE, "
-                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO or an instance role); credentials configured only in "
-                "the provider block are not visible to it, use assume_role_arn for those")
+        return (
+            "no AWS credentials found: give this client the credentials Terraform runs with (AWS_PROFILE, "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO or an instance role); credentials configured only in "
+            "the provider block are not visible to it, use assume_role_arn for those"
+        )
     if isinstance(exc, bx.PartialCredentialsError):
         return f"incomplete AWS credentials ({exc}): set both the access key id and the secret access key"
     if isinstance(exc, bx.ProfileNotFound):
         return f"{exc}: fix AWS_PROFILE or add the profile to your AWS config"
-    sso_errors = tuple(getattr(bx, name) for name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError",
-                                                      "TokenRetrievalError", "SSOError") if hasattr(bx, name))
+    sso_errors = tuple(
+        getattr(bx, name)
+        for name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError", "SSOError")
+        if hasattr(bx, name)
+    )
     if sso_errors and isinstance(exc, sso_errors):
         return f"the AWS SSO session has expired or is missing ({exc}): run `aws sso login` and try again"
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError)):
@@ -90,17 +104,27 @@ def explain_aws_error(exc: BaseException, settings: Settings) -> str | None:
     message = exc.response.get("Error", {}).get("Message", "")
     operation = getattr(exc, "operation_name", "") or "the call"
     if code == "StateMachineDoesNotExist":
-        return (f"state machine {settings.state_machine_arn} does not exist: deploy the fleet-migration "
-                "application first, or fix state_machine_arn (its region and account must match the credentials)")
+        return (
+            f"state machine {settings.state_machine_arn} does not exist: deploy the fleet-migration "
+            "application first, or fix state_machine_arn (its region and account must match the credentials)"
+        )
     if code in ACCESS_DENIED_CODES:
         if operation == "AssumeRole":
-            return (f"access denied assuming {settings.assume_role_arn}: the caller needs sts:AssumeRole on it and "
-                    f"the role's trust policy must allow the caller ({message})")
-        return (f"access denied on {operation} ({message}): the caller needs states:StartExecution, "
-                "states:DescribeExecution and states:GetExecutionHistory on the state machine and its executions "
-                "(see terraform/README.md)")
-    if code in ("UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException",
-                "SignatureDoesNotMatch"):
+            return (
+                f"access denied assuming {settings.assume_role_arn}: the caller needs sts:AssumeRole on it and "
+                f"the role's trust policy must allow the caller ({message})"
+            )
+        return (
+            f"access denied on {operation} ({message}): the caller needs states:StartExecution, "
+            "states:DescribeExecution and states:GetExecutionHistory on the state machine and its executions "
+            "(see terraform/README.md)"
+        )
+    if code in (
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    ):
         return f"AWS rejected the credentials ({code}): they are wrong or for another partition; check AWS_PROFILE"
     if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
         return f"the AWS credentials have expired ({code}): renew them (e.g. `aws sso login`) and try again"
@@ -113,8 +137,9 @@ def is_transient(exc: BaseException) -> bool:
     """Throttling, a 5xx or a dropped connection: worth trying again a little later."""
     from botocore import exceptions as bx
 
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError,
-                        bx.ConnectTimeoutError)):
+    if isinstance(
+        exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError, bx.ConnectTimeoutError)
+    ):
         return True
     if isinstance(exc, bx.ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)

@@ -39,8 +39,7 @@ class LogStream:
         return f"CloudWatch Logs group {self.group}, stream {self.stream} ({self.region})"
 
 
-def locate(task_definition: dict[str, Any], container: str, task_arn: str,
-           default_region: str) -> LogStream | str:
+def locate(task_definition: dict[str, Any], container: str, task_arn: str, default_region: str) -> LogStream | str:
     """The awslogs stream of ``container`` in the task, or a sentence that says where its lines are not."""
     definitions = task_definition.get("containerDefinitions") or []
     found = next((c for c in definitions if isinstance(c, dict) and c.get("name") == container), None)
@@ -50,21 +49,30 @@ def locate(task_definition: dict[str, Any], container: str, task_arn: str,
     configuration = found.get("logConfiguration") or {}
     driver = configuration.get("logDriver")
     if not driver:
-        return (f"container {container} of {family} has no logConfiguration: its lines stay with the container "
-                "runtime (Docker's default driver on EC2), not in CloudWatch Logs, so they are not shown here")
+        return (
+            f"container {container} of {family} has no logConfiguration: its lines stay with the container "
+            "runtime (Docker's default driver on EC2), not in CloudWatch Logs, so they are not shown here"
+        )
     if driver != "awslogs":
-        return (f"container {container} of {family} logs with the {driver} driver, not awslogs: its lines are not "
-                f"in CloudWatch Logs and are not shown here (look for them where {driver} sends them)")
+        return (
+            f"container {container} of {family} logs with the {driver} driver, not awslogs: its lines are not "
+            f"in CloudWatch Logs and are not shown here (look for them where {driver} sends them)"
+        )
     options = configuration.get("options") or {}
     group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
     if not group:
         return f"container {container} of {family} uses awslogs without awslogs-group: its lines are not shown here"
     if not prefix:
-        return (f"container {container} of {family} logs to CloudWatch Logs group {group} without "
-                "awslogs-stream-prefix: its stream is named after the Docker container id, so its lines are not "
-                "shown here (set awslogs-stream-prefix to see them)")
-    return LogStream(group=group, stream=f"{prefix}/{container}/{task_id(task_arn)}",
-                     region=options.get("awslogs-region") or default_region)
+        return (
+            f"container {container} of {family} logs to CloudWatch Logs group {group} without "
+            "awslogs-stream-prefix: its stream is named after the Docker container id, so its lines are not "
+            "shown here (set awslogs-stream-prefix to see them)"
+        )
+    return LogStream(
+        group=group,
+        stream=f"{prefix}/{container}/{task_id(task_arn)}",
+        region=options.get("awslogs-region") or default_region,
+    )
 
 
 class LogFollower:
@@ -74,9 +82,15 @@ class LogFollower:
     client's own remarks about the stream (one each, at most).
     """
 
-    def __init__(self, logs: Callable[[str], Any], stream: LogStream, emit: Callable[[datetime, str], None],
-                 say: Callable[[str], None], every: float = POLL_SECONDS,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        logs: Callable[[str], Any],
+        stream: LogStream,
+        emit: Callable[[datetime, str], None],
+        say: Callable[[str], None],
+        every: float = POLL_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._logs = logs
         self.stream = stream
         self._emit = emit
@@ -117,8 +131,11 @@ class LogFollower:
         self._next_read = self._monotonic() + self._every
 
     def _read(self) -> dict[str, Any]:
-        request: dict[str, Any] = {"logGroupName": self.stream.group, "logStreamName": self.stream.stream,
-                                   "startFromHead": True}
+        request: dict[str, Any] = {
+            "logGroupName": self.stream.group,
+            "logStreamName": self.stream.stream,
+            "startFromHead": True,
+        }
         if self._token:
             request["nextToken"] = self._token
         return self._logs(self.stream.region).get_log_events(**request)
@@ -141,13 +158,17 @@ class LogFollower:
             self._next_read = self._monotonic() + self._backoff
             if not self._warned_throttling:
                 self._warned_throttling = True
-                self._say(f"reading the log lines less often for now ({code or type(exc).__name__}); "
-                          "none is lost, they arrive late")
+                self._say(
+                    f"reading the log lines less often for now ({code or type(exc).__name__}); "
+                    "none is lost, they arrive late"
+                )
             return
         self.stopped = True
         if code in ACCESS_DENIED_CODES:
-            self._say(f"cannot read the log lines: access denied on logs:GetLogEvents for log group "
-                      f"{self.stream.group} in {self.stream.region}; grant it to the caller (terraform/README.md). "
-                      "Following the steps only")
+            self._say(
+                f"cannot read the log lines: access denied on logs:GetLogEvents for log group "
+                f"{self.stream.group} in {self.stream.region}; grant it to the caller (terraform/README.md). "
+                "Following the steps only"
+            )
         else:
             self._say(f"stopped reading the log lines ({code or type(exc).__name__}: {exc}); following the steps only")

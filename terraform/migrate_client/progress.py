@@ -19,8 +19,9 @@ class Lines:
     """What the follow loop prints. ``flush`` writes a round's lines in time order and remembers when
     the client last said something about the execution itself (the container's lines do not count)."""
 
-    def __init__(self, out: Callable[[str], None], started: datetime,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, out: Callable[[str], None], started: datetime, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._out = out
         self.started = started
         self._monotonic = monotonic
@@ -113,8 +114,16 @@ class Progress:
     the first time it is entered, and a repeated look prints only when what it saw has changed.
     """
 
-    FAILED_EVENTS = ("TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed", "LambdaFunctionFailed",
-                     "LambdaFunctionTimedOut", "LambdaFunctionStartFailed", "LambdaFunctionScheduleFailed")
+    FAILED_EVENTS = (
+        "TaskFailed",
+        "TaskTimedOut",
+        "TaskStartFailed",
+        "TaskSubmitFailed",
+        "LambdaFunctionFailed",
+        "LambdaFunctionTimedOut",
+        "LambdaFunctionStartFailed",
+        "LambdaFunctionScheduleFailed",
+    )
 
     def __init__(self, lines: Lines, expected_min_capacity: int | None = None) -> None:
         self._lines = lines
@@ -205,8 +214,12 @@ class Progress:
         found = target.get("min_capacity") if isinstance(target, dict) else None
         if found != expected:
             what = f"its autoscaling minimum is {found}" if found is not None else "it has no autoscaling target"
-            self._lines.progress(at, "note", f"min_capacity is {expected} but {what}; the migration restores what "
-                                 "it found (set the minimum on the aws_appautoscaling_target)")
+            self._lines.progress(
+                at,
+                "note",
+                f"min_capacity is {expected} but {what}; the migration restores what "
+                "it found (set the minimum on the aws_appautoscaling_target)",
+            )
 
 
 def read_new_events(sfn: Any, execution_arn: str, after_id: int) -> list[dict[str, Any]]:

@@ -42,10 +42,19 @@ class Follower:
     """Follows one execution to its end: its history, the migration container's log lines, and a line
     at least every ``heartbeat_seconds`` while nothing else is said. Time is injectable (tests)."""
 
-    def __init__(self, aws: Any, settings: Settings, decision: executions.Decision, started: datetime,
-                 execution_input: Any, out: Callable[[str], None], err: Callable[[str], None],
-                 monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        aws: Any,
+        settings: Settings,
+        decision: executions.Decision,
+        started: datetime,
+        execution_input: Any,
+        out: Callable[[str], None],
+        err: Callable[[str], None],
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self._aws, self._settings, self._decision = aws, settings, decision
         self._input = execution_input if isinstance(execution_input, dict) else settings.document
         self._err = err
@@ -71,12 +80,13 @@ class Follower:
                     next_history = self._monotonic() + settings.poll_seconds
                 except Exception as exc:  # noqa: BLE001 - only transient errors are retried
                     failures += 1
-                    not_yet_visible = (error_code(exc) == "ExecutionDoesNotExist"
-                                       and self._monotonic() < self._visible_by)
+                    not_yet_visible = (
+                        error_code(exc) == "ExecutionDoesNotExist" and self._monotonic() < self._visible_by
+                    )
                     if not (is_transient(exc) or not_yet_visible) or failures > 10:
                         raise
                     self._err(f"{PREFIX} warning: {type(exc).__name__} while following the execution, retrying")
-                    next_history = self._monotonic() + min(30.0, settings.poll_seconds * 2 ** failures)
+                    next_history = self._monotonic() + min(30.0, settings.poll_seconds * 2**failures)
             if self.progress.task and not self._logs_settled:
                 self._find_logs()
             ended = described is not None and described["status"] not in ACTIVE
@@ -91,9 +101,12 @@ class Follower:
                 self.progress.still_waiting(self._now(), self.logs.last_line if self.logs else "")
                 self.lines.flush()
             if self._monotonic() >= deadline:
-                raise Stop(EXIT_STILL_RUNNING, f"gave up waiting after {elapsed(settings.max_wait_seconds)}; the "
-                           f"execution {self._decision.name} still runs. Follow it at "
-                           f"{console_url(settings, self._decision.execution_arn)}, or run this client again to rejoin it")
+                raise Stop(
+                    EXIT_STILL_RUNNING,
+                    f"gave up waiting after {elapsed(settings.max_wait_seconds)}; the "
+                    f"execution {self._decision.name} still runs. Follow it at "
+                    f"{console_url(settings, self._decision.execution_arn)}, or run this client again to rejoin it",
+                )
             wake = min(next_history, self.lines.last_progress + settings.heartbeat_seconds, deadline)
             if self.logs is not None and not self.logs.stopped:
                 wake = min(wake, self.logs.due())
@@ -115,7 +128,8 @@ class Follower:
         task_arn = self.progress.task["arn"]
         container = self.progress.container_name or self._input.get("container_name") or "fleet"
         definition = self.progress.task_definition_arn or (
-            f"{self._input.get('task_definition')}:{self._input.get('task_definition_revision')}")
+            f"{self._input.get('task_definition')}:{self._input.get('task_definition_revision')}"
+        )
         task_region = task_arn.split(":")[3] if task_arn.count(":") >= 5 else self._settings.region
         try:
             described = self._aws.client("ecs", task_region).describe_task_definition(taskDefinition=definition)
@@ -125,33 +139,46 @@ class Follower:
                 return
             self._logs_settled = True
             if error_code(exc) in ACCESS_DENIED_CODES:
-                self._say(f"cannot find the migration's log lines: access denied on ecs:DescribeTaskDefinition for "
-                          f"{definition}; grant it to the caller (terraform/README.md). Following the steps only")
+                self._say(
+                    f"cannot find the migration's log lines: access denied on ecs:DescribeTaskDefinition for "
+                    f"{definition}; grant it to the caller (terraform/README.md). Following the steps only"
+                )
             else:
-                self._say(f"cannot find the migration's log lines ({error_code(exc) or type(exc).__name__}: {exc}); "
-                          "following the steps only")
+                self._say(
+                    f"cannot find the migration's log lines ({error_code(exc) or type(exc).__name__}: {exc}); "
+                    "following the steps only"
+                )
             return
         self._logs_settled = True
         found = locate(described.get("taskDefinition", {}), container, task_arn, task_region)
         if isinstance(found, LogStream):
             self._say(f"container {container} writes to {found.describe()}; its lines follow, marked |")
-            self.logs = LogFollower(lambda region: self._aws.client("logs", region), found, self.lines.task,
-                                    self._say, self._settings.poll_seconds, self._monotonic)
+            self.logs = LogFollower(
+                lambda region: self._aws.client("logs", region),
+                found,
+                self.lines.task,
+                self._say,
+                self._settings.poll_seconds,
+                self._monotonic,
+            )
         else:
             self._say(found)
 
     def _no_stream_note(self) -> None:
         if self.logs is not None and not self.logs.found and not self.logs.stopped:
-            self._say(f"no log line: {self.logs.stream.stream} was never created in {self.logs.stream.group} "
-                      "(the container never started, or wrote nothing)")
+            self._say(
+                f"no log line: {self.logs.stream.stream} was never created in {self.logs.stream.group} "
+                "(the container never started, or wrote nothing)"
+            )
 
 
 def run(settings: Settings, out: Callable[[str], None], err: Callable[[str], None]) -> int:
     aws = Aws(settings, out)
     sfn = aws.stepfunctions()
     try:
-        decision = executions.start_or_join(sfn, settings.state_machine_arn, settings.input_text,
-                                            settings.cluster, settings.service, settings.revision)
+        decision = executions.start_or_join(
+            sfn, settings.state_machine_arn, settings.input_text, settings.cluster, settings.service, settings.revision
+        )
     except RuntimeError as exc:  # every attempt already failed
         raise Stop(EXIT_FAILED, f"{exc}; look at why in the Step Functions console") from None
     verdict = Verdict(settings, out, err)
@@ -161,11 +188,15 @@ def run(settings: Settings, out: Callable[[str], None], err: Callable[[str], Non
     theirs = loads(described.get("input"))
     if decision.action == "started":
         retry = f", after {decision.attempt - 1} failed attempt(s)" if decision.attempt > 1 else ""
-        out(f"{PREFIX} started execution {decision.name} (attempt {decision.attempt}{retry}) "
-            f"for revision {settings.revision}")
+        out(
+            f"{PREFIX} started execution {decision.name} (attempt {decision.attempt}{retry}) "
+            f"for revision {settings.revision}"
+        )
     else:
-        out(f"{PREFIX} joined execution {decision.name}, running since {clock(described.get('startDate'))}: "
-            "another apply or the EventBridge trigger started it; following it instead of starting a second one")
+        out(
+            f"{PREFIX} joined execution {decision.name}, running since {clock(described.get('startDate'))}: "
+            "another apply or the EventBridge trigger started it; following it instead of starting a second one"
+        )
         differing = _differing_fields(theirs, settings.document)
         if differing:
             out(f"{PREFIX} note: it runs with its own input; these fields differ from yours: {', '.join(differing)}")
@@ -174,8 +205,10 @@ def run(settings: Settings, out: Callable[[str], None], err: Callable[[str], Non
     try:
         final = Follower(aws, settings, decision, started, theirs, out, err).run()
     except Interrupted as stop:
-        err(f"{PREFIX} interrupted ({stop}): the execution {decision.name} keeps running, this client only "
-            "stopped following it.")
+        err(
+            f"{PREFIX} interrupted ({stop}): the execution {decision.name} keeps running, this client only "
+            "stopped following it."
+        )
         err(f"  follow it: {console_url(settings, decision.execution_arn)}")
         err(f"  or: aws stepfunctions describe-execution --execution-arn {decision.execution_arn}")
         err("  running `terraform apply` (or this client) again joins it instead of starting another migration")
@@ -183,8 +216,9 @@ def run(settings: Settings, out: Callable[[str], None], err: Callable[[str], Non
     return verdict.report(final, decision)
 
 
-def describe_when_visible(sfn: Any, arn: str, monotonic: Callable[[], float] = time.monotonic,
-                          sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def describe_when_visible(
+    sfn: Any, arn: str, monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
     """DescribeExecution of an execution that was just started or found: ExecutionDoesNotExist is looked
     past for VISIBILITY_SECONDS (eventual consistency), then raised."""
     deadline, pause = monotonic() + VISIBILITY_SECONDS, 0.25
@@ -224,15 +258,20 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
         try:
             import boto3  # noqa: F401
         except ImportError:
-            raise Stop(EXIT_AWS, f"boto3 is not installed for {sys.executable}: `{sys.executable} -m pip install "
-                       "boto3`, or point the module's `python` variable at an interpreter that has it") from None
+            raise Stop(
+                EXIT_AWS,
+                f"boto3 is not installed for {sys.executable}: `{sys.executable} -m pip install "
+                "boto3`, or point the module's `python` variable at an interpreter that has it",
+            ) from None
         return run(settings, out, err)
     except Stop as stop:
         err(f"{PREFIX} error: {stop.message}")
         return stop.code
     except Interrupted as stop:
-        err(f"{PREFIX} interrupted ({stop}) while starting: if an execution started it keeps running, and "
-            "running `terraform apply` (or this client) again joins it")
+        err(
+            f"{PREFIX} interrupted ({stop}) while starting: if an execution started it keeps running, and "
+            "running `terraform apply` (or this client) again joins it"
+        )
         return 128 + stop.signum
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
         line = explain_aws_error(exc, settings) if settings is not None else None

@@ -64,35 +64,66 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "3 AWS credentials/permissions/state machine problem, 4 still running after --max-wait-seconds, "
         "130/143 interrupted (the execution keeps running).\n\n"
         "example:\n  python3 migrate.py --state-machine-arn arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration \\\n"
-        "    --input '{\"ecs_cluster\": \"fleet\", \"ecs_service\": \"fleet\", \"task_definition\": \"fleet\", "
-        "\"task_definition_revision\": 42, \"subnets\": [\"subnet-0a1b\"], \"security_groups\": [\"sg-0a1b\"]}'",
+        '    --input \'{"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition": "fleet", '
+        '"task_definition_revision": 42, "subnets": ["subnet-0a1b"], "security_groups": ["sg-0a1b"]}\'',
     )
-    parser.add_argument("--state-machine-arn", default=env.get(ENV["state_machine_arn"], ""),
-                        help=f"the fleet-migration state machine (${ENV['state_machine_arn']})")
-    parser.add_argument("--input", default=env.get(ENV["input"], ""), metavar="JSON|@FILE",
-                        help=f"the execution input, a JSON object, or @path of a file holding it (${ENV['input']})")
-    parser.add_argument("--assume-role-arn", default=env.get(ENV["assume_role_arn"], ""),
-                        help=f"IAM role to assume before calling AWS (${ENV['assume_role_arn']})")
-    parser.add_argument("--assume-role-session-name", default=env.get(ENV["assume_role_session_name"], ""),
-                        help=f"session name for --assume-role-arn; default fleet-migration-r<revision> "
-                        f"(${ENV['assume_role_session_name']})")
-    parser.add_argument("--region", default=env.get(ENV["region"], ""),
-                        help=f"AWS region; default: the state machine's, from its ARN (${ENV['region']})")
-    parser.add_argument("--poll-seconds", default=env.get(ENV["poll_seconds"], ""), metavar="SECONDS",
-                        help=f"how often to read the execution history; default {DEFAULT_POLL_SECONDS:g} "
-                        f"(${ENV['poll_seconds']})")
-    parser.add_argument("--max-wait-seconds", default=env.get(ENV["max_wait_seconds"], ""), metavar="SECONDS",
-                        help="stop following (exit 4, the execution keeps running) after this long; default: the "
-                        "input's drain + snapshot (when a database is named) + task + stabilize timeouts, plus "
-                        f"{ROLLBACK_STOP_WAIT_SECONDS} s for a timed-out task to stop, plus {WAIT_MARGIN_SECONDS} s "
-                        f"(${ENV['max_wait_seconds']})")
-    parser.add_argument("--heartbeat-seconds", default=env.get(ENV["heartbeat_seconds"], ""), metavar="SECONDS",
-                        help="while a wait prints nothing new, print where it stands at least this often; default "
-                        f"{DEFAULT_HEARTBEAT_SECONDS:g} (${ENV['heartbeat_seconds']})")
-    parser.add_argument("--expected-min-capacity", default=env.get(ENV["expected_min_capacity"], ""), metavar="N",
-                        help="the autoscaling minimum the caller expects after the migration (Fleet's addon's "
-                        "min_capacity); the workflow restores the minimum it finds, and a difference is reported "
-                        f"(${ENV['expected_min_capacity']})")
+    parser.add_argument(
+        "--state-machine-arn",
+        default=env.get(ENV["state_machine_arn"], ""),
+        help=f"the fleet-migration state machine (${ENV['state_machine_arn']})",
+    )
+    parser.add_argument(
+        "--input",
+        default=env.get(ENV["input"], ""),
+        metavar="JSON|@FILE",
+        help=f"the execution input, a JSON object, or @path of a file holding it (${ENV['input']})",
+    )
+    parser.add_argument(
+        "--assume-role-arn",
+        default=env.get(ENV["assume_role_arn"], ""),
+        help=f"IAM role to assume before calling AWS (${ENV['assume_role_arn']})",
+    )
+    parser.add_argument(
+        "--assume-role-session-name",
+        default=env.get(ENV["assume_role_session_name"], ""),
+        help=f"session name for --assume-role-arn; default fleet-migration-r<revision> "
+        f"(${ENV['assume_role_session_name']})",
+    )
+    parser.add_argument(
+        "--region",
+        default=env.get(ENV["region"], ""),
+        help=f"AWS region; default: the state machine's, from its ARN (${ENV['region']})",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        default=env.get(ENV["poll_seconds"], ""),
+        metavar="SECONDS",
+        help=f"how often to read the execution history; default {DEFAULT_POLL_SECONDS:g} (${ENV['poll_seconds']})",
+    )
+    parser.add_argument(
+        "--max-wait-seconds",
+        default=env.get(ENV["max_wait_seconds"], ""),
+        metavar="SECONDS",
+        help="stop following (exit 4, the execution keeps running) after this long; default: the "
+        "input's drain + snapshot (when a database is named) + task + stabilize timeouts, plus "
+        f"{ROLLBACK_STOP_WAIT_SECONDS} s for a timed-out task to stop, plus {WAIT_MARGIN_SECONDS} s "
+        f"(${ENV['max_wait_seconds']})",
+    )
+    parser.add_argument(
+        "--heartbeat-seconds",
+        default=env.get(ENV["heartbeat_seconds"], ""),
+        metavar="SECONDS",
+        help="while a wait prints nothing new, print where it stands at least this often; default "
+        f"{DEFAULT_HEARTBEAT_SECONDS:g} (${ENV['heartbeat_seconds']})",
+    )
+    parser.add_argument(
+        "--expected-min-capacity",
+        default=env.get(ENV["expected_min_capacity"], ""),
+        metavar="N",
+        help="the autoscaling minimum the caller expects after the migration (Fleet's addon's "
+        "min_capacity); the workflow restores the minimum it finds, and a difference is reported "
+        f"(${ENV['expected_min_capacity']})",
+    )
     return parser.parse_args(argv)
 
 
@@ -105,8 +136,11 @@ class Settings:
             raise Stop(EXIT_USAGE, f"no state machine: pass --state-machine-arn or set {ENV['state_machine_arn']}")
         match = STATE_MACHINE_ARN.match(self.state_machine_arn)
         if not match:
-            raise Stop(EXIT_USAGE, f"{self.state_machine_arn!r} is not a state machine ARN; expected "
-                       "arn:aws:states:<region>:<account>:stateMachine:<name> (without a version or alias)")
+            raise Stop(
+                EXIT_USAGE,
+                f"{self.state_machine_arn!r} is not a state machine ARN; expected "
+                "arn:aws:states:<region>:<account>:stateMachine:<name> (without a version or alias)",
+            )
         self.partition, arn_region = match.group(1), match.group(2)
         self.region = args.region.strip() or arn_region
         self.input_text, self.document = _read_input(args.input)
@@ -116,12 +150,16 @@ class Settings:
         self.assume_role_arn = args.assume_role_arn.strip()
         self.session_name = args.assume_role_session_name.strip() or f"fleet-migration-r{self.revision}"
         self.poll_seconds = _seconds(args.poll_seconds, DEFAULT_POLL_SECONDS, "poll seconds", minimum=0.05)
-        self.max_wait_seconds = _seconds(args.max_wait_seconds, longest_execution_seconds(self.document),
-                                         "max wait seconds", minimum=1)
-        self.heartbeat_seconds = _seconds(args.heartbeat_seconds, DEFAULT_HEARTBEAT_SECONDS,
-                                          "heartbeat seconds", minimum=0.05)
+        self.max_wait_seconds = _seconds(
+            args.max_wait_seconds, longest_execution_seconds(self.document), "max wait seconds", minimum=1
+        )
+        self.heartbeat_seconds = _seconds(
+            args.heartbeat_seconds, DEFAULT_HEARTBEAT_SECONDS, "heartbeat seconds", minimum=0.05
+        )
         expected = str(args.expected_min_capacity).strip()
-        self.expected_min_capacity = int(_seconds(expected, 0, "expected min capacity", minimum=0)) if expected else None
+        self.expected_min_capacity = (
+            int(_seconds(expected, 0, "expected min capacity", minimum=0)) if expected else None
+        )
 
 
 def longest_execution_seconds(document: dict[str, Any]) -> float:
@@ -162,8 +200,10 @@ def _read_input(raw: str) -> tuple[str, dict[str, Any]]:
             raise Stop(EXIT_USAGE, f"the execution input needs {key}, a non-empty string")
     revision = document.get("task_definition_revision")
     if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
-        raise Stop(EXIT_USAGE, f"the execution input needs task_definition_revision, an integer of at least 1 "
-                   f"(got {revision!r})")
+        raise Stop(
+            EXIT_USAGE,
+            f"the execution input needs task_definition_revision, an integer of at least 1 (got {revision!r})",
+        )
     return raw, document
 
 

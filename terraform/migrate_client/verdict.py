@@ -24,9 +24,11 @@ class Verdict:
             output = loads(described.get("output"))
             output = output if isinstance(output, dict) else {}
             if already:
-                self._out(f"{PREFIX} execution {name} already SUCCEEDED (ran {elapsed(took)}, ended "
-                          f"{clock(described.get('stopDate'))}): revision {self._settings.revision} is migrated, "
-                          "nothing to run again")
+                self._out(
+                    f"{PREFIX} execution {name} already SUCCEEDED (ran {elapsed(took)}, ended "
+                    f"{clock(described.get('stopDate'))}): revision {self._settings.revision} is migrated, "
+                    "nothing to run again"
+                )
             else:
                 self._out(f"{PREFIX} SUCCEEDED in {elapsed(took)} (execution {name})")
             for line in success_details(output):
@@ -37,14 +39,19 @@ class Verdict:
         for line in failure_details(loads(described.get("cause"))):
             self._err(f"  {line}")
         if status in ("ABORTED", "TIMED_OUT"):
-            self._err("  an execution that is stopped or times out as a whole does not roll back: check the services' "
-                      "desired counts and autoscaling, and any migration task still running (its first state's output "
-                      "in the history shows what they were)")
+            self._err(
+                "  an execution that is stopped or times out as a whole does not roll back: check the services' "
+                "desired counts and autoscaling, and any migration task still running (its first state's output "
+                "in the history shows what they were)"
+            )
         self._err(f"  console: {console_url(self._settings, decision.execution_arn)}")
-        upcoming = executions.execution_name(self._settings.cluster, self._settings.service, self._settings.revision,
-                                             decision.attempt + 1)
-        self._err(f"  next: fix the cause, then run `terraform apply` again (or this client): it starts attempt "
-                  f"{decision.attempt + 1}, {upcoming}")
+        upcoming = executions.execution_name(
+            self._settings.cluster, self._settings.service, self._settings.revision, decision.attempt + 1
+        )
+        self._err(
+            f"  next: fix the cause, then run `terraform apply` again (or this client): it starts attempt "
+            f"{decision.attempt + 1}, {upcoming}"
+        )
         return EXIT_FAILED
 
 
@@ -56,8 +63,7 @@ def success_details(output: dict[str, Any]) -> list[str]:
         lines.append(f"migration task {output['task_arn']} exited {output.get('exit_code')}")
     services = [s for s in output.get("services") or [] if isinstance(s, dict)]
     if services:
-        lines.append("services: " + ", ".join(f"{s.get('name')} at {s.get('desired_count')} task(s)"
-                                               for s in services))
+        lines.append("services: " + ", ".join(f"{s.get('name')} at {s.get('desired_count')} task(s)" for s in services))
     lines.extend(snapshot_details(output.get("snapshot")))
     return lines
 
@@ -83,8 +89,10 @@ def failure_details(cause: Any) -> list[str]:
         lines.append(f"rolled back: {'yes' if cause['rolled_back'] else 'NO'}")
     for service in cause.get("services") or []:
         if isinstance(service, dict) and service.get("replaced_task_definition"):
-            lines.append(f"{service.get('name')} serves from {service.get('task_definition')} again, "
-                         f"{service.get('replaced_task_definition')} set aside until the next apply")
+            lines.append(
+                f"{service.get('name')} serves from {service.get('task_definition')} again, "
+                f"{service.get('replaced_task_definition')} set aside until the next apply"
+            )
     lines.extend(snapshot_details(cause.get("snapshot")))
     commands = cause.get("commands") or []
     if commands:
@@ -106,8 +114,11 @@ def snapshot_details(snapshot: Any) -> list[str]:
     if not snapshot:
         return []
     lines = [f"recovery point: {describe_snapshot(snapshot)}"]
-    restore = next((snapshot.get(key) for key in ("restore_command", "restore") if snapshot.get(key)), None) \
-        if isinstance(snapshot, dict) else None
+    restore = (
+        next((snapshot.get(key) for key in ("restore_command", "restore") if snapshot.get(key)), None)
+        if isinstance(snapshot, dict)
+        else None
+    )
     if restore:
         lines.append(f"  to restore it: {restore}")
     if isinstance(snapshot, dict) and snapshot.get("restore_note"):

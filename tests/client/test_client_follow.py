@@ -8,18 +8,20 @@ returns them.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
 
 import executions
-from botocore.exceptions import ClientError
-import pytest
 from migrate_client.run import Follower
 from migrate_client.settings import Settings, Stop, parse_args
 
-STARTED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/fleet/0f3c2a1b"
-DECISION = executions.Decision("started", "arn:aws:states:us-east-1:123456789012:execution:fm:fleet-fleet-r4",
-                               "fleet-fleet-r4", 1)
+DECISION = executions.Decision(
+    "started", "arn:aws:states:us-east-1:123456789012:execution:fm:fleet-fleet-r4", "fleet-fleet-r4", 1
+)
 
 
 class ScriptedExecution:
@@ -27,8 +29,10 @@ class ScriptedExecution:
 
     def __init__(self, clock: list[float], events: list[tuple[float, dict]], ends_at: float) -> None:
         self._clock, self._ends_at = clock, ends_at
-        self._events = [{**event, "id": index + 1, "timestamp": STARTED + timedelta(seconds=at)}
-                        for index, (at, event) in enumerate(events)]
+        self._events = [
+            {**event, "id": index + 1, "timestamp": STARTED + timedelta(seconds=at)}
+            for index, (at, event) in enumerate(events)
+        ]
 
     def describe_execution(self, executionArn: str) -> dict:
         done = self._clock[0] >= self._ends_at
@@ -43,8 +47,9 @@ class DeniedEcs:
     """An ECS that refuses DescribeTaskDefinition, as AWS does to a caller without ecs:DescribeTaskDefinition."""
 
     def describe_task_definition(self, taskDefinition: str) -> dict:
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}},
-                          "DescribeTaskDefinition")
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "DescribeTaskDefinition"
+        )
 
 
 class Account:
@@ -69,18 +74,33 @@ def exited(name: str, output: dict) -> dict:
 
 def follow(events: list[tuple[float, dict]], ends_at: float, heartbeat: str = "", **document: object) -> list[str]:
     clock = [0.0]
-    args = parse_args(["--state-machine-arn", "arn:aws:states:us-east-1:123456789012:stateMachine:fm", "--input",
-                       json.dumps({"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4,
-                                   **document}),
-                       "--heartbeat-seconds", heartbeat])
+    args = parse_args(
+        [
+            "--state-machine-arn",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:fm",
+            "--input",
+            json.dumps({"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4, **document}),
+            "--heartbeat-seconds",
+            heartbeat,
+        ]
+    )
     printed: list[str] = []
 
     def sleep(seconds: float) -> None:
         clock[0] += seconds
 
-    follower = Follower(Account(ScriptedExecution(clock, events, ends_at)), Settings(args), DECISION, STARTED, {},
-                        printed.append, printed.append, monotonic=lambda: clock[0], sleep=sleep,
-                        now=lambda: STARTED + timedelta(seconds=clock[0]))
+    follower = Follower(
+        Account(ScriptedExecution(clock, events, ends_at)),
+        Settings(args),
+        DECISION,
+        STARTED,
+        {},
+        printed.append,
+        printed.append,
+        monotonic=lambda: clock[0],
+        sleep=sleep,
+        now=lambda: STARTED + timedelta(seconds=clock[0]),
+    )
     assert follower.run()["status"] == "SUCCEEDED"
     return printed
 
@@ -94,7 +114,7 @@ QUIET_DRAIN = [
 
 
 def seconds_of(line: str) -> float:
-    stamp = line[1:line.index("]")].strip()
+    stamp = line[1 : line.index("]")].strip()
     if "m" in stamp:
         minutes, rest = stamp.split("m")
         return int(minutes) * 60 + float(rest.rstrip("s"))
@@ -122,8 +142,10 @@ def test_the_interval_is_a_setting():
 
 
 def test_a_wait_that_keeps_saying_something_needs_no_extra_line():
-    busy = [(second + 0.5, exited(DRAIN, {"input": {}, "drain": {"done": False, "detail": f"{second} stopping"}}))
-            for second in range(0, 100, 20)]
+    busy = [
+        (second + 0.5, exited(DRAIN, {"input": {}, "drain": {"done": False, "detail": f"{second} stopping"}}))
+        for second in range(0, 100, 20)
+    ]
 
     printed = follow([(0.1, entered(DRAIN)), *busy, (100.0, entered("Migration succeeded", "Succeed"))], ends_at=100.5)
 
@@ -132,12 +154,22 @@ def test_a_wait_that_keeps_saying_something_needs_no_extra_line():
 
 def test_without_permission_to_find_the_log_lines_one_line_says_so_and_the_steps_go_on():
     check = "Check the migration task"
-    task = {"input": {"container_name": "fleet"}, "task_definition_arn": "arn:aws:ecs:us-east-1:1:task-definition/fleet:4",
-            "task": {"arn": TASK_ARN, "last_status": "RUNNING"}}
+    task = {
+        "input": {"container_name": "fleet"},
+        "task_definition_arn": "arn:aws:ecs:us-east-1:1:task-definition/fleet:4",
+        "task": {"arn": TASK_ARN, "last_status": "RUNNING"},
+    }
     stopped = {**task, "task": {**task["task"], "last_status": "STOPPED", "exit_code": 0}}
 
-    printed = follow([(1.0, entered(check)), (1.1, exited(check, task)), (5.0, exited(check, stopped)),
-                      (6.0, entered("Migration succeeded", "Succeed"))], ends_at=6.5)
+    printed = follow(
+        [
+            (1.0, entered(check)),
+            (1.1, exited(check, task)),
+            (5.0, exited(check, stopped)),
+            (6.0, entered("Migration succeeded", "Succeed")),
+        ],
+        ends_at=6.5,
+    )
 
     notes = [line for line in printed if "] logs   " in line]
     assert len(notes) == 1
@@ -165,8 +197,14 @@ def test_a_slow_snapshot_does_not_make_the_client_give_up_while_the_execution_ru
     events = slow_snapshot(2400)
 
     # WHEN the snapshot takes 40 minutes
-    printed = follow(events, ends_at=2431, heartbeat="600", db_cluster_identifier="fleet",
-                     snapshot_timeout_seconds=3600, **SHORT_TIMEOUTS)
+    printed = follow(
+        events,
+        ends_at=2431,
+        heartbeat="600",
+        db_cluster_identifier="fleet",
+        snapshot_timeout_seconds=3600,
+        **SHORT_TIMEOUTS,
+    )
 
     # THEN the client follows the execution to its end
     assert not [line for line in printed if "gave up" in line]
@@ -174,7 +212,13 @@ def test_a_slow_snapshot_does_not_make_the_client_give_up_while_the_execution_ru
 
 def test_the_client_still_gives_up_once_every_phase_is_past_its_limit():
     with pytest.raises(Stop) as stopped:
-        follow(slow_snapshot(9000), ends_at=9031, heartbeat="600", db_cluster_identifier="fleet",
-               snapshot_timeout_seconds=3600, **SHORT_TIMEOUTS)
+        follow(
+            slow_snapshot(9000),
+            ends_at=9031,
+            heartbeat="600",
+            db_cluster_identifier="fleet",
+            snapshot_timeout_seconds=3600,
+            **SHORT_TIMEOUTS,
+        )
 
     assert stopped.value.code == 4 and "still runs" in stopped.value.message

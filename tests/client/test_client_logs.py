@@ -9,15 +9,15 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from migrate_client.logs import LogFollower, LogStream, locate
 
 from emulator import Emulator
+from migrate_client.logs import LogFollower, LogStream, locate
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/fleet/0f3c2a1b9d8e"
 # CloudWatch Logs refuses events older than 14 days: the lines are written "now", on a whole second.
@@ -42,7 +42,9 @@ def emu() -> Iterator[Emulator]:
 @pytest.fixture(scope="module")
 def logs(emu: Emulator) -> Any:
     """CloudWatch Logs without the SDK's own retries, so the client's handling of a throttled read shows."""
-    return boto3.session.Session(region_name=emu.region).client("logs", config=Config(retries={"total_max_attempts": 1}))
+    return boto3.session.Session(region_name=emu.region).client(
+        "logs", config=Config(retries={"total_max_attempts": 1})
+    )
 
 
 @pytest.fixture
@@ -59,8 +61,13 @@ class Reader:
         self.now = 0.0
         self.lines: list[tuple[datetime, str]] = []
         self.said: list[str] = []
-        self.follower = LogFollower(lambda region: logs, stream, lambda at, line: self.lines.append((at, line)),
-                                    self.said.append, monotonic=lambda: self.now)
+        self.follower = LogFollower(
+            lambda region: logs,
+            stream,
+            lambda at, line: self.lines.append((at, line)),
+            self.said.append,
+            monotonic=lambda: self.now,
+        )
 
     def poll(self, after: float = 1.0, final: bool = False) -> list[str]:
         self.now += after
@@ -75,33 +82,56 @@ def put(emu: Emulator, stream: LogStream, *messages: str, at: int = T0) -> None:
         logs.create_log_stream(logGroupName=stream.group, logStreamName=stream.stream)
     except logs.exceptions.ResourceAlreadyExistsException:
         pass
-    logs.put_log_events(logGroupName=stream.group, logStreamName=stream.stream,
-                        logEvents=[{"timestamp": at + i, "message": m} for i, m in enumerate(messages)])
+    logs.put_log_events(
+        logGroupName=stream.group,
+        logStreamName=stream.stream,
+        logEvents=[{"timestamp": at + i, "message": m} for i, m in enumerate(messages)],
+    )
 
 
 # -- where the lines are ----------------------------------------------------------------------------
 
+
 def test_the_stream_is_prefix_container_task_id_in_the_awslogs_group_and_region():
-    found = locate(definition(awslogs(**{"awslogs-group": "/ecs/fleet", "awslogs-region": "eu-west-1",
-                                         "awslogs-stream-prefix": "migrations"})), "fleet", TASK_ARN, "us-east-1")
+    found = locate(
+        definition(
+            awslogs(
+                **{"awslogs-group": "/ecs/fleet", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "migrations"}
+            )
+        ),
+        "fleet",
+        TASK_ARN,
+        "us-east-1",
+    )
 
     assert found == LogStream(group="/ecs/fleet", stream="migrations/fleet/0f3c2a1b9d8e", region="eu-west-1")
 
 
 def test_without_awslogs_region_the_stream_is_in_the_tasks_region():
-    found = locate(definition(awslogs(**{"awslogs-group": "fleet", "awslogs-stream-prefix": "fleet"})), "fleet",
-                   TASK_ARN, "us-east-1")
+    found = locate(
+        definition(awslogs(**{"awslogs-group": "fleet", "awslogs-stream-prefix": "fleet"})),
+        "fleet",
+        TASK_ARN,
+        "us-east-1",
+    )
 
     assert isinstance(found, LogStream) and found.region == "us-east-1"
 
 
-@pytest.mark.parametrize(("container", "container_name", "words"), [
-    ({}, "fleet", "has no logConfiguration"),
-    ({"logConfiguration": {"logDriver": "splunk", "options": {}}}, "fleet", "logs with the splunk driver, not awslogs"),
-    (awslogs(**{"awslogs-group": "fleet"}), "fleet", "without awslogs-stream-prefix"),
-    (awslogs(**{"awslogs-stream-prefix": "fleet"}), "fleet", "without awslogs-group"),
-    (awslogs(**{"awslogs-group": "fleet", "awslogs-stream-prefix": "fleet"}), "migrate", "is not in fleet:4"),
-])
+@pytest.mark.parametrize(
+    ("container", "container_name", "words"),
+    [
+        ({}, "fleet", "has no logConfiguration"),
+        (
+            {"logConfiguration": {"logDriver": "splunk", "options": {}}},
+            "fleet",
+            "logs with the splunk driver, not awslogs",
+        ),
+        (awslogs(**{"awslogs-group": "fleet"}), "fleet", "without awslogs-stream-prefix"),
+        (awslogs(**{"awslogs-stream-prefix": "fleet"}), "fleet", "without awslogs-group"),
+        (awslogs(**{"awslogs-group": "fleet", "awslogs-stream-prefix": "fleet"}), "migrate", "is not in fleet:4"),
+    ],
+)
 def test_a_container_without_a_readable_awslogs_stream_gets_one_sentence_saying_why(container, container_name, words):
     found = locate(definition(container), container_name, TASK_ARN, "us-east-1")
 
@@ -109,6 +139,7 @@ def test_a_container_without_a_readable_awslogs_stream_gets_one_sentence_saying_
 
 
 # -- reading it -------------------------------------------------------------------------------------
+
 
 def test_each_new_line_is_handed_on_once_as_it_arrives(emu, logs, stream):
     reader = Reader(logs, stream)
@@ -127,7 +158,7 @@ def test_a_line_carries_the_moment_the_container_wrote_it(emu, logs, stream):
 
     reader.poll()
 
-    written = datetime.fromtimestamp(T0 / 1000, tz=timezone.utc) + timedelta(seconds=1.5)
+    written = datetime.fromtimestamp(T0 / 1000, tz=UTC) + timedelta(seconds=1.5)
     assert reader.lines == [(written, "Migrations completed.")]
 
 

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-import executions
 import pytest
 from botocore.exceptions import ClientError
+
+import executions
 from migrate_client.aws import explain_aws_error
 from migrate_client.progress import Lines, Progress, read_new_events, summarize
 from migrate_client.settings import Settings, parse_args
 from migrate_client.verdict import Verdict
 
-STARTED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 TASK_ARN = "arn:aws:ecs:eu-west-1:123456789012:task/fleet/0f3c2a1b"
-DECISION = executions.Decision("started", "arn:aws:states:eu-west-1:123456789012:execution:fm:fleet-fleet-r4",
-                               "fleet-fleet-r4", 1)
+DECISION = executions.Decision(
+    "started", "arn:aws:states:eu-west-1:123456789012:execution:fm:fleet-fleet-r4", "fleet-fleet-r4", 1
+)
 
 
 def settings(**overrides) -> Settings:
     document = {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4}
-    args = parse_args(["--state-machine-arn", "arn:aws:states:eu-west-1:123456789012:stateMachine:fm",
-                       "--input", json.dumps(document)])
+    args = parse_args(
+        [
+            "--state-machine-arn",
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:fm",
+            "--input",
+            json.dumps(document),
+        ]
+    )
     for key, value in overrides.items():
         setattr(args, key, value)
     return Settings(args)
@@ -36,11 +44,18 @@ def verdict(described: dict) -> tuple[int, str, str]:
 
 
 def failed(cause: dict, error: str = "MigrationFailed", seconds: float = 75) -> dict:
-    return {"status": "FAILED", "name": "fleet-fleet-r4", "error": error, "cause": json.dumps(cause),
-            "startDate": STARTED, "stopDate": STARTED + timedelta(seconds=seconds)}
+    return {
+        "status": "FAILED",
+        "name": "fleet-fleet-r4",
+        "error": error,
+        "cause": json.dumps(cause),
+        "startDate": STARTED,
+        "stopDate": STARTED + timedelta(seconds=seconds),
+    }
 
 
 # -- settings ---------------------------------------------------------------------------------------
+
 
 def test_the_region_comes_from_the_state_machine_arn_unless_given():
     assert settings().region == "eu-west-1"
@@ -48,16 +63,22 @@ def test_the_region_comes_from_the_state_machine_arn_unless_given():
     assert settings().session_name == "fleet-migration-r4"
 
 
-
 def test_the_client_waits_as_long_as_every_phase_of_the_execution_may_take():
     # drain + migration task + the rollback's wait for a stopped task + stabilize, and a margin
     assert settings().max_wait_seconds == 600 + 3600 + 300 + 600 + 900
     # a database adds its snapshot_timeout_seconds
-    with_database = {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4,
-                     "db_instance_identifier": "fleet-mysql", "snapshot_timeout_seconds": 7200, "timeout_seconds": 60}
+    with_database = {
+        "ecs_cluster": "fleet",
+        "ecs_service": "fleet",
+        "task_definition_revision": 4,
+        "db_instance_identifier": "fleet-mysql",
+        "snapshot_timeout_seconds": 7200,
+        "timeout_seconds": 60,
+    }
     assert settings(input=json.dumps(with_database)).max_wait_seconds == 600 + 7200 + 60 + 300 + 600 + 900
     assert settings(input=json.dumps({**with_database, "snapshot_timeout_seconds": None})).max_wait_seconds == (
-        600 + 3600 + 60 + 300 + 600 + 900)
+        600 + 3600 + 60 + 300 + 600 + 900
+    )
     assert settings(max_wait_seconds="90").max_wait_seconds == 90
 
 
@@ -98,16 +119,28 @@ def test_access_denied_says_which_permissions_are_needed():
 
 # -- progress lines ---------------------------------------------------------------------------------
 
+
 def entered(second, kind="Task", name="Check the migration task"):
-    return {"id": second * 10, "type": f"{kind}StateEntered", "timestamp": STARTED + timedelta(seconds=second),
-            "stateEnteredEventDetails": {"name": name}}
+    return {
+        "id": second * 10,
+        "type": f"{kind}StateEntered",
+        "timestamp": STARTED + timedelta(seconds=second),
+        "stateEnteredEventDetails": {"name": name},
+    }
 
 
 def exited(second, status, exit_code=None, name="Check the migration task"):
-    output = {"input": {"container_name": "fleet"}, "task_definition_arn": "arn:aws:ecs:eu-west-1:1:task-definition/f:4",
-              "task": {"arn": TASK_ARN, "last_status": status, "exit_code": exit_code}}
-    return {"id": second * 10 + 1, "type": "TaskStateExited", "timestamp": STARTED + timedelta(seconds=second),
-            "stateExitedEventDetails": {"name": name, "output": json.dumps(output)}}
+    output = {
+        "input": {"container_name": "fleet"},
+        "task_definition_arn": "arn:aws:ecs:eu-west-1:1:task-definition/f:4",
+        "task": {"arn": TASK_ARN, "last_status": status, "exit_code": exit_code},
+    }
+    return {
+        "id": second * 10 + 1,
+        "type": "TaskStateExited",
+        "timestamp": STARTED + timedelta(seconds=second),
+        "stateExitedEventDetails": {"name": name, "output": json.dumps(output)},
+    }
 
 
 def test_progress_prints_loops_once_and_again_only_when_something_changed():
@@ -115,8 +148,16 @@ def test_progress_prints_loops_once_and_again_only_when_something_changed():
     lines = Lines(printed.append, STARTED)
     progress = Progress(lines)
 
-    for event in (entered(1), exited(1, "RUNNING"), entered(2, "Wait", "Wait for the migration task"), entered(3),
-                  exited(3, "RUNNING"), entered(4), exited(4, "STOPPED", 0), entered(5, "Succeed", "Migration succeeded")):
+    for event in (
+        entered(1),
+        exited(1, "RUNNING"),
+        entered(2, "Wait", "Wait for the migration task"),
+        entered(3),
+        exited(3, "RUNNING"),
+        entered(4),
+        exited(4, "STOPPED", 0),
+        entered(5, "Succeed", "Migration succeeded"),
+    ):
         progress.event(event)
     lines.flush()
 
@@ -150,8 +191,11 @@ def test_a_round_of_lines_is_printed_in_the_order_things_happened():
     lines.task(STARTED + timedelta(seconds=1), "Applying table migration 1")
     lines.flush()
 
-    assert printed == ["[     1.0s]  | Applying table migration 1", "[     2.0s]  | Migrations completed.",
-                       "[     3.0s] update task STOPPED"]
+    assert printed == [
+        "[     1.0s]  | Applying table migration 1",
+        "[     2.0s]  | Migrations completed.",
+        "[     3.0s] update task STOPPED",
+    ]
 
 
 def test_the_wait_line_names_the_phase_how_long_it_lasts_and_the_last_log_line():
@@ -164,8 +208,10 @@ def test_the_wait_line_names_the_phase_how_long_it_lasts_and_the_last_log_line()
     progress.still_waiting(STARTED + timedelta(seconds=100), "Applying table migration 20241110152839")
     lines.flush()
 
-    assert printed[-1] == ("[    1m40s] wait   Check the migration task, 1m30s so far: task 0f3c2a1b RUNNING; "
-                           "last log line: Applying table migration 20241110152839")
+    assert printed[-1] == (
+        "[    1m40s] wait   Check the migration task, 1m30s so far: task 0f3c2a1b RUNNING; "
+        "last log line: Applying table migration 20241110152839"
+    )
 
 
 def test_the_log_lines_do_not_count_as_news_about_the_execution():
@@ -193,7 +239,7 @@ class _History:
         self.calls += 1
         ordered = list(reversed(self.events)) if reverseOrder else self.events
         start = int(nextToken or 0)
-        chunk = ordered[start:start + min(maxResults, self.page)]
+        chunk = ordered[start : start + min(maxResults, self.page)]
         more = start + len(chunk) < len(ordered)
         return {"events": chunk, **({"nextToken": str(start + len(chunk))} if more else {})}
 
@@ -211,9 +257,13 @@ def test_history_is_read_incrementally_newest_first():
 
 # -- the verdict ------------------------------------------------------------------------------------
 
+
 def test_a_failure_verdict_carries_the_error_the_cause_and_the_console_link():
-    cause = {"message": "Rolling back failed; run these commands", "rolled_back": False,
-             "commands": ["aws ecs update-service --cluster fleet --service fleet --desired-count 2"]}
+    cause = {
+        "message": "Rolling back failed; run these commands",
+        "rolled_back": False,
+        "commands": ["aws ecs update-service --cluster fleet --service fleet --desired-count 2"],
+    }
 
     code, out, err = verdict(failed(cause, "RollbackFailed"))
 
@@ -221,31 +271,52 @@ def test_a_failure_verdict_carries_the_error_the_cause_and_the_console_link():
     assert err.startswith("fleet-migration: FAILED after 1m15s: RollbackFailed (execution fleet-fleet-r4)")
     assert "Rolling back failed" in err and "rolled back: NO" in err
     assert "    aws ecs update-service --cluster fleet --service fleet --desired-count 2" in err
-    assert ("https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/"
-            "arn:aws:states:eu-west-1:123456789012:execution:fm:fleet-fleet-r4") in err
+    assert (
+        "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/"
+        "arn:aws:states:eu-west-1:123456789012:execution:fm:fleet-fleet-r4"
+    ) in err
     assert "fleet-fleet-r4-a2" in err
 
 
 def test_a_failure_verdict_prints_the_containers_last_lines_from_the_cause():
-    cause = {"message": "The migration command exited with code 1", "task_arn": TASK_ARN, "exit_code": 1,
-             "rolled_back": True, "log_tail": ["Applying table migration 20241116233322",
-                                               "Error 1061 (42000): Duplicate key name 'idx_host_disks_host_id'"]}
+    cause = {
+        "message": "The migration command exited with code 1",
+        "task_arn": TASK_ARN,
+        "exit_code": 1,
+        "rolled_back": True,
+        "log_tail": [
+            "Applying table migration 20241116233322",
+            "Error 1061 (42000): Duplicate key name 'idx_host_disks_host_id'",
+        ],
+    }
 
     _, _, err = verdict(failed(cause))
 
-    assert ("  its last 2 log line(s):\n"
-            "    | Applying table migration 20241116233322\n"
-            "    | Error 1061 (42000): Duplicate key name 'idx_host_disks_host_id'\n"
-            "  rolled back: yes\n") in err
+    assert (
+        "  its last 2 log line(s):\n"
+        "    | Applying table migration 20241116233322\n"
+        "    | Error 1061 (42000): Duplicate key name 'idx_host_disks_host_id'\n"
+        "  rolled back: yes\n"
+    ) in err
 
 
 def test_a_verdict_names_the_recovery_point_and_how_to_restore_it():
-    snapshot = {"snapshot_identifier": "fleet-fleet-r4", "status": "available",
-                "restore_command": "aws rds restore-db-cluster-from-snapshot --snapshot-identifier fleet-fleet-r4 ..."}
+    snapshot = {
+        "snapshot_identifier": "fleet-fleet-r4",
+        "status": "available",
+        "restore_command": "aws rds restore-db-cluster-from-snapshot --snapshot-identifier fleet-fleet-r4 ...",
+    }
 
     _, _, err = verdict(failed({"message": "exited 1", "rolled_back": True, "snapshot": snapshot}))
-    code, out, _ = verdict({"status": "SUCCEEDED", "name": "fleet-fleet-r4", "startDate": STARTED, "stopDate": STARTED,
-                            "output": json.dumps({"task_arn": TASK_ARN, "exit_code": 0, "snapshot": snapshot})})
+    code, out, _ = verdict(
+        {
+            "status": "SUCCEEDED",
+            "name": "fleet-fleet-r4",
+            "startDate": STARTED,
+            "stopDate": STARTED,
+            "output": json.dumps({"task_arn": TASK_ARN, "exit_code": 0, "snapshot": snapshot}),
+        }
+    )
 
     for text in (err, out):
         assert "recovery point: snapshot fleet-fleet-r4 available" in text
@@ -265,8 +336,9 @@ def test_an_aborted_execution_is_a_failure_that_warns_nothing_was_rolled_back():
 def test_a_cause_that_could_not_read_the_lines_says_why():
     note = "No log stream fleet/fleet/0f3c2a1b in fleet: the container wrote nothing (it may never have started)."
 
-    _, _, err = verdict(failed({"message": "stopped before running", "rolled_back": True, "log_note": note},
-                               "TaskFailedToStart"))
+    _, _, err = verdict(
+        failed({"message": "stopped before running", "rolled_back": True, "log_note": note}, "TaskFailedToStart")
+    )
 
     assert f"  {note}\n" in err
 
@@ -279,16 +351,24 @@ def test_the_snapshot_steps_report_the_snapshot_and_the_steps_before_them_do_not
     assert summarize({"input": {}, "services": services, "snapshot": planned, "drain": {"done": True}}) == "drained"
     creating = {**planned, "status": "creating"}
     assert summarize({"input": {}, "services": services, "snapshot": creating, "drain": {"done": True}}) == (
-        "snapshot fleet-fleet-r4 creating")
+        "snapshot fleet-fleet-r4 creating"
+    )
 
 
 def test_a_skipped_migration_is_a_success_that_says_why_nothing_ran():
-    skipped = ("Nothing to migrate: fleet:5 runs the image fleetdm/fleet:v4.60.0, the image fleet's serving tasks run "
-               "(fleet:4), so its migrations are already in; nothing was changed.")
-    described = {"status": "SUCCEEDED", "name": "fleet-fleet-r4", "startDate": STARTED,
-                 "stopDate": STARTED + timedelta(seconds=1),
-                 "output": json.dumps({"skipped": skipped, "task_arn": None,
-                                       "services": [{"name": "fleet", "desired_count": 2}]})}
+    skipped = (
+        "Nothing to migrate: fleet:5 runs the image fleetdm/fleet:v4.60.0, the image fleet's serving tasks run "
+        "(fleet:4), so its migrations are already in; nothing was changed."
+    )
+    described = {
+        "status": "SUCCEEDED",
+        "name": "fleet-fleet-r4",
+        "startDate": STARTED,
+        "stopDate": STARTED + timedelta(seconds=1),
+        "output": json.dumps(
+            {"skipped": skipped, "task_arn": None, "services": [{"name": "fleet", "desired_count": 2}]}
+        ),
+    }
 
     code, out, err = verdict(described)
 
@@ -298,9 +378,23 @@ def test_a_skipped_migration_is_a_success_that_says_why_nothing_ran():
 
 
 def test_a_failure_verdict_says_which_revision_serves_again():
-    code, _, err = verdict(failed({"message": "The migration failed.", "rolled_back": True, "services": [
-        {"name": "fleet", "desired_count": 2, "task_definition": "fleet:4", "replaced_task_definition": "fleet:5"},
-        {"name": "fleet-vuln-processing", "desired_count": 1}]}))
+    code, _, err = verdict(
+        failed(
+            {
+                "message": "The migration failed.",
+                "rolled_back": True,
+                "services": [
+                    {
+                        "name": "fleet",
+                        "desired_count": 2,
+                        "task_definition": "fleet:4",
+                        "replaced_task_definition": "fleet:5",
+                    },
+                    {"name": "fleet-vuln-processing", "desired_count": 1},
+                ],
+            }
+        )
+    )
 
     assert code == 1
     assert "fleet serves from fleet:4 again, fleet:5 set aside until the next apply" in err

@@ -76,8 +76,10 @@ def test_every_input_field_is_documented_with_its_default() -> None:
             problems.append(f"{name}: default {json.dumps(default)} in the model, {default_cell!r} in the docs")
     # and the table has no row for a field the model does not know (unknown fields are an error)
     documented_fields = {name for name, cells in rows.items() if len(cells) == 3}
-    problems += [f"{name}: documented but not a field of MigrationInput"
-                 for name in sorted(documented_fields - set(MigrationInput.model_fields))]
+    problems += [
+        f"{name}: documented but not a field of MigrationInput"
+        for name in sorted(documented_fields - set(MigrationInput.model_fields))
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -91,8 +93,19 @@ def test_every_contract_error_is_documented() -> None:
 
 
 FORBIDDEN = ("design" + " section", "design" + ".md")  # spelt apart so that this file does not match itself
-SEARCHED = ("functions", "emulator", "tests", "terraform", "docs", "README.md", "bench", "demo", "tools",
-            "template.yaml", "statemachine")
+SEARCHED = (
+    "functions",
+    "emulator",
+    "tests",
+    "terraform",
+    "docs",
+    "README.md",
+    "bench",
+    "demo",
+    "tools",
+    "template.yaml",
+    "statemachine",
+)
 TEXT_SUFFIXES = {".py", ".md", ".tf", ".json", ".yaml", ".yml", ".toml", ".txt", ".hcl", ".sh", ""}
 
 

@@ -36,16 +36,24 @@ def new_revision(emu: Emulator, log_configuration: dict | None) -> int:
     if log_configuration is not None:
         container["logConfiguration"] = log_configuration
     return ecs.register_task_definition(
-        family="fleet", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
-        containerDefinitions=[container])["taskDefinition"]["revision"]
+        family="fleet",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="512",
+        memory="1024",
+        containerDefinitions=[container],
+    )["taskDefinition"]["revision"]
 
 
 def run_migration_task(emu: Emulator, fleet: FleetDeployment, revision: int | None = None) -> str:
     task = emu.client("ecs").run_task(
-        cluster=fleet.cluster, taskDefinition=f"{fleet.task_definition}:{revision or fleet.latest_revision}",
+        cluster=fleet.cluster,
+        taskDefinition=f"{fleet.task_definition}:{revision or fleet.latest_revision}",
         launchType="FARGATE",
         overrides={"containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db"]}]},
-        networkConfiguration={"awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}},
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}
+        },
     )["tasks"][0]
     return task["taskArn"]
 
@@ -68,8 +76,10 @@ def test_the_seeded_task_definition_logs_with_awslogs_to_an_existing_group(emu, 
     definition = emu.client("ecs").describe_task_definition(taskDefinition="fleet:2")["taskDefinition"]
 
     configuration = definition["containerDefinitions"][0]["logConfiguration"]
-    assert configuration == {"logDriver": "awslogs", "options": {
-        "awslogs-group": "fleet", "awslogs-region": emu.region, "awslogs-stream-prefix": "fleet"}}
+    assert configuration == {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": "fleet", "awslogs-region": emu.region, "awslogs-stream-prefix": "fleet"},
+    }
     groups = emu.client("logs").describe_log_groups(logGroupNamePrefix="fleet")["logGroups"]
     assert [g["logGroupName"] for g in groups] == ["fleet"]
 
@@ -97,8 +107,10 @@ def test_the_stream_appears_only_when_the_container_starts(emu, deployment):
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.get_log_events(logGroupName="fleet", logStreamName=stream, startFromHead=True)
     emu.clock.advance(2.1)
-    assert [s["logStreamName"] for s in logs.describe_log_streams(logGroupName="fleet", logStreamNamePrefix=stream)[
-        "logStreams"]] == [stream]
+    assert [
+        s["logStreamName"]
+        for s in logs.describe_log_streams(logGroupName="fleet", logStreamNamePrefix=stream)["logStreams"]
+    ] == [stream]
 
 
 def test_without_chosen_lines_the_task_prints_what_fleet_prepare_db_prints(emu, deployment):
@@ -134,8 +146,17 @@ def test_a_task_stopped_early_has_only_the_lines_it_printed_before(emu, deployme
 
 def test_a_container_whose_log_group_is_missing_fails_to_start(emu, deployment):
     # GIVEN a revision whose awslogs group does not exist (and awslogs-create-group is not set)
-    revision = new_revision(emu, {"logDriver": "awslogs", "options": {
-        "awslogs-group": "/ecs/no-such-group", "awslogs-region": emu.region, "awslogs-stream-prefix": "fleet"}})
+    revision = new_revision(
+        emu,
+        {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": "/ecs/no-such-group",
+                "awslogs-region": emu.region,
+                "awslogs-stream-prefix": "fleet",
+            },
+        },
+    )
     emu.next_migration(start_seconds=0.5, run_seconds=1, log_lines=LINES)
 
     # WHEN the migration task is started
@@ -147,9 +168,18 @@ def test_a_container_whose_log_group_is_missing_fails_to_start(emu, deployment):
 
 
 def test_awslogs_create_group_lets_the_driver_create_the_missing_group(emu, deployment):
-    revision = new_revision(emu, {"logDriver": "awslogs", "options": {
-        "awslogs-group": "/ecs/fleet-migrations", "awslogs-region": emu.region, "awslogs-stream-prefix": "fleet",
-        "awslogs-create-group": "true"}})
+    revision = new_revision(
+        emu,
+        {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": "/ecs/fleet-migrations",
+                "awslogs-region": emu.region,
+                "awslogs-stream-prefix": "fleet",
+                "awslogs-create-group": "true",
+            },
+        },
+    )
     emu.next_migration(start_seconds=0.1, run_seconds=1, log_lines=LINES)
 
     task_arn = run_migration_task(emu, deployment, revision)
@@ -169,4 +199,3 @@ def test_a_container_without_awslogs_writes_nothing_to_cloudwatch_logs(emu, depl
     assert stopped_reason(emu, deployment, task_arn)[1] == "EssentialContainerExited"
     streams = emu.client("logs").describe_log_streams(logGroupName="fleet")["logStreams"]
     assert stream_of(task_arn) not in [s["logStreamName"] for s in streams]
-

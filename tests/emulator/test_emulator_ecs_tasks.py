@@ -20,8 +20,14 @@ def run(ecs, deployment):
 
     def start(**params) -> str:
         network = {"awsvpcConfiguration": {"subnets": deployment.subnets, "securityGroups": deployment.security_groups}}
-        request = {"cluster": "fleet", "taskDefinition": "fleet:2", "launchType": "FARGATE",
-                   "networkConfiguration": network, "startedBy": STARTED_BY, **params}
+        request = {
+            "cluster": "fleet",
+            "taskDefinition": "fleet:2",
+            "launchType": "FARGATE",
+            "networkConfiguration": network,
+            "startedBy": STARTED_BY,
+            **params,
+        }
         return ecs.run_task(**request)["tasks"][0]["taskArn"]
 
     return start
@@ -32,8 +38,16 @@ def described(ecs, arn: str) -> dict:
 
 
 # -- ListTasks ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("other", [{"desiredStatus": "STOPPED"}, {"family": "fleet"}, {"serviceName": "fleet"},
-                                   {"containerInstance": "0123"}, {"launchType": "FARGATE"}])
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"desiredStatus": "STOPPED"},
+        {"family": "fleet"},
+        {"serviceName": "fleet"},
+        {"containerInstance": "0123"},
+        {"launchType": "FARGATE"},
+    ],
+)
 def test_list_tasks_refuses_started_by_with_any_other_filter(ecs, other):
     with pytest.raises(ClientError) as refused:
         ecs.list_tasks(cluster="fleet", startedBy=STARTED_BY, **other)
@@ -69,7 +83,10 @@ def test_a_new_task_is_missing_from_describe_tasks_for_a_while(emu, ecs, run):
     arn = run()
 
     assert ecs.describe_tasks(cluster="fleet", tasks=[arn]) | {"ResponseMetadata": None} == {
-        "tasks": [], "failures": [{"arn": arn, "reason": "MISSING"}], "ResponseMetadata": None}
+        "tasks": [],
+        "failures": [{"arn": arn, "reason": "MISSING"}],
+        "ResponseMetadata": None,
+    }
     emu.clock.advance(2)
     assert described(ecs, arn)["taskArn"] == arn
 
@@ -98,7 +115,10 @@ def test_a_task_that_ignores_sigterm_runs_on_until_the_stop_timeout_then_is_kill
 
     assert (stopping["desiredStatus"], stopping["lastStatus"]) == ("STOPPED", "DEACTIVATING")
     assert (stopped["lastStatus"], stopped["stopCode"], stopped["containers"][0]["exitCode"]) == (
-        "STOPPED", "UserInitiated", 137)
+        "STOPPED",
+        "UserInitiated",
+        137,
+    )
 
 
 def test_a_task_that_exits_on_sigterm_stops_sooner_with_its_own_exit_code(emu, ecs, run):
@@ -115,8 +135,14 @@ def test_a_task_that_exits_on_sigterm_stops_sooner_with_its_own_exit_code(emu, e
 def register_stop_timeout(ecs, seconds: int) -> str:
     definition = ecs.describe_task_definition(taskDefinition="fleet:2")["taskDefinition"]
     containers = [{**definition["containerDefinitions"][0], "stopTimeout": seconds}]
-    registered = ecs.register_task_definition(family="fleet", containerDefinitions=containers, networkMode="awsvpc",
-                                              requiresCompatibilities=["FARGATE"], cpu="512", memory="1024")
+    registered = ecs.register_task_definition(
+        family="fleet",
+        containerDefinitions=containers,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="512",
+        memory="1024",
+    )
     return registered["taskDefinition"]["taskDefinitionArn"]
 
 
@@ -153,7 +179,10 @@ def test_an_interrupted_task_carries_the_stop_code_of_its_interruption(emu, ecs,
     task = described(ecs, arn)
 
     assert (task["lastStatus"], task["stopCode"], task["containers"][0]["exitCode"]) == (
-        "STOPPED", "SpotInterruption", 0)
+        "STOPPED",
+        "SpotInterruption",
+        0,
+    )
 
 
 def test_a_task_that_exits_by_itself_stopped_because_its_essential_container_exited(emu, ecs, run):

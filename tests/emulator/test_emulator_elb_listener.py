@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from emulator import Emulator, FleetDeployment
 
-MAINTENANCE = {"Type": "fixed-response", "FixedResponseConfig": {
-    "StatusCode": "503", "ContentType": "text/plain", "MessageBody": "Fleet is being upgraded"}}
+MAINTENANCE = {
+    "Type": "fixed-response",
+    "FixedResponseConfig": {"StatusCode": "503", "ContentType": "text/plain", "MessageBody": "Fleet is being upgraded"},
+}
 
 
 def add_rule(emu: Emulator, fleet: FleetDeployment, priority: int, pattern: str, action: dict) -> None:
-    emu.client("elbv2").create_rule(ListenerArn=fleet.listener_arn, Priority=priority, Actions=[action],
-                                    Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": [pattern]}}])
+    emu.client("elbv2").create_rule(
+        ListenerArn=fleet.listener_arn,
+        Priority=priority,
+        Actions=[action],
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": [pattern]}}],
+    )
 
 
 def test_a_forward_to_a_group_with_a_healthy_target_is_served(emu, deployment):
@@ -34,8 +40,13 @@ def test_a_fixed_response_rule_answers_with_its_status_type_and_body(emu, deploy
 
 
 def test_the_rule_with_the_lowest_priority_number_answers_first(emu, deployment):
-    add_rule(emu, deployment, 20, "/*", {**MAINTENANCE, "FixedResponseConfig": {
-        **MAINTENANCE["FixedResponseConfig"], "MessageBody": "second"}})
+    add_rule(
+        emu,
+        deployment,
+        20,
+        "/*",
+        {**MAINTENANCE, "FixedResponseConfig": {**MAINTENANCE["FixedResponseConfig"], "MessageBody": "second"}},
+    )
     add_rule(emu, deployment, 10, "/*", MAINTENANCE)
 
     assert emu.elb.answer(deployment.listener_arn)[2] == "Fleet is being upgraded"

@@ -42,19 +42,37 @@ def let_time_pass(emu: Emulator, seconds: float, step: float = 1.0) -> None:
 def test_the_target_group_is_fleets_own(emu, deployment):
     elbv2 = emu.client("elbv2")
     (group,) = elbv2.describe_target_groups(TargetGroupArns=[deployment.target_group_arn])["TargetGroups"]
-    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(
-        TargetGroupArn=deployment.target_group_arn)["Attributes"]}
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_target_group_attributes(TargetGroupArn=deployment.target_group_arn)["Attributes"]
+    }
 
     assert (group["Protocol"], group["TargetType"], group["HealthCheckPath"], group["Matcher"]["HttpCode"]) == (
-        "HTTP", "ip", "/healthz", "200")
-    assert (group["HealthCheckIntervalSeconds"], group["HealthCheckTimeoutSeconds"], group["HealthyThresholdCount"],
-            group["UnhealthyThresholdCount"]) == (15, 10, 5, 5)
+        "HTTP",
+        "ip",
+        "/healthz",
+        "200",
+    )
+    assert (
+        group["HealthCheckIntervalSeconds"],
+        group["HealthCheckTimeoutSeconds"],
+        group["HealthyThresholdCount"],
+        group["UnhealthyThresholdCount"],
+    ) == (15, 10, 5, 5)
     assert attributes["deregistration_delay.timeout_seconds"] == "300"
 
 
-@pytest.mark.parametrize("wrong", [{"interval": 4}, {"timeout": 1}, {"healthy_threshold": 11},
-                                   {"unhealthy_threshold": 1}, {"deregistration_delay": 3601},
-                                   {"interval": 5, "timeout": 5}])
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"interval": 4},
+        {"timeout": 1},
+        {"healthy_threshold": 11},
+        {"unhealthy_threshold": 1},
+        {"deregistration_delay": 3601},
+        {"interval": 5, "timeout": 5},
+    ],
+)
 def test_settings_elb_would_refuse_are_refused(wrong):
     with pytest.raises(ValueError):
         TargetGroupSettings(**wrong)
@@ -84,7 +102,10 @@ def test_a_task_ecs_stops_drains_for_the_delay_while_deactivating_then_stops(emu
     assert (stopping["desiredStatus"], stopping["lastStatus"]) == ("STOPPED", "DEACTIVATING")
     assert health(emu, deployment.target_group_arn)[ip_of(stopping)] == "draining"
     emu.clock.advance(DRAIN + 1.5)  # the delay, then the stop itself
-    assert emu.client("ecs").describe_tasks(cluster="fleet", tasks=[stopping["taskArn"]])["tasks"][0]["lastStatus"] == "STOPPED"
+    assert (
+        emu.client("ecs").describe_tasks(cluster="fleet", tasks=[stopping["taskArn"]])["tasks"][0]["lastStatus"]
+        == "STOPPED"
+    )
     assert ip_of(stopping) not in health(emu, deployment.target_group_arn)
 
 
@@ -93,14 +114,19 @@ def test_a_stop_task_deregisters_the_task_first(emu, deployment):
     emu.client("ecs").stop_task(cluster="fleet", task=task["taskArn"])
 
     assert health(emu, deployment.target_group_arn)[ip_of(task)] == "draining"
-    assert emu.client("ecs").describe_tasks(cluster="fleet", tasks=[task["taskArn"]])["tasks"][0]["lastStatus"] == "DEACTIVATING"
+    assert (
+        emu.client("ecs").describe_tasks(cluster="fleet", tasks=[task["taskArn"]])["tasks"][0]["lastStatus"]
+        == "DEACTIVATING"
+    )
 
 
 def test_a_new_deregistration_delay_applies_to_later_deregistrations_only(emu, deployment):
     scale(emu, 1)
     (first,) = tasks(emu, "STOPPED")
-    emu.client("elbv2").modify_target_group_attributes(TargetGroupArn=deployment.target_group_arn, Attributes=[
-        {"Key": "deregistration_delay.timeout_seconds", "Value": "60"}])
+    emu.client("elbv2").modify_target_group_attributes(
+        TargetGroupArn=deployment.target_group_arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "60"}],
+    )
     scale(emu, 0)
     (second,) = [t for t in tasks(emu, "STOPPED") if t["taskArn"] != first["taskArn"]]
     emu.clock.advance(DRAIN + 1.5)
@@ -132,11 +158,14 @@ def test_behind_a_load_balancer_a_task_that_exits_before_healthy_is_a_failed_tas
 
 
 def test_an_address_the_group_does_not_know_is_unused(emu, deployment):
-    found = emu.client("elbv2").describe_target_health(TargetGroupArn=deployment.target_group_arn,
-                                                        Targets=[{"Id": "10.10.9.9", "Port": 8080}])
+    found = emu.client("elbv2").describe_target_health(
+        TargetGroupArn=deployment.target_group_arn, Targets=[{"Id": "10.10.9.9", "Port": 8080}]
+    )
     (description,) = found["TargetHealthDescriptions"]
     assert (description["TargetHealth"]["State"], description["TargetHealth"]["Reason"]) == (
-        "unused", "Target.NotRegistered")
+        "unused",
+        "Target.NotRegistered",
+    )
 
 
 def test_the_history_of_healthy_targets_shows_when_the_group_had_none(emu, deployment):

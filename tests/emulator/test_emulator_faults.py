@@ -41,8 +41,12 @@ def test_a_fault_can_pick_its_calls():
     faults = Faults()
     faults.inject("ecs", "UpdateService", times=None, when=lambda call: call.params["service"] == "fleet")
 
-    assert outcomes(faults, [UPDATE_VULN, UPDATE, UPDATE_VULN, UPDATE]) == ["ok", "ThrottlingException", "ok",
-                                                                           "ThrottlingException"]
+    assert outcomes(faults, [UPDATE_VULN, UPDATE, UPDATE_VULN, UPDATE]) == [
+        "ok",
+        "ThrottlingException",
+        "ok",
+        "ThrottlingException",
+    ]
     assert faults.hits[("ecs", "UpdateService")] == 2
     assert faults.calls[("ecs", "UpdateService")] == 4
 
@@ -64,6 +68,7 @@ def test_clearing_removes_every_fault(times):
 
 
 # -- a function that times out (emulator/lambda_runtime.py) --------------------------------------------
+
 
 def test_a_timed_out_invocation_ran_its_handler_and_answers_as_lambda_does_for_a_timeout(emu):
     # GIVEN the second invocation of the check is to time out

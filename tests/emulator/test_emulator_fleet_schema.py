@@ -13,9 +13,13 @@ from emulator.fleet_process import CONNECT_LINE
 
 def run_prepare_db(emu: Emulator, fleet: FleetDeployment, revision: int) -> str:
     return emu.client("ecs").run_task(
-        cluster=fleet.cluster, taskDefinition=f"{fleet.task_definition}:{revision}", launchType="FARGATE",
+        cluster=fleet.cluster,
+        taskDefinition=f"{fleet.task_definition}:{revision}",
+        launchType="FARGATE",
         overrides={"containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db", "--no-prompt"]}]},
-        networkConfiguration={"awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}},
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}
+        },
     )["tasks"][0]["taskArn"]
 
 
@@ -78,7 +82,11 @@ def test_an_older_fleet_serves_on_a_schema_with_migrations_it_does_not_know(emu,
 
     (service,) = emu.client("ecs").describe_services(cluster="fleet", services=["fleet"])["services"]
     (primary,) = service["deployments"]
-    assert (primary["taskDefinition"].endswith(":1"), primary["rolloutState"], primary["failedTasks"]) == (True, "COMPLETED", 0)
+    assert (primary["taskDefinition"].endswith(":1"), primary["rolloutState"], primary["failedTasks"]) == (
+        True,
+        "COMPLETED",
+        0,
+    )
 
 
 def test_prepare_db_raises_the_schema_to_its_images_level_and_prints_migrations_completed(emu, deployment):
@@ -131,7 +139,11 @@ def test_the_new_revision_starts_once_the_migration_has_run(emu, deployment):
 
     (service,) = emu.client("ecs").describe_services(cluster="fleet", services=["fleet"])["services"]
     (primary,) = service["deployments"]
-    assert (primary["taskDefinition"].endswith(":2"), primary["rolloutState"], service["runningCount"]) == (True, "COMPLETED", 2)
+    assert (primary["taskDefinition"].endswith(":2"), primary["rolloutState"], service["runningCount"]) == (
+        True,
+        "COMPLETED",
+        2,
+    )
 
 
 @pytest.mark.fleet(images={2: "nginx:1.27"})

@@ -12,8 +12,10 @@ from emulator.fleet_database import level_of
 
 def images(emu: Emulator, revisions: int) -> list[str]:
     ecs = emu.client("ecs")
-    return [ecs.describe_task_definition(taskDefinition=f"fleet:{r}")["taskDefinition"]["containerDefinitions"][0]["image"]
-            for r in range(1, revisions + 1)]
+    return [
+        ecs.describe_task_definition(taskDefinition=f"fleet:{r}")["taskDefinition"]["containerDefinitions"][0]["image"]
+        for r in range(1, revisions + 1)
+    ]
 
 
 def service(emu: Emulator) -> dict:
@@ -31,7 +33,9 @@ def test_each_revision_runs_its_own_newer_fleet_release(emu, deployment):
 @pytest.mark.fleet(revisions=3)
 def test_the_service_runs_the_revision_before_the_latest_on_a_schema_at_its_level(emu, deployment):
     assert service(emu)["taskDefinition"].endswith(":2") and deployment.service_revision == 2
-    assert emu.fleet_db.level == level_of(deployment.images[2]) < level_of(deployment.images[deployment.latest_revision])
+    assert (
+        emu.fleet_db.level == level_of(deployment.images[2]) < level_of(deployment.images[deployment.latest_revision])
+    )
 
 
 @pytest.mark.fleet(revisions=1)
@@ -40,7 +44,10 @@ def test_a_single_revision_is_a_first_deploy_whose_fleet_exits_on_an_empty_schem
 
     assert emu.fleet_db.level == 0 and service(emu)["taskDefinition"].endswith(":1")
     stopped = emu.client("ecs").list_tasks(cluster="fleet", serviceName="fleet", desiredStatus="STOPPED")["taskArns"]
-    exits = {t["containers"][0]["exitCode"] for t in emu.client("ecs").describe_tasks(cluster="fleet", tasks=stopped)["tasks"]}
+    exits = {
+        t["containers"][0]["exitCode"]
+        for t in emu.client("ecs").describe_tasks(cluster="fleet", tasks=stopped)["tasks"]
+    }
     assert exits == {1}
 
 
@@ -65,11 +72,16 @@ def test_deploying_a_revision_keeps_the_old_tasks_serving_while_the_new_ones_cra
 
     primary, old = service(emu)["deployments"]
     assert (primary["status"], primary["taskDefinition"].rsplit("/", 1)[-1], primary["runningCount"] < 2) == (
-        "PRIMARY", "fleet:2", True)
+        "PRIMARY",
+        "fleet:2",
+        True,
+    )
     assert primary["failedTasks"] > 0 and primary["rolloutState"] == "IN_PROGRESS"
     assert (old["status"], old["taskDefinition"].rsplit("/", 1)[-1], old["runningCount"]) == ("ACTIVE", "fleet:1", 2)
     ecs = emu.client("ecs")
-    running = ecs.describe_tasks(cluster="fleet", tasks=ecs.list_tasks(cluster="fleet", serviceName="fleet")["taskArns"])
+    running = ecs.describe_tasks(
+        cluster="fleet", tasks=ecs.list_tasks(cluster="fleet", serviceName="fleet")["taskArns"]
+    )
     serving = [t for t in running["tasks"] if t["lastStatus"] == "RUNNING" and t["taskDefinitionArn"].endswith(":1")]
     assert len(serving) == 2
     assert emu.elb.healthy_count(deployment.target_group_arn) == 2
@@ -80,6 +92,9 @@ def test_the_service_is_deployed_as_fleets_terraform_deploys_it(emu, deployment)
     described = service(emu)
 
     assert {k: described["deploymentConfiguration"][k] for k in ("minimumHealthyPercent", "maximumPercent")} == {
-        "minimumHealthyPercent": 100, "maximumPercent": 200}
+        "minimumHealthyPercent": 100,
+        "maximumPercent": 200,
+    }
     assert described["loadBalancers"] == [
-        {"targetGroupArn": deployment.target_group_arn, "containerName": "fleet", "containerPort": 8080}]
+        {"targetGroupArn": deployment.target_group_arn, "containerName": "fleet", "containerPort": 8080}
+    ]

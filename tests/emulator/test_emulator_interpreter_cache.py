@@ -23,8 +23,13 @@ def test_a_definition_is_parsed_once_and_every_component_has_its_heap_key_before
 def test_each_execution_of_a_shared_definition_gets_every_retry_attempt_of_its_own(aws: Emulator, fast_input):
     for name in ("fleet-fleet-r2", "fleet-fleet-r2-again"):
         # as many throttled invocations as the retrier allows: one more attempt each would fail the execution
-        aws.faults.inject("lambda", "Invoke", code="TooManyRequestsException", times=RUN_TASK_RETRY_ATTEMPTS,
-                          when=lambda call: call.params["FunctionName"] == "RunTaskFunction")
+        aws.faults.inject(
+            "lambda",
+            "Invoke",
+            code="TooManyRequestsException",
+            times=RUN_TASK_RETRY_ATTEMPTS,
+            when=lambda call: call.params["FunctionName"] == "RunTaskFunction",
+        )
 
         run = aws.run(fast_input(), name=name)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from emulator_support import refused
-from fleet_migration.migration_task import task_group
 
 from emulator import EC2_CAPACITY_PROVIDER
+from emulator_support import refused
+from fleet_migration.migration_task import task_group
 
 
 @pytest.fixture
@@ -15,8 +15,12 @@ def run_task(emu, deployment):
 
     def call(network: dict | None = None, **parameters):
         awsvpc = {"subnets": deployment.subnets, "securityGroups": deployment.security_groups, **(network or {})}
-        request = {"cluster": deployment.cluster, "taskDefinition": "fleet:2",
-                   "networkConfiguration": {"awsvpcConfiguration": awsvpc}, **parameters}
+        request = {
+            "cluster": deployment.cluster,
+            "taskDefinition": "fleet:2",
+            "networkConfiguration": {"awsvpcConfiguration": awsvpc},
+            **parameters,
+        }
         return ecs.run_task(**{k: v for k, v in request.items() if v is not None})
 
     return call
@@ -40,7 +44,9 @@ def test_run_task_takes_a_task_group_of_255_characters_and_the_workflows_own(run
 
 
 def test_run_task_refuses_a_capacity_provider_the_cluster_does_not_have(run_task):
-    assert "not associated with the cluster" in refused(run_task, capacityProviderStrategy=[{"capacityProvider": "spot-x"}])
+    assert "not associated with the cluster" in refused(
+        run_task, capacityProviderStrategy=[{"capacityProvider": "spot-x"}]
+    )
 
 
 def test_run_task_takes_a_capacity_provider_strategy_alone(run_task):
@@ -49,11 +55,15 @@ def test_run_task_takes_a_capacity_provider_strategy_alone(run_task):
     assert [task["capacityProviderName"] for task in started["tasks"]] == ["FARGATE_SPOT"]
 
 
-@pytest.mark.parametrize(("network", "expected"), [
-    ({"subnets": [f"subnet-{i}" for i in range(17)]}, "at most 16"),
-    ({"securityGroups": [f"sg-{i}" for i in range(6)]}, "at most 5"),
-    ({"subnets": []}, "can not be empty"),
-], ids=["seventeen-subnets", "six-security-groups", "no-subnets"])
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        ({"subnets": [f"subnet-{i}" for i in range(17)]}, "at most 16"),
+        ({"securityGroups": [f"sg-{i}" for i in range(6)]}, "at most 5"),
+        ({"subnets": []}, "can not be empty"),
+    ],
+    ids=["seventeen-subnets", "six-security-groups", "no-subnets"],
+)
 def test_run_task_refuses_an_awsvpc_configuration_over_the_limits(run_task, network, expected):
     assert expected in refused(run_task, launchType="FARGATE", network=network)
 
@@ -67,8 +77,12 @@ def test_run_task_refuses_an_awsvpc_revision_without_a_network_configuration(run
 
 
 def test_run_task_refuses_fargate_for_a_revision_that_is_not_fargate_compatible(emu, deployment, run_task):
-    emu.client("ecs").register_task_definition(family="bridge", networkMode="bridge", requiresCompatibilities=["EC2"],
-                                               containerDefinitions=[{"name": "fleet", "image": "x", "memory": 512}])
+    emu.client("ecs").register_task_definition(
+        family="bridge",
+        networkMode="bridge",
+        requiresCompatibilities=["EC2"],
+        containerDefinitions=[{"name": "fleet", "image": "x", "memory": 512}],
+    )
 
     message = refused(run_task, taskDefinition="bridge:1", launchType="FARGATE", networkConfiguration=None)
 
@@ -76,15 +90,26 @@ def test_run_task_refuses_fargate_for_a_revision_that_is_not_fargate_compatible(
 
 
 def test_run_task_refuses_a_network_configuration_for_a_bridge_revision(emu, deployment, run_task):
-    emu.client("ecs").register_task_definition(family="bridge", networkMode="bridge", requiresCompatibilities=["EC2"],
-                                               containerDefinitions=[{"name": "fleet", "image": "x", "memory": 512}])
+    emu.client("ecs").register_task_definition(
+        family="bridge",
+        networkMode="bridge",
+        requiresCompatibilities=["EC2"],
+        containerDefinitions=[{"name": "fleet", "image": "x", "memory": 512}],
+    )
 
     assert "not valid for the given networkMode" in refused(run_task, taskDefinition="bridge:1", launchType="EC2")
 
 
 def test_create_service_refuses_a_launch_type_beside_a_capacity_provider_strategy(emu, deployment):
-    message = refused(emu.client("ecs").create_service, cluster="fleet", serviceName="web", taskDefinition="fleet:2",
-                      desiredCount=0, launchType="FARGATE", capacityProviderStrategy=[{"capacityProvider": "FARGATE"}])
+    message = refused(
+        emu.client("ecs").create_service,
+        cluster="fleet",
+        serviceName="web",
+        taskDefinition="fleet:2",
+        desiredCount=0,
+        launchType="FARGATE",
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE"}],
+    )
 
     assert "not both" in message
 

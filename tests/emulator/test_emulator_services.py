@@ -16,7 +16,9 @@ def described(emu, service: str = "fleet") -> dict:
 
 
 def deployments(emu) -> list[tuple[str, str, str]]:
-    return [(d["status"], d["rolloutState"], d["taskDefinition"].rsplit("/", 1)[-1]) for d in described(emu)["deployments"]]
+    return [
+        (d["status"], d["rolloutState"], d["taskDefinition"].rsplit("/", 1)[-1]) for d in described(emu)["deployments"]
+    ]
 
 
 def test_a_seeded_service_has_one_completed_primary_deployment(emu, deployment):

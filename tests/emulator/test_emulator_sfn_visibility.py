@@ -24,7 +24,10 @@ def test_a_new_execution_reads_as_missing_for_a_while_then_as_itself(emu):
     emu.clock.advance(5)
     assert sfn.describe_execution(executionArn=arn)["name"] == "just-started"
     assert emu.wait(arn).status == "FAILED"  # it ran all the while: the input is invalid
-    assert [call for _, call in emu.execution_visibility.hidden_reads] == ["describe_execution", "get_execution_history"]
+    assert [call for _, call in emu.execution_visibility.hidden_reads] == [
+        "describe_execution",
+        "get_execution_history",
+    ]
 
 
 def test_by_default_a_new_execution_is_visible_at_once(emu):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
+
 from emulator_support import refused
 
 
@@ -13,9 +14,15 @@ def run_task(emu, deployment):
     ecs = emu.client("ecs")
 
     def call(**parameters):
-        request = {"cluster": deployment.cluster, "taskDefinition": "fleet:2", "launchType": "FARGATE",
-                   "networkConfiguration": {"awsvpcConfiguration": {
-                       "subnets": deployment.subnets, "securityGroups": deployment.security_groups}}, **parameters}
+        request = {
+            "cluster": deployment.cluster,
+            "taskDefinition": "fleet:2",
+            "launchType": "FARGATE",
+            "networkConfiguration": {
+                "awsvpcConfiguration": {"subnets": deployment.subnets, "securityGroups": deployment.security_groups}
+            },
+            **parameters,
+        }
         return ecs.run_task(**request)
 
     return call
@@ -29,7 +36,9 @@ def test_run_task_refuses_a_task_memory_below_what_its_containers_hold(run_task)
 
 
 def test_run_task_takes_a_smaller_task_when_the_container_limit_follows(run_task):
-    started = run_task(overrides={"cpu": "256", "memory": "512", "containerOverrides": [{"name": "fleet", "memory": 512}]})
+    started = run_task(
+        overrides={"cpu": "256", "memory": "512", "containerOverrides": [{"name": "fleet", "memory": 512}]}
+    )
 
     assert len(started["tasks"]) == 1
 
@@ -37,9 +46,16 @@ def test_run_task_takes_a_smaller_task_when_the_container_limit_follows(run_task
 def test_a_container_without_a_hard_limit_holds_its_reservation(emu, deployment, run_task):
     ecs = emu.client("ecs")
     ecs.register_task_definition(
-        family="fleet", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
-        containerDefinitions=[{"name": "fleet", "image": "fleetdm/fleet", "memory": 1024},
-                              {"name": "sidecar", "image": "busybox", "memoryReservation": 128, "essential": False}])
+        family="fleet",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="512",
+        memory="1024",
+        containerDefinitions=[
+            {"name": "fleet", "image": "fleetdm/fleet", "memory": 1024},
+            {"name": "sidecar", "image": "busybox", "memoryReservation": 128, "essential": False},
+        ],
+    )
 
     message = refused(run_task, taskDefinition="fleet:3")
 
@@ -50,16 +66,23 @@ def test_a_container_without_a_hard_limit_holds_its_reservation(emu, deployment,
 
 def create_daemon(emu, deployment, name: str = "osquery-daemon") -> None:
     emu.client("ecs").create_service(
-        cluster=deployment.cluster, serviceName=name, taskDefinition="fleet:2", schedulingStrategy="DAEMON",
-        launchType="EC2", networkConfiguration={"awsvpcConfiguration": {
-            "subnets": deployment.subnets, "securityGroups": deployment.security_groups}})
+        cluster=deployment.cluster,
+        serviceName=name,
+        taskDefinition="fleet:2",
+        schedulingStrategy="DAEMON",
+        launchType="EC2",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": deployment.subnets, "securityGroups": deployment.security_groups}
+        },
+    )
 
 
 def test_update_service_refuses_a_desired_count_for_a_daemon_service(emu, deployment):
     create_daemon(emu, deployment)
 
-    message = refused(emu.client("ecs").update_service, cluster=deployment.cluster, service="osquery-daemon",
-                      desiredCount=0)
+    message = refused(
+        emu.client("ecs").update_service, cluster=deployment.cluster, service="osquery-daemon", desiredCount=0
+    )
 
     assert "DAEMON" in message
 

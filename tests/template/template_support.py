@@ -72,6 +72,7 @@ def translate(template: dict[str, Any] | None = None, parameters: dict[str, Any]
 
 # -- intrinsic functions -----------------------------------------------------------------------------
 
+
 def function_arn(logical_id: str) -> str:
     """The emulator creates each function under its logical id."""
     return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
@@ -92,14 +93,16 @@ class Resolver:
             if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
                 value = value.split(",")
             values[name] = value
-        values.update({
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT,
-            "AWS::Partition": PARTITION,
-            "AWS::StackName": self.stack_name,
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": NO_VALUE,
-        })
+        values.update(
+            {
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Partition": PARTITION,
+                "AWS::StackName": self.stack_name,
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::NoValue": NO_VALUE,
+            }
+        )
         self.values = values
 
     @property
@@ -135,7 +138,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, value), = node.items()
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self.ref(value)
             if key == "Fn::GetAtt":
@@ -179,6 +182,7 @@ class Resolver:
 
 # -- IAM ---------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Request:
     """One authorization IAM makes for a call: an action on a resource, with its condition context."""
@@ -198,7 +202,9 @@ def as_list(value: Any) -> list[Any]:
 
 
 def inline_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for policy in role["Properties"].get("Policies", []) for s in as_list(policy["PolicyDocument"]["Statement"])]
+    return [
+        s for policy in role["Properties"].get("Policies", []) for s in as_list(policy["PolicyDocument"]["Statement"])
+    ]
 
 
 def statement_actions(statements: list[dict[str, Any]]) -> set[str]:
@@ -236,4 +242,3 @@ def allows(statements: list[dict[str, Any]], request: Request) -> bool:
         if conditions_hold:
             return True
     return False
-

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import pytest
+
 from template_support import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -53,8 +54,10 @@ def test_the_diagram_draws_every_state_and_every_transition(definition: dict[str
 
 def test_choice_rules_read_as_conditions() -> None:
     assert asl_to_mermaid.describe_rule({"Variable": "$.drain.done", "BooleanEquals": True}) == "drain.done = true"
-    assert asl_to_mermaid.describe_rule(
-        {"Not": {"Variable": "$.a", "StringEquals": "x"}}) == "not (a = x)"
-    assert asl_to_mermaid.describe_rule(
-        {"And": [{"Variable": "$.n", "NumericGreaterThanPath": "$.m"}, {"Variable": "$.k", "IsPresent": True}]}
-    ) == "n > m and k is present"
+    assert asl_to_mermaid.describe_rule({"Not": {"Variable": "$.a", "StringEquals": "x"}}) == "not (a = x)"
+    assert (
+        asl_to_mermaid.describe_rule(
+            {"And": [{"Variable": "$.n", "NumericGreaterThanPath": "$.m"}, {"Variable": "$.k", "IsPresent": True}]}
+        )
+        == "n > m and k is present"
+    )

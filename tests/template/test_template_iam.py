@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from botocore.client import BaseClient
+
 from emulator import Emulator
 from emulator.fleet_load_balancer import TargetGroupSettings
 from template_support import (
@@ -77,9 +78,17 @@ STAR_RESOURCES = {
     "logs:PutResourcePolicy": "Step Functions log delivery: no resource-level permissions",
     "logs:DescribeResourcePolicies": "Step Functions log delivery: no resource-level permissions",
     "logs:DescribeLogGroups": "Step Functions log delivery: no resource-level permissions",
-    **{f"elasticloadbalancing:{action}": "Elastic Load Balancing's Describe actions: no resource-level permissions"
-       for action in ("DescribeTargetGroupAttributes", "DescribeTargetGroups", "DescribeListeners", "DescribeRules",
-                      "DescribeTags", "DescribeTargetHealth")},
+    **{
+        f"elasticloadbalancing:{action}": "Elastic Load Balancing's Describe actions: no resource-level permissions"
+        for action in (
+            "DescribeTargetGroupAttributes",
+            "DescribeTargetGroups",
+            "DescribeListeners",
+            "DescribeRules",
+            "DescribeTags",
+            "DescribeTargetHealth",
+        )
+    },
 }
 STAR_NEEDS_CONDITION = {"ecs:ListTasks": "ecs:cluster"}
 
@@ -117,6 +126,7 @@ class Recording:
 
 # -- the requests IAM authorizes for a call --------------------------------------------------------
 
+
 def _ecs_arn(kind: str, path: str) -> str:
     return f"arn:aws:ecs:{REGION}:{ACCOUNT}:{kind}/{path}"
 
@@ -152,14 +162,24 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
     if action == "ecs:DescribeTaskDefinition":
         return [Request(action, "*")]
     if action == "ecs:RegisterTaskDefinition":
-        passed = [Request("iam:PassRole", p[key], (("iam:PassedToService", "ecs-tasks.amazonaws.com"),),
-                          "implied by RegisterTaskDefinition") for key in ("executionRoleArn", "taskRoleArn") if p.get(key)]
+        passed = [
+            Request(
+                "iam:PassRole",
+                p[key],
+                (("iam:PassedToService", "ecs-tasks.amazonaws.com"),),
+                "implied by RegisterTaskDefinition",
+            )
+            for key in ("executionRoleArn", "taskRoleArn")
+            if p.get(key)
+        ]
         return [Request(action, "*"), *passed]
     if action == "ecs:RunTask":
         definition = p["taskDefinition"]
         arn = definition if definition.startswith("arn:") else _ecs_arn("task-definition", definition)
-        passed = [Request("iam:PassRole", role, (("iam:PassedToService", "ecs-tasks.amazonaws.com"),), "implied by RunTask")
-                  for role in roles[arn]]
+        passed = [
+            Request("iam:PassRole", role, (("iam:PassedToService", "ecs-tasks.amazonaws.com"),), "implied by RunTask")
+            for role in roles[arn]
+        ]
         return [Request(action, arn, in_cluster), *passed]
     if action == "application-autoscaling:DescribeScalableTargets":
         return [Request(action, "*")]
@@ -167,9 +187,11 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
         _, target_cluster, service = p["ResourceId"].split("/")
         target = f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/0123456789abcdef0123456789abcdef"
         checked = _service_arn(target_cluster, service)
-        return [Request(action, target),
-                Request("ecs:DescribeServices", checked, why="checked by Application Auto Scaling"),
-                Request("ecs:UpdateService", checked, why="checked by Application Auto Scaling")]
+        return [
+            Request(action, target),
+            Request("ecs:DescribeServices", checked, why="checked by Application Auto Scaling"),
+            Request("ecs:UpdateService", checked, why="checked by Application Auto Scaling"),
+        ]
     if action == "states:ListExecutions":
         return [Request(action, p["stateMachineArn"])]
     if action in ("states:DescribeExecution", "states:GetExecutionHistory"):
@@ -177,7 +199,11 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
     if action == "states:StartExecution":
         return [Request(action, p["stateMachineArn"])]
     if action == "logs:GetLogEvents":
-        return [Request(action, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{p['logGroupName']}:log-stream:{p['logStreamName']}")]
+        return [
+            Request(
+                action, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{p['logGroupName']}:log-stream:{p['logStreamName']}"
+            )
+        ]
     if action.startswith("rds:"):
         return _rds_requests(action, p)
     if action.startswith("elasticloadbalancing:"):
@@ -193,8 +219,18 @@ def _elb_requests(action: str, p: dict[str, Any]) -> list[Request]:
         return [Request(action, p["TargetGroupArn"])]
     if action == "elasticloadbalancing:CreateRule":
         rule = p["ListenerArn"].replace(":listener/", ":listener-rule/") + "/0123456789abcdef"
-        tagged = [Request("elasticloadbalancing:AddTags", rule, (("elasticloadbalancing:CreateAction", "CreateRule"),),
-                          "Tags on CreateRule")] if p.get("Tags") else []
+        tagged = (
+            [
+                Request(
+                    "elasticloadbalancing:AddTags",
+                    rule,
+                    (("elasticloadbalancing:CreateAction", "CreateRule"),),
+                    "Tags on CreateRule",
+                )
+            ]
+            if p.get("Tags")
+            else []
+        )
         return [Request(action, p["ListenerArn"]), *tagged]
     if action == "elasticloadbalancing:DeleteRule":
         # every rule the steps delete carries the fleet-migration:execution tag (load_balancers.EXECUTION_TAG)
@@ -224,6 +260,7 @@ def _rds_requests(action: str, p: dict[str, Any]) -> list[Request]:
 
 # -- recording -------------------------------------------------------------------------------------
 
+
 def _wait_for(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -251,8 +288,15 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         function = getattr(current, "function", None)
         if function:
-            calls.append(Call(function, client.meta.service_model.signing_name, operation, copy.deepcopy(params),
-                              current.invocation))
+            calls.append(
+                Call(
+                    function,
+                    client.meta.service_model.signing_name,
+                    operation,
+                    copy.deepcopy(params),
+                    current.invocation,
+                )
+            )
         return original_call(client, operation, params)
 
     monkeypatch.setattr(aws.lambdas, "invoke", invoke)
@@ -262,9 +306,11 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     # A rule of the operator's own on Fleet's listener: the maintenance page goes before it, and finding the
     # page's own rules reads the listener's rules' tags
     aws.client("elbv2").create_rule(
-        ListenerArn=fleet.listener_arn, Priority=100,
+        ListenerArn=fleet.listener_arn,
+        Priority=100,
         Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/v1/osquery/*"]}}],
-        Actions=[{"Type": "forward", "TargetGroupArn": fleet.target_group_arn}])
+        Actions=[{"Type": "forward", "TargetGroupArn": fleet.target_group_arn}],
+    )
 
     def document(**overrides: Any) -> dict[str, Any]:
         return fleet.migration_input(poll_interval_seconds=1, **overrides)
@@ -272,7 +318,9 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     # GIVEN a successful migration, with a maintenance page while Fleet is down
     assert aws.run(document(maintenance_page=True), name="iam-success").status == "SUCCEEDED"
     # one that does not wait for stability: the scale-up step takes the page down itself
-    assert aws.run(document(maintenance_page=True, stabilize_timeout_seconds=0), name="iam-no-wait").status == "SUCCEEDED"
+    assert (
+        aws.run(document(maintenance_page=True, stabilize_timeout_seconds=0), name="iam-no-wait").status == "SUCCEEDED"
+    )
     # one with a snapshot of the Aurora cluster first (the stack's DbClusterIdentifier)
     assert aws.run(document(db_cluster_identifier=fleet.db_cluster), name="iam-snapshot").status == "SUCCEEDED"
     # a migration whose command fails: rollback restores
@@ -288,14 +336,22 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     assert aws.wait(slow).error == "MigrationTimeout"
     # the poll step fails once (a lasting AWS error): the rollback finds the migration task still running and stops it
     aws.next_migration(runs_forever=True)
-    aws.faults.inject("ecs", "DescribeTasks", code="AccessDeniedException", message="not authorized", times=1,
-                      when=lambda call: bool(call.params.get("tasks"))
-                      and all(aws.ecs_sim.is_one_off(arn) for arn in call.params["tasks"]))
+    aws.faults.inject(
+        "ecs",
+        "DescribeTasks",
+        code="AccessDeniedException",
+        message="not authorized",
+        times=1,
+        when=lambda call: (
+            bool(call.params.get("tasks")) and all(aws.ecs_sim.is_one_off(arn) for arn in call.params["tasks"])
+        ),
+    )
     assert aws.run(document(), name="iam-poll-refused").error == "MigrationFailed"
     aws.clock.advance(60)  # the stopped task reaches STOPPED
     # RunTask refused while a task of the service is kept: rollback looks for a task started unreported
-    aws.ecs_sim.run_task_failures.append({"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x",
-                                          "reason": "RESOURCE:MEMORY"})
+    aws.ecs_sim.run_task_failures.append(
+        {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x", "reason": "RESOURCE:MEMORY"}
+    )
     assert aws.run(document(min_capacity=1), name="iam-no-capacity").error == "TaskFailedToStart"
     # an execution stopped mid-migration: the next attempt reads what it captured from its history
     # (its task runs long enough in emulated time for the next attempt to find it, however slow the machine)
@@ -346,26 +402,38 @@ def _trigger_environment(fleet: Any) -> dict[str, str]:
 def _registered_event(family: str, revision: int) -> dict[str, Any]:
     arn = _ecs_arn("task-definition", f"{family}:{revision}")
     return {
-        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.ecs", "account": ACCOUNT, "time": "2026-01-01T12:00:00Z", "region": REGION, "resources": [],
-        "detail": {"eventSource": "ecs.amazonaws.com", "eventName": "RegisterTaskDefinition",
-                   "requestParameters": {"family": family},
-                   "responseElements": {"taskDefinition": {"taskDefinitionArn": arn, "family": family, "revision": revision}}},
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ecs",
+        "account": ACCOUNT,
+        "time": "2026-01-01T12:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "eventSource": "ecs.amazonaws.com",
+            "eventName": "RegisterTaskDefinition",
+            "requestParameters": {"family": family},
+            "responseElements": {"taskDefinition": {"taskDefinitionArn": arn, "family": family, "revision": revision}},
+        },
     }
 
 
 @pytest.fixture(scope="module")
 def recording() -> Recording:
     # Health checks as short as ELB allows, and a deregistration delay the scale-down lowers
-    target_group = TargetGroupSettings(interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2,
-                                       deregistration_delay=30)
+    target_group = TargetGroupSettings(
+        interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2, deregistration_delay=30
+    )
     with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED, target_group=target_group) as aws:
         calls = _record_workflows(aws, monkeypatch)
         ecs = aws.client("ecs")
         roles = {}
         for call in calls:
             if call.action == "ecs:RunTask":
-                definition = ecs.describe_task_definition(taskDefinition=call.params["taskDefinition"])["taskDefinition"]
+                definition = ecs.describe_task_definition(taskDefinition=call.params["taskDefinition"])[
+                    "taskDefinition"
+                ]
                 roles[definition["taskDefinitionArn"]] = [
                     definition[key] for key in ("executionRoleArn", "taskRoleArn") if definition.get(key)
                 ]
@@ -393,6 +461,7 @@ def _role_statements(translated: dict[str, Any], resolver: Resolver, function: s
 
 # -- the tests -------------------------------------------------------------------------------------
 
+
 def test_every_function_ran_in_the_recorded_workflows(recording: Recording, translated: dict[str, Any]) -> None:
     assert set(recording.by_function()) == set(_functions(translated))
 
@@ -408,8 +477,10 @@ def test_each_role_allows_exactly_the_actions_its_function_calls(
         needed |= SERVICE_USES_ROLE.get(function, set())
         granted = statement_actions(_role_statements(translated, resolver, function))
         if granted != needed:
-            mismatches[function] = {"granted but never called": sorted(granted - needed),
-                                    "called but not granted": sorted(needed - granted)}
+            mismatches[function] = {
+                "granted but never called": sorted(granted - needed),
+                "called but not granted": sorted(needed - granted),
+            }
     assert not mismatches, json.dumps(mismatches, indent=2)
 
 
@@ -433,31 +504,82 @@ def test_every_recorded_call_is_allowed_on_its_resource(
         ("ScaleDownFunction", Request("ecs:UpdateService", _ecs_arn("service", "other/fleet")), "another cluster"),
         ("RollbackFunction", Request("ecs:UpdateService", _ecs_arn("service", "staging/fleet")), "another cluster"),
         ("DescribeServiceFunction", Request("ecs:DescribeClusters", _ecs_arn("cluster", "other")), "another cluster"),
-        ("RunTaskFunction", Request("ecs:RunTask", _ecs_arn("task-definition", "other:3"),
-                                    (("ecs:cluster", _ecs_arn("cluster", "fleet")),)), "another family"),
-        ("RunTaskFunction", Request("ecs:RunTask", _ecs_arn("task-definition", "fleet:3"),
-                                    (("ecs:cluster", _ecs_arn("cluster", "other")),)), "another cluster"),
-        ("RunTaskFunction", Request("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin",
-                                    (("iam:PassedToService", "ecs-tasks.amazonaws.com"),)), "another role"),
-        ("RunTaskFunction", Request("iam:PassRole", PARAMETERS["TaskExecutionRoleArn"],
-                                    (("iam:PassedToService", "lambda.amazonaws.com"),)), "passed to another service"),
-        ("CheckDrainedFunction", Request("ecs:ListTasks", "*", (("ecs:cluster", _ecs_arn("cluster", "other")),)),
-         "another cluster"),
+        (
+            "RunTaskFunction",
+            Request(
+                "ecs:RunTask", _ecs_arn("task-definition", "other:3"), (("ecs:cluster", _ecs_arn("cluster", "fleet")),)
+            ),
+            "another family",
+        ),
+        (
+            "RunTaskFunction",
+            Request(
+                "ecs:RunTask", _ecs_arn("task-definition", "fleet:3"), (("ecs:cluster", _ecs_arn("cluster", "other")),)
+            ),
+            "another cluster",
+        ),
+        (
+            "RunTaskFunction",
+            Request(
+                "iam:PassRole",
+                f"arn:aws:iam::{ACCOUNT}:role/admin",
+                (("iam:PassedToService", "ecs-tasks.amazonaws.com"),),
+            ),
+            "another role",
+        ),
+        (
+            "RunTaskFunction",
+            Request(
+                "iam:PassRole", PARAMETERS["TaskExecutionRoleArn"], (("iam:PassedToService", "lambda.amazonaws.com"),)
+            ),
+            "passed to another service",
+        ),
+        (
+            "CheckDrainedFunction",
+            Request("ecs:ListTasks", "*", (("ecs:cluster", _ecs_arn("cluster", "other")),)),
+            "another cluster",
+        ),
         ("PollTaskFunction", Request("ecs:StopTask", _ecs_arn("task", "other/0123")), "a task of another cluster"),
-        ("TriggerFunction", Request("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:other"),
-         "another state machine"),
-        ("DescribeServiceFunction", Request("states:DescribeExecution",
-                                            f"arn:aws:states:{REGION}:{ACCOUNT}:execution:other:x"), "another state machine"),
-        ("DescribeServiceFunction", Request("rds:DescribeDBClusters", _rds_arn("cluster", "other")), "another database"),
-        ("TakeSnapshotFunction", Request("rds:CreateDBClusterSnapshot", _rds_arn("cluster", "other")), "another database"),
-        ("TakeSnapshotFunction", Request("rds:CreateDBClusterSnapshot", _rds_arn("cluster-snapshot", "nightly")),
-         "a snapshot not named by the workflow"),
-        ("TakeSnapshotFunction", Request("rds:CreateDBSnapshot", _rds_arn("db", "fleet")), "an instance not configured"),
-        ("CheckSnapshotFunction", Request("rds:DescribeDBClusterSnapshots", _rds_arn("cluster-snapshot", "other-1")),
-         "a snapshot not named by the workflow"),
-        ("RollbackFunction", Request("logs:GetLogEvents",
-                                     f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:other:log-stream:fleet/fleet/1"),
-         "another log group"),
+        (
+            "TriggerFunction",
+            Request("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:other"),
+            "another state machine",
+        ),
+        (
+            "DescribeServiceFunction",
+            Request("states:DescribeExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:execution:other:x"),
+            "another state machine",
+        ),
+        (
+            "DescribeServiceFunction",
+            Request("rds:DescribeDBClusters", _rds_arn("cluster", "other")),
+            "another database",
+        ),
+        (
+            "TakeSnapshotFunction",
+            Request("rds:CreateDBClusterSnapshot", _rds_arn("cluster", "other")),
+            "another database",
+        ),
+        (
+            "TakeSnapshotFunction",
+            Request("rds:CreateDBClusterSnapshot", _rds_arn("cluster-snapshot", "nightly")),
+            "a snapshot not named by the workflow",
+        ),
+        (
+            "TakeSnapshotFunction",
+            Request("rds:CreateDBSnapshot", _rds_arn("db", "fleet")),
+            "an instance not configured",
+        ),
+        (
+            "CheckSnapshotFunction",
+            Request("rds:DescribeDBClusterSnapshots", _rds_arn("cluster-snapshot", "other-1")),
+            "a snapshot not named by the workflow",
+        ),
+        (
+            "RollbackFunction",
+            Request("logs:GetLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:other:log-stream:fleet/fleet/1"),
+            "another log group",
+        ),
     ],
 )
 def test_calls_outside_the_configured_deployment_are_denied(
@@ -472,7 +594,10 @@ def test_the_state_machine_invokes_exactly_its_steps(translated: dict[str, Any],
     statements = resolver.resolve(inline_statements(translated["Resources"]["MigrationStateMachineRole"]))
     invoked = {r for s in statements if "lambda:InvokeFunction" in as_list(s["Action"]) for r in as_list(s["Resource"])}
     assert invoked == steps
-    assert statement_actions(statements) == {"lambda:InvokeFunction", *(a for a in STAR_RESOURCES if a.startswith("logs:"))}
+    assert statement_actions(statements) == {
+        "lambda:InvokeFunction",
+        *(a for a in STAR_RESOURCES if a.startswith("logs:")),
+    }
 
 
 def test_no_action_wildcards_anywhere(translated: dict[str, Any], resolver: Resolver) -> None:
@@ -500,8 +625,10 @@ def test_every_resource_star_in_the_template_says_why() -> None:
     lines = TEMPLATE.read_text().splitlines()
     for number, line in enumerate(lines):
         if re.match(r'\s*Resource:\s*"\*"', line):
-            above = [text.strip() for text in lines[max(0, number - 3):number]]
-            assert any(text.startswith("#") for text in above), f"template.yaml line {number + 1}: say why Resource is *"
+            above = [text.strip() for text in lines[max(0, number - 3) : number]]
+            assert any(text.startswith("#") for text in above), (
+                f"template.yaml line {number + 1}: say why Resource is *"
+            )
 
 
 def test_only_logging_and_tracing_managed_policies(translated: dict[str, Any]) -> None:
@@ -525,7 +652,9 @@ def test_pass_role_only_for_the_task_roles_and_only_to_ecs_tasks(translated: dic
                 if "iam:PassRole" in as_list(statement["Action"]):
                     passing.append(logical_id)
                     assert as_list(statement["Resource"]) == expected
-                    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+                    assert statement["Condition"] == {
+                        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+                    }
         # RunTask, and the rollback re-registering a deregistered serving revision
         assert passing == ["RunTaskFunctionRole", "RollbackFunctionRole"]
 
@@ -540,7 +669,7 @@ def test_without_a_vuln_service_only_the_fleet_service_is_in_reach(translated: d
 
 
 def test_with_an_rds_instance_configured_only_that_instance_and_its_workflow_snapshots_are_in_reach(
-    translated: dict[str, Any]
+    translated: dict[str, Any],
 ) -> None:
     resolver = Resolver(translated, {**PARAMETERS, "DbClusterIdentifier": "", "DbInstanceIdentifier": "fleet-mysql"})
     take = _role_statements(translated, resolver, "TakeSnapshotFunction")
@@ -553,18 +682,25 @@ def test_with_an_rds_instance_configured_only_that_instance_and_its_workflow_sna
     assert allows(check, Request("rds:DescribeDBSnapshots", snapshot))
     assert not allows(take, Request("rds:CreateDBClusterSnapshot", _rds_arn("cluster", "fleet")))
     assert not allows(take, Request("rds:CreateDBSnapshot", _rds_arn("db", "other")))
-    assert not allows(check, Request("rds:DescribeDBClusterSnapshots", _rds_arn("cluster-snapshot", "fleet-migration-x")))
+    assert not allows(
+        check, Request("rds:DescribeDBClusterSnapshots", _rds_arn("cluster-snapshot", "fleet-migration-x"))
+    )
 
 
-def test_without_a_database_or_a_log_group_nothing_of_rds_or_the_task_logs_is_in_reach(translated: dict[str, Any]) -> None:
-    resolver = Resolver(translated, {**PARAMETERS, "DbClusterIdentifier": "", "DbInstanceIdentifier": "",
-                                     "TaskLogGroupName": ""})
+def test_without_a_database_or_a_log_group_nothing_of_rds_or_the_task_logs_is_in_reach(
+    translated: dict[str, Any],
+) -> None:
+    resolver = Resolver(
+        translated, {**PARAMETERS, "DbClusterIdentifier": "", "DbInstanceIdentifier": "", "TaskLogGroupName": ""}
+    )
     statements = {f: _role_statements(translated, resolver, f) for f in _functions(translated)}
 
     assert not any(allows(s, Request("rds:CreateDBSnapshot", _rds_arn("db", "fleet"))) for s in statements.values())
     assert not any(allows(s, Request("rds:DescribeDBInstances", _rds_arn("db", "fleet"))) for s in statements.values())
-    assert not any(allows(s, Request("logs:GetLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:fleet:log-stream:x"))
-                   for s in statements.values())
+    assert not any(
+        allows(s, Request("logs:GetLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:fleet:log-stream:x"))
+        for s in statements.values()
+    )
 
 
 def test_every_function_outlasts_its_worst_aws_retry_budget(recording: Recording, translated: dict[str, Any]) -> None:

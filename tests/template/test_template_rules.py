@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from template_support import TEMPLATE, load_template
 
 from emulator.template import DEPLOYED_PARAMETERS, RULE_FUNCTIONS, TemplateError, _functions_in, read_application
+from template_support import TEMPLATE, load_template
 
 
 def _rule_parts(template: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -25,7 +25,9 @@ def _rule_parts(template: dict[str, Any]) -> list[tuple[str, Any]]:
     return parts
 
 
-@pytest.mark.parametrize(("where", "expression"), _rule_parts(load_template()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("where", "expression"), _rule_parts(load_template()), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_every_rule_uses_only_rule_functions_and_refs_to_parameters(where: str, expression: Any) -> None:
     parameters = set(load_template()["Parameters"])
     for function, argument in _functions_in(expression):
@@ -35,11 +37,14 @@ def test_every_rule_uses_only_rule_functions_and_refs_to_parameters(where: str, 
             assert function in RULE_FUNCTIONS, f"{where}: {function} is not a rule function"
 
 
-@pytest.mark.parametrize("expression", ['!Join ["", !Ref Subnets]', '!Sub "${EnableTrigger}"', '!Select [0, !Ref Subnets]'],
-                         ids=["Fn::Join", "Fn::Sub", "Fn::Select"])
+@pytest.mark.parametrize(
+    "expression",
+    ['!Join ["", !Ref Subnets]', '!Sub "${EnableTrigger}"', "!Select [0, !Ref Subnets]"],
+    ids=["Fn::Join", "Fn::Sub", "Fn::Select"],
+)
 def test_the_emulator_refuses_a_template_whose_rule_uses_another_function(tmp_path: Path, expression: str) -> None:
     # GIVEN the rule that shipped (Fn::Join inside Fn::Equals) or another non-rule function
-    text = TEMPLATE.read_text().replace("!Not [!Contains [!Ref Subnets, \"\"]]", f'!Not [!Equals [{expression}, ""]]', 1)
+    text = TEMPLATE.read_text().replace('!Not [!Contains [!Ref Subnets, ""]]', f'!Not [!Equals [{expression}, ""]]', 1)
     assert text != TEMPLATE.read_text()
     copy = tmp_path / "template.yaml"
     copy.write_text(text)
@@ -51,7 +56,11 @@ def test_the_emulator_refuses_a_template_whose_rule_uses_another_function(tmp_pa
 
 def test_the_emulator_refuses_a_rule_that_refers_to_a_resource(tmp_path: Path) -> None:
     copy = tmp_path / "template.yaml"
-    copy.write_text(TEMPLATE.read_text().replace('!Contains [!Ref Subnets, ""]', '!Contains [!Ref Subnets, !Ref FunctionsLogGroup]', 1))
+    copy.write_text(
+        TEMPLATE.read_text().replace(
+            '!Contains [!Ref Subnets, ""]', "!Contains [!Ref Subnets, !Ref FunctionsLogGroup]", 1
+        )
+    )
 
     with pytest.raises(TemplateError, match="FunctionsLogGroup.*not a parameter"):
         read_application(copy)
@@ -89,7 +98,12 @@ def test_a_parameter_without_a_default_must_be_given() -> None:
 
 
 def test_the_trigger_s_environment_follows_the_parameters() -> None:
-    deployed = {**DEPLOYED_PARAMETERS, "EnableTrigger": "true", "Subnets": "subnet-1,subnet-2", "SecurityGroups": "sg-1"}
+    deployed = {
+        **DEPLOYED_PARAMETERS,
+        "EnableTrigger": "true",
+        "Subnets": "subnet-1,subnet-2",
+        "SecurityGroups": "sg-1",
+    }
 
     environment = read_application(parameters=deployed).functions["TriggerFunction"].environment
 

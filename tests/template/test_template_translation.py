@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from cfnlint import api as cfnlint_api
+
 from emulator.template import read_application
 from template_support import PARAMETERS, ROOT, TEMPLATE, Resolver, load_template, translate
 
@@ -54,9 +55,16 @@ def test_translation_keeps_every_step_and_adds_the_trigger_only_under_its_condit
     assert len(kinds["AWS::Lambda::Function"]) == 12
     assert kinds["AWS::StepFunctions::StateMachine"] == ["MigrationStateMachine"]
     trigger = [k for k, v in resources.items() if k.startswith("Trigger") or v["Type"] == "AWS::Events::Rule"]
-    assert sorted(trigger) == ["TriggerErrorsAlarm", "TriggerFailedEventsQueue", "TriggerFailedEventsQueuePolicy",
-                               "TriggerFunction", "TriggerFunctionEventInvokeConfig", "TriggerFunctionNewRevision",
-                               "TriggerFunctionNewRevisionPermission", "TriggerFunctionRole"]
+    assert sorted(trigger) == [
+        "TriggerErrorsAlarm",
+        "TriggerFailedEventsQueue",
+        "TriggerFailedEventsQueuePolicy",
+        "TriggerFunction",
+        "TriggerFunctionEventInvokeConfig",
+        "TriggerFunctionNewRevision",
+        "TriggerFunctionNewRevisionPermission",
+        "TriggerFunctionRole",
+    ]
     assert all(resources[k].get("Condition") == "TriggerEnabled" for k in trigger)
     assert all("Condition" not in v for k, v in resources.items() if k not in trigger)
 
@@ -99,7 +107,8 @@ def test_the_state_machine_has_a_fixed_name_the_policies_can_build(template: dic
 
 
 def test_a_long_stack_name_keeps_the_state_machine_name_within_step_functions_80_characters(
-        template: dict[str, Any]) -> None:
+    template: dict[str, Any],
+) -> None:
     # CloudFormation allows stack names of 128 characters; Step Functions, state machine names of 80
     resolver = Resolver(template, stack_name="f" * 128)
     name = resolver.resolve(template["Resources"]["MigrationStateMachine"]["Properties"]["Name"])
@@ -132,6 +141,7 @@ def test_outputs_give_terraform_and_operators_what_they_need(template: dict[str,
 
 # -- DefinitionSubstitutions and handlers -----------------------------------------------------------
 
+
 def _asl_placeholders() -> set[str]:
     spec = read_application().state_machine
     return set(re.findall(r"\$\{([^}]+)\}", spec.definition_path.read_text()))
@@ -154,7 +164,9 @@ def test_every_substitution_names_the_arn_of_a_function_of_the_template(template
         assert name == f"{logical_id}Arn", "substitutions are named after the function they point at"
 
 
-def test_every_function_has_its_code_under_functions_and_is_discovered_by_the_emulator(template: dict[str, Any]) -> None:
+def test_every_function_has_its_code_under_functions_and_is_discovered_by_the_emulator(
+    template: dict[str, Any],
+) -> None:
     functions = {k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
     discovered = read_application().functions
     assert set(discovered) == functions

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.events.models import events_backends
+
 from emulator import Emulator, FleetDeployment
 from fleet_migration.errors import InvalidInput
 from fleet_migration.executions import execution_name, start_or_join
-from moto.events.models import events_backends
 from template_support import (
     ACCOUNT,
     PARAMETERS,
@@ -32,15 +33,26 @@ from template_support import (
 )
 
 EVENT = json.loads((Path(__file__).parent / "events" / "register_task_definition.json").read_text())
-SETTINGS = ("STATE_MACHINE_ARN", "ECS_CLUSTER", "ECS_SERVICE", "VULN_SERVICE", "TASK_DEFINITION_FAMILY",
-            "SUBNETS", "SECURITY_GROUPS", "INPUT_OVERRIDES")
+SETTINGS = (
+    "STATE_MACHINE_ARN",
+    "ECS_CLUSTER",
+    "ECS_SERVICE",
+    "VULN_SERVICE",
+    "TASK_DEFINITION_FAMILY",
+    "SUBNETS",
+    "SECURITY_GROUPS",
+    "INPUT_OVERRIDES",
+)
 
 
 def registered(revision: int = 2, family: str = "fleet") -> dict[str, Any]:
     event = copy.deepcopy(EVENT)
     definition = event["detail"]["responseElements"]["taskDefinition"]
-    definition.update(family=family, revision=revision,
-                      taskDefinitionArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}")
+    definition.update(
+        family=family,
+        revision=revision,
+        taskDefinitionArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}",
+    )
     event["detail"]["requestParameters"]["family"] = family
     return event
 
@@ -48,9 +60,11 @@ def registered(revision: int = 2, family: str = "fleet") -> dict[str, Any]:
 def failed_call() -> dict[str, Any]:
     """CloudTrail's record of a RegisterTaskDefinition that AWS refused: errorCode set, no response."""
     event = copy.deepcopy(EVENT)
-    event["detail"].update(errorCode="ClientException",
-                           errorMessage="Container.image repository should not be null or empty.",
-                           responseElements=None)
+    event["detail"].update(
+        errorCode="ClientException",
+        errorMessage="Container.image repository should not be null or empty.",
+        responseElements=None,
+    )
     return event
 
 
@@ -68,7 +82,9 @@ def trigger(aws: Emulator, fleet: FleetDeployment, monkeypatch: pytest.MonkeyPat
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         headers: dict[str, str] = {}
-        answer = json.loads(aws.lambdas.invoke("TriggerFunction", function_arn("TriggerFunction"), json.dumps(event), headers))
+        answer = json.loads(
+            aws.lambdas.invoke("TriggerFunction", function_arn("TriggerFunction"), json.dumps(event), headers)
+        )
         if headers.get("x-amz-function-error"):
             raise AssertionError(f"the trigger failed: {answer['errorType']}: {answer['errorMessage']}")
         return answer
@@ -82,13 +98,18 @@ def executions(aws: Emulator) -> list[dict[str, Any]]:
 
 # -- the Lambda --------------------------------------------------------------------------------------
 
+
 def test_a_new_revision_starts_its_migration_under_the_deterministic_name(aws, fleet, trigger) -> None:
     # WHEN CloudTrail reports revision 2 of the family
     answer = trigger(registered(revision=fleet.latest_revision))
 
     # THEN the migration of revision 2 starts, named as Terraform would name it
     assert answer["action"] == "started"
-    assert answer["execution_name"] == execution_name(fleet.cluster, fleet.service, fleet.latest_revision) == "fleet-fleet-r2"
+    assert (
+        answer["execution_name"]
+        == execution_name(fleet.cluster, fleet.service, fleet.latest_revision)
+        == "fleet-fleet-r2"
+    )
     described = aws.client("stepfunctions").describe_execution(executionArn=answer["execution_arn"])
     assert json.loads(described["input"]) == {
         "ecs_cluster": "fleet",
@@ -124,8 +145,14 @@ def test_a_late_event_after_a_failed_attempt_starts_nothing(aws, fleet, trigger)
     # GIVEN Terraform's attempt for the revision failed and rolled back
     sfn = aws.client("stepfunctions")
     aws.next_migration(exit_code=3)
-    failed = start_or_join(sfn, aws.state_machine_arn, json.dumps(fleet.migration_input(poll_interval_seconds=1)),
-                           fleet.cluster, fleet.service, fleet.latest_revision)
+    failed = start_or_join(
+        sfn,
+        aws.state_machine_arn,
+        json.dumps(fleet.migration_input(poll_interval_seconds=1)),
+        fleet.cluster,
+        fleet.service,
+        fleet.latest_revision,
+    )
     assert aws.wait(failed.execution_arn).error == "MigrationFailed"
     before = aws.service_state(fleet.cluster, fleet.service)
 
@@ -162,7 +189,9 @@ def test_the_event_and_a_terraform_run_for_the_same_revision_make_one_execution(
     terraform_input = json.dumps(fleet.migration_input(poll_interval_seconds=1))
 
     started = trigger(registered())
-    joined = start_or_join(sfn, aws.state_machine_arn, terraform_input, fleet.cluster, fleet.service, fleet.latest_revision)
+    joined = start_or_join(
+        sfn, aws.state_machine_arn, terraform_input, fleet.cluster, fleet.service, fleet.latest_revision
+    )
     assert started["action"] == "started"
 
     assert joined.action in ("joined", "succeeded")
@@ -175,7 +204,9 @@ def test_a_terraform_run_then_the_event_make_one_execution(aws, fleet, trigger) 
     sfn = aws.client("stepfunctions")
     terraform_input = json.dumps(fleet.migration_input(poll_interval_seconds=1))
 
-    started = start_or_join(sfn, aws.state_machine_arn, terraform_input, fleet.cluster, fleet.service, fleet.latest_revision)
+    started = start_or_join(
+        sfn, aws.state_machine_arn, terraform_input, fleet.cluster, fleet.service, fleet.latest_revision
+    )
     answer = trigger(registered())
 
     assert started.action == "started"
@@ -214,8 +245,9 @@ def test_a_misconfigured_stack_fails_loudly_and_starts_nothing(aws, fleet, trigg
 
     # WHEN a revision is registered THEN the function fails (its alarm fires) naming the field
     headers: dict[str, str] = {}
-    answer = json.loads(aws.lambdas.invoke("TriggerFunction", function_arn("TriggerFunction"),
-                                           json.dumps(registered()), headers))
+    answer = json.loads(
+        aws.lambdas.invoke("TriggerFunction", function_arn("TriggerFunction"), json.dumps(registered()), headers)
+    )
     assert headers["x-amz-function-error"] == "Unhandled"
     assert answer["errorType"] == InvalidInput.__name__
     assert "subnets" in answer["errorMessage"]
@@ -237,17 +269,24 @@ def test_the_template_gives_the_function_every_setting_it_reads() -> None:
     template = load_template()
     variables = template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]
     assert set(variables) == set(SETTINGS)
-    environment = Resolver(template, {**PARAMETERS, "TriggerInputOverrides": '{"assign_public_ip": true}'}).resolve(variables)
+    environment = Resolver(template, {**PARAMETERS, "TriggerInputOverrides": '{"assign_public_ip": true}'}).resolve(
+        variables
+    )
     settings = module.TriggerSettings.from_environment(environment)
     assert settings.state_machine_arn == Resolver(template).state_machine_arn
     assert (settings.cluster, settings.service, settings.vuln_service, settings.family) == (
-        "fleet", "fleet", "fleet-vuln-processing", "fleet")
+        "fleet",
+        "fleet",
+        "fleet-vuln-processing",
+        "fleet",
+    )
     assert settings.subnets == PARAMETERS["Subnets"].split(",")
     assert settings.security_groups == PARAMETERS["SecurityGroups"].split(",")
     assert module.migration_input(settings, 7)["assign_public_ip"] is True
 
 
 # -- failures are never silently dropped ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def translated() -> dict[str, Any]:
@@ -258,7 +297,9 @@ def test_a_failed_invocation_goes_to_an_encrypted_queue_after_deliberate_retries
     config = translated["Resources"]["TriggerFunctionEventInvokeConfig"]["Properties"]
     assert config["MaximumRetryAttempts"] == 2
     assert 180 < config["MaximumEventAgeInSeconds"] <= 3600  # room for Lambda's two retries (about 1 and 2 min)
-    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]}
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]
+    }
     queue = translated["Resources"]["TriggerFailedEventsQueue"]["Properties"]
     assert queue["SqsManagedSseEnabled"] is True
     assert queue["MessageRetentionPeriod"] == 1209600
@@ -268,18 +309,28 @@ def test_an_event_eventbridge_cannot_deliver_goes_to_the_same_queue_and_only_the
     rule = translated["Resources"]["TriggerFunctionNewRevision"]["Properties"]
     assert rule["Targets"][0]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]}
     statements = translated["Resources"]["TriggerFailedEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert statements == [{
-        "Sid": "UndeliveredTriggerEvents", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-        "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]},
-        "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["TriggerFunctionNewRevision", "Arn"]}}},
-    }]
+    assert statements == [
+        {
+            "Sid": "UndeliveredTriggerEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]},
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["TriggerFunctionNewRevision", "Arn"]}}},
+        }
+    ]
 
 
 def test_the_trigger_may_send_to_its_queue_and_nowhere_else(translated) -> None:
     statements = inline_statements(translated["Resources"]["TriggerFunctionRole"])
     sending = [s for s in statements if "sqs:SendMessage" in as_list(s["Action"])]
-    assert sending == [{"Action": "sqs:SendMessage", "Effect": "Allow",
-                        "Resource": {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]}}]
+    assert sending == [
+        {
+            "Action": "sqs:SendMessage",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]},
+        }
+    ]
 
 
 def test_the_trigger_alarm_covers_errors_and_events_waiting_in_the_queue(translated) -> None:
@@ -294,6 +345,7 @@ def test_the_trigger_alarm_covers_errors_and_events_waiting_in_the_queue(transla
 
 
 # -- the rule ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def rule(aws: Emulator):

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tfroot import NOWHERE, LocalExec, Root, good_arguments, write_root
 
 from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
+from tfroot import NOWHERE, LocalExec, Root, good_arguments, write_root
 from tools import terraform
 
 FAST_MIGRATION = {"start_seconds": 0.1, "run_seconds": 0.3}
@@ -45,8 +45,15 @@ def terraform_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shared.mkdir(exist_ok=True)
             write_root(shared, good_arguments())
             env = terraform.environment({**os.environ, "TF_DATA_DIR": str(shared / ".terraform")})
-            completed = subprocess.run([*terraform.command(), "init", "-input=false", "-no-color"], cwd=shared,
-                                       env=env, capture_output=True, text=True, check=False, timeout=300)
+            completed = subprocess.run(
+                [*terraform.command(), "init", "-input=false", "-no-color"],
+                cwd=shared,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=300,
+            )
             assert completed.returncode == 0, completed.stdout + completed.stderr
             (shared / "done").touch()
     return shared / ".terraform"
@@ -108,8 +115,9 @@ def fleet_arguments(aws: Emulator, fleet: FleetDeployment) -> Callable[..., dict
 
 
 @pytest.fixture
-def fleet_root(aws: Emulator, fleet_arguments: Callable[..., dict[str, Any]], root: Callable[..., Root]
-               ) -> Callable[..., Root]:
+def fleet_root(
+    aws: Emulator, fleet_arguments: Callable[..., dict[str, Any]], root: Callable[..., Root]
+) -> Callable[..., Root]:
     """``fleet_root(**overrides)``: a root module for the seeded deployment, its client pointed at the emulator."""
 
     def build(**overrides: Any) -> Root:

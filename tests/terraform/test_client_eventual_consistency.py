@@ -7,8 +7,12 @@ from __future__ import annotations
 from emulator import Emulator, FleetDeployment
 from tests.terraform.client_process import run_client
 
-FAST_WAITS = {"poll_interval_seconds": 1, "drain_timeout_seconds": 30, "timeout_seconds": 60,
-              "stabilize_timeout_seconds": 30}
+FAST_WAITS = {
+    "poll_interval_seconds": 1,
+    "drain_timeout_seconds": 30,
+    "timeout_seconds": 60,
+    "stabilize_timeout_seconds": 30,
+}
 CLIENT = {"CLIENT_POLL_SECONDS": "0.2", "CLIENT_HEARTBEAT_SECONDS": "5"}
 HIDDEN_SECONDS = 10  # emulated: 2 s of real time at the package's speed 5
 

@@ -14,10 +14,18 @@ import pytest
 from emulator import Emulator, FleetDeployment, ServiceBehaviour
 from tests.terraform.client_process import run_client
 
-LINES = ("Connecting to MySQL at fleet-mysql:3306", "Missing migrations: tables=[20241110152839], data=[]",
-         "Applying table migration 20241110152839", "Migrations completed.")
-FAST_WAITS = {"poll_interval_seconds": 1, "drain_timeout_seconds": 30, "timeout_seconds": 60,
-              "stabilize_timeout_seconds": 30}
+LINES = (
+    "Connecting to MySQL at fleet-mysql:3306",
+    "Missing migrations: tables=[20241110152839], data=[]",
+    "Applying table migration 20241110152839",
+    "Migrations completed.",
+)
+FAST_WAITS = {
+    "poll_interval_seconds": 1,
+    "drain_timeout_seconds": 30,
+    "timeout_seconds": 60,
+    "stabilize_timeout_seconds": 30,
+}
 CLIENT = {"CLIENT_POLL_SECONDS": "0.2", "CLIENT_HEARTBEAT_SECONDS": "0.5"}
 
 
@@ -50,9 +58,15 @@ def without_awslogs(served: Emulator, fleet: FleetDeployment, with_awslogs) -> s
     definition = definition["taskDefinition"]
     containers = [{k: v for k, v in c.items() if k != "logConfiguration"} for c in definition["containerDefinitions"]]
     revision = ecs.register_task_definition(
-        family=definition["family"], networkMode="awsvpc", requiresCompatibilities=definition["requiresCompatibilities"],
-        cpu=definition["cpu"], memory=definition["memory"], executionRoleArn=definition["executionRoleArn"],
-        taskRoleArn=definition["taskRoleArn"], containerDefinitions=containers)["taskDefinition"]["revision"]
+        family=definition["family"],
+        networkMode="awsvpc",
+        requiresCompatibilities=definition["requiresCompatibilities"],
+        cpu=definition["cpu"],
+        memory=definition["memory"],
+        executionRoleArn=definition["executionRoleArn"],
+        taskRoleArn=definition["taskRoleArn"],
+        containerDefinitions=containers,
+    )["taskDefinition"]["revision"]
     served.next_migration(exit_code=0, start_seconds=0.3, run_seconds=1, log_lines=LINES)
     document = fleet.migration_input(task_definition_revision=revision, **FAST_WAITS)
     return run_client(served.endpoint_url, served.state_machine_arn, document, **CLIENT)
@@ -72,8 +86,10 @@ def test_the_client_prints_every_line_of_the_container_in_order_marked_as_the_ta
 def test_the_client_says_which_stream_the_lines_come_from(with_awslogs):
     completed, task_id = with_awslogs
 
-    assert (f"logs   container fleet writes to CloudWatch Logs group fleet, stream fleet/fleet/{task_id} (us-east-1)"
-            in completed.stdout)
+    assert (
+        f"logs   container fleet writes to CloudWatch Logs group fleet, stream fleet/fleet/{task_id} (us-east-1)"
+        in completed.stdout
+    )
 
 
 def test_the_last_line_is_printed_before_the_verdict(with_awslogs):

@@ -25,8 +25,14 @@ CLIENT_FILES = sorted((ROOT / "terraform").rglob("*.py"))
 
 
 def ruff(*args: str, source: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", *args], cwd=ROOT, input=source,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", *args],
+        cwd=ROOT,
+        input=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_client_is_the_package_and_its_entry_point():
@@ -59,21 +65,34 @@ def test_every_client_file_parses_with_the_python_39_grammar(path):
 def test_a_migration_runs_with_the_client_on_the_oldest_python_here():
     python = oldest_python.interpreter()
     if python is None:
-        pytest.skip("no Python 3.9/3.10 with boto3 on this machine (tools/oldest_python.py, which `make` runs, "
-                    "builds one from python3.9, python3.10 or pypy3): the client was checked with ruff's 3.9 target "
-                    "and the 3.9 grammar only")
-    version = subprocess.run([str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+        pytest.skip(
+            "no Python 3.9/3.10 with boto3 on this machine (tools/oldest_python.py, which `make` runs, "
+            "builds one from python3.9, python3.10 or pypy3): the client was checked with ruff's 3.9 target "
+            "and the 3.9 grammar only"
+        )
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert version in ("3.9", "3.10")
     with Emulator(speed=1, server=True) as aws:
         aws.ecs_sim.default_service = ServiceBehaviour(start_seconds=0.2, stop_seconds=0.2)
         fleet = aws.seed_fleet()
         aws.next_migration(exit_code=0, start_seconds=0.3, run_seconds=1, log_lines=("Migrations completed.",))
-        document = fleet.migration_input(poll_interval_seconds=1, drain_timeout_seconds=30, timeout_seconds=60,
-                                         stabilize_timeout_seconds=30)
+        document = fleet.migration_input(
+            poll_interval_seconds=1, drain_timeout_seconds=30, timeout_seconds=60, stabilize_timeout_seconds=30
+        )
 
-        completed = run_client(aws.endpoint_url, aws.state_machine_arn, document, python=str(python),
-                               CLIENT_POLL_SECONDS="0.2", CLIENT_HEARTBEAT_SECONDS="0.5")
+        completed = run_client(
+            aws.endpoint_url,
+            aws.state_machine_arn,
+            document,
+            python=str(python),
+            CLIENT_POLL_SECONDS="0.2",
+            CLIENT_HEARTBEAT_SECONDS="0.5",
+        )
 
     assert completed.returncode == 0, completed.stdout
     assert "]  | Migrations completed." in completed.stdout

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fleet_migration.executions import execution_name, start_or_join
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.responses import get_backend
 
 from emulator import Emulator, FleetDeployment
+from fleet_migration.executions import execution_name, start_or_join
 
 NAME = "fleet-fleet-r2"
 
@@ -42,7 +42,8 @@ class LateToLook:
         if executionArn.endswith(f":{self._hidden}"):
             self._hidden = ""
             raise self._sfn.exceptions.ExecutionDoesNotExist(
-                {"Error": {"Code": "ExecutionDoesNotExist", "Message": executionArn}}, "DescribeExecution")
+                {"Error": {"Code": "ExecutionDoesNotExist", "Message": executionArn}}, "DescribeExecution"
+            )
         return self._sfn.describe_execution(executionArn=executionArn)
 
     def start_execution(self, **kwargs: Any) -> dict[str, Any]:

@@ -36,9 +36,15 @@ def test_apply_runs_the_migration_and_prints_each_step_through_terraform(aws, fl
     out = "\n".join(applied.provisioner_lines())
     assert f"assumed role {ROLE}" in out
     assert "started execution fleet-fleet-r2 (attempt 1)" in out
-    for state in ("Validate the input and describe the services", "Scale the services down",
-                  "Check whether the services drained", "Run the migration task", "Check the migration task",
-                  "Scale the services up", "Check whether the services are stable"):
+    for state in (
+        "Validate the input and describe the services",
+        "Scale the services down",
+        "Check whether the services drained",
+        "Run the migration task",
+        "Check the migration task",
+        "Scale the services up",
+        "Check whether the services are stable",
+    ):
         assert f"enter  {state}" in out and f"leave  {state}" in out
     assert "done   Migration succeeded" in out
     assert "STOPPED, exit code 0" in out
@@ -92,11 +98,14 @@ def test_a_new_revision_runs_the_migration_again(aws, fleet, fleet_root):
     assert "started execution fleet-fleet-r2 (attempt 1)" in applied.stdout
     assert "Apply complete! Resources: 1 added, 0 changed, 1 destroyed." in applied.stdout
     assert {e["name"]: e["status"] for e in executions_of(aws)} == {
-        "fleet-fleet-r1": "SUCCEEDED", "fleet-fleet-r2": "SUCCEEDED"}
+        "fleet-fleet-r1": "SUCCEEDED",
+        "fleet-fleet-r2": "SUCCEEDED",
+    }
 
 
 def test_a_failing_migration_fails_the_apply_taints_the_resource_and_the_next_apply_starts_attempt_2(
-        aws, fleet, fleet_root):
+    aws, fleet, fleet_root
+):
     aws.next_migration(exit_code=3, start_seconds=0.1, run_seconds=0.3)
     root = fleet_root()
 
@@ -110,8 +119,10 @@ def test_a_failing_migration_fails_the_apply_taints_the_resource_and_the_next_ap
     assert "FAILED after" in out and "MigrationFailed (execution fleet-fleet-r2)" in out
     assert "The migration command exited with code 3" in out  # the cause's message
     assert "exit code 3" in out and "rolled back: yes" in out
-    assert ("https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/"
-            "arn:aws:states:us-east-1:123456789012:execution:fleet-migration:fleet-fleet-r2") in out
+    assert (
+        "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/"
+        "arn:aws:states:us-east-1:123456789012:execution:fleet-migration:fleet-fleet-r2"
+    ) in out
     assert "it starts attempt 2, fleet-fleet-r2-a2" in out
     assert "Error: local-exec provisioner error" in applied.stderr and "exit status 1" in applied.stderr
     # and Terraform marks the resource tainted, so that the next apply replaces it
@@ -126,7 +137,9 @@ def test_a_failing_migration_fails_the_apply_taints_the_resource_and_the_next_ap
     assert "started execution fleet-fleet-r2-a2 (attempt 2, after 1 failed attempt(s))" in applied.stdout
     assert root.resource().get("status") is None
     assert {e["name"]: e["status"] for e in executions_of(aws)} == {
-        "fleet-fleet-r2": "FAILED", "fleet-fleet-r2-a2": "SUCCEEDED"}
+        "fleet-fleet-r2": "FAILED",
+        "fleet-fleet-r2-a2": "SUCCEEDED",
+    }
 
 
 def test_ctrl_c_during_apply_leaves_the_execution_running_and_the_next_apply_joins_it(aws, fleet, fleet_root):
@@ -183,8 +196,10 @@ def test_an_execution_started_elsewhere_is_joined_not_duplicated(aws, fleet, fle
     # GIVEN the EventBridge trigger already started the execution for this revision, with its own input
     # (its migration task runs until stopped: nothing here depends on how long things take)
     aws.next_migration(runs_forever=True)
-    aws.start(fleet.migration_input(poll_interval_seconds=1, drain_timeout_seconds=20),
-              name=execution_name(fleet.cluster, fleet.service, fleet.latest_revision))
+    aws.start(
+        fleet.migration_input(poll_interval_seconds=1, drain_timeout_seconds=20),
+        name=execution_name(fleet.cluster, fleet.service, fleet.latest_revision),
+    )
     # and Fleet's min_capacity differs from the autoscaling minimum the workflow will restore
     root = fleet_root(min_capacity=3)
 

@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+
 from tfroot import MODULE_DIR, NOWHERE
 
 
@@ -33,12 +34,14 @@ def test_an_unknown_state_machine_is_one_clear_line(aws, local_exec):
 
 
 def test_every_wait_has_a_deadline_after_which_the_client_gives_up_and_leaves_the_execution_alone(
-        aws, fleet, local_exec):
+    aws, fleet, local_exec
+):
     aws.next_migration(runs_forever=True)
     document = json.dumps(fleet.migration_input(poll_interval_seconds=1))
 
-    completed = local_exec.run(aws.endpoint_url, {"FLEET_MIGRATION_INPUT": document,
-                                                  "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS": "1"})
+    completed = local_exec.run(
+        aws.endpoint_url, {"FLEET_MIGRATION_INPUT": document, "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS": "1"}
+    )
 
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "gave up waiting after 1.0s; the execution fleet-fleet-r2 still runs" in completed.stdout + completed.stderr
@@ -63,15 +66,20 @@ def test_missing_credentials_are_one_clear_line(local_exec):
     assert "no AWS credentials found" in one_line(completed)
 
 
-@pytest.mark.parametrize(("env", "words"), [
-    ({"FLEET_MIGRATION_INPUT": ""}, "no execution input"),
-    ({"FLEET_MIGRATION_INPUT": "{not json"}, "not valid JSON"),
-    ({"FLEET_MIGRATION_INPUT": '{"ecs_cluster": "fleet", "ecs_service": "fleet"}'}, "task_definition_revision"),
-    ({"FLEET_MIGRATION_STATE_MACHINE_ARN": ""}, "no state machine"),
-    ({"FLEET_MIGRATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:m:alias"},
-     "not a state machine ARN"),
-    ({"FLEET_MIGRATION_CLIENT_POLL_SECONDS": "soon"}, "poll seconds must be a number"),
-])
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"FLEET_MIGRATION_INPUT": ""}, "no execution input"),
+        ({"FLEET_MIGRATION_INPUT": "{not json"}, "not valid JSON"),
+        ({"FLEET_MIGRATION_INPUT": '{"ecs_cluster": "fleet", "ecs_service": "fleet"}'}, "task_definition_revision"),
+        ({"FLEET_MIGRATION_STATE_MACHINE_ARN": ""}, "no state machine"),
+        (
+            {"FLEET_MIGRATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:m:alias"},
+            "not a state machine ARN",
+        ),
+        ({"FLEET_MIGRATION_CLIENT_POLL_SECONDS": "soon"}, "poll seconds must be a number"),
+    ],
+)
 def test_bad_settings_are_one_clear_line(local_exec, env, words):
     completed = local_exec.run(NOWHERE, env, timeout=30)
 
@@ -80,13 +88,18 @@ def test_bad_settings_are_one_clear_line(local_exec, env, words):
 
 
 def test_the_client_is_usable_by_hand_with_flags_that_mirror_the_environment():
-    completed = subprocess.run([sys.executable, str(MODULE_DIR / "migrate.py"), "--help"], capture_output=True,
-                               text=True, timeout=30)
+    completed = subprocess.run(
+        [sys.executable, str(MODULE_DIR / "migrate.py"), "--help"], capture_output=True, text=True, timeout=30
+    )
 
     assert completed.returncode == 0
-    for flag, env in (("--state-machine-arn", "FLEET_MIGRATION_STATE_MACHINE_ARN"), ("--input", "FLEET_MIGRATION_INPUT"),
-                      ("--assume-role-arn", "FLEET_MIGRATION_ASSUME_ROLE_ARN"),
-                      ("--assume-role-session-name", "FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME"),
-                      ("--region", "FLEET_MIGRATION_REGION"), ("--poll-seconds", "FLEET_MIGRATION_CLIENT_POLL_SECONDS"),
-                      ("--max-wait-seconds", "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS")):
+    for flag, env in (
+        ("--state-machine-arn", "FLEET_MIGRATION_STATE_MACHINE_ARN"),
+        ("--input", "FLEET_MIGRATION_INPUT"),
+        ("--assume-role-arn", "FLEET_MIGRATION_ASSUME_ROLE_ARN"),
+        ("--assume-role-session-name", "FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME"),
+        ("--region", "FLEET_MIGRATION_REGION"),
+        ("--poll-seconds", "FLEET_MIGRATION_CLIENT_POLL_SECONDS"),
+        ("--max-wait-seconds", "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS"),
+    ):
         assert flag in completed.stdout and env in completed.stdout

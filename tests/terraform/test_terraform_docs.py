@@ -22,7 +22,8 @@ def test_the_readme_tables_are_what_the_script_generates(module: Path) -> None:
     assert found is not None, f"{module.name}/README.md lost its {terraform_docs.BEGIN} markers"
     assert found == terraform_docs.tables(module), (
         f"{module.relative_to(ROOT)}/README.md's inputs or outputs table is out of date: "
-        "run .venv/bin/python tools/terraform_docs.py")
+        "run .venv/bin/python tools/terraform_docs.py"
+    )
     # and no hand-written copy of a table outside the markers
     outside = readme.replace(found, "")
     assert not re.search(r"^\| name \| description \|", outside, re.MULTILINE)
@@ -49,7 +50,7 @@ def test_every_variable_and_output_is_read_with_its_description(module: Path) ->
 
 def test_the_parser_reads_the_hcl_these_files_may_use() -> None:
     # GIVEN a variables file with comments, multi-line expressions, escapes, a heredoc and nested blocks
-    text = '''
+    text = """
 # a comment { with a brace
 variable "commands" {
   type = list(list(string)) // trailing comment
@@ -75,23 +76,27 @@ variable "required_one" {
   EOT
 }
 variable "inline" { type = string }
-'''
+"""
     # WHEN it is parsed
     blocks = terraform_docs.parse_blocks(text)
 
     # THEN it has each block, its attributes as written, and no attribute of a nested block
     assert [(block.kind, block.name) for block in blocks] == [
-        ("variable", "commands"), ("variable", "required_one"), ("variable", "inline")]
+        ("variable", "commands"),
+        ("variable", "required_one"),
+        ("variable", "inline"),
+    ]
     commands, required_one, inline = blocks
     assert commands.attributes["type"] == "list(list(string))"
     assert commands.attributes["default"].startswith("[") and commands.attributes["default"].endswith("]")
     assert "condition" not in commands.attributes
     assert terraform_docs.string_value(commands.attributes["description"]) == (
-        'Commands; a | pipe, a <tag> and a "quote".')
+        'Commands; a | pipe, a <tag> and a "quote".'
+    )
     assert terraform_docs.string_value(required_one.attributes["description"]) == "Spans two lines."
     assert inline.attributes == {"type": "string"}
     # and table cells keep what would break a markdown table or read as HTML
-    assert terraform_docs.cell('a | b <c>') == "a \\| b &lt;c>"
+    assert terraform_docs.cell("a | b <c>") == "a \\| b &lt;c>"
     assert terraform_docs.code('["a|b"]') == '`["a\\|b"]`'
 
 
@@ -104,10 +109,13 @@ def test_a_stale_table_is_reported_and_rewritten(tmp_path: Path, monkeypatch: py
     # GIVEN a module whose README's table misses a variable
     module = tmp_path / "module"
     module.mkdir()
-    (module / "variables.tf").write_text('variable "name" {\n  type        = string\n  default     = "x"\n'
-                                         '  description = "The name of everything this module creates."\n}\n')
-    (module / "outputs.tf").write_text('output "arn" {\n  description = "The ARN of what it creates."\n'
-                                       '  value       = "arn"\n}\n')
+    (module / "variables.tf").write_text(
+        'variable "name" {\n  type        = string\n  default     = "x"\n'
+        '  description = "The name of everything this module creates."\n}\n'
+    )
+    (module / "outputs.tf").write_text(
+        'output "arn" {\n  description = "The ARN of what it creates."\n  value       = "arn"\n}\n'
+    )
     (module / "README.md").write_text(f"# m\n\n{terraform_docs.BEGIN}\n{terraform_docs.END}\n\nafter\n")
     monkeypatch.setattr(terraform_docs, "ROOT", tmp_path)
     monkeypatch.setattr(terraform_docs, "MODULES", [module])
@@ -116,7 +124,7 @@ def test_a_stale_table_is_reported_and_rewritten(tmp_path: Path, monkeypatch: py
     assert terraform_docs.main(["--check"]) == 1
     assert terraform_docs.main([]) == 0
     readme = (module / "README.md").read_text()
-    assert "| `name` | The name of everything this module creates. | `string` | `\"x\"` | no |" in readme
+    assert '| `name` | The name of everything this module creates. | `string` | `"x"` | no |' in readme
     assert "| `arn` | The ARN of what it creates. |" in readme
     assert readme.startswith("# m\n\n") and readme.endswith("\n\nafter\n")
     assert terraform_docs.main(["--check"]) == 0

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fleet_migration.errors import InvalidInput
-from fleet_migration.executions import execution_arn, execution_name
 from fleet_migration.execution_input import MigrationInput
+from fleet_migration.executions import execution_arn, execution_name
 from migrate_client.settings import Settings, parse_args
 from migrate_client.text import console_url
 from tfroot import (
@@ -37,7 +38,6 @@ from tfroot import (
     planned_addresses,
     record_local_exec,
 )
-
 from tools import terraform
 
 REPO = MODULE_DIR.parent
@@ -124,15 +124,25 @@ def plan_diagnostics(root) -> tuple[int, list[dict[str, Any]], list[str]]:
 
 # -- the files ----------------------------------------------------------------------------------------
 
+
 def test_the_client_ships_a_byte_identical_copy_of_the_canonical_executions_module():
     canonical = REPO / "functions" / "fleet_migration" / "executions.py"
     assert (MODULE_DIR / "executions.py").read_bytes() == canonical.read_bytes(), (
-        "terraform/executions.py must stay a copy of functions/fleet_migration/executions.py: cp the latter over it")
+        "terraform/executions.py must stay a copy of functions/fleet_migration/executions.py: cp the latter over it"
+    )
 
 
 def test_the_module_has_the_standard_layout():
-    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md", "migrate.py", "executions.py",
-                 "examples/basic/main.tf"):
+    for name in (
+        "main.tf",
+        "variables.tf",
+        "outputs.tf",
+        "versions.tf",
+        "README.md",
+        "migrate.py",
+        "executions.py",
+        "examples/basic/main.tf",
+    ):
         assert (MODULE_DIR / name).is_file(), name
     versions = (MODULE_DIR / "versions.tf").read_text()
     assert re.search(r'required_version\s*=\s*">=\s*1\.\d+"', versions), "a floor, not a pin"
@@ -141,8 +151,14 @@ def test_the_module_has_the_standard_layout():
 
 def test_terraform_fmt_finds_nothing_to_rewrite():
     for directory in (MODULE_DIR, REPO / "demo" / "terraform"):
-        completed = subprocess.run([*terraform.command(), "fmt", "-check", "-recursive", "-diff", str(directory)],
-                                   env=terraform.environment(), capture_output=True, text=True, check=False, timeout=60)
+        completed = subprocess.run(
+            [*terraform.command(), "fmt", "-check", "-recursive", "-diff", str(directory)],
+            env=terraform.environment(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
         assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
@@ -150,8 +166,15 @@ def init_and_validate(directory: Path, data_dir: Path) -> dict[str, Any]:
     """``terraform init`` then ``terraform validate -json`` in ``directory``, as its own root module."""
     env = terraform.environment({**os.environ, "TF_DATA_DIR": str(data_dir)})
     for args in (["init", "-input=false", "-no-color"], ["validate", "-json"]):
-        completed = subprocess.run([*terraform.command(), *args], cwd=directory, env=env, capture_output=True,
-                                   text=True, check=False, timeout=300)
+        completed = subprocess.run(
+            [*terraform.command(), *args],
+            cwd=directory,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
         assert completed.returncode == 0, completed.stdout + completed.stderr
     return json.loads(completed.stdout)
 
@@ -203,8 +226,9 @@ def test_the_variables_are_a_superset_of_fleets_addon_with_the_same_types_and_de
         if default is not REQUIRED:
             assert variables[name].get("default") == OUR_DEFAULTS.get(name, default), name
     required = [name for name, variable in variables.items() if "default" not in variable]
-    assert sorted(required) == sorted(["ecs_cluster", "ecs_service", "task_definition", "task_definition_revision",
-                                       "subnets", "security_groups"])  # state_machine_arn: null deploys modules/workflow
+    assert sorted(required) == sorted(
+        ["ecs_cluster", "ecs_service", "task_definition", "task_definition_revision", "subnets", "security_groups"]
+    )  # state_machine_arn: null deploys modules/workflow
 
 
 @batched
@@ -217,6 +241,7 @@ def test_the_readme_documents_every_input_and_output(configuration):
 
 
 # -- the resource, as Terraform plans and applies it ----------------------------------------------------
+
 
 def test_the_local_exec_runs_the_modules_client_with_every_value_in_the_environment(root, tmp_path):
     recorder = record_local_exec(tmp_path)
@@ -249,11 +274,21 @@ def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(e
 
 
 EVERY_FIELD = {
-    **good_arguments(), "ecs_cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/fleet",
-    "vuln_service": "fleet-vuln-processing", "desired_count": 3, "max_capacity": 12, "min_capacity": 3,
-    "capacity_during_migration": 1, "container_name": "app", "command": ["fleet", "prepare", "db"],
-    "assign_public_ip": True, "launch_type": "EC2", "timeout_seconds": 7200, "drain_timeout_seconds": 120,
-    "stabilize_timeout_seconds": 0, "poll_interval_seconds": 10,
+    **good_arguments(),
+    "ecs_cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/fleet",
+    "vuln_service": "fleet-vuln-processing",
+    "desired_count": 3,
+    "max_capacity": 12,
+    "min_capacity": 3,
+    "capacity_during_migration": 1,
+    "container_name": "app",
+    "command": ["fleet", "prepare", "db"],
+    "assign_public_ip": True,
+    "launch_type": "EC2",
+    "timeout_seconds": 7200,
+    "drain_timeout_seconds": 120,
+    "stabilize_timeout_seconds": 0,
+    "poll_interval_seconds": 10,
 }
 
 
@@ -286,23 +321,38 @@ OUTPUTS = ("execution_name", "execution_arn", "execution_console_url", "state_ma
 # id -> (ecs_cluster, ecs_service, task_definition_revision, state_machine_arn)
 OUTPUT_CASES = {
     "short": ("fleet", "fleet", 2, STATE_MACHINE_ARN),
-    "arns": ("arn:aws:ecs:us-east-1:123456789012:cluster/prod", "arn:aws:ecs:us-east-1:123456789012:service/prod/fleet",
-             17, STATE_MACHINE_ARN),
+    "arns": (
+        "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+        "arn:aws:ecs:us-east-1:123456789012:service/prod/fleet",
+        17,
+        STATE_MACHINE_ARN,
+    ),
     # unsafe characters ("team.a") never get here: the validations refuse them (see BAD_VALUES)
-    "case-and-underscores": ("Fleet_Prod-1", "arn:aws:ecs:us-east-1:123456789012:service/Fleet_Prod-1/fleet_blue", 3,
-                             STATE_MACHINE_ARN),
+    "case-and-underscores": (
+        "Fleet_Prod-1",
+        "arn:aws:ecs:us-east-1:123456789012:service/Fleet_Prod-1/fleet_blue",
+        3,
+        STATE_MACHINE_ARN,
+    ),
     "88-characters": ("c" * 40, "s" * 40, 12345, STATE_MACHINE_ARN),  # cut to 71 + "-" + 8 hex digits
     "80-characters": ("c" * 30, "s" * 45, 1, STATE_MACHINE_ARN),  # kept
     "81-characters": ("c" * 30, "s" * 46, 1, STATE_MACHINE_ARN),  # cut
-    "gov-cloud": ("fleet", "fleet", 4,
-                  "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:fleet-migration-Ab12"),
+    "gov-cloud": (
+        "fleet",
+        "fleet",
+        4,
+        "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:fleet-migration-Ab12",
+    ),
     "china": ("fleet", "fleet", 4, "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:fleet-migration"),
 }
 
 
 @batched
-@pytest.mark.parametrize(("case", "cluster", "service", "revision", "state_machine_arn"),
-                         [(f"outputs_{i}", *row) for i, row in OUTPUT_CASES.items()], ids=list(OUTPUT_CASES))
+@pytest.mark.parametrize(
+    ("case", "cluster", "service", "revision", "state_machine_arn"),
+    [(f"outputs_{i}", *row) for i, row in OUTPUT_CASES.items()],
+    ids=list(OUTPUT_CASES),
+)
 def test_the_outputs_equal_what_the_client_computes(evaluated, case, cluster, service, revision, state_machine_arn):
     outputs = {name: evaluated[case][name] for name in OUTPUTS}
 
@@ -323,8 +373,12 @@ def test_the_outputs_equal_what_the_client_computes(evaluated, case, cluster, se
 # (variable, bad value, words of its error_message, execution input field or None when only Terraform checks it)
 BAD_VALUES = [
     ("task_definition", "fleet:42", "must not carry a revision", "task_definition"),
-    ("task_definition", "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:3", "must not carry a revision",
-     "task_definition"),
+    (
+        "task_definition",
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:3",
+        "must not carry a revision",
+        "task_definition",
+    ),
     ("task_definition", "", "task definition family", "task_definition"),
     ("task_definition_revision", 0, "at least 1", "task_definition_revision"),
     ("task_definition_revision", -3, "at least 1", "task_definition_revision"),
@@ -369,10 +423,18 @@ BAD_VALUES = [
     ("task_execution_role_arn", "fleet-execution", "IAM role ARN", None),
     ("task_role_arn", "fleet-task", "IAM role ARN", None),
     ("task_log_group_name", "fleet logs", "CloudWatch Logs group name", None),
-    ("state_machine_arn", "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration:live",
-     "unqualified state machine ARN", None),
-    ("state_machine_arn", "arn:aws:lambda:us-east-1:123456789012:function:fleet", "unqualified state machine ARN",
-     None),
+    (
+        "state_machine_arn",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration:live",
+        "unqualified state machine ARN",
+        None,
+    ),
+    (
+        "state_machine_arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:fleet",
+        "unqualified state machine ARN",
+        None,
+    ),
     ("assume_role_arn", "fleet-migrations", "IAM role ARN", None),
     ("assume_role_arn", "arn:aws:iam::123456789012:user/bob", "IAM role ARN", None),
     ("assume_role_session_name", "has spaces", "2 to 64", None),
@@ -381,15 +443,27 @@ BAD_VALUES = [
 ]
 # Rules across variables are preconditions of null_resource.main (and model validators of MigrationInput).
 BAD_COMBINATIONS = [
-    ({"desired_count": 1, "capacity_during_migration": 2}, "desired_count is below capacity_during_migration",
-     {"desired_count": 1, "min_capacity": 2}),
-    ({"desired_count": 5, "max_capacity": 4}, "max_capacity is below desired_count",
-     {"desired_count": 5, "max_capacity": 4}),
+    (
+        {"desired_count": 1, "capacity_during_migration": 2},
+        "desired_count is below capacity_during_migration",
+        {"desired_count": 1, "min_capacity": 2},
+    ),
+    (
+        {"desired_count": 5, "max_capacity": 4},
+        "max_capacity is below desired_count",
+        {"desired_count": 5, "max_capacity": 4},
+    ),
     ({"vuln_service": "fleet"}, "names the same service", {"vuln_service": "fleet"}),
-    ({"vuln_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet"}, "names the same service",
-     {"vuln_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet"}),
-    ({"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"}, "at most one of db_cluster_identifier",
-     {"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"}),
+    (
+        {"vuln_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet"},
+        "names the same service",
+        {"vuln_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet"},
+    ),
+    (
+        {"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"},
+        "at most one of db_cluster_identifier",
+        {"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"},
+    ),
     ({"task_memory": "4096"}, "task_memory needs task_cpu", {"task_memory": "4096"}),
 ]
 
@@ -397,13 +471,17 @@ BAD_COMBINATIONS = [
 def test_the_table_of_bad_values_reaches_every_validation_and_precondition():
     rows = [(name, words) for name, _, words, _ in BAD_VALUES]
     rows += [("null_resource.main", words) for _, words, _ in BAD_COMBINATIONS]
-    unreached = [(subject, message) for subject, message in module_checks()
-                 if not any(name == subject and words in message for name, words in rows)]
+    unreached = [
+        (subject, message)
+        for subject, message in module_checks()
+        if not any(name == subject and words in message for name, words in rows)
+    ]
     assert unreached == [], "add a row to BAD_VALUES or BAD_COMBINATIONS for each of these"
 
 
-def assert_refused_before_anything_ran(returncode: int, found: list[dict[str, Any]], types: list[str],
-                                       subject: str, words: str) -> None:
+def assert_refused_before_anything_ran(
+    returncode: int, found: list[dict[str, Any]], types: list[str], subject: str, words: str
+) -> None:
     assert returncode == 1
     messages = {message for checked, message in module_checks() if checked == subject}
     fired = [e["detail"].split("\n\nThis was checked by")[0] for e in found]
@@ -412,9 +490,12 @@ def assert_refused_before_anything_ran(returncode: int, found: list[dict[str, An
 
 
 # One block per row, named after its index: bad_value_<i>, bad_combination_<i>.
-BAD_VALUE_CASES = {f"bad_value_{i}": {**good_arguments(), name: value} for i, (name, value, _, _) in enumerate(BAD_VALUES)}
-BAD_COMBINATION_CASES = {f"bad_combination_{i}": {**good_arguments(), **values}
-                         for i, (values, _, _) in enumerate(BAD_COMBINATIONS)}
+BAD_VALUE_CASES = {
+    f"bad_value_{i}": {**good_arguments(), name: value} for i, (name, value, _, _) in enumerate(BAD_VALUES)
+}
+BAD_COMBINATION_CASES = {
+    f"bad_combination_{i}": {**good_arguments(), **values} for i, (values, _, _) in enumerate(BAD_COMBINATIONS)
+}
 
 
 @pytest.fixture(scope="module")
@@ -434,16 +515,22 @@ def bad_combinations_applied(tmp_path_factory, terraform_data_dir) -> tuple[int,
 def test_every_error_of_the_bad_values_is_traced_to_its_own_block(bad_values_applied):
     _, messages = bad_values_applied
 
-    assert [e for e in errors(messages) if e.get("range", {}).get("filename") not in
-            {f"{case}.tf.json" for case in BAD_VALUE_CASES}] == []
+    assert [
+        e
+        for e in errors(messages)
+        if e.get("range", {}).get("filename") not in {f"{case}.tf.json" for case in BAD_VALUE_CASES}
+    ] == []
 
 
 @batched
-@pytest.mark.parametrize(("case", "name", "value", "words", "field"),
-                         [(f"bad_value_{i}", *row) for i, row in enumerate(BAD_VALUES)],
-                         ids=[f"{b[0]}={b[1]!r}" for b in BAD_VALUES])
-def test_each_bad_value_is_refused_at_plan_time_and_by_the_state_machine(bad_values_applied, default_input, case, name,
-                                                                         value, words, field):
+@pytest.mark.parametrize(
+    ("case", "name", "value", "words", "field"),
+    [(f"bad_value_{i}", *row) for i, row in enumerate(BAD_VALUES)],
+    ids=[f"{b[0]}={b[1]!r}" for b in BAD_VALUES],
+)
+def test_each_bad_value_is_refused_at_plan_time_and_by_the_state_machine(
+    bad_values_applied, default_input, case, name, value, words, field
+):
     returncode, messages = bad_values_applied
     found = case_errors(messages, case)
 
@@ -461,7 +548,9 @@ def precondition_errors(messages: list[dict[str, Any]], arguments: dict[str, Any
     def shows(diagnostic: dict[str, Any]) -> bool:
         statements = {v["traversal"]: v["statement"] for v in diagnostic.get("snippet", {}).get("values", [])}
         shown = {name: statements[f"var.{name}"] for name in arguments if f"var.{name}" in statements}
-        return bool(shown) and all(statement == f"is {json.dumps(arguments[name])}" for name, statement in shown.items())
+        return bool(shown) and all(
+            statement == f"is {json.dumps(arguments[name])}" for name, statement in shown.items()
+        )
 
     return [e for e in errors(messages) if e["summary"] == "Resource precondition failed" and shows(e)]
 
@@ -476,12 +565,14 @@ def test_every_error_of_the_bad_combinations_is_a_precondition_and_nothing_is_pl
 
 
 @batched
-@pytest.mark.parametrize(("case", "values", "words", "fields"),
-                         [(f"bad_combination_{i}", *row) for i, row in enumerate(BAD_COMBINATIONS)],
-                         ids=[b[1] for b in BAD_COMBINATIONS])
-def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_machine(bad_combinations_applied,
-                                                                                    default_input, case, values,
-                                                                                    words, fields):
+@pytest.mark.parametrize(
+    ("case", "values", "words", "fields"),
+    [(f"bad_combination_{i}", *row) for i, row in enumerate(BAD_COMBINATIONS)],
+    ids=[b[1] for b in BAD_COMBINATIONS],
+)
+def test_each_bad_combination_is_refused_by_a_precondition_and_by_the_state_machine(
+    bad_combinations_applied, default_input, case, values, words, fields
+):
     returncode, messages = bad_combinations_applied
     found = precondition_errors(messages, values)
 
@@ -500,9 +591,14 @@ GOOD_VALUES = [
     ("state_machine_arn", "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:fleet-migration-Ab12"),
     ("assume_role_arn", "arn:aws:iam::123456789012:role/path/fleet-migrations"),
     ("assume_role_session_name", "terraform@ci"),
-    ("desired_count", None), ("max_capacity", None), ("min_capacity", None),
-    ("stabilize_timeout_seconds", 0), ("timeout_seconds", 86400), ("task_definition_revision", "9"),
-    ("task_log_group_name", "/ecs/fleet"), ("task_log_group_name", ""),
+    ("desired_count", None),
+    ("max_capacity", None),
+    ("min_capacity", None),
+    ("stabilize_timeout_seconds", 0),
+    ("timeout_seconds", 86400),
+    ("task_definition_revision", "9"),
+    ("task_log_group_name", "/ecs/fleet"),
+    ("task_log_group_name", ""),
 ]
 GOOD_VALUE_CASES = {f"good_value_{i}": {**good_arguments(), name: value} for i, (name, value) in enumerate(GOOD_VALUES)}
 
@@ -513,8 +609,11 @@ def good_values_planned(valid_planned) -> tuple[int, list[dict[str, Any]]]:
 
 
 @batched
-@pytest.mark.parametrize(("case", "name", "value"), [(f"good_value_{i}", *row) for i, row in enumerate(GOOD_VALUES)],
-                         ids=[f"{name}-{value}" for name, value in GOOD_VALUES])
+@pytest.mark.parametrize(
+    ("case", "name", "value"),
+    [(f"good_value_{i}", *row) for i, row in enumerate(GOOD_VALUES)],
+    ids=[f"{name}-{value}" for name, value in GOOD_VALUES],
+)
 def test_good_values_pass_the_plan(good_values_planned, case, name, value):
     returncode, messages = good_values_planned
 
@@ -535,15 +634,22 @@ def test_terraform_refuses_an_argument_the_module_does_not_declare(root):
     returncode, found, types = plan_diagnostics(root(ecs_clustr="fleet"))
 
     assert returncode == 1 and not {"apply_start", "provision_start"} & set(types)
-    assert any(e["summary"] == "Extraneous JSON object property" and
-               'No argument or block type is named "ecs_clustr"' in e["detail"] for e in found), found
+    assert any(
+        e["summary"] == "Extraneous JSON object property"
+        and 'No argument or block type is named "ecs_clustr"' in e["detail"]
+        for e in found
+    ), found
 
 
 # id -> (arguments, summary, words of the detail)
 UNTYPED = {
     "null-subnets": ({"subnets": None}, "Required variable not set", "var.subnets defined at"),
     "null-service": ({"ecs_service": None}, "Required variable not set", "var.ecs_service defined at"),
-    "not-a-number": ({"task_definition_revision": "latest"}, "Invalid value for input variable", "a number is required"),
+    "not-a-number": (
+        {"task_definition_revision": "latest"},
+        "Invalid value for input variable",
+        "a number is required",
+    ),
 }
 
 
@@ -554,8 +660,11 @@ def untyped_applied(tmp_path_factory, terraform_data_dir) -> tuple[int, list[dic
 
 
 @batched
-@pytest.mark.parametrize(("case", "summary", "words"), [(f"untyped_{i}", summary, words) for i, (_, summary, words)
-                                                        in UNTYPED.items()], ids=list(UNTYPED))
+@pytest.mark.parametrize(
+    ("case", "summary", "words"),
+    [(f"untyped_{i}", summary, words) for i, (_, summary, words) in UNTYPED.items()],
+    ids=list(UNTYPED),
+)
 def test_terraform_refuses_what_the_module_does_not_type(untyped_applied, case, summary, words):
     returncode, messages = untyped_applied
     found = case_errors(messages, case)
@@ -586,14 +695,19 @@ def test_the_task_size_and_the_recovery_point_reach_the_execution_input(evaluate
 MIGRATION_CONFIG_CASES = {
     "neither": ({}, (None, None)),
     "fleets-migration-config": ({"migration_config": {"cpu": 1024, "mem": 2048}}, ("1024", "2048")),
-    "task-size-wins": ({"migration_config": {"cpu": 1024, "mem": 2048}, "task_cpu": "2048", "task_memory": "8192"},
-                       ("2048", "8192")),
+    "task-size-wins": (
+        {"migration_config": {"cpu": 1024, "mem": 2048}, "task_cpu": "2048", "task_memory": "8192"},
+        ("2048", "8192"),
+    ),
 }
 
 
 @batched
-@pytest.mark.parametrize(("case", "size"), [(f"migration_config_{i}", size) for i, (_, size) in
-                                            MIGRATION_CONFIG_CASES.items()], ids=list(MIGRATION_CONFIG_CASES))
+@pytest.mark.parametrize(
+    ("case", "size"),
+    [(f"migration_config_{i}", size) for i, (_, size) in MIGRATION_CONFIG_CASES.items()],
+    ids=list(MIGRATION_CONFIG_CASES),
+)
 def test_fleets_migration_config_sizes_the_task_unless_task_cpu_and_task_memory_say_otherwise(evaluated, case, size):
     parsed = MigrationInput.parse(json.loads(evaluated[case]["execution_input"]))
 
@@ -607,13 +721,27 @@ OUTPUT_BLOCKS = {
     "fleets_example": {**FLEET_EXAMPLE_ARGUMENTS, "state_machine_arn": STATE_MACHINE_ARN},
     "every_field": EVERY_FIELD,
     "converted": {**good_arguments(), "task_definition_revision": "9", "timeout_seconds": None},
-    "task_size": {**good_arguments(), "task_cpu": "4096", "task_memory": "16384", "db_cluster_identifier": "fleet",
-                  "snapshot_timeout_seconds": 7200},
-    **{f"outputs_{i}": {**good_arguments(), "ecs_cluster": cluster, "ecs_service": service,
-                        "task_definition_revision": revision, "state_machine_arn": state_machine_arn}
-       for i, (cluster, service, revision, state_machine_arn) in OUTPUT_CASES.items()},
-    **{f"migration_config_{i}": {**good_arguments(), **arguments}
-       for i, (arguments, _) in MIGRATION_CONFIG_CASES.items()},
+    "task_size": {
+        **good_arguments(),
+        "task_cpu": "4096",
+        "task_memory": "16384",
+        "db_cluster_identifier": "fleet",
+        "snapshot_timeout_seconds": 7200,
+    },
+    **{
+        f"outputs_{i}": {
+            **good_arguments(),
+            "ecs_cluster": cluster,
+            "ecs_service": service,
+            "task_definition_revision": revision,
+            "state_machine_arn": state_machine_arn,
+        }
+        for i, (cluster, service, revision, state_machine_arn) in OUTPUT_CASES.items()
+    },
+    **{
+        f"migration_config_{i}": {**good_arguments(), **arguments}
+        for i, (arguments, _) in MIGRATION_CONFIG_CASES.items()
+    },
 }
 
 
@@ -627,8 +755,13 @@ class Planned:
 @pytest.fixture(scope="module")
 def valid_planned(tmp_path_factory, terraform_data_dir) -> Planned:
     """One plan of every block that must pass (GOOD_VALUE_CASES and OUTPUT_BLOCKS), saved and shown."""
-    planned = batch(tmp_path_factory, terraform_data_dir, "valid", {**GOOD_VALUE_CASES, **OUTPUT_BLOCKS},
-                    outputs=list(OUTPUT_BLOCKS))
+    planned = batch(
+        tmp_path_factory,
+        terraform_data_dir,
+        "valid",
+        {**GOOD_VALUE_CASES, **OUTPUT_BLOCKS},
+        outputs=list(OUTPUT_BLOCKS),
+    )
     returncode, messages = planned.run_json("plan", "-out=plan.bin")
     shown = planned.run("show", "-json", "plan.bin")
     assert shown.returncode == 0, errors(messages)

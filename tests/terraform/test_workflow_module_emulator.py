@@ -18,9 +18,13 @@ ROLE = "arn:aws:iam::123456789012:role/fleet-migration"
 
 def asl() -> str:
     application = read_application()
-    return render_definition(application.state_machine, {
-        logical_id: f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}" for logical_id in application.functions
-    })
+    return render_definition(
+        application.state_machine,
+        {
+            logical_id: f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}"
+            for logical_id in application.functions
+        },
+    )
 
 
 def test_validate_state_machine_definition_accepts_the_workflow(aws: Emulator) -> None:
@@ -41,11 +45,17 @@ def test_validate_state_machine_definition_refuses_a_dangling_next(aws: Emulator
     assert "A state nobody wrote" in answer["diagnostics"][0]["message"]
 
 
-@pytest.mark.parametrize(("definition", "code"), [
-    ("{not json", "INVALID_JSON_DESCRIPTION"),
-    (json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}), "MISSING_END_STATE"),
-    (json.dumps({"StartAt": "A", "States": {"A": {"Type": "NoSuchType", "End": True}}}), "SCHEMA_VALIDATION_FAILED"),
-])
+@pytest.mark.parametrize(
+    ("definition", "code"),
+    [
+        ("{not json", "INVALID_JSON_DESCRIPTION"),
+        (json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}), "MISSING_END_STATE"),
+        (
+            json.dumps({"StartAt": "A", "States": {"A": {"Type": "NoSuchType", "End": True}}}),
+            "SCHEMA_VALIDATION_FAILED",
+        ),
+    ],
+)
 def test_validate_state_machine_definition_names_what_is_wrong(aws: Emulator, definition: str, code: str) -> None:
     answer = aws.client("stepfunctions").validate_state_machine_definition(definition=definition)
 
@@ -74,8 +84,10 @@ def test_the_aws_managed_policies_the_module_attaches_exist(aws: Emulator) -> No
     iam = aws.client("iam")
     iam.create_role(RoleName="step", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
 
-    for arn in ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-                "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"):
+    for arn in (
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    ):
         iam.attach_role_policy(RoleName="step", PolicyArn=arn)
 
     assert len(iam.list_attached_role_policies(RoleName="step")["AttachedPolicies"]) == 2
@@ -85,8 +97,9 @@ def _create_function(aws: Emulator, name: str, handler: str) -> None:
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("README", "code runs in-process from functions/")
-    aws.client("lambda").create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler=handler,
-                                         Code={"ZipFile": package.getvalue()})
+    aws.client("lambda").create_function(
+        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler=handler, Code={"ZipFile": package.getvalue()}
+    )
 
 
 def _invoke(aws: Emulator, name: str, event: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -98,11 +111,19 @@ def test_a_function_created_outside_the_template_runs_the_handler_it_names(aws: 
     _create_function(aws, "fleet-tf-migration-describe-service", "describe_service.lambda_handler")
 
     machine = "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-tf-migration"
-    error, payload = _invoke(aws, "fleet-tf-migration-describe-service", {
-        "input": {"ecs_cluster": "fleet"},
-        "execution": {"id": f"{machine.replace(':stateMachine:', ':execution:')}:x", "name": "x",
-                      "state_machine_arn": machine, "start_time": "2026-12-01T00:00:00Z"},
-    })
+    error, payload = _invoke(
+        aws,
+        "fleet-tf-migration-describe-service",
+        {
+            "input": {"ecs_cluster": "fleet"},
+            "execution": {
+                "id": f"{machine.replace(':stateMachine:', ':execution:')}:x",
+                "name": "x",
+                "state_machine_arn": machine,
+                "start_time": "2026-12-01T00:00:00Z",
+            },
+        },
+    )
 
     # describe_service ran (our handler, not moto's echo) and refused the incomplete input as it should.
     assert (error, payload["errorType"]) == ("Unhandled", "InvalidInput")

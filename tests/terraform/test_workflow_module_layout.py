@@ -9,22 +9,32 @@ import re
 import subprocess
 
 import pytest
-from workflow_module_support import WORKFLOW_MODULE
 
 from emulator.template import load_template
 from tools import terraform
+from workflow_module_support import WORKFLOW_MODULE
 
 # Where no value can be wrong: any bool, any tags.
 NOTHING_TO_VALIDATE = {"enable_trigger", "tags"}
 # template.yaml parameter -> module variable (the stack name is the module's `name`).
 PARAMETERS = {
-    "ClusterName": "cluster_name", "ServiceName": "service_name", "VulnServiceName": "vuln_service_name",
-    "TaskDefinitionFamily": "task_definition_family", "TaskExecutionRoleArn": "task_execution_role_arn",
-    "TaskRoleArn": "task_role_arn", "AllowedCommands": "allowed_commands", "EnableTrigger": "enable_trigger", "Subnets": "subnets",
-    "SecurityGroups": "security_groups", "TriggerInputOverrides": "trigger_input_overrides",
-    "AlarmTopicArn": "alarm_topic_arn", "LogRetentionDays": "log_retention_days",
-    "DbClusterIdentifier": "db_cluster_identifier", "DbInstanceIdentifier": "db_instance_identifier",
-    "TaskLogGroupName": "task_log_group_name", "StateMachineName": "name",
+    "ClusterName": "cluster_name",
+    "ServiceName": "service_name",
+    "VulnServiceName": "vuln_service_name",
+    "TaskDefinitionFamily": "task_definition_family",
+    "TaskExecutionRoleArn": "task_execution_role_arn",
+    "TaskRoleArn": "task_role_arn",
+    "AllowedCommands": "allowed_commands",
+    "EnableTrigger": "enable_trigger",
+    "Subnets": "subnets",
+    "SecurityGroups": "security_groups",
+    "TriggerInputOverrides": "trigger_input_overrides",
+    "AlarmTopicArn": "alarm_topic_arn",
+    "LogRetentionDays": "log_retention_days",
+    "DbClusterIdentifier": "db_cluster_identifier",
+    "DbInstanceIdentifier": "db_instance_identifier",
+    "TaskLogGroupName": "task_log_group_name",
+    "StateMachineName": "name",
 }
 
 
@@ -65,7 +75,13 @@ def test_the_readme_documents_every_input_and_output() -> None:
 
 
 def test_terraform_fmt_leaves_the_module_as_it_is() -> None:
-    result = subprocess.run([*terraform.command(), "fmt", "-check", "-diff", "-no-color", str(WORKFLOW_MODULE)],
-                            env=terraform.environment(), capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [*terraform.command(), "fmt", "-check", "-diff", "-no-color", str(WORKFLOW_MODULE)],
+        env=terraform.environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
     assert result.returncode == 0, result.stdout

@@ -10,12 +10,14 @@ embedded AWS (which answers the data sources).
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from emulator import Emulator
 from workflow_module_support import (
     WORKFLOW_MODULE,
     checked,
@@ -24,8 +26,6 @@ from workflow_module_support import (
     requires_aws_provider,
     run,
 )
-
-from emulator import Emulator
 
 pytestmark = requires_aws_provider
 ROLE_NAME_LIMIT = 64  # IAM User Guide, "IAM and AWS STS quotas": role names
@@ -54,10 +54,12 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str
         source = os.path.relpath(WORKFLOW_MODULE, directory)
         long_name = "x" * 40
         (directory / "main.tf").write_text(
-            provider_block(aws.endpoint_url, "us-east-1") + provider_block(aws.endpoint_url, "eu-west-1", alias="west")
+            provider_block(aws.endpoint_url, "us-east-1")
+            + provider_block(aws.endpoint_url, "eu-west-1", alias="west")
             + workflow("east", source, "fleet-migration")
             + workflow("west", source, "fleet-migration", providers="providers = { aws = aws.west }")
-            + workflow("second_fleet", source, long_name, service="fleet-staging"))
+            + workflow("second_fleet", source, long_name, service="fleet-staging")
+        )
         endpoint = aws.endpoint_url or ""
         checked(run(directory, "init", "-input=false", "-no-color", endpoint_url=endpoint))
         plan = checked(run(directory, "plan", "-input=false", "-no-color", "-out=tfplan", endpoint_url=endpoint))
@@ -66,8 +68,11 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str
 
 
 def role_names(document: dict[str, Any], module: str) -> list[str]:
-    return [resource.values["name"] for resource in module_resources(document, f"module.{module}")
-            if resource.type == "aws_iam_role"]
+    return [
+        resource.values["name"]
+        for resource in module_resources(document, f"module.{module}")
+        if resource.type == "aws_iam_role"
+    ]
 
 
 def test_the_same_workflow_in_two_regions_and_a_second_fleet_share_no_role_name(planned):
@@ -99,5 +104,3 @@ def test_versions_document_the_tested_provider_range():
     for versions in (WORKFLOW_MODULE / "versions.tf", WORKFLOW_MODULE.parents[1] / "versions.tf"):
         text = versions.read_text()
         assert "5.100.0" in text and "6.x" in text, versions
-
-

@@ -28,7 +28,8 @@ def test_functions_zip_is_exactly_the_functions_directory() -> None:
     assert sorted(set(expected) - set(committed)) == [], "missing from functions.zip: run `make package`"
     assert sorted(set(committed) - set(expected)) == [], "gone from functions/: run `make package`"
     assert sorted(name for name in expected if committed[name] != expected[name]) == [], (
-        "changed since functions.zip was built: run `make package` and commit it")
+        "changed since functions.zip was built: run `make package` and commit it"
+    )
 
 
 def test_the_drift_check_notices_a_changed_handler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,4 +82,5 @@ def test_a_rebuilt_functions_zip_has_the_same_entries_in_the_same_order() -> Non
 
     with zipfile.ZipFile(package.FUNCTIONS_ZIP) as committed:
         assert [(i.filename, i.CRC, i.date_time) for i in rebuilt.infolist()] == [
-            (i.filename, i.CRC, i.date_time) for i in committed.infolist()]
+            (i.filename, i.CRC, i.date_time) for i in committed.infolist()
+        ]

@@ -28,6 +28,9 @@ from subprocess import CompletedProcess, Popen, TimeoutExpired
 from typing import Any
 
 import pytest
+
+from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
+from emulator.template import read_application, render_definition
 from workflow_module_support import (
     ACCOUNT,
     REGION,
@@ -45,9 +48,6 @@ from workflow_module_support import (
     run,
     start,
 )
-
-from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
-from emulator.template import read_application, render_definition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "template"))
 from template_support import PARAMETERS, Resolver, as_list, inline_statements, translate
@@ -105,13 +105,17 @@ def runs(root: Root, request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     validate = root.start("validate", "-no-color")
     plan = root.terraform("plan", "-input=false", "-no-color", "-out=tfplan")
     apply = given = None
-    if plan.returncode == 0 and any("applied" in item.fixturenames for item in request.session.items
-                                    if item.module is request.module):
+    if plan.returncode == 0 and any(
+        "applied" in item.fixturenames for item in request.session.items if item.module is request.module
+    ):
         apply = root.start("apply", "-input=false", "-no-color", "tfplan")
         directory = tmp_path_factory.mktemp("given-arn")
         initialized_copy(root.directory, directory)
-        (directory / "main.tf").write_text((directory / "main.tf").read_text().replace(
-            "  source = ", f'  state_machine_arn = "{root.aws.state_machine_arn}"\n  source = ', 1))
+        (directory / "main.tf").write_text(
+            (directory / "main.tf")
+            .read_text()
+            .replace("  source = ", f'  state_machine_arn = "{root.aws.state_machine_arn}"\n  source = ', 1)
+        )
         given = start(directory, "plan", "-input=false", "-no-color", endpoint_url=root.aws.endpoint_url)
     started = Runs(validate, plan, apply, given)
     yield started
@@ -148,8 +152,11 @@ def applied(root: Root, plan: dict[str, Any], runs: Runs) -> Applied:
     assert runs.apply is not None and runs.given_arn_plan is not None
     result, given = finished(runs.apply), finished(runs.given_arn_plan)
     # The state file itself rather than `terraform show -json` (one provider start less).
-    return Applied(result, json.loads((root.directory / "terraform.tfstate").read_text()),
-                   (given.returncode, given.stdout, given.stderr))
+    return Applied(
+        result,
+        json.loads((root.directory / "terraform.tfstate").read_text()),
+        (given.returncode, given.stdout, given.stderr),
+    )
 
 
 def planned(plan: dict[str, Any]) -> list[Resource]:
@@ -157,6 +164,7 @@ def planned(plan: dict[str, Any]) -> list[Resource]:
 
 
 # -- what the plan says ------------------------------------------------------------------------------
+
 
 def test_terraform_validate_accepts_fleets_block_with_only_source_changed(runs: Runs) -> None:
     result = checked(finished(runs.validate))
@@ -177,7 +185,9 @@ def test_plan_gives_every_function_a_role_of_its_own(plan: dict[str, Any]) -> No
     names = {key: roles[key].values["name"] for key in functions}
     suffixes = {name.rsplit("-", 1)[-1] for name in names.values()}
     assert len(suffixes) == 1 and re.fullmatch(r"[0-9a-f]{8}", suffixes.pop())
-    assert {key: name.rsplit("-", 1)[0] for key, name in names.items()} == {key: f"{WORKFLOW_NAME}-{key}" for key in functions}
+    assert {key: name.rsplit("-", 1)[0] for key, name in names.items()} == {
+        key: f"{WORKFLOW_NAME}-{key}" for key in functions
+    }
     assert len(set(names.values())) == len(names)
     assert set(of_type(resources, "aws_iam_role_policy")) == set(roles)
     for key in functions:
@@ -205,7 +215,10 @@ def test_plan_runs_each_template_function_as_template_yaml_does(plan: dict[str, 
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             properties = resource["Properties"]
-            variables = {**globals_["Environment"]["Variables"], **properties.get("Environment", {}).get("Variables", {})}
+            variables = {
+                **globals_["Environment"]["Variables"],
+                **properties.get("Environment", {}).get("Variables", {}),
+            }
             expected[properties["Handler"]] = {
                 "runtime": properties.get("Runtime", globals_["Runtime"]),
                 "architectures": properties.get("Architectures", globals_["Architectures"]),
@@ -224,10 +237,14 @@ def test_plan_runs_each_template_function_as_template_yaml_does(plan: dict[str, 
         variables = values["environment"][0]["variables"]
         literal = expected.get(values["handler"], {}).get("literal_variables", {})
         planned_functions[values["handler"]] = {
-            "runtime": values["runtime"], "architectures": values["architectures"],
-            "memory_size": values["memory_size"], "timeout": values["timeout"],
-            "tracing": values["tracing_config"][0]["mode"], "log_format": values["logging_config"][0]["log_format"],
-            "variables": sorted(variables), "literal_variables": {k: variables.get(k) for k in literal},
+            "runtime": values["runtime"],
+            "architectures": values["architectures"],
+            "memory_size": values["memory_size"],
+            "timeout": values["timeout"],
+            "tracing": values["tracing_config"][0]["mode"],
+            "log_format": values["logging_config"][0]["log_format"],
+            "variables": sorted(variables),
+            "literal_variables": {k: variables.get(k) for k in literal},
         }
 
     assert planned_functions == expected
@@ -270,7 +287,9 @@ def sam_permissions() -> dict[str, tuple[set[Permission], set[str]]]:
             continue
         role = resolver.resolve(translated["Resources"][resource["Properties"]["Role"]["Fn::GetAtt"][0]])
         permissions[resource["Properties"]["Handler"]] = (
-            effective(inline_statements(role)), set(role["Properties"].get("ManagedPolicyArns", [])))
+            effective(inline_statements(role)),
+            set(role["Properties"].get("ManagedPolicyArns", [])),
+        )
     return permissions
 
 
@@ -297,11 +316,13 @@ def test_every_function_may_do_exactly_what_the_sam_template_allows_it(plan: dic
         sam_grants, sam_managed = sam[handler]
         tf_grants, tf_managed = terraform[handler]
         assert (sorted(tf_grants - sam_grants), sorted(sam_grants - tf_grants)) == ([], []), (
-            f"{handler}: (only in Terraform, only in SAM)")
+            f"{handler}: (only in Terraform, only in SAM)"
+        )
         assert tf_managed == sam_managed, handler
 
 
 # -- what the apply does -----------------------------------------------------------------------------
+
 
 def test_one_apply_deploys_the_workflow_and_runs_the_migration_through_it(root: Root, applied: Applied) -> None:
     assert applied.result.returncode == 0, applied.result.stdout[-3000:] + applied.result.stderr[-3000:]
@@ -313,11 +334,23 @@ def test_one_apply_deploys_the_workflow_and_runs_the_migration_through_it(root: 
     # Each step ran as the function Terraform created, dispatched to our handler by its Handler.
     invoked = {
         json.loads(event["taskScheduledEventDetails"]["parameters"])["FunctionName"].rsplit(":", 1)[-1]
-        for event in run_.events if "taskScheduledEventDetails" in event
+        for event in run_.events
+        if "taskScheduledEventDetails" in event
     }
-    assert invoked == {f"{WORKFLOW_NAME}-{step}" for step in
-                       ("describe-service", "scale-down", "check-drained", "take-snapshot", "check-snapshot", "run-task",
-                        "poll-task", "scale-up", "check-stable")}
+    assert invoked == {
+        f"{WORKFLOW_NAME}-{step}"
+        for step in (
+            "describe-service",
+            "scale-down",
+            "check-drained",
+            "take-snapshot",
+            "check-snapshot",
+            "run-task",
+            "poll-task",
+            "scale-up",
+            "check-stable",
+        )
+    }
     assert root.aws.service_state(root.fleet.cluster, root.fleet.service)["desired_count"] == 2
 
 
@@ -326,10 +359,14 @@ def test_the_state_machine_is_the_asl_file_wired_to_the_module_functions(applied
     machine = of_type(resources, "aws_sfn_state_machine", "migration")[None].values
     arn_by_handler = {f.values["handler"]: f.values["arn"] for f in of_type(resources, "aws_lambda_function").values()}
     application = read_application()
-    expected = render_definition(application.state_machine, {
-        logical_id: arn_by_handler[spec.handler] for logical_id, spec in application.functions.items()
-        if spec.handler in arn_by_handler
-    })
+    expected = render_definition(
+        application.state_machine,
+        {
+            logical_id: arn_by_handler[spec.handler]
+            for logical_id, spec in application.functions.items()
+            if spec.handler in arn_by_handler
+        },
+    )
 
     assert json.loads(machine["definition"]) == json.loads(expected)
     log_group = of_type(resources, "aws_cloudwatch_log_group", "state_machine")[None].values
@@ -357,16 +394,28 @@ def test_given_a_state_machine_arn_the_drop_in_creates_nothing_else(applied: App
 
 
 def test_the_trigger_terraform_created_migrates_a_new_revision_with_the_drop_ins_settings(
-        root: Root, applied: Applied) -> None:
+    root: Root, applied: Applied
+) -> None:
     # GIVEN revision 3 registered outside Terraform, and CloudTrail's record of it
     fleet = root.fleet
     definition = root.aws.client("ecs").describe_task_definition(taskDefinition=f"{fleet.task_definition}:2")
-    registered = {key: definition["taskDefinition"][key] for key in (
-        "family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn",
-        "containerDefinitions")}
+    registered = {
+        key: definition["taskDefinition"][key]
+        for key in (
+            "family",
+            "networkMode",
+            "requiresCompatibilities",
+            "cpu",
+            "memory",
+            "executionRoleArn",
+            "taskRoleArn",
+            "containerDefinitions",
+        )
+    }
     arn = root.aws.client("ecs").register_task_definition(**registered)["taskDefinition"]["taskDefinitionArn"]
-    event = json.loads((Path(__file__).resolve().parents[1] / "template" / "events" /
-                        "register_task_definition.json").read_text())
+    event = json.loads(
+        (Path(__file__).resolve().parents[1] / "template" / "events" / "register_task_definition.json").read_text()
+    )
     event["detail"]["responseElements"]["taskDefinition"].update(taskDefinitionArn=arn, revision=3)
 
     # WHEN EventBridge invokes the trigger function the module created
@@ -378,7 +427,11 @@ def test_the_trigger_terraform_created_migrates_a_new_revision_with_the_drop_ins
     assert (started["action"], started["execution_name"]) == ("started", "fleet-fleet-r3")
     run_ = root.aws.wait(started["execution_arn"], timeout=60)
     assert run_.status == "SUCCEEDED", run_.cause
-    document = json.loads(root.aws.client("stepfunctions").describe_execution(
-        executionArn=started["execution_arn"])["input"])
+    document = json.loads(
+        root.aws.client("stepfunctions").describe_execution(executionArn=started["execution_arn"])["input"]
+    )
     assert (document["task_definition_revision"], document["subnets"], document["poll_interval_seconds"]) == (
-        3, fleet.subnets, 1)
+        3,
+        fleet.subnets,
+        1,
+    )

@@ -60,11 +60,20 @@ class Root:
         env["TF_DATA_DIR"] = str(self._data_dir)
         return _updated(terraform.environment(env), extra)
 
-    def run(self, *args: str, env: dict[str, str | None] | None = None, stdin: str | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, env: dict[str, str | None] | None = None, stdin: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
         """One Terraform command; stdout and stderr kept apart (Terraform writes errors to stderr)."""
-        return subprocess.run([*terraform.command(), *args], cwd=self.path, env=self.environment(env),
-                              input=stdin, capture_output=True, text=True, check=False, timeout=timeout)
+        return subprocess.run(
+            [*terraform.command(), *args],
+            cwd=self.path,
+            env=self.environment(env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
 
     def apply(self, *args: str, env: dict[str, str | None] | None = None, timeout: float = 120) -> Applied:
         completed = self.run("apply", "-auto-approve", "-input=false", "-no-color", *args, env=env, timeout=timeout)
@@ -73,9 +82,17 @@ class Root:
     def popen(self, *args: str) -> subprocess.Popen:
         """Terraform in its own process group, as a shell runs a foreground job: Ctrl-C reaches the
         group, Terraform and the provisioner's process alike. stdout and stderr share one pipe."""
-        return subprocess.Popen([*terraform.command(), *args], cwd=self.path, env=self.environment(),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, bufsize=1, start_new_session=True)
+        return subprocess.Popen(
+            [*terraform.command(), *args],
+            cwd=self.path,
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
 
     @staticmethod
     def interrupt(process: subprocess.Popen) -> None:
@@ -92,8 +109,12 @@ class Root:
         provisioner), or None. The file itself: ``terraform show -json`` would start the AWS provider."""
         state = self.path / "terraform.tfstate"
         resources = json.loads(state.read_text())["resources"] if state.is_file() else []
-        found = [instance for r in resources if f"{r.get('module')}.{r['type']}.{r['name']}" == RESOURCE
-                 for instance in r["instances"]]
+        found = [
+            instance
+            for r in resources
+            if f"{r.get('module')}.{r['type']}.{r['name']}" == RESOURCE
+            for instance in r["instances"]
+        ]
         return found[0] if found else None
 
 
@@ -107,26 +128,28 @@ class Applied:
     def provisioner_lines(self) -> list[str]:
         """The client's own lines, without Terraform's ``<address> (local-exec): `` prefix."""
         prefix = f"{RESOURCE} (local-exec): "
-        return [line[len(prefix):] for line in self.stdout.splitlines() if line.startswith(prefix)]
+        return [line[len(prefix) :] for line in self.stdout.splitlines() if line.startswith(prefix)]
 
 
 def process_environment(endpoint_url: str) -> dict[str, str]:
     """Ours without any AWS_* or TF_* setting, fake credentials and the emulator's endpoint, and the
     client's poll interval for tests."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "TF_"))}
-    env.update({
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "PYTHONUNBUFFERED": "1",
-        "FLEET_MIGRATION_CLIENT_POLL_SECONDS": CLIENT_POLL_SECONDS,
-    })
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "PYTHONUNBUFFERED": "1",
+            "FLEET_MIGRATION_CLIENT_POLL_SECONDS": CLIENT_POLL_SECONDS,
+        }
+    )
     return env
 
 
@@ -149,8 +172,14 @@ def write_root(path: Path, arguments: dict[str, Any]) -> None:
 
 # The module names hashicorp/aws (for modules/workflow, created only without state_machine_arn), so
 # Terraform configures it on every plan: a provider that asks AWS nothing when nothing uses it.
-_QUIET_AWS_PROVIDER = {"aws": {"region": "us-east-1", "skip_credentials_validation": True,
-                               "skip_requesting_account_id": True, "skip_metadata_api_check": True}}
+_QUIET_AWS_PROVIDER = {
+    "aws": {
+        "region": "us-east-1",
+        "skip_credentials_validation": True,
+        "skip_requesting_account_id": True,
+        "skip_metadata_api_check": True,
+    }
+}
 
 
 class Batch:
@@ -164,13 +193,17 @@ class Batch:
     per block, without the statemachine/ that modules/workflow reads).
     """
 
-    def __init__(self, path: Path, lock_file: Path, cases: dict[str, dict[str, Any]], outputs: Collection[str] = ()) -> None:
+    def __init__(
+        self, path: Path, lock_file: Path, cases: dict[str, dict[str, Any]], outputs: Collection[str] = ()
+    ) -> None:
         """``outputs``: the cases whose module outputs are also a root output named after the case."""
         self.path = path
         source = os.path.relpath(MODULE_DIR, path)
         (path / "providers.tf.json").write_text(json.dumps({"provider": _QUIET_AWS_PROVIDER}))
         for case, arguments in cases.items():
-            document: dict[str, Any] = {"module": {case: {"source": source, **{k: _escape(v) for k, v in arguments.items()}}}}
+            document: dict[str, Any] = {
+                "module": {case: {"source": source, **{k: _escape(v) for k, v in arguments.items()}}}
+            }
             if case in outputs:
                 document["output"] = {case: {"value": f"${{module.{case}}}"}}
             (path / f"{case}.tf.json").write_text(json.dumps(document, indent=2))
@@ -180,14 +213,23 @@ class Batch:
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
         env = terraform.environment(process_environment(NOWHERE))
-        return subprocess.run([*terraform.command(), *args], cwd=self.path, env=env,
-                              capture_output=True, text=True, check=False, timeout=300)
+        return subprocess.run(
+            [*terraform.command(), *args],
+            cwd=self.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
 
     def run_json(self, *args: str) -> tuple[int, list[dict[str, Any]]]:
         """The exit code and the machine-readable lines of ``terraform <args> -input=false -json`` (plan,
         or apply, whose plan runs first)."""
         completed = self.run(*args, "-input=false", "-json")
-        return completed.returncode, [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+        return completed.returncode, [
+            json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")
+        ]
 
 
 def errors(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -233,8 +275,10 @@ def record_local_exec(directory: Path) -> Path:
     """An executable that, given as the ``python`` variable, writes down what the local-exec ran (its
     argv and environment) into ``directory``/local-exec.json instead of running the client."""
     recorder = directory / "record-local-exec"
-    recorder.write_text(f"#!{sys.executable}\n" + _RECORDER.replace(
-        'os.environ["FLEET_MIGRATION_TEST_RECORD_DIR"]', repr(str(directory))))
+    recorder.write_text(
+        f"#!{sys.executable}\n"
+        + _RECORDER.replace('os.environ["FLEET_MIGRATION_TEST_RECORD_DIR"]', repr(str(directory)))
+    )
     recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
     return recorder
 
@@ -252,8 +296,16 @@ class LocalExec:
         self.command = ran["argv"][1]
         self.environment = {k: v for k, v in ran["env"].items() if given.get(k) != v and k.startswith("FLEET_")}
 
-    def run(self, endpoint_url: str, extra_env: dict[str, str | None] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess:
+    def run(
+        self, endpoint_url: str, extra_env: dict[str, str | None] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
         env = _updated({**process_environment(endpoint_url), **self.environment}, extra_env)
-        return subprocess.run([sys.executable, self.command], env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, check=False, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, self.command],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )

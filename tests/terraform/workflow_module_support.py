@@ -63,7 +63,9 @@ def fleet_root_module(directory: Path, endpoint_url: str) -> None:
     ``source`` changed; the values module.fleet would give come from variables."""
     source = os.path.relpath(DROP_IN, directory)  # a local path ("../..."): the module is not copied
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "main.tf").write_text(provider_block(endpoint_url) + f'''
+    (directory / "main.tf").write_text(
+        provider_block(endpoint_url)
+        + f'''
 variable "fleet" {{
   description = "What module.fleet.byo-vpc.byo-db.byo-ecs gives Fleet's own example."
   type = object({{
@@ -105,7 +107,8 @@ output "execution_name" {{
 output "state_machine_console_url" {{
   value = module.migrations.state_machine_console_url
 }}
-''')
+'''
+    )
 
 
 def fleet_variables(fleet: Any, *, cluster_arn: str) -> dict[str, Any]:
@@ -127,23 +130,41 @@ def fleet_variables(fleet: Any, *, cluster_arn: str) -> dict[str, Any]:
 def _environment(endpoint_url: str) -> dict[str, str]:
     env = terraform.environment()
     # The module's client (local-exec) finds the emulator the way any boto3 program would.
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION, "FLEET_MIGRATION_CLIENT_POLL_SECONDS": "0.2",
-    })
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "FLEET_MIGRATION_CLIENT_POLL_SECONDS": "0.2",
+        }
+    )
     env.pop("AWS_PROFILE", None)
     return env
 
 
 def run(directory: Path, *args: str, endpoint_url: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*terraform.command(), *args], cwd=directory, env=_environment(endpoint_url),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [*terraform.command(), *args],
+        cwd=directory,
+        env=_environment(endpoint_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def start(directory: Path, *args: str, endpoint_url: str) -> subprocess.Popen:
     """``run`` in the background (``communicate()`` for its output)."""
-    return subprocess.Popen([*terraform.command(), *args], cwd=directory, env=_environment(endpoint_url),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*terraform.command(), *args],
+        cwd=directory,
+        env=_environment(endpoint_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def initialized_copy(source: Path, target: Path) -> None:
@@ -156,7 +177,9 @@ def initialized_copy(source: Path, target: Path) -> None:
 
 
 def checked(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"terraform exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"terraform exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
     return result
 
 
@@ -173,7 +196,8 @@ def module_resources(document: dict[str, Any], module_address: str) -> list[Reso
     if "resources" in document:  # a state file: {"resources": [{"module", "type", "name", "instances"}]}
         return [
             Resource(_address(r, i), r["type"], i.get("index_key"), i["attributes"])
-            for r in document["resources"] if r.get("module", "") == module_address and r["mode"] == "managed"
+            for r in document["resources"]
+            if r.get("module", "") == module_address and r["mode"] == "managed"
             for i in r["instances"]
         ]
     root = document["planned_values"]["root_module"]
@@ -181,8 +205,10 @@ def module_resources(document: dict[str, Any], module_address: str) -> list[Reso
 
     def walk(module: dict[str, Any]) -> None:
         if module.get("address", "") == module_address:
-            found.extend(Resource(r["address"], r["type"], r.get("index"), r.get("values", {}))
-                         for r in module.get("resources", []))
+            found.extend(
+                Resource(r["address"], r["type"], r.get("index"), r.get("values", {}))
+                for r in module.get("resources", [])
+            )
         for child in module.get("child_modules", []):
             walk(child)
 
@@ -198,7 +224,9 @@ def _address(resource: dict[str, Any], instance: dict[str, Any]) -> str:
 
 def of_type(resources: list[Resource], kind: str, name: str = "function") -> dict[Any, Resource]:
     """The ``kind.name`` resources, by their index (``for_each`` key, ``count`` index or None)."""
-    return {r.index: r for r in resources if r.type == kind and r.address.rsplit(f"{kind}.", 1)[-1].split("[")[0] == name}
+    return {
+        r.index: r for r in resources if r.type == kind and r.address.rsplit(f"{kind}.", 1)[-1].split("[")[0] == name
+    }
 
 
 def policy_document(text: str) -> dict[str, Any]:

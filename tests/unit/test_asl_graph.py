@@ -14,12 +14,19 @@ SPEC = read_application().state_machine
 TEXT = SPEC.definition_path.read_text()
 ASL = json.loads(TEXT)
 STATES: dict[str, dict] = ASL["States"]
-LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                 "Lambda.TooManyRequestsException"}
+LAMBDA_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
 TASKS = sorted(name for name, state in STATES.items() if state["Type"] == "Task")
 FIRST = "Validate the input and describe the services"
 # Every failure after the scale-down goes here: first the migration task is STOPPED, then "Restore the services, or roll forward if the migration was applied" restores.
-ROLLBACK, RESTORE = "Stop the migration task before rolling back", "Restore the services, or roll forward if the migration was applied"
+ROLLBACK, RESTORE = (
+    "Stop the migration task before rolling back",
+    "Restore the services, or roll forward if the migration was applied",
+)
 
 
 def successors(state: dict) -> set[str]:
@@ -41,7 +48,9 @@ def reachable(start: str, skip: frozenset[str] = frozenset()) -> set[str]:
 
 
 def test_every_transition_leads_to_a_state_that_exists():
-    dangling = {(name, target) for name, state in STATES.items() for target in successors(state) if target not in STATES}
+    dangling = {
+        (name, target) for name, state in STATES.items() for target in successors(state) if target not in STATES
+    }
 
     assert ASL["StartAt"] in STATES
     assert dangling == set()
@@ -59,7 +68,9 @@ def test_every_state_can_reach_an_end(name):
 
 
 def test_only_terminal_states_have_no_way_out():
-    stuck = {n for n, s in STATES.items() if not successors(s) and s["Type"] not in ("Succeed", "Fail") and not s.get("End")}
+    stuck = {
+        n for n, s in STATES.items() if not successors(s) and s["Type"] not in ("Succeed", "Fail") and not s.get("End")
+    }
 
     assert stuck == set()
 
@@ -154,7 +165,9 @@ def test_every_catch_into_the_rollback_keeps_the_state_document_and_adds_the_err
 
 def test_every_catch_that_only_reports_the_error_works_whatever_the_state_is():
     # The first step's input may not even be a JSON object, where "$.caught" cannot be added.
-    reporting = [c for s in STATES.values() for c in s.get("Catch", []) if c["Next"] == "Unwrap the error the step raised"]
+    reporting = [
+        c for s in STATES.values() for c in s.get("Catch", []) if c["Next"] == "Unwrap the error the step raised"
+    ]
 
     assert reporting and {c["ResultPath"] for c in reporting} == {"$"}
 
@@ -184,8 +197,13 @@ def test_every_wait_is_driven_by_the_step_before_it():
     assert waits and all("SecondsPath" in s for s in waits.values())
 
 
-READ_ONLY = ["Validate the input and describe the services", "Check whether the services drained",
-             "Check the migration task", "Check whether the services are stable", "Check the snapshot"]
+READ_ONLY = [
+    "Validate the input and describe the services",
+    "Check whether the services drained",
+    "Check the migration task",
+    "Check whether the services are stable",
+    "Check the snapshot",
+]
 
 
 @pytest.mark.parametrize("name", READ_ONLY)

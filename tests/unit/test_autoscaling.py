@@ -19,8 +19,12 @@ def scaling(emu):
 
 def register(scaling, min_capacity: int = 2, max_capacity: int = 10, **suspended: bool) -> None:
     scaling.register_scalable_target(
-        ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension="ecs:service:DesiredCount",
-        MinCapacity=min_capacity, MaxCapacity=max_capacity, SuspendedState=suspended,
+        ServiceNamespace="ecs",
+        ResourceId=RESOURCE,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=min_capacity,
+        MaxCapacity=max_capacity,
+        SuspendedState=suspended,
     )
 
 
@@ -32,7 +36,9 @@ def test_capture_reads_the_bounds_and_the_suspended_state(scaling):
     register(scaling, 2, 10, ScheduledScalingSuspended=True)
 
     assert autoscaling.capture("fleet", "fleet") == ScalableTarget(
-        resource_id=RESOURCE, min_capacity=2, max_capacity=10,
+        resource_id=RESOURCE,
+        min_capacity=2,
+        max_capacity=10,
         suspended=SuspendedState(scheduled_scaling_suspended=True),
     )
 

@@ -26,4 +26,3 @@ def test_throttling_surfaces_as_aws_throttled(code):
 def test_other_aws_errors_pass_through_unchanged():
     with pytest.raises(ClientError, match="AccessDenied"):
         failing_with("AccessDeniedException")()
-

@@ -7,8 +7,11 @@ from fleet_migration.aws import pages
 
 def test_pages_follows_next_token_until_the_last_page():
     # GIVEN a listing of three pages
-    answers = {None: {"taskArns": ["a"], "nextToken": "t1"}, "t1": {"taskArns": ["b"], "nextToken": "t2"},
-               "t2": {"taskArns": ["c"]}}
+    answers = {
+        None: {"taskArns": ["a"], "nextToken": "t1"},
+        "t1": {"taskArns": ["b"], "nextToken": "t2"},
+        "t2": {"taskArns": ["c"]},
+    }
     calls = []
 
     def list_tasks(**kwargs):

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-READMES = [ROOT / "README.md", ROOT / "terraform" / "README.md", ROOT / "terraform" / "modules" / "workflow" / "README.md"]
+READMES = [
+    ROOT / "README.md",
+    ROOT / "terraform" / "README.md",
+    ROOT / "terraform" / "modules" / "workflow" / "README.md",
+]
 OUR_SOURCE = re.compile(r'source\s*=\s*"(git::https://github\.com/[^"]*fleet-migration\.git//[^"]*)"')
 
 
@@ -20,8 +24,11 @@ def test_every_module_source_shown_is_a_git_source_pinned_to_a_tag(readme):
     assert sources, f"{readme.name} shows no module source"
     for source in sources:
         # Terraform's git sources: //subdirectory, then ?ref=<tag>
-        assert re.fullmatch(r"git::https://github\.com/<org>/fleet-migration\.git//terraform(/modules/workflow)?"
-                            r"\?ref=v\d+\.\d+\.\d+", source), source
+        assert re.fullmatch(
+            r"git::https://github\.com/<org>/fleet-migration\.git//terraform(/modules/workflow)?"
+            r"\?ref=v\d+\.\d+\.\d+",
+            source,
+        ), source
 
 
 @pytest.mark.parametrize("readme", READMES[:2], ids=lambda path: str(path.relative_to(ROOT)))
@@ -48,8 +55,15 @@ def test_the_terraform_readme_says_what_a_timeout_does_and_when_to_raise_it():
     text = " ".join((ROOT / "terraform" / "README.md").read_text().split())
 
     assert "## Timeouts" in (ROOT / "terraform" / "README.md").read_text()
-    for words in ("Its default is 3600", "fleetdm/fleet#47538", "#35927", "restores the services",
-                  "5 healthy checks 15 s apart", "75 s", "+ 300 s"):
+    for words in (
+        "Its default is 3600",
+        "fleetdm/fleet#47538",
+        "#35927",
+        "restores the services",
+        "5 healthy checks 15 s apart",
+        "75 s",
+        "+ 300 s",
+    ):
         assert words in text, words
 
 
@@ -58,4 +72,5 @@ def test_the_restore_guidance_names_fleets_own_tool_with_a_dry_run_first():
 
     assert "tools/rds-db-restore/db-restore.sh" in text
     assert text.index("--restore-snapshot fleet-migration-fleet-fleet-r42-1a2b3c4d --dry-run") < text.index(
-        "--restore-snapshot fleet-migration-fleet-fleet-r42-1a2b3c4d --confirm")
+        "--restore-snapshot fleet-migration-fleet-fleet-r42-1a2b3c4d --confirm"
+    )

@@ -101,16 +101,28 @@ def test_a_services_tasks_are_only_its_own(emu, deployment):
 
 # -- starting the migration task ---------------------------------------------------------------
 def run(deployment, token: str = "token-1", service: str = "fleet", **launch) -> dict:
-    launch = {"launch_type": "FARGATE", "subnets": deployment.subnets, "security_groups": deployment.security_groups,
-              **launch}
-    return ecs.run_task(cluster="fleet", task_definition="fleet:2", container_name="fleet", command=["fleet", "version"],
-                        launch=TaskLaunch(**launch), client_token=token,
-                        started_by=ecs.migration_started_by("fleet", service), group="fleet-migration:test")
+    launch = {
+        "launch_type": "FARGATE",
+        "subnets": deployment.subnets,
+        "security_groups": deployment.security_groups,
+        **launch,
+    }
+    return ecs.run_task(
+        cluster="fleet",
+        task_definition="fleet:2",
+        container_name="fleet",
+        command=["fleet", "version"],
+        launch=TaskLaunch(**launch),
+        client_token=token,
+        started_by=ecs.migration_started_by("fleet", service),
+        group="fleet-migration:test",
+    )
 
 
 def test_runtask_failures_are_task_failed_to_start(emu, deployment):
     emu.ecs_sim.run_task_failures.append(
-        {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x", "reason": "RESOURCE:MEMORY"})
+        {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x", "reason": "RESOURCE:MEMORY"}
+    )
 
     with pytest.raises(TaskFailedToStart) as caught:
         run(deployment)
@@ -212,8 +224,11 @@ def test_throttling_that_outlives_the_sdk_retries_is_aws_throttled(fast_emu):
 def test_runtask_gets_a_strategy_without_a_launch_type():
     strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
 
-    sent = ecs.run_task_placement(TaskLaunch(capacity_provider_strategy=strategy, launch_type="FARGATE",
-                                             platform_version="1.4.0", subnets=["subnet-a"]))
+    sent = ecs.run_task_placement(
+        TaskLaunch(
+            capacity_provider_strategy=strategy, launch_type="FARGATE", platform_version="1.4.0", subnets=["subnet-a"]
+        )
+    )
 
     assert sent["capacityProviderStrategy"] == strategy and "launchType" not in sent
     assert sent["platformVersion"] == "1.4.0"
@@ -224,17 +239,22 @@ def test_runtask_gets_no_network_configuration_for_a_revision_without_awsvpc():
 
 
 def test_runtask_gets_the_awsvpc_configuration_with_the_public_ip_setting():
-    sent = ecs.run_task_placement(TaskLaunch(launch_type="FARGATE", subnets=["subnet-a"], security_groups=["sg-a"],
-                                             assign_public_ip=True))
+    sent = ecs.run_task_placement(
+        TaskLaunch(launch_type="FARGATE", subnets=["subnet-a"], security_groups=["sg-a"], assign_public_ip=True)
+    )
 
-    assert sent["networkConfiguration"] == {"awsvpcConfiguration": {
-        "subnets": ["subnet-a"], "securityGroups": ["sg-a"], "assignPublicIp": "ENABLED"}}
+    assert sent["networkConfiguration"] == {
+        "awsvpcConfiguration": {"subnets": ["subnet-a"], "securityGroups": ["sg-a"], "assignPublicIp": "ENABLED"}
+    }
 
 
 # -- stability ----------------------------------------------------------------------------------
 def service(running: int = 2, desired: int = 2, *deployments: dict) -> dict:
-    return {"runningCount": running, "desiredCount": desired,
-            "deployments": list(deployments) or [{"id": "d1", "status": "PRIMARY", "rolloutState": "COMPLETED"}]}
+    return {
+        "runningCount": running,
+        "desiredCount": desired,
+        "deployments": list(deployments) or [{"id": "d1", "status": "PRIMARY", "rolloutState": "COMPLETED"}],
+    }
 
 
 def test_a_completed_rollout_with_the_desired_count_running_is_stable():
@@ -255,7 +275,9 @@ def test_a_rollout_in_progress_or_an_older_deployment_left_is_not_stable():
     older = {"id": "d1", "status": "ACTIVE", "rolloutState": "COMPLETED"}
 
     assert ecs.rollout(service(2, 2, in_progress, older)) == (
-        False, ["deployment d2 IN_PROGRESS", "1 older deployment(s) still being replaced"])
+        False,
+        ["deployment d2 IN_PROGRESS", "1 older deployment(s) still being replaced"],
+    )
 
 
 def test_without_a_rollout_state_the_deployments_and_counts_decide():

@@ -15,20 +15,39 @@ EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:fleet-migration:
 
 
 def snapshot(name: str, desired: int, target: ScalableTarget | None = None) -> ServiceSnapshot:
-    return ServiceSnapshot(name=name, arn=f"arn:aws:ecs:us-east-1:123456789012:service/fleet/{name}",
-                           desired_count=desired, scalable_target=target, target_desired_count=desired)
+    return ServiceSnapshot(
+        name=name,
+        arn=f"arn:aws:ecs:us-east-1:123456789012:service/fleet/{name}",
+        desired_count=desired,
+        scalable_target=target,
+        target_desired_count=desired,
+    )
 
 
-TARGET = ScalableTarget(resource_id="service/fleet/fleet", min_capacity=2, max_capacity=10,
-                        suspended=SuspendedState(scheduled_scaling_suspended=True))
+TARGET = ScalableTarget(
+    resource_id="service/fleet/fleet",
+    min_capacity=2,
+    max_capacity=10,
+    suspended=SuspendedState(scheduled_scaling_suspended=True),
+)
 
 
 def migration(**fields) -> Migration:
     document = {
-        "input": {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition": "fleet",
-                  "task_definition_revision": 2, "subnets": ["subnet-1"], "security_groups": ["sg-1"]},
-        "execution": {"id": EXECUTION_ID, "name": "fleet-fleet-r2", "state_machine_arn": "arn:sm",
-                      "start_time": "2026-01-01T00:00:00+00:00"},
+        "input": {
+            "ecs_cluster": "fleet",
+            "ecs_service": "fleet",
+            "task_definition": "fleet",
+            "task_definition_revision": 2,
+            "subnets": ["subnet-1"],
+            "security_groups": ["sg-1"],
+        },
+        "execution": {
+            "id": EXECUTION_ID,
+            "name": "fleet-fleet-r2",
+            "state_machine_arn": "arn:sm",
+            "start_time": "2026-01-01T00:00:00+00:00",
+        },
         "cluster_arn": "arn:aws:ecs:us-east-1:123456789012:cluster/fleet",
         "task_definition_arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:2",
         "services": [snapshot("fleet", 2, TARGET).model_dump()],
@@ -62,7 +81,10 @@ def test_a_plain_text_lambda_error_message_becomes_the_message():
 def test_a_cause_that_is_not_json_becomes_the_message():
     caught = migration(caught={"Error": "Lambda.ServiceException", "Cause": "Internal error (Service: AWSLambda)"})
 
-    assert error_names.read_caught(caught) == ("Lambda.ServiceException", {"message": "Internal error (Service: AWSLambda)"})
+    assert error_names.read_caught(caught) == (
+        "Lambda.ServiceException",
+        {"message": "Internal error (Service: AWSLambda)"},
+    )
 
 
 # -- contract_error -----------------------------------------------------------------------------
@@ -78,16 +100,37 @@ def test_a_contract_error_keeps_its_name_and_cause(name):
         ({"drain": Poll(started_at=0, deadline=1).model_dump()}, "DrainTimeout"),  # while draining
         ({"drain": Poll(started_at=0, deadline=1, done=True).model_dump()}, "TaskFailedToStart"),  # starting the task
         ({"task": TASK.model_dump()}, "MigrationFailed"),  # following the task
-        ({"task": {**TASK.model_dump(), "done": True, "last_status": "STOPPED", "exit_code": 0,
-                   "stop_code": "EssentialContainerExited"}}, "ServiceNotStable"),  # scaling up
+        (
+            {
+                "task": {
+                    **TASK.model_dump(),
+                    "done": True,
+                    "last_status": "STOPPED",
+                    "exit_code": 0,
+                    "stop_code": "EssentialContainerExited",
+                }
+            },
+            "ServiceNotStable",
+        ),  # scaling up
         # following the task, which exited 0 only because it was stopped: the migration was not applied
-        ({"task": {**TASK.model_dump(), "done": True, "last_status": "STOPPED", "exit_code": 0,
-                   "stop_code": "UserInitiated"}}, "MigrationFailed"),
+        (
+            {
+                "task": {
+                    **TASK.model_dump(),
+                    "done": True,
+                    "last_status": "STOPPED",
+                    "exit_code": 0,
+                    "stop_code": "UserInitiated",
+                }
+            },
+            "MigrationFailed",
+        ),
     ],
 )
 def test_any_other_error_is_named_after_the_phase_it_interrupted(progress, expected):
     error, cause = error_names.contract_error(
-        migration(**progress), "ClientError",
+        migration(**progress),
+        "ClientError",
         {"message": "An error occurred (AccessDeniedException) when calling the ListTasks operation: denied"},
     )
 

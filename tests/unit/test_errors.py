@@ -29,7 +29,10 @@ def test_an_error_renders_as_a_json_cause_with_its_message_and_details():
 
     assert error.error == "MigrationFailed"
     assert json.loads(str(error)) == {
-        "message": "The migration command exited with code 3", "task_arn": "arn:task", "exit_code": 3}
+        "message": "The migration command exited with code 3",
+        "task_arn": "arn:task",
+        "exit_code": 3,
+    }
 
 
 def test_details_without_a_value_are_left_out_of_the_cause():

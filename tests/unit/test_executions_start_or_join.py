@@ -10,6 +10,7 @@ import hashlib
 from typing import Any
 
 import pytest
+
 from fleet_migration.executions import (
     ACTIVE,
     FINISHED_BADLY,
@@ -145,8 +146,13 @@ def test_an_execution_started_by_someone_else_meanwhile_that_already_failed_is_f
     decision = decide(sfn)
 
     assert (decision.action, decision.name, decision.attempt) == ("started", "fleet-fleet-r2-a2", 2)
-    assert sfn.calls == [("describe", "fleet-fleet-r2"), ("start", "fleet-fleet-r2"), ("describe", "fleet-fleet-r2"),
-                         ("describe", "fleet-fleet-r2-a2"), ("start", "fleet-fleet-r2-a2")]
+    assert sfn.calls == [
+        ("describe", "fleet-fleet-r2"),
+        ("start", "fleet-fleet-r2"),
+        ("describe", "fleet-fleet-r2"),
+        ("describe", "fleet-fleet-r2-a2"),
+        ("start", "fleet-fleet-r2-a2"),
+    ]
 
 
 def test_an_execution_whose_name_is_taken_but_that_cannot_be_described_yet_is_joined():
@@ -173,6 +179,7 @@ def test_running_out_of_attempts_is_an_error_naming_the_execution():
 
 
 # -- the EventBridge trigger: attempt 1 only ------------------------------------------------------------
+
 
 def trigger(sfn: FakeSfn):
     decision = start_first_attempt(sfn, MACHINE, DOCUMENT, "fleet", "fleet", 2)
@@ -220,11 +227,13 @@ def test_the_trigger_starts_nothing_when_someone_else_started_the_first_attempt_
 
 # -- execution names (docs/execution-names.md) ----------------------------------------------------------------
 
+
 def test_a_name_over_80_characters_is_cut_to_71_and_the_hash_of_the_whole_name():
     whole = "c" * 40 + "-" + "s" * 40 + "-r12345"  # 88 characters
     # the contract, by hand: the first 71 characters, "-", the first 8 hex digits of SHA-256 of the whole name
     assert whole[:71] + "-" + hashlib.sha256(whole.encode()).hexdigest()[:8] == (
-        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-4f7074bd")
+        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-4f7074bd"
+    )
 
     name = execution_name("c" * 40, "s" * 40, 12345)
 
@@ -235,7 +244,9 @@ def test_a_name_over_80_characters_is_cut_to_71_and_the_hash_of_the_whole_name()
 def test_a_later_attempt_is_suffixed_before_the_name_is_cut_and_hashed():
     whole = "c" * 40 + "-" + "s" * 40 + "-r12345-a2"
     assert whole[:71] + "-" + hashlib.sha256(whole.encode()).hexdigest()[:8] == (
-        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-e56680ed")
+        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-e56680ed"
+    )
 
     assert execution_name("c" * 40, "s" * 40, 12345, attempt=2) == (
-        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-e56680ed")
+        "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-e56680ed"
+    )

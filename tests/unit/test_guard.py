@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -71,7 +71,7 @@ def test_a_younger_execution_for_the_same_service_yields_to_the_older_one(start)
 
 def test_executions_started_in_the_same_instant_agree_on_which_one_goes_on(start, monkeypatch):
     # GIVEN two executions with the very same start date
-    instant = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    instant = datetime(2026, 1, 1, tzinfo=UTC)
     monkeypatch.setattr("moto.stepfunctions.models.utcnow", lambda: instant)
     first, second = start("a-first"), start("b-second")
     assert first[1].start_time == second[1].start_time
@@ -116,4 +116,3 @@ def test_an_arn_and_a_name_of_the_same_service_are_the_same_service(start):
 
     with pytest.raises(MigrationInProgress):
         guard.ensure_no_other_migration(*start("younger"))
-

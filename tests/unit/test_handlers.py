@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import check_drained
 import check_stable
 import describe_service
 import poll_task
-import pytest
 import rollback
 import run_task
 import scale_down
 import scale_up
 import stop_migration_task
 from emulator import SEEDED_SUSPENDED_STATE
-
 from fleet_migration.errors import (
     DrainTimeout,
     InvalidInput,
@@ -116,9 +116,14 @@ def test_describe_captures_what_rollback_restores_and_changes_nothing(describe, 
     fleet, vuln = state["services"]
     assert (fleet["name"], fleet["desired_count"], fleet["target_desired_count"]) == ("fleet", 2, 2)
     assert fleet["scalable_target"] == {
-        "resource_id": "service/fleet/fleet", "min_capacity": 2, "max_capacity": 10,
-        "suspended": {"dynamic_scaling_in_suspended": False, "dynamic_scaling_out_suspended": False,
-                      "scheduled_scaling_suspended": True},
+        "resource_id": "service/fleet/fleet",
+        "min_capacity": 2,
+        "max_capacity": 10,
+        "suspended": {
+            "dynamic_scaling_in_suspended": False,
+            "dynamic_scaling_out_suspended": False,
+            "scheduled_scaling_suspended": True,
+        },
     }
     assert (vuln["name"], vuln["desired_count"], vuln.get("scalable_target")) == ("fleet-vuln-processing", 1, None)
     assert state["task_definition_arn"].endswith(":task-definition/fleet:2")
@@ -280,9 +285,12 @@ def test_a_non_zero_exit_is_a_migration_failure_with_the_exit_code(emu, started,
     with pytest.raises(MigrationFailed) as failed:
         poll_task.lambda_handler(state, lambda_context)
 
-    assert failed.value.details == {"task_arn": state["task"]["arn"], "exit_code": 3,
-                                    "stop_code": "EssentialContainerExited",
-                                    "stopped_reason": "Essential container in task exited"}
+    assert failed.value.details == {
+        "task_arn": state["task"]["arn"],
+        "exit_code": 3,
+        "stop_code": "EssentialContainerExited",
+        "stopped_reason": "Essential container in task exited",
+    }
     assert "exited with code 3" in failed.value.message
 
 
@@ -345,8 +353,9 @@ def test_a_migration_task_ecs_never_shows_is_task_failed_to_start_after_the_grac
 
 
 @pytest.mark.parametrize("interruption", ["SpotInterruption", "TerminationNotice", "ServiceSchedulerInitiated"])
-def test_a_migration_that_exits_0_after_ecs_interrupted_it_is_a_migration_failure(emu, started, lambda_context,
-                                                                                   interruption):
+def test_a_migration_that_exits_0_after_ecs_interrupted_it_is_a_migration_failure(
+    emu, started, lambda_context, interruption
+):
     # GIVEN ECS stops the task mid-migration and the process handles SIGTERM by exiting 0
     emu.next_migration(interruption=interruption, run_seconds=2, exit_code_on_sigterm=0)
     state = started()
@@ -378,7 +387,9 @@ def test_a_containers_own_reason_is_in_the_failure(emu, started, lambda_context)
 
     with pytest.raises(MigrationFailed, match="OutOfMemoryError") as failed:
         poll_task.lambda_handler(state, lambda_context)
-    assert failed.value.details["container_reasons"] == {"fleet": "OutOfMemoryError: Container killed due to memory usage"}
+    assert failed.value.details["container_reasons"] == {
+        "fleet": "OutOfMemoryError: Container killed due to memory usage"
+    }
 
 
 # -- scale up and stabilize -------------------------------------------------------------------
@@ -399,8 +410,9 @@ def test_scale_up_applies_the_requested_count_and_maximum(emu, migrated, lambda_
     }
 
 
-def test_the_services_are_stable_once_the_desired_count_runs_healthy_behind_the_load_balancer(emu, migrated,
-                                                                                              lambda_context):
+def test_the_services_are_stable_once_the_desired_count_runs_healthy_behind_the_load_balancer(
+    emu, migrated, lambda_context
+):
     emu.service_behaviour("fleet").start_seconds = 60
     state = scale_up.lambda_handler(migrated(), lambda_context)
     assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is False
@@ -415,8 +427,10 @@ def test_the_services_are_stable_once_the_desired_count_runs_healthy_behind_the_
     assert state["stabilize"]["done"] is True
     assert state["result"]["exit_code"] == 0
     assert state["result"]["task_arn"] == state["task"]["arn"]
-    assert state["result"]["services"] == [{"name": "fleet", "desired_count": 2},
-                                           {"name": "fleet-vuln-processing", "desired_count": 1}]
+    assert state["result"]["services"] == [
+        {"name": "fleet", "desired_count": 2},
+        {"name": "fleet-vuln-processing", "desired_count": 1},
+    ]
     assert state["result"]["duration_seconds"] >= 0
 
 
@@ -477,7 +491,7 @@ def test_tasks_that_keep_crashing_after_the_scale_up_are_not_stable_before_the_t
 
     checks = 0
     with pytest.raises(ServiceNotStable) as unstable:
-        for checks in range(1, 11):
+        for checks in range(1, 11):  # noqa: B007 - read after the loop: which check raised
             emu.clock.advance(1.5)
             state = check_stable.lambda_handler(state, lambda_context)
 
@@ -495,7 +509,9 @@ def test_a_zero_stabilize_timeout_does_not_wait(migrated, lambda_context):
     assert state["result"]["exit_code"] == 0
 
 
-def test_services_short_of_their_count_after_the_timeout_are_not_stable_but_not_rolled_back(emu, migrated, lambda_context):
+def test_services_short_of_their_count_after_the_timeout_are_not_stable_but_not_rolled_back(
+    emu, migrated, lambda_context
+):
     emu.service_behaviour("fleet").healthy = False
     state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=30), lambda_context)
     emu.clock.advance(31)
@@ -559,8 +575,9 @@ def test_rollback_stops_a_migration_task_whose_start_was_never_reported(emu, dra
     assert emu.ecs_sim.running_tasks(one_off=True) == []
 
 
-def test_rollback_stops_an_unreported_migration_task_that_ecs_does_not_show_yet(emu, drained, lambda_context,
-                                                                               roll_back):
+def test_rollback_stops_an_unreported_migration_task_that_ecs_does_not_show_yet(
+    emu, drained, lambda_context, roll_back
+):
     # GIVEN RunTask started the task, its step failed before reporting it, and ECS does not list it for 10 s
     emu.ecs_sim.visibility_delay_seconds = 10
     emu.next_migration(runs_forever=True)
@@ -576,7 +593,8 @@ def test_rollback_stops_an_unreported_migration_task_that_ecs_does_not_show_yet(
 def test_rollback_after_runtask_refused_does_not_wait_for_a_task(emu, drained, lambda_context):
     state = stop_migration_task.lambda_handler(
         {**drained(), "caught": caught("TaskFailedToStart", "no capacity", failures=[{"reason": "RESOURCE:MEMORY"}])},
-        lambda_context)
+        lambda_context,
+    )
 
     assert state["stopping"]["done"] is True
 
@@ -613,8 +631,9 @@ def test_rollback_refuses_to_restore_before_the_migration_task_has_stopped(emu, 
     assert state_of() == held
 
 
-def test_a_migration_task_that_never_stops_is_rollback_failed_with_nothing_restored(emu, started, lambda_context,
-                                                                                     state_of):
+def test_a_migration_task_that_never_stops_is_rollback_failed_with_nothing_restored(
+    emu, started, lambda_context, state_of
+):
     # GIVEN an EC2 container agent whose stop timeout is an hour, and a task that ignores SIGTERM
     emu.next_migration(runs_forever=True, exits_on_sigterm_after=None, stop_timeout=3600)
     state = started()
@@ -660,8 +679,9 @@ def test_rollback_after_a_failed_poll_of_a_task_that_exited_0_sets_the_new_count
     assert state_of()["fleet"]["desired_count"] == 3
 
 
-def test_rollback_after_a_failed_poll_of_a_task_that_exited_non_zero_is_a_migration_failure(emu, started, roll_back,
-                                                                                             state_of):
+def test_rollback_after_a_failed_poll_of_a_task_that_exited_non_zero_is_a_migration_failure(
+    emu, started, roll_back, state_of
+):
     before = state_of()
     emu.next_migration(exit_code=2)
     state = started(desired_count=3)

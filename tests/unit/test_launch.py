@@ -3,24 +3,48 @@
 from __future__ import annotations
 
 import pytest
+
 from fleet_migration import launch, preflight
 from fleet_migration.errors import InvalidInput
 from fleet_migration.execution_input import MigrationInput
 
 AWSVPC = {"networkMode": "awsvpc", "compatibilities": ["EC2", "FARGATE"], "requiresCompatibilities": ["FARGATE"]}
-NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-a"],
-                                   "assignPublicIp": "ENABLED"}}
-FARGATE_SERVICE = {"serviceName": "fleet", "launchType": "FARGATE", "platformVersion": "1.4.0",
-                   "networkConfiguration": NETWORK}
-SPOT_SERVICE = {"serviceName": "fleet", "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
-                "platformVersion": "LATEST", "networkConfiguration": NETWORK}
-EC2_PROVIDER_SERVICE = {"serviceName": "fleet", "capacityProviderStrategy": [{"capacityProvider": "asg", "base": 1}],
-                        "networkConfiguration": NETWORK}
+NETWORK = {
+    "awsvpcConfiguration": {
+        "subnets": ["subnet-a", "subnet-b"],
+        "securityGroups": ["sg-a"],
+        "assignPublicIp": "ENABLED",
+    }
+}
+FARGATE_SERVICE = {
+    "serviceName": "fleet",
+    "launchType": "FARGATE",
+    "platformVersion": "1.4.0",
+    "networkConfiguration": NETWORK,
+}
+SPOT_SERVICE = {
+    "serviceName": "fleet",
+    "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+    "platformVersion": "LATEST",
+    "networkConfiguration": NETWORK,
+}
+EC2_PROVIDER_SERVICE = {
+    "serviceName": "fleet",
+    "capacityProviderStrategy": [{"capacityProvider": "asg", "base": 1}],
+    "networkConfiguration": NETWORK,
+}
 
 
 def spec(**fields) -> MigrationInput:
-    return MigrationInput.parse({"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition": "fleet",
-                                 "task_definition_revision": 3, **fields})
+    return MigrationInput.parse(
+        {
+            "ecs_cluster": "fleet",
+            "ecs_service": "fleet",
+            "task_definition": "fleet",
+            "task_definition_revision": 3,
+            **fields,
+        }
+    )
 
 
 def planned(service: dict, definition: dict = AWSVPC, **fields):
@@ -47,7 +71,10 @@ def test_a_null_launch_type_takes_the_services_launch_type_and_platform_version(
     resolved = planned(FARGATE_SERVICE)
 
     assert (resolved.launch_type, resolved.capacity_provider_strategy, resolved.platform_version) == (
-        "FARGATE", None, "1.4.0")
+        "FARGATE",
+        None,
+        "1.4.0",
+    )
 
 
 def test_a_launch_type_in_the_input_replaces_the_services_strategy():
@@ -59,8 +86,11 @@ def test_a_launch_type_in_the_input_replaces_the_services_strategy():
 def test_an_omitted_network_is_the_services_awsvpc_configuration():
     resolved = planned(FARGATE_SERVICE)
 
-    assert (resolved.subnets, resolved.security_groups, resolved.assign_public_ip) == (["subnet-a", "subnet-b"],
-                                                                                      ["sg-a"], True)
+    assert (resolved.subnets, resolved.security_groups, resolved.assign_public_ip) == (
+        ["subnet-a", "subnet-b"],
+        ["sg-a"],
+        True,
+    )
 
 
 def test_the_services_public_ip_does_not_carry_over_to_ec2():
@@ -72,11 +102,15 @@ def test_an_ec2_capacity_provider_gets_no_platform_version():
     assert planned({**EC2_PROVIDER_SERVICE, "platformVersion": "LATEST"}).platform_version is None
 
 
-@pytest.mark.parametrize(("fields", "field", "fix"), [
-    ({"subnets": [f"subnet-{i}" for i in range(17)]}, "subnets", "at most 16"),
-    ({"security_groups": [f"sg-{i}" for i in range(6)]}, "security_groups", "at most 5"),
-    ({"launch_type": "EC2", "assign_public_ip": True}, "assign_public_ip", "set assign_public_ip to false"),
-], ids=["seventeen-subnets", "six-security-groups", "public-ip-on-ec2"])
+@pytest.mark.parametrize(
+    ("fields", "field", "fix"),
+    [
+        ({"subnets": [f"subnet-{i}" for i in range(17)]}, "subnets", "at most 16"),
+        ({"security_groups": [f"sg-{i}" for i in range(6)]}, "security_groups", "at most 5"),
+        ({"launch_type": "EC2", "assign_public_ip": True}, "assign_public_ip", "set assign_public_ip to false"),
+    ],
+    ids=["seventeen-subnets", "six-security-groups", "public-ip-on-ec2"],
+)
 def test_network_settings_ecs_refuses_are_invalid_input_naming_the_field_and_the_fix(fields, field, fix):
     error = refused(FARGATE_SERVICE, **fields)
 

@@ -15,23 +15,36 @@ def front() -> dict[str, str]:
     """An ALB with a target group for Fleet and one for something else, and a listener forwarding to Fleet's."""
     ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
-               for i, az in ((1, "a"), (2, "b"))]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
     balancer = elb.create_load_balancer(Name="fleet", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
-    fleet, other = (elb.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip",
-                                            HealthCheckPath="/healthz")["TargetGroups"][0]["TargetGroupArn"]
-                    for name in ("fleet", "other"))
-    listener = elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
-                                   DefaultActions=[{"Type": "forward", "TargetGroupArn": fleet}])["Listeners"][0]["ListenerArn"]
+    fleet, other = (
+        elb.create_target_group(
+            Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/healthz"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        for name in ("fleet", "other")
+    )
+    listener = elb.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": fleet}],
+    )["Listeners"][0]["ListenerArn"]
     return {"fleet": fleet, "other": other, "listener": listener}
 
 
 def rule(listener: str, priority: int, tags: list[dict[str, str]] | None = None) -> str:
     return boto3.client("elbv2").create_rule(
-        ListenerArn=listener, Priority=priority,
+        ListenerArn=listener,
+        Priority=priority,
         Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}],
         Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
-        **({"Tags": tags} if tags else {}))["Rules"][0]["RuleArn"]
+        **({"Tags": tags} if tags else {}),
+    )["Rules"][0]["RuleArn"]
 
 
 def test_a_target_groups_delay_reads_and_writes_the_deregistration_attribute(front):
@@ -74,15 +87,19 @@ def test_a_maintenance_rule_answers_every_request_with_503_and_is_tagged_with_it
     (created,) = [r for r in elb.describe_rules(ListenerArn=front["listener"])["Rules"] if r["RuleArn"] == arn]
     assert created["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["*"]}}]
     assert created["Actions"][0]["FixedResponseConfig"] == {
-        "StatusCode": "503", "ContentType": "text/html", "MessageBody": "<p>Upgrading</p>"}
+        "StatusCode": "503",
+        "ContentType": "text/html",
+        "MessageBody": "<p>Upgrading</p>",
+    }
     assert load_balancers.rules_of_execution(front["listener"], "fleet-fleet-r3") == [arn]
 
 
 def test_a_plain_text_message_is_served_as_text(front):
     arn = load_balancers.add_maintenance_rule(front["listener"], 1, "Fleet is being upgraded.", "e")
 
-    (created,) = [r for r in boto3.client("elbv2").describe_rules(ListenerArn=front["listener"])["Rules"]
-                  if r["RuleArn"] == arn]
+    (created,) = [
+        r for r in boto3.client("elbv2").describe_rules(ListenerArn=front["listener"])["Rules"] if r["RuleArn"] == arn
+    ]
     assert created["Actions"][0]["FixedResponseConfig"]["ContentType"] == "text/plain"
 
 

@@ -52,11 +52,16 @@ def test_a_missing_required_field_is_named_with_what_to_put_there():
 
 
 def test_the_network_and_the_launch_type_may_be_left_to_the_service():
-    spec = MigrationInput.parse({**VALID, "subnets": ["subnet-1"], "security_groups": ["sg-1"],
-                                 "assign_public_ip": True, "launch_type": "EC2"})
+    spec = MigrationInput.parse(
+        {**VALID, "subnets": ["subnet-1"], "security_groups": ["sg-1"], "assign_public_ip": True, "launch_type": "EC2"}
+    )
 
     assert (spec.subnets, spec.security_groups, spec.assign_public_ip, spec.launch_type) == (
-        ["subnet-1"], ["sg-1"], True, "EC2")
+        ["subnet-1"],
+        ["sg-1"],
+        True,
+        "EC2",
+    )
     assert MigrationInput.parse({**VALID, "launch_type": None}).launch_type is None
 
 
@@ -137,12 +142,14 @@ def test_an_input_that_is_not_an_object_is_rejected():
 
 
 def test_names_and_arns_reduce_to_short_names():
-    spec = MigrationInput.parse({
-        **VALID,
-        "ecs_cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
-        "ecs_service": "arn:aws:ecs:us-east-1:123456789012:service/prod/fleet",
-        "vuln_service": "fleet-vuln",
-    })
+    spec = MigrationInput.parse(
+        {
+            **VALID,
+            "ecs_cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+            "ecs_service": "arn:aws:ecs:us-east-1:123456789012:service/prod/fleet",
+            "vuln_service": "fleet-vuln",
+        }
+    )
 
     assert spec.cluster_name == "prod"
     assert spec.service_names == ["fleet", "fleet-vuln"]
@@ -167,21 +174,36 @@ def test_the_task_size_and_recovery_point_fields_default_to_none():
     [
         ({"task_cpu": 1024}, "task_cpu", "valid string"),
         ({"task_cpu": "1 vCPU"}, "task_cpu", "whole number of CPU units"),
-        ({"launch_type": "FARGATE", "task_cpu": "768"}, "task_cpu", '"256", "512", "1024", "2048", "4096", "8192", "16384"'),
+        (
+            {"launch_type": "FARGATE", "task_cpu": "768"},
+            "task_cpu",
+            '"256", "512", "1024", "2048", "4096", "8192", "16384"',
+        ),
         ({"launch_type": "FARGATE", "task_cpu": "32768"}, "task_cpu", "not a Fargate task CPU"),
         ({"task_memory": "4096"}, "task_memory", "set task_cpu too"),
         ({"task_cpu": "1024", "task_memory": "4 GB"}, "task_memory", "whole number of MiB"),
         ({"launch_type": "FARGATE", "task_cpu": "256", "task_memory": "4096"}, "task_memory", '"512", "1024", "2048"'),
         ({"launch_type": "FARGATE", "task_cpu": "1024", "task_memory": "9216"}, "task_memory", '"2048", "3072"'),
-        ({"launch_type": "FARGATE", "task_cpu": "8192", "task_memory": "18432"}, "task_memory", '"16384" to "61440" in steps of 4096'),
-        ({"launch_type": "FARGATE", "task_cpu": "16384", "task_memory": "131072"}, "task_memory", '"32768" to "122880" in steps of 8192'),
+        (
+            {"launch_type": "FARGATE", "task_cpu": "8192", "task_memory": "18432"},
+            "task_memory",
+            '"16384" to "61440" in steps of 4096',
+        ),
+        (
+            {"launch_type": "FARGATE", "task_cpu": "16384", "task_memory": "131072"},
+            "task_memory",
+            '"32768" to "122880" in steps of 8192',
+        ),
         ({"db_cluster_identifier": "1fleet"}, "db_cluster_identifier", "starting with a letter"),
         ({"db_cluster_identifier": "fleet--db"}, "db_cluster_identifier", "no two hyphens in a row"),
         ({"db_cluster_identifier": "fleet-"}, "db_cluster_identifier", "not ending in a hyphen"),
         ({"db_instance_identifier": "fleet_db"}, "db_instance_identifier", "not an RDS identifier"),
         ({"db_instance_identifier": "f" * 64}, "db_instance_identifier", "1 to 63"),
-        ({"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"}, "db_instance_identifier",
-         "at most one of db_cluster_identifier"),
+        (
+            {"db_cluster_identifier": "fleet", "db_instance_identifier": "fleet"},
+            "db_instance_identifier",
+            "at most one of db_cluster_identifier",
+        ),
         ({"snapshot_timeout_seconds": 59}, "snapshot_timeout_seconds", "from 60 to 14400"),
         ({"snapshot_timeout_seconds": 14401}, "snapshot_timeout_seconds", "from 60 to 14400"),
         ({"snapshot_timeout_seconds": "600"}, "snapshot_timeout_seconds", "valid integer"),
@@ -196,8 +218,17 @@ def test_a_bad_task_size_or_database_field_is_named_with_its_fix(changes, field,
 
 @pytest.mark.parametrize(
     ("cpu", "memory"),
-    [("256", "512"), ("512", "4096"), ("1024", "8192"), ("2048", "16384"), ("4096", "30720"), ("8192", "61440"),
-     ("16384", "32768"), ("16384", "122880"), ("4096", None)],
+    [
+        ("256", "512"),
+        ("512", "4096"),
+        ("1024", "8192"),
+        ("2048", "16384"),
+        ("4096", "30720"),
+        ("8192", "61440"),
+        ("16384", "32768"),
+        ("16384", "122880"),
+        ("4096", None),
+    ],
 )
 def test_every_fargate_size_of_the_developer_guide_table_is_accepted(cpu, memory):
     spec = MigrationInput.parse({**VALID, "task_cpu": cpu, "task_memory": memory})

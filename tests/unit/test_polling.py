@@ -16,8 +16,14 @@ from fleet_migration.polling import (
 
 HISTORY_LIMIT = 25_000
 EVENTS_PER_POLL = 9  # Wait entered/exited, Task entered/scheduled/started/succeeded/exited, Choice entered/exited
-REQUIRED = {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition": "fleet", "task_definition_revision": 2,
-            "subnets": ["subnet-1"], "security_groups": ["sg-1"]}
+REQUIRED = {
+    "ecs_cluster": "fleet",
+    "ecs_service": "fleet",
+    "task_definition": "fleet",
+    "task_definition_revision": 2,
+    "subnets": ["subnet-1"],
+    "security_groups": ["sg-1"],
+}
 
 
 def schedule(interval: int | None, until: float) -> list[int]:
@@ -94,11 +100,19 @@ def test_a_chosen_poll_interval_is_kept_even_when_it_equals_the_default():
 
 
 def test_the_state_document_keeps_whether_the_poll_interval_was_chosen():
-    execution = Execution(id="arn:execution", name="e", state_machine_arn="arn:sm", start_time="2026-01-01T00:00:00+00:00")
+    execution = Execution(
+        id="arn:execution", name="e", state_machine_arn="arn:sm", start_time="2026-01-01T00:00:00+00:00"
+    )
 
     def handed_on(given: dict) -> int | None:
-        migration = Migration(input=MigrationInput.parse({**REQUIRED, **given}), execution=execution, cluster_arn="c",
-                              task_definition_arn="t", services=[], manual_restore_cause="")
+        migration = Migration(
+            input=MigrationInput.parse({**REQUIRED, **given}),
+            execution=execution,
+            cluster_arn="c",
+            task_definition_arn="t",
+            services=[],
+            manual_restore_cause="",
+        )
         return Migration.model_validate(json.loads(json.dumps(migration.dump()))).input.poll_interval
 
     assert (handed_on({}), handed_on({"poll_interval_seconds": 5})) == (None, 5)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import check_drained
 import describe_service
-import pytest
 import run_task
 import scale_down
 from fleet_migration import preflight
@@ -15,15 +16,25 @@ from fleet_migration.errors import InvalidInput
 
 EXECUTION_ROLE = "arn:aws:iam::123456789012:role/fleet-execution"
 TASK_ROLE = "arn:aws:iam::123456789012:role/fleet-task"
-ALLOWED = {preflight.FAMILY_ENV: "fleet", preflight.EXECUTION_ROLE_ENV: EXECUTION_ROLE, preflight.TASK_ROLE_ENV: TASK_ROLE}
+ALLOWED = {
+    preflight.FAMILY_ENV: "fleet",
+    preflight.EXECUTION_ROLE_ENV: EXECUTION_ROLE,
+    preflight.TASK_ROLE_ENV: TASK_ROLE,
+}
 
 
 def revision(**fields) -> dict:
-    return {"taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:3", "family": "fleet",
-            "executionRoleArn": EXECUTION_ROLE, "taskRoleArn": TASK_ROLE, **fields}
+    return {
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:3",
+        "family": "fleet",
+        "executionRoleArn": EXECUTION_ROLE,
+        "taskRoleArn": TASK_ROLE,
+        **fields,
+    }
 
 
 # -- commands ------------------------------------------------------------------------------------------
+
 
 def test_without_a_setting_only_fleets_prepare_db_is_allowed() -> None:
     assert preflight.allowed_commands({}) == [["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"]]
@@ -34,15 +45,20 @@ def test_fleets_prepare_db_passes_by_default(command) -> None:
     preflight.check_command(command, preflight.allowed_commands({}))
 
 
-@pytest.mark.parametrize("command", [["sh", "-c", "curl evil | sh"], ["fleet", "prepare", "db", "--dev"],
-                                     ["fleet", "prepare"], ["fleet prepare db"]])
+@pytest.mark.parametrize(
+    "command",
+    [["sh", "-c", "curl evil | sh"], ["fleet", "prepare", "db", "--dev"], ["fleet", "prepare"], ["fleet prepare db"]],
+)
 def test_any_other_command_is_invalid_input_naming_the_field_and_the_fix(command) -> None:
     with pytest.raises(InvalidInput) as caught:
         preflight.check_command(command, preflight.allowed_commands({}))
 
     assert caught.value.details["fields"] == ["command"]
     assert caught.value.message.startswith(f"command: {json.dumps(command)} is not a command this deployment allows")
-    assert "AllowedCommands" in caught.value.message and '["fleet", "prepare", "db", "--no-prompt"]' in caught.value.message
+    assert (
+        "AllowedCommands" in caught.value.message
+        and '["fleet", "prepare", "db", "--no-prompt"]' in caught.value.message
+    )
 
 
 def test_the_deployment_chooses_its_commands() -> None:
@@ -61,6 +77,7 @@ def test_a_malformed_setting_is_an_error_naming_the_parameter(setting) -> None:
 
 # -- family and roles ----------------------------------------------------------------------------------
 
+
 def test_a_revision_of_the_allowed_family_with_the_allowed_roles_passes() -> None:
     preflight.check_family(revision(), ALLOWED)
     preflight.check_roles(revision(), ALLOWED)
@@ -74,7 +91,9 @@ def test_another_family_is_invalid_input_naming_task_definition() -> None:
     assert "TaskDefinitionFamily=osquery" in caught.value.message
 
 
-@pytest.mark.parametrize(("key", "parameter"), [("taskRoleArn", "TaskRoleArn"), ("executionRoleArn", "TaskExecutionRoleArn")])
+@pytest.mark.parametrize(
+    ("key", "parameter"), [("taskRoleArn", "TaskRoleArn"), ("executionRoleArn", "TaskExecutionRoleArn")]
+)
 def test_a_role_the_deployment_may_not_pass_is_invalid_input_naming_the_revision(key, parameter) -> None:
     admin = "arn:aws:iam::123456789012:role/admin"
 
@@ -103,8 +122,10 @@ def test_without_settings_family_and_roles_are_left_to_iam() -> None:
 
 # -- the run-task step checks again ----------------------------------------------------------------------
 
-def test_the_run_task_step_refuses_a_command_the_deployment_no_longer_allows(emu, deployment, execution,
-                                                                              lambda_context, monkeypatch) -> None:
+
+def test_the_run_task_step_refuses_a_command_the_deployment_no_longer_allows(
+    emu, deployment, execution, lambda_context, monkeypatch
+) -> None:
     # GIVEN a migration that passed the describe step and drained
     event = {"input": deployment.migration_input(poll_interval_seconds=1), "execution": execution()}
     state = scale_down.lambda_handler(describe_service.lambda_handler(event, lambda_context), lambda_context)
@@ -121,8 +142,11 @@ def test_the_run_task_step_refuses_a_command_the_deployment_no_longer_allows(emu
 
 @pytest.mark.parametrize("controller", ["CODE_DEPLOY", "EXTERNAL"])
 def test_a_revision_restore_a_deployment_controller_cannot_take_is_refused_naming_why(controller):
-    service = {"serviceName": "fleet", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/fleet:2",
-               "deploymentController": {"type": controller}}
+    service = {
+        "serviceName": "fleet",
+        "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/fleet:2",
+        "deploymentController": {"type": controller},
+    }
 
     with pytest.raises(InvalidInput) as refused:
         preflight.check_revision_restorable("ecs_service", service, "arn:aws:ecs:us-east-1:1:task-definition/fleet:1")

@@ -16,9 +16,22 @@ SPEC = read_application().state_machine
 STATES: dict[str, dict] = json.loads(SPEC.definition_path.read_text())["States"]
 DESCRIBE = "Validate the input and describe the services"
 STEPS = sorted(name for name, state in STATES.items() if state["Type"] == "Task" and name != DESCRIBE)
-HANDLERS = ["scale_down", "check_drained", "take_snapshot", "check_snapshot", "run_task", "poll_task", "scale_up",
-            "check_stable", "stop_migration_task", "rollback"]
-ROLLBACK_STATES = {"Stop the migration task before rolling back", "Restore the services, or roll forward if the migration was applied"}
+HANDLERS = [
+    "scale_down",
+    "check_drained",
+    "take_snapshot",
+    "check_snapshot",
+    "run_task",
+    "poll_task",
+    "scale_up",
+    "check_stable",
+    "stop_migration_task",
+    "rollback",
+]
+ROLLBACK_STATES = {
+    "Stop the migration task before rolling back",
+    "Restore the services, or roll forward if the migration was applied",
+}
 FAIL = next(name for name, state in STATES.items() if state.get("Error") == "RedriveNotSupported")
 
 

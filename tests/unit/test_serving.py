@@ -15,8 +15,13 @@ def task(definition: str, last: str = "RUNNING", desired: str = "RUNNING", **ext
 
 
 def crashed(definition: str, exit_code: int = 1) -> dict:
-    return task(definition, "STOPPED", "STOPPED", stopCode="EssentialContainerExited",
-                containers=[{"name": "fleet", "exitCode": exit_code}])
+    return task(
+        definition,
+        "STOPPED",
+        "STOPPED",
+        stopCode="EssentialContainerExited",
+        containers=[{"name": "fleet", "exitCode": exit_code}],
+    )
 
 
 def service(definition: str, *deployments: dict) -> dict:
@@ -29,16 +34,22 @@ def test_the_running_tasks_revision_serves():
 
 def test_in_a_rollout_whose_new_tasks_crash_the_old_revision_serves():
     # GIVEN Fleet's Terraform moved the service to the new revision, whose tasks exit 1 (missing migrations)
-    described = service(NEW, {"status": "PRIMARY", "taskDefinition": NEW, "failedTasks": 0},
-                        {"status": "ACTIVE", "taskDefinition": OLD, "failedTasks": 0})
+    described = service(
+        NEW,
+        {"status": "PRIMARY", "taskDefinition": NEW, "failedTasks": 0},
+        {"status": "ACTIVE", "taskDefinition": OLD, "failedTasks": 0},
+    )
     tasks = [task(OLD), task(OLD), task(NEW), crashed(NEW)]  # one new task is up for a moment before it exits
 
     assert serving.serving_task_definition(described, tasks) == OLD
 
 
 def test_a_deployment_reporting_failed_tasks_does_not_serve():
-    described = service(NEW, {"status": "PRIMARY", "taskDefinition": NEW, "failedTasks": 2},
-                        {"status": "ACTIVE", "taskDefinition": OLD, "failedTasks": 0})
+    described = service(
+        NEW,
+        {"status": "PRIMARY", "taskDefinition": NEW, "failedTasks": 2},
+        {"status": "ACTIVE", "taskDefinition": OLD, "failedTasks": 0},
+    )
 
     assert serving.serving_task_definition(described, [task(OLD), task(NEW)]) == OLD
 
@@ -63,8 +74,9 @@ def test_a_task_being_stopped_does_not_serve():
 
 
 def test_a_task_stopped_by_the_scheduler_is_not_a_failure():
-    scaled_in = task(OLD, "STOPPED", "STOPPED", stopCode="ServiceSchedulerInitiated",
-                     containers=[{"name": "fleet", "exitCode": 137}])
+    scaled_in = task(
+        OLD, "STOPPED", "STOPPED", stopCode="ServiceSchedulerInitiated", containers=[{"name": "fleet", "exitCode": 137}]
+    )
 
     assert serving.has_failed(scaled_in) is False
     assert serving.serving_task_definition(service(OLD), [task(OLD), scaled_in]) == OLD
@@ -88,8 +100,17 @@ def test_only_tasks_created_since_the_scale_up_count_as_crashes():
 
 
 def test_a_task_ip_is_its_network_interfaces_private_address():
-    described = {"attachments": [{"type": "ElasticNetworkInterface", "details": [
-        {"name": "subnetId", "value": "subnet-1"}, {"name": "privateIPv4Address", "value": "10.10.1.7"}]}]}
+    described = {
+        "attachments": [
+            {
+                "type": "ElasticNetworkInterface",
+                "details": [
+                    {"name": "subnetId", "value": "subnet-1"},
+                    {"name": "privateIPv4Address", "value": "10.10.1.7"},
+                ],
+            }
+        ]
+    }
 
     assert serving.task_ip(described) == "10.10.1.7"
     assert serving.task_ip({}) is None
@@ -99,14 +120,27 @@ def test_a_task_the_scheduler_replaced_is_not_counted_against_stability_but_one_
     since = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
     later = datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
     described = {"desiredCount": 1, "taskDefinition": NEW, "loadBalancers": []}
-    replaced = task(OLD, "STOPPED", "STOPPED", stopCode="ServiceSchedulerInitiated", createdAt=later,
-                    stoppedReason="Task replaced by deployment ecs-svc/2")
-    unhealthy = task(NEW, "STOPPED", "STOPPED", stopCode="ServiceSchedulerInitiated", createdAt=later,
-                     stoppedReason="Task failed ELB health checks in (target-group fleet)")
+    replaced = task(
+        OLD,
+        "STOPPED",
+        "STOPPED",
+        stopCode="ServiceSchedulerInitiated",
+        createdAt=later,
+        stoppedReason="Task replaced by deployment ecs-svc/2",
+    )
+    unhealthy = task(
+        NEW,
+        "STOPPED",
+        "STOPPED",
+        stopCode="ServiceSchedulerInitiated",
+        createdAt=later,
+        stoppedReason="Task failed ELB health checks in (target-group fleet)",
+    )
 
     assert serving.not_yet_serving(described, [task(NEW), replaced], 1, since, set()) == []
     assert serving.not_yet_serving(described, [task(NEW), unhealthy], 1, since, set()) == [
-        "1 task(s) started since the scale-up stopped"]
+        "1 task(s) started since the scale-up stopped"
+    ]
 
 
 def test_crashes_from_before_the_revisions_running_tasks_started_are_stale():

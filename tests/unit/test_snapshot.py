@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import re
 
-import check_snapshot
-import describe_service
 import pytest
-from emulator.fleet import DROP
-import take_snapshot
 from botocore.exceptions import ClientError
 
+import check_snapshot
+import describe_service
+import take_snapshot
+from emulator.fleet import DROP
 from fleet_migration.errors import InvalidInput, ResourceNotFound, TaskFailedToStart
 from fleet_migration.models import Execution
 from fleet_migration.snapshot import snapshot_identifier
@@ -41,8 +41,15 @@ def test_the_snapshot_is_named_after_the_execution_within_rds_rules(name, kind):
 
 def test_two_executions_never_share_a_snapshot_name():
     first = snapshot_identifier(execution_named("fleet-fleet-r2"), "cluster")
-    other_stack = snapshot_identifier(Execution(id="arn:aws:states:us-east-1:123456789012:execution:staging:fleet-fleet-r2",
-                                                name="fleet-fleet-r2", state_machine_arn="x", start_time="x"), "cluster")
+    other_stack = snapshot_identifier(
+        Execution(
+            id="arn:aws:states:us-east-1:123456789012:execution:staging:fleet-fleet-r2",
+            name="fleet-fleet-r2",
+            state_machine_arn="x",
+            start_time="x",
+        ),
+        "cluster",
+    )
 
     assert first.startswith("fleet-migration-fleet-fleet-r2-") and first != other_stack
 
@@ -50,8 +57,10 @@ def test_two_executions_never_share_a_snapshot_name():
 @pytest.fixture
 def describe(emu, deployment, execution, lambda_context):
     def call(**overrides):
-        event = {"input": deployment.migration_input(**{"poll_interval_seconds": 1, **overrides}),
-                 "execution": execution()}
+        event = {
+            "input": deployment.migration_input(**{"poll_interval_seconds": 1, **overrides}),
+            "execution": execution(),
+        }
         return describe_service.lambda_handler(event, lambda_context)
 
     return call
@@ -65,7 +74,8 @@ def test_describe_plans_the_cluster_snapshot_with_its_restore_command(describe):
     assert planned["arn"] == f"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:{planned['snapshot_identifier']}"
     assert planned["restore_command"].startswith(
         f"aws rds restore-db-cluster-from-snapshot --db-cluster-identifier fleet-restored --snapshot-identifier "
-        f"{planned['snapshot_identifier']} --engine aurora-mysql")
+        f"{planned['snapshot_identifier']} --engine aurora-mysql"
+    )
     assert "create-db-instance" in planned["restore_note"]
     # Fleet's own restore tool (fleetdm/fleet-terraform tools/rds-db-restore), a dry run first
     fleet_tool = f"db-restore.sh --restore-snapshot {planned['snapshot_identifier']}"
@@ -80,8 +90,10 @@ def test_the_cause_prepared_for_a_rollback_that_cannot_run_names_the_snapshot_to
 
     shown = json.loads(state["manual_restore_cause"])["snapshot"]
     assert shown["status"] == "unknown" and shown["restore_command"] == state["snapshot"]["restore_command"]
-    assert shown["check_command"] == ("aws rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier "
-                                      + state["snapshot"]["snapshot_identifier"])
+    assert shown["check_command"] == (
+        "aws rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier "
+        + state["snapshot"]["snapshot_identifier"]
+    )
 
 
 @pytest.mark.fleet(databases=True)
@@ -92,7 +104,8 @@ def test_describe_plans_the_instance_snapshot_with_its_restore_command(describe)
     assert planned["restore_command"] == (
         "aws rds restore-db-instance-from-db-snapshot --db-instance-identifier fleet-mysql-restored "
         f"--db-snapshot-identifier {planned['snapshot_identifier']} --db-instance-class db.t4g.medium "
-        f"--db-subnet-group-name fleet --vpc-security-group-ids {planned['restore_command'].split()[-1]}")
+        f"--db-subnet-group-name fleet --vpc-security-group-ids {planned['restore_command'].split()[-1]}"
+    )
     assert "Aurora cluster snapshots only" in planned["restore_note"]  # Fleet's tool is not for an RDS instance
 
 
@@ -111,7 +124,7 @@ def test_describe_refuses_an_aurora_instance_named_as_an_rds_instance(describe):
     with pytest.raises(InvalidInput) as caught:
         describe(db_instance_identifier="fleet-1")
 
-    assert 'set db_cluster_identifier to \'fleet\'' in caught.value.message
+    assert "set db_cluster_identifier to 'fleet'" in caught.value.message
 
 
 @pytest.fixture
@@ -124,8 +137,9 @@ def drained(describe):
 def test_the_snapshot_wait_starts_fast_like_every_other_wait(emu, drained, lambda_context):
     emu.next_snapshot(creating_seconds=120)
 
-    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet", poll_interval_seconds=DROP),
-                                         lambda_context)
+    state = take_snapshot.lambda_handler(
+        drained(db_cluster_identifier="fleet", poll_interval_seconds=DROP), lambda_context
+    )
 
     # poll_interval_seconds left out: 1 s first, as the drain, the task and the stability waits do
     assert state["snapshot"]["wait"]["next_poll_seconds"] == 1
@@ -135,8 +149,9 @@ def test_the_snapshot_wait_starts_fast_like_every_other_wait(emu, drained, lambd
 def test_a_snapshot_wait_uses_a_poll_interval_that_was_set_from_the_first_look(emu, drained, lambda_context):
     emu.next_snapshot(creating_seconds=120)
 
-    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet", poll_interval_seconds=7),
-                                         lambda_context)
+    state = take_snapshot.lambda_handler(
+        drained(db_cluster_identifier="fleet", poll_interval_seconds=7), lambda_context
+    )
 
     assert state["snapshot"]["wait"]["next_poll_seconds"] == 7
 
@@ -177,7 +192,9 @@ def test_a_retried_snapshot_step_adopts_the_snapshot_its_first_attempt_started(e
 @pytest.mark.fleet(databases=True)
 def test_a_snapshot_still_creating_after_snapshot_timeout_seconds_fails_the_start(emu, drained, lambda_context):
     emu.next_snapshot(creating_seconds=10_000)
-    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet", snapshot_timeout_seconds=60), lambda_context)
+    state = take_snapshot.lambda_handler(
+        drained(db_cluster_identifier="fleet", snapshot_timeout_seconds=60), lambda_context
+    )
     emu.clock.advance(61)
 
     with pytest.raises(TaskFailedToStart) as caught:
@@ -220,7 +237,9 @@ def test_the_emulator_refuses_a_cluster_snapshot_identifier_rds_refuses(emu, dep
     codes = {}
     for identifier in ["1-starts-with-a-digit", "two--hyphens", "ends-with-", "x" * 64, "under_score"]:
         with pytest.raises(ClientError) as caught:
-            emu.client("rds").create_db_cluster_snapshot(DBClusterIdentifier="fleet", DBClusterSnapshotIdentifier=identifier)
+            emu.client("rds").create_db_cluster_snapshot(
+                DBClusterIdentifier="fleet", DBClusterSnapshotIdentifier=identifier
+            )
         codes[identifier] = caught.value.response["Error"]["Code"]
 
     assert set(codes.values()) == {"InvalidParameterValue"}
@@ -238,10 +257,13 @@ def test_the_emulator_refuses_a_snapshot_of_a_database_that_is_not_available(emu
 
 
 @pytest.mark.fleet(databases=True)
-@pytest.mark.parametrize(("database", "snapshot"), [
-    ({"DBClusterIdentifier": "fleet"}, {"DBClusterSnapshotIdentifier": "before"}),
-    ({"DBInstanceIdentifier": "fleet-mysql"}, {"DBSnapshotIdentifier": "before"}),
-])
+@pytest.mark.parametrize(
+    ("database", "snapshot"),
+    [
+        ({"DBClusterIdentifier": "fleet"}, {"DBClusterSnapshotIdentifier": "before"}),
+        ({"DBInstanceIdentifier": "fleet-mysql"}, {"DBSnapshotIdentifier": "before"}),
+    ],
+)
 def test_the_emulator_refuses_a_snapshot_describe_naming_the_database_too(emu, deployment, database, snapshot):
     # RDS API Reference, DescribeDBClusterSnapshots / DescribeDBSnapshots: the database's identifier "can't be
     # used in conjunction with" the snapshot's.
@@ -257,7 +279,9 @@ def test_the_emulator_refuses_a_snapshot_describe_naming_the_database_too(emu, d
         describe(**database, **snapshot)
 
     assert caught.value.response["Error"]["Code"] == "InvalidParameterCombination"
-    key, name = ("DBClusterSnapshots", "DBClusterSnapshotIdentifier") if cluster else ("DBSnapshots", "DBSnapshotIdentifier")
+    key, name = (
+        ("DBClusterSnapshots", "DBClusterSnapshotIdentifier") if cluster else ("DBSnapshots", "DBSnapshotIdentifier")
+    )
     assert [found[name] for found in describe(**snapshot)[key]] == ["before"]
     assert "before" in [found[name] for found in describe(**database)[key]]  # each alone is fine
 
@@ -266,8 +290,9 @@ def test_the_emulator_refuses_a_snapshot_describe_naming_the_database_too(emu, d
 @pytest.mark.parametrize("field", ["db_cluster_identifier", "db_instance_identifier"])
 def test_the_snapshot_check_reads_the_snapshot_by_its_identifier_alone(emu, drained, lambda_context, field):
     emu.next_snapshot(creating_seconds=10)
-    state = take_snapshot.lambda_handler(drained(**{field: "fleet" if "cluster" in field else "fleet-mysql"}),
-                                         lambda_context)
+    state = take_snapshot.lambda_handler(
+        drained(**{field: "fleet" if "cluster" in field else "fleet-mysql"}), lambda_context
+    )
     emu.clock.advance(11)
 
     state = check_snapshot.lambda_handler(state, lambda_context)

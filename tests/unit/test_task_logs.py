@@ -7,8 +7,10 @@ import json
 from fleet_migration import task_logs
 from fleet_migration.models import LogSource
 
-AWSLOGS = {"logDriver": "awslogs", "options": {"awslogs-group": "fleet", "awslogs-region": "eu-west-1",
-                                               "awslogs-stream-prefix": "fleet"}}
+AWSLOGS = {
+    "logDriver": "awslogs",
+    "options": {"awslogs-group": "fleet", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "fleet"},
+}
 
 
 def definition(**container: object) -> dict:
@@ -25,14 +27,17 @@ def test_an_awslogs_container_is_read_from_its_group_region_and_task_stream():
 
 def test_awslogs_without_a_region_is_read_in_the_functions_region():
     options = {key: value for key, value in AWSLOGS["options"].items() if key != "awslogs-region"}
-    where, _ = task_logs.source(definition(logConfiguration={"logDriver": "awslogs", "options": options}), "fleet",
-                                "us-east-1")
+    where, _ = task_logs.source(
+        definition(logConfiguration={"logDriver": "awslogs", "options": options}), "fleet", "us-east-1"
+    )
 
     assert where is not None and where.region == "us-east-1"
 
 
 def test_a_container_without_awslogs_gets_a_note_saying_where_its_logs_are_not():
-    where, note = task_logs.source(definition(logConfiguration={"logDriver": "splunk", "options": {}}), "fleet", "us-east-1")
+    where, note = task_logs.source(
+        definition(logConfiguration={"logDriver": "splunk", "options": {}}), "fleet", "us-east-1"
+    )
 
     assert where is None
     assert "does not log to CloudWatch Logs" in note and "'splunk'" in note
@@ -40,8 +45,9 @@ def test_a_container_without_awslogs_gets_a_note_saying_where_its_logs_are_not()
 
 def test_awslogs_without_a_stream_prefix_cannot_name_the_task_stream():
     options = {key: value for key, value in AWSLOGS["options"].items() if key != "awslogs-stream-prefix"}
-    where, note = task_logs.source(definition(logConfiguration={"logDriver": "awslogs", "options": options}), "fleet",
-                                   "us-east-1")
+    where, note = task_logs.source(
+        definition(logConfiguration={"logDriver": "awslogs", "options": options}), "fleet", "us-east-1"
+    )
 
     assert where is None
     assert "awslogs-stream-prefix" in note
@@ -59,7 +65,7 @@ def test_the_tail_stays_within_four_kilobytes_of_json_keeping_the_newest_lines()
     kept = task_logs.bounded(lines)
 
     assert len(json.dumps(kept).encode()) <= task_logs.MAX_BYTES
-    assert kept == lines[-len(kept):] and kept[-1].startswith("019")
+    assert kept == lines[-len(kept) :] and kept[-1].startswith("019")
 
 
 def test_an_overlong_line_is_cut_and_says_so():

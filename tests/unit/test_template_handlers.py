@@ -26,7 +26,16 @@ def test_the_handler_named_in_the_template_is_importable_and_callable(logical_id
 
 
 def test_every_step_of_the_state_machine_has_a_function():
-    steps = {"DescribeServiceFunction", "ScaleDownFunction", "CheckDrainedFunction", "RunTaskFunction",
-             "PollTaskFunction", "ScaleUpFunction", "CheckStableFunction", "StopMigrationTaskFunction", "RollbackFunction"}
+    steps = {
+        "DescribeServiceFunction",
+        "ScaleDownFunction",
+        "CheckDrainedFunction",
+        "RunTaskFunction",
+        "PollTaskFunction",
+        "ScaleUpFunction",
+        "CheckStableFunction",
+        "StopMigrationTaskFunction",
+        "RollbackFunction",
+    }
 
     assert steps <= set(FUNCTIONS)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from workflow_support import DESCRIBE, FAIL_STATE, cause_of, last_state, tasks_entered
 
 from emulator import DROP
-
+from workflow_support import DESCRIBE, FAIL_STATE, cause_of, last_state, tasks_entered
 
 CASES = [
     # (id, input overrides, error, the field the message names)
@@ -67,7 +66,9 @@ def test_a_bad_input_fails_naming_the_field_and_changes_nothing(shared, everythi
     assert everything() == before
 
 
-@pytest.mark.parametrize("document", [["fleet", "fleet", 2], "fleet", 2, None], ids=["list", "string", "number", "null"])
+@pytest.mark.parametrize(
+    "document", [["fleet", "fleet", 2], "fleet", 2, None], ids=["list", "string", "number", "null"]
+)
 def test_an_input_that_is_not_an_object_is_invalid(shared, everything, document, request):
     aws, _ = shared
     before = everything()

@@ -59,8 +59,14 @@ def test_an_execution_started_while_another_migrates_fails_fast(aws, fleet, fast
 def test_migrations_of_two_services_in_one_cluster_run_side_by_side(aws, fleet, fast_input, state_of):
     # GIVEN a second Fleet deployment (another service) in the same cluster, serving the same older release
     network = {"awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}}
-    aws.client("ecs").create_service(cluster=fleet.cluster, serviceName="fleet-staging", taskDefinition="fleet:1",
-                                     desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+    aws.client("ecs").create_service(
+        cluster=fleet.cluster,
+        serviceName="fleet-staging",
+        taskDefinition="fleet:1",
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )
     before = state_of(fleet)
     aws.next_migration(runs_forever=True)  # production's, until the test ends it
 

@@ -8,8 +8,8 @@ names the underlying error and says that nothing was rolled back because nothing
 from __future__ import annotations
 
 import pytest
-from workflow_support import DESCRIBE, cause_of, last_state, retried_errors, tasks_entered
 
+from workflow_support import DESCRIBE, cause_of, last_state, retried_errors, tasks_entered
 
 # The Retry of the first step backs off 1+2+4+8+16 emulated seconds on lasting throttling (and the
 # SDK backs off inside each attempt); a faster clock keeps that to a second or two of test time.
@@ -42,14 +42,24 @@ def test_ecs_throttling_that_outlives_every_retry_fails_as_resource_not_found_wi
     assert everything() == before
 
 
-@pytest.mark.parametrize(("code", "attempts"), [("ServiceException", 4), ("KMSAccessDeniedException", 1)],
-                         ids=["retried-lambda-error", "lambda-error-not-retried"])
-def test_a_lambda_error_on_the_describe_step_fails_as_resource_not_found_with_nothing_changed(shared, everything,
-                                                                                              code, attempts):
+@pytest.mark.parametrize(
+    ("code", "attempts"),
+    [("ServiceException", 4), ("KMSAccessDeniedException", 1)],
+    ids=["retried-lambda-error", "lambda-error-not-retried"],
+)
+def test_a_lambda_error_on_the_describe_step_fails_as_resource_not_found_with_nothing_changed(
+    shared, everything, code, attempts
+):
     aws, fleet = shared
     before = everything()
-    aws.faults.inject("lambda", "Invoke", code=code, message="the Lambda service failed", times=None,
-                      when=lambda call: call.params["FunctionName"] == "DescribeServiceFunction")
+    aws.faults.inject(
+        "lambda",
+        "Invoke",
+        code=code,
+        message="the Lambda service failed",
+        times=None,
+        when=lambda call: call.params["FunctionName"] == "DescribeServiceFunction",
+    )
 
     run = aws.run(fleet.migration_input(poll_interval_seconds=1), name=f"lambda-{code}")
 
@@ -60,7 +70,8 @@ def test_a_lambda_error_on_the_describe_step_fails_as_resource_not_found_with_no
 
 
 def test_an_unexpected_exception_in_the_describe_step_fails_as_resource_not_found_with_nothing_changed(
-        shared, everything, monkeypatch):
+    shared, everything, monkeypatch
+):
     aws, fleet = shared
     before = everything()
     from fleet_migration import plan

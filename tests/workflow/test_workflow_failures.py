@@ -4,6 +4,8 @@ everything put back (or, for ServiceNotStable and RollbackFailed, exactly what t
 from __future__ import annotations
 
 import pytest
+
+from emulator import Emulator
 from workflow_support import (
     CHECK_STABLE,
     DESCRIBE,
@@ -20,8 +22,6 @@ from workflow_support import (
     retried_errors,
 )
 
-from emulator import Emulator
-
 
 def assert_rolled_back(run, error: str, before: dict, after: dict) -> dict:
     """The execution failed with ``error`` after a rollback that restored ``before`` exactly."""
@@ -36,8 +36,9 @@ def assert_rolled_back(run, error: str, before: dict, after: dict) -> dict:
     return cause
 
 
-def test_services_that_do_not_drain_in_time_are_a_drain_timeout_and_restored(aws, fleet, fast_input, state_of,
-                                                                              migration_tasks_left):
+def test_services_that_do_not_drain_in_time_are_a_drain_timeout_and_restored(
+    aws, fleet, fast_input, state_of, migration_tasks_left
+):
     before = state_of(fleet)
     aws.service_behaviour("fleet").stop_seconds = 1e9
 
@@ -54,20 +55,23 @@ def test_services_that_do_not_drain_in_time_are_a_drain_timeout_and_restored(aws
 def test_runtask_failures_are_task_failed_to_start_and_restored(aws, fleet, fast_input, state_of, migration_tasks_left):
     before = state_of(fleet)
     aws.ecs_sim.run_task_failures.append(
-        {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/fleet/1", "reason": "RESOURCE:MEMORY"})
+        {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/fleet/1", "reason": "RESOURCE:MEMORY"}
+    )
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
     cause = assert_rolled_back(run, "TaskFailedToStart", before, state_of(fleet))
     assert "RESOURCE:MEMORY" in cause["message"]
-    assert cause["failures"] == [{"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/fleet/1",
-                                  "reason": "RESOURCE:MEMORY"}]
+    assert cause["failures"] == [
+        {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/fleet/1", "reason": "RESOURCE:MEMORY"}
+    ]
     assert POLL_TASK not in run.states_entered
     assert migration_tasks_left() == []
 
 
-def test_a_task_that_never_runs_the_command_is_task_failed_to_start_and_restored(aws, fleet, fast_input, state_of,
-                                                                                 migration_tasks_left):
+def test_a_task_that_never_runs_the_command_is_task_failed_to_start_and_restored(
+    aws, fleet, fast_input, state_of, migration_tasks_left
+):
     before = state_of(fleet)
     aws.next_migration(fails_to_start=True, stopped_reason="CannotPullContainerError: pull access denied")
 
@@ -83,8 +87,9 @@ def test_a_task_that_never_runs_the_command_is_task_failed_to_start_and_restored
 
 
 @pytest.mark.parametrize("exit_code", [1, 2, 3, 137])
-def test_a_migration_that_exits_non_zero_is_migration_failed_and_restored(aws, fleet, fast_input, state_of,
-                                                                          migration_tasks_left, exit_code):
+def test_a_migration_that_exits_non_zero_is_migration_failed_and_restored(
+    aws, fleet, fast_input, state_of, migration_tasks_left, exit_code
+):
     before = state_of(fleet)
     aws.next_migration(exit_code=exit_code)
 
@@ -99,8 +104,9 @@ def test_a_migration_that_exits_non_zero_is_migration_failed_and_restored(aws, f
     assert migration_tasks_left() == []
 
 
-def test_a_migration_that_exits_0_after_a_spot_interruption_is_migration_failed_and_restored(aws, fleet, fast_input,
-                                                                                           state_of):
+def test_a_migration_that_exits_0_after_a_spot_interruption_is_migration_failed_and_restored(
+    aws, fleet, fast_input, state_of
+):
     # GIVEN Fargate Spot reclaims the task mid-migration, and the process exits 0 on SIGTERM
     before = state_of(fleet)
     aws.next_migration(interruption="SpotInterruption", run_seconds=1, exit_code_on_sigterm=0)
@@ -139,8 +145,9 @@ def test_after_a_timeout_the_services_come_back_only_once_the_stopped_task_has_s
         assert cause_of(run)["rolled_back"] is True
 
 
-def test_a_migration_still_running_after_the_timeout_is_stopped_and_restored(aws, fleet, fast_input, state_of,
-                                                                             migration_tasks_left):
+def test_a_migration_still_running_after_the_timeout_is_stopped_and_restored(
+    aws, fleet, fast_input, state_of, migration_tasks_left
+):
     before = state_of(fleet)
     aws.next_migration(runs_forever=True)
 
@@ -153,8 +160,9 @@ def test_a_migration_still_running_after_the_timeout_is_stopped_and_restored(aws
     assert migration_tasks_left() == []
 
 
-def test_services_that_do_not_come_back_in_time_are_not_stable_with_the_migration_kept(aws, fleet, fast_input,
-                                                                                       state_of):
+def test_services_that_do_not_come_back_in_time_are_not_stable_with_the_migration_kept(
+    aws, fleet, fast_input, state_of
+):
     # GIVEN the tasks started after the scale-down never start
     before = state_of(fleet)
     aws.service_behaviour("fleet").healthy = False
@@ -165,8 +173,10 @@ def test_services_that_do_not_come_back_in_time_are_not_stable_with_the_migratio
     cause = cause_of(run)
     assert cause["rolled_back"] is False
     assert cause["exit_code"] == 0 and cause["task_arn"].startswith("arn:aws:ecs:")
-    assert cause["services"] == [{"name": "fleet", "desired_count": 2},
-                                 {"name": "fleet-vuln-processing", "desired_count": 1}]
+    assert cause["services"] == [
+        {"name": "fleet", "desired_count": 2},
+        {"name": "fleet-vuln-processing", "desired_count": 1},
+    ]
     assert "stabilize_timeout_seconds=3" in cause["message"] and "fleet: 0 of 2 running" in cause["message"]
     assert ROLLBACK not in run.states_entered
     assert follows(run, CHECK_STABLE, FAIL_STATE["ServiceNotStable"])
@@ -174,11 +184,15 @@ def test_services_that_do_not_come_back_in_time_are_not_stable_with_the_migratio
     assert state_of(fleet) == before
 
 
-def test_a_rollback_that_cannot_restore_is_rollback_failed_with_the_commands_to_finish(aws, fleet, fast_input, state_of):
+def test_a_rollback_that_cannot_restore_is_rollback_failed_with_the_commands_to_finish(
+    aws, fleet, fast_input, state_of
+):
     # GIVEN the migration fails, and every UpdateService after the scale-down's two is refused
     before = state_of(fleet)
     aws.next_migration(exit_code=3)
-    aws.faults.inject("ecs", "UpdateService", code="AccessDeniedException", message="not authorized", times=None, after=2)
+    aws.faults.inject(
+        "ecs", "UpdateService", code="AccessDeniedException", message="not authorized", times=None, after=2
+    )
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
@@ -196,12 +210,19 @@ def test_a_rollback_that_cannot_restore_is_rollback_failed_with_the_commands_to_
     assert state_of(fleet) == before
 
 
-def test_a_rollback_step_that_cannot_run_at_all_fails_with_the_commands_prepared_up_front(aws, fleet, fast_input,
-                                                                                        state_of):
+def test_a_rollback_step_that_cannot_run_at_all_fails_with_the_commands_prepared_up_front(
+    aws, fleet, fast_input, state_of
+):
     before = state_of(fleet)
     aws.next_migration(exit_code=3)
-    aws.faults.inject("lambda", "Invoke", code="ServiceException", message="Lambda is down", times=None,
-                      when=lambda call: call.params["FunctionName"] == "RollbackFunction")
+    aws.faults.inject(
+        "lambda",
+        "Invoke",
+        code="ServiceException",
+        message="Lambda is down",
+        times=None,
+        when=lambda call: call.params["FunctionName"] == "RollbackFunction",
+    )
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 

@@ -4,6 +4,7 @@ failure of any step after the scale-down ends in a rollback that puts everything
 from __future__ import annotations
 
 import pytest
+
 from fleet_migration.aws import ATTEMPTS
 from workflow_support import (
     CHECK_DRAINED,
@@ -60,8 +61,13 @@ def test_throttling_that_outlives_the_sdk_retries_is_retried_by_the_state_machin
 
 
 def test_a_throttled_lambda_invocation_is_retried_by_the_state_machine(aws, fleet, fast_input):
-    aws.faults.inject("lambda", "Invoke", code="TooManyRequestsException", times=1,
-                      when=lambda call: call.params["FunctionName"] == "RunTaskFunction")
+    aws.faults.inject(
+        "lambda",
+        "Invoke",
+        code="TooManyRequestsException",
+        times=1,
+        when=lambda call: call.params["FunctionName"] == "RunTaskFunction",
+    )
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
@@ -91,24 +97,42 @@ def test_throttling_during_the_rollback_is_retried_and_everything_is_restored(aw
 # new counts rather than rolled back.
 LASTING = [
     pytest.param("ecs", "UpdateService", {"times": 1}, "DrainTimeout", id="scale-down-UpdateService"),
-    pytest.param("application-autoscaling", "RegisterScalableTarget", {"times": 1}, "DrainTimeout",
-                 id="scale-down-RegisterScalableTarget"),
-    pytest.param("ecs", "ListTasks", {"times": None, "after_scale_down": True}, "DrainTimeout",
-                 id="check-drained-ListTasks"),
-    pytest.param("ecs", "DescribeTasks", {"times": None, "after_scale_down": True}, "DrainTimeout",
-                 id="check-drained-DescribeTasks"),
+    pytest.param(
+        "application-autoscaling",
+        "RegisterScalableTarget",
+        {"times": 1},
+        "DrainTimeout",
+        id="scale-down-RegisterScalableTarget",
+    ),
+    pytest.param(
+        "ecs", "ListTasks", {"times": None, "after_scale_down": True}, "DrainTimeout", id="check-drained-ListTasks"
+    ),
+    pytest.param(
+        "ecs",
+        "DescribeTasks",
+        {"times": None, "after_scale_down": True},
+        "DrainTimeout",
+        id="check-drained-DescribeTasks",
+    ),
     pytest.param("ecs", "RunTask", {"times": None}, "TaskFailedToStart", id="run-task-RunTask"),
     pytest.param("ecs", "UpdateService", {"times": 1, "after": 2}, "ServiceNotStable", id="scale-up-UpdateService"),
-    pytest.param("application-autoscaling", "RegisterScalableTarget", {"times": 1, "after": 1}, "ServiceNotStable",
-                 id="scale-up-RegisterScalableTarget"),
-    pytest.param("ecs", "DescribeServices", {"times": None, "after": 1}, "ServiceNotStable",
-                 id="check-stable-DescribeServices"),
+    pytest.param(
+        "application-autoscaling",
+        "RegisterScalableTarget",
+        {"times": 1, "after": 1},
+        "ServiceNotStable",
+        id="scale-up-RegisterScalableTarget",
+    ),
+    pytest.param(
+        "ecs", "DescribeServices", {"times": None, "after": 1}, "ServiceNotStable", id="check-stable-DescribeServices"
+    ),
 ]
 
 
 @pytest.mark.parametrize(("service", "action", "fault", "error"), LASTING)
-def test_a_lasting_failure_after_the_scale_down_rolls_everything_back(aws, fleet, fast_input, state_of,
-                                                                      migration_tasks_left, service, action, fault, error):
+def test_a_lasting_failure_after_the_scale_down_rolls_everything_back(
+    aws, fleet, fast_input, state_of, migration_tasks_left, service, action, fault, error
+):
     before = state_of(fleet)
     fault = dict(fault)
     if fault.pop("one_off", False):  # only DescribeTasks on the migration task, not on the services' tasks
@@ -132,12 +156,19 @@ def test_a_lasting_failure_after_the_scale_down_rolls_everything_back(aws, fleet
     assert migration_tasks_left() == []
 
 
-def test_a_migration_task_that_cannot_be_seen_is_stopped_and_nothing_is_restored_blindly(aws, fleet, fast_input,
-                                                                                          state_of, migration_tasks_left):
+def test_a_migration_task_that_cannot_be_seen_is_stopped_and_nothing_is_restored_blindly(
+    aws, fleet, fast_input, state_of, migration_tasks_left
+):
     # GIVEN DescribeTasks on the migration task is refused for good: nobody can tell when it has STOPPED
     before = state_of(fleet)
-    aws.faults.inject("ecs", "DescribeTasks", code="AccessDeniedException", message="not authorized", times=None,
-                      when=lambda call: all(aws.ecs_sim.is_one_off(arn) for arn in call.params.get("tasks", [])))
+    aws.faults.inject(
+        "ecs",
+        "DescribeTasks",
+        code="AccessDeniedException",
+        message="not authorized",
+        times=None,
+        when=lambda call: all(aws.ecs_sim.is_one_off(arn) for arn in call.params.get("tasks", [])),
+    )
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
@@ -146,8 +177,10 @@ def test_a_migration_task_that_cannot_be_seen_is_stopped_and_nothing_is_restored
     cause = cause_of(run)
     assert (cause["original_error"], cause["rolled_back"]) == ("MigrationFailed", False)
     assert "not authorized" in cause["message"] and "nothing was restored" in cause["message"]
-    assert [c.split()[:4] for c in cause["commands"][:2]] == [["aws", "ecs", "stop-task", "--cluster"],
-                                                              ["aws", "ecs", "wait", "tasks-stopped"]]
+    assert [c.split()[:4] for c in cause["commands"][:2]] == [
+        ["aws", "ecs", "stop-task", "--cluster"],
+        ["aws", "ecs", "wait", "tasks-stopped"],
+    ]
     assert ROLLBACK not in run.states_entered
     assert migration_tasks_left() == []
     aws.faults.clear()
@@ -167,8 +200,9 @@ READ_ONLY = [
 
 
 @pytest.mark.parametrize(("function", "state"), READ_ONLY)
-def test_a_read_only_step_that_times_out_once_is_retried_and_the_migration_succeeds(aws, fleet, fast_input, state_of,
-                                                                                    function, state):
+def test_a_read_only_step_that_times_out_once_is_retried_and_the_migration_succeeds(
+    aws, fleet, fast_input, state_of, function, state
+):
     before = state_of(fleet)
     aws.lambdas.time_out(function, times=1)
 
@@ -185,9 +219,14 @@ def test_a_read_only_step_that_times_out_once_is_retried_and_the_migration_succe
 
 def test_a_read_only_step_whose_invocation_times_out_in_the_lambda_client_is_retried(aws, fleet, fast_input):
     # one step stands for the four: tests/unit/test_asl_graph.py checks that each retries this error
-    aws.faults.inject("lambda", "Invoke", code="ClientExecutionTimeoutException", message="Client execution did not "
-                      "complete before the specified timeout configuration", times=1,
-                      when=lambda call: call.params["FunctionName"] == "PollTaskFunction")
+    aws.faults.inject(
+        "lambda",
+        "Invoke",
+        code="ClientExecutionTimeoutException",
+        message="Client execution did not complete before the specified timeout configuration",
+        times=1,
+        when=lambda call: call.params["FunctionName"] == "PollTaskFunction",
+    )
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
@@ -209,8 +248,9 @@ def test_a_step_that_changes_something_and_times_out_is_not_run_again_but_rolled
     assert state_of(fleet) == before
 
 
-def test_the_rollbacks_stop_step_that_times_out_once_is_retried_and_everything_is_restored(aws, fleet, fast_input,
-                                                                                           state_of):
+def test_the_rollbacks_stop_step_that_times_out_once_is_retried_and_everything_is_restored(
+    aws, fleet, fast_input, state_of
+):
     before = state_of(fleet)
     aws.next_migration(exit_code=3)
     aws.lambdas.time_out("StopMigrationTaskFunction", times=1)

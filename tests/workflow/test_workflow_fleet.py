@@ -8,7 +8,6 @@ EventBridge or the console the service may still be on the old revision, which r
 from __future__ import annotations
 
 from emulator import Emulator, FleetDeployment
-
 from workflow_support import CHECK_STABLE, ROLLBACK, cause_of, follows, restore_by_hand
 
 
@@ -100,7 +99,7 @@ def test_tasks_that_crash_after_a_successful_migration_are_not_stable_with_the_w
     assert follows(run, CHECK_STABLE) and ROLLBACK not in run.states_entered
     cause = cause_of(run)
     assert "keep crashing" in cause["message"]
-    back = f"aws ecs update-service --cluster fleet --service fleet --task-definition fleet:1 --desired-count 2"
+    back = "aws ecs update-service --cluster fleet --service fleet --task-definition fleet:1 --desired-count 2"
     assert back in cause["commands"]
     # AND the command does what it says: Fleet's revision 1 serves on revision 2's schema
     restore_by_hand(aws, cause["commands"])

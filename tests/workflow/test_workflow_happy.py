@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from emulator import DROP, SEEDED_SUSPENDED_STATE
 from workflow_support import (
     CHECK_DRAINED,
     CHECK_STABLE,
@@ -17,8 +18,6 @@ from workflow_support import (
     tasks_entered,
 )
 
-from emulator import DROP, SEEDED_SUSPENDED_STATE
-
 MAIN_PATH = [DESCRIBE, SCALE_DOWN, CHECK_DRAINED, RUN_TASK, POLL_TASK, SCALE_UP, CHECK_STABLE]
 
 
@@ -29,19 +28,30 @@ def assert_succeeded(run) -> None:
     assert ROLLBACK not in run.states_entered
 
 
-def test_a_migration_stops_fleet_and_vuln_processing_runs_the_task_and_restores_both(aws, fleet, fast_input, state_of,
-                                                                                  migration_tasks_left):
+def test_a_migration_stops_fleet_and_vuln_processing_runs_the_task_and_restores_both(
+    aws, fleet, fast_input, state_of, migration_tasks_left
+):
     before = state_of(fleet)
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
     assert_succeeded(run)
-    assert follows(run, SCALE_DOWN, "Have the services drained?", RUN_TASK, "Has the migration finished?", SCALE_UP,
-                   "Are the services stable?", SUCCEEDED)
+    assert follows(
+        run,
+        SCALE_DOWN,
+        "Have the services drained?",
+        RUN_TASK,
+        "Has the migration finished?",
+        SCALE_UP,
+        "Are the services stable?",
+        SUCCEEDED,
+    )
     assert run.output["exit_code"] == 0
     assert run.output["task_arn"].startswith("arn:aws:ecs:us-east-1:123456789012:task/fleet/")
-    assert run.output["services"] == [{"name": "fleet", "desired_count": 2},
-                                      {"name": "fleet-vuln-processing", "desired_count": 1}]
+    assert run.output["services"] == [
+        {"name": "fleet", "desired_count": 2},
+        {"name": "fleet-vuln-processing", "desired_count": 1},
+    ]
     assert run.output["duration_seconds"] > 0
     assert state_of(fleet) == before
     assert migration_tasks_left() == []
@@ -56,7 +66,8 @@ def test_the_task_runs_the_new_revision_with_fleets_migration_command_exactly_on
     assert len(tokens) == 1
     assert call["taskDefinition"].endswith(":task-definition/fleet:2")
     assert call["overrides"] == {
-        "containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db", "--no-prompt"]}]}
+        "containerOverrides": [{"name": "fleet", "command": ["fleet", "prepare", "db", "--no-prompt"]}]
+    }
 
 
 def test_a_deployment_without_a_vuln_service_migrates_the_fleet_service_alone(aws, state_of):
@@ -80,8 +91,9 @@ def test_a_vuln_service_left_out_of_the_input_is_not_touched(aws, fleet, fast_in
     assert_succeeded(run)
     assert run.output["services"] == [{"name": "fleet", "desired_count": 2}]
     assert state_of(fleet) == before
-    vuln_tasks = aws.client("ecs").list_tasks(cluster="fleet", serviceName="fleet-vuln-processing",
-                                              desiredStatus="STOPPED")["taskArns"]
+    vuln_tasks = aws.client("ecs").list_tasks(
+        cluster="fleet", serviceName="fleet-vuln-processing", desiredStatus="STOPPED"
+    )["taskArns"]
     assert vuln_tasks == []
 
 
@@ -119,8 +131,10 @@ def test_a_null_desired_count_restores_the_count_found_before(aws, state_of):
     run = aws.run(deployment.migration_input(poll_interval_seconds=1, desired_count=None), name="fleet-fleet-r2")
 
     assert_succeeded(run)
-    assert run.output["services"] == [{"name": "fleet", "desired_count": 3},
-                                      {"name": "fleet-vuln-processing", "desired_count": 2}]
+    assert run.output["services"] == [
+        {"name": "fleet", "desired_count": 3},
+        {"name": "fleet-vuln-processing", "desired_count": 2},
+    ]
     assert state_of(deployment) == before
 
 
@@ -130,8 +144,10 @@ def test_a_given_desired_count_and_max_capacity_are_applied_to_the_fleet_service
     run = aws.run(fast_input(desired_count=4, max_capacity=6), name="fleet-fleet-r2")
 
     assert_succeeded(run)
-    assert run.output["services"] == [{"name": "fleet", "desired_count": 4},
-                                      {"name": "fleet-vuln-processing", "desired_count": 1}]
+    assert run.output["services"] == [
+        {"name": "fleet", "desired_count": 4},
+        {"name": "fleet-vuln-processing", "desired_count": 1},
+    ]
     assert state_of(fleet) == {
         "fleet": {**before["fleet"], "desired_count": 4, "max_capacity": 6},
         "fleet-vuln-processing": before["fleet-vuln-processing"],
@@ -156,7 +172,9 @@ def test_a_min_capacity_above_zero_keeps_that_many_tasks_during_the_migration(aw
     ecs = aws.client("ecs")
     # fleet went from 2 tasks to 1 and back: one task stopped; vuln processing runs 1 and kept it
     assert len(ecs.list_tasks(cluster="fleet", serviceName="fleet", desiredStatus="STOPPED")["taskArns"]) == 1
-    assert ecs.list_tasks(cluster="fleet", serviceName="fleet-vuln-processing", desiredStatus="STOPPED")["taskArns"] == []
+    assert (
+        ecs.list_tasks(cluster="fleet", serviceName="fleet-vuln-processing", desiredStatus="STOPPED")["taskArns"] == []
+    )
     assert state_of(fleet) == before
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from emulator import Emulator
-
 from workflow_support import DESCRIBE, FAIL_STATE, cause_of, follows
 
 
@@ -30,8 +29,9 @@ def _abort_and_let_its_task_end(aws: Emulator, document: dict, name: str) -> Non
     assert aws.ecs_sim.running_tasks(one_off=True) == []
 
 
-def test_a_migration_task_left_running_by_an_aborted_execution_blocks_the_next_attempt(aws, fleet, fast_input,
-                                                                                       state_of):
+def test_a_migration_task_left_running_by_an_aborted_execution_blocks_the_next_attempt(
+    aws, fleet, fast_input, state_of
+):
     # GIVEN an execution stopped while its migration task runs (that task goes on running)
     aws.next_migration(runs_forever=True)
     _abort_while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
@@ -49,8 +49,9 @@ def test_a_migration_task_left_running_by_an_aborted_execution_blocks_the_next_a
     assert state_of(fleet) == left_behind
 
 
-def test_a_migration_task_still_stopping_after_an_aborted_execution_blocks_the_next_attempt(aws, fleet, fast_input,
-                                                                                           state_of):
+def test_a_migration_task_still_stopping_after_an_aborted_execution_blocks_the_next_attempt(
+    aws, fleet, fast_input, state_of
+):
     # GIVEN an aborted execution whose migration task an operator stopped, but which ignores SIGTERM: it runs
     # on until SIGKILL (here an EC2 agent's hour), and ListTasks no longer lists it by startedBy alone
     aws.next_migration(runs_forever=True, exits_on_sigterm_after=None, stop_timeout=3600)
@@ -68,8 +69,9 @@ def test_a_migration_task_still_stopping_after_an_aborted_execution_blocks_the_n
     assert state_of(fleet) == left_behind
 
 
-def test_the_next_attempt_after_an_aborted_execution_restores_what_was_there_before_it(aws, fleet, fast_input,
-                                                                                       state_of):
+def test_the_next_attempt_after_an_aborted_execution_restores_what_was_there_before_it(
+    aws, fleet, fast_input, state_of
+):
     # GIVEN an execution stopped mid-migration: Fleet left at 0 tasks with autoscaling held at 0..0
     before = state_of(fleet)
     aws.next_migration(exit_code=0, run_seconds=3)
@@ -83,13 +85,11 @@ def test_the_next_attempt_after_an_aborted_execution_restores_what_was_there_bef
 
     # THEN "before" is what the aborted execution found, not what it left behind
     assert run.status == "SUCCEEDED", run.cause
-    assert {s["name"]: s["desired_count"] for s in run.output["services"]} == {
-        fleet.service: 2, fleet.vuln_service: 1}
+    assert {s["name"]: s["desired_count"] for s in run.output["services"]} == {fleet.service: 2, fleet.vuln_service: 1}
     assert state_of(fleet) == before
 
 
-def test_a_failure_after_an_aborted_execution_rolls_back_to_what_was_there_before_it(aws, fleet, fast_input,
-                                                                                     state_of):
+def test_a_failure_after_an_aborted_execution_rolls_back_to_what_was_there_before_it(aws, fleet, fast_input, state_of):
     before = state_of(fleet)
     _abort_and_let_its_task_end(aws, fast_input(), "fleet-fleet-r2")
     aws.next_migration(exit_code=1)
@@ -109,8 +109,11 @@ def test_min_capacity_above_a_services_count_never_scales_it_up(aws, fleet, fast
 
     # THEN no service was ever asked for more tasks than it had
     assert run.status == "SUCCEEDED", run.cause
-    asked = [(details["service"], details["desired_count"]) for _, call, details in aws.ecs_sim.call_log
-             if call == "UpdateService"]
+    asked = [
+        (details["service"], details["desired_count"])
+        for _, call, details in aws.ecs_sim.call_log
+        if call == "UpdateService"
+    ]
     assert (fleet.vuln_service, 1) in asked and (fleet.vuln_service, 2) not in asked
 
 
@@ -134,10 +137,17 @@ def test_a_service_put_right_by_hand_after_an_abort_keeps_what_the_operator_set(
     # GIVEN an aborted migration, after which an operator restored the services with other values
     _abort_and_let_its_task_end(aws, fast_input(), "fleet-fleet-r2")
     aws.client("application-autoscaling").register_scalable_target(
-        ServiceNamespace="ecs", ResourceId=f"service/{fleet.cluster}/{fleet.service}",
-        ScalableDimension="ecs:service:DesiredCount", MinCapacity=3, MaxCapacity=20,
-        SuspendedState={"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
-                        "ScheduledScalingSuspended": False})
+        ServiceNamespace="ecs",
+        ResourceId=f"service/{fleet.cluster}/{fleet.service}",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=3,
+        MaxCapacity=20,
+        SuspendedState={
+            "DynamicScalingInSuspended": False,
+            "DynamicScalingOutSuspended": False,
+            "ScheduledScalingSuspended": False,
+        },
+    )
     aws.client("ecs").update_service(cluster=fleet.cluster, service=fleet.service, desiredCount=3)
     aws.client("ecs").update_service(cluster=fleet.cluster, service=fleet.vuln_service, desiredCount=1)
     set_by_hand = state_of(fleet)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from workflow_support import DESCRIBE, FAIL_STATE, ROLLBACK, SUCCEEDED, last_state, tasks_entered
 
 from emulator import DROP, EC2_CAPACITY_PROVIDER
+from workflow_support import DESCRIBE, FAIL_STATE, ROLLBACK, SUCCEEDED, last_state, tasks_entered
 
 SPOT = [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
 
@@ -15,15 +15,20 @@ def only_run_task_call(aws) -> dict:
     return call
 
 
-@pytest.mark.parametrize("strategy", [SPOT, [{"capacityProvider": EC2_CAPACITY_PROVIDER, "weight": 1, "base": 1}]],
-                         ids=["fargate-spot", "ec2-capacity-provider"])
+@pytest.mark.parametrize(
+    "strategy",
+    [SPOT, [{"capacityProvider": EC2_CAPACITY_PROVIDER, "weight": 1, "base": 1}]],
+    ids=["fargate-spot", "ec2-capacity-provider"],
+)
 def test_a_service_on_a_capacity_provider_strategy_has_its_migration_task_run_on_the_same_strategy(
-        aws, state_of, strategy):
+    aws, state_of, strategy
+):
     deployment = aws.seed_fleet(capacity_provider_strategy=strategy)
     before = state_of(deployment)
 
-    run = aws.run(deployment.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP),
-                  name="fleet-fleet-r2")
+    run = aws.run(
+        deployment.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP), name="fleet-fleet-r2"
+    )
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     call = only_run_task_call(aws)
@@ -45,42 +50,76 @@ def test_a_service_with_a_platform_version_has_its_migration_task_run_on_that_ve
 
 
 def test_an_input_without_a_network_runs_the_task_in_the_services_subnets_and_security_groups(aws, fleet):
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP), name="fleet-fleet-r2")
+    run = aws.run(
+        fleet.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP), name="fleet-fleet-r2"
+    )
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
-    assert only_run_task_call(aws)["networkConfiguration"] == {"awsvpcConfiguration": {
-        "subnets": fleet.subnets, "securityGroups": fleet.security_groups, "assignPublicIp": "DISABLED"}}
+    assert only_run_task_call(aws)["networkConfiguration"] == {
+        "awsvpcConfiguration": {
+            "subnets": fleet.subnets,
+            "securityGroups": fleet.security_groups,
+            "assignPublicIp": "DISABLED",
+        }
+    }
 
 
 def test_the_input_network_wins_over_the_services(aws, fleet):
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, subnets=fleet.subnets[:1], assign_public_ip=True),
-                  name="fleet-fleet-r2")
+    run = aws.run(
+        fleet.migration_input(poll_interval_seconds=1, subnets=fleet.subnets[:1], assign_public_ip=True),
+        name="fleet-fleet-r2",
+    )
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
-    assert only_run_task_call(aws)["networkConfiguration"] == {"awsvpcConfiguration": {
-        "subnets": fleet.subnets[:1], "securityGroups": fleet.security_groups, "assignPublicIp": "ENABLED"}}
+    assert only_run_task_call(aws)["networkConfiguration"] == {
+        "awsvpcConfiguration": {
+            "subnets": fleet.subnets[:1],
+            "securityGroups": fleet.security_groups,
+            "assignPublicIp": "ENABLED",
+        }
+    }
 
 
 def register_revision(aws, fleet, **shape) -> int:
     """A new revision of the Fleet family with another network mode or compatibility."""
     ecs = aws.client("ecs")
-    current = ecs.describe_task_definition(taskDefinition=f"{fleet.task_definition}:{fleet.latest_revision}")["taskDefinition"]
-    registered = ecs.register_task_definition(family=fleet.task_definition, containerDefinitions=current["containerDefinitions"],
-                                              cpu="512", memory="1024", **shape)["taskDefinition"]
+    current = ecs.describe_task_definition(taskDefinition=f"{fleet.task_definition}:{fleet.latest_revision}")[
+        "taskDefinition"
+    ]
+    registered = ecs.register_task_definition(
+        family=fleet.task_definition,
+        containerDefinitions=current["containerDefinitions"],
+        cpu="512",
+        memory="1024",
+        **shape,
+    )["taskDefinition"]
     return registered["revision"]
 
 
-@pytest.mark.parametrize(("shape", "launch_type"), [
-    ({"networkMode": "bridge", "requiresCompatibilities": ["EC2"]}, DROP),
-    ({"networkMode": "bridge", "requiresCompatibilities": ["EC2"]}, "FARGATE"),
-], ids=["ec2-only-revision-for-a-fargate-service", "ec2-only-revision-with-launch-type-fargate"])
-def test_a_revision_that_cannot_run_where_the_task_would_run_fails_first_with_nothing_changed(aws, fleet, state_of, shape,
-                                                                                              launch_type):
+@pytest.mark.parametrize(
+    ("shape", "launch_type"),
+    [
+        ({"networkMode": "bridge", "requiresCompatibilities": ["EC2"]}, DROP),
+        ({"networkMode": "bridge", "requiresCompatibilities": ["EC2"]}, "FARGATE"),
+    ],
+    ids=["ec2-only-revision-for-a-fargate-service", "ec2-only-revision-with-launch-type-fargate"],
+)
+def test_a_revision_that_cannot_run_where_the_task_would_run_fails_first_with_nothing_changed(
+    aws, fleet, state_of, shape, launch_type
+):
     revision = register_revision(aws, fleet, **shape)
     before = state_of(fleet)
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision, subnets=DROP,
-                                        security_groups=DROP, launch_type=launch_type), name="fleet-fleet-r3")
+    run = aws.run(
+        fleet.migration_input(
+            poll_interval_seconds=1,
+            task_definition_revision=revision,
+            subnets=DROP,
+            security_groups=DROP,
+            launch_type=launch_type,
+        ),
+        name="fleet-fleet-r3",
+    )
 
     assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.cause
     assert tasks_entered(run) == [DESCRIBE] and last_state(run) == FAIL_STATE["InvalidInput"]
@@ -91,8 +130,16 @@ def test_a_revision_that_cannot_run_where_the_task_would_run_fails_first_with_no
 def test_a_bridge_mode_revision_runs_on_ec2_without_a_network_configuration(aws, fleet):
     revision = register_revision(aws, fleet, networkMode="bridge", requiresCompatibilities=["EC2"])
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision, subnets=DROP,
-                                        security_groups=DROP, launch_type="EC2"), name="fleet-fleet-r3")
+    run = aws.run(
+        fleet.migration_input(
+            poll_interval_seconds=1,
+            task_definition_revision=revision,
+            subnets=DROP,
+            security_groups=DROP,
+            launch_type="EC2",
+        ),
+        name="fleet-fleet-r3",
+    )
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     assert only_run_task_call(aws)["networkConfiguration"] is None
@@ -100,7 +147,8 @@ def test_a_bridge_mode_revision_runs_on_ec2_without_a_network_configuration(aws,
 
 @pytest.mark.parametrize("launch_type", ["EC2", "FARGATE"])
 def test_a_migration_runs_its_task_with_the_launch_type_asked_for_and_restores_the_services(
-        aws, fleet, fast_input, state_of, migration_tasks_left, launch_type):
+    aws, fleet, fast_input, state_of, migration_tasks_left, launch_type
+):
     before = state_of(fleet)
 
     run = aws.run(fast_input(launch_type=launch_type), name=f"fleet-fleet-r2-{launch_type.lower()}")
@@ -131,13 +179,16 @@ def capacity(aws, fleet) -> tuple[int, dict[str, int]]:
     """The container instance's running task count and remaining CPU and memory (what EC2 tasks hold)."""
     aws.ecs_sim.tick()
     (instance,) = aws.client("ecs").describe_container_instances(
-        cluster=fleet.cluster, containerInstances=[fleet.extra["container_instance"]["arn"]])["containerInstances"]
-    return instance["runningTasksCount"], {r["name"]: r["integerValue"] for r in instance["remainingResources"]
-                                           if r["name"] in ("CPU", "MEMORY")}
+        cluster=fleet.cluster, containerInstances=[fleet.extra["container_instance"]["arn"]]
+    )["containerInstances"]
+    return instance["runningTasksCount"], {
+        r["name"]: r["integerValue"] for r in instance["remainingResources"] if r["name"] in ("CPU", "MEMORY")
+    }
 
 
-def test_an_ec2_migration_task_follows_the_simulated_lifecycle_and_gives_back_its_capacity(aws, fleet, fast_input,
-                                                                                           state_of):
+def test_an_ec2_migration_task_follows_the_simulated_lifecycle_and_gives_back_its_capacity(
+    aws, fleet, fast_input, state_of
+):
     before, idle = state_of(fleet), capacity(aws, fleet)
     aws.next_migration(exit_code=3)
 
@@ -149,8 +200,9 @@ def test_an_ec2_migration_task_follows_the_simulated_lifecycle_and_gives_back_it
     assert capacity(aws, fleet) == idle
 
 
-def test_a_timed_out_ec2_migration_task_is_stopped_and_gives_back_its_capacity_once(aws, fleet, fast_input, state_of,
-                                                                                    migration_tasks_left):
+def test_a_timed_out_ec2_migration_task_is_stopped_and_gives_back_its_capacity_once(
+    aws, fleet, fast_input, state_of, migration_tasks_left
+):
     before, idle = state_of(fleet), capacity(aws, fleet)
     aws.next_migration(runs_forever=True)
 
@@ -171,8 +223,12 @@ def test_ec2_tasks_one_after_another_do_not_run_out_of_capacity(aws, fleet):
     network = {"awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}}
 
     for _ in range(9):
-        started = ecs.run_task(cluster=fleet.cluster, taskDefinition=f"{fleet.task_definition}:{fleet.latest_revision}",
-                               launchType="EC2", networkConfiguration=network)
+        started = ecs.run_task(
+            cluster=fleet.cluster,
+            taskDefinition=f"{fleet.task_definition}:{fleet.latest_revision}",
+            launchType="EC2",
+            networkConfiguration=network,
+        )
         assert [task["launchType"] for task in started["tasks"]] == ["EC2"], started["failures"]
         aws.clock.advance(5)  # the task runs and exits
 

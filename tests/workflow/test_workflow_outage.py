@@ -6,12 +6,17 @@ import time
 
 from emulator import Emulator, FleetDeployment
 from emulator.fleet import image_for_revision
-
 from workflow_support import DESCRIBE, FAIL_STATE, SUCCEEDED, cause_of, follows, tasks_entered
 
 DELAY = "deregistration_delay.timeout_seconds"
-CHANGES = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalableTarget"), ("ecs", "RunTask"),
-           ("elbv2", "ModifyTargetGroupAttributes"), ("elbv2", "CreateRule"), ("elbv2", "DeleteRule")]
+CHANGES = [
+    ("ecs", "UpdateService"),
+    ("application-autoscaling", "RegisterScalableTarget"),
+    ("ecs", "RunTask"),
+    ("elbv2", "ModifyTargetGroupAttributes"),
+    ("elbv2", "CreateRule"),
+    ("elbv2", "DeleteRule"),
+]
 
 
 def delay(aws: Emulator, fleet: FleetDeployment) -> int:
@@ -20,12 +25,15 @@ def delay(aws: Emulator, fleet: FleetDeployment) -> int:
 
 
 def set_delay(aws: Emulator, fleet: FleetDeployment, seconds: int) -> None:
-    aws.client("elbv2").modify_target_group_attributes(TargetGroupArn=fleet.target_group_arn,
-                                                       Attributes=[{"Key": DELAY, "Value": str(seconds)}])
+    aws.client("elbv2").modify_target_group_attributes(
+        TargetGroupArn=fleet.target_group_arn, Attributes=[{"Key": DELAY, "Value": str(seconds)}]
+    )
 
 
 def listener_rules(aws: Emulator, fleet: FleetDeployment) -> list[dict]:
-    return [r for r in aws.client("elbv2").describe_rules(ListenerArn=fleet.listener_arn)["Rules"] if not r["IsDefault"]]
+    return [
+        r for r in aws.client("elbv2").describe_rules(ListenerArn=fleet.listener_arn)["Rules"] if not r["IsDefault"]
+    ]
 
 
 def abort_and_stop_its_task(aws: Emulator, fleet: FleetDeployment, arn: str, task: str) -> None:
@@ -49,6 +57,7 @@ def while_the_migration_runs(aws: Emulator, document: dict, name: str) -> tuple[
 
 
 # -- nothing to migrate ---------------------------------------------------------------------------------
+
 
 def test_a_configuration_only_revision_succeeds_at_once_changing_nothing(aws):
     # GIVEN revision 2 changes the configuration only: the same Fleet image as revision 1, which serves
@@ -88,6 +97,7 @@ def test_a_first_deploy_with_no_serving_task_is_migrated_even_with_the_same_imag
 
 # -- draining fast --------------------------------------------------------------------------------------
 
+
 def test_the_deregistration_delay_is_lowered_while_the_services_go_down_and_put_back_after(aws, fleet, fast_input):
     set_delay(aws, fleet, 300)
     arn, task = while_the_migration_runs(aws, fast_input(), "fleet-fleet-r2")
@@ -105,8 +115,12 @@ def test_the_drain_takes_the_lowered_delay_not_the_target_groups_own(aws, fleet,
     run = aws.run(fast_input(), name="fleet-fleet-r2")
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
-    drained = next(e for e in run.events if e.get("stateEnteredEventDetails", {}).get("name") == "Is a snapshot wanted?")
-    started = next(e for e in run.events if e.get("stateEnteredEventDetails", {}).get("name") == "Scale the services down")
+    drained = next(
+        e for e in run.events if e.get("stateEnteredEventDetails", {}).get("name") == "Is a snapshot wanted?"
+    )
+    started = next(
+        e for e in run.events if e.get("stateEnteredEventDetails", {}).get("name") == "Scale the services down"
+    )
     # emulated seconds: well under the group's own 300 s
     assert (drained["timestamp"] - started["timestamp"]).total_seconds() * aws.clock.speed < 60
 
@@ -119,7 +133,9 @@ def test_the_rollback_puts_the_deregistration_delay_back(aws, fleet, fast_input)
 
     assert run.error == "MigrationFailed"
     assert delay(aws, fleet) == 120
-    assert cause_of(run)["target_groups"] == [{"target_group": fleet.target_group_arn, "deregistration_delay_seconds": 120}]
+    assert cause_of(run)["target_groups"] == [
+        {"target_group": fleet.target_group_arn, "deregistration_delay_seconds": 120}
+    ]
 
 
 def test_a_later_execution_puts_back_the_delay_an_aborted_one_left_lowered(aws, fleet, fast_input):
@@ -156,9 +172,11 @@ def test_a_target_group_already_draining_faster_is_left_alone(aws, fleet, fast_i
 
 # -- the maintenance page -------------------------------------------------------------------------------
 
+
 def test_the_maintenance_page_answers_while_fleet_is_down_and_goes_once_fleet_serves(aws, fleet, fast_input):
-    arn, task = while_the_migration_runs(aws, fast_input(maintenance_page=True, maintenance_message="Upgrading."),
-                                         "fleet-fleet-r2")
+    arn, task = while_the_migration_runs(
+        aws, fast_input(maintenance_page=True, maintenance_message="Upgrading."), "fleet-fleet-r2"
+    )
 
     assert aws.elb.answer(fleet.listener_arn) == (503, "text/plain", "Upgrading.")
 
@@ -199,9 +217,11 @@ def test_a_later_execution_takes_down_the_page_an_aborted_one_left(aws, fleet, f
 
 def test_a_listener_with_no_priority_free_above_its_rules_is_invalid_input_changing_nothing(aws, fleet, fast_input):
     aws.client("elbv2").create_rule(
-        ListenerArn=fleet.listener_arn, Priority=1,
+        ListenerArn=fleet.listener_arn,
+        Priority=1,
         Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}],
-        Actions=[{"Type": "forward", "TargetGroupArn": fleet.target_group_arn}])
+        Actions=[{"Type": "forward", "TargetGroupArn": fleet.target_group_arn}],
+    )
     before = [aws.faults.calls[call] for call in CHANGES]
 
     run = aws.run(fast_input(maintenance_page=True), name="fleet-fleet-r2")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from fleet_migration import preflight
 from workflow_support import DESCRIBE, cause_of, last_state, tasks_entered
 
@@ -21,7 +22,11 @@ def register(aws, family: str = "fleet", **roles: str) -> int:
     """Register a revision like the seeded ones, with other roles or another family; its revision number."""
     account = "arn:aws:iam::123456789012:role"
     definition = aws.client("ecs").register_task_definition(
-        family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE", "EC2"], cpu="512", memory="1024",
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE", "EC2"],
+        cpu="512",
+        memory="1024",
         executionRoleArn=roles.get("executionRoleArn", f"{account}/fleet-execution"),
         taskRoleArn=roles.get("taskRoleArn", f"{account}/fleet-task"),
         containerDefinitions=[{"name": "fleet", "image": "fleetdm/fleet:v4.60.0", "memory": 1024, "essential": True}],
@@ -39,8 +44,11 @@ def assert_refused_before_anything_changed(run, field: str) -> dict:
     return cause
 
 
-@pytest.mark.parametrize("command", [["sh", "-c", "env"], ["fleet", "serve"], ["fleet", "prepare", "db", "--dev"]],
-                         ids=["a-shell", "another-fleet-command", "another-flag"])
+@pytest.mark.parametrize(
+    "command",
+    [["sh", "-c", "env"], ["fleet", "serve"], ["fleet", "prepare", "db", "--dev"]],
+    ids=["a-shell", "another-fleet-command", "another-flag"],
+)
 def test_a_command_the_deployment_does_not_allow_is_refused(shared, everything, command):
     aws, fleet = shared
     before = everything()
@@ -65,7 +73,9 @@ def test_the_deployment_s_allowed_commands_are_the_ones_accepted(shared, everyth
     assert everything() == before
 
 
-@pytest.mark.parametrize(("key", "parameter"), [("taskRoleArn", "TaskRoleArn"), ("executionRoleArn", "TaskExecutionRoleArn")])
+@pytest.mark.parametrize(
+    ("key", "parameter"), [("taskRoleArn", "TaskRoleArn"), ("executionRoleArn", "TaskExecutionRoleArn")]
+)
 def test_a_revision_with_a_role_the_deployment_may_not_pass_is_refused(shared, everything, key, parameter):
     # GIVEN a new revision whose role is not one the stack's iam:PassRole names
     aws, fleet = shared
@@ -85,8 +95,12 @@ def test_a_family_the_deployment_may_not_run_is_refused(shared, everything):
     revision = register(aws, family="fleet-preview")
     before = everything()
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, task_definition="fleet-preview",
-                                        task_definition_revision=revision), name="another-family")
+    run = aws.run(
+        fleet.migration_input(
+            poll_interval_seconds=1, task_definition="fleet-preview", task_definition_revision=revision
+        ),
+        name="another-family",
+    )
 
     cause = assert_refused_before_anything_changed(run, "task_definition")
     assert "TaskDefinitionFamily=fleet-preview" in cause["message"]

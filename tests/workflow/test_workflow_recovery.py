@@ -12,6 +12,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+
 from emulator import Emulator
 from workflow_support import CHECK_DRAINED, FAIL_STATE, ROLLBACK, RUN_TASK, SUCCEEDED, cause_of, follows
 
@@ -52,7 +53,7 @@ def test_the_snapshot_is_taken_after_the_drain_and_available_before_the_migratio
 
     assert run.status == "SUCCEEDED", run.cause
     assert follows(run, CHECK_DRAINED, TAKE, CHECK, RUN_TASK, SUCCEEDED)
-    (created_at, call, name), = aws.rds_sim.call_log
+    ((created_at, call, name),) = aws.rds_sim.call_log
     run_task_at = next(at for at, what, _ in aws.ecs_sim.call_log if what == "RunTask")
     assert call == "CreateDBClusterSnapshot" and created_at + 3 <= run_task_at
     snapshot = run.output["snapshot"]
@@ -70,7 +71,8 @@ def test_an_rds_instance_snapshot_comes_with_its_restore_command(aws, fleet, fas
     assert snapshot["type"] == "instance" and snapshot["arn"].endswith(f":snapshot:{snapshot['snapshot_identifier']}")
     assert snapshot["restore_command"].startswith(
         "aws rds restore-db-instance-from-db-snapshot --db-instance-identifier fleet-mysql-restored "
-        f"--db-snapshot-identifier {snapshot['snapshot_identifier']}")
+        f"--db-snapshot-identifier {snapshot['snapshot_identifier']}"
+    )
 
 
 def test_without_a_database_no_snapshot_step_runs(aws, fleet, fast_input):
@@ -81,13 +83,15 @@ def test_without_a_database_no_snapshot_step_runs(aws, fleet, fast_input):
     assert aws.rds_sim.call_log == []
 
 
-def test_a_snapshot_that_outlives_its_timeout_ends_the_migration_before_it_starts_restored(aws, fleet, fast_input,
-                                                                                           state_of):
+def test_a_snapshot_that_outlives_its_timeout_ends_the_migration_before_it_starts_restored(
+    aws, fleet, fast_input, state_of
+):
     before = state_of(fleet)
     aws.next_snapshot(creating_seconds=1e9)
 
-    execution = aws.start(fast_input(db_cluster_identifier=fleet.db_cluster, snapshot_timeout_seconds=60),
-                          name="fleet-fleet-r2")
+    execution = aws.start(
+        fast_input(db_cluster_identifier=fleet.db_cluster, snapshot_timeout_seconds=60), name="fleet-fleet-r2"
+    )
     wait_for(lambda: aws.rds_sim.call_log)
     aws.clock.advance(61)
     run = aws.wait(execution)
@@ -123,8 +127,10 @@ def test_rds_refusing_the_snapshot_ends_the_migration_before_it_starts_restored(
 
 def test_a_failed_migration_cause_carries_the_log_tail_and_the_snapshot(aws, fleet, fast_input, state_of):
     before = state_of(fleet)
-    aws.next_migration(exit_code=2, log_lines=(*(f"Migrating step {n}" for n in range(30)),
-                                               "Error 1146: Table 'fleet.hosts' doesn't exist"))
+    aws.next_migration(
+        exit_code=2,
+        log_lines=(*(f"Migrating step {n}" for n in range(30)), "Error 1146: Table 'fleet.hosts' doesn't exist"),
+    )
 
     run = aws.run(fast_input(db_cluster_identifier=fleet.db_cluster), name="fleet-fleet-r2")
 
@@ -140,8 +146,9 @@ def test_a_failed_migration_cause_carries_the_log_tail_and_the_snapshot(aws, fle
 def test_services_not_stable_after_the_migration_still_name_the_snapshot(aws, fleet, fast_input):
     aws.service_behaviour("fleet").healthy = False
 
-    run = aws.run(fast_input(db_instance_identifier=fleet.db_instance, stabilize_timeout_seconds=3),
-                  name="fleet-fleet-r2")
+    run = aws.run(
+        fast_input(db_instance_identifier=fleet.db_instance, stabilize_timeout_seconds=3), name="fleet-fleet-r2"
+    )
 
     assert run.error == "ServiceNotStable"
     snapshot = cause_of(run)["snapshot"]
@@ -149,8 +156,9 @@ def test_services_not_stable_after_the_migration_still_name_the_snapshot(aws, fl
     assert "log_tail" not in cause_of(run)
 
 
-def test_a_timed_out_migration_cause_carries_the_lines_it_printed_before_it_was_stopped(aws, fleet, fast_input,
-                                                                                        state_of):
+def test_a_timed_out_migration_cause_carries_the_lines_it_printed_before_it_was_stopped(
+    aws, fleet, fast_input, state_of
+):
     before = state_of(fleet)
     aws.next_migration(runs_forever=True, log_lines=("Running migration 20240101000000_add_hosts_index",))
 
@@ -191,8 +199,9 @@ def test_the_task_size_reaches_runtask_as_overrides(aws, fleet, fast_input):
     assert (overrides["cpu"], overrides["memory"]) == ("2048", "8192")
 
 
-def test_a_cpu_override_that_does_not_fit_the_revisions_memory_is_refused_before_anything_changes(aws, fleet,
-                                                                                                 fast_input, state_of):
+def test_a_cpu_override_that_does_not_fit_the_revisions_memory_is_refused_before_anything_changes(
+    aws, fleet, fast_input, state_of
+):
     before = state_of(fleet)
 
     run = aws.run(fast_input(task_cpu="4096"), name="fleet-fleet-r2")  # the revision has 1024 MiB
@@ -205,9 +214,12 @@ def test_a_cpu_override_that_does_not_fit_the_revisions_memory_is_refused_before
 def test_the_emulator_refuses_a_fargate_task_size_ecs_has_no_configuration_for(aws, fleet):
     with pytest.raises(ClientError) as caught:
         aws.client("ecs").run_task(
-            cluster=fleet.cluster, taskDefinition=f"{fleet.task_definition}:1", launchType="FARGATE",
+            cluster=fleet.cluster,
+            taskDefinition=f"{fleet.task_definition}:1",
+            launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {"subnets": fleet.subnets}},
-            overrides={"cpu": "1024", "memory": "16384"})
+            overrides={"cpu": "1024", "memory": "16384"},
+        )
 
     assert caught.value.response["Error"]["Code"] == "ClientException"
     assert "No Fargate configuration exists" in caught.value.response["Error"]["Message"]

@@ -6,12 +6,15 @@ from __future__ import annotations
 import time
 
 from emulator import Emulator, ExecutionRun
-
 from workflow_support import FAIL_STATE, ROLLBACK, cause_of, last_state
 
 STOP_BEFORE_ROLLBACK = "Stop the migration task before rolling back"
-WATCHED = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalableTarget"), ("ecs", "RunTask"),
-           ("ecs", "StopTask")]
+WATCHED = [
+    ("ecs", "UpdateService"),
+    ("application-autoscaling", "RegisterScalableTarget"),
+    ("ecs", "RunTask"),
+    ("ecs", "StopTask"),
+]
 
 
 def _entered_since_the_redrive(run: ExecutionRun) -> list[str]:

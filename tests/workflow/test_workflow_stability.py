@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from workflow_support import CHECK_STABLE, ROLLBACK, SCALE_UP, cause_of, follows
-
 from emulator import SEEDED_SUSPENDED_STATE
+from workflow_support import CHECK_STABLE, ROLLBACK, SCALE_UP, cause_of, follows
 
 
 def assert_not_stable_and_left_at_the_requested_count(aws, run, fleet) -> dict:
@@ -49,9 +48,9 @@ def test_a_rollout_to_the_new_revision_under_way_is_waited_for_until_it_complete
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     (service,) = ecs.describe_services(cluster="fleet", services=["fleet"])["services"]
-    (primary,) = service["deployments"]
+    (primary,) = [d for d in service["deployments"] if d["status"] == "PRIMARY"]
     assert (primary["rolloutState"], primary["taskDefinition"].rsplit("/", 1)[-1]) == ("COMPLETED", "fleet:3")
-    assert service["runningCount"] == service["desiredCount"] == 2
+    assert primary["runningCount"] == service["desiredCount"] == 2
 
 
 def test_a_restore_after_a_failure_keeps_the_targets_suspended_state_exactly(aws, fleet, fast_input, state_of):

@@ -5,9 +5,9 @@ really runs on Fargate), and a DAEMON service, which takes no desired count."""
 from __future__ import annotations
 
 import pytest
-from workflow_support import DESCRIBE, FAIL_STATE, cause_of, follows
 
 from emulator import DROP, EC2_CAPACITY_PROVIDER
+from workflow_support import DESCRIBE, FAIL_STATE, cause_of, follows
 
 SIDECAR = {"name": "otel-collector", "image": "otel/opentelemetry-collector:0.100.0", "essential": False}
 
@@ -42,20 +42,23 @@ def test_task_memory_becomes_the_migration_containers_own_limit(aws, fleet, fast
 def test_the_migration_container_gets_what_the_other_containers_leave_of_task_memory(aws, fleet, fast_input):
     revision = register_with_sidecar(aws, fleet, memoryReservation=256)
 
-    run = aws.run(fast_input(task_definition_revision=revision, task_cpu="1024", task_memory="4096"),
-                  name="fleet-fleet-r3")
+    run = aws.run(
+        fast_input(task_definition_revision=revision, task_cpu="1024", task_memory="4096"), name="fleet-fleet-r3"
+    )
 
     assert run.status == "SUCCEEDED", run.cause
     assert container_override(aws)["memory"] == 4096 - 256
 
 
-def test_task_memory_the_other_containers_take_whole_is_refused_before_anything_changes(aws, fleet, fast_input,
-                                                                                      state_of):
+def test_task_memory_the_other_containers_take_whole_is_refused_before_anything_changes(
+    aws, fleet, fast_input, state_of
+):
     revision = register_with_sidecar(aws, fleet, memory=2048)
     before = state_of(fleet)
 
-    run = aws.run(fast_input(task_definition_revision=revision, task_cpu="512", task_memory="2048"),
-                  name="fleet-fleet-r3")
+    run = aws.run(
+        fast_input(task_definition_revision=revision, task_cpu="512", task_memory="2048"), name="fleet-fleet-r3"
+    )
 
     assert (run.status, run.error) == ("FAILED", "InvalidInput")
     cause = cause_of(run)
@@ -67,8 +70,12 @@ def test_task_memory_the_other_containers_take_whole_is_refused_before_anything_
 def test_on_an_ec2_capacity_provider_the_task_size_is_not_held_to_fargates_table(aws, state_of):
     deployment = aws.seed_fleet(capacity_provider_strategy=[{"capacityProvider": EC2_CAPACITY_PROVIDER, "weight": 1}])
 
-    run = aws.run(deployment.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP,
-                                             task_cpu="768", task_memory="3000"), name="fleet-fleet-r2")
+    run = aws.run(
+        deployment.migration_input(
+            poll_interval_seconds=1, subnets=DROP, security_groups=DROP, task_cpu="768", task_memory="3000"
+        ),
+        name="fleet-fleet-r2",
+    )
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     overrides = aws.ecs_sim.run_task_calls[-1]["overrides"]
@@ -77,12 +84,14 @@ def test_on_an_ec2_capacity_provider_the_task_size_is_not_held_to_fargates_table
 
 @pytest.mark.parametrize("provider", ["FARGATE", "FARGATE_SPOT"])
 def test_on_fargate_capacity_providers_a_size_outside_fargates_table_is_refused_before_anything_changes(
-        aws, state_of, provider):
+    aws, state_of, provider
+):
     deployment = aws.seed_fleet(capacity_provider_strategy=[{"capacityProvider": provider, "weight": 1}])
     before = state_of(deployment)
 
-    run = aws.run(deployment.migration_input(poll_interval_seconds=1, task_cpu="256", task_memory="4096"),
-                  name="fleet-fleet-r2")
+    run = aws.run(
+        deployment.migration_input(poll_interval_seconds=1, task_cpu="256", task_memory="4096"), name="fleet-fleet-r2"
+    )
 
     assert (run.status, run.error) == ("FAILED", "InvalidInput")
     assert cause_of(run)["fields"] == ["task_memory"] and '"512", "1024", "2048"' in cause_of(run)["message"]
@@ -92,9 +101,15 @@ def test_on_fargate_capacity_providers_a_size_outside_fargates_table_is_refused_
 def test_a_daemon_service_is_refused_before_anything_changes(aws, fleet, fast_input, state_of):
     # GIVEN a "vulnerability processing" service that runs as a DAEMON (one task per container instance)
     aws.client("ecs").create_service(
-        cluster=fleet.cluster, serviceName="vuln-daemon", taskDefinition=f"{fleet.task_definition}:2",
-        schedulingStrategy="DAEMON", launchType="EC2", networkConfiguration={"awsvpcConfiguration": {
-            "subnets": fleet.subnets, "securityGroups": fleet.security_groups}})
+        cluster=fleet.cluster,
+        serviceName="vuln-daemon",
+        taskDefinition=f"{fleet.task_definition}:2",
+        schedulingStrategy="DAEMON",
+        launchType="EC2",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": fleet.subnets, "securityGroups": fleet.security_groups}
+        },
+    )
     before = state_of(fleet)
 
     run = aws.run(fast_input(vuln_service="vuln-daemon"), name="fleet-fleet-r2")

@@ -56,24 +56,32 @@ def restore_by_hand(aws: Emulator, commands: list[str]) -> None:
         match words[:3]:
             case ["aws", "ecs", "update-service"]:
                 revision = {"taskDefinition": options["--task-definition"]} if "--task-definition" in options else {}
-                ecs.update_service(cluster=options["--cluster"], service=options["--service"],
-                                   desiredCount=int(options["--desired-count"]), **revision)
+                ecs.update_service(
+                    cluster=options["--cluster"],
+                    service=options["--service"],
+                    desiredCount=int(options["--desired-count"]),
+                    **revision,
+                )
             case ["aws", "elbv2", "modify-target-group-attributes"]:
                 key, value = (part.split("=", 1)[1] for part in options["--attributes"].split(","))
                 aws.client("elbv2").modify_target_group_attributes(
-                    TargetGroupArn=options["--target-group-arn"], Attributes=[{"Key": key, "Value": value}])
+                    TargetGroupArn=options["--target-group-arn"], Attributes=[{"Key": key, "Value": value}]
+                )
             case ["aws", "ecs", "stop-task"]:
                 ecs.stop_task(cluster=options["--cluster"], task=options["--task"])
             case ["aws", "ecs", "wait"] if words[3] == "tasks-stopped":
                 aws.clock.advance(60)  # the waiter polls until then; the emulator's clock need not be waited on
-                tasks = ecs.describe_tasks(cluster=words[words.index("--cluster") + 1],
-                                           tasks=words[words.index("--tasks") + 1:])["tasks"]
+                tasks = ecs.describe_tasks(
+                    cluster=words[words.index("--cluster") + 1], tasks=words[words.index("--tasks") + 1 :]
+                )["tasks"]
                 assert {task["lastStatus"] for task in tasks} == {"STOPPED"}, command
             case ["aws", "application-autoscaling", "register-scalable-target"]:
                 suspended = dict(item.split("=") for item in options["--suspended-state"].split(","))
                 scaling.register_scalable_target(
-                    ServiceNamespace=options["--service-namespace"], ResourceId=options["--resource-id"],
-                    ScalableDimension=options["--scalable-dimension"], MinCapacity=int(options["--min-capacity"]),
+                    ServiceNamespace=options["--service-namespace"],
+                    ResourceId=options["--resource-id"],
+                    ScalableDimension=options["--scalable-dimension"],
+                    MinCapacity=int(options["--min-capacity"]),
                     MaxCapacity=int(options["--max-capacity"]),
                     SuspendedState={key: value == "true" for key, value in suspended.items()},
                 )
