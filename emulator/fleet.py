@@ -48,7 +48,7 @@ class FleetDeployment:
         return self.revisions[-1]
 
     def migration_input(self, **overrides: Any) -> dict[str, Any]:
-        """A valid execution input for this deployment (the contract of design section 3)."""
+        """A valid execution input for this deployment (the contract in docs/execution-input.md)."""
         document: dict[str, Any] = {
             "ecs_cluster": self.cluster,
             "ecs_service": self.service,
