@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Emulated time runs this many times faster than real time in workflow tests: a 1 s poll
 # interval sleeps 0.2 s. Behaviour is unchanged; only the waiting is shorter.
-SPEED = 10
+SPEED = 20
 
 
 @pytest.fixture

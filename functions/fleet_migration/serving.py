@@ -39,33 +39,24 @@ def serving_task_definition(service: dict[str, Any], tasks: list[dict[str, Any]]
     """The task definition the service's serving tasks run; None when no task serves (a first deploy, or
     every task crashing).
 
-    Serving tasks are RUNNING now. Where tasks of several revisions run (a rolling deployment under way),
-    only revisions whose tasks are not failing serve: none of their tasks stopped failing, and their
-    deployment reports no ``failedTasks`` (Deployment.failedTasks, Amazon ECS API Reference). While a rollout
-    is under way the revision it replaces is the one that served: the new one's first tasks may not have had
-    the time to fail yet, and the old binary is the one known to run on the schema as it is.
+    Serving tasks are RUNNING now, of a revision that is not failing: the PRIMARY deployment's when its own
+    tasks keep exiting (a task of it that failed), or any deployment's that reports ``failedTasks``
+    (Deployment.failedTasks, Amazon ECS API Reference). An older deployment's crashes are not held against it:
+    ECS lists stopped tasks for a while, and those may be from before a migration that has since let its tasks
+    run. While a rollout is under way the revision it replaces is the one that served: the new one's first
+    tasks may not have had the time to fail yet, and the old binary is the one known to run on the schema.
     """
+    deployments = service.get("deployments", [])
     up = [t for t in tasks if t.get("lastStatus") == "RUNNING" and t.get("desiredStatus") == "RUNNING"]
     running = Counter(t["taskDefinitionArn"] for t in up)
-    # ECS lists stopped tasks for a while after they stop: a crash from before the revision's tasks running now
-    # started (say, while an earlier migration was missing) says nothing about them.
-    newest = {arn: max(_moment(t, "startedAt") for t in up if t["taskDefinitionArn"] == arn) for arn in running}
-    failing = {
-        t["taskDefinitionArn"]
-        for t in tasks
-        if has_failed(t) and _moment(t, "stoppedAt") >= newest.get(t["taskDefinitionArn"], float("-inf"))
-    }
-    failing |= {d["taskDefinition"] for d in service.get("deployments", []) if d.get("failedTasks", 0) > 0}
+    failing = {d["taskDefinition"] for d in deployments if d.get("failedTasks", 0) > 0}
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    if primary and any(has_failed(t) and t.get("startedBy") == primary.get("id") for t in tasks):
+        failing.add(primary["taskDefinition"])
     serving = {arn: count for arn, count in running.items() if arn not in failing}
     if len(serving) > 1:
         serving.pop(service.get("taskDefinition"), None)
     return max(serving, key=lambda arn: serving[arn]) if serving else None
-
-
-def _moment(task: dict[str, Any], key: str) -> float:
-    """A task's timestamp in epoch seconds (``startedAt``, ``stoppedAt``); one not set yet counts as now-ish."""
-    value = task.get(key) or task.get("createdAt")
-    return value.timestamp() if value is not None else float("inf")
 
 
 def task_ip(task: dict[str, Any]) -> str | None:
