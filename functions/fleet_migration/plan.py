@@ -25,6 +25,7 @@ from fleet_migration import (
     preflight,
     serving,
     snapshot,
+    task_definitions,
     task_logs,
     task_size,
 )
@@ -111,7 +112,7 @@ def _find(spec: MigrationInput) -> Found:
     wanted = {"ecs_service": spec.ecs_service, **({"vuln_service": spec.vuln_service} if spec.vuln_service else {})}
     services = ecs.find_services(spec.ecs_cluster, wanted)
     preflight.check_scheduling(services)
-    return Found(cluster_arn, services, ecs.find_task_definition(spec.task_definition_ref, spec.container_name))
+    return Found(cluster_arn, services, task_definitions.find(spec.task_definition_ref, spec.container_name))
 
 
 def _check_runnable(spec: MigrationInput, found: Found) -> Runnable:
@@ -190,7 +191,7 @@ def _nothing_to_migrate(spec: MigrationInput, service: ServiceSnapshot, definiti
     if not spec.skip_unchanged_image or service.serving_task_definition is None:
         return None
     new_image = _image(definition, spec.container_name)
-    serving_image = _image(ecs.describe_task_definition(service.serving_task_definition), spec.container_name)
+    serving_image = _image(task_definitions.describe(service.serving_task_definition), spec.container_name)
     if new_image is None or new_image != serving_image:
         return None
     return (

@@ -20,6 +20,7 @@ from fleet_migration import (
     outage,
     polling,
     serving,
+    task_definitions,
     task_logs,
 )
 from fleet_migration.errors import (
@@ -278,10 +279,10 @@ def _serving_again(revision: str | None) -> RevisionBack | None:
     Fleet's Terraform deregisters the revision it replaces: then the same definition is registered again."""
     if revision is None:
         return None
-    definition = ecs.describe_task_definition(revision)
+    definition = task_definitions.describe(revision)
     if definition.get("status", "ACTIVE") == "ACTIVE":
         return RevisionBack(revision)
-    return RevisionBack(ecs.register_copy(definition), copy_of=revision)
+    return RevisionBack(task_definitions.register_copy(definition), copy_of=revision)
 
 
 def _service_summary(service: ServiceSnapshot, applied: bool, back: RevisionBack | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from fleet_migration import ecs
+from fleet_migration import task_definitions
 from fleet_migration.aws import client, throttling_is_retried
 
 # A task that ended by itself with a non-zero exit, or never started, is a failing task (Task stopCode,
@@ -143,5 +143,5 @@ def crashed_since(tasks: list[dict[str, Any]], since: float) -> list[dict[str, A
 @throttling_is_retried
 def health_checked_containers(task_definition_arn: str) -> set[str]:
     """The containers of a revision that declare a ``healthCheck`` (ContainerDefinition, ECS API Reference)."""
-    definition = ecs.describe_task_definition(task_definition_arn)
+    definition = task_definitions.describe(task_definition_arn)
     return {c["name"] for c in definition.get("containerDefinitions", []) if c.get("healthCheck")}

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from emulator import Emulator
-from fleet_migration import ecs
+from fleet_migration import ecs, task_definitions
 from fleet_migration.aws import ATTEMPTS
 from fleet_migration.errors import AwsThrottled, ResourceNotFound, TaskFailedToStart
 from fleet_migration.models import TaskLaunch
@@ -81,14 +81,14 @@ def test_services_are_found_by_name_or_arn(emu, deployment):
 
 def test_an_unregistered_revision_is_reported(emu, deployment):
     with pytest.raises(ResourceNotFound) as caught:
-        ecs.find_task_definition("fleet:9", "fleet")
+        task_definitions.find("fleet:9", "fleet")
 
     assert caught.value.details["fields"] == ["task_definition", "task_definition_revision"]
 
 
 def test_a_missing_container_is_reported_with_the_containers_there_are(emu, deployment):
     with pytest.raises(ResourceNotFound) as caught:
-        ecs.find_task_definition("fleet:2", "app")
+        task_definitions.find("fleet:2", "app")
 
     assert caught.value.details["fields"] == ["container_name"]
     assert "['fleet']" in caught.value.message
