@@ -12,6 +12,17 @@ from fleet_migration import (
 from fleet_migration.models import MigrationTask, ServiceSnapshot
 
 
+def update_service(cluster: str, service: str, count: int, revision: str | None = None) -> str:
+    """``aws ecs update-service`` to a count, and back to a revision when one is given."""
+    return shlex.join(
+        [
+            "aws", "ecs", "update-service", "--cluster", cluster, "--service", service,
+            *(["--task-definition", str(serving.revision_name(revision))] if revision else []),
+            "--desired-count", str(count),
+        ]
+    )  # fmt: skip
+
+
 def commands(
     cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None, applied: bool = False
 ) -> list[str]:
@@ -22,22 +33,7 @@ def commands(
     for service in services:
         count, max_override = service.destination(applied)
         revision = service.revision_back(applied)
-        commands.append(
-            shlex.join(
-                [
-                    "aws",
-                    "ecs",
-                    "update-service",
-                    "--cluster",
-                    cluster,
-                    "--service",
-                    service.name,
-                    *(["--task-definition", serving.revision_name(revision)] if revision else []),
-                    "--desired-count",
-                    str(count),
-                ]
-            )
-        )
+        commands.append(update_service(cluster, service.name, count, revision))
         target = service.scalable_target
         if target:
             low, high = autoscaling.bounds_after(target, max_override)

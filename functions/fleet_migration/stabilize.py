@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from fleet_migration import (
     autoscaling,
     ecs,
+    manual_restore,
     outage,
     polling,
     serving,
@@ -101,21 +101,7 @@ def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStabl
     outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
     cluster = migration.input.cluster_name
     back = [
-        shlex.join(
-            [
-                "aws",
-                "ecs",
-                "update-service",
-                "--cluster",
-                cluster,
-                "--service",
-                s.name,
-                "--task-definition",
-                str(serving.revision_name(s.revision_to_restore)),
-                "--desired-count",
-                str(s.target_desired_count),
-            ]
-        )
+        manual_restore.update_service(cluster, s.name, s.target_desired_count, s.revision_to_restore)
         for s in migration.services
         if s.revision_to_restore
     ]
