@@ -145,6 +145,7 @@ class Emulator:
         self._saved_env: dict[str, str | None] = {}
         self._stack = ExitStack()
         self._session: boto3.session.Session | None = None
+        self._clients: dict[str, Any] = {}
         self._session_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -284,13 +285,16 @@ class Emulator:
 
     # -- helpers for tests, the demo and the benchmark ------------------------------------------
     def client(self, service: str) -> Any:
-        # One session for every helper client: each new session parses the service models again.
+        # One session, and one client per service, for every helper: a new session parses the service models
+        # again, and a new client costs as much as a dozen calls (boto3's clients are safe to share by threads).
         with self._session_lock:
             if self._session is None:
                 botocore_session = botocore.session.get_session()
                 botocore_session.register_component("data_loader", _LOADER)
                 self._session = boto3.session.Session(botocore_session=botocore_session, region_name=self.region)
-            return self._session.client(service)
+            if service not in self._clients:
+                self._clients[service] = self._session.client(service)
+            return self._clients[service]
 
     def seed_fleet(self, *, healthy: bool = True, **options: Any) -> FleetDeployment:
         """Seed a Fleet deployment (emulator/fleet.py ``seed_fleet``: its options) on this emulator's Fleet database;
