@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from fleet_migration import (
-    autoscaling,
-    ecs,
-    outage,
-    polling,
-)
-from fleet_migration.errors import (
-    DrainTimeout,
-)
+from fleet_migration import autoscaling, ecs, outage, polling
+from fleet_migration.errors import DrainTimeout
 from fleet_migration.models import Migration, Poll
 
 

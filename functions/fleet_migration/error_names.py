@@ -6,9 +6,7 @@ import json
 import re
 from typing import Any
 
-from fleet_migration.errors import (
-    CONTRACT_ERROR_NAMES,
-)
+from fleet_migration.errors import CONTRACT_ERROR_NAMES
 from fleet_migration.models import Migration
 
 

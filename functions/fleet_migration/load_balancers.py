@@ -33,6 +33,13 @@ def target_group_arns(service: dict[str, Any]) -> list[str]:
 
 
 @throttling_is_retried
+def target_states(target_group_arn: str) -> dict[str, str]:
+    """Each registered target's state (``initial``, ``healthy``, ``draining``, ...) by target id."""
+    found = _elbv2().describe_target_health(TargetGroupArn=target_group_arn)
+    return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in found.get("TargetHealthDescriptions", [])}
+
+
+@throttling_is_retried
 def deregistration_delay(target_group_arn: str) -> int:
     attributes = _elbv2().describe_target_group_attributes(TargetGroupArn=target_group_arn)["Attributes"]
     return int(next((a["Value"] for a in attributes if a["Key"] == DELAY_ATTRIBUTE), "300"))

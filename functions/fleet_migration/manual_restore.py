@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from fleet_migration import (
-    autoscaling,
-    outage,
-    serving,
-)
+from fleet_migration import autoscaling, outage, serving
 from fleet_migration.models import MigrationTask, ServiceSnapshot
 
 

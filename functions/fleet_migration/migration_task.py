@@ -8,16 +8,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from fleet_migration import (
-    ecs,
-    polling,
-    preflight,
-)
-from fleet_migration.errors import (
-    MigrationFailed,
-    MigrationTimeout,
-    TaskFailedToStart,
-)
+from fleet_migration import ecs, polling, preflight
+from fleet_migration.errors import MigrationFailed, MigrationTimeout, TaskFailedToStart
 from fleet_migration.execution_input import MigrationInput, short_name
 from fleet_migration.models import ENDED_BY_ITSELF, Migration, MigrationTask, Poll
 

@@ -29,11 +29,7 @@ from fleet_migration import (
     task_logs,
     task_size,
 )
-from fleet_migration.errors import (
-    InvalidInput,
-    MigrationInProgress,
-    ResourceNotFound,
-)
+from fleet_migration.errors import InvalidInput, MigrationInProgress, ResourceNotFound
 from fleet_migration.execution_input import MigrationInput, short_name
 from fleet_migration.models import DescribeRequest, Execution, Migration, ScalableTarget, ServiceSnapshot, TaskLaunch
 

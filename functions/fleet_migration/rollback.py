@@ -23,11 +23,7 @@ from fleet_migration import (
     task_definitions,
     task_logs,
 )
-from fleet_migration.errors import (
-    CONTRACT_ERROR_NAMES,
-    MigrationError,
-    RollbackFailed,
-)
+from fleet_migration.errors import CONTRACT_ERROR_NAMES, MigrationError, RollbackFailed
 from fleet_migration.models import Migration, Poll, ServiceSnapshot
 
 # Rollback waits this long for a stopped migration task to reach STOPPED. StopTask sends SIGTERM and SIGKILL

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from fleet_migration import task_definitions
-from fleet_migration.aws import client, throttling_is_retried
+from fleet_migration import load_balancers, task_definitions
 
 # A task that ended by itself with a non-zero exit, or never started, is a failing task (Task stopCode,
 # Amazon ECS API Reference): its revision does not serve.
@@ -69,13 +68,6 @@ def task_ip(task: dict[str, Any]) -> str | None:
     return None
 
 
-@throttling_is_retried
-def target_states(target_group_arn: str) -> dict[str, str]:
-    """Each registered target's state (``initial``, ``healthy``, ``draining``, ...) by target id."""
-    found = client("elbv2").describe_target_health(TargetGroupArn=target_group_arn)
-    return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in found.get("TargetHealthDescriptions", [])}
-
-
 def not_yet_serving(
     service: dict[str, Any], tasks: list[dict[str, Any]], count: int, since: float, health_checked: set[str]
 ) -> list[str]:
@@ -101,7 +93,7 @@ def not_yet_serving(
         group = balancer.get("targetGroupArn")
         if not group:
             continue  # a Classic Load Balancer: ECS's own rollout covers it
-        states = target_states(group)
+        states = load_balancers.target_states(group)
         healthy = sum(1 for t in current if states.get(task_ip(t) or "") == "healthy")
         if healthy < count:
             waiting.append(f"{healthy} of {count} healthy in target group {group.rsplit(':', 1)[-1]}")
@@ -140,7 +132,6 @@ def crashed_since(tasks: list[dict[str, Any]], since: float) -> list[dict[str, A
     return [t for t in tasks if started_since(t, since) and has_failed(t)]
 
 
-@throttling_is_retried
 def health_checked_containers(task_definition_arn: str) -> set[str]:
     """The containers of a revision that declare a ``healthCheck`` (ContainerDefinition, ECS API Reference)."""
     definition = task_definitions.describe(task_definition_arn)

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet_migration import (
-    autoscaling,
-    ecs,
-    manual_restore,
-    outage,
-    polling,
-    serving,
-)
-from fleet_migration.errors import (
-    ServiceNotStable,
-)
+from fleet_migration import autoscaling, ecs, manual_restore, outage, polling, serving
+from fleet_migration.errors import ServiceNotStable
 from fleet_migration.models import Migration, Poll
 
 
