@@ -1,4 +1,4 @@
-"""Step: hold autoscaling and scale the services down to min_capacity."""
+"""Step: hold autoscaling and scale the services down to capacity_during_migration."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -11,5 +11,5 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = drain.scale_down(Migration.model_validate(redrive.state_document(event)))
-    logger.info("Scaled down", min_capacity=migration.input.min_capacity)
+    logger.info("Scaled down", capacity_during_migration=migration.input.capacity_during_migration)
     return migration.dump()

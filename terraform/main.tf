@@ -4,37 +4,41 @@
 
 locals {
   # The execution input (docs/execution-input.md): one flat JSON object, the same for Terraform,
-  # the EventBridge trigger and a rerun from the Step Functions console. Its min_capacity is the
-  # count held during the migration; Fleet's addon used min_capacity for the autoscaling minimum
-  # after it, so that variable keeps its old meaning and capacity_during_migration feeds this field.
+  # the EventBridge trigger and a rerun from the Step Functions console. min_capacity has the addon's
+  # meaning there too (the autoscaling minimum after the migration); capacity_during_migration is the
+  # count held during it.
   execution_input = {
-    ecs_cluster                  = var.ecs_cluster
-    ecs_service                  = var.ecs_service
-    task_definition              = var.task_definition
-    task_definition_revision     = var.task_definition_revision
-    subnets                      = var.subnets
-    security_groups              = var.security_groups
-    min_capacity                 = var.capacity_during_migration
-    desired_count                = var.desired_count
-    max_capacity                 = var.max_capacity
-    vuln_service                 = var.vuln_service
-    container_name               = var.container_name
-    command                      = var.command
-    assign_public_ip             = var.assign_public_ip
-    launch_type                  = var.launch_type
-    timeout_seconds              = var.timeout_seconds
-    drain_timeout_seconds        = var.drain_timeout_seconds
-    stabilize_timeout_seconds    = var.stabilize_timeout_seconds
-    poll_interval_seconds        = var.poll_interval_seconds
-    task_cpu                     = var.task_cpu != null ? var.task_cpu : tostring(lookup(local.migration_config, "cpu", null))
-    task_memory                  = var.task_memory != null ? var.task_memory : tostring(lookup(local.migration_config, "mem", null))
-    db_cluster_identifier        = var.db_cluster_identifier
-    db_instance_identifier       = var.db_instance_identifier
-    snapshot_timeout_seconds     = var.snapshot_timeout_seconds
-    skip_unchanged_image         = var.skip_unchanged_image
-    deregistration_delay_seconds = var.deregistration_delay_seconds
-    maintenance_page             = var.maintenance_page
-    maintenance_message          = var.maintenance_message
+    ecs_cluster                   = var.ecs_cluster
+    ecs_service                   = var.ecs_service
+    task_definition               = var.task_definition
+    task_definition_revision      = var.task_definition_revision
+    subnets                       = var.subnets
+    security_groups               = var.security_groups
+    capacity_during_migration     = var.capacity_during_migration
+    min_capacity                  = var.min_capacity
+    desired_count                 = var.desired_count
+    max_capacity                  = var.max_capacity
+    vuln_service                  = var.vuln_service
+    container_name                = var.container_name
+    command                       = var.command
+    assign_public_ip              = var.assign_public_ip
+    launch_type                   = var.launch_type
+    timeout_seconds               = var.timeout_seconds
+    drain_timeout_seconds         = var.drain_timeout_seconds
+    stabilize_timeout_seconds     = var.stabilize_timeout_seconds
+    poll_interval_seconds         = var.poll_interval_seconds
+    task_cpu                      = var.task_cpu != null ? var.task_cpu : tostring(lookup(local.migration_config, "cpu", null))
+    task_memory                   = var.task_memory != null ? var.task_memory : tostring(lookup(local.migration_config, "mem", null))
+    db_cluster_identifier         = var.db_cluster_identifier
+    db_instance_identifier        = var.db_instance_identifier
+    snapshot_timeout_seconds      = var.snapshot_timeout_seconds
+    skip_unchanged_image          = var.skip_unchanged_image
+    deregistration_delay_seconds  = var.deregistration_delay_seconds
+    maintenance_page              = var.maintenance_page
+    on_partial_migration          = var.on_partial_migration
+    stable_seconds                = var.stable_seconds
+    health_check_interval_seconds = var.health_check_interval_seconds
+    healthy_threshold_count       = var.healthy_threshold_count
   }
   # The awslogs-group of container_name in the revision (the awslogs driver writes there), "" when that
   # container logs elsewhere or not at all. Only read when the workflow is deployed here.
@@ -79,6 +83,16 @@ resource "null_resource" "main" {
     }
 
     precondition {
+      condition     = var.desired_count == null || var.min_capacity == null ? true : var.desired_count >= var.min_capacity
+      error_message = "The desired_count is below min_capacity (the autoscaling minimum after the migration): raise desired_count, lower min_capacity, or set desired_count = null."
+    }
+
+    precondition {
+      condition     = var.max_capacity == null || var.min_capacity == null ? true : var.max_capacity >= var.min_capacity
+      error_message = "The max_capacity is below min_capacity: raise max_capacity, lower min_capacity, or set either to null to restore what was found before."
+    }
+
+    precondition {
       condition     = var.max_capacity == null || var.desired_count == null ? true : var.max_capacity >= var.desired_count
       error_message = "The max_capacity is below desired_count: raise max_capacity, lower desired_count, or set max_capacity = null to restore the maximum found before."
     }
@@ -110,7 +124,6 @@ resource "null_resource" "main" {
       FLEET_MIGRATION_INPUT                    = jsonencode(local.execution_input)
       FLEET_MIGRATION_ASSUME_ROLE_ARN          = var.assume_role_arn
       FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME = var.assume_role_session_name
-      FLEET_MIGRATION_EXPECTED_MIN_CAPACITY    = var.min_capacity == null ? "" : var.min_capacity
     }
   }
 }

@@ -24,7 +24,7 @@ variable "ecs_cluster" {
 variable "ecs_service" {
   type        = string
   nullable    = false
-  description = "Name or ARN of the Fleet ECS service. It is scaled down to min_capacity while the migration runs, so no old Fleet writes to the database."
+  description = "Name or ARN of the Fleet ECS service. It is scaled down to capacity_during_migration while the migration runs, so no old Fleet writes to the database."
 
   validation {
     condition     = can(regex("^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:service/([A-Za-z0-9_-]{1,255}/)?)?[A-Za-z0-9_-]{1,255}$", var.ecs_service))
@@ -36,7 +36,7 @@ variable "min_capacity" {
   type        = number
   nullable    = true
   default     = null
-  description = "As in Fleet's addon: the autoscaling minimum of ecs_service after the migration (Fleet's example passes the scalable target's min_capacity). The workflow restores the minimum it found, and the client warns when that differs. It is not the count kept during the migration: see capacity_during_migration."
+  description = "As in Fleet's addon: the autoscaling minimum of ecs_service set after the migration (Fleet's example passes the scalable target's min_capacity). Null puts back the minimum found before. It is not the count kept during the migration: see capacity_during_migration."
 
   validation {
     condition     = var.min_capacity == null ? true : (var.min_capacity >= 0 && floor(var.min_capacity) == var.min_capacity)
@@ -195,7 +195,7 @@ variable "capacity_during_migration" {
   type        = number
   nullable    = false
   default     = 0
-  description = "Task count the services are held at while the migration runs (the execution input's min_capacity). Keep 0, as Fleet's addon does, unless old and new Fleet may share the database."
+  description = "Task count the services are held at while the migration runs (the execution input's field of the same name). Keep 0, as Fleet's addon does, unless old and new Fleet may share the database."
 
   validation {
     condition     = var.capacity_during_migration >= 0 && floor(var.capacity_during_migration) == var.capacity_during_migration
@@ -402,6 +402,54 @@ variable "maintenance_message" {
   validation {
     condition     = length(var.maintenance_message) >= 1 && length(var.maintenance_message) <= 1024
     error_message = "The maintenance_message must be 1 to 1024 characters: the most a load balancer's fixed response can carry."
+  }
+}
+
+variable "on_partial_migration" {
+  type        = string
+  nullable    = false
+  default     = "serve_previous"
+  description = "What a migration that fails after applying some of its migrations does: \"serve_previous\" rolls back as for any failure (the older Fleet serves on the partly migrated schema, which Fleet tolerates), \"stay_down\" keeps Fleet down behind the maintenance page for you to restore the recovery point."
+
+  validation {
+    condition     = contains(["serve_previous", "stay_down"], var.on_partial_migration)
+    error_message = "The on_partial_migration must be \"serve_previous\" (roll back and serve the previous Fleet) or \"stay_down\" (keep Fleet down for a restore)."
+  }
+}
+
+variable "stable_seconds" {
+  type        = number
+  nullable    = false
+  default     = 30
+  description = "After the scale-up, a service is stable only once its new tasks have run this long with none stopping (a crash loop with no load balancer looks RUNNING for a second)."
+
+  validation {
+    condition     = var.stable_seconds >= 0 && var.stable_seconds <= 600 && floor(var.stable_seconds) == var.stable_seconds
+    error_message = "The stable_seconds must be a whole number of seconds from 0 to 600."
+  }
+}
+
+variable "health_check_interval_seconds" {
+  type        = number
+  nullable    = true
+  default     = 5
+  description = "While Fleet comes back, its target groups check health this often (their timeout kept below it); put back once Fleet serves and on every other path. Null leaves the health checks alone."
+
+  validation {
+    condition     = var.health_check_interval_seconds == null ? true : (var.health_check_interval_seconds >= 5 && var.health_check_interval_seconds <= 300 && floor(var.health_check_interval_seconds) == var.health_check_interval_seconds)
+    error_message = "The health_check_interval_seconds must be a whole number of seconds from 5 to 300 (what Elastic Load Balancing allows), or null to leave the health checks alone."
+  }
+}
+
+variable "healthy_threshold_count" {
+  type        = number
+  nullable    = true
+  default     = 2
+  description = "While Fleet comes back, this many health checks in a row make a target healthy; put back once Fleet serves and on every other path. Null leaves the health checks alone."
+
+  validation {
+    condition     = var.healthy_threshold_count == null ? true : (var.healthy_threshold_count >= 2 && var.healthy_threshold_count <= 10 && floor(var.healthy_threshold_count) == var.healthy_threshold_count)
+    error_message = "The healthy_threshold_count must be a whole number from 2 to 10 (what Elastic Load Balancing allows), or null to leave the health checks alone."
   }
 }
 

@@ -63,12 +63,15 @@ def hold_at(target: ScalableTarget, count: int) -> None:
     apply(target.resource_id, count, count, SUSPEND_ALL)
 
 
-def bounds_after(target: ScalableTarget, max_capacity: int | None = None) -> tuple[int, int]:
-    """(MinCapacity, MaxCapacity) as captured, with an optional new maximum (the minimum never above it)."""
-    if max_capacity is None:
-        return target.min_capacity, target.max_capacity
-    return min(target.min_capacity, max_capacity), max_capacity
+def bounds_after(
+    target: ScalableTarget, min_capacity: int | None = None, max_capacity: int | None = None
+) -> tuple[int, int]:
+    """(MinCapacity, MaxCapacity) as captured, with an optional new minimum and maximum (a captured minimum is never
+    put back above a new maximum; the input refuses a new minimum above a new maximum)."""
+    high = target.max_capacity if max_capacity is None else max_capacity
+    low = min(target.min_capacity, high) if min_capacity is None else min_capacity
+    return low, high
 
 
-def restore(target: ScalableTarget, max_capacity: int | None = None) -> None:
-    apply(target.resource_id, *bounds_after(target, max_capacity), target.suspended)
+def restore(target: ScalableTarget, min_capacity: int | None = None, max_capacity: int | None = None) -> None:
+    apply(target.resource_id, *bounds_after(target, min_capacity, max_capacity), target.suspended)

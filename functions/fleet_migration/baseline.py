@@ -99,7 +99,7 @@ def _looks_held(live: tuple[int, ScalableTarget | None], hold: int) -> bool:
 
 
 def _captured(sfn: Any, execution_arn: str) -> tuple[dict[str, ServiceSnapshot] | None, int]:
-    """(the services as an execution's describe step captured them, its min_capacity), from its history.
+    """(the services as an execution's describe step captured them, the count it held them at), from its history.
 
     Only the parts needed are read, so the state document of an older version still parses.
     """
@@ -110,8 +110,16 @@ def _captured(sfn: Any, execution_arn: str) -> tuple[dict[str, ServiceSnapshot] 
                 try:
                     output = json.loads(exited["output"])
                     services = [ServiceSnapshot.model_validate(s) for s in output["services"]]
-                    hold = int(output.get("input", {}).get("min_capacity", 0))
+                    hold = _held_count(output.get("input", {}))
                 except (ValidationError, KeyError, TypeError, ValueError, json.JSONDecodeError):
                     return None, 0
                 return {s.name: s for s in services}, hold
     return None, 0
+
+
+def _held_count(document: dict) -> int:
+    """The count an execution held its services at: capacity_during_migration, or min_capacity in the inputs of
+    versions before that field existed (they used min_capacity for the held count)."""
+    if "capacity_during_migration" in document:
+        return int(document["capacity_during_migration"])
+    return int(document.get("min_capacity") or 0)

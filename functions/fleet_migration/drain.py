@@ -14,7 +14,7 @@ def scale_down(migration: Migration) -> Migration:
         spec, migration.services, migration.maintenance_rules, migration.leftover_rules, migration.execution.name
     )
     for service in migration.services:
-        hold = service.held_count(spec.min_capacity)
+        hold = service.held_count(spec.capacity_during_migration)
         if service.scalable_target:
             autoscaling.hold_at(service.scalable_target, hold)
         ecs.set_desired_count(spec.cluster_name, service.name, hold)
@@ -29,11 +29,11 @@ def check_drained(migration: Migration) -> Migration:
     waiting_for = []
     for service in migration.services:
         active, stopping = ecs.drain_progress(ecs.service_tasks(spec.cluster_name, service.name))
-        if active > service.held_count(spec.min_capacity) or stopping:
+        if active > service.held_count(spec.capacity_during_migration) or stopping:
             waiting_for.append(f"{service.name}: {active} running or starting, {stopping} stopping")
     if drain.look(at, "; ".join(waiting_for), spec.poll_interval):
         raise DrainTimeout(
-            f"The services did not drain to min_capacity={spec.min_capacity} within drain_timeout_seconds="
+            f"The services did not drain to capacity_during_migration={spec.capacity_during_migration} within drain_timeout_seconds="
             f"{spec.drain_timeout_seconds} ({drain.detail}); look at why the tasks do not stop, or raise the timeout",
         )
     return migration

@@ -15,11 +15,10 @@ DEFAULT_COMMAND = ["fleet", "prepare", "db", "--no-prompt"]
 # AWS's ECS best practices ("Load balancer connection draining") suggest a few seconds for services with short
 # requests; a target group's own default is 300 s, all of it outage when every task is going away.
 DEFAULT_DEREGISTRATION_DELAY = 5
-DEFAULT_MAINTENANCE_MESSAGE = (
-    "<!DOCTYPE html><html><head><title>Fleet is being upgraded</title></head><body>"
-    "<h1>Fleet is being upgraded</h1><p>Fleet will be back in a few minutes. Please try again shortly.</p>"
-    "</body></html>"
-)
+# While Fleet comes back every task is new: a stricter health check only keeps Fleet dark. The ALB's own
+# floor (CreateTargetGroup, ELB API Reference: HealthCheckIntervalSeconds 5-300, HealthyThresholdCount 2-10).
+DEFAULT_HEALTH_CHECK_INTERVAL = 5
+DEFAULT_HEALTHY_THRESHOLD = 2
 
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
 
@@ -36,8 +35,11 @@ FIELD_HINTS: dict[str, str] = {
     "task_definition_revision": "the new task definition revision, an integer of at least 1",
     "subnets": 'a list of 1 to 16 subnet ids, e.g. ["subnet-0abc"], or leave it out to use the service\'s',
     "security_groups": 'a list of 1 to 5 security group ids, e.g. ["sg-0abc"], or leave it out to use the service\'s',
-    "min_capacity": "an integer of at least 0 (0 stops the service during the migration)",
-    "desired_count": "an integer of at least 1 and at least min_capacity, or null to restore the count found before",
+    "capacity_during_migration": "an integer of at least 0 (0 stops the services during the migration)",
+    "min_capacity": "an integer of at least 0, the autoscaling minimum after the migration, or null to restore the "
+    "minimum found before",
+    "desired_count": "an integer of at least 1, at least capacity_during_migration and at least min_capacity, or null "
+    "to restore the count found before",
     "max_capacity": "an integer of at least 1 and at least desired_count, or null to restore the maximum found before",
     "vuln_service": 'the name of the vulnerability-processing service, or "" for none',
     "container_name": 'the name of the container that runs the migration, e.g. "fleet"',
@@ -55,8 +57,11 @@ FIELD_HINTS: dict[str, str] = {
     "snapshot_timeout_seconds": "an integer from 60 to 14400",
     "skip_unchanged_image": "true (succeed at once when the new revision runs the image already serving) or false",
     "deregistration_delay_seconds": "an integer from 0 to 3600, or null to leave the target groups' own delay",
-    "maintenance_page": "true (answer 503 with maintenance_message while Fleet is down) or false",
-    "maintenance_message": "the maintenance response's body, 1 to 1024 characters (HTML when it starts with <)",
+    "maintenance_page": "true (answer 503 with the deployment's maintenance page while Fleet is down) or false",
+    "on_partial_migration": '"serve_previous" (roll back as for any failure) or "stay_down" (keep Fleet down)',
+    "stable_seconds": "an integer from 0 to 600, how long the scaled-up tasks must run with none stopping",
+    "health_check_interval_seconds": "an integer from 5 to 300, or null to leave the target groups' health checks alone",
+    "healthy_threshold_count": "an integer from 2 to 10, or null to leave the target groups' health checks alone",
 }
 
 
@@ -72,7 +77,10 @@ class MigrationInput(BaseModel):
     # Omitted = the ecs_service's awsvpc configuration (docs/execution-input.md); the limits ECS sets are preflight's.
     subnets: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
     security_groups: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
-    min_capacity: Annotated[StrictInt, Field(ge=0)] = 0
+    # The count held while the migration runs; min_capacity is the autoscaling minimum afterwards, as in Fleet's
+    # addon (earlier versions of this input used min_capacity for the held count: docs/execution-input.md).
+    capacity_during_migration: Annotated[StrictInt, Field(ge=0)] = 0
+    min_capacity: Annotated[StrictInt, Field(ge=0)] | None = None
     desired_count: Annotated[StrictInt, Field(ge=1)] | None = None
     max_capacity: Annotated[StrictInt, Field(ge=1)] | None = None
     vuln_service: StrictStr = ""
@@ -94,8 +102,11 @@ class MigrationInput(BaseModel):
     # The services' target groups drain for this long at most while the services go down (None: their own delay)
     deregistration_delay_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] | None = DEFAULT_DEREGISTRATION_DELAY
     maintenance_page: StrictBool = False
-    # A fixed response's MessageBody holds at most 1024 characters (FixedResponseActionConfig, ELB API Reference)
-    maintenance_message: Annotated[StrictStr, Field(min_length=1, max_length=1024)] = DEFAULT_MAINTENANCE_MESSAGE
+    on_partial_migration: Literal["serve_previous", "stay_down"] = "serve_previous"
+    stable_seconds: Annotated[StrictInt, Field(ge=0, le=600)] = 30
+    # While the services come back, their target groups check this often, this many times in a row (None: as set)
+    health_check_interval_seconds: Annotated[StrictInt, Field(ge=5, le=300)] | None = DEFAULT_HEALTH_CHECK_INTERVAL
+    healthy_threshold_count: Annotated[StrictInt, Field(ge=2, le=10)] | None = DEFAULT_HEALTHY_THRESHOLD
 
     @model_validator(mode="before")
     @classmethod
@@ -112,10 +123,20 @@ class MigrationInput(BaseModel):
                 f"task_definition: {self.task_definition!r} carries a revision; pass the family "
                 f"({_REVISION_SUFFIX.sub('', self.task_definition)!r}) and put the number in task_definition_revision"
             )
-        if self.desired_count is not None and self.desired_count < self.min_capacity:
+        if self.desired_count is not None and self.desired_count < self.capacity_during_migration:
             raise ValueError(
-                f"desired_count: {self.desired_count} is below min_capacity {self.min_capacity}; "
-                "raise desired_count or lower min_capacity"
+                f"desired_count: {self.desired_count} is below capacity_during_migration "
+                f"{self.capacity_during_migration}; raise desired_count or lower capacity_during_migration"
+            )
+        if self.desired_count is not None and self.min_capacity is not None and self.desired_count < self.min_capacity:
+            raise ValueError(
+                f"desired_count: {self.desired_count} is below min_capacity {self.min_capacity} (the autoscaling "
+                "minimum after the migration); raise desired_count or lower min_capacity"
+            )
+        if self.max_capacity is not None and self.min_capacity is not None and self.max_capacity < self.min_capacity:
+            raise ValueError(
+                f"max_capacity: {self.max_capacity} is below min_capacity {self.min_capacity}; "
+                "raise max_capacity or lower min_capacity"
             )
         if self.max_capacity is not None and self.desired_count is not None and self.max_capacity < self.desired_count:
             raise ValueError(

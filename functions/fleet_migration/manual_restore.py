@@ -27,12 +27,12 @@ def commands(
     if task and not task.done:
         commands.append(shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", task.arn]))
     for service in services:
-        count, max_override = service.destination(applied)
+        count, min_override, max_override = service.destination(applied)
         revision = service.revision_back(applied)
         commands.append(update_service(cluster, service.name, count, revision))
         target = service.scalable_target
         if target:
-            low, high = autoscaling.bounds_after(target, max_override)
+            low, high = autoscaling.bounds_after(target, min_override, max_override)
             suspended = ",".join(f"{key}={str(value).lower()}" for key, value in target.suspended.to_api().items())
             commands.append(
                 shlex.join(

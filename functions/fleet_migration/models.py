@@ -73,6 +73,7 @@ class ServiceSnapshot(BaseModel):
     scalable_target: ScalableTarget | None = None
     # after a successful migration
     target_desired_count: int
+    target_min_capacity: int | None = None
     target_max_capacity: int | None = None
     # The service's taskDefinition, and the one its serving tasks ran when described (None: no task served).
     # When they differ, a rollback puts the service back on the serving one (serving.py says why).
@@ -81,12 +82,12 @@ class ServiceSnapshot(BaseModel):
     # The target groups of the service's load balancers, each with the deregistration delay it had before.
     target_groups: list[TargetGroup] = Field(default_factory=list)
 
-    def destination(self, applied: bool) -> tuple[int, int | None]:
-        """(desired count, autoscaling maximum override) the service is put back to: what it had before, or once
-        the migration was applied, what the migration was bringing it to."""
+    def destination(self, applied: bool) -> tuple[int, int | None, int | None]:
+        """(desired count, autoscaling minimum override, maximum override) the service is put back to: what it had
+        before, or once the migration was applied, what the migration was bringing it to."""
         if applied:
-            return self.target_desired_count, self.target_max_capacity
-        return self.desired_count, None
+            return self.target_desired_count, self.target_min_capacity, self.target_max_capacity
+        return self.desired_count, None, None
 
     def revision_back(self, applied: bool) -> str | None:
         """The revision a rollback brings back with the count (never once the migration was applied: the
@@ -100,9 +101,10 @@ class ServiceSnapshot(BaseModel):
             return self.serving_task_definition
         return None
 
-    def held_count(self, min_capacity: int) -> int:
-        """The count during the migration: min_capacity, but never more than the service had (never a scale-up)."""
-        return min(self.desired_count, min_capacity)
+    def held_count(self, capacity_during_migration: int) -> int:
+        """The count during the migration: capacity_during_migration, but never more than the service had (never a
+        scale-up)."""
+        return min(self.desired_count, capacity_during_migration)
 
 
 class Poll(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet_migration import load_balancers
+from fleet_migration import deployment, load_balancers
 from fleet_migration.errors import InvalidInput
 from fleet_migration.execution_input import MigrationInput
 from fleet_migration.models import MaintenanceRule, ServiceSnapshot, TargetGroup
@@ -70,7 +70,9 @@ def before_scale_down(
     for arn in leftover:
         load_balancers.delete_rule(arn)
     for rule in rules:
-        load_balancers.add_maintenance_rule(rule.listener_arn, rule.priority, spec.maintenance_message, execution_name)
+        load_balancers.add_maintenance_rule(
+            rule.listener_arn, rule.priority, deployment.maintenance_message(), execution_name
+        )
     setting = spec.deregistration_delay_seconds
     if setting is None:
         return

@@ -246,9 +246,15 @@ def _snapshot(
     spec: MigrationInput, field: str, service: dict[str, Any], before: int, target: ScalableTarget | None
 ) -> ServiceSnapshot:
     """What one service looked like before (now, or as an interrupted earlier migration found it), and after."""
-    after, max_after = before, None
+    after, min_after, max_after = before, None, None
     if field == "ecs_service":
-        max_after = spec.max_capacity
+        min_after, max_after = spec.min_capacity, spec.max_capacity
+        if target is not None and min_after is not None and max_after is None and min_after > target.max_capacity:
+            raise InvalidInput(
+                f"min_capacity: {min_after} is above the autoscaling maximum {target.max_capacity} of service "
+                f"{service['serviceName']!r}; raise max_capacity too or lower min_capacity",
+                fields=["min_capacity"],
+            )
         if spec.desired_count is not None:
             after = spec.desired_count
             if target is not None and max_after is None and after > target.max_capacity:
@@ -258,14 +264,17 @@ def _snapshot(
                     "desired_count",
                     fields=["desired_count"],
                 )
-        elif max_after is not None and target is not None:
-            after = min(before, max_after)  # autoscaling would scale in to the new maximum anyway
+        elif target is not None:
+            # autoscaling would scale in to a new maximum, or out to a new minimum, anyway
+            after = min(after, max_after) if max_after is not None else after
+            after = max(after, min_after) if min_after is not None else after
     return ServiceSnapshot(
         name=service["serviceName"],
         arn=service["serviceArn"],
         desired_count=before,
         scalable_target=target,
         target_desired_count=after,
+        target_min_capacity=min_after,
         target_max_capacity=max_after,
         task_definition=service.get("taskDefinition"),
     )

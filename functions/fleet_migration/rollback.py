@@ -185,11 +185,11 @@ def restore(migration: Migration) -> dict[str, str]:
     placed = []
     try:
         for service in reversed(migration.services):
-            count, max_capacity = service.destination(applied)
+            count, min_capacity, max_capacity = service.destination(applied)
             back = _serving_again(service.revision_back(applied))
             ecs.set_desired_count(spec.cluster_name, service.name, count, back.arn if back else None)
             if service.scalable_target:
-                autoscaling.restore(service.scalable_target, max_capacity)
+                autoscaling.restore(service.scalable_target, min_capacity, max_capacity)
             placed.append(_service_summary(service, applied, back))
         delays = outage.restore_delays(migration.services)
         outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
@@ -282,7 +282,7 @@ def _serving_again(revision: str | None) -> RevisionBack | None:
 
 
 def _service_summary(service: ServiceSnapshot, applied: bool, back: RevisionBack | None) -> dict[str, Any]:
-    count, max_override = service.destination(applied)
+    count, min_override, max_override = service.destination(applied)
     summary: dict[str, Any] = {"name": service.name, "desired_count": count}
     if back:
         summary.update(
@@ -292,7 +292,7 @@ def _service_summary(service: ServiceSnapshot, applied: bool, back: RevisionBack
         if back.copy_of:
             summary["copy_of"] = serving.revision_name(back.copy_of)
     if service.scalable_target:
-        low, high = autoscaling.bounds_after(service.scalable_target, max_override)
+        low, high = autoscaling.bounds_after(service.scalable_target, min_override, max_override)
         summary.update(
             min_capacity=low,
             max_capacity=high,

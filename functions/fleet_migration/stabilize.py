@@ -16,7 +16,7 @@ def scale_up(migration: Migration) -> Migration:
     for service in migration.services:
         ecs.set_desired_count(spec.cluster_name, service.name, service.target_desired_count)
         if service.scalable_target:
-            autoscaling.restore(service.scalable_target, service.target_max_capacity)
+            autoscaling.restore(service.scalable_target, service.target_min_capacity, service.target_max_capacity)
     outage.restore_delays(migration.services)  # for the deregistrations to come: the tasks being replaced later
     migration.stabilize = Poll.start(started, spec.stabilize_timeout_seconds, spec.poll_interval)
     if spec.stabilize_timeout_seconds == 0:

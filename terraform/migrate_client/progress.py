@@ -94,7 +94,7 @@ def summarize(document: Any) -> str:
             return "drained"
         if drain.get("detail"):
             return f"waiting for {drain['detail']}"
-        return f"scaling down to {spec.get('min_capacity', 0)} task(s)"
+        return f"scaling down to {spec.get('capacity_during_migration', 0)} task(s)"
     if services:
         parts: list[str] = []
         for service in services:

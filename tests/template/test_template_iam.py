@@ -352,7 +352,7 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     aws.ecs_sim.run_task_failures.append(
         {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x", "reason": "RESOURCE:MEMORY"}
     )
-    assert aws.run(document(min_capacity=1), name="iam-no-capacity").error == "TaskFailedToStart"
+    assert aws.run(document(capacity_during_migration=1), name="iam-no-capacity").error == "TaskFailedToStart"
     # an execution stopped mid-migration: the next attempt reads what it captured from its history
     # (its task runs long enough in emulated time for the next attempt to find it, however slow the machine)
     aws.next_migration(exit_code=0, run_seconds=600)

@@ -411,9 +411,13 @@ BAD_VALUES = [
     ("snapshot_timeout_seconds", 14401, "from 60 to 14400", "snapshot_timeout_seconds"),
     ("deregistration_delay_seconds", 3601, "from 0 to 3600", "deregistration_delay_seconds"),
     ("deregistration_delay_seconds", 2.5, "from 0 to 3600", "deregistration_delay_seconds"),
-    ("maintenance_message", "", "1 to 1024 characters", "maintenance_message"),
+    ("maintenance_message", "", "1 to 1024 characters", None),
+    ("on_partial_migration", "keep_going", "serve_previous", "on_partial_migration"),
+    ("stable_seconds", 601, "from 0 to 600", "stable_seconds"),
+    ("health_check_interval_seconds", 4, "from 5 to 300", "health_check_interval_seconds"),
+    ("healthy_threshold_count", 11, "from 2 to 10", "healthy_threshold_count"),
     # Terraform-only: values the execution input does not carry, or that AWS would refuse later
-    ("min_capacity", -1, "at least 0", None),
+    ("min_capacity", -1, "at least 0", "min_capacity"),
     ("subnets", ["subnet-zz"], "subnet id", None),
     ("security_groups", ["default"], "security group id", None),
     ("ecs_cluster", "my cluster", "ECS cluster name", None),
@@ -446,7 +450,17 @@ BAD_COMBINATIONS = [
     (
         {"desired_count": 1, "capacity_during_migration": 2},
         "desired_count is below capacity_during_migration",
+        {"desired_count": 1, "capacity_during_migration": 2},
+    ),
+    (
         {"desired_count": 1, "min_capacity": 2},
+        "desired_count is below min_capacity",
+        {"desired_count": 1, "min_capacity": 2},
+    ),
+    (
+        {"min_capacity": 3, "max_capacity": 2},
+        "max_capacity is below min_capacity",
+        {"min_capacity": 3, "max_capacity": 2},
     ),
     (
         {"desired_count": 5, "max_capacity": 4},

@@ -80,3 +80,12 @@ def test_a_new_maximum_below_the_old_minimum_lowers_the_minimum_too(scaling):
 
     after = autoscaling.capture("fleet", "fleet")
     assert (after.min_capacity, after.max_capacity) == (3, 3)
+
+
+def test_restoring_with_a_new_minimum_applies_it_and_keeps_the_maximum(scaling):
+    register(scaling, 0, 10)
+
+    autoscaling.restore(autoscaling.capture("fleet", "fleet"), min_capacity=2)
+
+    after = autoscaling.capture("fleet", "fleet")
+    assert (after.min_capacity, after.max_capacity) == (2, 10)

@@ -174,8 +174,10 @@ def test_describe_reports_an_aws_refusal_as_not_found_and_changes_nothing(emu, d
 
 
 # -- scale down and drain ---------------------------------------------------------------------
-def test_scale_down_holds_autoscaling_and_lowers_every_service_to_min_capacity(emu, describe, lambda_context, state_of):
-    scale_down.lambda_handler(describe(min_capacity=1), lambda_context)
+def test_scale_down_holds_autoscaling_and_lowers_every_service_to_capacity_during_migration(
+    emu, describe, lambda_context, state_of
+):
+    scale_down.lambda_handler(describe(capacity_during_migration=1), lambda_context)
 
     assert state_of() == {
         "fleet": {"desired_count": 1, "min_capacity": 1, "max_capacity": 1, "suspended": HELD},
@@ -663,6 +665,24 @@ def test_rollback_after_the_migration_was_applied_sets_the_new_counts(emu, migra
     fleet = state_of()["fleet"]
     assert (fleet["desired_count"], fleet["min_capacity"], fleet["max_capacity"]) == (3, 2, 6)
     assert fleet["suspended"] == SEEDED_SUSPENDED_STATE
+
+
+def test_the_autoscaling_minimum_after_the_migration_is_min_capacity(emu, migrated, roll_back, state_of):
+    # GIVEN the seeded minimum 2, and min_capacity 3 in the input
+    state = migrated(min_capacity=3, desired_count=3)
+
+    roll_back(state, caught("ServiceNotStable", "could not scale up"))
+
+    fleet = state_of()["fleet"]
+    assert (fleet["desired_count"], fleet["min_capacity"], fleet["max_capacity"]) == (3, 3, 10)
+
+
+def test_rollback_before_the_migration_applied_puts_back_the_minimum_found(emu, started, roll_back, state_of):
+    state = started(min_capacity=3, desired_count=3)
+
+    roll_back(state, caught("MigrationFailed", "exit 1"))
+
+    assert state_of()["fleet"]["min_capacity"] == 2
 
 
 def test_rollback_after_a_failed_poll_of_a_task_that_exited_0_sets_the_new_counts(emu, started, roll_back, state_of):

@@ -27,7 +27,8 @@ def rejected(**changes: object) -> InvalidInput:
 def test_the_optional_fields_take_the_documented_defaults():
     spec = MigrationInput.parse(VALID)
 
-    assert spec.min_capacity == 0
+    assert spec.capacity_during_migration == 0
+    assert spec.min_capacity is None
     assert spec.desired_count is None
     assert spec.max_capacity is None
     assert spec.vuln_service == ""
@@ -104,11 +105,28 @@ def test_a_task_definition_arn_without_revision_is_accepted():
     assert MigrationInput.parse({**VALID, "task_definition": arn}).task_definition_ref == f"{arn}:7"
 
 
-def test_desired_count_below_min_capacity_is_rejected():
-    error = rejected(min_capacity=2, desired_count=1)
+def test_desired_count_below_capacity_during_migration_is_rejected():
+    error = rejected(capacity_during_migration=2, desired_count=1)
+
+    assert error.details["fields"] == ["desired_count"]
+    assert "below capacity_during_migration" in error.message
+
+
+def test_desired_count_below_the_autoscaling_minimum_after_the_migration_is_rejected():
+    error = rejected(min_capacity=3, desired_count=2)
 
     assert error.details["fields"] == ["desired_count"]
     assert "below min_capacity" in error.message
+
+
+def test_max_capacity_below_min_capacity_is_rejected():
+    assert rejected(min_capacity=4, max_capacity=3).details["fields"] == ["max_capacity"]
+
+
+def test_min_capacity_is_the_autoscaling_minimum_after_the_migration_not_the_count_during_it():
+    spec = MigrationInput.parse({**VALID, "min_capacity": 2})
+
+    assert (spec.min_capacity, spec.capacity_during_migration) == (2, 0)
 
 
 def test_max_capacity_below_desired_count_is_rejected():
@@ -255,7 +273,10 @@ def test_the_outage_fields_take_their_documented_defaults():
     assert spec.skip_unchanged_image is True
     assert spec.deregistration_delay_seconds == 5
     assert spec.maintenance_page is False
-    assert spec.maintenance_message.startswith("<") and "Fleet is being upgraded" in spec.maintenance_message
+    assert spec.health_check_interval_seconds == 5
+    assert spec.healthy_threshold_count == 2
+    assert spec.stable_seconds == 30
+    assert spec.on_partial_migration == "serve_previous"
 
 
 def test_a_null_deregistration_delay_means_leave_the_target_groups_alone():
@@ -267,12 +288,34 @@ def test_a_deregistration_delay_outside_what_elb_allows_is_refused_by_name(value
     assert rejected(deregistration_delay_seconds=value).details["fields"] == ["deregistration_delay_seconds"]
 
 
-@pytest.mark.parametrize("message", ["", "x" * 1025])
-def test_a_maintenance_message_a_fixed_response_cannot_carry_is_refused_by_name(message):
-    error = rejected(maintenance_message=message)
+def test_the_maintenance_message_is_the_deployments_not_the_callers():
+    error = rejected(maintenance_message="<script>steal()</script>")
 
     assert error.details["fields"] == ["maintenance_message"]
-    assert "1 to 1024 characters" in error.message
+    assert "not a field of the execution input" in error.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("health_check_interval_seconds", 4),
+        ("health_check_interval_seconds", 301),
+        ("healthy_threshold_count", 1),
+        ("healthy_threshold_count", 11),
+        ("stable_seconds", -1),
+        ("stable_seconds", 601),
+        ("on_partial_migration", "keep_going"),
+        ("capacity_during_migration", -1),
+    ],
+)
+def test_a_coming_back_setting_outside_its_range_is_refused_by_name(field, value):
+    assert rejected(**{field: value}).details["fields"] == [field]
+
+
+def test_null_health_check_settings_mean_leave_the_target_groups_alone():
+    spec = MigrationInput.parse({**VALID, "health_check_interval_seconds": None, "healthy_threshold_count": None})
+
+    assert (spec.health_check_interval_seconds, spec.healthy_threshold_count) == (None, None)
 
 
 def test_the_skip_and_page_switches_take_booleans_only():

@@ -163,10 +163,12 @@ def test_a_zero_stabilize_timeout_succeeds_without_waiting_for_the_tasks(aws, fl
     assert run.output["services"][0] == {"name": "fleet", "desired_count": 2}
 
 
-def test_a_min_capacity_above_zero_keeps_that_many_tasks_during_the_migration(aws, fleet, fast_input, state_of):
+def test_a_capacity_during_migration_above_zero_keeps_that_many_tasks_during_the_migration(
+    aws, fleet, fast_input, state_of
+):
     before = state_of(fleet)
 
-    run = aws.run(fast_input(min_capacity=1), name="fleet-fleet-r2")
+    run = aws.run(fast_input(capacity_during_migration=1), name="fleet-fleet-r2")
 
     assert_succeeded(run)
     ecs = aws.client("ecs")

@@ -101,11 +101,11 @@ def test_a_failure_after_an_aborted_execution_rolls_back_to_what_was_there_befor
     assert state_of(fleet) == before
 
 
-def test_min_capacity_above_a_services_count_never_scales_it_up(aws, fleet, fast_input):
-    # GIVEN fleet at 2 tasks and the vulnerability service at 1, and min_capacity 2
+def test_capacity_during_migration_above_a_services_count_never_scales_it_up(aws, fleet, fast_input):
+    # GIVEN fleet at 2 tasks and the vulnerability service at 1, and capacity_during_migration 2
 
     # WHEN the migration runs
-    run = aws.run(fast_input(min_capacity=2), name="fleet-fleet-r2")
+    run = aws.run(fast_input(capacity_during_migration=2), name="fleet-fleet-r2")
 
     # THEN no service was ever asked for more tasks than it had
     assert run.status == "SUCCEEDED", run.cause

@@ -173,10 +173,11 @@ def test_a_target_group_already_draining_faster_is_left_alone(aws, fleet, fast_i
 # -- the maintenance page -------------------------------------------------------------------------------
 
 
-def test_the_maintenance_page_answers_while_fleet_is_down_and_goes_once_fleet_serves(aws, fleet, fast_input):
-    arn, task = while_the_migration_runs(
-        aws, fast_input(maintenance_page=True, maintenance_message="Upgrading."), "fleet-fleet-r2"
-    )
+def test_the_maintenance_page_answers_while_fleet_is_down_and_goes_once_fleet_serves(
+    aws, fleet, fast_input, monkeypatch
+):
+    monkeypatch.setenv("MAINTENANCE_MESSAGE", "Upgrading.")  # the deployment's page, not the caller's
+    arn, task = while_the_migration_runs(aws, fast_input(maintenance_page=True), "fleet-fleet-r2")
 
     assert aws.elb.answer(fleet.listener_arn) == (503, "text/plain", "Upgrading.")
 

@@ -150,7 +150,7 @@ locals {
     }
     scale-down = {
       handler      = "scale_down.lambda_handler"
-      description  = "Holds autoscaling and scales the services down to min_capacity."
+      description  = "Holds autoscaling and scales the services down to capacity_during_migration."
       substitution = "ScaleDownFunctionArn"
       statements = concat([
         local.set_the_deregistration_delays,

@@ -171,7 +171,7 @@ variable "trigger_input_overrides" {
   type        = any
   nullable    = false
   default     = {}
-  description = "Further execution input fields for triggered migrations, as an object (min_capacity, desired_count, container_name, command, assign_public_ip, launch_type, timeouts, ...). The trigger checks them against the input contract."
+  description = "Further execution input fields for triggered migrations, as an object (capacity_during_migration, desired_count, container_name, command, assign_public_ip, launch_type, timeouts, ...). The trigger checks them against the input contract."
 
   validation {
     condition     = can(keys(var.trigger_input_overrides))
