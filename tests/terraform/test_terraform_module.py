@@ -259,7 +259,6 @@ def test_the_local_exec_runs_the_modules_client_with_every_value_in_the_environm
     assert env["FLEET_MIGRATION_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
     assert env["FLEET_MIGRATION_ASSUME_ROLE_ARN"] == role
     assert env["FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME"] == ""
-    assert env["FLEET_MIGRATION_EXPECTED_MIN_CAPACITY"] == ""
     assert json.loads(env["FLEET_MIGRATION_INPUT"]) == json.loads(the_root.outputs()["execution_input"])
 
 
@@ -268,7 +267,7 @@ def test_fleets_documented_module_block_works_unchanged_plus_state_machine_arn(e
     document = json.loads(evaluated["fleets_example"]["execution_input"])
 
     # Fleet's addon scaled to zero and used min_capacity as the autoscaling minimum after the migration
-    assert document["min_capacity"] == 0
+    assert (document["capacity_during_migration"], document["min_capacity"]) == (0, 2)
     assert (document["desired_count"], document["max_capacity"], document["timeout_seconds"]) == (2, 10, 3600)
     assert MigrationInput.parse(document).task_definition_ref == "fleet:7"
 
@@ -298,14 +297,16 @@ def test_the_execution_input_is_complete_and_valid_for_the_state_machine(evaluat
     assert list(document) == sorted(document)  # jsonencode sorts keys
     assert set(document) == set(MigrationInput.model_fields)  # every field, explicit, for console reruns
     parsed = MigrationInput.parse(document)
-    assert parsed.min_capacity == 1 and parsed.desired_count == 3 and parsed.launch_type == "EC2"
+    assert (parsed.capacity_during_migration, parsed.min_capacity) == (1, 3)
+    assert parsed.desired_count == 3 and parsed.launch_type == "EC2"
     assert parsed.cluster_name == "fleet" and parsed.service_names == ["fleet", "fleet-vuln-processing"]
 
 
 @batched
 def test_the_defaults_make_a_valid_input_that_leaves_counts_to_what_was_found(default_input):
     parsed = MigrationInput.parse(default_input)
-    assert (parsed.min_capacity, parsed.desired_count, parsed.max_capacity, parsed.vuln_service) == (0, None, None, "")
+    assert (parsed.capacity_during_migration, parsed.min_capacity) == (0, None)
+    assert (parsed.desired_count, parsed.max_capacity, parsed.vuln_service) == (None, None, "")
     assert parsed.command == ["fleet", "prepare", "db", "--no-prompt"]
     # every limit is the workflow's own default: a shorter timeout_seconds stops long migrations mid-way
     for field in ("timeout_seconds", "drain_timeout_seconds", "stabilize_timeout_seconds", "snapshot_timeout_seconds"):
