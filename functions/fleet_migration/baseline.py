@@ -53,7 +53,7 @@ def inherited(spec: MigrationInput, execution: Execution, live: Live) -> dict[st
                 if captured is None:
                     continue  # stopped before it captured anything, so before it changed anything
                 for name in names:
-                    if name in captured and _looks_held(live[name], captured[name].held_count(hold)):
+                    if name in captured and _looks_held(live[name], _held(captured[name], hold)):
                         found[name] = (summary["name"], captured[name])
             undecided -= names
     return found
@@ -99,7 +99,7 @@ def _looks_held(live: tuple[int, ScalableTarget | None], hold: int) -> bool:
 
 
 def _captured(sfn: Any, execution_arn: str) -> tuple[dict[str, ServiceSnapshot] | None, int]:
-    """(the services as an execution's describe step captured them, the count it held them at), from its history.
+    """(the services as an execution's describe step captured them, its input's min_capacity), from its history.
 
     Only the parts needed are read, so the state document of an older version still parses.
     """
@@ -110,16 +110,14 @@ def _captured(sfn: Any, execution_arn: str) -> tuple[dict[str, ServiceSnapshot] 
                 try:
                     output = json.loads(exited["output"])
                     services = [ServiceSnapshot.model_validate(s) for s in output["services"]]
-                    hold = _held_count(output.get("input", {}))
+                    hold = int(output.get("input", {}).get("min_capacity") or 0)
                 except (ValidationError, KeyError, TypeError, ValueError, json.JSONDecodeError):
                     return None, 0
                 return {s.name: s for s in services}, hold
     return None, 0
 
 
-def _held_count(document: dict) -> int:
-    """The count an execution held its services at: capacity_during_migration, or min_capacity in the inputs of
-    versions before that field existed (they used min_capacity for the held count)."""
-    if "capacity_during_migration" in document:
-        return int(document["capacity_during_migration"])
-    return int(document.get("min_capacity") or 0)
+def _held(captured: ServiceSnapshot, legacy_min_capacity: int) -> int:
+    """The count an execution held a service at: recorded with the service, or in the state documents of versions
+    before that was recorded, its input's min_capacity (the held count, in those versions)."""
+    return captured.held if captured.held is not None else captured.held_count(legacy_min_capacity)

@@ -73,6 +73,9 @@ class ServiceSnapshot(BaseModel):
     scalable_target: ScalableTarget | None = None
     # after a successful migration
     target_desired_count: int
+    # The count the scale-down holds it at (None in the state documents of versions before this field: they held
+    # it at their input's min_capacity, which a later execution reads instead).
+    held: int | None = None
     target_min_capacity: int | None = None
     target_max_capacity: int | None = None
     # The service's taskDefinition, and the one its serving tasks ran when described (None: no task served).

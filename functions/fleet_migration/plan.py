@@ -272,6 +272,7 @@ def _snapshot(
         name=service["serviceName"],
         arn=service["serviceArn"],
         desired_count=before,
+        held=min(before, spec.capacity_during_migration),
         scalable_target=target,
         target_desired_count=after,
         target_min_capacity=min_after,
