@@ -133,3 +133,20 @@ def test_after_stay_down_and_a_restore_the_next_attempt_migrates_and_fleet_serve
         name: state["desired_count"] for name, state in before.items()
     }
     assert_fleet_serves(aws, fleet, "fleet:2")
+
+
+def test_a_partly_applied_migration_with_a_snapshot_says_to_restore_it_with_fleets_db_restore_tool(aws):
+    fleet = aws.seed_fleet(databases=True)
+    aws.next_migration(fails_at_migration=2)
+
+    run = aws.run(
+        fleet.migration_input(poll_interval_seconds=1, db_cluster_identifier=fleet.db_cluster), name="fleet-fleet-r2"
+    )
+
+    cause = cause_of(run)
+    name = cause["snapshot"]["snapshot_identifier"]
+    assert cause["restore_commands"][:2] == [
+        f"db-restore.sh --restore-snapshot {name} --dry-run",
+        f"db-restore.sh --restore-snapshot {name} --confirm",
+    ]
+    assert f"tools/rds-db-restore/db-restore.sh --restore-snapshot {name}" in cause["message"]
