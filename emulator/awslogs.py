@@ -27,24 +27,22 @@ from moto.ecs.models import Task
 from moto.logs.models import LogsBackend, logs_backends
 
 from emulator.clock import Clock
+from emulator.fleet_database import goose_failure, goose_line
 from emulator.patching import Patches
 
-# What `fleet prepare db` prints, in the emulator (its real output ends "Migrations completed.").
+# What `fleet prepare db --no-prompt` prints for a task that is not one of the catalogue's Fleet images (those print
+# what emulator/fleet_process.py works out from the schema): goose's line per migration, then prepare.go's verdict.
+_PRINTED_AT = 1732096800.0  # 2024/11/20 10:00:00 UTC
 MIGRATION_LINES = (
-    "Connecting to MySQL at fleet-mysql.cluster-example.us-east-1.rds.amazonaws.com:3306",
-    "Missing migrations: tables=[20241110152839 20241116233322 20241121111624], data=[]",
-    "Applying table migration 20241110152839",
-    "Applying table migration 20241116233322",
-    "Applying table migration 20241121111624",
+    *(goose_line(m, _PRINTED_AT + i) for i, m in enumerate(("20241110152839", "20241116233322", "20241121111624"))),
     "Migrations completed.",
 )
 FAILED_MIGRATION_LINES = (
-    "Connecting to MySQL at fleet-mysql.cluster-example.us-east-1.rds.amazonaws.com:3306",
-    "Missing migrations: tables=[20241110152839 20241116233322 20241121111624], data=[]",
-    "Applying table migration 20241110152839",
-    "Applying table migration 20241116233322",
-    "Error 1061 (42000): Duplicate key name 'idx_host_disks_host_id'",
-    "failed to apply migrations: applying table migration 20241116233322",
+    goose_line("20241110152839", _PRINTED_AT),
+    goose_line("20241116233322", _PRINTED_AT + 1),
+    goose_failure(
+        "20241116233322", "Error 1205 (HY000): Lock wait timeout exceeded; try restarting transaction", _PRINTED_AT + 2
+    ),
 )
 MISSING_GROUP_REASON = (
     "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "

@@ -72,6 +72,12 @@ class TaskOutcome:
     stop_timeout: float | None = None  # instead of the task definition's (an EC2 agent's ECS_CONTAINER_STOP_TIMEOUT)
     # What the container prints over run_seconds (to its awslogs stream); None: `fleet prepare db`'s lines for the exit code
     log_lines: tuple[str, ...] | None = None
+    # `fleet prepare db` fails at the k-th migration it applies (1-based): k-1 stay applied, and it exits 1
+    fails_at_migration: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.fails_at_migration is not None and self.exit_code == 0:
+            self.exit_code = 1
 
 
 @dataclass
@@ -310,6 +316,12 @@ class EcsSimulator:
         crash = fleet_process.serve(self.fleet_db, sim.task, sim.running_at)
         if crash is None:
             return
+        if crash.exit_seconds is None:  # it warns and serves
+            if self.awslogs is not None:
+                self.awslogs.prints(
+                    sim.task, crash.lines, sim.running_at, 0.5, lambda moment: sim.state(moment)[0] != "STOPPED"
+                )
+            return
         sim.ends_at = sim.running_at + crash.exit_seconds
         sim.exit_code, sim.stop_code = 1, "EssentialContainerExited"
         sim.stopped_reason = "Essential container in task exited"
@@ -480,7 +492,14 @@ class EcsSimulator:
         alive = lambda moment: sim.state(moment)[0] != "STOPPED"  # noqa: E731
         if self.fleet_db is not None and sim.running_at is not None and not outcome.fails_to_start:
             lines = fleet_process.prepare_db(
-                self.fleet_db, task, outcome.exit_code, sim.running_at, outcome.run_seconds, alive, outcome.log_lines
+                self.fleet_db,
+                task,
+                outcome.exit_code,
+                sim.running_at,
+                outcome.run_seconds,
+                alive,
+                outcome.log_lines,
+                outcome.fails_at_migration,
             )
             outcome = replace(outcome, log_lines=lines)
         if self.awslogs is not None:

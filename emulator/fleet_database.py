@@ -10,15 +10,25 @@ MigrationStatus):
 - ``fleet prepare db`` applies the missing migrations one by one, in order, and prints "Migrations
   completed."; with nothing missing it prints "Migrations already completed. Nothing to do."; a migration that
   fails leaves those before it applied, and the command exits 1.
+- Fleet's fork of goose (server/goose/migration.go) runs each migration in its own transaction and, with
+  ``--no-prompt``, prints one line per migration through Go's standard logger, *before* running it:
+  ``2024/11/20 10:00:00 [2024-11-10] Add Team Identifier ...`` (the date of the version's first 8 digits, the
+  file's name with spaces put between its words). A migration that fails ends the run with
+  ``log.Fatalf("FAIL %s (%v), quitting migration.")`` (exit 1): the migrations printed before it are
+  committed, the one printed last is not.
 
 Fleet numbers migrations by timestamp and applies them in order, so a level (how many are applied) says
 which. The catalogue below maps image tags to the migrations their binary knows; an image it does not know is
-not Fleet as far as the emulator can tell, and nothing checks it.
+not Fleet as far as the emulator can tell, and nothing checks it. The versions are Fleet's own (server/datastore/
+mysql/migrations/tables); the words after each version are ours, written from what the migration does, since
+only the printed format matters to a reader of the lines (the index we read has no file for 20250310124014).
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +43,34 @@ _RELEASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("v4.63.0", ("20250226000000", "20250226153445", "20250304162702")),
     ("v4.64.0", ("20250310124014", "20250318165922", "20250320132525")),
 )
+# version -> the rest of its file name (``<version>_<Name>.go``)
+NAMES: dict[str, str] = {
+    "20240829165448": "AddABMTokensTable",
+    "20240829165605": "AddVPPTokensTable",
+    "20240829165715": "AddUniqueTeamToVPPTokens",
+    "20240905105135": "AddAutoIncrementToMDMProfiles",
+    "20240905140514": "AddURLToSoftwareInstallers",
+    "20240905200000": "AddUninstallToSoftwareInstallers",
+    "20241002104104": "UpdateUninstallScriptForPkg",
+    "20241110152839": "AddTeamIdentifierToHostSoftwareInstalledPaths",
+    "20241116233322": "AddSlotKeyToHostDiskEncryptionKeys",
+    "20241121111624": "AddPKICertificatesTable",
+    "20241209164540": "AddSecretVariablesTable",
+    "20241210140021": "AddErrorsToCronStats",
+    "20241219180042": "LengthenSoftwareInstallerURL",
+    "20250109150150": "QuitAppsInMaintainedAppInstallScripts",
+    "20250121094045": "AddHostDiskEncryptionKeysArchive",
+    "20250124194347": "AddUniqueIdentifierToSoftwareTitles",
+    "20250127162751": "AddUpcomingActivitiesTable",
+    "20250213104005": "AddAndroidEnterprisesTable",
+    "20250214205657": "AddIndexToSoftwareCVE",
+    "20250226000000": "AddHostCertificatesTable",
+    "20250226153445": "AddUsersDeletedTable",
+    "20250304162702": "AddCAConfigAssetsTable",
+    "20250310124014": "Migration",
+    "20250318165922": "AddChecksumToWindowsProfiles",
+    "20250320132525": "AddAuthorIDToLabels",
+}
 FLEET_REPOSITORY = "fleetdm/fleet"
 # Every migration the newest binary knows, in the order Fleet applies them.
 MIGRATIONS: tuple[str, ...] = tuple(m for _, ms in _RELEASES for m in ms)
@@ -44,23 +82,64 @@ for _tag, _migrations in _RELEASES:
     CATALOGUE[f"{FLEET_REPOSITORY}:{_tag}"] = _known
 FLEET_IMAGES: tuple[str, ...] = tuple(CATALOGUE)
 
-# serve.go's banner (shortened: its lines about allow_missing_migrations are left out).
 _BANNER = "#" * 80
 
 
 def missing_migrations_banner(missing: list[str]) -> list[str]:
-    """What ``fleet serve`` prints before exiting 1 on a database that lacks migrations (serve.go)."""
+    """What ``fleet serve`` prints before exiting 1 on a database that lacks migrations (serve.go, word for word;
+    ``fleet`` is its ``os.Args[0]`` as the image's command runs it)."""
     return [
         _BANNER,
-        "# ERROR:",
+        "# WARNING:",
         "#   Your Fleet database is missing required migrations. This is likely to cause",
         "#   errors in Fleet.",
         "#",
         f"#   Missing migrations: tables=[{' '.join(missing)}], data=[].",
         "#",
         "#   Run `fleet prepare db` to perform migrations.",
+        "#",
+        "#   To run the server without performing migrations:",
+        "#     - Set environment variable FLEET_UPGRADES_ALLOW_MISSING_MIGRATIONS=1, or,",
+        "#     - Set config updates.allow_missing_migrations to true, or,",
+        "#     - Use command line argument --upgrades_allow_missing_migrations=true",
         _BANNER,
     ]
+
+
+def unknown_migrations_banner(unknown: list[str]) -> list[str]:
+    """What an older ``fleet serve`` prints on a database with migrations it does not know, before serving anyway
+    (serve.go, word for word; only dev mode exits)."""
+    return [
+        _BANNER,
+        "# WARNING:",
+        "#   Your Fleet database has unrecognized migrations. This could happen when",
+        "#   running an older version of Fleet on a newer migrated database.",
+        "#",
+        f"#   Unknown migrations: tables=[{' '.join(unknown)}], data=[].",
+        _BANNER,
+    ]
+
+
+def file_name(version: str) -> str:
+    """The migration's Go file, as goose's FAIL line names it."""
+    return f"{version}_{NAMES.get(version, 'Migration')}.go"
+
+
+def _logged(at: float, text: str) -> str:
+    """A line of Go's standard logger (flags LstdFlags: local time, UTC in Fleet's container)."""
+    return time.strftime("%Y/%m/%d %H:%M:%S ", time.gmtime(at)) + text
+
+
+def goose_line(version: str, at: float) -> str:
+    """What Fleet's goose prints as it starts a migration: ``[<date>] <Name With Spaces>`` (parseNameAndDate)."""
+    name = re.sub(r"([a-z])([A-Z])", r"\1 \2", NAMES.get(version, "Migration"))
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", name)
+    return _logged(at, f"[{version[:4]}-{version[4:6]}-{version[6:8]}] {name}")
+
+
+def goose_failure(version: str, error: str, at: float) -> str:
+    """goose's last words when a migration fails (log.Fatalf, exit 1)."""
+    return _logged(at, f"FAIL {file_name(version)} ({error}), quitting migration.")
 
 
 def level_of(image: str | None) -> int | None:
@@ -109,6 +188,13 @@ class FleetDatabase:
         """The database as seeded: ``level`` migrations applied, nothing scheduled."""
         with self._lock:
             self._base, self._steps = level, []
+
+    def unknown_to(self, image: str | None, at: float | None = None) -> list[str]:
+        """The migrations applied that ``image``'s binary does not know (an older Fleet on a newer schema)."""
+        known = level_of(image)
+        if known is None:
+            return []
+        return list(MIGRATIONS[known : self.level_at(self._now() if at is None else at)])
 
     def missing_for(self, image: str | None, at: float | None = None) -> list[str]:
         """The migrations ``image``'s binary knows that the schema lacks (none for an image that is not Fleet)."""

@@ -12,12 +12,25 @@ from typing import Any
 
 from moto.ecs.models import Task
 
-from emulator.fleet_database import FleetDatabase, level_of, missing_migrations_banner
+from emulator.fleet_database import (
+    FleetDatabase,
+    goose_failure,
+    goose_line,
+    level_of,
+    missing_migrations_banner,
+    unknown_migrations_banner,
+)
 
 # serve.go checks the schema right after connecting to MySQL: the container has been up about a second.
 SERVE_EXIT_SECONDS = 1.0
-CONNECT_LINE = "Connecting to MySQL at fleet-mysql.cluster-example.us-east-1.rds.amazonaws.com:3306"
-FAILURE_LINE = "Error 1061 (42000): Duplicate key name 'idx_host_disks_host_id'"
+NOTHING_TO_DO = "Migrations already completed. Nothing to do."
+COMPLETED = "Migrations completed."
+# The MySQL error a failing migration reports in goose's FAIL line (any statement can meet it under load).
+MIGRATION_ERROR = "Error 1205 (HY000): Lock wait timeout exceeded; try restarting transaction"
+# initFatal's line when prepare db cannot even read the migration status (cmd/fleet/main.go).
+STATUS_FAILURE_LINE = (
+    "Failed to start: retrieving migration status: dial tcp 10.0.1.25:3306: connect: connection refused"
+)
 
 
 def container_of(task: Task) -> dict[str, Any] | None:
@@ -45,37 +58,51 @@ def is_prepare_db(command: list[str]) -> bool:
 
 @dataclass
 class ServeStart:
-    """A ``fleet serve`` that exits 1 at start: what it prints, when it exits."""
+    """What ``fleet serve`` prints as it starts, and when it exits (None: it goes on serving)."""
 
     lines: list[str]
-    exit_seconds: float = SERVE_EXIT_SECONDS
+    exit_seconds: float | None = SERVE_EXIT_SECONDS
 
 
 def serve(database: FleetDatabase, task: Task, at: float) -> ServeStart | None:
-    """How ``fleet serve`` in ``task`` starts against the schema at ``at``: None when it serves."""
+    """How ``fleet serve`` in ``task`` starts against the schema at ``at``: None when it serves saying nothing.
+
+    Missing migrations: the banner, then exit 1. Migrations it does not know (an older Fleet on a newer or partly
+    migrated schema): the warning, and it serves."""
     container = container_of(task)
     if container is None or is_prepare_db(command_of(task, container)):
         return None
     missing = database.missing_for(container.get("image"), at)
-    return ServeStart(missing_migrations_banner(missing)) if missing else None
+    if missing:
+        return ServeStart(missing_migrations_banner(missing))
+    unknown = database.unknown_to(container.get("image"), at)
+    return ServeStart(unknown_migrations_banner(unknown), exit_seconds=None) if unknown else None
 
 
-def prepare_db_lines(missing: list[str], exit_code: int | None) -> tuple[list[str], int]:
-    """(lines ``fleet prepare db`` prints, how many of ``missing`` it applies) for an exit code (prepare.go).
+def prepare_db_lines(
+    missing: list[str], exit_code: int | None, fails_at: int | None = None, moments: list[float] | None = None
+) -> tuple[list[str], int]:
+    """(lines ``fleet prepare db --no-prompt`` prints, how many of ``missing`` it applies) for an exit code.
 
-    A failure applies some, not all, of the missing migrations: the first half (rounded down), then the next one
-    fails (Fleet runs each migration in its own transaction; MySQL DDL cannot be rolled back anyway)."""
+    Each migration's goose line prints as it starts (``moments[i]`` is when line i prints). A failure stops at
+    the ``fails_at``-th missing migration (1-based; by default the one after the first half, rounded down): the
+    ones before it stay applied (one transaction each), it is not, and goose's FAIL line ends the run."""
+    at = list(moments or [])
+    at += [0.0] * (len(missing) + 2 - len(at))
     if exit_code == 0 and not missing:
-        return [CONNECT_LINE, "Migrations already completed. Nothing to do."], 0
-    head = [CONNECT_LINE, f"Missing migrations: tables=[{' '.join(missing)}], data=[]"]
+        return [NOTHING_TO_DO], 0
     if exit_code == 0:
-        return head + [f"Applying table migration {m}" for m in missing] + ["Migrations completed."], len(missing)
-    applied = len(missing) // 2
+        return [goose_line(m, at[i]) for i, m in enumerate(missing)] + [COMPLETED], len(missing)
     if not missing:
-        return [CONNECT_LINE, FAILURE_LINE, "migrating db schema: failed to apply migrations"], 0
-    failing = missing[applied]
-    lines = head + [f"Applying table migration {m}" for m in missing[: applied + 1]]
-    return lines + [FAILURE_LINE, f"failed to apply migrations: applying table migration {failing}"], applied
+        return [STATUS_FAILURE_LINE], 0
+    failing = min(fails_at or len(missing) // 2 + 1, len(missing))
+    lines = [goose_line(m, at[i]) for i, m in enumerate(missing[:failing])]
+    return lines + [goose_failure(missing[failing - 1], MIGRATION_ERROR, at[failing])], failing - 1
+
+
+def line_count(missing: list[str], exit_code: int | None, fails_at: int | None = None) -> int:
+    """How many lines ``prepare_db_lines`` prints (their moments depend on it)."""
+    return len(prepare_db_lines(missing, exit_code, fails_at)[0])
 
 
 def prepare_db(
@@ -86,11 +113,13 @@ def prepare_db(
     run_seconds: float,
     alive: Callable[[float], bool],
     lines: tuple[str, ...] | None,
+    fails_at: int | None = None,
 ) -> tuple[str, ...] | None:
     """Schedule the migrations a ``fleet prepare db`` task applies; return the lines it prints (None: not Fleet's).
 
     Its lines print evenly over its run (emulator/awslogs.py spreads them so); each migration is applied once the
-    line after its "Applying" line prints. With lines of the test's own, they land as its last line prints.
+    line after its own prints (goose prints a migration's line before running it). With lines of the test's own,
+    they land as its last line prints. ``fails_at``: the k-th missing migration fails (k-1 stay applied).
     """
     container = container_of(task)
     if container is None or not is_prepare_db(command_of(task, container)):
@@ -100,15 +129,15 @@ def prepare_db(
     if known is None:
         return lines
     missing = database.missing_for(image, running_at)
-    fleet_lines, applied = prepare_db_lines(missing, exit_code)
+    count = line_count(missing, exit_code, fails_at)
+    moment = [running_at + run_seconds * (index + 0.5) / count for index in range(count)]
+    fleet_lines, applied = prepare_db_lines(missing, exit_code, fails_at, moment)
     start = known - len(missing)
     if lines is not None:  # the test's own lines: the migrations land as its last line prints
         if applied:
             last = running_at + run_seconds * (len(lines) - 0.5) / len(lines) if lines else running_at
             database.schedule(last, start + applied, alive)
         return lines
-    moment = [running_at + run_seconds * (index + 0.5) / len(fleet_lines) for index in range(len(fleet_lines))]
-    first_applying = 2  # connect, missing, then one "Applying" line per migration
-    for k in range(applied):
-        database.schedule(moment[first_applying + k + 1], start + k + 1, alive)
+    for k in range(applied):  # committed as the next line prints
+        database.schedule(moment[k + 1], start + k + 1, alive)
     return tuple(fleet_lines)

@@ -18,6 +18,7 @@ from fleet_migration import (
     manual_restore,
     migration_task,
     outage,
+    partial_migration,
     polling,
     serving,
     task_definitions,
@@ -182,6 +183,10 @@ def restore(migration: Migration) -> dict[str, str]:
         )
     error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))
     applied = error_names.migration_applied(migration, error)
+    partly = partial_migration.describe(migration, error, cause)
+    if partial_migration.stays_down(migration, partly):
+        _add_recovery_details(migration, error, cause)
+        return partial_migration.kept_down(migration, error, cause, partly)
     placed = []
     try:
         for service in reversed(migration.services):
@@ -216,6 +221,7 @@ def restore(migration: Migration) -> dict[str, str]:
     cause.update(
         message=f"{str(cause.get('message', error)).rstrip('.')}. {outcome}", rolled_back=not applied, services=placed
     )
+    partial_migration.say(migration, partly, cause, serving_previous=True)
     if delays:
         cause["target_groups"] = delays
     if migration.baseline_from:

@@ -85,6 +85,7 @@ def failure_details(cause: Any) -> list[str]:
         lines.extend(f"{TASK_MARK} {line}" for line in tail)
     if cause.get("log_note"):
         lines.append(str(cause["log_note"]))
+    lines.extend(applied_details(cause))
     if "rolled_back" in cause:
         lines.append(f"rolled back: {'yes' if cause['rolled_back'] else 'NO'}")
     for service in cause.get("services") or []:
@@ -94,10 +95,35 @@ def failure_details(cause: Any) -> list[str]:
                 f"{service.get('replaced_task_definition')} set aside until the next apply"
             )
     lines.extend(snapshot_details(cause.get("snapshot")))
+    restore = cause.get("restore_commands") or []
+    if restore:
+        lines.append("to restore the database to the recovery point, run:")
+        lines.extend(f"  {command}" for command in restore)
     commands = cause.get("commands") or []
     if commands:
-        lines.append("to finish by hand, run:")
+        lines.append(
+            "then, to bring Fleet back, run:"
+            if restore and cause.get("rolled_back") is False
+            else "to finish by hand, run:"
+        )
         lines.extend(f"  {command}" for command in commands)
+    return lines
+
+
+def applied_details(cause: dict[str, Any]) -> list[str]:
+    """The cause's ``applied_migrations``: what the failed migration left applied (docs/errors.md)."""
+    applied = cause.get("applied_migrations")
+    if not isinstance(applied, list):
+        return []
+    if not applied:
+        return ["migrations applied before the failure: none (the schema is as it was)"]
+    count = cause.get("applied_migrations_count") or len(applied)
+    lines = [f"migrations applied before the failure ({count}; the schema is partly migrated):"]
+    if count > len(applied):
+        lines.append(f"  ... {count - len(applied)} earlier one(s)")
+    lines.extend(f"  {name}" for name in applied)
+    if cause.get("failed_migration"):
+        lines.append(f"  failed: {cause['failed_migration']}")
     return lines
 
 

@@ -284,20 +284,69 @@ def test_a_failure_verdict_prints_the_containers_last_lines_from_the_cause():
         "task_arn": TASK_ARN,
         "exit_code": 1,
         "rolled_back": True,
-        "log_tail": [
-            "Applying table migration 20241116233322",
-            "Error 1061 (42000): Duplicate key name 'idx_host_disks_host_id'",
+        "log_tail": [SECOND_MIGRATION, FAILED_SECOND],
+    }
+
+    _, _, err = verdict(failed(cause))
+
+    assert (f"  its last 2 log line(s):\n    | {SECOND_MIGRATION}\n    | {FAILED_SECOND}\n  rolled back: yes\n") in err
+
+
+# What Fleet's goose prints as it starts a migration, and when one fails (fleetdm/fleet server/goose/migration.go)
+FIRST_MIGRATION = "2024/11/20 10:00:00 [2024-11-10] Add Team Identifier To Host Software Installed Paths"
+SECOND_MIGRATION = "2024/11/20 10:00:01 [2024-11-16] Add Slot Key To Host Disk Encryption Keys"
+FAILED_SECOND = (
+    "2024/11/20 10:00:02 FAIL 20241116233322_AddSlotKeyToHostDiskEncryptionKeys.go (Error 1205 (HY000): Lock wait "
+    "timeout exceeded; try restarting transaction), quitting migration."
+)
+
+
+def test_a_failure_verdict_lists_the_migrations_applied_before_it():
+    cause = {
+        "message": "The migration command exited with code 1. The schema is partly migrated: ...",
+        "rolled_back": True,
+        "applied_migrations": [FIRST_MIGRATION[20:]],
+        "failed_migration": "20241116233322_AddSlotKeyToHostDiskEncryptionKeys",
+        "restore_commands": [
+            "db-restore.sh --restore-snapshot s --dry-run",
+            "db-restore.sh --restore-snapshot s --confirm",
         ],
     }
 
     _, _, err = verdict(failed(cause))
 
     assert (
-        "  its last 2 log line(s):\n"
-        "    | Applying table migration 20241116233322\n"
-        "    | Error 1061 (42000): Duplicate key name 'idx_host_disks_host_id'\n"
-        "  rolled back: yes\n"
+        "  migrations applied before the failure (1; the schema is partly migrated):\n"
+        f"    {FIRST_MIGRATION[20:]}\n"
+        "    failed: 20241116233322_AddSlotKeyToHostDiskEncryptionKeys\n"
     ) in err
+    assert (
+        "  to restore the database to the recovery point, run:\n"
+        "    db-restore.sh --restore-snapshot s --dry-run\n"
+        "    db-restore.sh --restore-snapshot s --confirm\n"
+    ) in err
+
+
+def test_a_failure_verdict_says_when_no_migration_was_applied():
+    _, _, err = verdict(failed({"message": "exited 1", "rolled_back": True, "applied_migrations": []}))
+
+    assert "migrations applied before the failure: none (the schema is as it was)" in err
+
+
+def test_a_stay_down_verdict_gives_the_restore_then_the_commands_that_bring_fleet_back():
+    cause = {
+        "message": "exited 1. Nothing was rolled back",
+        "rolled_back": False,
+        "applied_migrations": [FIRST_MIGRATION[20:]],
+        "restore_commands": ["aws rds restore-db-cluster-to-point-in-time ..."],
+        "commands": ["aws ecs update-service --cluster fleet --service fleet --desired-count 2"],
+    }
+
+    _, _, err = verdict(failed(cause))
+
+    assert err.index("to restore the database to the recovery point, run:") < err.index(
+        "then, to bring Fleet back, run:\n    aws ecs update-service"
+    )
 
 
 def test_a_verdict_names_the_recovery_point_and_how_to_restore_it():

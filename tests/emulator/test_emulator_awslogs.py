@@ -120,7 +120,10 @@ def test_without_chosen_lines_the_task_prints_what_fleet_prepare_db_prints(emu, 
 
     emu.clock.advance(5)
 
-    assert lines_in(emu, "fleet", stream) == list(MIGRATION_LINES)
+    def without_time(lines: list[str]) -> list[str]:
+        return [line[len("2024/11/20 10:00:00 ") :] if line[:4].isdigit() else line for line in lines]
+
+    assert without_time(lines_in(emu, "fleet", stream)) == without_time(list(MIGRATION_LINES))
     assert MIGRATION_LINES[-1] == "Migrations completed."
 
 

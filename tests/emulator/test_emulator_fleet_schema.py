@@ -4,11 +4,12 @@ missing, or fails part-way."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from emulator import Emulator, FleetDeployment
-from emulator.fleet_database import level_of
-from emulator.fleet_process import CONNECT_LINE
+from emulator.fleet_database import MIGRATIONS, level_of
 
 
 def run_prepare_db(emu: Emulator, fleet: FleetDeployment, revision: int) -> str:
@@ -70,7 +71,7 @@ def test_the_crashing_fleet_prints_that_the_database_is_missing_migrations(emu, 
 
     task = next(t for t in service_tasks(emu, "STOPPED") if t["taskDefinitionArn"].endswith(":2"))
     printed = "\n".join(lines_of(emu, task["taskArn"]))
-    assert "Your Fleet database is missing required migrations" in printed
+    assert "# WARNING:\n#   Your Fleet database is missing required migrations" in printed
     assert "Missing migrations: tables=[20241110152839 20241116233322 20241121111624]" in printed
     assert "Run `fleet prepare db` to perform migrations." in printed
 
@@ -104,7 +105,7 @@ def test_prepare_db_with_nothing_missing_prints_nothing_to_do(emu, deployment):
     task_arn = run_prepare_db(emu, deployment, 2)
     emu.clock.advance(5)
 
-    assert lines_of(emu, task_arn) == [CONNECT_LINE, "Migrations already completed. Nothing to do."]
+    assert lines_of(emu, task_arn) == ["Migrations already completed. Nothing to do."]
     assert emu.fleet_db.level == level_of(deployment.images[2])
 
 
@@ -116,15 +117,57 @@ def test_a_failed_prepare_db_applies_some_but_not_all_of_the_missing_migrations(
 
     assert described(emu, task_arn)["containers"][0]["exitCode"] == 1
     assert before < emu.fleet_db.level < target
-    assert lines_of(emu, task_arn)[-1].startswith("failed to apply migrations")
+    assert lines_of(emu, task_arn)[-1].endswith(", quitting migration.")
+
+
+GOOSE_LINE = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\d{4}-\d\d-\d\d\] [A-Z][\w ]+$"
+
+
+def test_prepare_db_prints_goose_s_line_for_each_migration_as_fleet_does(emu, deployment):
+    before, target = level_of(deployment.images[1]), level_of(deployment.images[2])
+    task_arn = run_prepare_db(emu, deployment, 2)
+    emu.clock.advance(5)
+
+    printed = lines_of(emu, task_arn)
+    assert len(printed) == target - before + 1 and printed[-1] == "Migrations completed."
+    assert all(re.match(GOOSE_LINE, line) for line in printed[:-1]), printed
+    assert printed[0].endswith(" [2024-11-10] Add Team Identifier To Host Software Installed Paths")
+
+
+def test_prepare_db_failing_at_the_kth_migration_leaves_the_k_minus_1_before_it_applied(emu, deployment):
+    before = level_of(deployment.images[1])
+    emu.next_migration(fails_at_migration=2)
+    task_arn = run_prepare_db(emu, deployment, 2)
+    emu.clock.advance(5)
+
+    assert described(emu, task_arn)["containers"][0]["exitCode"] == 1
+    assert emu.fleet_db.level == before + 1
+    printed = lines_of(emu, task_arn)
+    assert len(printed) == 3 and all(re.match(GOOSE_LINE, line) for line in printed[:2])
+    assert re.match(
+        rf"^\S+ \S+ FAIL {MIGRATIONS[before + 1]}_\w+\.go \(Error \d+ .*\), quitting migration\.$", printed[2]
+    )
+
+
+@pytest.mark.fleet(service_revision=2)
+def test_an_older_fleet_on_a_newer_schema_prints_fleet_s_warning_and_serves(emu, deployment):
+    emu.deploy_revision(1)
+    let_time_pass(emu, 30)
+
+    running = [t for t in service_tasks(emu) if t["taskDefinitionArn"].endswith(":1")]
+    assert running
+    printed = "\n".join(lines_of(emu, running[0]["taskArn"]))
+    assert "#   Your Fleet database has unrecognized migrations. This could happen when" in printed
+    assert "#   running an older version of Fleet on a newer migrated database." in printed
+    assert "Unknown migrations: tables=[20241110152839 20241116233322 20241121111624], data=[]." in printed
 
 
 def test_a_migration_stopped_mid_way_leaves_the_schema_mid_way(emu, deployment):
     before = level_of(deployment.images[1])
-    # six lines over 60 s; the first migration is applied 35 s in, the second 45 s in, the last 55 s in
+    # four lines over 60 s, each migration's as it starts; the first is applied 22.5 s in, the second 37.5 s in
     emu.next_migration(start_seconds=1, run_seconds=60)
     task_arn = run_prepare_db(emu, deployment, 2)
-    emu.clock.advance(1 + 40)
+    emu.clock.advance(1 + 30)
     emu.client("ecs").stop_task(cluster="fleet", task=task_arn)
     emu.clock.advance(60)
 

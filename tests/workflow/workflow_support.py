@@ -67,6 +67,8 @@ def restore_by_hand(aws: Emulator, commands: list[str]) -> None:
                 aws.client("elbv2").modify_target_group_attributes(
                     TargetGroupArn=options["--target-group-arn"], Attributes=[{"Key": key, "Value": value}]
                 )
+            case ["aws", "elbv2", "delete-rule"]:
+                aws.client("elbv2").delete_rule(RuleArn=options["--rule-arn"])
             case ["aws", "ecs", "stop-task"]:
                 ecs.stop_task(cluster=options["--cluster"], task=options["--task"])
             case ["aws", "ecs", "wait"] if words[3] == "tasks-stopped":
