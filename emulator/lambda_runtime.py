@@ -116,6 +116,12 @@ class LambdaRuntime:
         with self._lock:
             self._after_returns.append(_AfterReturn(function, action, after))
 
+    def clear(self) -> None:
+        """No more time-outs or actions: the invocations from now on answer as the handlers do."""
+        with self._lock:
+            self._time_outs.clear()
+            self._after_returns.clear()
+
     def _time_out_of(self, name: str) -> _TimeOut | None:
         with self._lock:
             for fault in self._time_outs:

@@ -55,6 +55,12 @@ def serving_task_definition(service: dict[str, Any], tasks: list[dict[str, Any]]
     serving = {arn: count for arn, count in running.items() if arn not in failing}
     if len(serving) > 1:
         serving.pop(service.get("taskDefinition"), None)
+    if not serving and primary and primary["taskDefinition"] in failing:
+        # A service with no load balancer and no container health check counts a task healthy once it is
+        # RUNNING: ECS stopped the old revision's tasks for new ones that then exited. The deployment the failing
+        # rollout replaces still names the revision that served.
+        replaced = [d for d in deployments if d.get("status") == "ACTIVE" and d["taskDefinition"] not in failing]
+        return replaced[0]["taskDefinition"] if replaced else None
     return max(serving, key=lambda arn: serving[arn]) if serving else None
 
 
