@@ -22,6 +22,7 @@ group whose own deregistration delay the workflow lowers, autoscaling, the vulne
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -196,6 +197,15 @@ def fleets_module(aws: Emulator, fleet: FleetDeployment) -> None:
 
 
 # -- the sweep ------------------------------------------------------------------------------------------------
+
+# Twice the other workflow tests' clock: a case runs two whole executions and waits out Fleet's health checks.
+SPEED = 40
+
+
+@pytest.fixture
+def aws() -> Iterator[Emulator]:
+    with Emulator(speed=SPEED) as emulator:
+        yield emulator
 
 
 @pytest.fixture
