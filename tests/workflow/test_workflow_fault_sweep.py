@@ -247,7 +247,7 @@ def test_after_a_fault_fleet_serves_and_the_next_apply_finishes_the_upgrade(aws,
         aws.next_migration(exit_code=1)
     leaves_a_task = any(f.kind == "stopped" and f.function in LEAVE_THE_TASK_RUNNING for f in faults)
     if leaves_a_task:
-        aws.next_migration(exit_code=0, run_seconds=120)  # outlives the aborted execution, then ends by itself
+        aws.next_migration(exit_code=0, run_seconds=600)  # outlives the aborted execution, then ends by itself
     for fault in faults:
         fault.inject(aws)
 
@@ -277,7 +277,7 @@ def test_after_a_fault_fleet_serves_and_the_next_apply_finishes_the_upgrade(aws,
     next_run = aws.run(document, name=f"fleet-fleet-r2-a{attempt}")
     if leaves_a_task:
         assert (next_run.status, next_run.error) == ("FAILED", "MigrationInProgress"), next_run.cause
-        aws.clock.advance(150)  # the task the aborted execution left ends by itself
+        aws.clock.advance(700)  # the task the aborted execution left ends by itself
         attempt += 1
         next_run = aws.run(document, name=f"fleet-fleet-r2-a{attempt}")
 
