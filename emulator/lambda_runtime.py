@@ -10,10 +10,15 @@ function whose ``Handler`` its own ``Handler`` names: the same code from functio
 package carries it.
 
 ``time_out`` makes chosen invocations end as a function that ran out of time does: the handler runs,
-its answer is lost, and the runtime answers ``{"errorMessage": "... Task timed out after N seconds"}``
-with no ``errorType``. Step Functions reports such unhandled errors (timeouts, running out of memory)
+its answer is lost, and the runtime answers ``{"errorMessage": "... Task timed out after N seconds"}``.
+Without an ``errorType``, Step Functions reports such unhandled errors (timeouts, running out of memory)
 as ``Lambda.Unknown`` ("Handle Lambda service exceptions", AWS Step Functions Developer Guide); moto's
-interpreter would call them ``Exception``, so ``install`` teaches it the AWS name.
+interpreter would call them ``Exception``, so ``install`` teaches it the AWS name. Lambda also answers a
+timeout with the ``errorType`` ``Sandbox.Timedout`` ("Troubleshoot invocation issues in Lambda", AWS Lambda
+Developer Guide), which Step Functions reports as the error's name: ``time_out(..., error_type=SANDBOX_TIMEDOUT)``.
+
+``after_return`` runs a test's action right after a chosen invocation's handler returned, before its answer
+reaches the state machine: "the operator stopped the execution just as this step finished".
 """
 
 from __future__ import annotations
@@ -69,11 +74,20 @@ class LambdaContext:
 @dataclass
 class _TimeOut:
     function: str
-    remaining: int
+    remaining: int | None  # None: every invocation
+    after: int
+    error_type: str | None
+
+
+@dataclass
+class _AfterReturn:
+    function: str
+    action: Callable[[], None]
     after: int
 
 
 UNKNOWN = "Lambda.Unknown"
+SANDBOX_TIMEDOUT = "Sandbox.Timedout"
 
 
 class LambdaRuntime:
@@ -89,25 +103,50 @@ class LambdaRuntime:
         self._environment_lock = threading.Lock()
         self.timed_out: Counter[str] = Counter()
         self._time_outs: list[_TimeOut] = []
+        self._after_returns: list[_AfterReturn] = []
 
-    def time_out(self, function: str, *, times: int = 1, after: int = 0) -> None:
-        """Let ``after`` invocations of ``function`` through, then make ``times`` of them time out."""
+    def time_out(self, function: str, *, times: int | None = 1, after: int = 0, error_type: str | None = None) -> None:
+        """Let ``after`` invocations of ``function`` through, then make ``times`` of them (``None``: all) time out,
+        answered with ``error_type`` (``SANDBOX_TIMEDOUT``) or, by default, with none (``Lambda.Unknown``)."""
         with self._lock:
-            self._time_outs.append(_TimeOut(function, times, after))
+            self._time_outs.append(_TimeOut(function, times, after, error_type))
 
-    def _times_out(self, name: str) -> bool:
+    def after_return(self, function: str, action: Callable[[], None], *, after: int = 0) -> None:
+        """Run ``action`` once, right after the handler of ``function`` returned for the ``after + 1``-th time."""
+        with self._lock:
+            self._after_returns.append(_AfterReturn(function, action, after))
+
+    def clear(self) -> None:
+        """No more time-outs or actions: the invocations from now on answer as the handlers do."""
+        with self._lock:
+            self._time_outs.clear()
+            self._after_returns.clear()
+
+    def _time_out_of(self, name: str) -> _TimeOut | None:
         with self._lock:
             for fault in self._time_outs:
                 if fault.function == name:
                     if fault.after > 0:
                         fault.after -= 1
-                        return False
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self._time_outs.remove(fault)
+                        return None
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                        if fault.remaining == 0:
+                            self._time_outs.remove(fault)
                     self.timed_out[name] += 1
-                    return True
-            return False
+                    return fault
+            return None
+
+    def _returned(self, name: str) -> None:
+        with self._lock:
+            due = next((hook for hook in self._after_returns if hook.function == name), None)
+            if due is None:
+                return
+            if due.after > 0:
+                due.after -= 1
+                return
+            self._after_returns.remove(due)
+        due.action()
 
     def install(self) -> Patches:
         """Invoke runs our handlers in-process; the returned ``Patches`` puts moto's own back on exit."""
@@ -202,11 +241,17 @@ class LambdaRuntime:
                 result = handler(event, context)
             else:
                 result = self._with_environment(self.environment_by_name.get(name, {}), handler, event, context)
-            if self._times_out(logical_id):
+            timed_out = self._time_out_of(logical_id)
+            if timed_out is not None:
                 response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps(
-                    {"errorMessage": f"{context.aws_request_id} Task timed out after 60.00 seconds"}
-                ).encode()
+                answer = {"errorMessage": f"{context.aws_request_id} Task timed out after 60.00 seconds"}
+                if timed_out.error_type:
+                    answer = {
+                        "errorType": timed_out.error_type,
+                        "errorMessage": f"RequestId: {context.aws_request_id} Error: Task timed out after 60.00 seconds",
+                    }
+                return json.dumps(answer).encode()
+            self._returned(logical_id)
         except Exception as exc:  # the runtime reports every unhandled exception the same way
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(

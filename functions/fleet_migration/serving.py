@@ -55,7 +55,24 @@ def serving_task_definition(service: dict[str, Any], tasks: list[dict[str, Any]]
     serving = {arn: count for arn, count in running.items() if arn not in failing}
     if len(serving) > 1:
         serving.pop(service.get("taskDefinition"), None)
+    if not serving and primary and primary["taskDefinition"] in failing:
+        return _served_before(tasks, failing)
     return max(serving, key=lambda arn: serving[arn]) if serving else None
+
+
+def _served_before(tasks: list[dict[str, Any]], failing: set[str]) -> str | None:
+    """The revision of the last task that ran without failing, when the failing rollout left none running.
+
+    A service with no load balancer and no container health check counts a task healthy once it is RUNNING: ECS
+    stops the old revision's tasks for new ones that exit a second later, and once none of the old is left the
+    deployment it replaced is gone from ``deployments`` too. ECS still lists the stopped tasks (for about an hour).
+    """
+    ran = [
+        t
+        for t in tasks
+        if t["taskDefinitionArn"] not in failing and t.get("startedAt") is not None and not has_failed(t)
+    ]
+    return max(ran, key=lambda t: t["startedAt"])["taskDefinitionArn"] if ran else None
 
 
 def task_ip(task: dict[str, Any]) -> str | None:

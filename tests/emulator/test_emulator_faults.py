@@ -7,6 +7,7 @@ import json
 import pytest
 
 from emulator.faults import Call, FaultError, Faults
+from emulator.lambda_runtime import SANDBOX_TIMEDOUT
 
 UPDATE = Call("ecs", "UpdateService", {"service": "fleet"})
 UPDATE_VULN = Call("ecs", "UpdateService", {"service": "fleet-vuln-processing"})
@@ -86,3 +87,33 @@ def test_a_timed_out_invocation_ran_its_handler_and_answers_as_lambda_does_for_a
     assert len(calls) == 3
     assert answers == [(None, ["ok"]), ("Unhandled", ["errorMessage"]), (None, ["ok"])]
     assert emu.lambdas.timed_out["CheckStableFunction"] == 1
+
+
+def test_a_timeout_reported_as_sandbox_timedout_ran_its_handler_and_names_the_error(emu):
+    emu.lambdas.time_out("CheckStableFunction", times=None, error_type=SANDBOX_TIMEDOUT)
+    calls = []
+    emu.lambdas._handlers["CheckStableFunction"] = lambda event, context: calls.append(event) or {"ok": True}
+
+    answers = []
+    for _ in range(2):
+        headers: dict[str, str] = {}
+        body = json.loads(emu.lambdas.invoke("CheckStableFunction", "arn", json.dumps({}), headers))
+        answers.append(
+            (headers.get("x-amz-function-error"), body["errorType"], "Task timed out" in body["errorMessage"])
+        )
+
+    # THEN the handler ran each time, and each answer is the runtime's timeout, whose errorType names the error
+    assert len(calls) == 2
+    assert answers == [("Unhandled", "Sandbox.Timedout", True)] * 2
+    assert emu.lambdas.timed_out["CheckStableFunction"] == 2
+
+
+def test_an_action_after_return_runs_once_after_the_chosen_invocation_returned(emu):
+    seen = []
+    emu.lambdas._handlers["CheckStableFunction"] = lambda event, context: seen.append("handler") or {"ok": True}
+    emu.lambdas.after_return("CheckStableFunction", lambda: seen.append("action"), after=1)
+
+    for _ in range(3):
+        emu.lambdas.invoke("CheckStableFunction", "arn", json.dumps({}), {})
+
+    assert seen == ["handler", "handler", "action", "handler"]

@@ -54,6 +54,21 @@ def test_in_a_rollout_whose_new_tasks_have_not_failed_yet_the_revision_it_replac
     assert serving.serving_task_definition(service(NEW, PRIMARY, REPLACED), [task(OLD), task(OLD), task(NEW)]) == OLD
 
 
+def test_when_the_new_tasks_replaced_the_old_ones_and_then_crashed_the_replaced_revision_served():
+    # GIVEN a service with no load balancer: ECS stopped its old task once a new one was RUNNING, which then exited,
+    # and the deployment it replaced is gone with its last task
+    stopped = task(
+        OLD, "STOPPED", "STOPPED", stopCode="ServiceSchedulerInitiated", startedAt=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    tasks = [stopped, crashed(NEW), task(NEW)]
+
+    assert serving.serving_task_definition(service(NEW, PRIMARY), tasks) == OLD
+
+
+def test_a_first_deploy_whose_tasks_crash_has_no_serving_revision():
+    assert serving.serving_task_definition(service(NEW, PRIMARY), [crashed(NEW), task(NEW)]) is None
+
+
 def test_once_a_rollout_replaced_every_old_task_the_new_revision_serves():
     assert serving.serving_task_definition(service(NEW, PRIMARY), [task(NEW), task(NEW)]) == NEW
 
