@@ -112,7 +112,9 @@ class CliBackend:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise AwsError("ReadTimeoutError", f"the AWS CLI did not answer within {CALL_TIMEOUT_SECONDS} s", operation)
+            raise AwsError(
+                "ReadTimeoutError", f"the AWS CLI did not answer within {CALL_TIMEOUT_SECONDS} s", operation
+            ) from None
         except OSError as exc:
             raise AwsError(CLI_FAILED, f"cannot run the AWS CLI {self.executable}: {exc.strerror}", operation) from exc
         if completed.returncode != 0:
