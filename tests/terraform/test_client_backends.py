@@ -2,18 +2,22 @@
 
 Each behaviour runs twice against the emulator in server mode: once with boto3, once with a Python that
 cannot import boto3 and the AWS CLI v1 from PyPI alone on PATH (tests/terraform/client_process.py). With
-neither, the client says both fixes before it calls anything.
+neither, the client says both fixes before it calls anything. And real Terraform applies the module on a
+runner like the addon's: the AWS CLI, and a python3 without boto3.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from emulator import Emulator, FleetDeployment
-from tests.terraform.client_process import BACKENDS, run_client
+from tests.terraform.client_process import BACKENDS, path_with_only_the_aws_cli, run_client
+from tfroot import RESOURCE
 
 FAST_WAITS = {
     "poll_interval_seconds": 1,
@@ -163,3 +167,26 @@ def test_with_neither_boto3_nor_the_aws_cli_one_line_names_both_fixes_before_any
     assert line.startswith("fleet-migration: error: neither boto3 nor the AWS CLI is available: install the AWS CLI")
     assert "install boto3" in line
     assert aws.client("stepfunctions").list_executions(stateMachineArn=aws.state_machine_arn)["executions"] == []
+
+
+def test_a_runner_with_the_aws_cli_and_a_python_without_boto3_applies_the_module(aws, fleet, fleet_root, tmp_path):
+    # GIVEN a runner that applied Fleet's addon: the AWS CLI on PATH, and a python3 that has no boto3
+    venv = tmp_path / "python-without-boto3"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    assert subprocess.run([python, "-c", "import boto3"], capture_output=True, timeout=60).returncode != 0
+    aws.next_migration(exit_code=0, start_seconds=0.3, run_seconds=1, log_lines=LINES)
+    root = fleet_root(python=python)
+
+    # WHEN terraform apply runs
+    applied = root.apply(
+        env={"PATH": os.pathsep.join([path_with_only_the_aws_cli(tmp_path / "bin"), "/usr/bin", "/bin"])}
+    )
+
+    # THEN the migration ran through the AWS CLI, shown step by step with the container's lines
+    assert applied.returncode == 0, applied.terminal
+    out = "\n".join(applied.provisioner_lines())
+    assert "started execution fleet-fleet-r2 (attempt 1)" in out
+    assert task_lines(out) == list(LINES)
+    assert "fleet-migration: SUCCEEDED in" in out
+    assert f"{RESOURCE}: Creation complete after" in applied.stdout
