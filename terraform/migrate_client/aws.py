@@ -180,7 +180,7 @@ class StepFunctions:
     def __init__(self, aws: Aws, region: str) -> None:
         self._aws, self._region = aws, region
 
-    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:  # noqa: A002
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
         return self._aws.call(
             "stepfunctions", self._region, "StartExecution", stateMachineArn=stateMachineArn, name=name, input=input
         )

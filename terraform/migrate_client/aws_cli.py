@@ -132,6 +132,7 @@ class CliBackend:
     def _environment(self, credentials: Credentials | None) -> dict[str, str]:
         env = dict(self._environ)
         env["AWS_PAGER"] = ""  # v2 pages long output through `less` otherwise
+        env["AWS_CLI_AUTO_PROMPT"] = "off"  # v2 may be configured to prompt, and there is no one to answer
         for key, value in RETRIES.items():
             env.setdefault(key, value)
         if credentials is not None:

@@ -164,6 +164,7 @@ def test_the_cli_gets_the_assumed_role_s_credentials_and_the_sdk_s_retries_in_it
         "role-token",
     )
     assert (cli.env["AWS_RETRY_MODE"], cli.env["AWS_MAX_ATTEMPTS"], cli.env["AWS_PAGER"]) == ("standard", "9", "")
+    assert cli.env["AWS_CLI_AUTO_PROMPT"] == "off"
 
 
 def test_the_execution_history_s_timestamps_are_datetimes_in_every_format_the_clis_print():
