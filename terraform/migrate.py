@@ -2,8 +2,8 @@
 """Start (or join) the fleet-migration execution for a task definition revision and follow it.
 
 The Terraform module's null_resource runs this file with its values in the environment; people can
-run it by hand with the same values as flags (``--help``). It needs Python 3.9+ and boto3, nothing
-else. The code is in ``migrate_client/`` beside this file (its docstring maps it); ``executions.py``
+run it by hand with the same values as flags (``--help``). It needs Python 3.9+ and, to call AWS, boto3
+or else the AWS CLI on PATH (what Fleet's addon needed), nothing else. The code is in ``migrate_client/`` beside this file (its docstring maps it); ``executions.py``
 is a byte-identical copy of functions/fleet_migration/executions.py, so Terraform, the EventBridge
 trigger and a person all land on the same execution for a revision.
 

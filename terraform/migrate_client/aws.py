@@ -1,13 +1,30 @@
-"""The one place that makes boto3 clients (assuming the role first, renewing it before it expires),
-and what an AWS error means for the person running the client."""
+"""The AWS calls the client makes, whichever way it makes them, and what an AWS error means for the person
+running it.
+
+The client runs where Fleet's addon ran, and the addon needed only the AWS CLI. So it calls AWS through one
+of two backends, chosen once (``choose_backend``): boto3 when the interpreter can import it
+(``aws_boto3.py``), otherwise the AWS CLI v1 or v2 on PATH (``aws_cli.py``). A backend makes one call
+(``call(service, region, operation, params, credentials)``) and answers as boto3 does: the response as a
+dict with timestamps as datetimes, or an ``AwsError`` carrying the same error code either way. Everything
+above this module (start-or-join, the follow loop, the log lines, the verdict, retries of throttled
+calls) sees only ``Aws`` and ``AwsError``, so it behaves the same whatever the backend.
+
+``Aws`` assumes the role, when one is given, with the backend's own credential chain, and assumes it
+again before the credentials expire: CI credentials often last an hour, and a migration may be followed
+for longer.
+"""
 
 from __future__ import annotations
 
+import re
+import shutil
+import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
-from .settings import PREFIX, Settings
+from .settings import EXIT_AWS, PREFIX, Settings, Stop
 
 THROTTLING_CODES = (
     "ThrottlingException",
@@ -16,58 +33,184 @@ THROTTLING_CODES = (
     "RequestLimitExceeded",
     "RateExceeded",
 )
+# 5xx answers: boto3 reports the HTTP status, the AWS CLI only the code, so both are recognised by code too.
+SERVER_ERROR_CODES = (
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "InternalServiceError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServiceException",
+)
 ACCESS_DENIED_CODES = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+# Errors raised before AWS answers, named after botocore's exception classes (both backends use these names).
+NO_CREDENTIALS = "NoCredentialsError"
+PARTIAL_CREDENTIALS = "PartialCredentialsError"
+PROFILE_NOT_FOUND = "ProfileNotFound"
+SSO_EXPIRED = "SSOTokenLoadError"
+UNREACHABLE = ("EndpointConnectionError", "ConnectTimeoutError")
+CONNECTION_CODES = (*UNREACHABLE, "ConnectionClosedError", "ReadTimeoutError")
+# Both backends retry throttling and 5xx answers the SDK's way ("Retry behavior", AWS SDKs and Tools Reference
+# Guide): standard mode, 9 attempts in all, unless the environment sets its own (both honour these variables).
+RETRIES = {"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "9"}
+# Assumed-role credentials are renewed this long before they expire, so no call is made with credentials
+# about to lapse (AssumeRole's default and CI's usual lifetime is an hour).
+RENEW_BEFORE_SECONDS = 300
+
+
+class AwsError(Exception):
+    """An AWS call that failed, shaped as botocore's ClientError (``response``, ``operation_name``) whichever
+    backend made it, so what the client does about an error depends on its code alone."""
+
+    def __init__(self, code: str, message: str, operation: str, status: int = 0) -> None:
+        super().__init__(f"{code} on {operation}: {message}" if code else message)
+        self.operation_name = operation
+        self.response = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+
+    @staticmethod
+    def of(code: str, message: str, operation: str, status: int = 0) -> AwsError:
+        kind = {cls.__name__: cls for cls in (ExecutionDoesNotExist, ExecutionAlreadyExists)}.get(code, AwsError)
+        return kind(code, message, operation, status)
+
+
+class ExecutionDoesNotExist(AwsError):
+    pass
+
+
+class ExecutionAlreadyExists(AwsError):
+    pass
+
+
+class StepFunctionsErrors:
+    """``sfn.exceptions`` as executions.py catches them (the same names as boto3's client exceptions)."""
+
+    ExecutionDoesNotExist = ExecutionDoesNotExist
+    ExecutionAlreadyExists = ExecutionAlreadyExists
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+
+
+class Backend(Protocol):
+    """One way to call AWS. ``params`` and the answer are the API's own (boto3's keyword arguments and
+    response); ``credentials`` None means the backend's own credential chain."""
+
+    name: str
+
+    def call(
+        self, service: str, region: str, operation: str, params: dict[str, Any], credentials: Credentials | None
+    ) -> dict[str, Any]: ...
+
+
+def choose_backend() -> Backend:
+    """boto3 if this interpreter has it, else the AWS CLI on PATH; with neither, the one error that says both fixes."""
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        from .aws_boto3 import Boto3Backend
+
+        return Boto3Backend()
+    executable = shutil.which("aws")
+    if executable:
+        from .aws_cli import CliBackend
+
+        return CliBackend(executable)
+    raise Stop(
+        EXIT_AWS,
+        f"neither boto3 nor the AWS CLI is available: install the AWS CLI (v1 or v2) so that `aws` is on PATH "
+        f"(https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html), or install boto3 for "
+        f"{sys.executable} (`{sys.executable} -m pip install boto3`, or point the module's `python` variable at an "
+        "interpreter that has it)",
+    )
 
 
 class Aws:
-    def __init__(self, settings: Settings, say: Callable[[str], None]) -> None:
-        import boto3
-        from botocore.config import Config
+    """The client's AWS: one object per service it calls, with only the calls it makes; credentials kept fresh."""
 
-        self._boto3 = boto3
-        self._settings = settings
-        self._say = say
-        self._config = Config(
-            retries={"mode": "standard", "max_attempts": 8},
-            connect_timeout=10,
-            read_timeout=60,
-            user_agent_extra="fleet-migration-terraform",
-        )
-        self._current: Any = None
-        self._clients: dict[tuple[str, str], Any] = {}
-        self._expires: datetime | None = None
+    def __init__(
+        self, settings: Settings, say: Callable[[str], None], backend: Backend, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._settings, self._say, self._backend, self._clock = settings, say, backend, clock
+        self._assumed: Credentials | None = None
 
-    def stepfunctions(self) -> Any:
-        return self.client("stepfunctions")
+    def stepfunctions(self) -> StepFunctions:
+        return StepFunctions(self, self._settings.region)
 
     def client(self, service: str, region: str = "") -> Any:
-        """A client for ``service`` in ``region`` (default: the settings' region), credentials kept fresh."""
-        fresh_until = self._expires.timestamp() - 300 if self._expires else None
-        if self._current is None or (fresh_until is not None and time.time() > fresh_until):
-            self._current = self._session()
-            self._clients.clear()
-        key = (service, region or self._settings.region)
-        if key not in self._clients:
-            self._clients[key] = self._current.client(service, region_name=key[1], config=self._config)
-        return self._clients[key]
-
-    def _session(self) -> Any:
-        settings = self._settings
-        base = self._boto3.session.Session(region_name=settings.region)
-        if not settings.assume_role_arn:
-            return base
-        credentials = base.client("sts", config=self._config).assume_role(
-            RoleArn=settings.assume_role_arn, RoleSessionName=settings.session_name
-        )["Credentials"]
-        if self._expires is None:
-            self._say(f"{PREFIX} assumed role {settings.assume_role_arn} (session {settings.session_name})")
-        self._expires = credentials["Expiration"]
-        return self._boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=settings.region,
+        """``ecs`` or ``logs`` in ``region`` (default: the settings' region)."""
+        return {"ecs": Ecs, "logs": Logs, "stepfunctions": StepFunctions}[service](
+            self, region or self._settings.region
         )
+
+    def call(self, service: str, region: str, operation: str, **params: Any) -> dict[str, Any]:
+        return self._backend.call(service, region, operation, params, self._credentials())
+
+    def _credentials(self) -> Credentials | None:
+        settings = self._settings
+        if not settings.assume_role_arn:
+            return None
+        if self._assumed is None or self._clock() > self._assumed.expiration.timestamp() - RENEW_BEFORE_SECONDS:
+            first = self._assumed is None
+            answer = self._backend.call(
+                "sts",
+                settings.region,
+                "AssumeRole",
+                {"RoleArn": settings.assume_role_arn, "RoleSessionName": settings.session_name},
+                None,
+            )["Credentials"]
+            self._assumed = Credentials(
+                answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"], answer["Expiration"]
+            )
+            if first:
+                self._say(f"{PREFIX} assumed role {settings.assume_role_arn} (session {settings.session_name})")
+        return self._assumed
+
+
+class StepFunctions:
+    exceptions = StepFunctionsErrors
+
+    def __init__(self, aws: Aws, region: str) -> None:
+        self._aws, self._region = aws, region
+
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
+        return self._aws.call(
+            "stepfunctions", self._region, "StartExecution", stateMachineArn=stateMachineArn, name=name, input=input
+        )
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        return self._aws.call("stepfunctions", self._region, "DescribeExecution", executionArn=executionArn)
+
+    def get_execution_history(self, **request: Any) -> dict[str, Any]:
+        return self._aws.call("stepfunctions", self._region, "GetExecutionHistory", **request)
+
+
+class Ecs:
+    def __init__(self, aws: Aws, region: str) -> None:
+        self._aws, self._region = aws, region
+
+    def describe_task_definition(self, taskDefinition: str) -> dict[str, Any]:
+        return self._aws.call("ecs", self._region, "DescribeTaskDefinition", taskDefinition=taskDefinition)
+
+
+class Logs:
+    def __init__(self, aws: Aws, region: str) -> None:
+        self._aws, self._region = aws, region
+
+    def get_log_events(self, **request: Any) -> dict[str, Any]:
+        return self._aws.call("logs", self._region, "GetLogEvents", **request)
+
+
+def snake_case(operation: str) -> str:
+    """``GetLogEvents`` -> ``get_log_events`` (boto3's method); with ``-``, the AWS CLI's command."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
 def error_code(exc: BaseException) -> str:
@@ -75,34 +218,31 @@ def error_code(exc: BaseException) -> str:
     return response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
 
 
+def _message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Message", "") if isinstance(response, dict) else str(exc)
+
+
 def explain_aws_error(exc: BaseException, settings: Settings) -> str | None:
     """One line that says what went wrong and what to do, for the errors people actually meet."""
-    from botocore import exceptions as bx
-
-    if isinstance(exc, bx.NoCredentialsError):
+    if not isinstance(getattr(exc, "response", None), dict):
+        return None
+    code, message = error_code(exc), _message(exc)
+    operation = getattr(exc, "operation_name", "") or "the call"
+    if code == NO_CREDENTIALS:
         return (
             "no AWS credentials found: give this client the credentials Terraform runs with (AWS_PROFILE, "
             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO or an instance role); credentials configured only in "
             "the provider block are not visible to it, use assume_role_arn for those"
         )
-    if isinstance(exc, bx.PartialCredentialsError):
-        return f"incomplete AWS credentials ({exc}): set both the access key id and the secret access key"
-    if isinstance(exc, bx.ProfileNotFound):
-        return f"{exc}: fix AWS_PROFILE or add the profile to your AWS config"
-    sso_errors = tuple(
-        getattr(bx, name)
-        for name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError", "SSOError")
-        if hasattr(bx, name)
-    )
-    if sso_errors and isinstance(exc, sso_errors):
-        return f"the AWS SSO session has expired or is missing ({exc}): run `aws sso login` and try again"
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError)):
-        return f"cannot reach AWS Step Functions in {settings.region} ({exc}): check the network and the region"
-    if not isinstance(exc, bx.ClientError):
-        return None
-    code = error_code(exc)
-    message = exc.response.get("Error", {}).get("Message", "")
-    operation = getattr(exc, "operation_name", "") or "the call"
+    if code == PARTIAL_CREDENTIALS:
+        return f"incomplete AWS credentials ({message}): set both the access key id and the secret access key"
+    if code == PROFILE_NOT_FOUND:
+        return f"{message}: fix AWS_PROFILE or add the profile to your AWS config"
+    if code == SSO_EXPIRED:
+        return f"the AWS SSO session has expired or is missing ({message}): run `aws sso login` and try again"
+    if code in UNREACHABLE:
+        return f"cannot reach AWS Step Functions in {settings.region} ({message}): check the network and the region"
     if code == "StateMachineDoesNotExist":
         return (
             f"state machine {settings.state_machine_arn} does not exist: deploy the fleet-migration "
@@ -135,13 +275,9 @@ def explain_aws_error(exc: BaseException, settings: Settings) -> str | None:
 
 def is_transient(exc: BaseException) -> bool:
     """Throttling, a 5xx or a dropped connection: worth trying again a little later."""
-    from botocore import exceptions as bx
-
-    if isinstance(
-        exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError, bx.ConnectTimeoutError)
-    ):
-        return True
-    if isinstance(exc, bx.ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(exc) in THROTTLING_CODES or status >= 500
-    return False
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = error_code(exc)
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
+    return code in THROTTLING_CODES or code in SERVER_ERROR_CODES or code in CONNECTION_CODES or status >= 500

@@ -11,10 +11,19 @@ from typing import Any, Callable, TextIO
 
 import executions
 
-from .aws import ACCESS_DENIED_CODES, Aws, error_code, explain_aws_error, is_transient
+from .aws import ACCESS_DENIED_CODES, Aws, Backend, choose_backend, error_code, explain_aws_error, is_transient
 from .logs import LogFollower, LogStream, locate
 from .progress import Lines, Progress, read_new_events
-from .settings import EXIT_AWS, EXIT_FAILED, EXIT_STILL_RUNNING, PREFIX, Settings, Stop, parse_args
+from .settings import (
+    EXIT_AWS,
+    EXIT_FAILED,
+    EXIT_STILL_RUNNING,
+    PREFIX,
+    Settings,
+    Stop,
+    longest_execution_seconds,
+    parse_args,
+)
 from .text import clock, console_url, elapsed, loads
 from .verdict import Verdict
 
@@ -57,6 +66,10 @@ class Follower:
     ) -> None:
         self._aws, self._settings, self._decision = aws, settings, decision
         self._input = execution_input if isinstance(execution_input, dict) else settings.document
+        # As long as the execution followed may run: a joined one (the trigger's, the console's) has its own timeouts.
+        self.max_wait_seconds = (
+            settings.max_wait_seconds if settings.max_wait_given else longest_execution_seconds(self._input)
+        )
         self._err = err
         self._monotonic, self._sleep, self._now = monotonic, sleep, now
         self.lines = Lines(out, started, monotonic)
@@ -69,7 +82,7 @@ class Follower:
     def run(self) -> dict[str, Any]:
         """Print as the execution goes; return its final describe_execution."""
         settings = self._settings
-        deadline = self._monotonic() + settings.max_wait_seconds
+        deadline = self._monotonic() + self.max_wait_seconds
         next_history, failures = self._monotonic(), 0
         while True:
             described = None
@@ -85,7 +98,10 @@ class Follower:
                     )
                     if not (is_transient(exc) or not_yet_visible) or failures > 10:
                         raise
-                    self._err(f"{PREFIX} warning: {type(exc).__name__} while following the execution, retrying")
+                    self._err(
+                        f"{PREFIX} warning: {error_code(exc) or type(exc).__name__} while following the execution, "
+                        "retrying"
+                    )
                     next_history = self._monotonic() + min(30.0, settings.poll_seconds * 2**failures)
             if self.progress.task and not self._logs_settled:
                 self._find_logs()
@@ -103,7 +119,7 @@ class Follower:
             if self._monotonic() >= deadline:
                 raise Stop(
                     EXIT_STILL_RUNNING,
-                    f"gave up waiting after {elapsed(settings.max_wait_seconds)}; the "
+                    f"gave up waiting after {elapsed(self.max_wait_seconds)}; the "
                     f"execution {self._decision.name} still runs. Follow it at "
                     f"{console_url(settings, self._decision.execution_arn)}, or run this client again to rejoin it",
                 )
@@ -172,8 +188,8 @@ class Follower:
             )
 
 
-def run(settings: Settings, out: Callable[[str], None], err: Callable[[str], None]) -> int:
-    aws = Aws(settings, out)
+def run(settings: Settings, backend: Backend, out: Callable[[str], None], err: Callable[[str], None]) -> int:
+    aws = Aws(settings, out, backend)
     sfn = aws.stepfunctions()
     try:
         decision = executions.start_or_join(
@@ -255,15 +271,7 @@ def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: Tex
     settings = None
     try:
         settings = Settings(args)
-        try:
-            import boto3  # noqa: F401
-        except ImportError:
-            raise Stop(
-                EXIT_AWS,
-                f"boto3 is not installed for {sys.executable}: `{sys.executable} -m pip install "
-                "boto3`, or point the module's `python` variable at an interpreter that has it",
-            ) from None
-        return run(settings, out, err)
+        return run(settings, choose_backend(), out, err)
     except Stop as stop:
         err(f"{PREFIX} error: {stop.message}")
         return stop.code

@@ -11,7 +11,7 @@ from typing import Any
 EXIT_SUCCEEDED = 0
 EXIT_FAILED = 1  # the execution FAILED, TIMED_OUT or was ABORTED
 EXIT_USAGE = 2  # missing or malformed settings (argparse uses 2 as well)
-EXIT_AWS = 3  # credentials, permissions, unknown state machine, AWS unreachable, boto3 missing
+EXIT_AWS = 3  # credentials, permissions, unknown state machine, AWS unreachable, neither boto3 nor the AWS CLI
 EXIT_STILL_RUNNING = 4  # gave up waiting; the execution still runs
 
 ENV = {
@@ -35,7 +35,7 @@ DEFAULT_TIMEOUTS = {"drain_timeout_seconds": 600, "timeout_seconds": 3600, "stab
 # Taken only when the input names a database (db_cluster_identifier or db_instance_identifier).
 DEFAULT_SNAPSHOT_TIMEOUT_SECONDS = 3600
 # After a timed-out migration the rollback waits this long for the stopped task to reach STOPPED
-# (STOP_DEADLINE_SECONDS in functions/fleet_migration/workflow.py; the client cannot import it).
+# (STOP_DEADLINE_SECONDS in functions/fleet_migration/rollback.py; the client cannot import it).
 ROLLBACK_STOP_WAIT_SECONDS = 300
 # Describe, scale-down, scale-up, rollback, Lambda retries and the poll intervals that overshoot each deadline.
 WAIT_MARGIN_SECONDS = 900
@@ -104,8 +104,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-wait-seconds",
         default=env.get(ENV["max_wait_seconds"], ""),
         metavar="SECONDS",
-        help="stop following (exit 4, the execution keeps running) after this long; default: the "
-        "input's drain + snapshot (when a database is named) + task + stabilize timeouts, plus "
+        help="stop following (exit 4, the execution keeps running) after this long; default: the followed "
+        "execution's own input (a joined one may have other timeouts than --input): its drain + snapshot "
+        "(when a database is named) + task + stabilize timeouts, plus "
         f"{ROLLBACK_STOP_WAIT_SECONDS} s for a timed-out task to stop, plus {WAIT_MARGIN_SECONDS} s "
         f"(${ENV['max_wait_seconds']})",
     )
@@ -150,6 +151,8 @@ class Settings:
         self.assume_role_arn = args.assume_role_arn.strip()
         self.session_name = args.assume_role_session_name.strip() or f"fleet-migration-r{self.revision}"
         self.poll_seconds = _seconds(args.poll_seconds, DEFAULT_POLL_SECONDS, "poll seconds", minimum=0.05)
+        self.max_wait_given = bool(str(args.max_wait_seconds).strip())
+        # For the execution this input starts; one joined is followed as long as its own input allows (run.py).
         self.max_wait_seconds = _seconds(
             args.max_wait_seconds, longest_execution_seconds(self.document), "max wait seconds", minimum=1
         )

@@ -72,7 +72,15 @@ def exited(name: str, output: dict) -> dict:
     return {"type": "TaskStateExited", "stateExitedEventDetails": {"name": name, "output": json.dumps(output)}}
 
 
-def follow(events: list[tuple[float, dict]], ends_at: float, heartbeat: str = "", **document: object) -> list[str]:
+def follow(
+    events: list[tuple[float, dict]],
+    ends_at: float,
+    heartbeat: str = "",
+    theirs: dict | None = None,
+    **document: object,
+) -> list[str]:
+    """Follow the scripted execution with ``document`` as the client's own input; ``theirs``: the input of the
+    execution followed, when it is not the client's (an execution joined)."""
     clock = [0.0]
     args = parse_args(
         [
@@ -94,7 +102,7 @@ def follow(events: list[tuple[float, dict]], ends_at: float, heartbeat: str = ""
         Settings(args),
         DECISION,
         STARTED,
-        {},
+        theirs or {},
         printed.append,
         printed.append,
         monotonic=lambda: clock[0],
@@ -222,3 +230,54 @@ def test_the_client_still_gives_up_once_every_phase_is_past_its_limit():
         )
 
     assert stopped.value.code == 4 and "still runs" in stopped.value.message
+
+
+def test_a_joined_execution_is_followed_as_long_as_its_own_input_lets_it_run():
+    # GIVEN the client's input with short timeouts (a wait of 60 + 60 + 60 + 300 + 900 s) joining an execution
+    # the trigger started with the defaults (600 + 3600 + 600 + 300 + 900 s)
+    theirs = {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4}
+
+    # WHEN its migration takes 50 minutes
+    printed = follow(
+        [(1.0, entered("Run the migration task")), (3000.0, entered("Migration succeeded", "Succeed"))],
+        ends_at=3001,
+        heartbeat="600",
+        theirs=theirs,
+        **SHORT_TIMEOUTS,
+    )
+
+    # THEN the client follows it to its end
+    assert printed[-1].endswith("done   Migration succeeded")
+    assert not [line for line in printed if "gave up" in line]
+
+
+def test_a_wait_given_on_the_command_line_holds_for_a_joined_execution_too():
+    theirs = {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition_revision": 4}
+    clock = [0.0]
+    args = parse_args(
+        [
+            "--state-machine-arn",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:fm",
+            "--input",
+            json.dumps(theirs),
+            "--max-wait-seconds",
+            "120",
+        ]
+    )
+    follower = Follower(
+        Account(ScriptedExecution(clock, [(1.0, entered("Run the migration task"))], 3000)),
+        Settings(args),
+        DECISION,
+        STARTED,
+        theirs,
+        print,
+        print,
+        monotonic=lambda: clock[0],
+        sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+        now=lambda: STARTED + timedelta(seconds=clock[0]),
+    )
+
+    with pytest.raises(Stop) as stopped:
+        follower.run()
+
+    assert stopped.value.code == 4 and "gave up waiting after 2m00s" in stopped.value.message

@@ -89,6 +89,17 @@ def test_the_rollback_stop_wait_the_client_allows_for_is_the_workflow_s():
     assert ROLLBACK_STOP_WAIT_SECONDS == STOP_DEADLINE_SECONDS
 
 
+def test_the_timeouts_the_client_assumes_for_an_input_without_them_are_the_workflow_s_defaults():
+    from fleet_migration.execution_input import MigrationInput
+    from migrate_client.settings import DEFAULT_SNAPSHOT_TIMEOUT_SECONDS, DEFAULT_TIMEOUTS
+
+    defaults = {name: field.default for name, field in MigrationInput.model_fields.items()}
+
+    assert DEFAULT_TIMEOUTS == {name: defaults[name] for name in DEFAULT_TIMEOUTS}
+    assert set(DEFAULT_TIMEOUTS) == {"drain_timeout_seconds", "timeout_seconds", "stabilize_timeout_seconds"}
+    assert DEFAULT_SNAPSHOT_TIMEOUT_SECONDS == defaults["snapshot_timeout_seconds"]
+
+
 def test_a_quiet_wait_is_reported_every_30_seconds_unless_told_otherwise():
     assert settings().heartbeat_seconds == 30
     assert settings(heartbeat_seconds="0.5").heartbeat_seconds == 0.5
