@@ -283,7 +283,7 @@ variable "python" {
   type        = string
   nullable    = false
   default     = "python3"
-  description = "Python 3.9+ interpreter (with boto3) that runs the module's client. Set a path when python3 on PATH lacks boto3, e.g. a virtualenv's bin/python."
+  description = "Python 3.9+ interpreter that runs the module's client: it calls AWS through boto3 when that Python can import it, otherwise through the AWS CLI (v1 or v2) on PATH, as Fleet's addon did."
 
   validation {
     condition     = length(trimspace(var.python)) > 0
