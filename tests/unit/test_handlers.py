@@ -416,7 +416,7 @@ def test_the_services_are_stable_once_the_desired_count_runs_healthy_behind_the_
     emu, migrated, lambda_context
 ):
     emu.service_behaviour("fleet").start_seconds = 60
-    state = scale_up.lambda_handler(migrated(), lambda_context)
+    state = scale_up.lambda_handler(migrated(stable_seconds=0), lambda_context)
     assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is False
     emu.clock.advance(61)
     state = check_stable.lambda_handler(state, lambda_context)
