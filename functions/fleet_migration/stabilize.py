@@ -49,6 +49,9 @@ def check_stable(migration: Migration) -> Migration:
         if state is None:
             waiting_for.append(f"{service.name}: not described by ECS")
             continue
+        failed = ecs.failed_deployment(state)
+        if failed:
+            raise _not_stable(migration, f"ECS gave up on {service.name}: {failed}", detail=failed)
         went_back = _rolled_back_by_ecs(service, state)
         if went_back:
             raise _not_stable(
@@ -57,9 +60,6 @@ def check_stable(migration: Migration) -> Migration:
                 detail=f"{service.name} rolled back by ECS to {went_back}",
                 rolled_back_to=went_back,
             )
-        failed = ecs.failed_deployment(state)
-        if failed:
-            raise _not_stable(migration, f"ECS gave up on {service.name}: {failed}", detail=failed)
         tasks = ecs.service_tasks(spec.cluster_name, service.name)
         crashed = serving.crashed_since(tasks, stabilize.started_at)
         if len(crashed) >= ecs.crash_limit(service.target_desired_count):
@@ -101,11 +101,13 @@ def check_stable(migration: Migration) -> Migration:
 def _rolled_back_by_ecs(service: ServiceSnapshot, state: dict[str, Any]) -> str | None:
     """The revision ECS went back to, when its deployment circuit breaker rolled the service back during the
     scale-up: a new PRIMARY deployment on an older revision ("rollback" in DeploymentCircuitBreaker, Amazon ECS
-    API Reference). The workflow itself changes no revision on the way up, so any other revision is ECS's."""
-    now = state.get("taskDefinition")
-    if service.task_definition and now and now != service.task_definition:
-        return serving.revision_name(now)
-    return None
+    API Reference). The workflow itself changes no revision on the way up; a deploy of a newer revision meanwhile
+    is someone's upgrade, and the rollout checks follow it."""
+    now, was = serving.revision_name(state.get("taskDefinition")), serving.revision_name(service.task_definition)
+    if not now or not was or now == was:
+        return None
+    (family, revision), (family_was, revision_was) = now.rsplit(":", 1), was.rsplit(":", 1)
+    return now if family == family_was and int(revision) < int(revision_was) else None
 
 
 def _fleet_serves(migration: Migration, at: float) -> None:
