@@ -20,11 +20,13 @@ its DescribeTargetHealth knows no time. Here, what ECS and ELB document:
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from moto.elbv2.exceptions import ELBClientError
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, elbv2_backends
 
 from emulator.clock import Clock
@@ -233,6 +235,7 @@ class ElbSimulator:
         """DescribeTargetHealth answers for the tasks' targets; the returned ``Patches`` puts moto's back on exit."""
         patches = Patches()
         patches.wrap(ELBv2Backend, "describe_target_health", self._describe_target_health)
+        patches.wrap(ELBv2Backend, "modify_target_group", _modify_target_group)
         return patches
 
     def _describe_target_health(
@@ -272,3 +275,28 @@ def _matches(condition: dict[str, Any], path: str) -> bool:
         return False  # the emulator answers path-only requests; other conditions never match here
     values = (condition.get("PathPatternConfig") or {}).get("Values") or condition.get("Values") or []
     return any(fnmatch.fnmatchcase(path, value) for value in values)
+
+
+def _modify_target_group(original: Any, backend: ELBv2Backend, *args: Any, **kwargs: Any) -> Any:
+    """ModifyTargetGroup refuses health check settings outside ELB's ranges, judged on the settings that result
+    (ModifyTargetGroup, Elastic Load Balancing API Reference: HealthCheckIntervalSeconds 5-300,
+    HealthCheckTimeoutSeconds 2-120, HealthyThresholdCount 2-10; "the timeout must be smaller than the interval"
+    for HTTP and HTTPS health checks). moto takes any value."""
+    changes = inspect.signature(original).bind(backend, *args, **kwargs).arguments
+    group = backend.target_groups.get(changes["arn"])
+    if group is not None:
+        interval = int(changes.get("health_check_interval") or group.health_check_interval_seconds)
+        timeout = int(changes.get("health_check_timeout") or group.health_check_timeout_seconds)
+        healthy = int(changes.get("healthy_threshold_count") or group.healthy_threshold_count)
+        for name, value, low, high in (
+            ("HealthCheckIntervalSeconds", interval, 5, 300),
+            ("HealthCheckTimeoutSeconds", timeout, 2, 120),
+            ("HealthyThresholdCount", healthy, 2, 10),
+        ):
+            if not low <= value <= high:
+                raise ELBClientError("ValidationError", f"{name} must be from {low} to {high}, not {value}")
+        if timeout >= interval:
+            raise ELBClientError(
+                "ValidationError", f"Health check timeout '{timeout}' must be smaller than the interval '{interval}'"
+            )
+    return original(backend, *args, **kwargs)

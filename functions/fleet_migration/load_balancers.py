@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from fleet_migration.aws import client, error_code, pages, throttling_is_retried
+from fleet_migration.models import HealthCheck
 
 DELAY_ATTRIBUTE = "deregistration_delay.timeout_seconds"
 # The tag that marks a maintenance-page rule as ours, with the execution that added it as its value.
@@ -162,3 +163,24 @@ def rules_of_execution(listener_arn: str, execution_name: str) -> list[str]:
             if {"Key": EXECUTION_TAG, "Value": execution_name} in resource.get("Tags", [])
         ]
     return ours
+
+
+@throttling_is_retried
+def health_check(target_group_arn: str) -> HealthCheck:
+    group = _elbv2().describe_target_groups(TargetGroupArns=[target_group_arn])["TargetGroups"][0]
+    return HealthCheck(
+        interval_seconds=group["HealthCheckIntervalSeconds"],
+        timeout_seconds=group["HealthCheckTimeoutSeconds"],
+        healthy_threshold_count=group["HealthyThresholdCount"],
+    )
+
+
+@throttling_is_retried
+def set_health_check(target_group_arn: str, check: HealthCheck) -> None:
+    """One ModifyTargetGroup for the three, so the timeout is never left at or above a lowered interval."""
+    _elbv2().modify_target_group(
+        TargetGroupArn=target_group_arn,
+        HealthCheckIntervalSeconds=check.interval_seconds,
+        HealthCheckTimeoutSeconds=check.timeout_seconds,
+        HealthyThresholdCount=check.healthy_threshold_count,
+    )

@@ -48,12 +48,42 @@ class ScalableTarget(BaseModel):
     suspended: SuspendedState
 
 
+class HealthCheck(BaseModel):
+    """A target group's health check timing: a target turns healthy after ``healthy_threshold_count`` checks in a
+    row, ``interval_seconds`` apart, each answered within ``timeout_seconds``."""
+
+    interval_seconds: int
+    timeout_seconds: int
+    healthy_threshold_count: int
+
+    def lowered_to(self, interval: int | None, threshold: int | None) -> HealthCheck:
+        """This check made no slower than ``interval`` x ``threshold`` (None: that part as it is), its timeout kept
+        below the interval, as an ALB requires (HealthCheckTimeoutSeconds, CreateTargetGroup, ELB API Reference)."""
+        new_interval = self.interval_seconds if interval is None else min(self.interval_seconds, interval)
+        new_threshold = (
+            self.healthy_threshold_count if threshold is None else min(self.healthy_threshold_count, threshold)
+        )
+        return HealthCheck(
+            interval_seconds=new_interval,
+            timeout_seconds=min(self.timeout_seconds, new_interval - 1),
+            healthy_threshold_count=new_threshold,
+        )
+
+    @property
+    def seconds_to_healthy(self) -> int:
+        return self.interval_seconds * self.healthy_threshold_count
+
+
 class TargetGroup(BaseModel):
-    """A target group a service's tasks register with, and its ``deregistration_delay.timeout_seconds`` before."""
+    """A target group a service's tasks register with, and its ``deregistration_delay.timeout_seconds`` and health
+    check before."""
 
     arn: str
     deregistration_delay_seconds: int
     lowered: bool = False  # the scale-down lowered it: it is put back on every path
+    health_check: HealthCheck | None = None
+    # the scale-up makes the health check faster (or an interrupted execution left it so): put back on every path
+    health_check_lowered: bool = False
 
 
 class MaintenanceRule(BaseModel):
@@ -270,6 +300,8 @@ class Migration(BaseModel):
     drain: Poll | None = None
     task: MigrationTask | None = None
     stabilize: Poll | None = None
+    # When ecs_service first served again after the scale-up: the page came down and the health checks went back
+    fleet_serving_at: float | None = None
     # Rollback's wait for every migration task of the execution to be STOPPED before it restores anything.
     stopping: Poll | None = None
     result: dict[str, Any] | None = None

@@ -196,7 +196,7 @@ def restore(migration: Migration) -> dict[str, str]:
             if service.scalable_target:
                 autoscaling.restore(service.scalable_target, min_capacity, max_capacity)
             placed.append(_service_summary(service, applied, back))
-        delays = outage.restore_delays(migration.services)
+        delays = outage.restore_delays(migration.services) + outage.restore_health_checks(migration.services)
         outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
     except Exception as exc:
         reason = exc.message if isinstance(exc, MigrationError) else str(exc)

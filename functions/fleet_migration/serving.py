@@ -130,6 +130,29 @@ def not_yet_serving(
     return waiting
 
 
+def ran_too_briefly(
+    service: dict[str, Any], tasks: list[dict[str, Any]], at: float, stable_seconds: int, proven_in: int | None
+) -> list[str]:
+    """Whether the tasks counted have not yet run long enough to call the service stable: ``stable_seconds``, or
+    the service's ``healthCheckGracePeriodSeconds`` where larger (ECS ignores failing health checks that long).
+    ``fleet serve`` on a database that lacks its migrations exits about a second after RUNNING, so a service with
+    no load balancer and no container health check looks serving until its tasks have run a while. Behind a load
+    balancer whose health check takes ``proven_in`` seconds or more to pass, health has already proven as much.
+    """
+    seconds = max(stable_seconds, int(service.get("healthCheckGracePeriodSeconds") or 0))
+    if proven_in is not None and proven_in >= seconds:
+        return []
+    revision = service.get("taskDefinition")
+    young = [
+        t
+        for t in tasks
+        if t.get("lastStatus") == "RUNNING"
+        and t.get("taskDefinitionArn") == revision
+        and (t.get("startedAt") is None or at - t["startedAt"].timestamp() < seconds)
+    ]
+    return [f"{len(young)} task(s) running for less than {seconds} s"] if young else []
+
+
 def _retired(task: dict[str, Any]) -> bool:
     """Stopped by the service scheduler for a deployment or a scale-in, not for failing its health checks:
     a task replaced on purpose says nothing about whether Fleet can serve (Task stopCode, ECS API Reference)."""

@@ -6,13 +6,14 @@ from typing import Any
 
 from fleet_migration import autoscaling, ecs, manual_restore, outage, polling, serving
 from fleet_migration.errors import ServiceNotStable
-from fleet_migration.models import Migration, Poll
+from fleet_migration.models import Migration, Poll, ServiceSnapshot
 
 
 def scale_up(migration: Migration) -> Migration:
     """Desired counts first, then the autoscaling bounds and suspended state: the reverse of the scale-down."""
     spec = migration.input
     started = polling.now()  # before the first UpdateService: the tasks it starts count as started since the scale-up
+    outage.lower_health_checks(spec, migration.services)  # before any new task registers
     for service in migration.services:
         ecs.set_desired_count(spec.cluster_name, service.name, service.target_desired_count)
         if service.scalable_target:
@@ -28,7 +29,10 @@ def scale_up(migration: Migration) -> Migration:
 def check_stable(migration: Migration) -> Migration:
     """Stable means Fleet serves: what ECS means by stable (ecs.rollout), then every check of
     ``serving.not_yet_serving`` (the count read back, the revision, the load balancer's health, no task
-    stopped since the scale-up). A FAILED deployment or tasks that keep crashing end the wait.
+    stopped since the scale-up), then the tasks have run ``stable_seconds`` (serving.ran_too_briefly). A FAILED
+    deployment, an automatic rollback by ECS or tasks that keep crashing end the wait. The maintenance page comes
+    down, and the health checks go back, as soon as ``ecs_service`` serves: the vulnerability service takes no
+    web traffic, and the time its tasks must run adds nothing to what a client sees.
 
     Crashes are counted here, not left to ECS's circuit breaker: it may be off, it judges only a deployment
     IN_PROGRESS (a desired-count change starts none), and ECS keeps a deployment's ``failedTasks`` across
@@ -48,6 +52,14 @@ def check_stable(migration: Migration) -> Migration:
         failed = ecs.failed_deployment(state)
         if failed:
             raise _not_stable(migration, f"ECS gave up on {service.name}: {failed}", detail=failed)
+        went_back = _rolled_back_by_ecs(service, state)
+        if went_back:
+            raise _not_stable(
+                migration,
+                f"ECS rolled {service.name} back to {went_back} (its deployment circuit breaker)",
+                detail=f"{service.name} rolled back by ECS to {went_back}",
+                rolled_back_to=went_back,
+            )
         tasks = ecs.service_tasks(spec.cluster_name, service.name)
         crashed = serving.crashed_since(tasks, stabilize.started_at)
         if len(crashed) >= ecs.crash_limit(service.target_desired_count):
@@ -66,6 +78,12 @@ def check_stable(migration: Migration) -> Migration:
                 stabilize.started_at,
                 serving.health_checked_containers(state["taskDefinition"]),
             )
+        if not waiting and service.name == migration.services[0].name and migration.fleet_serving_at is None:
+            _fleet_serves(migration, at)
+        if stable and not waiting:
+            waiting = serving.ran_too_briefly(
+                state, tasks, at, spec.stable_seconds, outage.health_check_in_force(spec, service)
+            )
         if waiting:
             waiting_for.append(f"{service.name}: {', '.join(waiting)}")
     if stabilize.look(at, "; ".join(waiting_for), spec.poll_interval):
@@ -80,16 +98,40 @@ def check_stable(migration: Migration) -> Migration:
     return migration
 
 
-def _succeed(migration: Migration) -> None:
+def _rolled_back_by_ecs(service: ServiceSnapshot, state: dict[str, Any]) -> str | None:
+    """The revision ECS went back to, when its deployment circuit breaker rolled the service back during the
+    scale-up: a new PRIMARY deployment on an older revision ("rollback" in DeploymentCircuitBreaker, Amazon ECS
+    API Reference). The workflow itself changes no revision on the way up; a deploy of a newer revision meanwhile
+    is someone's upgrade, and the rollout checks follow it."""
+    now, was = serving.revision_name(state.get("taskDefinition")), serving.revision_name(service.task_definition)
+    if not now or not was or now == was:
+        return None
+    (family, revision), (family_was, revision_was) = now.rsplit(":", 1), was.rsplit(":", 1)
+    return now if family == family_was and int(revision) < int(revision_was) else None
+
+
+def _fleet_serves(migration: Migration, at: float) -> None:
+    """``ecs_service`` serves again: the page goes and the health checks go back at once."""
+    migration.fleet_serving_at = at
     outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    outage.restore_health_checks(migration.services)
+
+
+def _put_back_what_the_way_up_changed(migration: Migration) -> None:
+    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    outage.restore_health_checks(migration.services)
+
+
+def _succeed(migration: Migration) -> None:
+    _put_back_what_the_way_up_changed(migration)
     migration.result = _result(migration)
 
 
-def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStable:
+def _not_stable(migration: Migration, what: str, detail: str, rolled_back_to: str | None = None) -> ServiceNotStable:
     """The migration stays applied. Fleet's older binary runs on the newer schema, so the revision that served
-    before is the way back to a serving Fleet: the cause gives the command for it. The maintenance page goes:
-    Fleet is as up as it will get without a person."""
-    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    before is the way back to a serving Fleet: the cause gives the command for it. The maintenance page goes and
+    the health checks go back: Fleet is as up as it will get without a person."""
+    _put_back_what_the_way_up_changed(migration)
     cluster = migration.input.cluster_name
     back = [
         manual_restore.update_service(cluster, s.name, s.target_desired_count, s.revision_to_restore)
@@ -112,6 +154,7 @@ def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStabl
         services=[{"name": s.name, "desired_count": s.target_desired_count} for s in migration.services],
         commands=back or None,
         snapshot=migration.snapshot_shown(),
+        rolled_back_to=rolled_back_to,
     )
 
 

@@ -5,6 +5,7 @@ in force when ECS deregisters a task it stops, and the task stops only then."""
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from emulator import FLEET_TARGET_GROUP, Emulator, TargetGroupSettings
 
@@ -179,3 +180,44 @@ def test_the_history_of_healthy_targets_shows_when_the_group_had_none(emu, deplo
     (gone, _), (back, _) = emu.elb.healthy_history(deployment.target_group_arn)[1:]
     # no healthy target from the scale-down until a new task has started (1 s) and passed its checks
     assert back - gone == pytest.approx(DRAIN + 2 + 1 + HEALTHY_AFTER, abs=0.1)
+
+
+# -- ModifyTargetGroup's health check (ELB API Reference; botocore itself refuses values out of range) ------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"HealthCheckIntervalSeconds": 5},  # Fleet's 10 s timeout stays
+        {"HealthCheckIntervalSeconds": 5, "HealthCheckTimeoutSeconds": 5},
+    ],
+)
+def test_modify_target_group_refuses_a_timeout_not_below_the_interval(emu, changes):
+    fleet = emu.seed_fleet(target_group=FLEET_TARGET_GROUP)
+    with pytest.raises(ClientError) as caught:
+        emu.client("elbv2").modify_target_group(TargetGroupArn=fleet.target_group_arn, **changes)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert "must be smaller than the interval" in caught.value.response["Error"]["Message"]
+
+
+def test_modify_target_group_takes_a_faster_check_with_its_timeout_below_the_interval(emu):
+    fleet = emu.seed_fleet(target_group=FLEET_TARGET_GROUP)
+    elbv2 = emu.client("elbv2")
+
+    elbv2.modify_target_group(
+        TargetGroupArn=fleet.target_group_arn,
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=4,
+        HealthyThresholdCount=2,
+    )
+
+    group = elbv2.describe_target_groups(TargetGroupArns=[fleet.target_group_arn])["TargetGroups"][0]
+    assert (
+        group["HealthCheckIntervalSeconds"],
+        group["HealthCheckTimeoutSeconds"],
+        group["HealthyThresholdCount"],
+    ) == (
+        5,
+        4,
+        2,
+    )

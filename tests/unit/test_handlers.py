@@ -20,6 +20,7 @@ import scale_down
 import scale_up
 import stop_migration_task
 from emulator import SEEDED_SUSPENDED_STATE
+from emulator.fleet_load_balancer import FLEET_TARGET_GROUP
 from fleet_migration.errors import (
     DrainTimeout,
     InvalidInput,
@@ -416,7 +417,7 @@ def test_the_services_are_stable_once_the_desired_count_runs_healthy_behind_the_
     emu, migrated, lambda_context
 ):
     emu.service_behaviour("fleet").start_seconds = 60
-    state = scale_up.lambda_handler(migrated(), lambda_context)
+    state = scale_up.lambda_handler(migrated(stable_seconds=0), lambda_context)
     assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is False
     emu.clock.advance(61)
     state = check_stable.lambda_handler(state, lambda_context)
@@ -438,7 +439,7 @@ def test_the_services_are_stable_once_the_desired_count_runs_healthy_behind_the_
 
 def test_one_task_short_of_the_desired_count_is_not_stable(emu, migrated, lambda_context):
     emu.service_behaviour("fleet").capacity = 1  # room for one task only: the other stays PENDING
-    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=30), lambda_context)
+    state = scale_up.lambda_handler(migrated(stabilize_timeout_seconds=30, stable_seconds=0), lambda_context)
     emu.clock.advance(5)
 
     state = check_stable.lambda_handler(state, lambda_context)
@@ -451,22 +452,18 @@ def test_one_task_short_of_the_desired_count_is_not_stable(emu, migrated, lambda
 
 # The service on the latest revision and ECS's rollout alone (the load balancer's part: test_emulator_elb_targets.py)
 @pytest.mark.fleet(service_revision=2, load_balancer=False)
-def test_a_service_still_replacing_an_older_deployment_is_not_stable(emu, migrated, lambda_context):
-    state = scale_up.lambda_handler(migrated(), lambda_context)
+def test_a_service_ecs_moves_back_to_an_older_revision_during_the_scale_up_is_not_stable(emu, migrated, lambda_context):
+    # GIVEN the scale-up of the revision migrated
+    state = scale_up.lambda_handler(migrated(stable_seconds=0), lambda_context)
     emu.clock.advance(5)
-    # a deploy of the service while we wait: ECS starts new tasks, then stops the old ones
-    emu.service_behaviour("fleet").start_seconds = 20
+    # WHEN a new PRIMARY deployment on an older revision appears, as ECS's circuit breaker rolls back
     emu.client("ecs").update_service(cluster="fleet", service="fleet", taskDefinition="fleet:1")
 
-    state = check_stable.lambda_handler(state, lambda_context)
-    assert state["stabilize"]["done"] is False  # 2 of 2 run, but they are the old deployment's
-    assert "fleet: deployment" in state["stabilize"]["detail"] and "IN_PROGRESS" in state["stabilize"]["detail"]
-    assert "1 older deployment(s) still being replaced" in state["stabilize"]["detail"]
-    emu.clock.advance(21)
-    check_stable.lambda_handler(state, lambda_context)  # the scheduler sees the new tasks run and stops the old
-    emu.clock.advance(5)
-
-    assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is True
+    # THEN the older binary serving is not success: the cause names the revision ECS went back to
+    with pytest.raises(ServiceNotStable) as unstable:
+        check_stable.lambda_handler(state, lambda_context)
+    assert unstable.value.details["rolled_back_to"] == "fleet:1"
+    assert "ECS rolled fleet back to fleet:1" in unstable.value.message
 
 
 @pytest.mark.fleet(service_revision=2, load_balancer=False)
@@ -741,3 +738,114 @@ def test_a_rollback_that_cannot_restore_lists_the_commands_to_finish_by_hand(emu
     assert (details["original_error"], details["rolled_back"]) == ("MigrationFailed", False)
     assert "aws ecs update-service --cluster fleet --service fleet --desired-count 2" in details["commands"]
     assert "not allowed" in failed.value.message
+
+
+# -- the way back up: fast health checks, the page down when Fleet serves, tasks that must last ----------------
+
+
+def health_check_of(emu, deployment) -> tuple[int, int, int]:
+    group = emu.client("elbv2").describe_target_groups(TargetGroupArns=[deployment.target_group_arn])["TargetGroups"][0]
+    return group["HealthCheckIntervalSeconds"], group["HealthCheckTimeoutSeconds"], group["HealthyThresholdCount"]
+
+
+def until_stable(emu, state, lambda_context, seconds: int = 120) -> dict:
+    for _ in range(seconds):
+        if state["stabilize"]["done"]:
+            return state
+        emu.clock.advance(1)
+        state = check_stable.lambda_handler(state, lambda_context)
+    raise AssertionError(f"not stable after {seconds} s: {state['stabilize']['detail']}")
+
+
+@pytest.mark.fleet(target_group=FLEET_TARGET_GROUP)
+def test_the_scale_up_makes_the_health_checks_fast_and_puts_them_back_once_fleet_serves(
+    emu, deployment, migrated, lambda_context
+):
+    # GIVEN Fleet's own target group: 5 checks 15 s apart, 10 s timeout (75 s to call a new task healthy)
+    assert health_check_of(emu, deployment) == (15, 10, 5)
+
+    state = scale_up.lambda_handler(migrated(), lambda_context)
+
+    # THEN while Fleet comes back: 2 checks 5 s apart, the timeout below the interval
+    assert health_check_of(emu, deployment) == (5, 4, 2)
+    state = until_stable(emu, check_stable.lambda_handler(state, lambda_context), lambda_context)
+    assert health_check_of(emu, deployment) == (15, 10, 5)
+
+
+@pytest.mark.fleet(target_group=FLEET_TARGET_GROUP)
+def test_fleet_serves_within_the_fast_health_checks_not_its_own(emu, deployment, migrated, lambda_context):
+    state = scale_up.lambda_handler(migrated(stable_seconds=0), lambda_context)
+
+    emu.clock.advance(15)  # tasks RUNNING after about a second, then 2 checks 5 s apart
+
+    assert check_stable.lambda_handler(state, lambda_context)["fleet_serving_at"] is not None
+
+
+@pytest.mark.fleet(target_group=FLEET_TARGET_GROUP)
+def test_null_health_check_settings_leave_the_target_groups_alone(emu, deployment, migrated, lambda_context):
+    scale_up.lambda_handler(migrated(health_check_interval_seconds=None, healthy_threshold_count=None), lambda_context)
+
+    assert health_check_of(emu, deployment) == (15, 10, 5)
+
+
+@pytest.mark.fleet(target_group=FLEET_TARGET_GROUP)
+def test_the_rollback_puts_the_health_checks_back(emu, deployment, migrated, roll_back, lambda_context):
+    state = scale_up.lambda_handler(migrated(), lambda_context)
+    assert health_check_of(emu, deployment) == (5, 4, 2)
+
+    failure = roll_back(state, caught("ServiceNotStable", "could not scale up"))
+
+    assert health_check_of(emu, deployment) == (15, 10, 5)
+    restored = json.loads(failure["cause"])["target_groups"]
+    assert {
+        "target_group": deployment.target_group_arn,
+        "health_check": {"interval_seconds": 15, "timeout_seconds": 10, "healthy_threshold_count": 5},
+    } in restored
+
+
+@pytest.mark.fleet(target_group=FLEET_TARGET_GROUP)
+def test_the_maintenance_page_comes_down_as_soon_as_fleet_serves_not_when_the_vuln_service_is_stable(
+    emu, deployment, migrated, lambda_context
+):
+    state = scale_up.lambda_handler(migrated(maintenance_page=True, stable_seconds=60), lambda_context)
+    assert emu.elb.answer(deployment.listener_arn)[0] == 503
+
+    emu.clock.advance(15)
+    state = check_stable.lambda_handler(state, lambda_context)
+
+    assert state["stabilize"]["done"] is False  # the tasks have not run 60 s yet
+    assert emu.elb.answer(deployment.listener_arn)[0] == 200
+
+
+@pytest.mark.fleet(load_balancer=False)
+def test_a_service_with_no_load_balancer_is_stable_only_once_its_tasks_have_run_stable_seconds(
+    emu, migrated, lambda_context
+):
+    state = scale_up.lambda_handler(migrated(stable_seconds=30), lambda_context)
+    emu.clock.advance(10)
+    state = check_stable.lambda_handler(state, lambda_context)
+    assert state["stabilize"]["done"] is False
+    assert "running for less than 30 s" in state["stabilize"]["detail"]
+
+    emu.clock.advance(25)
+
+    assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is True
+
+
+@pytest.mark.fleet(load_balancer=False)
+def test_a_crash_loop_with_no_load_balancer_is_never_stable(emu, migrated, lambda_context):
+    # GIVEN a schema its binary finds missing migrations in (restored from a backup meanwhile, say): fleet serve
+    # reaches RUNNING, then exits 1 about a second later, on every task
+    state = migrated(stabilize_timeout_seconds=600)
+    emu.fleet_db.reset(0)
+    state = scale_up.lambda_handler(state, lambda_context)
+
+    # WHEN the check looks, again and again
+    with pytest.raises(ServiceNotStable) as unstable:
+        for _ in range(120):
+            emu.clock.advance(1)
+            state = check_stable.lambda_handler(state, lambda_context)
+            assert state["stabilize"]["done"] is False, "called stable between two crashes"
+
+    # THEN it is never called stable: its tasks keep crashing
+    assert "keep crashing" in unstable.value.message
