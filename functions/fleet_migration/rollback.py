@@ -186,7 +186,7 @@ def restore(migration: Migration) -> dict[str, str]:
     try:
         for service in reversed(migration.services):
             count, max_capacity = service.destination(applied)
-            back = _serving_again(service.revision_back(applied))
+            back = _serving_again(service.revision_back(applied), migration.execution.name)
             ecs.set_desired_count(spec.cluster_name, service.name, count, back.arn if back else None)
             if service.scalable_target:
                 autoscaling.restore(service.scalable_target, max_capacity)
@@ -269,16 +269,17 @@ class RevisionBack:
     copy_of: str | None = None  # the deregistered revision it copies
 
 
-def _serving_again(revision: str | None) -> RevisionBack | None:
+def _serving_again(revision: str | None, execution: str) -> RevisionBack | None:
     """An ACTIVE revision that runs what served. UpdateService refuses an INACTIVE one ("you can't update an
     existing service to reference an INACTIVE task definition", DeregisterTaskDefinition, ECS API Reference), and
-    Fleet's Terraform deregisters the revision it replaces: then the same definition is registered again."""
+    Fleet's Terraform deregisters the revision it replaces: then the same definition is registered again, once
+    per execution, marked so the trigger never migrates it."""
     if revision is None:
         return None
     definition = task_definitions.describe(revision)
     if definition.get("status", "ACTIVE") == "ACTIVE":
         return RevisionBack(revision)
-    return RevisionBack(task_definitions.register_copy(definition), copy_of=revision)
+    return RevisionBack(task_definitions.register_copy(revision, execution), copy_of=revision)
 
 
 def _service_summary(service: ServiceSnapshot, applied: bool, back: RevisionBack | None) -> dict[str, Any]:
