@@ -75,7 +75,7 @@ def plan(request: DescribeRequest) -> Migration:
             _capture(spec, field, service, live[service["serviceName"]], inherited.get(service["serviceName"]))
             for field, service in found.services.items()
         ]
-        _check_what_serves(spec, found, services)
+        _check_what_serves(spec, found, services, request.execution.name)
         maintenance, leftover = outage.plan_maintenance(spec, found.fleet, request.execution.name)
         skipped = None if inherited or leftover else _nothing_to_migrate(spec, services[0], found.definition)
     migration = _migration(spec, request.execution, found, runnable, services, inherited)
@@ -139,7 +139,7 @@ def _check_runnable(spec: MigrationInput, found: Found) -> Runnable:
     return Runnable(task_launch, container_memory, snapshot.find_database(spec))
 
 
-def _check_what_serves(spec: MigrationInput, found: Found, services: list[ServiceSnapshot]) -> None:
+def _check_what_serves(spec: MigrationInput, found: Found, services: list[ServiceSnapshot], execution: str) -> None:
     """The new revision against the one that serves Fleet (or, when none serves, the service's own), and the roles
     of every revision the rollback may have to register again."""
     fleet = services[0]
@@ -148,7 +148,10 @@ def _check_what_serves(spec: MigrationInput, found: Found, services: list[Servic
         preflight.check_against_serving(found.definition, task_definitions.describe(reference), spec.container_name)
     for field, service in zip(found.services, services, strict=True):
         if service.revision_to_restore:
-            preflight.check_restorable_roles(field, task_definitions.describe(service.revision_to_restore))
+            definition, tags = task_definitions.describe_with_tags(service.revision_to_restore)
+            preflight.check_restorable_roles(field, definition)
+            if definition.get("status", "ACTIVE") != "ACTIVE":
+                service.restore_request = task_definitions.copy_request(definition, tags, execution)
 
 
 def _capture(

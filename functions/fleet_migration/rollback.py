@@ -92,7 +92,13 @@ def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: 
         task_arn=arns[0] if arns else None,
         commands=[shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", arn]) for arn in arns]
         + waits
-        + manual_restore.commands(cluster, migration.services, applied=error_names.migration_applied(migration, error)),
+        + manual_restore.commands(
+            cluster,
+            migration.services,
+            applied=error_names.migration_applied(migration, error),
+            rules=migration.maintenance_rules,
+            execution=migration.execution.name,
+        ),
     )
 
 
@@ -183,10 +189,13 @@ def restore(migration: Migration) -> dict[str, str]:
     error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))
     applied = error_names.migration_applied(migration, error)
     placed = []
+    copies: dict[str, str] = {}  # the copies registered, for the by-hand commands if the rest fails
     try:
         for service in reversed(migration.services):
             count, max_capacity = service.destination(applied)
             back = _serving_again(service.revision_back(applied), migration.execution.name)
+            if back and back.copy_of:
+                copies[service.name] = back.arn
             ecs.set_desired_count(spec.cluster_name, service.name, count, back.arn if back else None)
             if service.scalable_target:
                 autoscaling.restore(service.scalable_target, max_capacity)
@@ -202,7 +211,16 @@ def restore(migration: Migration) -> dict[str, str]:
             original_cause=cause,
             rolled_back=False,
             restored=placed,
-            commands=manual_restore.commands(spec.cluster_name, migration.services, migration.task, applied=applied),
+            commands=manual_restore.commands(
+                spec.cluster_name,
+                migration.services,
+                migration.task,
+                applied=applied,
+                rules=migration.maintenance_rules,
+                execution=migration.execution.name,
+                live=True,
+                copies=copies,
+            ),
             snapshot=migration.snapshot_shown(),
         ) from exc
     _add_recovery_details(migration, error, cause)
