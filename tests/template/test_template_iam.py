@@ -409,6 +409,7 @@ def _trigger_environment(fleet: Any) -> dict[str, str]:
         "SUBNETS": ",".join(fleet.subnets),
         "SECURITY_GROUPS": ",".join(fleet.security_groups),
         "INPUT_OVERRIDES": json.dumps({"poll_interval_seconds": 1}),
+        "TRIGGER_PRINCIPAL_ARNS": PARAMETERS["TriggerPrincipalArns"],
     }
 
 
@@ -424,6 +425,7 @@ def _registered_event(family: str, revision: int) -> dict[str, Any]:
         "region": REGION,
         "resources": [],
         "detail": {
+            "userIdentity": {"sessionContext": {"sessionIssuer": {"arn": PARAMETERS["TriggerPrincipalArns"]}}},
             "eventSource": "ecs.amazonaws.com",
             "eventName": "RegisterTaskDefinition",
             "requestParameters": {"family": family},

@@ -107,8 +107,9 @@ locals {
       handler      = "describe_service.lambda_handler"
       description  = "Validates the input, checks every resource exists and captures what rollback restores."
       substitution = "DescribeServiceFunctionArn"
-      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged: room for 25 calls.
-      timeout = 600
+      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged, and the revisions that serve are
+      # read too: room for 37 calls (Lambda's maximum, 15 minutes).
+      timeout = 900
       # Preflight (functions/fleet_migration/preflight.py): what the run-task step may run and pass, refused
       # before any change rather than by RunTask's IAM after the scale-down.
       environment = {
