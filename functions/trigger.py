@@ -6,6 +6,12 @@ the deterministic one of docs/execution-names.md, so this trigger and a Terrafor
 land on one execution. When any attempt for the revision exists, whatever its status, the trigger starts
 nothing: CloudTrail events arrive minutes late and sometimes twice, and a late event after a failed
 attempt must never take Fleet down again for the same revision (a rerun is for a person).
+
+Whom it trusts (docs/behaviour.md, "Whom the trigger trusts"): registrations in this account and region, by the
+principals the deployment lists (``TRIGGER_PRINCIPAL_ARNS``, the ``sessionIssuer`` of the caller's role; none
+listed = the trigger is off), and never the workflow's own copies (tagged ``fleet-migration:copy-of``). The
+rule's event pattern says the same; the function checks again, since a rule can be edited and an event
+replayed from the failed-events queue by hand.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from fleet_migration.aws import client
 from fleet_migration.execution_input import MigrationInput
 from fleet_migration.executions import start_first_attempt
 from fleet_migration.observability import logger, metrics
+from fleet_migration.task_definitions import COPY_OF_TAG
 
 EVENT_SOURCE = "ecs.amazonaws.com"
 EVENT_NAME = "RegisterTaskDefinition"
@@ -42,7 +49,26 @@ class ResponseElements(BaseModel):
     task_definition: RegisteredTaskDefinition = Field(alias="taskDefinition")
 
 
+class SessionIssuer(BaseModel):
+    arn: str | None = None
+
+
+class SessionContext(BaseModel):
+    session_issuer: SessionIssuer | None = Field(default=None, alias="sessionIssuer")
+
+
+class UserIdentity(BaseModel):
+    session_context: SessionContext | None = Field(default=None, alias="sessionContext")
+
+    @property
+    def issuer(self) -> str | None:
+        """The role whose session made the call (what the deployment lists), or None (an IAM user, root, ...)."""
+        context = self.session_context
+        return context.session_issuer.arn if context and context.session_issuer else None
+
+
 class CloudTrailDetail(BaseModel):
+    user_identity: UserIdentity | None = Field(default=None, alias="userIdentity")
     event_source: str = Field(alias="eventSource")
     event_name: str = Field(alias="eventName")
     error_code: str | None = Field(default=None, alias="errorCode")
@@ -56,7 +82,14 @@ class RegisterTaskDefinitionEvent(BaseModel):
 
     source: str
     detail_type: str = Field(alias="detail-type")
+    account: str | None = None
+    region: str | None = None
     detail: CloudTrailDetail
+
+    def tag(self, key: str) -> str | None:
+        """A tag the RegisterTaskDefinition call gave the revision (CloudTrail keeps them in requestParameters)."""
+        tags = (self.detail.request_parameters or {}).get("tags") or []
+        return next((t.get("value") for t in tags if isinstance(t, dict) and t.get("key") == key), None)
 
 
 class TriggerSettings(BaseModel):
@@ -72,6 +105,16 @@ class TriggerSettings(BaseModel):
     subnets: list[str]
     security_groups: list[str]
     overrides: dict[str, Any] = Field(default_factory=dict)
+    # sessionIssuer ARNs whose registrations start a migration (Fleet's Terraform role, ...); empty: none does
+    principal_arns: list[str] = Field(default_factory=list)
+
+    @property
+    def account(self) -> str:
+        return self.state_machine_arn.split(":")[4]
+
+    @property
+    def region(self) -> str:
+        return self.state_machine_arn.split(":")[3]
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> TriggerSettings:
@@ -93,16 +136,36 @@ class TriggerSettings(BaseModel):
             subnets=_split(environ.get("SUBNETS", "")),
             security_groups=_split(environ.get("SECURITY_GROUPS", "")),
             overrides=overrides,
+            principal_arns=_split(environ.get("TRIGGER_PRINCIPAL_ARNS", "")),
         )
 
 
-def new_revision(event: RegisterTaskDefinitionEvent, family: str) -> tuple[int | None, str]:
+def new_revision(event: RegisterTaskDefinitionEvent, settings: TriggerSettings) -> tuple[int | None, str]:
     """The revision to migrate to, or ``None`` and why this event starts nothing."""
-    detail = event.detail
+    detail, family = event.detail, settings.family
     if detail.event_source != EVENT_SOURCE or detail.event_name != EVENT_NAME:
         return None, f"not a RegisterTaskDefinition call ({detail.event_source} {detail.event_name})"
     if detail.error_code:
         return None, f"the call failed ({detail.error_code}: {detail.error_message or 'no message'})"
+    if (event.account, event.region) != (settings.account, settings.region):
+        # A central event bus may forward other accounts' and regions' events to this one.
+        return None, (
+            f"the call was made in account {event.account} region {event.region}, not this deployment's "
+            f"({settings.account} {settings.region})"
+        )
+    copy_of = event.tag(COPY_OF_TAG)
+    if copy_of is not None:
+        return None, (
+            f"the workflow's rollback registered it again as a copy of {copy_of} (tag {COPY_OF_TAG}): "
+            "the workflow never migrates its own registrations"
+        )
+    issuer = detail.user_identity.issuer if detail.user_identity else None
+    if issuer is None or issuer not in settings.principal_arns:
+        listed = ", ".join(settings.principal_arns) or "none: the trigger is off"
+        return None, (
+            f"registered by {issuer or 'a caller without a role session'}, not by a principal the deployment lists "
+            f"(TriggerPrincipalArns / trigger_principal_arns: {listed})"
+        )
     if detail.response_elements is None:
         return None, "the event carries no registered task definition"
     registered = detail.response_elements.task_definition
@@ -130,7 +193,7 @@ def migration_input(settings: TriggerSettings, revision: int) -> dict[str, Any]:
 
 def handle(event: dict[str, Any], settings: TriggerSettings, sfn: Any) -> dict[str, Any]:
     parsed = RegisterTaskDefinitionEvent.model_validate(event)
-    revision, reason = new_revision(parsed, settings.family)
+    revision, reason = new_revision(parsed, settings)
     if revision is None:
         logger.info("Event ignored", reason=reason)
         return {"action": "ignored", "reason": reason}
@@ -147,6 +210,15 @@ def handle(event: dict[str, Any], settings: TriggerSettings, sfn: Any) -> dict[s
     if decision.action == "started":
         logger.info("Migration started", execution=decision.name, revision=revision)
         metrics.add_metric(name="MigrationsTriggered", unit=MetricUnit.Count, value=1)
+        return answer
+    if decision.action == "foreign":
+        answer["reason"] = (
+            f"execution {decision.name} exists ({decision.status}) but its input names {decision.names}, not this "
+            f"revision's migration: someone started it under this revision's name. The trigger starts nothing; "
+            "look at that execution, stop it if it runs, then start the migration with terraform apply or "
+            "python3 terraform/migrate.py"
+        )
+        logger.warning("Execution under this revision's name migrates something else", reason=answer["reason"])
         return answer
     answer["reason"] = (
         f"execution {decision.name} for revision {revision} already exists ({decision.status}); the trigger starts "

@@ -151,9 +151,10 @@ module "workflow" {
   allowed_commands = distinct([["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"], var.command])
 
   # A triggered migration runs as this module's would: the same network and settings.
-  enable_trigger  = var.enable_trigger
-  subnets         = var.subnets
-  security_groups = var.security_groups
+  enable_trigger         = var.enable_trigger
+  trigger_principal_arns = var.trigger_principal_arns
+  subnets                = var.subnets
+  security_groups        = var.security_groups
   trigger_input_overrides = {
     for field, value in local.execution_input : field => value
     if value != null && !contains(["ecs_cluster", "ecs_service", "vuln_service", "task_definition", "task_definition_revision", "subnets", "security_groups"], field)

@@ -511,3 +511,15 @@ variable "enable_trigger" {
   default     = false
   description = "With the workflow deployed here: also start (or join) a migration whenever a new revision of the family is registered outside Terraform (EventBridge), with this module's settings. Needs a CloudTrail trail recording management events."
 }
+
+variable "trigger_principal_arns" {
+  type        = list(string)
+  nullable    = false
+  default     = []
+  description = "With enable_trigger: the roles whose RegisterTaskDefinition calls start a migration (CloudTrail's sessionIssuer ARN), e.g. the role a deploy pipeline runs as. Empty: the trigger starts nothing."
+
+  validation {
+    condition     = alltrue([for arn in var.trigger_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "The trigger_principal_arns must be IAM role ARNs such as \"arn:aws:iam::123456789012:role/fleet-deploy\" (the role, not its assumed-role session)."
+  }
+}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fleet_migration import autoscaling, ecs, outage, polling
+import json
+
+from fleet_migration import autoscaling, ecs, manual_restore, outage, polling
 from fleet_migration.errors import DrainTimeout
 from fleet_migration.models import Migration, Poll
 
@@ -13,6 +15,12 @@ def scale_down(migration: Migration) -> Migration:
     outage.before_scale_down(
         spec, migration.services, migration.maintenance_rules, migration.leftover_rules, migration.execution.name
     )
+    if migration.maintenance_rules:  # the prepared commands take the page down too, now that its rules exist
+        cause = json.loads(migration.manual_restore_cause)
+        cause["commands"] = manual_restore.commands(
+            spec.cluster_name, migration.services, rules=migration.maintenance_rules
+        )
+        migration.manual_restore_cause = json.dumps(cause)
     for service in migration.services:
         hold = service.held_count(spec.capacity_during_migration)
         if service.scalable_target:

@@ -1,35 +1,121 @@
-"""The AWS CLI commands that do by hand what the rollback does, for causes that ask a person to finish."""
+"""The AWS CLI commands that do by hand what the rollback does, for causes that ask a person to finish.
+
+Run in order, they bring Fleet back: each service on a revision UpdateService accepts (never an INACTIVE one: the
+copy the rollback registered, or a ``register-task-definition`` first), its count and autoscaling, the target
+groups' deregistration delays, and no maintenance page (docs/behaviour.md, "By-hand commands").
+"""
 
 from __future__ import annotations
 
+import json
 import shlex
+from collections.abc import Mapping
 
-from fleet_migration import autoscaling, outage, serving
-from fleet_migration.models import MigrationTask, ServiceSnapshot
+from fleet_migration import autoscaling, load_balancers, outage, serving, task_definitions
+from fleet_migration.models import MaintenanceRule, MigrationTask, ServiceSnapshot
 
 
 def update_service(cluster: str, service: str, count: int, revision: str | None = None) -> str:
-    """``aws ecs update-service`` to a count, and back to a revision when one is given."""
+    """``aws ecs update-service`` to a count, and back to a revision when one is given (a family alone: its
+    latest ACTIVE revision)."""
     return shlex.join(
         [
             "aws", "ecs", "update-service", "--cluster", cluster, "--service", service,
-            *(["--task-definition", str(serving.revision_name(revision))] if revision else []),
+            *(["--task-definition", revision.rsplit("/", 1)[-1]] if revision else []),
             "--desired-count", str(count),
         ]
     )  # fmt: skip
 
 
-def commands(
-    cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None, applied: bool = False
+def register_task_definition(request: Mapping[str, object]) -> str:
+    return shlex.join(["aws", "ecs", "register-task-definition", "--cli-input-json", json.dumps(request)])
+
+
+def restore_request(revision: str, execution: str) -> dict[str, object] | None:
+    """The request that registers ``revision`` again when it is INACTIVE (None when ACTIVE): described now."""
+    definition, tags = task_definitions.describe_with_tags(revision)
+    if definition.get("status", "ACTIVE") == "ACTIVE":
+        return None
+    return task_definitions.copy_request(definition, tags, execution)
+
+
+def way_back(
+    cluster: str,
+    service: ServiceSnapshot,
+    count: int,
+    revision: str | None,
+    *,
+    execution: str = "",
+    live: bool = False,
+    copy: str | None = None,
 ) -> list[str]:
-    """The AWS CLI commands that do by hand what the rollback does."""
+    """The commands that put ``service`` on ``revision`` at ``count``: named when ACTIVE, or ``copy`` (the ACTIVE
+    copy the rollback registered), or registered again first and then named by its family (UpdateService takes the
+    family's latest ACTIVE revision, which the registration just made). ``live``: look at the revision now (as the
+    rollback and the stability check can), else go by what the describe step saw."""
+    if revision is None:
+        return [update_service(cluster, service.name, count)]
+    if copy:
+        return [update_service(cluster, service.name, count, copy)]
+    request = service.restore_request
+    if live:
+        try:
+            request = restore_request(revision, execution)
+        except Exception:  # noqa: BLE001 - AWS failing is why a person runs these: go by what was seen before
+            request = service.restore_request
+    if request is None:
+        return [update_service(cluster, service.name, count, revision)]
+    family = serving.revision_name(revision).rsplit(":", 1)[0]
+    return [register_task_definition(request), update_service(cluster, service.name, count, family)]
+
+
+def take_down_page(rules: list[MaintenanceRule], execution: str = "", live: bool = False) -> list[str]:
+    """``aws elbv2 delete-rule`` for each maintenance rule of the execution: found by tag when ``live``, else
+    the ones the scale-down recorded."""
+    arns = [rule.rule_arn for rule in rules if rule.rule_arn]
+    if live:
+        try:
+            arns = sorted(
+                {
+                    arn
+                    for listener in {r.listener_arn for r in rules}
+                    for arn in load_balancers.rules_of_execution(listener, execution)
+                }
+                | set(arns)
+            )
+        except Exception:  # noqa: BLE001 - go by what the scale-down recorded
+            pass
+    return [shlex.join(["aws", "elbv2", "delete-rule", "--rule-arn", arn]) for arn in arns]
+
+
+def commands(
+    cluster: str,
+    services: list[ServiceSnapshot],
+    task: MigrationTask | None = None,
+    applied: bool = False,
+    *,
+    rules: list[MaintenanceRule] | None = None,
+    execution: str = "",
+    live: bool = False,
+    copies: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The AWS CLI commands that do by hand what the rollback does. ``copies``: the copies the rollback already
+    registered, by service name."""
     commands = []
     if task and not task.done:
         commands.append(shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", task.arn]))
     for service in services:
         count, min_override, max_override = service.destination(applied)
         revision = service.revision_back(applied)
-        commands.append(update_service(cluster, service.name, count, revision))
+        commands += way_back(
+            cluster,
+            service,
+            count,
+            revision,
+            execution=execution,
+            live=live,
+            copy=(copies or {}).get(service.name),
+        )
         target = service.scalable_target
         if target:
             low, high = autoscaling.bounds_after(target, min_override, max_override)
@@ -55,4 +141,4 @@ def commands(
                     ]
                 )
             )
-    return commands + outage.restore_commands(services)
+    return commands + outage.restore_commands(services) + take_down_page(rules or [], execution, live)

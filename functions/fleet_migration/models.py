@@ -114,6 +114,9 @@ class ServiceSnapshot(BaseModel):
     serving_task_definition: str | None = None
     # The target groups of the service's load balancers, each with the deregistration delay it had before.
     target_groups: list[TargetGroup] = Field(default_factory=list)
+    # The revision to restore was INACTIVE when described: the RegisterTaskDefinition request that brings it back
+    # (the by-hand commands register it first, as UpdateService refuses an INACTIVE revision).
+    restore_request: dict[str, Any] | None = None
 
     def destination(self, applied: bool) -> tuple[int, int | None, int | None]:
         """(desired count, autoscaling minimum override, maximum override) the service is put back to: what it had

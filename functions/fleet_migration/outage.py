@@ -105,7 +105,8 @@ def before_scale_down(
     for arn in leftover:
         load_balancers.delete_rule(arn)
     for rule in rules:
-        load_balancers.add_maintenance_rule(
+        # recorded for the by-hand commands (delete-rule) of a rollback that cannot finish
+        rule.rule_arn = load_balancers.add_maintenance_rule(
             rule.listener_arn, rule.priority, deployment.maintenance_message(), execution_name
         )
     setting = spec.deregistration_delay_seconds

@@ -16,6 +16,7 @@ from fleet_migration import (
     aws,
     baseline,
     ecs,
+    executions,
     guard,
     launch,
     manual_restore,
@@ -59,6 +60,7 @@ class Runnable:
 def plan(request: DescribeRequest) -> Migration:
     """Validate, check that everything exists and capture what the rollback must restore. Changes nothing."""
     spec = MigrationInput.parse(request.input)
+    _check_name(spec, request.execution.name)
     with _only_reads():
         found = _find(spec)
         runnable = _check_runnable(spec, found)
@@ -73,6 +75,7 @@ def plan(request: DescribeRequest) -> Migration:
             _capture(spec, field, service, live[service["serviceName"]], inherited.get(service["serviceName"]))
             for field, service in found.services.items()
         ]
+        _check_what_serves(spec, found, services, request.execution.name)
         maintenance, leftover = outage.plan_maintenance(spec, found.fleet, request.execution.name)
         skipped = None if inherited or leftover else _nothing_to_migrate(spec, services[0], found.definition)
     migration = _migration(spec, request.execution, found, runnable, services, inherited)
@@ -86,6 +89,19 @@ def plan(request: DescribeRequest) -> Migration:
             "duration_seconds": round(polling.now() - migration.execution.started_at, 1),
         }
     return migration
+
+
+def _check_name(spec: MigrationInput, name: str) -> None:
+    """The client and the trigger find a revision's migration by its name: an execution under a name of this
+    workflow's shape must migrate what the name says, or a harmless input under the next name would pass for it."""
+    why = executions.misnamed(name, spec.ecs_cluster, spec.ecs_service, spec.task_definition_revision)
+    if why:
+        raise InvalidInput(
+            f"execution name: {why}. Start this input under the name "
+            f"{executions.execution_name(spec.ecs_cluster, spec.ecs_service, spec.task_definition_revision)} (or "
+            "-a2, -a3, ... after failed attempts), or under a name of another shape. Nothing was changed.",
+            fields=["ecs_cluster", "ecs_service", "task_definition_revision"],
+        )
 
 
 @contextmanager
@@ -116,10 +132,26 @@ def _check_runnable(spec: MigrationInput, found: Found) -> Runnable:
     preflight.check_command(spec.command, preflight.allowed_commands())
     preflight.check_family(found.definition)
     preflight.check_roles(found.definition)
+    preflight.check_migration_container(found.definition, spec.container_name)
     task_launch = launch.resolve(spec, found.fleet, found.definition)
     preflight.check_launch(spec, task_launch, found.definition, found.fleet["serviceName"])
     container_memory = _check_task_size(spec, found.definition, task_launch)
     return Runnable(task_launch, container_memory, snapshot.find_database(spec))
+
+
+def _check_what_serves(spec: MigrationInput, found: Found, services: list[ServiceSnapshot], execution: str) -> None:
+    """The new revision against the one that serves Fleet (or, when none serves, the service's own), and the roles
+    of every revision the rollback may have to register again."""
+    fleet = services[0]
+    reference = fleet.serving_task_definition or fleet.task_definition
+    if reference:
+        preflight.check_against_serving(found.definition, task_definitions.describe(reference), spec.container_name)
+    for field, service in zip(found.services, services, strict=True):
+        if service.revision_to_restore:
+            definition, tags = task_definitions.describe_with_tags(service.revision_to_restore)
+            preflight.check_restorable_roles(field, definition)
+            if definition.get("status", "ACTIVE") != "ACTIVE":
+                service.restore_request = task_definitions.copy_request(definition, tags, execution)
 
 
 def _capture(

@@ -25,6 +25,9 @@ ALLOWED_COMMANDS_ENV = "ALLOWED_MIGRATION_COMMANDS"
 FAMILY_ENV = "ALLOWED_TASK_DEFINITION_FAMILY"
 EXECUTION_ROLE_ENV = "ALLOWED_TASK_EXECUTION_ROLE_ARN"
 TASK_ROLE_ENV = "ALLOWED_TASK_ROLE_ARN"
+# The image repositories the migration container may run, comma-separated (parameter AllowedImageRepositories).
+# Unset or empty: the repository of the revision that serves Fleet.
+IMAGE_REPOSITORIES_ENV = "ALLOWED_IMAGE_REPOSITORIES"
 
 # Fleet's own migration, as its Terraform addon and its docs run it.
 DEFAULT_ALLOWED_COMMANDS: tuple[tuple[str, ...], ...] = (
@@ -194,3 +197,98 @@ def check_scheduling(found: Mapping[str, Mapping[str, Any]]) -> None:
                 f"in {field}, or stop {service['serviceName']!r} some other way. Nothing was changed.",
                 fields=[field],
             )
+
+
+# -- what the migration task runs: the deployment's image, Fleet's command, no more containers than serve --------
+
+
+def repository(image: str) -> str:
+    """An image reference without its digest or tag: ``fleetdm/fleet:v4.60.0@sha256:...`` -> ``fleetdm/fleet``.
+    A colon before the last ``/`` belongs to the registry's port, not to a tag."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+def allowed_repositories(environ: Mapping[str, str] = os.environ) -> list[str]:
+    return [item.strip() for item in environ.get(IMAGE_REPOSITORIES_ENV, "").split(",") if item.strip()]
+
+
+def _container(definition: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    return next((c for c in definition.get("containerDefinitions", []) if c.get("name") == name), {})
+
+
+def _revision(definition: Mapping[str, Any]) -> str:
+    return str(definition.get("taskDefinitionArn", "the revision")).rsplit("/", 1)[-1]
+
+
+def check_migration_container(definition: Mapping[str, Any], container_name: str) -> None:
+    """The command override replaces the container's command only: an ``entryPoint`` would run first and could
+    wrap the allowed command in anything; ``privileged`` gives the container the host's root."""
+    container = _container(definition, container_name)
+    if container.get("entryPoint"):
+        raise InvalidInput(
+            f"task_definition_revision: container {container_name!r} of {_revision(definition)} has an entryPoint "
+            f"({json.dumps(container['entryPoint'])}), which would run instead of the migration command and could wrap "
+            "it in anything; register a revision whose migration container has no entryPoint (Fleet's image needs "
+            "none). Nothing was changed.",
+            fields=["task_definition_revision"],
+        )
+    if container.get("privileged"):
+        raise InvalidInput(
+            f"task_definition_revision: container {container_name!r} of {_revision(definition)} is privileged (root "
+            "on the host); register a revision with privileged false for it. Nothing was changed.",
+            fields=["task_definition_revision"],
+        )
+
+
+def check_against_serving(
+    definition: Mapping[str, Any],
+    serving: Mapping[str, Any],
+    container_name: str,
+    environ: Mapping[str, str] = os.environ,
+) -> None:
+    """The new revision runs an image from a repository the deployment allows (by default the serving revision's)
+    and no container the serving revision does not have: a registration must not become a way to run anything
+    with Fleet's roles, secrets and network."""
+    image = str(_container(definition, container_name).get("image", ""))
+    serving_image = _container(serving, container_name).get("image")
+    configured = allowed_repositories(environ)
+    allowed = configured or ([repository(str(serving_image))] if serving_image else [])
+    if allowed and repository(image) not in allowed:
+        source = (
+            f"the stack's AllowedImageRepositories ({IMAGE_REPOSITORIES_ENV})"
+            if configured
+            else f"the repository of {_revision(serving)}, the revision that serves"
+        )
+        raise InvalidInput(
+            f"task_definition_revision: container {container_name!r} of {_revision(definition)} runs {image}, from "
+            f"repository {repository(image)!r}, and this deployment allows {', '.join(allowed)} ({source}); register "
+            f"a revision with an image from {allowed[0]}, or add the repository to AllowedImageRepositories "
+            "(Terraform: allowed_image_repositories). Nothing was changed.",
+            fields=["task_definition_revision"],
+        )
+    names = {c.get("name") for c in serving.get("containerDefinitions", [])}
+    added = sorted(str(c.get("name")) for c in definition.get("containerDefinitions", []) if c.get("name") not in names)
+    if added:
+        raise InvalidInput(
+            f"task_definition_revision: {_revision(definition)} adds container(s) {', '.join(added)} that "
+            f"{_revision(serving)}, the revision that serves, does not have; a migration runs what serves, with a "
+            "newer image: deploy the new containers first (a revision with them that serves), then migrate. "
+            "Nothing was changed.",
+            fields=["task_definition_revision"],
+        )
+
+
+def check_restorable_roles(field: str, serving: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> None:
+    """A rollback may register the serving revision again (once it is INACTIVE): RegisterTaskDefinition passes its
+    roles, and the rollback's iam:PassRole names the deployment's task roles only."""
+    try:
+        check_roles(serving, environ)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"{field}: if the migration fails, the rollback puts back {_revision(serving)}, the revision that serves, "
+            "and may have to register it again (Terraform deregisters it), passing its roles; "
+            + exc.message.split(": ", 1)[1],
+            fields=[field],
+        ) from exc

@@ -93,7 +93,13 @@ def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: 
         task_arn=arns[0] if arns else None,
         commands=[shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", arn]) for arn in arns]
         + waits
-        + manual_restore.commands(cluster, migration.services, applied=error_names.migration_applied(migration, error)),
+        + manual_restore.commands(
+            cluster,
+            migration.services,
+            applied=error_names.migration_applied(migration, error),
+            rules=migration.maintenance_rules,
+            execution=migration.execution.name,
+        ),
     )
 
 
@@ -188,10 +194,13 @@ def restore(migration: Migration) -> dict[str, str]:
         _add_recovery_details(migration, error, cause)
         return partial_migration.kept_down(migration, error, cause, partly)
     placed = []
+    copies: dict[str, str] = {}  # the copies registered, for the by-hand commands if the rest fails
     try:
         for service in reversed(migration.services):
             count, min_capacity, max_capacity = service.destination(applied)
-            back = _serving_again(service.revision_back(applied))
+            back = _serving_again(service.revision_back(applied), migration.execution.name)
+            if back and back.copy_of:
+                copies[service.name] = back.arn
             ecs.set_desired_count(spec.cluster_name, service.name, count, back.arn if back else None)
             if service.scalable_target:
                 autoscaling.restore(service.scalable_target, min_capacity, max_capacity)
@@ -207,7 +216,16 @@ def restore(migration: Migration) -> dict[str, str]:
             original_cause=cause,
             rolled_back=False,
             restored=placed,
-            commands=manual_restore.commands(spec.cluster_name, migration.services, migration.task, applied=applied),
+            commands=manual_restore.commands(
+                spec.cluster_name,
+                migration.services,
+                migration.task,
+                applied=applied,
+                rules=migration.maintenance_rules,
+                execution=migration.execution.name,
+                live=True,
+                copies=copies,
+            ),
             snapshot=migration.snapshot_shown(),
         ) from exc
     _add_recovery_details(migration, error, cause)
@@ -275,16 +293,17 @@ class RevisionBack:
     copy_of: str | None = None  # the deregistered revision it copies
 
 
-def _serving_again(revision: str | None) -> RevisionBack | None:
+def _serving_again(revision: str | None, execution: str) -> RevisionBack | None:
     """An ACTIVE revision that runs what served. UpdateService refuses an INACTIVE one ("you can't update an
     existing service to reference an INACTIVE task definition", DeregisterTaskDefinition, ECS API Reference), and
-    Fleet's Terraform deregisters the revision it replaces: then the same definition is registered again."""
+    Fleet's Terraform deregisters the revision it replaces: then the same definition is registered again, once
+    per execution, marked so the trigger never migrates it."""
     if revision is None:
         return None
     definition = task_definitions.describe(revision)
     if definition.get("status", "ACTIVE") == "ACTIVE":
         return RevisionBack(revision)
-    return RevisionBack(task_definitions.register_copy(definition), copy_of=revision)
+    return RevisionBack(task_definitions.register_copy(revision, execution), copy_of=revision)
 
 
 def _service_summary(service: ServiceSnapshot, applied: bool, back: RevisionBack | None) -> dict[str, Any]:

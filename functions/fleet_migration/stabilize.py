@@ -134,9 +134,12 @@ def _not_stable(migration: Migration, what: str, detail: str, rolled_back_to: st
     _put_back_what_the_way_up_changed(migration)
     cluster = migration.input.cluster_name
     back = [
-        manual_restore.update_service(cluster, s.name, s.target_desired_count, s.revision_to_restore)
+        command
         for s in migration.services
         if s.revision_to_restore
+        for command in manual_restore.way_back(
+            cluster, s, s.target_desired_count, s.revision_to_restore, execution=migration.execution.name, live=True
+        )
     ]
     return ServiceNotStable(
         f"The migration succeeded, but {what}; the services are set to the requested count, so "

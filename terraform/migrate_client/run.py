@@ -195,10 +195,19 @@ def run(settings: Settings, backend: Backend, out: Callable[[str], None], err: C
         decision = executions.start_or_join(
             sfn, settings.state_machine_arn, settings.input_text, settings.cluster, settings.service, settings.revision
         )
+    except executions.NotThisMigration as exc:
+        raise Stop(EXIT_FAILED, str(exc)) from None
     except RuntimeError as exc:  # every attempt already failed
         raise Stop(EXIT_FAILED, f"{exc}; look at why in the Step Functions console") from None
     verdict = Verdict(settings, out, err)
     described = describe_when_visible(sfn, decision.execution_arn)
+    if decision.action != "started":  # joined before it was visible: its input is read only now
+        names = executions.other_migration(described.get("input"), settings.input_text)
+        if names is not None:
+            raise Stop(
+                EXIT_FAILED,
+                str(executions.NotThisMigration(decision.name, decision.execution_arn, names, settings.input_text)),
+            )
     if decision.action == "succeeded":
         return verdict.report(described, decision, already=True)
     theirs = loads(described.get("input"))

@@ -36,6 +36,8 @@ PARAMETERS: dict[str, Any] = {
     "EnableTrigger": "true",
     "Subnets": "subnet-0a1b2c3d,subnet-4e5f6a7b",
     "SecurityGroups": "sg-0a1b2c3d",
+    # the role that registers revisions in tests/template/events/register_task_definition.json
+    "TriggerPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/deploy",
     "AlarmTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:fleet-alerts",
     # seed_fleet(databases=True)'s Aurora cluster, and the migration container's awslogs group
     "DbClusterIdentifier": "fleet",

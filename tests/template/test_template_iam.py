@@ -48,7 +48,8 @@ IMPLIED = {
     # RunTask passes the task definition's execution and task roles to ECS.
     "ecs:RunTask": ["iam:PassRole"],
     # RegisterTaskDefinition (the rollback's copy of a deregistered serving revision) passes its roles too.
-    "ecs:RegisterTaskDefinition": ["iam:PassRole"],
+    # and its tags need ecs:TagResource ("Grant permission to tag resources on creation", ECS Developer Guide).
+    "ecs:RegisterTaskDefinition": ["iam:PassRole", "ecs:TagResource"],
     # Tags on CreateRule need elasticloadbalancing:AddTags (the maintenance page's fleet-migration:execution tag).
     "elasticloadbalancing:CreateRule": ["elasticloadbalancing:AddTags"],
     # Application Auto Scaling checks that the caller of RegisterScalableTarget may describe and
@@ -68,6 +69,7 @@ SERVICE_USES_ROLE = {"TriggerFunction": {"sqs:SendMessage"}}
 STAR_RESOURCES = {
     "ecs:DescribeTaskDefinition": "no resource-level permissions",
     "ecs:RegisterTaskDefinition": "no resource-level permissions",
+    "ecs:ListTaskDefinitions": "no resource-level permissions",
     "application-autoscaling:DescribeScalableTargets": "no resource-level permissions",
     "ecs:ListTasks": "no resource of its own for Fargate tasks; scoped by the ecs:cluster condition",
     "logs:CreateLogDelivery": "Step Functions log delivery: no resource-level permissions",
@@ -172,7 +174,18 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
             for key in ("executionRoleArn", "taskRoleArn")
             if p.get(key)
         ]
-        return [Request(action, "*"), *passed]
+        # the revision it creates is the family's next: any revision number stands for it
+        tagged = [
+            Request(
+                "ecs:TagResource",
+                _ecs_arn("task-definition", f"{p['family']}:999"),
+                (("ecs:CreateAction", "RegisterTaskDefinition"),),
+                "implied by RegisterTaskDefinition with tags",
+            )
+        ]
+        return [Request(action, "*"), *passed, *(tagged if p.get("tags") else [])]
+    if action == "ecs:ListTaskDefinitions":
+        return [Request(action, "*")]
     if action == "ecs:RunTask":
         definition = p["taskDefinition"]
         arn = definition if definition.startswith("arn:") else _ecs_arn("task-definition", definition)
@@ -396,6 +409,7 @@ def _trigger_environment(fleet: Any) -> dict[str, str]:
         "SUBNETS": ",".join(fleet.subnets),
         "SECURITY_GROUPS": ",".join(fleet.security_groups),
         "INPUT_OVERRIDES": json.dumps({"poll_interval_seconds": 1}),
+        "TRIGGER_PRINCIPAL_ARNS": PARAMETERS["TriggerPrincipalArns"],
     }
 
 
@@ -411,6 +425,7 @@ def _registered_event(family: str, revision: int) -> dict[str, Any]:
         "region": REGION,
         "resources": [],
         "detail": {
+            "userIdentity": {"sessionContext": {"sessionIssuer": {"arn": PARAMETERS["TriggerPrincipalArns"]}}},
             "eventSource": "ecs.amazonaws.com",
             "eventName": "RegisterTaskDefinition",
             "requestParameters": {"family": family},

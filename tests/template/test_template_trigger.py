@@ -20,6 +20,7 @@ from moto.events.models import events_backends
 from emulator import Emulator, FleetDeployment
 from fleet_migration.errors import InvalidInput
 from fleet_migration.executions import execution_name, start_or_join
+from fleet_migration.task_definitions import COPY_OF_TAG, EXECUTION_TAG
 from template_support import (
     ACCOUNT,
     PARAMETERS,
@@ -42,7 +43,9 @@ SETTINGS = (
     "SUBNETS",
     "SECURITY_GROUPS",
     "INPUT_OVERRIDES",
+    "TRIGGER_PRINCIPAL_ARNS",
 )
+DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/deploy"  # the event's sessionIssuer
 
 
 def registered(revision: int = 2, family: str = "fleet") -> dict[str, Any]:
@@ -54,6 +57,27 @@ def registered(revision: int = 2, family: str = "fleet") -> dict[str, Any]:
         taskDefinitionArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}",
     )
     event["detail"]["requestParameters"]["family"] = family
+    return event
+
+
+def registered_by(role: str, revision: int = 2) -> dict[str, Any]:
+    event = registered(revision=revision)
+    event["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = role
+    return event
+
+
+ROLLBACK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fleet-migration-RollbackFunctionRole-1A2B3C4D"
+
+
+def copy_registered(revision: int = 3, copy_of: int = 1, role: str = ROLLBACK_ROLE) -> dict[str, Any]:
+    """CloudTrail's record of the rollback registering a deregistered revision again: the tags it gave are in
+    requestParameters (as the call's own parameters), the caller is the rollback function's role."""
+    event = registered_by(role, revision=revision)
+    event["detail"]["requestParameters"]["tags"] = [
+        {"key": "team", "value": "fleet"},
+        {"key": COPY_OF_TAG, "value": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/fleet:{copy_of}"},
+        {"key": EXECUTION_TAG, "value": "fleet-fleet-r2"},
+    ]
     return event
 
 
@@ -79,6 +103,7 @@ def trigger(aws: Emulator, fleet: FleetDeployment, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SUBNETS", ",".join(fleet.subnets))
     monkeypatch.setenv("SECURITY_GROUPS", ",".join(fleet.security_groups))
     monkeypatch.setenv("INPUT_OVERRIDES", json.dumps({"poll_interval_seconds": 1}))
+    monkeypatch.setenv("TRIGGER_PRINCIPAL_ARNS", DEPLOY_ROLE)
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         headers: dict[str, str] = {}
@@ -239,6 +264,67 @@ def test_another_api_call_starts_nothing(aws, fleet, trigger) -> None:
     assert executions(aws) == []
 
 
+def test_a_registration_by_a_principal_the_deployment_does_not_list_starts_nothing(aws, fleet, trigger) -> None:
+    # GIVEN someone with ecs:RegisterTaskDefinition but not Fleet's deploy role registers a revision
+    answer = trigger(registered_by(f"arn:aws:iam::{ACCOUNT}:role/developer"))
+
+    assert answer["action"] == "ignored"
+    assert "role/developer" in answer["reason"] and "TriggerPrincipalArns" in answer["reason"]
+    assert executions(aws) == []
+
+
+def test_with_no_principal_listed_the_trigger_is_off(aws, fleet, trigger, monkeypatch) -> None:
+    monkeypatch.setenv("TRIGGER_PRINCIPAL_ARNS", "")
+
+    answer = trigger(registered())
+
+    assert answer["action"] == "ignored" and "the trigger is off" in answer["reason"]
+    assert executions(aws) == []
+
+
+@pytest.mark.parametrize(("key", "value"), [("account", "210987654321"), ("region", "eu-west-1")])
+def test_a_registration_in_another_account_or_region_starts_nothing(aws, fleet, trigger, key, value) -> None:
+    # GIVEN a central event bus forwarding another account's (or region's) events
+    event = registered()
+    event[key] = value
+
+    answer = trigger(event)
+
+    assert answer["action"] == "ignored" and value in answer["reason"]
+    assert executions(aws) == []
+
+
+def test_the_rollbacks_own_copy_never_starts_a_migration(aws, fleet, trigger, monkeypatch) -> None:
+    # GIVEN even a deployment that lists the rollback's role among its principals
+    monkeypatch.setenv("TRIGGER_PRINCIPAL_ARNS", f"{DEPLOY_ROLE},{ROLLBACK_ROLE}")
+
+    # WHEN CloudTrail reports the rollback's registration of fleet:1 again as fleet:3
+    answer = trigger(copy_registered(revision=3, copy_of=1))
+
+    # THEN nothing starts: the workflow never migrates its own registrations
+    assert answer["action"] == "ignored"
+    assert COPY_OF_TAG in answer["reason"] and "fleet:1" in answer["reason"]
+    assert executions(aws) == []
+
+
+def test_an_execution_under_the_revisions_name_that_migrates_something_else_is_not_taken_for_it(
+    aws, fleet, trigger
+) -> None:
+    # GIVEN someone with states:StartExecution started the revision's name with a harmless input (revision 1)
+    squatter = aws.run(
+        fleet.migration_input(task_definition_revision=1, poll_interval_seconds=1), name="fleet-fleet-r2"
+    )
+    assert squatter.status == "FAILED"  # the describe step refuses a name that is not its input's
+
+    # WHEN CloudTrail reports revision 2
+    answer = trigger(registered(revision=2))
+
+    # THEN the trigger starts nothing and says why
+    assert answer["action"] == "foreign"
+    assert "fleet:1" in answer["reason"] and "fleet-fleet-r2" in answer["reason"]
+    assert [e["name"] for e in executions(aws)] == ["fleet-fleet-r2"]
+
+
 def test_a_misconfigured_stack_fails_loudly_and_starts_nothing(aws, fleet, trigger, monkeypatch) -> None:
     # GIVEN the stack was deployed with EnableTrigger but without subnets
     monkeypatch.setenv("SUBNETS", "")
@@ -372,6 +458,31 @@ def test_the_rule_matches_a_successful_registration_of_the_family(rule) -> None:
 )
 def test_the_rule_ignores(rule, event: dict[str, Any], why: str) -> None:
     assert not rule.event_pattern.matches_event(event), why
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        (registered_by(f"arn:aws:iam::{ACCOUNT}:role/developer"), "a principal the deployment does not list"),
+        (copy_registered(), "the rollback's own copy, registered by its role"),
+        ({**registered(), "account": "210987654321"}, "another account"),
+        ({**registered(), "region": "eu-west-1"}, "another region"),
+    ],
+    ids=["unlisted-principal", "rollback-copy", "other-account", "other-region"],
+)
+def test_the_rule_matches_only_this_account_region_and_the_listed_principals(rule, event, why) -> None:
+    assert not rule.event_pattern.matches_event(event), why
+
+
+def test_the_rule_with_no_principal_listed_matches_nothing(aws) -> None:
+    template = load_template()
+    pattern = template["Resources"]["TriggerFunction"]["Properties"]["Events"]["NewRevision"]["Properties"]["Pattern"]
+    # An empty CommaDelimitedList is [""]
+    resolved = Resolver(template, {**PARAMETERS, "TriggerPrincipalArns": ""}).resolve(pattern)
+    aws.client("events").put_rule(Name="no-principal", EventPattern=json.dumps(resolved))
+    rule = events_backends[ACCOUNT][REGION].describe_rule("no-principal", None)
+
+    assert not rule.event_pattern.matches_event(registered())
 
 
 def test_the_rule_ignores_other_api_calls(rule) -> None:

@@ -103,3 +103,27 @@ def test_the_client_is_usable_by_hand_with_flags_that_mirror_the_environment():
         ("--max-wait-seconds", "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS"),
     ):
         assert flag in completed.stdout and env in completed.stdout
+
+
+def test_an_execution_under_the_revisions_name_that_migrates_something_else_stops_the_client(
+    aws, fleet, local_exec, monkeypatch
+):
+    # GIVEN an execution under revision 2's name whose input is revision 1 (skipped in seconds: SUCCEEDED), as
+    # anyone with states:StartExecution could start before the describe step refused such names
+    import fleet_migration.executions
+
+    monkeypatch.setattr(fleet_migration.executions, "misnamed", lambda *args: None)
+    older = fleet.migration_input(task_definition_revision=1, poll_interval_seconds=1)
+    assert aws.run(older, name="fleet-fleet-r2").status == "SUCCEEDED"
+    monkeypatch.undo()
+    document = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+
+    # WHEN Terraform's client runs for revision 2
+    completed = local_exec.run(aws.endpoint_url, {"FLEET_MIGRATION_INPUT": document}, timeout=60)
+
+    # THEN it does not report that execution's success as revision 2's: one clear line naming it and what it migrates
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    line = one_line(completed)
+    assert "fleet-fleet-r2" in line and "task definition fleet:1" in line and "not this revision's migration" in line
+    executions = aws.client("stepfunctions").list_executions(stateMachineArn=aws.state_machine_arn)["executions"]
+    assert [e["name"] for e in executions] == ["fleet-fleet-r2"]

@@ -428,6 +428,7 @@ BAD_VALUES = [
     ("task_execution_role_arn", "fleet-execution", "IAM role ARN", None),
     ("task_role_arn", "fleet-task", "IAM role ARN", None),
     ("task_log_group_name", "fleet logs", "CloudWatch Logs group name", None),
+    ("trigger_principal_arns", ["arn:aws:sts::123456789012:assumed-role/deploy/terraform"], "IAM role ARNs", None),
     (
         "state_machine_arn",
         "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration:live",

@@ -29,6 +29,8 @@ PARAMETERS = {
     "Subnets": "subnets",
     "SecurityGroups": "security_groups",
     "TriggerInputOverrides": "trigger_input_overrides",
+    "TriggerPrincipalArns": "trigger_principal_arns",
+    "AllowedImageRepositories": "allowed_image_repositories",
     "AlarmTopicArn": "alarm_topic_arn",
     "LogRetentionDays": "log_retention_days",
     "DbClusterIdentifier": "db_cluster_identifier",

@@ -98,6 +98,9 @@ module "migrations" {{
   enable_trigger        = true
   python                = var.migration_settings.python
   poll_interval_seconds = var.migration_settings.poll_interval_seconds
+
+  # the role that registers revisions in tests/template/events/register_task_definition.json
+  trigger_principal_arns = ["arn:aws:iam::123456789012:role/deploy"]
 }}
 
 output "execution_name" {{

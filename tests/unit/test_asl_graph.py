@@ -213,3 +213,41 @@ def test_every_read_only_step_also_retries_a_function_timeout_and_a_lambda_clien
     retried = {error for retrier in STATES[name].get("Retry", []) for error in retrier["ErrorEquals"]}
 
     assert {"Lambda.Unknown", "Lambda.ClientExecutionTimeoutException"} <= retried
+
+
+def _retry_budget_seconds(retrier: dict) -> float:
+    """How long a retrier keeps trying: the sum of its intervals (IntervalSeconds x BackoffRate^n, capped)."""
+    interval, rate, cap = (
+        retrier.get("IntervalSeconds", 1),
+        retrier.get("BackoffRate", 2.0),
+        retrier.get("MaxDelaySeconds"),
+    )
+    waits = [interval * rate**n for n in range(retrier.get("MaxAttempts", 3))]
+    return sum(min(wait, cap) if cap else wait for wait in waits)
+
+
+def _retrier_for(name: str, error: str) -> dict:
+    return next(
+        r for r in STATES[name].get("Retry", []) if error in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"]
+    )
+
+
+@pytest.mark.parametrize("name", [ROLLBACK, RESTORE])
+@pytest.mark.parametrize("error", sorted(LAMBDA_ERRORS | {"Lambda.ClientExecutionTimeoutException", "AwsThrottled"}))
+def test_the_rollback_retries_lambda_service_errors_and_throttling_for_minutes(name, error):
+    # "Handle Lambda service exceptions" (AWS Step Functions Developer Guide) recommends IntervalSeconds 2,
+    # MaxAttempts 6, BackoffRate 2: about two minutes. A rollback that gives up sooner leaves Fleet down.
+    retrier = _retrier_for(name, error)
+
+    assert retrier["IntervalSeconds"] >= 2 and retrier["MaxAttempts"] >= 6 and retrier["BackoffRate"] >= 2
+    assert _retry_budget_seconds(retrier) >= 120
+
+
+@pytest.mark.parametrize("name", [ROLLBACK, RESTORE])
+@pytest.mark.parametrize("error", ["Lambda.Unknown", "States.Timeout", "Sandbox.Timedout"])
+def test_a_rollback_step_that_timed_out_after_its_work_is_run_again(name, error):
+    # Both steps are safe to run twice: a function that timed out after doing its work is retried rather than
+    # reported as RollbackFailed.
+    retrier = _retrier_for(name, error)
+
+    assert retrier["MaxAttempts"] >= 6 and _retry_budget_seconds(retrier) >= 120

@@ -7,6 +7,7 @@ check the same decisions against moto's real answers; here every status and ever
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -14,14 +15,18 @@ import pytest
 from fleet_migration.executions import (
     ACTIVE,
     FINISHED_BADLY,
+    NotThisMigration,
     execution_arn,
     execution_name,
+    misnamed,
     start_first_attempt,
     start_or_join,
 )
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:fleet-migration"
-DOCUMENT = '{"ecs_cluster": "fleet"}'
+DOCUMENT = json.dumps(
+    {"ecs_cluster": "fleet", "ecs_service": "fleet", "task_definition": "fleet", "task_definition_revision": 2}
+)
 
 
 class ExecutionDoesNotExist(Exception):
@@ -43,8 +48,14 @@ class FakeSfn:
 
     exceptions = Exceptions
 
-    def __init__(self, statuses: dict[str, str] | None = None, racing: dict[str, str | None] | None = None) -> None:
+    def __init__(
+        self,
+        statuses: dict[str, str] | None = None,
+        racing: dict[str, str | None] | None = None,
+        inputs: dict[str, str] | None = None,
+    ) -> None:
         self.statuses = dict(statuses or {})
+        self.inputs = dict(inputs or {})  # an execution's input, when not DOCUMENT
         self.racing = dict(racing or {})
         self.calls: list[tuple[str, str]] = []
 
@@ -53,7 +64,7 @@ class FakeSfn:
         self.calls.append(("describe", name))
         if name not in self.statuses:
             raise ExecutionDoesNotExist(executionArn)
-        return {"executionArn": executionArn, "status": self.statuses[name]}
+        return {"executionArn": executionArn, "status": self.statuses[name], "input": self.inputs.get(name, DOCUMENT)}
 
     def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
         assert (stateMachineArn, input) == (MACHINE, DOCUMENT)
@@ -250,3 +261,82 @@ def test_a_later_attempt_is_suffixed_before_the_name_is_cut_and_hashed():
     assert execution_name("c" * 40, "s" * 40, 12345, attempt=2) == (
         "cccccccccccccccccccccccccccccccccccccccc-ssssssssssssssssssssssssssssss-e56680ed"
     )
+
+
+# -- a name is not a proof ------------------------------------------------------------------------------------
+
+OLDER = json.dumps({**json.loads(DOCUMENT), "task_definition_revision": 1})
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED"])
+def test_an_execution_under_the_name_that_migrates_another_revision_is_neither_joined_nor_a_success(status):
+    # GIVEN someone started fleet-fleet-r2 with revision 1's input (skipped in seconds, SUCCEEDED)
+    sfn = FakeSfn({"fleet-fleet-r2": status}, inputs={"fleet-fleet-r2": OLDER})
+
+    with pytest.raises(NotThisMigration) as refused:
+        decide(sfn)
+
+    assert refused.value.name == "fleet-fleet-r2"
+    assert "task definition fleet:1" in str(refused.value) and "fleet:2" in str(refused.value)
+    assert ("start", "fleet-fleet-r2-a2") not in sfn.calls
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("ecs_cluster", "staging"), ("ecs_service", "other"), ("task_definition", "osquery-perf")]
+)
+def test_each_part_of_what_an_execution_migrates_is_compared(field, value):
+    theirs = json.dumps({**json.loads(DOCUMENT), field: value})
+    sfn = FakeSfn({"fleet-fleet-r2": "RUNNING"}, inputs={"fleet-fleet-r2": theirs})
+
+    with pytest.raises(NotThisMigration, match=value):
+        decide(sfn)
+
+
+def test_the_same_migration_named_by_arns_is_joined():
+    theirs = json.dumps(
+        {
+            "ecs_cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/fleet",
+            "ecs_service": "arn:aws:ecs:us-east-1:123456789012:service/fleet/fleet",
+            "task_definition": "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet",
+            "task_definition_revision": 2,
+            "timeout_seconds": 7200,
+        }
+    )
+    sfn = FakeSfn({"fleet-fleet-r2": "RUNNING"}, inputs={"fleet-fleet-r2": theirs})
+
+    assert decide(sfn).action == "joined"
+
+
+def test_the_trigger_starts_nothing_and_says_what_an_execution_under_the_name_migrates_instead():
+    sfn = FakeSfn({"fleet-fleet-r2": "SUCCEEDED"}, inputs={"fleet-fleet-r2": OLDER})
+
+    decision = start_first_attempt(sfn, MACHINE, DOCUMENT, "fleet", "fleet", 2)
+
+    assert (decision.action, decision.status) == ("foreign", "SUCCEEDED")
+    assert "fleet:1" in decision.names
+    assert [call for call in sfn.calls if call[0] == "start"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("fleet-fleet-r2", None),
+        ("fleet-fleet-r2-a3", None),
+        ("a1b2c3d4-0000-4000-8000-123456789abc", None),  # the console's default: not this workflow's shape
+        ("nightly-rerun", None),
+        ("fleet-fleet-r3", "fleet-fleet-r2"),
+        ("fleet-other-r2", "fleet-fleet-r2"),
+        ("x" * 71 + "-0123abcd", "fleet-fleet-r2"),  # the truncated shape
+    ],
+)
+def test_a_name_of_the_workflows_shape_must_name_the_migration_of_its_input(name, why):
+    found = misnamed(name, "fleet", "fleet", 2)
+
+    assert (found is None) if why is None else (why in found)
+
+
+def test_a_truncated_name_of_this_migration_is_its_own():
+    cluster, service = "c" * 40, "s" * 40
+    for attempt in (1, 2):
+        assert misnamed(execution_name(cluster, service, 7, attempt), cluster, service, 7) is None
+    assert misnamed(execution_name(cluster, service, 8), cluster, service, 7) is not None

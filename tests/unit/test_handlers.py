@@ -31,6 +31,7 @@ from fleet_migration.errors import (
     ServiceNotStable,
     TaskFailedToStart,
 )
+from fleet_migration.executions import execution_name
 from fleet_migration.migration_task import VISIBILITY_GRACE_SECONDS, client_token
 
 HELD = {"DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
@@ -48,7 +49,10 @@ def describe(emu, deployment, execution, lambda_context):
     """``describe(**input_overrides)``: the first step's output for a valid input."""
 
     def call(**overrides):
-        event = {"input": deployment.migration_input(poll_interval_seconds=1, **overrides), "execution": execution()}
+        document = deployment.migration_input(poll_interval_seconds=1, **overrides)
+        # named as the client and the trigger name it: the describe step refuses a name of another migration
+        name = execution_name(document["ecs_cluster"], document["ecs_service"], document["task_definition_revision"])
+        event = {"input": document, "execution": execution(name)}
         return describe_service.lambda_handler(event, lambda_context)
 
     return call

@@ -164,3 +164,51 @@ def test_a_service_serving_its_own_revision_needs_no_revision_restore_whatever_i
 
 def test_the_rolling_update_controller_takes_a_revision_back():
     preflight.check_revision_restorable("ecs_service", {"serviceName": "fleet"}, "fleet:1")  # no controller = ECS
+
+
+@pytest.mark.parametrize(
+    ("image", "repository"),
+    [
+        ("fleetdm/fleet:v4.60.0", "fleetdm/fleet"),
+        ("fleetdm/fleet", "fleetdm/fleet"),
+        ("fleetdm/fleet@sha256:" + "a" * 64, "fleetdm/fleet"),
+        ("fleetdm/fleet:v4.60.0@sha256:" + "a" * 64, "fleetdm/fleet"),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/fleet:v4.60.0",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/fleet",
+        ),
+        ("registry.example:5000/fleet", "registry.example:5000/fleet"),
+        ("registry.example:5000/fleet:main", "registry.example:5000/fleet"),
+    ],
+)
+def test_an_images_repository_is_its_reference_without_tag_or_digest(image, repository):
+    assert preflight.repository(image) == repository
+
+
+def _revision(arn: str, *containers: dict) -> dict:
+    return {"taskDefinitionArn": arn, "containerDefinitions": list(containers)}
+
+
+SERVING = _revision(
+    "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:1", {"name": "fleet", "image": "fleetdm/fleet:v4.59.0"}
+)
+
+
+def test_a_newer_image_from_the_serving_repository_is_allowed():
+    new = _revision(
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:2",
+        {"name": "fleet", "image": "fleetdm/fleet:v4.60.0"},
+    )
+
+    preflight.check_against_serving(new, SERVING, "fleet", environ={})
+
+
+def test_the_deployments_repositories_replace_the_serving_one():
+    mirror = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fleet"
+    new = _revision(
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:2", {"name": "fleet", "image": f"{mirror}:v4.60.0"}
+    )
+
+    preflight.check_against_serving(new, SERVING, "fleet", environ={preflight.IMAGE_REPOSITORIES_ENV: mirror})
+    with pytest.raises(InvalidInput, match="AllowedImageRepositories"):
+        preflight.check_against_serving(new, SERVING, "fleet", environ={})

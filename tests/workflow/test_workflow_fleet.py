@@ -142,3 +142,65 @@ def test_a_serving_revision_fleets_terraform_deregistered_comes_back_as_a_copy(a
     assert copy["containerDefinitions"][0]["image"] == fleet.images[1]
     assert service_revision(aws, fleet) == "fleet:3"
     assert_fleet_serves(aws, fleet, "fleet:3")
+
+
+def test_a_retried_restore_registers_one_copy_with_the_originals_tags_and_the_workflows_mark(aws, fleet, fast_input):
+    # GIVEN Fleet's Terraform deregistered the serving revision 1 (tagged by its owner) and moved the service to 2
+    ecs = aws.client("ecs")
+    original = ecs.describe_task_definition(taskDefinition="fleet:1")["taskDefinition"]["taskDefinitionArn"]
+    ecs.tag_resource(resourceArn=original, tags=[{"key": "team", "value": "fleet"}])
+    ecs.deregister_task_definition(taskDefinition="fleet:1")
+    aws.deploy_revision(2)
+    aws.clock.advance(10)
+    # AND the restore fails once after registering the copy (UpdateService refused), so the step runs again
+    aws.faults.inject(
+        "ecs",
+        "UpdateService",
+        code="AccessDeniedException",
+        message="try again",
+        when=lambda c: "taskDefinition" in c.params,
+    )
+
+    aws.next_migration(exit_code=1)
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    # THEN the rollback ended with one copy of revision 1, and the service on it
+    assert (run.status, run.error) == ("FAILED", "MigrationFailed"), run.cause
+    assert aws.faults.hits[("ecs", "UpdateService")] == 1  # the restore ran twice
+    active = ecs.list_task_definitions(familyPrefix="fleet")["taskDefinitionArns"]
+    assert [arn.rsplit("/", 1)[-1] for arn in active] == ["fleet:2", "fleet:3"]
+    assert service_revision(aws, fleet) == "fleet:3"
+    # AND the copy carries the original's tags, and the mark the trigger and a retried restore know it by
+    tags = {
+        t["key"]: t["value"] for t in ecs.describe_task_definition(taskDefinition="fleet:3", include=["TAGS"])["tags"]
+    }
+    assert tags == {"team": "fleet", "fleet-migration:copy-of": original, "fleet-migration:execution": "fleet-fleet-r2"}
+    assert_fleet_serves(aws, fleet, "fleet:3")
+
+
+def test_a_serving_revision_whose_roles_the_rollback_may_not_pass_is_refused(aws, fleet, fast_input, state_of):
+    # GIVEN Fleet serves a revision with another task role, and was just moved to a new revision (Fleet's
+    # Terraform order): a rollback would put the serving one back, registering it again once it is deregistered
+    ecs = aws.client("ecs")
+    admin = "arn:aws:iam::123456789012:role/fleet-admin"
+    one = ecs.describe_task_definition(taskDefinition="fleet:1")["taskDefinition"]
+    keep = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn")
+    serving = ecs.register_task_definition(
+        **{key: one[key] for key in keep}, taskRoleArn=admin, containerDefinitions=one["containerDefinitions"]
+    )["taskDefinition"]["revision"]
+    aws.deploy_revision(serving)
+    for _ in range(60):
+        aws.clock.advance(10)
+        if running_revisions(aws, fleet) == {f"fleet:{serving}"}:
+            break
+    aws.deploy_revision(2)
+    aws.clock.advance(10)
+    before = state_of(fleet)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.cause
+    cause = cause_of(run)
+    assert cause["fields"] == ["ecs_service"] and cause["message"].startswith("ecs_service: ")
+    assert f"fleet:{serving}" in cause["message"] and f"TaskRoleArn={admin}" in cause["message"]
+    assert state_of(fleet) == before

@@ -122,7 +122,7 @@ def test_each_service_keeps_the_before_of_the_last_execution_that_migrated_it(aw
     before = state_of(fleet)
     _abort_and_let_its_task_end(aws, fast_input(), "fleet-fleet-r2")
     vuln_only = {k: v for k, v in fast_input(ecs_service=fleet.vuln_service).items() if k != "vuln_service"}
-    assert aws.run(vuln_only, name="fleet-vuln-r2").status == "SUCCEEDED"
+    assert aws.run(vuln_only, name="fleet-fleet-vuln-processing-r2").status == "SUCCEEDED"
 
     # WHEN both services are migrated again
     run = aws.run(fast_input(), name="fleet-fleet-r2-a2")

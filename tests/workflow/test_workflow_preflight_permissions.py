@@ -18,8 +18,11 @@ from workflow_support import DESCRIBE, cause_of, last_state, tasks_entered
 SPEED = 20
 
 
-def register(aws, family: str = "fleet", **roles: str) -> int:
-    """Register a revision like the seeded ones, with other roles or another family; its revision number."""
+def register(
+    aws, family: str = "fleet", container: dict | None = None, extra: list[dict] | None = None, **roles: str
+) -> int:
+    """Register a revision like the seeded ones, with other roles or another family, other settings of the fleet
+    container or more containers; its revision number."""
     account = "arn:aws:iam::123456789012:role"
     definition = aws.client("ecs").register_task_definition(
         family=family,
@@ -29,7 +32,10 @@ def register(aws, family: str = "fleet", **roles: str) -> int:
         memory="1024",
         executionRoleArn=roles.get("executionRoleArn", f"{account}/fleet-execution"),
         taskRoleArn=roles.get("taskRoleArn", f"{account}/fleet-task"),
-        containerDefinitions=[{"name": "fleet", "image": "fleetdm/fleet:v4.60.0", "memory": 1024, "essential": True}],
+        containerDefinitions=[
+            {"name": "fleet", "image": "fleetdm/fleet:v4.60.0", "memory": 1024, "essential": True, **(container or {})},
+            *(extra or []),
+        ],
     )["taskDefinition"]
     return definition["revision"]
 
@@ -104,4 +110,67 @@ def test_a_family_the_deployment_may_not_run_is_refused(shared, everything):
 
     cause = assert_refused_before_anything_changed(run, "task_definition")
     assert "TaskDefinitionFamily=fleet-preview" in cause["message"]
+    assert everything() == before
+
+
+# -- what the migration task runs (docs/behaviour.md, "Whom the trigger trusts") ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("container", "extra", "words"),
+    [
+        ({"entryPoint": ["sh", "-c"]}, None, "has an entryPoint"),
+        ({"privileged": True}, None, "is privileged"),
+        ({"image": "attacker.example/fleet:v4.60.0"}, None, "repository 'attacker.example/fleet'"),
+        (None, [{"name": "miner", "image": "fleetdm/fleet:v4.60.0", "memory": 128}], "adds container(s) miner"),
+    ],
+    ids=["entry-point", "privileged", "another-repository", "an-added-container"],
+)
+def test_a_revision_that_would_run_more_than_fleets_migration_is_refused(shared, everything, container, extra, words):
+    # GIVEN someone with ecs:RegisterTaskDefinition registered a revision of the family that does something else
+    aws, fleet = shared
+    revision = register(aws, container=container, extra=extra)
+    before = everything()
+
+    run = aws.run(
+        fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision),
+        name=f"fleet-fleet-r{revision}",
+    )
+
+    cause = assert_refused_before_anything_changed(run, "task_definition_revision")
+    assert words in cause["message"]
+    assert everything() == before
+
+
+def test_the_image_repositories_the_deployment_allows_replace_the_serving_one(shared, everything, monkeypatch):
+    # GIVEN a stack deployed with AllowedImageRepositories = Fleet's ECR mirror only
+    aws, fleet = shared
+    monkeypatch.setenv(preflight.IMAGE_REPOSITORIES_ENV, "123456789012.dkr.ecr.us-east-1.amazonaws.com/fleet")
+    revision = register(aws)
+    before = everything()
+
+    run = aws.run(
+        fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision),
+        name=f"fleet-fleet-r{revision}",
+    )
+
+    cause = assert_refused_before_anything_changed(run, "task_definition_revision")
+    assert "123456789012.dkr.ecr.us-east-1.amazonaws.com/fleet" in cause["message"]
+    assert "AllowedImageRepositories" in cause["message"]
+    assert everything() == before
+
+
+def test_an_execution_named_for_another_migration_is_refused(shared, everything):
+    # GIVEN an input for revision 1 under revision 2's name (a harmless input that would pass for revision 2's
+    # migration when it succeeds)
+    aws, fleet = shared
+    before = everything()
+
+    run = aws.run(fleet.migration_input(poll_interval_seconds=1, task_definition_revision=1), name="fleet-fleet-r999")
+
+    assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.cause
+    assert tasks_entered(run) == [DESCRIBE]
+    cause = cause_of(run)
+    assert cause["message"].startswith("execution name: ") and "fleet-fleet-r1" in cause["message"]
+    assert "Nothing was changed" in cause["message"]
     assert everything() == before

@@ -18,7 +18,8 @@ def container_override(aws, name: str = "fleet") -> dict:
 
 
 def register_with_sidecar(aws, fleet, **sidecar) -> int:
-    """A revision 3 of Fleet's task definition with a sidecar beside the fleet container (its memory: 1024)."""
+    """A new revision of Fleet's task definition, revision 2's with a sidecar beside the fleet container (its memory:
+    1024)."""
     ecs = aws.client("ecs")
     current = ecs.describe_task_definition(taskDefinition=f"{fleet.task_definition}:2")["taskDefinition"]
     keep = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
@@ -39,11 +40,35 @@ def test_task_memory_becomes_the_migration_containers_own_limit(aws, fleet, fast
     assert container_override(aws)["memory"] == 512
 
 
+def serve_with_sidecar(aws, fleet, **sidecar) -> None:
+    """Fleet's serving revision (1) with the sidecar, deployed and serving: a migration adds no container."""
+    ecs = aws.client("ecs")
+    current = ecs.describe_task_definition(taskDefinition=f"{fleet.task_definition}:1")["taskDefinition"]
+    keep = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
+    revision = ecs.register_task_definition(
+        **{key: current[key] for key in keep},
+        containerDefinitions=[*current["containerDefinitions"], {**SIDECAR, **sidecar}],
+    )["taskDefinition"]["revision"]
+    aws.deploy_revision(revision)
+    for _ in range(60):  # the rollout replaces revision 1's tasks
+        aws.clock.advance(10)
+        tasks = ecs.describe_tasks(
+            cluster=fleet.cluster, tasks=ecs.list_tasks(cluster=fleet.cluster, serviceName=fleet.service)["taskArns"]
+        )["tasks"]
+        if {t["taskDefinitionArn"].rsplit(":", 1)[-1] for t in tasks if t["lastStatus"] == "RUNNING"} == {
+            str(revision)
+        }:
+            return
+    raise AssertionError("the sidecar revision did not replace revision 1")
+
+
 def test_the_migration_container_gets_what_the_other_containers_leave_of_task_memory(aws, fleet, fast_input):
+    serve_with_sidecar(aws, fleet, memoryReservation=256)
     revision = register_with_sidecar(aws, fleet, memoryReservation=256)
 
     run = aws.run(
-        fast_input(task_definition_revision=revision, task_cpu="1024", task_memory="4096"), name="fleet-fleet-r3"
+        fast_input(task_definition_revision=revision, task_cpu="1024", task_memory="4096"),
+        name=f"fleet-fleet-r{revision}",
     )
 
     assert run.status == "SUCCEEDED", run.cause

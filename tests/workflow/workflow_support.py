@@ -6,6 +6,8 @@ import json
 import shlex
 from typing import Any
 
+from botocore import xform_name
+
 from emulator import Emulator, ExecutionRun
 from emulator.template import read_application
 
@@ -48,47 +50,68 @@ def retried_errors(run: ExecutionRun) -> list[str]:
 
 
 def restore_by_hand(aws: Emulator, commands: list[str]) -> None:
-    """Run the AWS CLI commands a RollbackFailed cause lists, as an operator would, against the emulator."""
-    ecs, scaling = aws.client("ecs"), aws.client("application-autoscaling")
+    """Run the AWS CLI commands a cause lists, in order, as an operator would, against the emulator: each
+    ``aws <service> <command> --option value ...`` becomes the SDK call the AWS CLI makes, its options read by the
+    operation's model the way the CLI reads them (``--cli-input-json``, lists, shorthand ``Key=value,...``)."""
     for command in commands:
         words = shlex.split(command)
-        options = dict(zip(words[3::2], words[4::2], strict=False))
-        match words[:3]:
-            case ["aws", "ecs", "update-service"]:
-                revision = {"taskDefinition": options["--task-definition"]} if "--task-definition" in options else {}
-                ecs.update_service(
-                    cluster=options["--cluster"],
-                    service=options["--service"],
-                    desiredCount=int(options["--desired-count"]),
-                    **revision,
-                )
-            case ["aws", "elbv2", "modify-target-group-attributes"]:
-                key, value = (part.split("=", 1)[1] for part in options["--attributes"].split(","))
-                aws.client("elbv2").modify_target_group_attributes(
-                    TargetGroupArn=options["--target-group-arn"], Attributes=[{"Key": key, "Value": value}]
-                )
-            case ["aws", "elbv2", "delete-rule"]:
-                aws.client("elbv2").delete_rule(RuleArn=options["--rule-arn"])
-            case ["aws", "ecs", "stop-task"]:
-                ecs.stop_task(cluster=options["--cluster"], task=options["--task"])
-            case ["aws", "ecs", "wait"] if words[3] == "tasks-stopped":
-                aws.clock.advance(60)  # the waiter polls until then; the emulator's clock need not be waited on
-                tasks = ecs.describe_tasks(
-                    cluster=words[words.index("--cluster") + 1], tasks=words[words.index("--tasks") + 1 :]
-                )["tasks"]
-                assert {task["lastStatus"] for task in tasks} == {"STOPPED"}, command
-            case ["aws", "application-autoscaling", "register-scalable-target"]:
-                suspended = dict(item.split("=") for item in options["--suspended-state"].split(","))
-                scaling.register_scalable_target(
-                    ServiceNamespace=options["--service-namespace"],
-                    ResourceId=options["--resource-id"],
-                    ScalableDimension=options["--scalable-dimension"],
-                    MinCapacity=int(options["--min-capacity"]),
-                    MaxCapacity=int(options["--max-capacity"]),
-                    SuspendedState={key: value == "true" for key, value in suspended.items()},
-                )
-            case _:
-                raise AssertionError(f"not a command an operator could run here: {command}")
+        assert words[0] == "aws", f"not an AWS CLI command: {command}"
+        if words[1:3] == ["ecs", "wait"]:
+            assert words[3] == "tasks-stopped", command
+            aws.clock.advance(60)  # the waiter polls until then; the emulator's clock need not be waited on
+            tasks = aws.client("ecs").describe_tasks(
+                cluster=words[words.index("--cluster") + 1], tasks=words[words.index("--tasks") + 1 :]
+            )["tasks"]
+            assert {task["lastStatus"] for task in tasks} == {"STOPPED"}, command
+            continue
+        client = aws.client(words[1])
+        operation = _operation(client, words[2], command)
+        getattr(client, xform_name(operation.name))(**_parameters(operation, words[3:], command))
+
+
+def _operation(client: Any, verb: str, command: str) -> Any:
+    model = client.meta.service_model
+    names = [name for name in model.operation_names if xform_name(name, "-") == verb]
+    assert names, f"no {verb} in {model.service_name}: {command}"
+    return model.operation_model(names[0])
+
+
+def _parameters(operation: Any, words: list[str], command: str) -> dict[str, Any]:
+    members = {xform_name(name, "-"): (name, shape) for name, shape in operation.input_shape.members.items()}
+    parameters: dict[str, Any] = {}
+    i = 0
+    while i < len(words):
+        option = words[i]
+        assert option.startswith("--"), f"{option} is not an option: {command}"
+        values = []
+        i += 1
+        while i < len(words) and not words[i].startswith("--"):
+            values.append(words[i])
+            i += 1
+        if option == "--cli-input-json":
+            parameters.update(json.loads(values[0]))
+            continue
+        assert option[2:] in members, f"{option} is not an option of {operation.name}: {command}"
+        name, shape = members[option[2:]]
+        parameters[name] = _value(shape, values, command)
+    return parameters
+
+
+def _value(shape: Any, values: list[str], command: str) -> Any:
+    if shape.type_name == "list":
+        return [_value(shape.member, [value], command) for value in values]
+    (value,) = values
+    if value.lstrip().startswith(("{", "[")):
+        return json.loads(value)
+    if shape.type_name == "structure":  # shorthand: Key=value,Other=value
+        fields = dict(item.split("=", 1) for item in value.split(","))
+        return {key: _value(shape.members[key], [text], command) for key, text in fields.items()}
+    if shape.type_name in ("integer", "long"):
+        return int(value)
+    if shape.type_name == "boolean":
+        assert value in ("true", "false"), command
+        return value == "true"
+    return value
 
 
 def cause_of(run: ExecutionRun) -> dict[str, Any]:

@@ -107,8 +107,9 @@ locals {
       handler      = "describe_service.lambda_handler"
       description  = "Validates the input, checks every resource exists and captures what rollback restores."
       substitution = "DescribeServiceFunctionArn"
-      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged: room for 25 calls.
-      timeout = 600
+      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged, and the revisions that serve are
+      # read too: room for 37 calls (Lambda's maximum, 15 minutes).
+      timeout = 900
       # Preflight (functions/fleet_migration/preflight.py): what the run-task step may run and pass, refused
       # before any change rather than by RunTask's IAM after the scale-down.
       environment = {
@@ -116,6 +117,7 @@ locals {
         ALLOWED_TASK_DEFINITION_FAMILY  = var.task_definition_family
         ALLOWED_TASK_EXECUTION_ROLE_ARN = var.task_execution_role_arn
         ALLOWED_TASK_ROLE_ARN           = var.task_role_arn
+        ALLOWED_IMAGE_REPOSITORIES      = join(",", var.allowed_image_repositories)
       }
       statements = concat([
         { Sid = "FindTheCluster", Effect = "Allow", Action = "ecs:DescribeClusters", Resource = local.cluster_arn },
@@ -267,8 +269,16 @@ locals {
       substitution = "RollbackFunctionArn"
       statements = concat([
         # The serving revision to restore may be INACTIVE (Fleet's Terraform deregisters the revision it replaces),
-        # and UpdateService refuses those: it is registered again. Neither action has resource-level permissions.
-        { Sid = "BringBackADeregisteredRevision", Effect = "Allow", Action = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], Resource = "*" },
+        # and UpdateService refuses those: it is registered again, once. No resource-level permissions for these.
+        { Sid = "BringBackADeregisteredRevision", Effect = "Allow", Action = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions"], Resource = "*" },
+        # The copy's tags (the original's and the fleet-migration:copy-of mark) need ecs:TagResource on registering.
+        {
+          Sid       = "MarkTheCopy"
+          Effect    = "Allow"
+          Action    = "ecs:TagResource"
+          Resource  = "${local.ecs_prefix}:task-definition/${var.task_definition_family}:*"
+          Condition = { StringEquals = { "ecs:CreateAction" = "RegisterTaskDefinition" } }
+        },
         local.pass_the_task_definition_roles,
         local.set_the_deregistration_delays,
         ], local.maintenance_page_down, [
@@ -301,6 +311,7 @@ locals {
         SUBNETS                = join(",", var.subnets)
         SECURITY_GROUPS        = join(",", var.security_groups)
         INPUT_OVERRIDES        = jsonencode(var.trigger_input_overrides)
+        TRIGGER_PRINCIPAL_ARNS = join(",", var.trigger_principal_arns)
       }
       statements = [
         { Sid = "StartTheMigration", Effect = "Allow", Action = "states:StartExecution", Resource = local.state_machine_arn },
@@ -557,13 +568,19 @@ resource "aws_cloudwatch_event_rule" "new_revision" {
 
   name        = "${var.name}-new-revision"
   description = "A new revision of the ${var.task_definition_family} task definition starts its migration."
+  # Only this account and region, and only registrations by the principals listed (none listed: [""], which no
+  # role's ARN matches, as template.yaml's empty TriggerPrincipalArns). The workflow's own copies are registered
+  # by the rollback's role, not listed; the function checks their fleet-migration:copy-of tag too.
   event_pattern = jsonencode({
     source        = ["aws.ecs"]
     "detail-type" = ["AWS API Call via CloudTrail"]
+    account       = [local.account]
+    region        = [local.region]
     detail = {
       eventSource       = ["ecs.amazonaws.com"]
       eventName         = ["RegisterTaskDefinition"]
       errorCode         = [{ exists = false }]
+      userIdentity      = { sessionContext = { sessionIssuer = { arn = length(var.trigger_principal_arns) > 0 ? var.trigger_principal_arns : [""] } } }
       requestParameters = { family = [var.task_definition_family] }
     }
   })

@@ -143,6 +143,30 @@ variable "enable_trigger" {
   description = "Start (or join) a migration whenever a new revision of task_definition_family is registered (EventBridge). Needs a CloudTrail trail that records management events in this region."
 }
 
+variable "trigger_principal_arns" {
+  type        = list(string)
+  nullable    = false
+  default     = []
+  description = "The roles whose RegisterTaskDefinition calls start a migration (CloudTrail's userIdentity.sessionContext.sessionIssuer.arn), e.g. the role Fleet's Terraform runs as. Empty: the trigger starts nothing; registrations by anyone else, and the workflow's own, never do."
+
+  validation {
+    condition     = alltrue([for arn in var.trigger_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "The trigger_principal_arns must be IAM role ARNs such as \"arn:aws:iam::123456789012:role/fleet-terraform\" (the role, not its assumed-role session)."
+  }
+}
+
+variable "allowed_image_repositories" {
+  type        = list(string)
+  nullable    = false
+  default     = []
+  description = "Image repositories (the image reference without tag or digest, e.g. \"fleetdm/fleet\") whose images the migration container may run. Empty: the repository of the revision that serves Fleet. Another image is refused before any change."
+
+  validation {
+    condition     = alltrue([for repository in var.allowed_image_repositories : length(repository) > 0 && !can(regex("[@]", repository))])
+    error_message = "The allowed_image_repositories must be repositories without a digest, e.g. \"fleetdm/fleet\" or \"123456789012.dkr.ecr.us-east-1.amazonaws.com/fleet\"."
+  }
+}
+
 variable "subnets" {
   type        = list(string)
   nullable    = false
