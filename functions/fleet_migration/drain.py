@@ -10,9 +10,7 @@ from fleet_migration.models import Migration, Poll
 def scale_down(migration: Migration) -> Migration:
     """Hold autoscaling first (or it would undo the scale-down), then lower the desired counts."""
     spec = migration.input
-    outage.before_scale_down(
-        spec, migration.services, migration.maintenance_rules, migration.leftover_rules, migration.execution.name
-    )
+    outage.before_scale_down(migration)
     for service in migration.services:
         hold = service.held_count(spec.capacity_during_migration)
         if service.scalable_target:

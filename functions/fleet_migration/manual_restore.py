@@ -20,9 +20,14 @@ def update_service(cluster: str, service: str, count: int, revision: str | None 
 
 
 def commands(
-    cluster: str, services: list[ServiceSnapshot], task: MigrationTask | None = None, applied: bool = False
+    cluster: str,
+    services: list[ServiceSnapshot],
+    task: MigrationTask | None = None,
+    applied: bool = False,
+    page: list[str] | None = None,
 ) -> list[str]:
-    """The AWS CLI commands that do by hand what the rollback does."""
+    """The AWS CLI commands that do by hand what the rollback does; ``page`` (outage.manual_commands) takes the
+    maintenance page down, once the services are back."""
     commands = []
     if task and not task.done:
         commands.append(shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", task.arn]))
@@ -55,4 +60,4 @@ def commands(
                     ]
                 )
             )
-    return commands + outage.restore_commands(services)
+    return commands + outage.restore_commands(services) + (page or [])

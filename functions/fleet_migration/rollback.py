@@ -192,7 +192,7 @@ def restore(migration: Migration) -> dict[str, str]:
                 autoscaling.restore(service.scalable_target, min_capacity, max_capacity)
             placed.append(_service_summary(service, applied, back))
         delays = outage.restore_delays(migration.services)
-        outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+        outage.take_down_maintenance_page(migration)
     except Exception as exc:
         reason = exc.message if isinstance(exc, MigrationError) else str(exc)
         _add_recovery_details(migration, error, cause)
@@ -202,7 +202,13 @@ def restore(migration: Migration) -> dict[str, str]:
             original_cause=cause,
             rolled_back=False,
             restored=placed,
-            commands=manual_restore.commands(spec.cluster_name, migration.services, migration.task, applied=applied),
+            commands=manual_restore.commands(
+                spec.cluster_name,
+                migration.services,
+                migration.task,
+                applied=applied,
+                page=outage.manual_commands(migration.maintenance, migration.page_leftovers),
+            ),
             snapshot=migration.snapshot_shown(),
         ) from exc
     _add_recovery_details(migration, error, cause)

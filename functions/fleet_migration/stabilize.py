@@ -81,7 +81,7 @@ def check_stable(migration: Migration) -> Migration:
 
 
 def _succeed(migration: Migration) -> None:
-    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    outage.take_down_maintenance_page(migration)
     migration.result = _result(migration)
 
 
@@ -89,7 +89,7 @@ def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStabl
     """The migration stays applied. Fleet's older binary runs on the newer schema, so the revision that served
     before is the way back to a serving Fleet: the cause gives the command for it. The maintenance page goes:
     Fleet is as up as it will get without a person."""
-    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    outage.take_down_maintenance_page(migration)
     cluster = migration.input.cluster_name
     back = [
         manual_restore.update_service(cluster, s.name, s.target_desired_count, s.revision_to_restore)
