@@ -7,6 +7,9 @@ import time
 from emulator import Emulator, FleetDeployment
 from emulator.fleet import image_for_revision
 from emulator.fleet_load_balancer import LoadBalancer, add_fleet_allowlist, add_other_application
+from fleet_migration import outage
+from fleet_migration.execution_input import MigrationInput
+from fleet_migration.models import Execution, Migration
 from workflow_support import DESCRIBE, FAIL_STATE, SUCCEEDED, cause_of, follows, tasks_entered
 
 DELAY = "deregistration_delay.timeout_seconds"
@@ -414,3 +417,36 @@ def test_every_listener_and_rule_is_found_however_many_pages_elb_answers_in(aws,
     aws.ecs_sim.end_migration(task, 0)
     assert aws.wait(arn).status == "SUCCEEDED"
     assert front_as_configured(aws, fleet) == before
+
+
+def test_a_running_executions_page_is_left_alone_by_an_execution_for_another_service(aws, fleet, fast_input):
+    # GIVEN Fleet's page is up (its execution runs), and a second Fleet shares the listener (the other host's group)
+    with_allowlist_and_another_application(aws, fleet)
+    arn, task = while_the_migration_runs(aws, fast_input(maintenance_page=True), "fleet-fleet-r2")
+    during = front_as_configured(aws, fleet)
+    other_group = aws.client("elbv2").describe_target_groups(Names=["other-app"])["TargetGroups"][0]["TargetGroupArn"]
+    execution = Execution(
+        id=arn.rsplit(":", 1)[0] + ":fleet-other-r1",
+        name="fleet-other-r1",
+        state_machine_arn=arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0],
+        start_time="2026-01-01T00:00:00+00:00",
+    )
+    spec = MigrationInput.parse({**fast_input(maintenance_page=True), "ecs_service": "other", "vuln_service": ""})
+
+    # WHEN the second Fleet's execution plans, puts up and takes down its own page
+    page, left = outage.plan_maintenance(spec, {"loadBalancers": [{"targetGroupArn": other_group}]}, execution)
+    other = Migration.model_construct(
+        input=spec, execution=execution, services=[], maintenance=page, page_leftovers=left
+    )
+    outage.before_scale_down(other)
+    assert aws.elb.answer(fleet.listener_arn, host=OTHER_HOST)[0] == 503  # its page
+    outage.take_down_maintenance_page(other)
+
+    # THEN the running execution's page is exactly as it was, and still answers
+    assert left is None and [swap.rule_arn for swap in page.swaps] == [
+        r["RuleArn"] for r in during[0] if r["Priority"] == "10"
+    ]
+    assert front_as_configured(aws, fleet) == during
+    assert answers(aws, fleet)["osquery"][0] == 503
+    aws.ecs_sim.end_migration(task, 0)
+    assert aws.wait(arn).status == "SUCCEEDED"
