@@ -138,7 +138,8 @@ def _described_output(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
                     output = json.loads(exited["output"])
                 except (KeyError, TypeError, json.JSONDecodeError):
                     return None
-                return output if isinstance(output, dict) else None
+                # a step that failed leaves its input and the caught error, not a state document
+                return output if isinstance(output, dict) and "services" in output else None
     return None
 
 

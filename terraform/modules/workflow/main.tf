@@ -107,8 +107,9 @@ locals {
       handler      = "describe_service.lambda_handler"
       description  = "Validates the input, checks every resource exists and captures what rollback restores."
       substitution = "DescribeServiceFunctionArn"
-      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged: room for 25 calls.
-      timeout = 600
+      # Reading earlier executions (ListExecutions, GetExecutionHistory) and every listener and rule in front of Fleet
+      # is paged: room for 37 calls, Lambda's most.
+      timeout = 900
       # Preflight (functions/fleet_migration/preflight.py): what the run-task step may run and pass, refused
       # before any change rather than by RunTask's IAM after the scale-down.
       environment = {
@@ -265,6 +266,9 @@ locals {
       handler      = "rollback.lambda_handler"
       description  = "Once no migration task runs, restores every captured value."
       substitution = "RollbackFunctionArn"
+      # The services, their autoscaling, the target groups and each forward the maintenance page swapped: room for 25
+      # calls at their worst.
+      timeout = 600
       statements = concat([
         # The serving revision to restore may be INACTIVE (Fleet's Terraform deregisters the revision it replaces),
         # and UpdateService refuses those: it is registered again. Neither action has resource-level permissions.
