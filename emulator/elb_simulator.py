@@ -338,8 +338,7 @@ class ElbSimulator:
         # "To modify the actions for the default rule, use ModifyListener" (ModifyRule, ELB API Reference)
         for balancer in backend.load_balancers.values():
             for listener in balancer.listeners.values():
-                rule = listener.rules.get(rule_arn)
-                if rule is not None and rule.is_default:
+                if any(rule.arn == rule_arn and rule.is_default for rule in listener.rules.values()):
                     raise ELBClientError("OperationNotPermitted", "Default rule cannot be modified")
         return original(backend, rule_arn, conditions, actions)
 
