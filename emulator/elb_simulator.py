@@ -13,21 +13,36 @@ its DescribeTargetHealth knows no time. Here, what ECS and ELB document:
   (``Target.DeregistrationInProgress``) for the group's ``deregistration_delay.timeout_seconds`` (300 s by
   default) as set when it was deregistered; meanwhile the task is DEACTIVATING and only then stops (ELB User
   Guide, "Deregistration delay"; Amazon ECS Developer Guide, "Amazon ECS task lifecycle": DEACTIVATING).
-- A listener answers with its rules in priority order, the default rule last (ELB User Guide, "Listener rules");
-  a ``forward`` to groups with no healthy target answers 503.
+- A listener answers with its rules in priority order, the default rule last; a rule applies when every one of its
+  conditions matches (path pattern, host header, source IP, method, HTTP header, query string: ELB User Guide,
+  "Listener rules for your Application Load Balancer", "Condition types"); a ``forward`` to groups with no healthy
+  target answers 503.
+- A target group no listener rule or default action forwards to is not health checked: its targets are ``unused``
+  (``Target.NotInUse``, "Target group is not configured to receive traffic from the load balancer") and never turn
+  healthy (ELB User Guide, "Health checks for Application Load Balancer target groups").
+- DescribeListeners, DescribeRules, DescribeTargetGroups and DescribeLoadBalancers answer one page at a time, with
+  ``NextMarker`` when there is more (Elastic Load Balancing API Reference, each action's ``Marker``/``PageSize``:
+  1 to 400); moto pages two of them and ignores ``PageSize`` in the others, so the emulator pages all four at
+  ``page_size`` at most.
+- At most 100 rules per Application Load Balancer, default rules not counted (User Guide, "Quotas for your
+  Application Load Balancers"): CreateRule beyond that is ``TooManyRules``; a fixed response's body is at most 1024
+  characters (API Reference, FixedResponseActionConfig ``MessageBody``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import inspect
+import ipaddress
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.elbv2.exceptions import ELBClientError
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, elbv2_backends
+from moto.elbv2.responses import ELBV2Response
 
 from emulator.clock import Clock
 from emulator.patching import Patches
@@ -39,11 +54,27 @@ UNAVAILABLE = (
     "<html><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>",
 )
 SERVED = (200, "text/html", "Fleet")  # what Fleet's front page stands for here
+RULES_PER_LOAD_BALANCER = 100
+MESSAGE_BODY_LIMIT = 1024
+MAX_PAGE_SIZE = 400
 _STATE_REASONS = {
+    "unused": ("Target.NotInUse", "Target group is not configured to receive traffic from the load balancer"),
     "initial": ("Elb.RegistrationInProgress", "Target registration is in progress"),
     "draining": ("Target.DeregistrationInProgress", "Target deregistration is in progress"),
-    "unused": ("Target.NotRegistered", "Target is not registered to the target group"),
 }
+_NOT_REGISTERED = ("Target.NotRegistered", "Target is not registered to the target group")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a client sends, as far as listener rule conditions look at it."""
+
+    path: str = "/"
+    host: str = "fleet.example.com"
+    source_ip: str = "198.51.100.7"
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -91,6 +122,7 @@ class ElbSimulator:
         self._lock = threading.RLock()
         self._targets: list[_Target] = []
         self._by_task: dict[str, list[_Target]] = {}  # the scheduler asks about one task at a time, often
+        self.page_size = MAX_PAGE_SIZE  # tests lower it to see every Describe call follow NextMarker
 
     # -- the ECS simulator's hooks ---------------------------------------------------------------
     def track(
@@ -144,9 +176,10 @@ class ElbSimulator:
             return task_arn in self._by_task
 
     def is_healthy(self, task_arn: str, at: float) -> bool:
-        """Healthy in every target group it belongs to."""
+        """Healthy in every target group it belongs to (a group no listener forwards to checks nobody)."""
         with self._lock:
-            states = [t.state(at, 0.0) for t in self._by_task.get(task_arn, [])]
+            mine = list(self._by_task.get(task_arn, []))
+        states = [self._checked(t.group_arn, t.state(at, 0.0)) for t in mine]
         return bool(states) and all(state == "healthy" for state in states)
 
     def was_ever_healthy(self, task_arn: str) -> bool:
@@ -162,7 +195,17 @@ class ElbSimulator:
         delay = self.delay_of(group_arn)
         with self._lock:
             found = [(t.ip, t.port, t.state(at, delay)) for t in self._targets if t.group_arn == group_arn]
-        return [(ip, port, state) for ip, port, state in found if state is not None]
+        return [(ip, port, self._checked(group_arn, state)) for ip, port, state in found if state is not None]
+
+    def _checked(self, group_arn: str, state: str | None) -> str | None:
+        """A registered target's state as ELB reports it: ``unused`` while no listener forwards to its group."""
+        if state in ("initial", "healthy") and not self.in_use(group_arn):
+            return "unused"
+        return state
+
+    def in_use(self, group_arn: str) -> bool:
+        """Whether a listener rule or default action of some load balancer forwards to the group."""
+        return any(backend._any_listener_using(group_arn) for backend in self._backends())
 
     def healthy_count(self, group_arn: str, at: float | None = None) -> int:
         return sum(1 for *_, state in self.target_health(group_arn, at) if state == "healthy")
@@ -183,14 +226,25 @@ class ElbSimulator:
                 history.append((moment, count))
         return history
 
-    def answer(self, listener_arn: str, path: str = "/") -> tuple[int, str | None, str]:
-        """(status, content type, body) the listener answers a GET of ``path`` with."""
+    def answer(
+        self,
+        listener_arn: str,
+        path: str = "/",
+        *,
+        host: str = Request.host,
+        source_ip: str = Request.source_ip,
+        method: str = Request.method,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> tuple[int, str | None, str]:
+        """(status, content type, body) the listener answers a request with (a GET of ``path`` by default)."""
+        request = Request(path, host, source_ip, method, tuple((headers or {}).items()), tuple((query or {}).items()))
         self.before_read()
         listener = self._listener(listener_arn)
         rules = sorted((r for r in listener.rules.values() if not r.is_default), key=lambda r: int(r.priority))
         rules += [r for r in listener.rules.values() if r.is_default]
         for rule in rules:
-            if all(_matches(condition, path) for condition in rule.conditions):
+            if all(_matches(condition, request) for condition in rule.conditions):
                 return self._act(sorted(rule.actions, key=lambda a: int(a.data.get("Order") or 0))[-1])
         return UNAVAILABLE  # a listener always has a default rule; kept for safety
 
@@ -213,8 +267,17 @@ class ElbSimulator:
                 if data.get("TargetGroupArn")
                 else [g["TargetGroupArn"] for g in (data.get("ForwardConfig") or {}).get("TargetGroups", [])]
             )
-            return SERVED if any(self.healthy_count(g) for g in groups) else UNAVAILABLE
+            if any(self.healthy_count(g) for g in groups):
+                return SERVED
+            by_hand = [g for g in groups if self._healthy_by_hand(g)]
+            return (200, "text/html", self._group_by_arn(by_hand[0]).name) if by_hand else UNAVAILABLE
         return UNAVAILABLE
+
+    def _healthy_by_hand(self, group_arn: str) -> bool:
+        """Targets someone registered by hand (RegisterTargets: another application's) answer with the group's
+        name, as long as a listener forwards to the group."""
+        group = self._group_by_arn(group_arn)
+        return bool(group is not None and group.targets and self.in_use(group_arn))
 
     @staticmethod
     def _backends() -> list[ELBv2Backend]:
@@ -236,7 +299,54 @@ class ElbSimulator:
         patches = Patches()
         patches.wrap(ELBv2Backend, "describe_target_health", self._describe_target_health)
         patches.wrap(ELBv2Backend, "modify_target_group", _modify_target_group)
+        patches.wrap(ELBv2Backend, "create_rule", self._create_rule)
+        patches.wrap(ELBv2Backend, "modify_rule", self._modify_rule)
+        patches.wrap(ELBv2Backend, "modify_listener", self._modify_listener)
+        for operation, key in _PAGED.items():
+            patches.replace(ELBV2Response, operation, self._paged_response(operation, key))
         return patches
+
+    def _paged_response(self, operation: str, key: str) -> Callable[[ELBV2Response], ActionResult]:
+        simulator = self
+
+        def respond(response: ELBV2Response) -> ActionResult:
+            everything = _describe_all(operation, response)
+            size = response._get_int_param("PageSize") or simulator.page_size
+            if not 1 <= size <= MAX_PAGE_SIZE:
+                raise ELBClientError("ValidationError", f"PageSize must be 1 to {MAX_PAGE_SIZE}, not {size}")
+            size = min(size, simulator.page_size)
+            marker = response._get_param("Marker")
+            start = int(marker) if marker and marker.isdigit() else 0
+            if marker and not marker.isdigit():
+                raise ELBClientError("ValidationError", f"Invalid Marker {marker!r}")
+            page = everything[start : start + size]
+            more = start + size < len(everything)
+            return ActionResult({key: page, **({"NextMarker": str(start + size)} if more else {})})
+
+        respond.__name__ = operation
+        return respond
+
+    def _create_rule(self, original: Any, backend: ELBv2Backend, listener_arn: str, conditions: Any, priority: Any,
+                     actions: list[dict[str, Any]], tags: Any = None) -> Any:  # fmt: skip
+        _check_bodies(actions)
+        balancer = next(b for b in backend.load_balancers.values() if listener_arn in b.listeners)
+        rules = sum(1 for lst in balancer.listeners.values() for r in lst.rules.values() if not r.is_default)
+        if rules >= RULES_PER_LOAD_BALANCER:
+            raise ELBClientError("TooManyRules", "You've reached the limit on the number of rules per load balancer")
+        return original(backend, listener_arn, conditions, priority, actions, tags)
+
+    def _modify_rule(self, original: Any, backend: ELBv2Backend, rule_arn: str, conditions: Any, actions: Any) -> Any:
+        _check_bodies(actions or [])
+        # "To modify the actions for the default rule, use ModifyListener" (ModifyRule, ELB API Reference)
+        for balancer in backend.load_balancers.values():
+            for listener in balancer.listeners.values():
+                if any(rule.arn == rule_arn and rule.is_default for rule in listener.rules.values()):
+                    raise ELBClientError("OperationNotPermitted", "Default rule cannot be modified")
+        return original(backend, rule_arn, conditions, actions)
+
+    def _modify_listener(self, original: Any, backend: ELBv2Backend, arn: str, *args: Any, **kwargs: Any) -> Any:
+        _check_bodies(kwargs.get("actions") or [])
+        return original(backend, arn, *args, **kwargs)
 
     def _describe_target_health(
         self, original: Any, backend: ELBv2Backend, target_group_arn: str, targets: list[dict[str, Any]]
@@ -249,7 +359,7 @@ class ElbSimulator:
         group = backend.target_groups[target_group_arn]
         for target_id in wanted:
             port, state = ours.get(target_id, (None, "unused"))
-            reason, description = _STATE_REASONS.get(state, (None, None))
+            reason, description = _STATE_REASONS.get(state, (None, None)) if target_id in ours else _NOT_REGISTERED
             statuses.append(
                 FakeHealthStatus(
                     target_id, str(port or group.port), group.health_check_port, state, reason, description
@@ -300,3 +410,76 @@ def _modify_target_group(original: Any, backend: ELBv2Backend, *args: Any, **kwa
                 "ValidationError", f"Health check timeout '{timeout}' must be smaller than the interval '{interval}'"
             )
     return original(backend, *args, **kwargs)
+
+
+_PAGED = {
+    "describe_listeners": "Listeners",
+    "describe_rules": "Rules",
+    "describe_target_groups": "TargetGroups",
+    "describe_load_balancers": "LoadBalancers",
+}
+
+
+def _describe_all(operation: str, response: ELBV2Response) -> list[Any]:
+    """Everything a Describe call selects, before paging (moto's own selection and errors)."""
+    backend, param = response.elbv2_backend, response._get_param
+    if operation == "describe_listeners":
+        if not param("LoadBalancerArn") and not param("ListenerArns"):
+            raise ELBClientError("ValidationError", "You must specify either listener ARNs or a load balancer ARN")
+        return list(backend.describe_listeners(param("LoadBalancerArn"), param("ListenerArns", [])))
+    if operation == "describe_rules":
+        return list(backend.describe_rules(param("ListenerArn"), param("RuleArns")))
+    if operation == "describe_target_groups":
+        return list(
+            backend.describe_target_groups(param("LoadBalancerArn"), param("TargetGroupArns", []), param("Names", []))
+        )
+    return list(backend.describe_load_balancers(param("LoadBalancerArns", []), param("Names", [])))
+
+
+def _check_bodies(actions: list[dict[str, Any]]) -> None:
+    for action in actions:
+        body = (action.get("FixedResponseConfig") or {}).get("MessageBody") or ""
+        if len(body) > MESSAGE_BODY_LIMIT:
+            raise ELBClientError(
+                "ValidationError",
+                f"MessageBody must be at most {MESSAGE_BODY_LIMIT} characters, not {len(body)}",
+            )
+
+
+def _values(condition: dict[str, Any], config: str) -> list[Any]:
+    """A condition's values, given in its ``...Config`` or (path and host only) the older ``Values``."""
+    return (condition.get(config) or {}).get("Values") or condition.get("Values") or []
+
+
+def _matches(condition: dict[str, Any], request: Request) -> bool:
+    """Whether one condition matches (ELB User Guide, "Condition types for listener rules"): ``*`` is any
+    characters and ``?`` exactly one, any of a condition's values is enough; path patterns and methods are case
+    sensitive, host headers, HTTP headers and query strings are not."""
+    field = condition.get("Field")
+    if field == "path-pattern":
+        return any(fnmatch.fnmatchcase(request.path, value) for value in _values(condition, "PathPatternConfig"))
+    if field == "host-header":  # not case sensitive
+        host = request.host.lower()
+        return any(fnmatch.fnmatchcase(host, v.lower()) for v in _values(condition, "HostHeaderConfig"))
+    if field == "http-request-method":  # case sensitive
+        return request.method in _values(condition, "HttpRequestMethodConfig")
+    if field == "source-ip":
+        address = ipaddress.ip_address(request.source_ip)
+        return any(address in ipaddress.ip_network(v, strict=False) for v in _values(condition, "SourceIpConfig"))
+    if field == "http-header":  # the name is not case sensitive, the values are not either
+        config = condition.get("HttpHeaderConfig") or {}
+        name = str(config.get("HttpHeaderName", "")).lower()
+        sent = [value for key, value in request.headers if key.lower() == name]
+        return any(fnmatch.fnmatchcase(s.lower(), v.lower()) for s in sent for v in config.get("Values", []))
+    if field == "query-string":  # keys and values are not case sensitive
+        pairs = [(k.lower(), v.lower()) for k, v in request.query]
+        wanted = (condition.get("QueryStringConfig") or {}).get("Values", [])
+        return any(
+            any(
+                (w.get("Key") is None or fnmatch.fnmatchcase(k, w["Key"].lower()))
+                and fnmatch.fnmatchcase(v, str(w.get("Value", "")).lower())
+                for k, v in pairs
+            )
+            for w in wanted
+        )
+    return False

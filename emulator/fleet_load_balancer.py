@@ -98,3 +98,61 @@ def seed_load_balancer(
         target_group_arn=group["TargetGroupArn"],
         listener_arn=listener["Listeners"][0]["ListenerArn"],
     )
+
+
+# fleet-terraform's example/main.tf, its optional allowlist (https_listener_rules): osquery, orbit and MDM paths
+# forwarded from anywhere at priorities 1 to 4, the allowed addresses forwarded from priority 5 (five CIDRs a rule),
+# /version answered 404 at 8999 and everything else 403 at 9000.
+ALLOWLIST_PATHS = {
+    1: ["/api/osquery/*", "/api/*/osquery/*", "/api/*/orbit/*"],
+    2: ["/api/*/fleet/device/*", "/mdm/*", "/api/mdm/apple/enroll"],
+    3: ["/device/*", "/api/*/fleet/mdm/*", "/assets/*"],
+    4: ["/api/mdm/microsoft/*", "/api/fleet/device/ping"],
+}
+
+
+def add_fleet_allowlist(elbv2: Any, balancer: LoadBalancer, allowed_cidrs: list[str]) -> None:
+    """The allowlist of fleet-terraform's example on the listener in front of Fleet."""
+
+    def rule(priority: int, condition: dict[str, Any], action: dict[str, Any]) -> None:
+        elbv2.create_rule(
+            ListenerArn=balancer.listener_arn, Priority=priority, Conditions=[condition], Actions=[action]
+        )
+
+    forward = {"Type": "forward", "TargetGroupArn": balancer.target_group_arn}
+    for priority, paths in ALLOWLIST_PATHS.items():
+        rule(priority, {"Field": "path-pattern", "PathPatternConfig": {"Values": paths}}, forward)
+    for index in range(0, len(allowed_cidrs), 5):
+        rule(
+            5 + index // 5,
+            {"Field": "source-ip", "SourceIpConfig": {"Values": allowed_cidrs[index : index + 5]}},
+            forward,
+        )
+    for priority, paths, status, body in (
+        (8999, ["/version"], "404", "<h1><center>404 Not Found</center></h1>"),
+        (9000, ["*"], "403", "<h1><center>403 Forbidden</center></h1>"),
+    ):
+        rule(
+            priority,
+            {"Field": "path-pattern", "PathPatternConfig": {"Values": paths}},
+            {
+                "Type": "fixed-response",
+                "FixedResponseConfig": {"StatusCode": status, "ContentType": "text/html", "MessageBody": body},
+            },
+        )
+
+
+def add_other_application(elbv2: Any, balancer: LoadBalancer, vpc: str, host: str, priority: int) -> str:
+    """Another application sharing the load balancer: its host forwarded to its own target group, with one target
+    registered by hand (it answers with the group's name). Returns the group's ARN."""
+    group = elbv2.create_target_group(Name="other-app", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.10.1.200", "Port": 80}])
+    elbv2.create_rule(
+        ListenerArn=balancer.listener_arn,
+        Priority=priority,
+        Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": [host]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": group}],
+    )
+    return group

@@ -147,6 +147,11 @@ module "workflow" {
   db_instance_identifier = var.db_instance_identifier
   task_log_group_name    = var.task_log_group_name != null ? var.task_log_group_name : local.container_log_group
 
+  # The maintenance page's body, and the load balancer and target group whose rules and delays it may change.
+  maintenance_message = var.maintenance_message
+  load_balancer_name  = var.load_balancer_name
+  target_group_name   = var.target_group_name
+
   # The command this module runs may run, besides Fleet's own (the preflight refuses any other).
   allowed_commands = distinct([["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"], var.command])
 

@@ -390,18 +390,23 @@ variable "maintenance_page" {
   type        = bool
   nullable    = false
   default     = false
-  description = "While Fleet is down, every load balancer listener forwarding to the Fleet service answers 503 with maintenance_message (a listener rule added before the scale-down and removed on every path)."
+  description = "While Fleet is down, every request a listener would have forwarded to the Fleet service answers 503 with maintenance_message; every other request (other applications, an allowlist's 403/404) answers as before. The forwards are swapped for the page before the scale-down and put back on every path."
 }
 
 variable "maintenance_message" {
   type        = string
   nullable    = false
   default     = "<!DOCTYPE html><html><head><title>Fleet is being upgraded</title></head><body><h1>Fleet is being upgraded</h1><p>Fleet will be back in a few minutes. Please try again shortly.</p></body></html>"
-  description = "Body of the maintenance response (text/html when it starts with <, else text/plain)."
+  description = "Body of the maintenance page (text/html when it starts with <, else text/plain): the deployment's, passed to the workflow this module deploys (with state_machine_arn, the page is that workflow's own)."
 
   validation {
     condition     = length(var.maintenance_message) >= 1 && length(var.maintenance_message) <= 1024
     error_message = "The maintenance_message must be 1 to 1024 characters: the most a load balancer's fixed response can carry."
+  }
+  # osquery reads any response body as JSON and counts it a success unless it carries an "error" key.
+  validation {
+    condition     = !can(jsondecode(var.maintenance_message)) || try(jsondecode(var.maintenance_message).error, null) != null
+    error_message = "The maintenance_message must not be JSON without an \"error\" key: osquery agents would take it for a valid answer and drop their buffered logs. Use HTML or plain text."
   }
 }
 
@@ -521,5 +526,29 @@ variable "trigger_principal_arns" {
   validation {
     condition     = alltrue([for arn in var.trigger_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
     error_message = "The trigger_principal_arns must be IAM role ARNs such as \"arn:aws:iam::123456789012:role/fleet-deploy\" (the role, not its assumed-role session)."
+  }
+}
+
+variable "load_balancer_name" {
+  type        = string
+  nullable    = false
+  default     = "*"
+  description = "Name of Fleet's Application Load Balancer (or a pattern with * or ?): the workflow this module deploys may change rules and listeners of this load balancer only (the maintenance page). The default * allows every Application Load Balancer of the account in the region: name yours."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9*?-]{1,32}$", var.load_balancer_name))
+    error_message = "The load_balancer_name must be a load balancer name (1 to 32 letters, digits or hyphens, possibly with * or ?), e.g. \"fleet\"."
+  }
+}
+
+variable "target_group_name" {
+  type        = string
+  nullable    = false
+  default     = "*"
+  description = "Name of Fleet's target group (or a pattern with * or ?): the only target groups whose deregistration delay the workflow this module deploys changes. The default * allows every target group of the account in the region: name yours."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9*?-]{1,32}$", var.target_group_name))
+    error_message = "The target_group_name must be a target group name (1 to 32 letters, digits or hyphens, possibly with * or ?), e.g. \"fleet\"."
   }
 }

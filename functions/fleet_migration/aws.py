@@ -95,6 +95,17 @@ def pages(call: Callable[..., dict[str, Any]], **kwargs: Any) -> Iterator[dict[s
         kwargs["nextToken"] = page["nextToken"]
 
 
+def marker_pages(call: Callable[..., dict[str, Any]], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every page of an Elastic Load Balancing listing: it pages with ``Marker``/``NextMarker``, not ``nextToken``
+    (DescribeListeners, DescribeRules, DescribeTargetGroups, DescribeLoadBalancers; ELB API Reference)."""
+    while True:
+        page = call(**kwargs)
+        yield page
+        if not page.get("NextMarker"):
+            return
+        kwargs["Marker"] = page["NextMarker"]
+
+
 def error_code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from fleet_migration.aws import client, pages, throttling_is_retried
-from fleet_migration.execution_input import MigrationInput, services_named_in
+from fleet_migration.execution_input import MigrationInput, services_named_in, short_name
 from fleet_migration.models import Execution, ScalableTarget, ServiceSnapshot
 
 DESCRIBE_STATE = "Validate the input and describe the services"
@@ -96,6 +96,51 @@ def _looks_held(live: tuple[int, ScalableTarget | None], hold: int) -> bool:
         and suspended.dynamic_scaling_out_suspended
         and suspended.scheduled_scaling_suspended
     )
+
+
+@throttling_is_retried
+def earlier_page(spec: MigrationInput, execution: Execution) -> list[dict[str, Any]]:
+    """What the latest earlier execution of ``ecs_service`` that got past its describe step recorded of the
+    maintenance page (its own swaps and the leftovers it found), as stored: the actions to put back where an
+    interrupted one left its page. A running one is the guard's business; one whose describe step failed changed
+    nothing, so what came before it decides."""
+    sfn = client("stepfunctions")
+    looked = 0
+    for page in pages(sfn.list_executions, stateMachineArn=execution.state_machine_arn):
+        for summary in page.get("executions", []):  # newest first
+            if looked >= _LOOK_BACK:
+                return []
+            if summary["executionArn"] == execution.id or summary["status"] in _STILL_GOING:
+                continue
+            described = sfn.describe_execution(executionArn=summary["executionArn"])
+            if short_name(spec.ecs_service) not in _services_of(described.get("input"), spec.cluster_name):
+                continue
+            looked += 1
+            output = _described_output(sfn, summary["executionArn"])
+            if output is None:
+                continue
+            recorded = []
+            for part in ("maintenance", "page_leftovers"):
+                found = output.get(part)
+                if isinstance(found, dict) and isinstance(found.get("swaps"), list):
+                    recorded += [swap for swap in found["swaps"] if isinstance(swap, dict)]
+            return recorded
+    return []
+
+
+def _described_output(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
+    """The state document an execution's describe step handed on, or None when that step did not finish."""
+    for page in pages(sfn.get_execution_history, executionArn=execution_arn, maxResults=100):
+        for event in page.get("events", []):
+            exited = event.get("stateExitedEventDetails")
+            if exited and exited.get("name") == DESCRIBE_STATE:
+                try:
+                    output = json.loads(exited["output"])
+                except (KeyError, TypeError, json.JSONDecodeError):
+                    return None
+                # a step that failed leaves its input and the caught error, not a state document
+                return output if isinstance(output, dict) and "services" in output else None
+    return None
 
 
 def _captured(sfn: Any, execution_arn: str) -> tuple[dict[str, ServiceSnapshot] | None, int]:

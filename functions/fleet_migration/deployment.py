@@ -4,6 +4,7 @@ execution input, never these: the input may only narrow them."""
 
 from __future__ import annotations
 
+import json
 import os
 
 # Static HTML, no script: an HTML body also fails safely for osquery agents (they retry and keep their logs).
@@ -12,8 +13,36 @@ DEFAULT_MAINTENANCE_MESSAGE = (
     "<h1>Fleet is being upgraded</h1><p>Fleet will be back in a few minutes. Please try again shortly.</p>"
     "</body></html>"
 )
+# The most a load balancer's fixed response carries (FixedResponseActionConfig MessageBody, ELB API Reference).
+MESSAGE_LIMIT = 1024
 
 
 def maintenance_message() -> str:
     """The maintenance page's body (MAINTENANCE_MESSAGE), or the default page."""
     return os.environ.get("MAINTENANCE_MESSAGE") or DEFAULT_MAINTENANCE_MESSAGE
+
+
+def content_type(message: str) -> str:
+    return "text/html" if message.startswith("<") else "text/plain"
+
+
+def maintenance_message_problem(message: str) -> str | None:
+    """Why a maintenance body cannot be served, or None.
+
+    osquery reads any response body as JSON whatever its status, and takes it for a valid answer unless it carries
+    an ``error`` key (osquery ``osquery/remote/transports/tls.cpp``, ``remote/utility.h``): agents answered such a
+    body during the outage would count their buffered logs as delivered and drop them. HTML or plain text fails
+    safely: they retry and keep them.
+    """
+    if not 1 <= len(message) <= MESSAGE_LIMIT:
+        return f"is {len(message)} characters; a load balancer's fixed response carries 1 to {MESSAGE_LIMIT}"
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict) and parsed.get("error") is not None:
+        return None
+    return (
+        "parses as JSON without an 'error' key: osquery agents would take it for a valid answer and drop their "
+        "buffered logs; use HTML or plain text (or a JSON object with an 'error' key)"
+    )

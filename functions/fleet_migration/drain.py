@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from fleet_migration import autoscaling, ecs, manual_restore, outage, polling
+from fleet_migration import autoscaling, ecs, outage, polling
 from fleet_migration.errors import DrainTimeout
 from fleet_migration.models import Migration, Poll
 
@@ -12,15 +10,7 @@ from fleet_migration.models import Migration, Poll
 def scale_down(migration: Migration) -> Migration:
     """Hold autoscaling first (or it would undo the scale-down), then lower the desired counts."""
     spec = migration.input
-    outage.before_scale_down(
-        spec, migration.services, migration.maintenance_rules, migration.leftover_rules, migration.execution.name
-    )
-    if migration.maintenance_rules:  # the prepared commands take the page down too, now that its rules exist
-        cause = json.loads(migration.manual_restore_cause)
-        cause["commands"] = manual_restore.commands(
-            spec.cluster_name, migration.services, rules=migration.maintenance_rules
-        )
-        migration.manual_restore_cause = json.dumps(cause)
+    outage.before_scale_down(migration)
     for service in migration.services:
         hold = service.held_count(spec.capacity_during_migration)
         if service.scalable_target:

@@ -1,4 +1,5 @@
-"""The Application Load Balancer in front of Fleet: how long its target groups drain, and the maintenance page.
+"""The Application Load Balancer in front of Fleet: how long its target groups drain, and the calls the maintenance
+page makes (outage.py decides what they change).
 
 When ECS scales a service in, it deregisters each task from its target groups and stops it only after the
 group's deregistration delay (``deregistration_delay.timeout_seconds``, 300 s by default): while every task
@@ -13,15 +14,22 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fleet_migration.aws import client, error_code, pages, throttling_is_retried
+from fleet_migration.aws import client, error_code, marker_pages, throttling_is_retried
 from fleet_migration.models import HealthCheck
 
 DELAY_ATTRIBUTE = "deregistration_delay.timeout_seconds"
-# The tag that marks a maintenance-page rule as ours, with the execution that added it as its value.
+# On a rule or listener whose forward to Fleet the maintenance page answers instead: the execution (its ARN) that
+# swapped it, which alone puts it back while it runs.
+PAGE_TAG = "fleet-migration:page"
+# On a rule the workflow created (the rule keeping Fleet's target group attached): the execution (its ARN) that
+# created it. DeleteRule is granted only on rules carrying it.
 EXECUTION_TAG = "fleet-migration:execution"
 # Listener rule priorities run from 1 to 50000; lower numbers are evaluated first (CreateRule, ELB API Reference).
-HIGHEST_PRIORITY = 1
+LOWEST_PRIORITY = 50000
+# Rules per Application Load Balancer, default rules not counted ("Quotas for your Application Load Balancers").
+RULES_PER_LOAD_BALANCER = 100
 _DESCRIBE_TAGS_BATCH = 20  # DescribeTags takes at most 20 resource ARNs per call
+_DESCRIBE_BALANCERS_BATCH = 20  # DescribeLoadBalancers: at most 20 ARNs
 
 
 def _elbv2() -> Any:
@@ -53,87 +61,111 @@ def set_deregistration_delay(target_group_arn: str, seconds: int) -> None:
     )
 
 
-def _forwards_to(action: dict[str, Any], groups: set[str]) -> bool:
+Actions = list[dict[str, Any]]
+
+
+def forwarded_groups(action: dict[str, Any]) -> set[str]:
+    """The target groups a ``forward`` action sends to (one, or a weighted ``ForwardConfig``); none for others."""
     if action.get("Type") != "forward":
-        return False
-    targets = {action.get("TargetGroupArn")} | {
-        g.get("TargetGroupArn") for g in (action.get("ForwardConfig") or {}).get("TargetGroups", [])
-    }
-    return bool(targets & groups)
+        return set()
+    config = (action.get("ForwardConfig") or {}).get("TargetGroups", [])
+    return {g["TargetGroupArn"] for g in config if g.get("TargetGroupArn")} | (
+        {action["TargetGroupArn"]} if action.get("TargetGroupArn") else set()
+    )
 
 
 @throttling_is_retried
-def listeners_forwarding_to(target_groups: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each listener whose default action or rules forward to one of ``target_groups``, with all its rules."""
-    if not target_groups:
-        return {}
-    wanted = set(target_groups)
-    described = _elbv2().describe_target_groups(TargetGroupArns=target_groups)["TargetGroups"]
-    balancers = sorted({arn for group in described for arn in group.get("LoadBalancerArns", [])})
-    found: dict[str, list[dict[str, Any]]] = {}
-    for balancer in balancers:
-        for page in pages(_elbv2().describe_listeners, LoadBalancerArn=balancer):
-            for listener in page.get("Listeners", []):
-                rules = _rules(listener["ListenerArn"])
-                if any(_forwards_to(action, wanted) for rule in rules for action in rule.get("Actions", [])):
-                    found[listener["ListenerArn"]] = rules
+def target_groups(arns: list[str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for page in marker_pages(_elbv2().describe_target_groups, TargetGroupArns=arns):
+        found += page.get("TargetGroups", [])
     return found
 
 
-def _rules(listener_arn: str) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = []
-    marker: dict[str, str] = {}
-    while True:  # DescribeRules pages with Marker/NextMarker; boto3 has no paginator for it
-        page = _elbv2().describe_rules(ListenerArn=listener_arn, **marker)
-        rules.extend(page.get("Rules", []))
-        if not page.get("NextMarker"):
-            return rules
-        marker = {"Marker": page["NextMarker"]}
+@throttling_is_retried
+def load_balancers(arns: list[str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(arns), _DESCRIBE_BALANCERS_BATCH):
+        batch = arns[start : start + _DESCRIBE_BALANCERS_BATCH]
+        for page in marker_pages(_elbv2().describe_load_balancers, LoadBalancerArns=batch):
+            found += page.get("LoadBalancers", [])
+    return found
 
 
 @throttling_is_retried
-def rules_left_by_earlier_executions(rules: list[dict[str, Any]], execution_name: str) -> list[str]:
-    """The rules tagged ``fleet-migration:execution`` by another execution: maintenance pages nobody took down."""
-    arns = [rule["RuleArn"] for rule in rules if not rule.get("IsDefault")]
-    left = []
+def listeners(balancer_arn: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for page in marker_pages(_elbv2().describe_listeners, LoadBalancerArn=balancer_arn):
+        found += page.get("Listeners", [])
+    return found
+
+
+@throttling_is_retried
+def listener(listener_arn: str) -> dict[str, Any] | None:
+    try:
+        found = _elbv2().describe_listeners(ListenerArns=[listener_arn]).get("Listeners", [])
+    except ClientError as exc:
+        if error_code(exc) == "ListenerNotFound":
+            return None
+        raise
+    return found[0] if found else None
+
+
+@throttling_is_retried
+def rules(listener_arn: str) -> list[dict[str, Any]]:
+    """Every rule of a listener, its default rule included."""
+    found: list[dict[str, Any]] = []
+    for page in marker_pages(_elbv2().describe_rules, ListenerArn=listener_arn):
+        found += page.get("Rules", [])
+    return found
+
+
+@throttling_is_retried
+def tags(arns: list[str]) -> dict[str, dict[str, str]]:
+    """The tags of each resource, by ARN."""
+    found: dict[str, dict[str, str]] = {}
     for start in range(0, len(arns), _DESCRIBE_TAGS_BATCH):
         described = _elbv2().describe_tags(ResourceArns=arns[start : start + _DESCRIBE_TAGS_BATCH])
         for resource in described.get("TagDescriptions", []):
-            tags = {tag["Key"]: tag.get("Value") for tag in resource.get("Tags", [])}
-            if EXECUTION_TAG in tags and tags[EXECUTION_TAG] != execution_name:
-                left.append(resource["ResourceArn"])
-    return left
-
-
-def free_priority(rules: list[dict[str, Any]], ignoring: list[str]) -> int | None:
-    """A priority numerically lower than every other rule's (rules about to be deleted aside), or None."""
-    taken = [
-        int(rule["Priority"])
-        for rule in rules
-        if not rule.get("IsDefault") and rule["RuleArn"] not in ignoring and str(rule["Priority"]).isdigit()
-    ]
-    priority = min(taken, default=HIGHEST_PRIORITY + 1) - 1
-    return priority if priority >= HIGHEST_PRIORITY else None
+            found[resource["ResourceArn"]] = {tag["Key"]: tag.get("Value", "") for tag in resource.get("Tags", [])}
+    return found
 
 
 @throttling_is_retried
-def add_maintenance_rule(listener_arn: str, priority: int, message: str, execution_name: str) -> str:
-    """A rule answering every request with ``503`` and ``message``; a retried step finds the one it made."""
-    made = rules_of_execution(listener_arn, execution_name)
-    if made:
-        return made[0]
-    content_type = "text/html" if message.lstrip().startswith("<") else "text/plain"
+def set_actions(listener_arn: str, rule_arn: str | None, actions: Actions) -> None:
+    """A rule's actions (ModifyRule), or the listener's default actions (ModifyListener) when ``rule_arn`` is None:
+    ModifyRule cannot change a default rule."""
+    if rule_arn is None:
+        _elbv2().modify_listener(ListenerArn=listener_arn, DefaultActions=actions)
+    else:
+        _elbv2().modify_rule(RuleArn=rule_arn, Actions=actions)
+
+
+@throttling_is_retried
+def tag(arn: str, key: str, value: str) -> None:
+    _elbv2().add_tags(ResourceArns=[arn], Tags=[{"Key": key, "Value": value}])
+
+
+@throttling_is_retried
+def untag(arn: str, key: str) -> None:
+    """Remove a tag; a resource already gone is fine."""
+    try:
+        _elbv2().remove_tags(ResourceArns=[arn], TagKeys=[key])
+    except ClientError as exc:
+        if error_code(exc) not in ("RuleNotFound", "ListenerNotFound"):
+            raise
+
+
+@throttling_is_retried
+def create_rule(
+    listener_arn: str, priority: int, conditions: list[dict[str, Any]], actions: Actions, execution_arn: str
+) -> str:
     created = _elbv2().create_rule(
         ListenerArn=listener_arn,
         Priority=priority,
-        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["*"]}}],
-        Actions=[
-            {
-                "Type": "fixed-response",
-                "FixedResponseConfig": {"StatusCode": "503", "ContentType": content_type, "MessageBody": message},
-            }
-        ],
-        Tags=[{"Key": EXECUTION_TAG, "Value": execution_name}],
+        Conditions=conditions,
+        Actions=actions,
+        Tags=[{"Key": EXECUTION_TAG, "Value": execution_arn}],
     )
     return created["Rules"][0]["RuleArn"]
 
@@ -146,23 +178,6 @@ def delete_rule(rule_arn: str) -> None:
     except ClientError as exc:
         if error_code(exc) != "RuleNotFound":
             raise
-
-
-@throttling_is_retried
-def rules_of_execution(listener_arn: str, execution_name: str) -> list[str]:
-    """The rules of a listener an execution added (found by tag, so a step that died after CreateRule counts)."""
-    rules = [rule for rule in _rules(listener_arn) if not rule.get("IsDefault")]
-    ours = []
-    for start in range(0, len(rules), _DESCRIBE_TAGS_BATCH):
-        described = _elbv2().describe_tags(
-            ResourceArns=[r["RuleArn"] for r in rules[start : start + _DESCRIBE_TAGS_BATCH]]
-        )
-        ours += [
-            resource["ResourceArn"]
-            for resource in described.get("TagDescriptions", [])
-            if {"Key": EXECUTION_TAG, "Value": execution_name} in resource.get("Tags", [])
-        ]
-    return ours
 
 
 @throttling_is_retried

@@ -11,8 +11,8 @@ import json
 import shlex
 from collections.abc import Mapping
 
-from fleet_migration import autoscaling, load_balancers, outage, serving, task_definitions
-from fleet_migration.models import MaintenanceRule, MigrationTask, ServiceSnapshot
+from fleet_migration import autoscaling, outage, serving, task_definitions
+from fleet_migration.models import MigrationTask, ServiceSnapshot
 
 
 def update_service(cluster: str, service: str, count: int, revision: str | None = None) -> str:
@@ -69,38 +69,20 @@ def way_back(
     return [register_task_definition(request), update_service(cluster, service.name, count, family)]
 
 
-def take_down_page(rules: list[MaintenanceRule], execution: str = "", live: bool = False) -> list[str]:
-    """``aws elbv2 delete-rule`` for each maintenance rule of the execution: found by tag when ``live``, else
-    the ones the scale-down recorded."""
-    arns = [rule.rule_arn for rule in rules if rule.rule_arn]
-    if live:
-        try:
-            arns = sorted(
-                {
-                    arn
-                    for listener in {r.listener_arn for r in rules}
-                    for arn in load_balancers.rules_of_execution(listener, execution)
-                }
-                | set(arns)
-            )
-        except Exception:  # noqa: BLE001 - go by what the scale-down recorded
-            pass
-    return [shlex.join(["aws", "elbv2", "delete-rule", "--rule-arn", arn]) for arn in arns]
-
-
 def commands(
     cluster: str,
     services: list[ServiceSnapshot],
     task: MigrationTask | None = None,
     applied: bool = False,
     *,
-    rules: list[MaintenanceRule] | None = None,
+    page: list[str] | None = None,
     execution: str = "",
     live: bool = False,
     copies: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The AWS CLI commands that do by hand what the rollback does. ``copies``: the copies the rollback already
-    registered, by service name."""
+    registered, by service name; ``page`` (outage.manual_commands) takes the maintenance page down, once the
+    services are back."""
     commands = []
     if task and not task.done:
         commands.append(shlex.join(["aws", "ecs", "stop-task", "--cluster", cluster, "--task", task.arn]))
@@ -141,4 +123,4 @@ def commands(
                     ]
                 )
             )
-    return commands + outage.restore_commands(services) + take_down_page(rules or [], execution, live)
+    return commands + outage.restore_commands(services) + (page or [])

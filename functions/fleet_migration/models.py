@@ -86,12 +86,49 @@ class TargetGroup(BaseModel):
     health_check_lowered: bool = False
 
 
-class MaintenanceRule(BaseModel):
-    """Where the maintenance page goes: a listener forwarding to Fleet, and the priority above its rules."""
+class PageSwap(BaseModel):
+    """A forward to Fleet the maintenance page answers instead of: a listener rule's actions, or the listener's
+    default actions (``rule_arn`` None), with the actions it had before, which are put back."""
+
+    listener_arn: str
+    rule_arn: str | None = None
+    actions: list[dict[str, Any]]
+
+    @property
+    def arn(self) -> str:
+        """The resource swapped, and tagged with the execution that swapped it."""
+        return self.rule_arn or self.listener_arn
+
+
+class KeepAlive(BaseModel):
+    """A rule that keeps one of Fleet's target groups attached to a load balancer while the page answers instead of
+    every forward to it: ELB health checks only target groups a listener forwards to, and Fleet serves again only
+    once its targets are healthy. Its one condition is a header value only the execution knows."""
 
     listener_arn: str
     priority: int
+    target_group_arn: str
     rule_arn: str | None = None  # once created
+
+
+class MaintenancePage(BaseModel):
+    """What the maintenance page changes: planned by the describe step, made before the scale-down, put back once
+    Fleet serves and on every other path."""
+
+    swaps: list[PageSwap] = Field(default_factory=list)
+    keep_alive: list[KeepAlive] = Field(default_factory=list)
+    header_value: str = ""  # the keep-alive rules' condition
+
+
+class PageLeftovers(BaseModel):
+    """What interrupted earlier executions left of their pages (none of them still running), put back first."""
+
+    swaps: list[PageSwap] = Field(default_factory=list)  # the page still answers there: the actions go back
+    untag: list[str] = Field(default_factory=list)  # changed by hand since: only the tag goes
+    rules: list[str] = Field(default_factory=list)  # their keep-alive rules
+
+    def __bool__(self) -> bool:
+        return bool(self.swaps or self.untag or self.rules)
 
 
 class ServiceSnapshot(BaseModel):
@@ -313,10 +350,9 @@ class Migration(BaseModel):
     # None: the container has no awslogs configuration with a stream prefix (log_note says so in a cause)
     task_logs: LogSource | None = None
     log_note: str | None = None
-    # Maintenance-page rules: planned by the describe step, created before the scale-down, deleted on every path
-    maintenance_rules: list[MaintenanceRule] = Field(default_factory=list)
-    # Rules an earlier execution left behind (tagged fleet-migration:execution): deleted before the scale-down
-    leftover_rules: list[str] = Field(default_factory=list)
+    # The maintenance page (outage.py): what it changes, and what interrupted earlier executions left of theirs
+    maintenance: MaintenancePage | None = None
+    page_leftovers: PageLeftovers | None = None
     # The migration container's memory limit under a task_memory override (what the other containers leave)
     container_memory: int | None = None
 

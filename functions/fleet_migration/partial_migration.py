@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fleet_migration import load_balancers, manual_restore
+from fleet_migration import manual_restore, outage
 from fleet_migration.aws import client, error_code
 from fleet_migration.models import Migration
 
@@ -198,13 +198,14 @@ def message(applied: Applied, restore: str, serving_previous: bool) -> str:
 def bring_back_commands(migration: Migration) -> list[str]:
     """The commands that bring the older Fleet back once the database is restored: the rollback's by hand, with
     the maintenance page taken down."""
-    spec = migration.input
-    commands = manual_restore.commands(spec.cluster_name, migration.services, applied=False)
-    for listener in sorted({rule.listener_arn for rule in migration.maintenance_rules}):
-        # found by their tag, as the rollback finds them (the state may not know a rule a step created and died)
-        for arn in load_balancers.rules_of_execution(listener, migration.execution.name):
-            commands.append(shlex.join(["aws", "elbv2", "delete-rule", "--rule-arn", arn]))
-    return commands
+    return manual_restore.commands(
+        migration.input.cluster_name,
+        migration.services,
+        applied=False,
+        page=outage.manual_commands(migration.maintenance, migration.page_leftovers),
+        execution=migration.execution.name,
+        live=True,
+    )
 
 
 _CONTAINER_FAILED = ("MigrationFailed", "MigrationTimeout")

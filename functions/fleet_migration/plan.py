@@ -76,10 +76,11 @@ def plan(request: DescribeRequest) -> Migration:
             for field, service in found.services.items()
         ]
         _check_what_serves(spec, found, services, request.execution.name)
-        maintenance, leftover = outage.plan_maintenance(spec, found.fleet, request.execution.name)
+        maintenance, leftover = outage.plan_maintenance(spec, found.fleet, request.execution)
         skipped = None if inherited or leftover else _nothing_to_migrate(spec, services[0], found.definition)
-    migration = _migration(spec, request.execution, found, runnable, services, inherited)
-    migration.maintenance_rules, migration.leftover_rules = maintenance, leftover
+    page = outage.manual_commands(maintenance, leftover)
+    migration = _migration(spec, request.execution, found, runnable, services, inherited, page)
+    migration.maintenance, migration.page_leftovers = maintenance, leftover
     if skipped:
         migration.result = {
             "skipped": skipped,
@@ -183,6 +184,7 @@ def _migration(
     runnable: Runnable,
     services: list[ServiceSnapshot],
     inherited: dict[str, tuple[str, ServiceSnapshot]],
+    page: list[str],
 ) -> Migration:
     """The state document the other steps follow, with the cause ready for the one failure no step reports."""
     planned = snapshot.plan(spec, execution, runnable.database)
@@ -202,7 +204,7 @@ def _migration(
                 "message": "The rollback step could not run; restore the services by hand with these commands "
                 "(and stop the migration task if one is still running).",
                 "rolled_back": False,
-                "commands": manual_restore.commands(spec.cluster_name, services),
+                "commands": manual_restore.commands(spec.cluster_name, services, page=page),
                 **({"snapshot": snapshot.unknown(planned)} if planned else {}),
             }
         ),

@@ -97,7 +97,7 @@ def _not_stopped(migration: Migration, error: str, cause: dict[str, Any], arns: 
             cluster,
             migration.services,
             applied=error_names.migration_applied(migration, error),
-            rules=migration.maintenance_rules,
+            page=outage.manual_commands(migration.maintenance, migration.page_leftovers),
             execution=migration.execution.name,
         ),
     )
@@ -206,7 +206,7 @@ def restore(migration: Migration) -> dict[str, str]:
                 autoscaling.restore(service.scalable_target, min_capacity, max_capacity)
             placed.append(_service_summary(service, applied, back))
         delays = outage.restore_delays(migration.services) + outage.restore_health_checks(migration.services)
-        outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+        outage.take_down_maintenance_page(migration)
     except Exception as exc:
         reason = exc.message if isinstance(exc, MigrationError) else str(exc)
         _add_recovery_details(migration, error, cause)
@@ -221,7 +221,7 @@ def restore(migration: Migration) -> dict[str, str]:
                 migration.services,
                 migration.task,
                 applied=applied,
-                rules=migration.maintenance_rules,
+                page=outage.manual_commands(migration.maintenance, migration.page_leftovers),
                 execution=migration.execution.name,
                 live=True,
                 copies=copies,

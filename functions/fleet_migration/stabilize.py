@@ -113,12 +113,12 @@ def _rolled_back_by_ecs(service: ServiceSnapshot, state: dict[str, Any]) -> str 
 def _fleet_serves(migration: Migration, at: float) -> None:
     """``ecs_service`` serves again: the page goes and the health checks go back at once."""
     migration.fleet_serving_at = at
-    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    outage.take_down_maintenance_page(migration)
     outage.restore_health_checks(migration.services)
 
 
 def _put_back_what_the_way_up_changed(migration: Migration) -> None:
-    outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    outage.take_down_maintenance_page(migration)
     outage.restore_health_checks(migration.services)
 
 

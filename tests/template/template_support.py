@@ -42,6 +42,9 @@ PARAMETERS: dict[str, Any] = {
     # seed_fleet(databases=True)'s Aurora cluster, and the migration container's awslogs group
     "DbClusterIdentifier": "fleet",
     "TaskLogGroupName": "fleet",
+    # seed_fleet's load balancer and target group (named after the service)
+    "LoadBalancerName": "fleet",
+    "TargetGroupName": "fleet",
 }
 
 NO_VALUE = object()
@@ -223,6 +226,8 @@ _CONDITION_OPERATORS = {
     "StringLike": lambda pattern, value: _glob(pattern, value),
     "ArnEquals": lambda pattern, value: _glob(pattern, value),
     "ArnLike": lambda pattern, value: _glob(pattern, value),
+    # Multivalued keys (aws:TagKeys): each request here tags one key, so "every value is one of" is one comparison.
+    "ForAllValues:StringEquals": lambda pattern, value: pattern == value,
 }
 
 

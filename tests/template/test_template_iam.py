@@ -42,6 +42,8 @@ from template_support import (
 
 SPEED = 10
 STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:fleet-migration"
+AN_EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:fleet-migration:iam-success"
+ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
 
 # Actions AWS authorizes on top of the API action itself.
 IMPLIED = {
@@ -50,7 +52,7 @@ IMPLIED = {
     # RegisterTaskDefinition (the rollback's copy of a deregistered serving revision) passes its roles too.
     # and its tags need ecs:TagResource ("Grant permission to tag resources on creation", ECS Developer Guide).
     "ecs:RegisterTaskDefinition": ["iam:PassRole", "ecs:TagResource"],
-    # Tags on CreateRule need elasticloadbalancing:AddTags (the maintenance page's fleet-migration:execution tag).
+    # Tags on CreateRule need elasticloadbalancing:AddTags (the keep-alive rule's fleet-migration:execution tag).
     "elasticloadbalancing:CreateRule": ["elasticloadbalancing:AddTags"],
     # Application Auto Scaling checks that the caller of RegisterScalableTarget may describe and
     # update the ECS service behind the target.
@@ -89,6 +91,7 @@ STAR_RESOURCES = {
             "DescribeRules",
             "DescribeTags",
             "DescribeTargetHealth",
+            "DescribeLoadBalancers",
         )
     },
 }
@@ -232,22 +235,27 @@ def _elb_requests(action: str, p: dict[str, Any]) -> list[Request]:
         return [Request(action, p["TargetGroupArn"])]
     if action == "elasticloadbalancing:CreateRule":
         rule = p["ListenerArn"].replace(":listener/", ":listener-rule/") + "/0123456789abcdef"
-        tagged = (
-            [
-                Request(
-                    "elasticloadbalancing:AddTags",
-                    rule,
-                    (("elasticloadbalancing:CreateAction", "CreateRule"),),
-                    "Tags on CreateRule",
-                )
-            ]
-            if p.get("Tags")
-            else []
-        )
+        tagged = [
+            Request(
+                "elasticloadbalancing:AddTags",
+                rule,
+                (("elasticloadbalancing:CreateAction", "CreateRule"), ("aws:TagKeys", tag["Key"])),
+                "Tags on CreateRule",
+            )
+            for tag in p.get("Tags", [])
+        ]
         return [Request(action, p["ListenerArn"]), *tagged]
+    if action == "elasticloadbalancing:ModifyRule":
+        return [Request(action, p["RuleArn"])]
+    if action == "elasticloadbalancing:ModifyListener":
+        return [Request(action, p["ListenerArn"])]
+    if action == "elasticloadbalancing:AddTags":
+        return [Request(action, arn, (("aws:TagKeys", tag["Key"]),)) for arn in p["ResourceArns"] for tag in p["Tags"]]
+    if action == "elasticloadbalancing:RemoveTags":
+        return [Request(action, arn, (("aws:TagKeys", key),)) for arn in p["ResourceArns"] for key in p["TagKeys"]]
     if action == "elasticloadbalancing:DeleteRule":
-        # every rule the steps delete carries the fleet-migration:execution tag (load_balancers.EXECUTION_TAG)
-        return [Request(action, p["RuleArn"], (("aws:ResourceTag/fleet-migration:execution", "an-execution"),))]
+        # the steps delete only the rules they created, tagged fleet-migration:execution with their execution's ARN
+        return [Request(action, p["RuleArn"], (("aws:ResourceTag/fleet-migration:execution", AN_EXECUTION),))]
     raise AssertionError(f"teach _elb_requests which resource IAM checks for {action}")
 
 
@@ -376,7 +384,8 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     # while its migration task still runs, the next attempt finds it and refuses (however slow the machine)
     assert aws.run(document(), name="iam-blocked").error == "MigrationInProgress"
     aws.clock.advance(610)
-    assert aws.run(document(), name="iam-after-abort").status == "SUCCEEDED"
+    after = aws.run(document(), name="iam-after-abort")
+    assert after.status == "SUCCEEDED", (after.error, after.cause)
     # Fleet's new tasks crash after the scale-up: the stability check reads why its stopped tasks stopped
     aws.service_behaviour(fleet.service).crash_exit_code = 1
     assert aws.run(document(), name="iam-crashing").error == "ServiceNotStable"
@@ -589,6 +598,55 @@ def test_every_recorded_call_is_allowed_on_its_resource(
             "CheckSnapshotFunction",
             Request("rds:DescribeDBClusterSnapshots", _rds_arn("cluster-snapshot", "other-1")),
             "a snapshot not named by the workflow",
+        ),
+        (
+            "ScaleDownFunction",
+            Request(
+                "elasticloadbalancing:ModifyRule", f"{ELB}:listener-rule/app/other/50dc6c495c0c9188/f2f7dc8efc522ab2/1"
+            ),
+            "a rule of another load balancer",
+        ),
+        (
+            "RollbackFunction",
+            Request(
+                "elasticloadbalancing:ModifyListener", f"{ELB}:listener/app/other/50dc6c495c0c9188/f2f7dc8efc522ab2"
+            ),
+            "a listener of another load balancer",
+        ),
+        (
+            "ScaleDownFunction",
+            Request("elasticloadbalancing:ModifyTargetGroupAttributes", f"{ELB}:targetgroup/other/50dc6c495c0c9188"),
+            "another target group",
+        ),
+        (
+            "ScaleDownFunction",
+            Request(
+                "elasticloadbalancing:AddTags",
+                f"{ELB}:listener-rule/app/fleet/50dc6c495c0c9188/f2f7dc8efc522ab2/1",
+                (("aws:TagKeys", "fleet-migration:execution"),),
+            ),
+            "marking an operator's rule as one the workflow may delete",
+        ),
+        (
+            "CheckStableFunction",
+            Request(
+                "elasticloadbalancing:DeleteRule", f"{ELB}:listener-rule/app/fleet/50dc6c495c0c9188/f2f7dc8efc522ab2/1"
+            ),
+            "a rule the workflow did not create",
+        ),
+        (
+            "RollbackFunction",
+            Request(
+                "elasticloadbalancing:DeleteRule",
+                f"{ELB}:listener-rule/app/fleet/50dc6c495c0c9188/f2f7dc8efc522ab2/1",
+                (
+                    (
+                        "aws:ResourceTag/fleet-migration:execution",
+                        f"arn:aws:states:{REGION}:{ACCOUNT}:execution:other:x",
+                    ),
+                ),
+            ),
+            "a rule of another workflow's execution",
         ),
         (
             "RollbackFunction",

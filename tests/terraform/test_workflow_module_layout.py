@@ -37,6 +37,9 @@ PARAMETERS = {
     "DbInstanceIdentifier": "db_instance_identifier",
     "TaskLogGroupName": "task_log_group_name",
     "StateMachineName": "name",
+    "LoadBalancerName": "load_balancer_name",
+    "TargetGroupName": "target_group_name",
+    "MaintenanceMessage": "maintenance_message",
 }
 
 

@@ -94,6 +94,8 @@ module "migrations" {{
 
   vuln_service          = "fleet-vuln-processing"
   db_cluster_identifier = "fleet" # seed_fleet(databases=True)'s Aurora cluster: a snapshot before the migration
+  load_balancer_name    = "fleet" # seed_fleet's load balancer and target group, named after the service
+  target_group_name     = "fleet"
   workflow_name         = "{WORKFLOW_NAME}"
   enable_trigger        = true
   python                = var.migration_settings.python

@@ -37,13 +37,12 @@ def front() -> dict[str, str]:
     return {"fleet": fleet, "other": other, "listener": listener}
 
 
-def rule(listener: str, priority: int, tags: list[dict[str, str]] | None = None) -> str:
+def rule(listener: str, priority: int, action: dict | None = None) -> str:
     return boto3.client("elbv2").create_rule(
         ListenerArn=listener,
         Priority=priority,
-        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}],
-        Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
-        **({"Tags": tags} if tags else {}),
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": [f"/api{priority}/*"]}}],
+        Actions=[action or {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
     )["Rules"][0]["RuleArn"]
 
 
@@ -56,70 +55,42 @@ def test_a_target_groups_delay_reads_and_writes_the_deregistration_attribute(fro
     assert load_balancers.deregistration_delay(front["other"]) == 300
 
 
-def test_the_listeners_forwarding_to_fleets_target_group_are_found_with_their_rules(front):
-    found = load_balancers.listeners_forwarding_to([front["fleet"]])
+def test_every_rule_is_read_across_pages(front):
+    # moto answers DescribeRules 50 at a time, with NextMarker
+    for priority in range(1, 61):
+        rule(front["listener"], priority)
 
-    assert list(found) == [front["listener"]]
-    assert [r["IsDefault"] for r in found[front["listener"]]] == [True]
-    assert load_balancers.listeners_forwarding_to([front["other"]]) == {}
-
-
-def test_the_maintenance_rule_goes_before_every_other_rule(front):
-    rule(front["listener"], 10)
-    rule(front["listener"], 4)
-    rules = load_balancers.listeners_forwarding_to([front["fleet"]])[front["listener"]]
-
-    assert load_balancers.free_priority(rules, ignoring=[]) == 3
+    assert len(load_balancers.rules(front["listener"])) == 61  # and the default rule
 
 
-def test_a_listener_with_a_rule_at_priority_one_has_no_room_before_it(front):
-    first = rule(front["listener"], 1)
-    rules = load_balancers.listeners_forwarding_to([front["fleet"]])[front["listener"]]
-
-    assert load_balancers.free_priority(rules, ignoring=[]) is None
-    assert load_balancers.free_priority(rules, ignoring=[first]) == 1  # a leftover about to be deleted frees it
-
-
-def test_a_maintenance_rule_answers_every_request_with_503_and_is_tagged_with_its_execution(front):
-    arn = load_balancers.add_maintenance_rule(front["listener"], 1, "<p>Upgrading</p>", "fleet-fleet-r3")
-
-    elb = boto3.client("elbv2")
-    (created,) = [r for r in elb.describe_rules(ListenerArn=front["listener"])["Rules"] if r["RuleArn"] == arn]
-    assert created["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["*"]}}]
-    assert created["Actions"][0]["FixedResponseConfig"] == {
-        "StatusCode": "503",
-        "ContentType": "text/html",
-        "MessageBody": "<p>Upgrading</p>",
+def test_a_forward_names_its_target_group_or_each_of_its_weighted_ones(front):
+    weighted = {
+        "Type": "forward",
+        "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": front["fleet"]}, {"TargetGroupArn": front["other"]}]},
     }
-    assert load_balancers.rules_of_execution(front["listener"], "fleet-fleet-r3") == [arn]
+
+    assert load_balancers.forwarded_groups({"Type": "forward", "TargetGroupArn": front["fleet"]}) == {front["fleet"]}
+    assert load_balancers.forwarded_groups(weighted) == {front["fleet"], front["other"]}
+    assert load_balancers.forwarded_groups({"Type": "fixed-response"}) == set()
 
 
-def test_a_plain_text_message_is_served_as_text(front):
-    arn = load_balancers.add_maintenance_rule(front["listener"], 1, "Fleet is being upgraded.", "e")
+def test_a_rules_actions_change_with_modify_rule_and_a_listeners_default_with_modify_listener(front):
+    arn = rule(front["listener"], 1, {"Type": "forward", "TargetGroupArn": front["fleet"]})
+    page = [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503", "MessageBody": "down"}}]
 
-    (created,) = [
-        r for r in boto3.client("elbv2").describe_rules(ListenerArn=front["listener"])["Rules"] if r["RuleArn"] == arn
-    ]
-    assert created["Actions"][0]["FixedResponseConfig"]["ContentType"] == "text/plain"
+    load_balancers.set_actions(front["listener"], arn, page)
+    load_balancers.set_actions(front["listener"], None, page)
 
-
-def test_adding_the_maintenance_rule_again_finds_the_one_the_first_call_made(front):
-    first = load_balancers.add_maintenance_rule(front["listener"], 1, "down", "fleet-fleet-r3")
-
-    assert load_balancers.add_maintenance_rule(front["listener"], 1, "down", "fleet-fleet-r3") == first
+    found = {r["RuleArn"]: r for r in load_balancers.rules(front["listener"])}
+    assert found[arn]["Actions"][0]["Type"] == "fixed-response"
+    assert load_balancers.listener(front["listener"])["DefaultActions"][0]["Type"] == "fixed-response"
 
 
-def test_a_priority_taken_by_someone_elses_rule_is_an_error(front):
-    rule(front["listener"], 1)
+def test_a_tag_is_added_read_and_removed(front):
+    load_balancers.tag(front["listener"], load_balancers.PAGE_TAG, "arn:aws:states:us-east-1:1:execution:m:e")
 
-    with pytest.raises(Exception, match="PriorityInUse"):
-        load_balancers.add_maintenance_rule(front["listener"], 1, "down", "fleet-fleet-r3")
-
-
-def test_rules_another_execution_left_are_found_by_their_tag_and_ours_and_others_are_not(front):
-    left = rule(front["listener"], 1, [{"Key": load_balancers.EXECUTION_TAG, "Value": "fleet-fleet-r2"}])
-    rule(front["listener"], 2, [{"Key": "team", "Value": "fleet"}])
-    rule(front["listener"], 3, [{"Key": load_balancers.EXECUTION_TAG, "Value": "fleet-fleet-r3"}])
-    rules = load_balancers.listeners_forwarding_to([front["fleet"]])[front["listener"]]
-
-    assert load_balancers.rules_left_by_earlier_executions(rules, "fleet-fleet-r3") == [left]
+    assert load_balancers.tags([front["listener"]])[front["listener"]] == {
+        load_balancers.PAGE_TAG: "arn:aws:states:us-east-1:1:execution:m:e"
+    }
+    load_balancers.untag(front["listener"], load_balancers.PAGE_TAG)
+    assert load_balancers.tags([front["listener"]])[front["listener"]] == {}

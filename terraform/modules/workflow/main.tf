@@ -65,25 +65,43 @@ locals {
     Action   = ["ecs:UpdateService", "ecs:DescribeServices"]
     Resource = local.service_arns
   }
-  # The load balancer in front of Fleet (functions/fleet_migration/load_balancers.py). Target group ARNs end in a
-  # random id: this account's target groups in this region are as narrow as IAM gets. Elastic Load Balancing's
-  # Describe* actions have no resource-level permissions (Service Authorization Reference): Resource "*".
-  elb_prefix = "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account}"
+  # The load balancer in front of Fleet (functions/fleet_migration/load_balancers.py, outage.py): its listeners and
+  # rules (load_balancer_name) and target groups (target_group_name) only. Elastic Load Balancing's Describe* actions
+  # have no resource-level permissions (Service Authorization Reference): Resource "*".
+  elb_prefix     = "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account}"
+  fleet_listener = "${local.elb_prefix}:listener/app/${var.load_balancer_name}/*/*"
+  fleet_rules    = "${local.elb_prefix}:listener-rule/app/${var.load_balancer_name}/*/*/*"
   set_the_deregistration_delays = {
     Sid      = "SetTheDeregistrationDelays"
     Effect   = "Allow"
     Action   = "elasticloadbalancing:ModifyTargetGroupAttributes"
-    Resource = "${local.elb_prefix}:targetgroup/*/*"
+    Resource = "${local.elb_prefix}:targetgroup/${var.target_group_name}/*"
   }
-  # The maintenance rules are found by their fleet-migration:execution tag, and only rules with it are deleted.
+  # Faster while Fleet comes back, then put back: Fleet's target groups only (target_group_name).
+  set_the_health_checks = {
+    Sid      = "SetTheHealthChecks"
+    Effect   = "Allow"
+    Action   = "elasticloadbalancing:ModifyTargetGroup"
+    Resource = "${local.elb_prefix}:targetgroup/${var.target_group_name}/*"
+  }
+  # What the page changed carries the fleet-migration:page tag, its keep-alive rules fleet-migration:execution
+  # (the ARN of the execution that created them: only those are deleted).
   maintenance_page_down = [
     { Sid = "FindTheMaintenancePage", Effect = "Allow", Action = ["elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"], Resource = "*" },
+    { Sid = "PutBackFleetsForwards", Effect = "Allow", Action = ["elasticloadbalancing:ModifyRule", "elasticloadbalancing:ModifyListener"], Resource = [local.fleet_listener, local.fleet_rules] },
     {
-      Sid       = "TakeDownMaintenancePages"
+      Sid       = "RemoveThePageTag"
+      Effect    = "Allow"
+      Action    = "elasticloadbalancing:RemoveTags"
+      Resource  = [local.fleet_listener, local.fleet_rules]
+      Condition = { "ForAllValues:StringEquals" = { "aws:TagKeys" = "fleet-migration:page" } }
+    },
+    {
+      Sid       = "DeleteTheKeepAliveRules"
       Effect    = "Allow"
       Action    = "elasticloadbalancing:DeleteRule"
-      Resource  = "${local.elb_prefix}:listener-rule/app/*/*/*/*"
-      Condition = { StringLike = { "aws:ResourceTag/fleet-migration:execution" = "*" } }
+      Resource  = local.fleet_rules
+      Condition = { StringLike = { "aws:ResourceTag/fleet-migration:execution" = local.executions_arn } }
     },
   ]
   # RunTask and RegisterTaskDefinition pass the task definition's roles to ECS tasks.
@@ -107,12 +125,13 @@ locals {
       handler      = "describe_service.lambda_handler"
       description  = "Validates the input, checks every resource exists and captures what rollback restores."
       substitution = "DescribeServiceFunctionArn"
-      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged, and the revisions that serve are
-      # read too: room for 37 calls (Lambda's maximum, 15 minutes).
+      # Reading earlier executions (ListExecutions, GetExecutionHistory), the revisions that serve and every listener
+      # and rule in front of Fleet is paged: room for 37 calls (Lambda's maximum, 15 minutes).
       timeout = 900
       # Preflight (functions/fleet_migration/preflight.py): what the run-task step may run and pass, refused
       # before any change rather than by RunTask's IAM after the scale-down.
       environment = {
+        MAINTENANCE_MESSAGE             = var.maintenance_message
         ALLOWED_MIGRATION_COMMANDS      = jsonencode(var.allowed_commands)
         ALLOWED_TASK_DEFINITION_FAMILY  = var.task_definition_family
         ALLOWED_TASK_EXECUTION_ROLE_ARN = var.task_execution_role_arn
@@ -139,6 +158,7 @@ locals {
             "elasticloadbalancing:DescribeListeners",
             "elasticloadbalancing:DescribeRules",
             "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeLoadBalancers",
           ]
           Resource = "*"
         },
@@ -154,16 +174,25 @@ locals {
       handler      = "scale_down.lambda_handler"
       description  = "Holds autoscaling and scales the services down to capacity_during_migration."
       substitution = "ScaleDownFunctionArn"
+      environment  = { MAINTENANCE_MESSAGE = var.maintenance_message }
       statements = concat([
         local.set_the_deregistration_delays,
-        { Sid = "PutUpTheMaintenancePage", Effect = "Allow", Action = "elasticloadbalancing:CreateRule", Resource = "${local.elb_prefix}:listener/app/*/*/*" },
+        { Sid = "PutUpTheMaintenancePage", Effect = "Allow", Action = "elasticloadbalancing:CreateRule", Resource = local.fleet_listener },
         {
-          Sid    = "TagTheMaintenancePage"
+          Sid    = "TagTheKeepAliveRules"
           Effect = "Allow"
           # Tags given to CreateRule need AddTags, only as part of creating it (elasticloadbalancing:CreateAction).
           Action    = "elasticloadbalancing:AddTags"
-          Resource  = "${local.elb_prefix}:listener-rule/app/*/*/*/*"
+          Resource  = local.fleet_rules
           Condition = { StringEquals = { "elasticloadbalancing:CreateAction" = "CreateRule" } }
+        },
+        {
+          Sid    = "TagWhatThePageSwaps"
+          Effect = "Allow"
+          # The fleet-migration:page tag only: never fleet-migration:execution, which DeleteRule trusts.
+          Action    = "elasticloadbalancing:AddTags"
+          Resource  = [local.fleet_listener, local.fleet_rules]
+          Condition = { "ForAllValues:StringEquals" = { "aws:TagKeys" = "fleet-migration:page" } }
         },
         ], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "HoldTheAutoscalingTargets" }),
@@ -233,7 +262,7 @@ locals {
       handler      = "scale_up.lambda_handler"
       description  = "Scales the services back up and restores autoscaling."
       substitution = "ScaleUpFunctionArn"
-      statements = concat([local.set_the_deregistration_delays], local.maintenance_page_down, [
+      statements = concat([local.set_the_health_checks, local.set_the_deregistration_delays], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "SetTheDesiredCounts" }),
       ])
@@ -245,7 +274,7 @@ locals {
       # Per service its tasks, their revision's health checks and the target groups' health, and the maintenance
       # page's rules: room for 25 calls at their worst.
       timeout = 600
-      statements = concat(local.maintenance_page_down, [
+      statements = concat([local.set_the_health_checks], local.maintenance_page_down, [
         { Sid = "ReadTheDeploymentsAndCounts", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
         { Sid = "ReadWhyStoppedTasksStopped", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
         merge(local.list_tasks_of_the_cluster, { Sid = "FindTheStoppedTasks" }),
@@ -267,6 +296,9 @@ locals {
       handler      = "rollback.lambda_handler"
       description  = "Once no migration task runs, restores every captured value."
       substitution = "RollbackFunctionArn"
+      # The services, their autoscaling, the target groups and each forward the maintenance page swapped: room for 25
+      # calls at their worst.
+      timeout = 600
       statements = concat([
         # The serving revision to restore may be INACTIVE (Fleet's Terraform deregisters the revision it replaces),
         # and UpdateService refuses those: it is registered again, once. No resource-level permissions for these.
@@ -280,6 +312,7 @@ locals {
           Condition = { StringEquals = { "ecs:CreateAction" = "RegisterTaskDefinition" } }
         },
         local.pass_the_task_definition_roles,
+        local.set_the_health_checks,
         local.set_the_deregistration_delays,
         ], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),

@@ -233,3 +233,44 @@ variable "tags" {
   default     = {}
   description = "Tags for every resource that takes them (functions, roles, log groups, state machine, alarms, rule)."
 }
+
+variable "load_balancer_name" {
+  type        = string
+  nullable    = false
+  default     = "*"
+  description = "Name of Fleet's Application Load Balancer (or a pattern with * or ?): the maintenance page changes rules and listeners of this load balancer only. The default * allows every Application Load Balancer of the account in the region: name yours."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9*?-]{1,32}$", var.load_balancer_name))
+    error_message = "The load_balancer_name must be a load balancer name (1 to 32 letters, digits or hyphens, possibly with * or ?), e.g. \"fleet\"."
+  }
+}
+
+variable "target_group_name" {
+  type        = string
+  nullable    = false
+  default     = "*"
+  description = "Name of Fleet's target group (or a pattern with * or ?): the only target groups whose deregistration delay the workflow changes. The default * allows every target group of the account in the region: name yours."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9*?-]{1,32}$", var.target_group_name))
+    error_message = "The target_group_name must be a target group name (1 to 32 letters, digits or hyphens, possibly with * or ?), e.g. \"fleet\"."
+  }
+}
+
+variable "maintenance_message" {
+  type        = string
+  nullable    = false
+  default     = "<!DOCTYPE html><html><head><title>Fleet is being upgraded</title></head><body><h1>Fleet is being upgraded</h1><p>Fleet will be back in a few minutes. Please try again shortly.</p></body></html>"
+  description = "Body of the maintenance page (with maintenance_page in the execution input): text/html when it starts with <, else text/plain. The deployment's, never the caller's: it is served on Fleet's own origin."
+
+  validation {
+    condition     = length(var.maintenance_message) >= 1 && length(var.maintenance_message) <= 1024
+    error_message = "The maintenance_message must be 1 to 1024 characters: the most a load balancer's fixed response carries."
+  }
+  # osquery reads any response body as JSON and counts it a success unless it carries an "error" key.
+  validation {
+    condition     = !can(jsondecode(var.maintenance_message)) || try(jsondecode(var.maintenance_message).error, null) != null
+    error_message = "The maintenance_message must not be JSON without an \"error\" key: osquery agents would take it for a valid answer and drop their buffered logs. Use HTML or plain text."
+  }
+}
