@@ -231,7 +231,7 @@ def _elb_requests(action: str, p: dict[str, Any]) -> list[Request]:
     """The resources IAM checks for an Elastic Load Balancing call (Service Authorization Reference)."""
     if action.split(":")[1].startswith("Describe"):
         return [Request(action, "*")]
-    if action == "elasticloadbalancing:ModifyTargetGroupAttributes":
+    if action in ("elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:ModifyTargetGroup"):
         return [Request(action, p["TargetGroupArn"])]
     if action == "elasticloadbalancing:CreateRule":
         rule = p["ListenerArn"].replace(":listener/", ":listener-rule/") + "/0123456789abcdef"
@@ -445,9 +445,9 @@ def _registered_event(family: str, revision: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def recording() -> Recording:
-    # Health checks as short as ELB allows, and a deregistration delay the scale-down lowers
+    # Health checks the scale-up makes faster, and a deregistration delay the scale-down lowers
     target_group = TargetGroupSettings(
-        interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2, deregistration_delay=30
+        interval=10, timeout=5, healthy_threshold=3, unhealthy_threshold=2, deregistration_delay=30
     )
     with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED, target_group=target_group) as aws:
         calls = _record_workflows(aws, monkeypatch)

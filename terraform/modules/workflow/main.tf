@@ -262,6 +262,9 @@ locals {
       handler      = "scale_up.lambda_handler"
       description  = "Scales the services back up and restores autoscaling."
       substitution = "ScaleUpFunctionArn"
+      # The services, their autoscaling, the target groups' health checks and delays, and the maintenance page's
+      # forwards: room for 25 calls at their worst.
+      timeout = 600
       statements = concat([local.set_the_health_checks, local.set_the_deregistration_delays], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "SetTheDesiredCounts" }),
