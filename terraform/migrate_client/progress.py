@@ -125,9 +125,8 @@ class Progress:
         "LambdaFunctionScheduleFailed",
     )
 
-    def __init__(self, lines: Lines, expected_min_capacity: int | None = None) -> None:
+    def __init__(self, lines: Lines) -> None:
         self._lines = lines
-        self._expected_min_capacity = expected_min_capacity
         self._entered_at: dict[str, datetime] = {}
         self._announced: set[str] = set()
         self._said: dict[str, str] = {}
@@ -167,7 +166,6 @@ class Progress:
             elif summary and summary != self._said[name]:
                 line(at, "update", f"{name}: {summary}")
             self._said[name] = summary
-            self._check_min_capacity(at, output)
         elif kind in self.FAILED_EVENTS:
             details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
             line(at, "error", f"{self._current}: {details.get('error') or kind}")
@@ -201,25 +199,6 @@ class Progress:
         spec = document.get("input")
         if isinstance(spec, dict) and isinstance(spec.get("container_name"), str):
             self.container_name = spec["container_name"]
-
-    def _check_min_capacity(self, at: datetime, document: Any) -> None:
-        """Fleet's addon set the autoscaling minimum after the migration; the workflow restores the one it found."""
-        if self._expected_min_capacity is None or not isinstance(document, dict):
-            return
-        services = document.get("services")
-        if not isinstance(services, list) or not services or not isinstance(services[0], dict):
-            return
-        expected, self._expected_min_capacity = self._expected_min_capacity, None  # say it once
-        target = services[0].get("scalable_target")
-        found = target.get("min_capacity") if isinstance(target, dict) else None
-        if found != expected:
-            what = f"its autoscaling minimum is {found}" if found is not None else "it has no autoscaling target"
-            self._lines.progress(
-                at,
-                "note",
-                f"min_capacity is {expected} but {what}; the migration restores what "
-                "it found (set the minimum on the aws_appautoscaling_target)",
-            )
 
 
 def read_new_events(sfn: Any, execution_arn: str, after_id: int) -> list[dict[str, Any]]:

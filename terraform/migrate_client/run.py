@@ -73,7 +73,7 @@ class Follower:
         self._err = err
         self._monotonic, self._sleep, self._now = monotonic, sleep, now
         self.lines = Lines(out, started, monotonic)
-        self.progress = Progress(self.lines, settings.expected_min_capacity)
+        self.progress = Progress(self.lines)
         self.logs: LogFollower | None = None
         self._logs_settled = False  # found the stream, or said once why there is none to read
         self._describe_failures = 0

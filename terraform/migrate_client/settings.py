@@ -23,7 +23,6 @@ ENV = {
     "poll_seconds": "FLEET_MIGRATION_CLIENT_POLL_SECONDS",
     "max_wait_seconds": "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS",
     "heartbeat_seconds": "FLEET_MIGRATION_CLIENT_HEARTBEAT_SECONDS",
-    "expected_min_capacity": "FLEET_MIGRATION_EXPECTED_MIN_CAPACITY",
 }
 # One GetExecutionHistory a second: the end of a migration reaches `terraform apply` within a second,
 # well inside the API's throttling budget.
@@ -117,14 +116,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="while a wait prints nothing new, print where it stands at least this often; default "
         f"{DEFAULT_HEARTBEAT_SECONDS:g} (${ENV['heartbeat_seconds']})",
     )
-    parser.add_argument(
-        "--expected-min-capacity",
-        default=env.get(ENV["expected_min_capacity"], ""),
-        metavar="N",
-        help="the autoscaling minimum the caller expects after the migration (Fleet's addon's "
-        "min_capacity); the workflow restores the minimum it finds, and a difference is reported "
-        f"(${ENV['expected_min_capacity']})",
-    )
     return parser.parse_args(argv)
 
 
@@ -158,10 +149,6 @@ class Settings:
         )
         self.heartbeat_seconds = _seconds(
             args.heartbeat_seconds, DEFAULT_HEARTBEAT_SECONDS, "heartbeat seconds", minimum=0.05
-        )
-        expected = str(args.expected_min_capacity).strip()
-        self.expected_min_capacity = (
-            int(_seconds(expected, 0, "expected min capacity", minimum=0)) if expected else None
         )
 
 

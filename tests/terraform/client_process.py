@@ -55,7 +55,6 @@ def run_client(
             "FLEET_MIGRATION_INPUT": json.dumps(document),
             "FLEET_MIGRATION_ASSUME_ROLE_ARN": "",
             "FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME": "",
-            "FLEET_MIGRATION_EXPECTED_MIN_CAPACITY": "",
         }
     )
     environment.update({f"FLEET_MIGRATION_{key}": value for key, value in settings.items()})

@@ -200,19 +200,20 @@ def test_an_execution_started_elsewhere_is_joined_not_duplicated(aws, fleet, fle
         fleet.migration_input(poll_interval_seconds=1, drain_timeout_seconds=20),
         name=execution_name(fleet.cluster, fleet.service, fleet.latest_revision),
     )
-    # and Fleet's min_capacity differs from the autoscaling minimum the workflow will restore
+    # and this root asks for an autoscaling minimum of 3 afterwards, which that input does not
     root = fleet_root(min_capacity=3)
 
     process = root.popen("apply", "-auto-approve", "-input=false", "-no-color")
     lines = _lines_of(process)
     out = _read_until(lines, "joined execution fleet-fleet-r2", timeout=60)
-    out += _read_until(lines, "min_capacity is 3 but its autoscaling minimum is 2", timeout=60)
+    out += _read_until(lines, "these fields differ from yours:", timeout=60)
     for task in _migration_tasks(aws, fleet, timeout=60):
         aws.client("ecs").stop_task(cluster=fleet.cluster, task=task, reason="stopped by the test")
     out += _read_until(lines, None, timeout=90)
     process.wait(timeout=30)
 
     assert "note: it runs with its own input; these fields differ from yours:" in out
+    assert "min_capacity" in out.split("these fields differ from yours:", 1)[1].splitlines()[0]
     assert "MigrationFailed (execution fleet-fleet-r2)" in out  # the joined execution's own end
     assert process.returncode == 1, out
     assert len(executions_of(aws)) == 1
