@@ -116,6 +116,11 @@ locals {
         ALLOWED_TASK_DEFINITION_FAMILY  = var.task_definition_family
         ALLOWED_TASK_EXECUTION_ROLE_ARN = var.task_execution_role_arn
         ALLOWED_TASK_ROLE_ARN           = var.task_role_arn
+        # Where the task may run and how many tasks may come back (functions/fleet_migration/deployment.py).
+        ALLOWED_SUBNETS         = join(",", var.subnets)
+        ALLOWED_SECURITY_GROUPS = join(",", var.security_groups)
+        CONTAINER_NAME          = var.container_name
+        MAX_DESIRED_COUNT       = var.max_desired_count == null ? "" : tostring(var.max_desired_count)
       }
       statements = concat([
         { Sid = "FindTheCluster", Effect = "Allow", Action = "ecs:DescribeClusters", Resource = local.cluster_arn },

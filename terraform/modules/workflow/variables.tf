@@ -147,7 +147,7 @@ variable "subnets" {
   type        = list(string)
   nullable    = false
   default     = []
-  description = "Subnets of the migration task when the trigger starts it (execution input subnets). Required with enable_trigger."
+  description = "Subnets the migration task may run in besides the Fleet service's own (an execution input naming any other is refused), and those the trigger's migrations run in. Required with enable_trigger."
 
   validation {
     condition     = alltrue([for subnet in var.subnets : can(regex("^subnet-[0-9a-f]+$", subnet))])
@@ -159,7 +159,7 @@ variable "security_groups" {
   type        = list(string)
   nullable    = false
   default     = []
-  description = "Security groups of the migration task when the trigger starts it (execution input security_groups). Required with enable_trigger."
+  description = "Security groups the migration task may have besides the Fleet service's own (execution input security_groups), and those the trigger's migrations use. Required with enable_trigger."
 
   validation {
     condition     = alltrue([for group in var.security_groups : can(regex("^sg-[0-9a-f]+$", group))])
@@ -208,4 +208,27 @@ variable "tags" {
   nullable    = false
   default     = {}
   description = "Tags for every resource that takes them (functions, roles, log groups, state machine, alarms, rule)."
+}
+
+variable "container_name" {
+  type        = string
+  nullable    = false
+  default     = "fleet"
+  description = "The container of the task definition that runs the migration command (execution input container_name may only repeat it): another container must not receive the command, Fleet's secrets and the task's network."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.container_name))
+    error_message = "The container_name must be the name of a container in the task definition (letters, digits, hyphens and underscores), e.g. \"fleet\"."
+  }
+}
+
+variable "max_desired_count" {
+  type        = number
+  default     = null
+  description = "The most tasks desired_count and max_capacity may ask for after a migration. Null: the Fleet service's autoscaling maximum found before the migration, or, without autoscaling, its desired count."
+
+  validation {
+    condition     = var.max_desired_count == null ? true : var.max_desired_count >= 1 && floor(var.max_desired_count) == var.max_desired_count
+    error_message = "The max_desired_count must be a whole number of at least 1, or null to cap at the service's autoscaling maximum."
+  }
 }
