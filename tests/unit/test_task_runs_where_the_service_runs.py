@@ -60,7 +60,10 @@ def test_a_subnet_the_deployment_lists_is_allowed(describe, monkeypatch):
 
     state = describe(subnets=["subnet-0migrations"], security_groups=["sg-0migrations"])
 
-    assert (state["launch"]["subnets"], state["launch"]["security_groups"]) == (["subnet-0migrations"], ["sg-0migrations"])
+    assert (state["launch"]["subnets"], state["launch"]["security_groups"]) == (
+        ["subnet-0migrations"],
+        ["sg-0migrations"],
+    )
 
 
 def test_a_public_ip_where_the_service_has_none_is_refused(describe, state_of):

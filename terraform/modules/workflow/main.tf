@@ -270,6 +270,8 @@ locals {
       handler      = "rollback.lambda_handler"
       description  = "Once no migration task runs, restores every captured value."
       substitution = "RollbackFunctionArn"
+      # How many redacted log lines the cause carries (functions/fleet_migration/task_logs.py); 0: none.
+      environment = { LOG_TAIL_LINES = tostring(var.log_tail_lines) }
       statements = concat([
         # The serving revision to restore may be INACTIVE (Fleet's Terraform deregisters the revision it replaces),
         # and UpdateService refuses those: it is registered again. Neither action has resource-level permissions.
@@ -486,8 +488,9 @@ resource "aws_sfn_state_machine" "migration" {
   definition = templatefile(local.definition_file, { for key, step in local.steps : step.substitution => aws_lambda_function.function[key].arn })
 
   logging_configuration {
-    level                  = "ALL"
-    include_execution_data = true
+    # ERROR without execution data unless the operator asks for more: events carry inputs and causes.
+    level                  = var.state_machine_log_level
+    include_execution_data = var.state_machine_log_execution_data
     log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
   }
 

@@ -232,3 +232,34 @@ variable "max_desired_count" {
     error_message = "The max_desired_count must be a whole number of at least 1, or null to cap at the service's autoscaling maximum."
   }
 }
+
+variable "log_tail_lines" {
+  type        = number
+  nullable    = false
+  default     = 20
+  description = "How many of the migration container's last log lines a failed migration's cause carries (log_tail), redacted of the task definition's environment values and of what looks like a password, DSN, token or key. The cause is kept in the execution history and the state machine's log group: 0 keeps the lines out."
+
+  validation {
+    condition     = var.log_tail_lines >= 0 && var.log_tail_lines <= 20 && floor(var.log_tail_lines) == var.log_tail_lines
+    error_message = "The log_tail_lines must be a whole number from 0 (no log lines in causes) to 20."
+  }
+}
+
+variable "state_machine_log_level" {
+  type        = string
+  nullable    = false
+  default     = "ERROR"
+  description = "What the state machine writes to its log group. ERROR (the default) logs failed executions and steps; ALL logs every state, which with state_machine_log_execution_data includes each step's input and output."
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
+    error_message = "The state_machine_log_level must be \"ALL\", \"ERROR\", \"FATAL\" or \"OFF\"."
+  }
+}
+
+variable "state_machine_log_execution_data" {
+  type        = bool
+  nullable    = false
+  default     = false
+  description = "Write each logged event's input, output and cause (the execution input, the services' settings, the migration's log lines) to the state machine's log group. Off by default."
+}
