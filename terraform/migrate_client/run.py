@@ -15,7 +15,7 @@ from .aws import ACCESS_DENIED_CODES, Aws, error_code, explain_aws_error, is_tra
 from .logs import LogFollower, LogStream, locate
 from .progress import Lines, Progress, read_new_events
 from .settings import EXIT_AWS, EXIT_FAILED, EXIT_STILL_RUNNING, PREFIX, Settings, Stop, parse_args
-from .text import clock, console_url, elapsed, loads
+from .text import clock, console_url, elapsed, loads, printable
 from .verdict import Verdict
 
 ACTIVE = ("RUNNING", "PENDING_REDRIVE")
@@ -244,10 +244,10 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
     def out(line: str) -> None:
-        print(line, file=stdout, flush=True)
+        print(printable(line), file=stdout, flush=True)
 
     def err(line: str) -> None:
-        print(line, file=stderr, flush=True)
+        print(printable(line), file=stderr, flush=True)
 
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupted)
