@@ -58,9 +58,7 @@ def console_url(settings: Settings, execution_arn: str) -> str:
 
 # C0 and C1 control characters and DEL, except tab: a log line or a cause may carry terminal escapes (ESC [ ...)
 # that rewrite what the reader sees, or a carriage return that hides what came before it on the line.
-_CONTROL = {
-    code: "\\x{:02x}".format(code) for code in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0))
-}
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0))}
 
 
 def printable(text: str) -> str:
