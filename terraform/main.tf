@@ -155,7 +155,12 @@ module "workflow" {
   # The command this module runs may run, besides Fleet's own (the preflight refuses any other).
   allowed_commands = distinct([["fleet", "prepare", "db"], ["fleet", "prepare", "db", "--no-prompt"], var.command])
 
-  # A triggered migration runs as this module's would: the same network and settings.
+  # The container and counts this module's input names are the deployment's (the describe step refuses others).
+  container_name    = var.container_name
+  max_desired_count = try(max(compact([var.desired_count, var.max_capacity])...), null)
+
+  # A triggered migration runs as this module's would: the same network and settings. The subnets and
+  # security groups given here are also the ones the migration task may use besides the service's own.
   enable_trigger         = var.enable_trigger
   trigger_principal_arns = var.trigger_principal_arns
   subnets                = var.subnets

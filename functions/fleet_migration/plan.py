@@ -15,6 +15,7 @@ from fleet_migration import (
     autoscaling,
     aws,
     baseline,
+    deployment,
     ecs,
     executions,
     guard,
@@ -59,7 +60,7 @@ class Runnable:
 
 def plan(request: DescribeRequest) -> Migration:
     """Validate, check that everything exists and capture what the rollback must restore. Changes nothing."""
-    spec = MigrationInput.parse(request.input)
+    spec = _with_deployment_container(MigrationInput.parse(request.input))
     _check_name(spec, request.execution.name)
     with _only_reads():
         found = _find(spec)
@@ -105,6 +106,14 @@ def _check_name(spec: MigrationInput, name: str) -> None:
         )
 
 
+def _with_deployment_container(spec: MigrationInput) -> MigrationInput:
+    """The input with the deployment's container where it names none (``_check_runnable`` refuses another)."""
+    container = deployment.container_name()
+    if "container_name" in spec.model_fields_set or spec.container_name == container:
+        return spec
+    return spec.model_copy(update={"container_name": container})
+
+
 @contextmanager
 def _only_reads() -> Iterator[None]:
     """Only reads happen in this step: an AWS refusal (permissions, wrong account or region) means we cannot see
@@ -130,12 +139,18 @@ def _find(spec: MigrationInput) -> Found:
 
 def _check_runnable(spec: MigrationInput, found: Found) -> Runnable:
     """What RunTask or the run-task step's IAM would refuse after the scale-down, refused now."""
+    # After _find: a container the revision lacks is ResourceNotFound; one it has but the deployment does not
+    # run the migration in is InvalidInput.
+    preflight.check_container_name(spec, deployment.container_name())
     preflight.check_command(spec.command, preflight.allowed_commands())
     preflight.check_family(found.definition)
     preflight.check_roles(found.definition)
     preflight.check_migration_container(found.definition, spec.container_name)
     task_launch = launch.resolve(spec, found.fleet, found.definition)
     preflight.check_launch(spec, task_launch, found.definition, found.fleet["serviceName"])
+    preflight.check_network_allowed(
+        spec, found.fleet, deployment.allowed_subnets(), deployment.allowed_security_groups()
+    )
     container_memory = _check_task_size(spec, found.definition, task_launch)
     return Runnable(task_launch, container_memory, snapshot.find_database(spec))
 
@@ -302,6 +317,10 @@ def _snapshot(
             # autoscaling would scale in to a new maximum, or out to a new minimum, anyway
             after = min(after, max_after) if max_after is not None else after
             after = max(after, min_after) if min_after is not None else after
+        cap, source = preflight.count_cap(
+            deployment.max_desired_count(), target.max_capacity if target is not None else None
+        )
+        preflight.check_counts(spec, service["serviceName"], cap, source)
     return ServiceSnapshot(
         name=service["serviceName"],
         arn=service["serviceArn"],

@@ -292,3 +292,76 @@ def check_restorable_roles(field: str, serving: Mapping[str, Any], environ: Mapp
             + exc.message.split(": ", 1)[1],
             fields=[field],
         ) from exc
+
+
+def check_network_allowed(
+    spec: MigrationInput,
+    service: Mapping[str, Any],
+    allowed_subnets: Sequence[str],
+    allowed_security_groups: Sequence[str],
+) -> None:
+    """The task holds Fleet's secrets: it runs where the service runs, or where the deployment allows. The input
+    may narrow the network, never widen it: a subnet or security group outside the service's own and the
+    deployment's list, or a public IP the service does not have, is refused."""
+    network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+    name = service.get("serviceName")
+    for field, own, listed, parameter in (
+        ("subnets", network.get("subnets") or [], allowed_subnets, "Subnets"),
+        ("security_groups", network.get("securityGroups") or [], allowed_security_groups, "SecurityGroups"),
+    ):
+        given = getattr(spec, field)
+        outside = [item for item in given or [] if item not in own and item not in listed]
+        if outside:
+            allowed = list(dict.fromkeys([*own, *listed]))
+            raise InvalidInput(
+                f"{field}: {', '.join(outside)} {'is' if len(outside) == 1 else 'are'} not where this deployment lets "
+                f"the migration task run (service {name!r}'s own, or the stack's {parameter} parameter: "
+                f"{', '.join(allowed) or 'none'}); leave {field} out to use the service's, list only allowed ones, "
+                f"or deploy the stack with {parameter} including them. Nothing was changed.",
+                fields=[field],
+            )
+    if spec.assign_public_ip and network.get("assignPublicIp") != "ENABLED":
+        raise InvalidInput(
+            f"assign_public_ip: service {name!r} runs without a public IP, and the migration task, which holds "
+            "Fleet's secrets, may not have one where the service has none; leave assign_public_ip out or set it to "
+            "false. Nothing was changed.",
+            fields=["assign_public_ip"],
+        )
+
+
+def check_container_name(spec: MigrationInput, deployment_container: str) -> None:
+    """Which container receives the command is the deployment's: another one (the ``fleet serve`` sidecar, a
+    proxy) must not get Fleet's secrets and a network of the caller's choosing."""
+    if "container_name" in spec.model_fields_set and spec.container_name != deployment_container:
+        raise InvalidInput(
+            f"container_name: {spec.container_name!r} is not the container this deployment runs the migration in "
+            f"({deployment_container!r}); leave container_name out or set it to {deployment_container!r}, or deploy "
+            f"the stack with ContainerName={spec.container_name}. Nothing was changed.",
+            fields=["container_name"],
+        )
+
+
+def count_cap(deployment_cap: int | None, autoscaling_max: int | None) -> tuple[int | None, str]:
+    """The most tasks the input may ask for after the migration, and where that number comes from (None: a service
+    with neither autoscaling nor a deployment cap, whose count the input sets as Fleet's addon did)."""
+    if deployment_cap is not None:
+        return deployment_cap, "the stack's MaxDesiredCount parameter"
+    if autoscaling_max is not None:
+        return autoscaling_max, "the service's autoscaling maximum"
+    return None, ""
+
+
+def check_counts(spec: MigrationInput, service_name: str, cap: int | None, source: str) -> None:
+    """``desired_count`` and ``max_capacity`` are the caller's to lower, not to raise past what the deployment
+    runs: Fleet's tasks cost money and hold database connections."""
+    if cap is None:
+        return
+    for field in ("desired_count", "max_capacity"):
+        value = getattr(spec, field)
+        if value is not None and value > cap:
+            raise InvalidInput(
+                f"{field}: {value} is above {cap}, the most service {service_name!r} may run ({source}); set "
+                f"{field} to at most {cap} or leave it out, or deploy the stack with a higher MaxDesiredCount. "
+                "Nothing was changed.",
+                fields=[field],
+            )

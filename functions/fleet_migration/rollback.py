@@ -262,7 +262,19 @@ def _add_recovery_details(migration: Migration, error: str, cause: dict[str, Any
         if migration.log_note:
             cause["log_note"] = migration.log_note
         return
-    lines, note = task_logs.tail(migration.task_logs, task.arn)
+    wanted = task_logs.lines_wanted()
+    if wanted == 0:
+        cause["log_note"] = "This deployment keeps the migration container's log lines out of causes (LogTailLines 0)."
+        return
+    try:
+        redact = task_logs.Redactor.for_definition(task_definitions.describe(migration.task_definition_arn))
+    except Exception as exc:  # best effort: never let the logs decide the outcome
+        cause["log_note"] = (
+            f"The migration container's log lines are left out: its task definition could not be read to redact "
+            f"them ({type(exc).__name__})."
+        )
+        return
+    lines, note = task_logs.tail(migration.task_logs, task.arn, redact, wanted)
     cause["log_tail"] = lines
     if note:
         cause["log_note"] = note

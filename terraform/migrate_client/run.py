@@ -24,7 +24,7 @@ from .settings import (
     longest_execution_seconds,
     parse_args,
 )
-from .text import clock, console_url, elapsed, loads
+from .text import clock, console_url, elapsed, loads, printable
 from .verdict import Verdict
 
 ACTIVE = ("RUNNING", "PENDING_REDRIVE")
@@ -269,10 +269,10 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
     def out(line: str) -> None:
-        print(line, file=stdout, flush=True)
+        print(printable(line), file=stdout, flush=True)
 
     def err(line: str) -> None:
-        print(line, file=stderr, flush=True)
+        print(printable(line), file=stderr, flush=True)
 
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupted)

@@ -54,3 +54,23 @@ def console_url(settings: Settings, execution_arn: str) -> str:
     else:
         host = f"https://{settings.region}.console.aws.amazon.com"
     return f"{host}/states/home?region={settings.region}#/v2/executions/details/{execution_arn}"
+
+
+# C0 and C1 control characters and DEL, except tab: a log line or a cause may carry terminal escapes (ESC [ ...)
+# that rewrite what the reader sees, or a carriage return that hides what came before it on the line.
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """Text as it is safe to print to a terminal or a CI log: control characters shown as escapes, and no line
+    that starts with ``::``, which GitHub Actions reads as a workflow command ("Workflow commands for GitHub
+    Actions": ``::add-mask::``, ``::stop-commands::``, ...): the migration container's log lines and the cause
+    are someone else's text."""
+    lines = []
+    for line in text.split("\n"):
+        line = line.translate(_CONTROL)
+        if line.lstrip().startswith("::"):
+            indent = len(line) - len(line.lstrip())
+            line = line[:indent] + ": :" + line[indent + 2 :]
+        lines.append(line)
+    return "\n".join(lines)

@@ -459,3 +459,20 @@ def test_a_failure_verdict_says_which_revision_serves_again():
     assert code == 1
     assert "fleet serves from fleet:4 again, fleet:5 set aside until the next apply" in err
     assert "fleet-vuln-processing serves" not in err
+
+
+# -- someone else's text: the container's log lines and the cause are printed harmlessly ------------------------
+def test_a_line_that_github_actions_would_read_as_a_workflow_command_is_defused():
+    from migrate_client.text import printable
+
+    assert printable("::add-mask::") == ": :add-mask::"
+    assert printable("  ::stop-commands::token") == "  : :stop-commands::token"
+    assert printable("cause\n::error::forged") == "cause\n: :error::forged"
+    assert printable("a::b") == "a::b"
+
+
+def test_control_characters_are_printed_as_escapes():
+    from migrate_client.text import printable
+
+    assert printable("\x1b[2Jcleared\rhidden\x07\ttab") == "\\x1b[2Jcleared\\x0dhidden\\x07\ttab"
+    assert printable("\x9b31m") == "\\x9b31m"

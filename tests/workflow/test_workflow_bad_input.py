@@ -44,6 +44,11 @@ CASES = [
     ("seventeen-subnets", {"subnets": [f"subnet-{i:02}" for i in range(17)]}, "InvalidInput", "subnets"),
     ("six-security-groups", {"security_groups": [f"sg-{i}" for i in range(6)]}, "InvalidInput", "security_groups"),
     ("public-ip-on-ec2", {"launch_type": "EC2", "assign_public_ip": True}, "InvalidInput", "assign_public_ip"),
+    # the task runs where the service runs: the input may narrow the network and the counts, never widen them
+    ("subnet-the-service-does-not-use", {"subnets": ["subnet-0attacker"]}, "InvalidInput", "subnets"),
+    ("security-group-the-service-lacks", {"security_groups": ["sg-0open"]}, "InvalidInput", "security_groups"),
+    ("public-ip-the-service-lacks", {"assign_public_ip": True}, "InvalidInput", "assign_public_ip"),
+    ("max-capacity-above-autoscaling-max", {"max_capacity": 50}, "InvalidInput", "max_capacity"),
     ("unknown-cluster", {"ecs_cluster": "staging"}, "ResourceNotFound", "ecs_cluster"),
     ("unknown-service", {"ecs_service": "fleet-web"}, "ResourceNotFound", "ecs_service"),
     ("unknown-vuln-service", {"vuln_service": "fleet-vuln"}, "ResourceNotFound", "vuln_service"),

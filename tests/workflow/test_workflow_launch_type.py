@@ -64,9 +64,9 @@ def test_an_input_without_a_network_runs_the_task_in_the_services_subnets_and_se
     }
 
 
-def test_the_input_network_wins_over_the_services(aws, fleet):
+def test_the_input_may_narrow_the_services_network(aws, fleet):
     run = aws.run(
-        fleet.migration_input(poll_interval_seconds=1, subnets=fleet.subnets[:1], assign_public_ip=True),
+        fleet.migration_input(poll_interval_seconds=1, subnets=fleet.subnets[:1], assign_public_ip=False),
         name="fleet-fleet-r2",
     )
 
@@ -75,7 +75,7 @@ def test_the_input_network_wins_over_the_services(aws, fleet):
         "awsvpcConfiguration": {
             "subnets": fleet.subnets[:1],
             "securityGroups": fleet.security_groups,
-            "assignPublicIp": "ENABLED",
+            "assignPublicIp": "DISABLED",
         }
     }
 

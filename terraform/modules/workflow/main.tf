@@ -137,6 +137,11 @@ locals {
         ALLOWED_TASK_EXECUTION_ROLE_ARN = var.task_execution_role_arn
         ALLOWED_TASK_ROLE_ARN           = var.task_role_arn
         ALLOWED_IMAGE_REPOSITORIES      = join(",", var.allowed_image_repositories)
+        # Where the task may run and how many tasks may come back (functions/fleet_migration/deployment.py).
+        ALLOWED_SUBNETS         = join(",", var.subnets)
+        ALLOWED_SECURITY_GROUPS = join(",", var.security_groups)
+        CONTAINER_NAME          = var.container_name
+        MAX_DESIRED_COUNT       = var.max_desired_count == null ? "" : tostring(var.max_desired_count)
       }
       statements = concat([
         { Sid = "FindTheCluster", Effect = "Allow", Action = "ecs:DescribeClusters", Resource = local.cluster_arn },
@@ -302,6 +307,8 @@ locals {
       # The services, their autoscaling, the target groups and each forward the maintenance page swapped: room for 25
       # calls at their worst.
       timeout = 600
+      # How many redacted log lines the cause carries (functions/fleet_migration/task_logs.py); 0: none.
+      environment = { LOG_TAIL_LINES = tostring(var.log_tail_lines) }
       statements = concat([
         # The serving revision to restore may be INACTIVE (Fleet's Terraform deregisters the revision it replaces),
         # and UpdateService refuses those: it is registered again, once. No resource-level permissions for these.
@@ -528,8 +535,9 @@ resource "aws_sfn_state_machine" "migration" {
   definition = templatefile(local.definition_file, { for key, step in local.steps : step.substitution => aws_lambda_function.function[key].arn })
 
   logging_configuration {
-    level                  = "ALL"
-    include_execution_data = true
+    # ERROR without execution data unless the operator asks for more: events carry inputs and causes.
+    level                  = var.state_machine_log_level
+    include_execution_data = var.state_machine_log_execution_data
     log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
   }
 

@@ -171,7 +171,7 @@ variable "subnets" {
   type        = list(string)
   nullable    = false
   default     = []
-  description = "Subnets of the migration task when the trigger starts it (execution input subnets). Required with enable_trigger."
+  description = "Subnets the migration task may run in besides the Fleet service's own (an execution input naming any other is refused), and those the trigger's migrations run in. Required with enable_trigger."
 
   validation {
     condition     = alltrue([for subnet in var.subnets : can(regex("^subnet-[0-9a-f]+$", subnet))])
@@ -183,7 +183,7 @@ variable "security_groups" {
   type        = list(string)
   nullable    = false
   default     = []
-  description = "Security groups of the migration task when the trigger starts it (execution input security_groups). Required with enable_trigger."
+  description = "Security groups the migration task may have besides the Fleet service's own (execution input security_groups), and those the trigger's migrations use. Required with enable_trigger."
 
   validation {
     condition     = alltrue([for group in var.security_groups : can(regex("^sg-[0-9a-f]+$", group))])
@@ -273,4 +273,58 @@ variable "maintenance_message" {
     condition     = !can(jsondecode(var.maintenance_message)) || try(jsondecode(var.maintenance_message).error, null) != null
     error_message = "The maintenance_message must not be JSON without an \"error\" key: osquery agents would take it for a valid answer and drop their buffered logs. Use HTML or plain text."
   }
+}
+
+variable "container_name" {
+  type        = string
+  nullable    = false
+  default     = "fleet"
+  description = "The container of the task definition that runs the migration command (execution input container_name may only repeat it): another container must not receive the command, Fleet's secrets and the task's network."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.container_name))
+    error_message = "The container_name must be the name of a container in the task definition (letters, digits, hyphens and underscores), e.g. \"fleet\"."
+  }
+}
+
+variable "max_desired_count" {
+  type        = number
+  default     = null
+  description = "The most tasks desired_count and max_capacity may ask for after a migration. Null: the Fleet service's autoscaling maximum found before the migration (no cap without autoscaling)."
+
+  validation {
+    condition     = var.max_desired_count == null ? true : var.max_desired_count >= 1 && floor(var.max_desired_count) == var.max_desired_count
+    error_message = "The max_desired_count must be a whole number of at least 1, or null to cap at the service's autoscaling maximum."
+  }
+}
+
+variable "log_tail_lines" {
+  type        = number
+  nullable    = false
+  default     = 20
+  description = "How many of the migration container's last log lines a failed migration's cause carries (log_tail), redacted of the task definition's environment values and of what looks like a password, DSN, token or key. The cause is kept in the execution history and the state machine's log group: 0 keeps the lines out."
+
+  validation {
+    condition     = var.log_tail_lines >= 0 && var.log_tail_lines <= 20 && floor(var.log_tail_lines) == var.log_tail_lines
+    error_message = "The log_tail_lines must be a whole number from 0 (no log lines in causes) to 20."
+  }
+}
+
+variable "state_machine_log_level" {
+  type        = string
+  nullable    = false
+  default     = "ERROR"
+  description = "What the state machine writes to its log group. ERROR (the default) logs failed executions and steps; ALL logs every state, which with state_machine_log_execution_data includes each step's input and output."
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
+    error_message = "The state_machine_log_level must be \"ALL\", \"ERROR\", \"FATAL\" or \"OFF\"."
+  }
+}
+
+variable "state_machine_log_execution_data" {
+  type        = bool
+  nullable    = false
+  default     = false
+  description = "Write each logged event's input, output and cause (the execution input, the services' settings, the migration's log lines) to the state machine's log group. Off by default."
 }
