@@ -126,7 +126,8 @@ def test_the_deployments_cap_replaces_the_autoscaling_maximum(describe, state_of
     assert "MaxDesiredCount" in refused(describe, state_of, max_capacity=21).message
 
 
-def test_without_autoscaling_the_count_found_is_the_cap(emu, execution, lambda_context, state_of):
+def test_without_autoscaling_a_deployment_cap_still_caps(emu, execution, lambda_context, state_of, monkeypatch):
+    monkeypatch.setenv("MAX_DESIRED_COUNT", "2")
     deployment = emu.seed_fleet(autoscaling=None, desired_count=2)
     before = state_of()
     event = {"input": deployment.migration_input(desired_count=3), "execution": execution()}
@@ -137,3 +138,14 @@ def test_without_autoscaling_the_count_found_is_the_cap(emu, execution, lambda_c
     assert refused_.value.details["fields"] == ["desired_count"]
     assert "at most 2" in refused_.value.message and "MaxDesiredCount" in refused_.value.message
     assert state_of() == before
+
+
+def test_without_autoscaling_or_a_deployment_cap_the_count_is_the_callers_as_in_the_addon(
+    emu, execution, lambda_context
+):
+    deployment = emu.seed_fleet(autoscaling=None, desired_count=2)
+    event = {"input": deployment.migration_input(desired_count=3), "execution": execution()}
+
+    state = describe_service.lambda_handler(event, lambda_context)
+
+    assert state["services"][0]["target_desired_count"] == 3
