@@ -110,6 +110,7 @@ class Emulator:
         self,
         *,
         speed: float = 1.0,
+        stepped: bool = False,
         server: bool = False,
         region: str = "us-east-1",
         lambda_log_level: str = "WARNING",
@@ -118,8 +119,9 @@ class Emulator:
         """``target_group``: the Fleet target group's health check and deregistration delay that ``seed_fleet``
         uses unless told otherwise. By default the shortest ELB accepts (healthy 10 s after RUNNING, 5 s of
         draining), so that the many tests running whole executions stay fast; ``FLEET_TARGET_GROUP`` is Fleet's
-        Terraform (healthy 75 s after RUNNING, 300 s of draining), for the demo and the benchmark."""
-        self.clock = Clock(speed)
+        Terraform (healthy 75 s after RUNNING, 300 s of draining), for the demo and the benchmark. ``stepped``: the
+        clock moves only when the test advances it (emulator/clock.py), for tests that call the steps themselves."""
+        self.clock = Clock(speed, stepped=stepped)
         self.region = region
         self.server = server
         self.application: Application = _application(TEMPLATE.stat().st_mtime_ns)
@@ -136,6 +138,9 @@ class Emulator:
         self.elb = ElbSimulator(self.clock)
         self.elb.before_read = self.ecs_sim.tick
         self.ecs_sim.fleet_db, self.ecs_sim.elb = self.fleet_db, self.elb
+        # An advance of the clock returns once what was due by then has happened in ECS and RDS.
+        self.clock.on_advance(self.ecs_sim.tick)
+        self.clock.on_advance(self.rds_sim.tick)
         self.target_group = target_group
         self.endpoint_url: str | None = None
         self.state_machine_arn = ""

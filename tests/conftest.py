@@ -130,8 +130,9 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    """The emulator at real speed: tests move time with ``emu.clock.advance`` instead of waiting."""
-    with Emulator(speed=1) as emulator:
+    """The emulator on a stepped clock: tests move time with ``emu.clock.advance`` instead of waiting, and no
+    real time passes in between (what a test sees does not depend on how fast the machine runs it)."""
+    with Emulator(stepped=True) as emulator:
         yield emulator
 
 
