@@ -23,7 +23,7 @@ from fleet_migration import (
     task_definitions,
     task_logs,
 )
-from fleet_migration.errors import CONTRACT_ERROR_NAMES, MigrationError, RollbackFailed
+from fleet_migration.errors import CONTRACT_ERROR_NAMES, MigrationError, RollbackFailed, migration_not_applied
 from fleet_migration.models import Migration, Poll, ServiceSnapshot
 
 # Rollback waits this long for a stopped migration task to reach STOPPED. StopTask sends SIGTERM and SIGKILL
@@ -232,7 +232,7 @@ def _add_recovery_details(migration: Migration, error: str, cause: dict[str, Any
     if shown is not None:
         cause.setdefault("snapshot", shown)
     task = migration.task
-    if error not in ("TaskFailedToStart", "MigrationFailed", "MigrationTimeout") or task is None or "log_tail" in cause:
+    if not migration_not_applied(error) or task is None or "log_tail" in cause:
         return
     if migration.task_logs is None:
         if migration.log_note:

@@ -213,3 +213,17 @@ def test_every_read_only_step_also_retries_a_function_timeout_and_a_lambda_clien
     retried = {error for retrier in STATES[name].get("Retry", []) for error in retrier["ErrorEquals"]}
 
     assert {"Lambda.Unknown", "Lambda.ClientExecutionTimeoutException"} <= retried
+
+
+def test_the_choice_that_ends_the_execution_routes_every_contract_error_to_its_own_fail_state():
+    choice = STATES["Which error ends the execution?"]
+
+    for name in CONTRACT_ERROR_NAMES:
+        # the first rule that matches, as Step Functions evaluates a Choice
+        matched = next(
+            rule
+            for rule in choice["Choices"]
+            if rule.get("Variable") == "$.failure.error" and rule.get("StringEquals") == name
+        )
+        target = STATES[matched["Next"]]
+        assert (target["Type"], target.get("Error")) == ("Fail", name), name
