@@ -64,7 +64,7 @@ def stop_migration_tasks(migration: Migration) -> Migration:
         migration, *error_names.read_caught(migration)
     )  # once ECS said how the task ended
     for task in left:
-        if task.meant_to_run:  # not one ECS does not show yet: StopTask would not find it
+        if task.meant_to_run and task.arn:  # not one ECS does not show yet: StopTask would not find it
             ecs.stop_task(spec.cluster_name, task.arn, f"fleet-migration: rolling back after {error}")
     if stopping.look(at, ", ".join(map(str, left)), spec.poll_interval):
         raise _not_stopped(

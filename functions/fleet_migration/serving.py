@@ -87,7 +87,7 @@ def not_yet_serving(
     others = [t for t in running if t.get("taskDefinitionArn") != revision]
     if others:
         waiting.append(
-            f"{len(others)} task(s) still on {', '.join(sorted({revision_name(t['taskDefinitionArn']) for t in others}))}"
+            f"{len(others)} task(s) still on {', '.join(sorted({str(revision_name(t['taskDefinitionArn'])) for t in others}))}"
         )
     current = [t for t in running if t.get("taskDefinitionArn") == revision]
     for balancer in service.get("loadBalancers", []):
