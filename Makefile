@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench package terraform-versions clean
+.PHONY: demo test test-fast bench package terraform-versions clean
 
 $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: $(STAMP)
 # Lambda function in the workflow module's apply, Wait states, client polls), which a third worker fills.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 3 --dist loadgroup -q
+
+# The fast lane: every test that needs neither real Terraform nor whole executions on the emulator (the markers
+# `terraform`, `emulator` and `slow`, given by folder and fixture in tests/conftest.py). Two workers: the machine's cores.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q -m "not emulator and not terraform and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

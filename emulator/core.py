@@ -61,6 +61,15 @@ STATE_MACHINE_NAME = "fleet-migration"
 ACCOUNT_ID = "123456789012"  # moto's default account
 # Service models parsed once per process, not once per emulator (they are read-only).
 _LOADER = botocore.loaders.create_loader()
+# One boto3 client per region and service for every emulator of the process: making one costs as much as a dozen
+# calls, and a client outlives its emulator safely (moto intercepts every client's requests while a mock is on,
+# and the credentials and endpoint are the same for every emulator).
+_CLIENTS: dict[tuple[str, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+_SESSIONS: dict[str, boto3.session.Session] = {}
+# The region the steps' cached clients (fleet_migration.aws.client) were made for: the next emulator in the same
+# region keeps them, for the same reason.
+_STEPS_CLIENTS_REGION: list[str] = []
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -110,6 +119,7 @@ class Emulator:
         self,
         *,
         speed: float = 1.0,
+        stepped: bool = False,
         server: bool = False,
         region: str = "us-east-1",
         lambda_log_level: str = "WARNING",
@@ -118,8 +128,9 @@ class Emulator:
         """``target_group``: the Fleet target group's health check and deregistration delay that ``seed_fleet``
         uses unless told otherwise. By default the shortest ELB accepts (healthy 10 s after RUNNING, 5 s of
         draining), so that the many tests running whole executions stay fast; ``FLEET_TARGET_GROUP`` is Fleet's
-        Terraform (healthy 75 s after RUNNING, 300 s of draining), for the demo and the benchmark."""
-        self.clock = Clock(speed)
+        Terraform (healthy 75 s after RUNNING, 300 s of draining), for the demo and the benchmark. ``stepped``: the
+        clock moves only when the test advances it (emulator/clock.py), for tests that call the steps themselves."""
+        self.clock = Clock(speed, stepped=stepped)
         self.region = region
         self.server = server
         self.application: Application = _application(TEMPLATE.stat().st_mtime_ns)
@@ -136,6 +147,9 @@ class Emulator:
         self.elb = ElbSimulator(self.clock)
         self.elb.before_read = self.ecs_sim.tick
         self.ecs_sim.fleet_db, self.ecs_sim.elb = self.fleet_db, self.elb
+        # An advance of the clock returns once what was due by then has happened in ECS and RDS.
+        self.clock.on_advance(self.ecs_sim.tick)
+        self.clock.on_advance(self.rds_sim.tick)
         self.target_group = target_group
         self.endpoint_url: str | None = None
         self.state_machine_arn = ""
@@ -144,9 +158,6 @@ class Emulator:
         self._server: _Server | None = None
         self._saved_env: dict[str, str | None] = {}
         self._stack = ExitStack()
-        self._session: boto3.session.Session | None = None
-        self._clients: dict[str, Any] = {}
-        self._session_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Emulator:
@@ -257,8 +268,9 @@ class Emulator:
         from fleet_migration import aws, polling
 
         patches.replace(polling, "now", clock.now)
-        aws.client.cache_clear()
-        stack.callback(aws.client.cache_clear)
+        if _STEPS_CLIENTS_REGION != [self.region]:
+            aws.client.cache_clear()
+            _STEPS_CLIENTS_REGION[:] = [self.region]
         return stack
 
     def _deploy(self) -> None:
@@ -285,16 +297,19 @@ class Emulator:
 
     # -- helpers for tests, the demo and the benchmark ------------------------------------------
     def client(self, service: str) -> Any:
-        # One session, and one client per service, for every helper: a new session parses the service models
-        # again, and a new client costs as much as a dozen calls (boto3's clients are safe to share by threads).
-        with self._session_lock:
-            if self._session is None:
-                botocore_session = botocore.session.get_session()
-                botocore_session.register_component("data_loader", _LOADER)
-                self._session = boto3.session.Session(botocore_session=botocore_session, region_name=self.region)
-            if service not in self._clients:
-                self._clients[service] = self._session.client(service)
-            return self._clients[service]
+        # One session per region, and one client per service, for every helper of every emulator (_CLIENTS): a new
+        # session parses the service models again (boto3's clients are safe to share by threads).
+        with _CLIENTS_LOCK:
+            key = (self.region, service)
+            if key not in _CLIENTS:
+                if self.region not in _SESSIONS:
+                    botocore_session = botocore.session.get_session()
+                    botocore_session.register_component("data_loader", _LOADER)
+                    _SESSIONS[self.region] = boto3.session.Session(
+                        botocore_session=botocore_session, region_name=self.region
+                    )
+                _CLIENTS[key] = _SESSIONS[self.region].client(service)
+            return _CLIENTS[key]
 
     def seed_fleet(self, *, healthy: bool = True, **options: Any) -> FleetDeployment:
         """Seed a Fleet deployment (emulator/fleet.py ``seed_fleet``: its options) on this emulator's Fleet database;

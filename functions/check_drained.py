@@ -11,5 +11,5 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = drain.check_drained(Migration.model_validate(redrive.state_document(event)))
-    logger.info("Drain checked", done=migration.drain.done, waiting_for=migration.drain.detail)
+    logger.info("Drain checked", done=migration.require("drain").done, waiting_for=migration.require("drain").detail)
     return migration.dump()

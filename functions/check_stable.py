@@ -12,7 +12,9 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = stabilize.check_stable(Migration.model_validate(redrive.state_document(event)))
-    logger.info("Stability checked", done=migration.stabilize.done, waiting_for=migration.stabilize.detail)
+    logger.info(
+        "Stability checked", done=migration.require("stabilize").done, waiting_for=migration.require("stabilize").detail
+    )
     if migration.result:
         metrics.add_metric(name="MigrationsSucceeded", unit=MetricUnit.Count, value=1)
     return migration.dump()

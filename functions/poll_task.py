@@ -12,9 +12,8 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = migration_task.poll(Migration.model_validate(redrive.state_document(event)))
-    logger.info("Migration task polled", task_arn=migration.task.arn, last_status=migration.task.last_status)
-    if migration.task.done:
-        metrics.add_metric(
-            name="MigrationTaskSeconds", unit=MetricUnit.Seconds, value=migration.task.wait.age(polling.now())
-        )
+    task = migration.require("task")
+    logger.info("Migration task polled", task_arn=task.arn, last_status=task.last_status)
+    if task.done:
+        metrics.add_metric(name="MigrationTaskSeconds", unit=MetricUnit.Seconds, value=task.wait.age(polling.now()))
     return migration.dump()

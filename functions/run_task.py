@@ -11,5 +11,5 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = migration_task.run(Migration.model_validate(redrive.state_document(event)))
-    logger.info("Migration task started", task_arn=migration.task.arn)
+    logger.info("Migration task started", task_arn=migration.require("task").arn)
     return migration.dump()

@@ -11,5 +11,9 @@ from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = rollback.stop_migration_tasks(Migration.model_validate(redrive.state_document(event)))
-    logger.info("Migration tasks stopping", done=migration.stopping.done, waiting_for=migration.stopping.detail)
+    logger.info(
+        "Migration tasks stopping",
+        done=migration.require("stopping").done,
+        waiting_for=migration.require("stopping").detail,
+    )
     return migration.dump()

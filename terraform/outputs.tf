@@ -22,3 +22,8 @@ output "execution_input" {
   description = "The execution input this module sends, as JSON: paste it into the console's \"Start execution\" (with the execution name) to run the same migration by hand."
   value       = jsonencode(local.execution_input)
 }
+
+output "module_version" {
+  description = "The release of fleet-migration this module is (the `ref` to pin in `source`; CHANGELOG.md says what changed in each)."
+  value       = trimspace(file("${path.module}/../functions/fleet_migration/VERSION"))
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from moto import mock_aws
@@ -39,6 +40,29 @@ def pytest_configure(config: pytest.Config) -> None:
     # Steps that add no metric of their own flush an empty set; Powertools warns on every invocation.
     config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
     config.addinivalue_line("markers", "fleet(**options): options of the seeded Fleet deployment (Emulator.seed_fleet)")
+
+
+# The lanes (CONTRIBUTING.md, "The tests"): `make test-fast` deselects these markers, `make test` runs everything.
+# They are given here by folder and by fixture, so a new test lands in the right lane without marking it.
+EMULATOR_FOLDERS = ("workflow", "bench")  # under tests/: whole executions, and the benchmarks' own runs
+EMULATOR_FILES = ("test_smoke_workflow.py",)
+# Fixtures that run whole executions: the workflow tests' emulator (tests/conftest.py, tests/workflow/conftest.py)
+# and the module-scoped ones that record executions or serve the emulator to a client process.
+EMULATOR_FIXTURES = frozenset({"aws", "shared", "recording", "served"})
+# Fixtures that run real Terraform (tests/terraform/conftest.py's, and the roots and plans of its modules); a test
+# that runs Terraform without one carries the marker itself.
+TERRAFORM_FIXTURES = frozenset({"terraform_data_dir", "root", "runs", "planned"})
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Each test's lane, as it is collected (before ``-m`` selects: this file's pytest_collection_modifyitems
+    runs last, for pytest-xdist)."""
+    path = Path(str(item.path)).relative_to(Path(__file__).parent)
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if path.parts[0] in EMULATOR_FOLDERS or path.name in EMULATOR_FILES or fixtures & EMULATOR_FIXTURES:
+        item.add_marker(pytest.mark.emulator)
+    if fixtures & TERRAFORM_FIXTURES:
+        item.add_marker(pytest.mark.terraform)
 
 
 # Emulated time runs this many times faster than real time in workflow tests: a 1 s poll
@@ -106,8 +130,9 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    """The emulator at real speed: tests move time with ``emu.clock.advance`` instead of waiting."""
-    with Emulator(speed=1) as emulator:
+    """The emulator on a stepped clock: tests move time with ``emu.clock.advance`` instead of waiting, and no
+    real time passes in between (what a test sees does not depend on how fast the machine runs it)."""
+    with Emulator(stepped=True) as emulator:
         yield emulator
 
 

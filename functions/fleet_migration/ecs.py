@@ -76,7 +76,7 @@ def rollout(service: dict[str, Any]) -> tuple[bool, list[str]]:
     and the counts decide alone (what the services-stable waiter checks).
     """
     deployments = service.get("deployments", [])
-    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+    primary: dict[str, Any] = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
     running, desired = service.get("runningCount", 0), service.get("desiredCount", 0)
     waiting = []
     if running != desired:

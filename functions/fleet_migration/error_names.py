@@ -6,7 +6,15 @@ import json
 import re
 from typing import Any
 
-from fleet_migration.errors import CONTRACT_ERROR_NAMES
+from fleet_migration.errors import (
+    CONTRACT_ERROR_NAMES,
+    DrainTimeout,
+    MigrationError,
+    MigrationFailed,
+    ServiceNotStable,
+    TaskFailedToStart,
+    migration_not_applied,
+)
 from fleet_migration.models import Migration
 
 
@@ -31,17 +39,8 @@ def read_caught(migration: Migration) -> tuple[str, dict[str, Any]]:
     return caught.error, {"message": json.dumps(message)}
 
 
-# What a step that failed for a reason of its own (an AWS refusal, throttling that outlived every
-# retry, a Lambda error) was doing, named with the contract's error for that phase.
+# botocore's text of an AWS error whose code its service model does not declare.
 _AWS_ERROR_CODE = re.compile(r"An error occurred \((\w+)\)")
-
-
-_PHASES = {
-    "DrainTimeout": "The services could not be scaled down and drained",
-    "TaskFailedToStart": "The migration task could not be started",
-    "MigrationFailed": "The migration task could not be followed to its end, so it was stopped",
-    "ServiceNotStable": "The migration succeeded, but the services could not be scaled back up",
-}
 
 
 def contract_error(migration: Migration, error: str, cause: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -53,25 +52,26 @@ def contract_error(migration: Migration, error: str, cause: dict[str, Any]) -> t
     if error in CONTRACT_ERROR_NAMES:
         return error, cause
     task = migration.task
+    phase: type[MigrationError]
     if task is None:
-        name = "TaskFailedToStart" if migration.drain and migration.drain.done else "DrainTimeout"
+        phase = TaskFailedToStart if migration.drain and migration.drain.done else DrainTimeout
     else:
-        name = "ServiceNotStable" if task.succeeded else "MigrationFailed"
+        phase = ServiceNotStable if task.succeeded else MigrationFailed
     detail = str(cause.get("message", "")).rstrip(".") or "no detail"
     # botocore raises a bare ClientError for errors a service model does not declare; the code is in the text
     aws_code = _AWS_ERROR_CODE.search(detail) if error == "ClientError" else None
     underlying = aws_code.group(1) if aws_code else error
     mapped = {
         **cause,
-        "message": f"{_PHASES[name]} ({underlying}: {detail}); fix the cause and run the migration again",
+        "message": f"{phase.phase_message} ({underlying}: {detail}); fix the cause and run the migration again",
         "underlying_error": underlying,
     }
     if task is not None:
         mapped.setdefault("task_arn", task.arn)
-    return name, mapped
+    return phase.__name__, mapped
 
 
 def migration_applied(migration: Migration, error: str) -> bool:
-    if error in ("TaskFailedToStart", "MigrationFailed", "MigrationTimeout"):
+    if migration_not_applied(error):
         return False
     return migration.task is not None and migration.task.succeeded

@@ -16,6 +16,12 @@ class MigrationError(Exception):
 
     # Errors raised before anything changed say so in their cause, as rolled-back ones do.
     changes_nothing = False
+    # The migration task did not exit 0 by itself: the migration was not (wholly) applied, so the rollback puts the
+    # services back where they were, and the cause carries the task's last log lines.
+    migration_not_applied = False
+    # What a step of this error's phase was doing, when it failed for a reason of its own (an AWS refusal,
+    # throttling that outlived every retry, a Lambda error): the cause's message under this error's name.
+    phase_message: str | None = None
 
     def __init__(self, message: str, **details: Any) -> None:
         self.message = message
@@ -57,21 +63,33 @@ class MigrationInProgress(MigrationError):
 class DrainTimeout(MigrationError):
     """The services did not drain to min_capacity in time."""
 
+    phase_message = "The services could not be scaled down and drained"
+
 
 class TaskFailedToStart(MigrationError):
     """RunTask reported failures, or the task stopped without running the command."""
+
+    migration_not_applied = True
+    phase_message = "The migration task could not be started"
 
 
 class MigrationFailed(MigrationError):
     """The migration container exited non-zero."""
 
+    migration_not_applied = True
+    phase_message = "The migration task could not be followed to its end, so it was stopped"
+
 
 class MigrationTimeout(MigrationError):
     """The migration task was still running after timeout_seconds (it has been stopped)."""
 
+    migration_not_applied = True
+
 
 class ServiceNotStable(MigrationError):
     """The services were scaled up but did not reach their desired count in time."""
+
+    phase_message = "The migration succeeded, but the services could not be scaled back up"
 
 
 class RollbackFailed(MigrationError):
@@ -101,3 +119,10 @@ CONTRACT_ERRORS = (
     RedriveNotSupported,
 )
 CONTRACT_ERROR_NAMES = tuple(cls.__name__ for cls in CONTRACT_ERRORS)
+_BY_NAME: dict[str, type[MigrationError]] = {cls.__name__: cls for cls in CONTRACT_ERRORS}
+
+
+def migration_not_applied(name: str) -> bool:
+    """Whether an error of this name means the migration task did not exit 0 by itself (``migration_not_applied``)."""
+    found = _BY_NAME.get(name)
+    return found is not None and found.migration_not_applied

@@ -24,7 +24,7 @@ from fleet_migration import (
     task_definitions,
     task_logs,
 )
-from fleet_migration.errors import CONTRACT_ERROR_NAMES, MigrationError, RollbackFailed
+from fleet_migration.errors import CONTRACT_ERROR_NAMES, MigrationError, RollbackFailed, migration_not_applied
 from fleet_migration.models import Migration, Poll, ServiceSnapshot
 
 # Rollback waits this long for a stopped migration task to reach STOPPED. StopTask sends SIGTERM and SIGKILL
@@ -65,7 +65,7 @@ def stop_migration_tasks(migration: Migration) -> Migration:
         migration, *error_names.read_caught(migration)
     )  # once ECS said how the task ended
     for task in left:
-        if task.meant_to_run:  # not one ECS does not show yet: StopTask would not find it
+        if task.meant_to_run and task.arn:  # not one ECS does not show yet: StopTask would not find it
             ecs.stop_task(spec.cluster_name, task.arn, f"fleet-migration: rolling back after {error}")
     if stopping.look(at, ", ".join(map(str, left)), spec.poll_interval):
         raise _not_stopped(
@@ -256,7 +256,7 @@ def _add_recovery_details(migration: Migration, error: str, cause: dict[str, Any
     if shown is not None:
         cause.setdefault("snapshot", shown)
     task = migration.task
-    if error not in ("TaskFailedToStart", "MigrationFailed", "MigrationTimeout") or task is None or "log_tail" in cause:
+    if not migration_not_applied(error) or task is None or "log_tail" in cause:
         return
     if migration.task_logs is None:
         if migration.log_note:

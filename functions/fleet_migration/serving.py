@@ -8,6 +8,7 @@ migration is the one those serving tasks run, not the service's ``taskDefinition
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -103,7 +104,7 @@ def not_yet_serving(
     others = [t for t in running if t.get("taskDefinitionArn") != revision]
     if others:
         waiting.append(
-            f"{len(others)} task(s) still on {', '.join(sorted({revision_name(t['taskDefinitionArn']) for t in others}))}"
+            f"{len(others)} task(s) still on {', '.join(sorted({str(revision_name(t['taskDefinitionArn'])) for t in others}))}"
         )
     current = [t for t in running if t.get("taskDefinitionArn") == revision]
     for balancer in service.get("loadBalancers", []):
@@ -163,8 +164,11 @@ def _retired(task: dict[str, Any]) -> bool:
 
 
 def started_since(task: dict[str, Any], since: float) -> bool:
+    """Whether ECS created the task at or after ``since``. ECS reports its timestamps to the millisecond (AWS SDKs
+    truncate finer ones): a task created in the millisecond ``since`` falls in reads as created before it unless
+    ``since`` is read to the millisecond too."""
     created = task.get("createdAt")
-    return created is not None and created.timestamp() >= since
+    return created is not None and round(created.timestamp() * 1000) >= math.floor(since * 1000)
 
 
 def crashed_since(tasks: list[dict[str, Any]], since: float) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -80,7 +80,7 @@ def plan(spec: MigrationInput, execution: Execution, database: dict[str, Any] | 
     """The snapshot this execution will take, with the command that restores it (nothing is created yet)."""
     if database is None:
         return None
-    kind = "cluster" if spec.db_cluster_identifier else "instance"
+    kind: Literal["cluster", "instance"] = "cluster" if spec.db_cluster_identifier else "instance"
     name = snapshot_identifier(execution, kind)
     identifier = spec.db_cluster_identifier or spec.db_instance_identifier
     command, note = _restore(kind, identifier, name, database)

@@ -88,7 +88,9 @@ class Redactor:
 
 def source(definition: dict[str, Any], container: str, region: str) -> tuple[LogSource | None, str | None]:
     """(where the container's awslogs go, or None with a sentence saying why there is nothing to read)."""
-    found = next((c for c in definition.get("containerDefinitions", []) if c.get("name") == container), {})
+    found: dict[str, Any] = next(
+        (c for c in definition.get("containerDefinitions", []) if c.get("name") == container), {}
+    )
     configuration = found.get("logConfiguration") or {}
     driver, options = configuration.get("logDriver"), configuration.get("options") or {}
     if driver != "awslogs":

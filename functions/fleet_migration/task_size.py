@@ -115,7 +115,9 @@ def container_memory_problem(memory: str | None, definition: dict[str, Any], con
     if left is None:
         return None
     others = others_memory(definition, container_name)
-    container = next((c for c in definition.get("containerDefinitions", []) if c.get("name") == container_name), {})
+    container: dict[str, Any] = next(
+        (c for c in definition.get("containerDefinitions", []) if c.get("name") == container_name), {}
+    )
     needs = max(MIN_CONTAINER_MEMORY, int(container.get("memoryReservation") or 0))
     if left >= needs:
         return None

@@ -70,12 +70,12 @@ def summarize(document: Any) -> str:
     """What a step's output says about progress, in a few words (empty when it says nothing new)."""
     if not isinstance(document, dict):
         return ""
-    failure = document.get("failure") if isinstance(document.get("failure"), dict) else document
+    failure: Any = document.get("failure") if isinstance(document.get("failure"), dict) else document
     if "error" in failure and "input" not in failure:
         cause = loads(failure.get("cause"))
         restored = isinstance(cause, dict) and cause.get("rolled_back") is True
         return f"after {failure['error']}" + (": services restored" if restored else "")
-    spec = document.get("input") if isinstance(document.get("input"), dict) else {}
+    spec: Any = document.get("input") if isinstance(document.get("input"), dict) else {}
     services = [s for s in document.get("services") or [] if isinstance(s, dict)]
     stabilize, task, drain = document.get("stabilize"), document.get("task"), document.get("drain")
     if isinstance(stabilize, dict):

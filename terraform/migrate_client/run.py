@@ -108,7 +108,7 @@ class Follower:
             ended = described is not None and described["status"] not in ACTIVE
             if self.logs is not None:
                 self.logs.poll(final=ended)
-            if ended:
+            if ended and described is not None:  # ended: described, and no longer running
                 self._no_stream_note()
                 self.lines.flush()
                 return described

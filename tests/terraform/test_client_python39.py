@@ -62,6 +62,7 @@ def test_every_client_file_parses_with_the_python_39_grammar(path):
     ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=(3, 9))
 
 
+@pytest.mark.emulator
 def test_a_migration_runs_with_the_client_on_the_oldest_python_here():
     python = oldest_python.interpreter()
     if python is None:

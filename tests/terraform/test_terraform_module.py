@@ -149,6 +149,7 @@ def test_the_module_has_the_standard_layout():
     assert re.search(r'version\s*=\s*">=\s*2\.1"', versions), "the null constraint admits 2.1 (what PyPI gives)"
 
 
+@pytest.mark.terraform
 def test_terraform_fmt_finds_nothing_to_rewrite():
     for directory in (MODULE_DIR, REPO / "demo" / "terraform"):
         completed = subprocess.run(
@@ -179,21 +180,32 @@ def init_and_validate(directory: Path, data_dir: Path) -> dict[str, Any]:
     return json.loads(completed.stdout)
 
 
+def copy_version(root: Path) -> None:
+    """The release file the module's ``module_version`` output reads, where it sits in the repository."""
+    version = MODULE_DIR.parent / "functions" / "fleet_migration" / "VERSION"
+    (root / "functions" / "fleet_migration").mkdir(parents=True)
+    shutil.copy(version, root / "functions" / "fleet_migration" / "VERSION")
+
+
+@pytest.mark.terraform
 def test_terraform_validate_accepts_the_module_as_a_root(tmp_path):
     copy = tmp_path / "terraform"  # a copy: init writes its lock file beside the configuration
     shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("examples", "__pycache__"))
     # modules/workflow deploys the repository's statemachine/migration.asl.json
     shutil.copytree(MODULE_DIR.parent / "statemachine", tmp_path / "statemachine")
+    copy_version(tmp_path)
 
     assert init_and_validate(copy, tmp_path / "data")["valid"] is True
 
 
+@pytest.mark.terraform
 def test_terraform_validate_accepts_the_example(tmp_path):
     if terraform.aws_provider_mirror() is None:
         pytest.skip("did not run: no filesystem mirror of hashicorp/aws on this machine, and no registry serves it")
     copy = tmp_path / "terraform"  # the example's source is "../.."
     shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(MODULE_DIR.parent / "statemachine", tmp_path / "statemachine")  # modules/workflow's ASL
+    copy_version(tmp_path)
 
     assert init_and_validate(copy / "examples" / "basic", tmp_path / "data")["valid"] is True
 

@@ -79,6 +79,7 @@ def test_the_readme_documents_every_input_and_output() -> None:
         assert re.search(rf"^\| `{name}` \|", readme, re.MULTILINE), f"{name} is not in a README table"
 
 
+@pytest.mark.terraform
 def test_terraform_fmt_leaves_the_module_as_it_is() -> None:
     result = subprocess.run(
         [*terraform.command(), "fmt", "-check", "-diff", "-no-color", str(WORKFLOW_MODULE)],

@@ -251,3 +251,17 @@ def test_a_rollback_step_that_timed_out_after_its_work_is_run_again(name, error)
     retrier = _retrier_for(name, error)
 
     assert retrier["MaxAttempts"] >= 6 and _retry_budget_seconds(retrier) >= 120
+
+
+def test_the_choice_that_ends_the_execution_routes_every_contract_error_to_its_own_fail_state():
+    choice = STATES["Which error ends the execution?"]
+
+    for name in CONTRACT_ERROR_NAMES:
+        # the first rule that matches, as Step Functions evaluates a Choice
+        matched = next(
+            rule
+            for rule in choice["Choices"]
+            if rule.get("Variable") == "$.failure.error" and rule.get("StringEquals") == name
+        )
+        target = STATES[matched["Next"]]
+        assert (target["Type"], target.get("Error")) == ("Fail", name), name

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from fleet_migration.errors import CONTRACT_ERROR_NAMES, AwsThrottled, MigrationFailed
+from fleet_migration.errors import CONTRACT_ERROR_NAMES, AwsThrottled, MigrationFailed, migration_not_applied
 
-DESIGN_SECTION_5 = (
+# The error names docs/errors.md lists, in its order: the contract callers match on.
+DOCUMENTED_ERROR_NAMES = (
     "InvalidInput",
     "ResourceNotFound",
     "MigrationInProgress",
@@ -21,7 +22,7 @@ DESIGN_SECTION_5 = (
 
 
 def test_the_error_classes_are_exactly_the_contract_names():
-    assert CONTRACT_ERROR_NAMES == DESIGN_SECTION_5
+    assert CONTRACT_ERROR_NAMES == DOCUMENTED_ERROR_NAMES
 
 
 def test_an_error_renders_as_a_json_cause_with_its_message_and_details():
@@ -41,3 +42,10 @@ def test_details_without_a_value_are_left_out_of_the_cause():
 
 def test_throttling_is_not_a_contract_error_but_retried_by_the_state_machine():
     assert AwsThrottled.__name__ not in CONTRACT_ERROR_NAMES
+
+
+def test_only_the_migration_tasks_own_failures_mean_the_migration_was_not_applied():
+    not_applied = {name for name in CONTRACT_ERROR_NAMES if migration_not_applied(name)}
+
+    assert not_applied == {"TaskFailedToStart", "MigrationFailed", "MigrationTimeout"}
+    assert not migration_not_applied("ClientError")  # not ours: the state document decides

@@ -1,6 +1,6 @@
 """Each step's handler, called directly with a fake Lambda context on the emulator.
 
-The emulator runs at real speed here and the tests move its clock (``emu.clock.advance``), so
+The emulator's clock is stepped here: the tests move it (``emu.clock.advance``), so
 "the tasks have stopped" or "the deadline has passed" costs no waiting.
 """
 

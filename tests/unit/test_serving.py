@@ -122,6 +122,16 @@ def test_only_tasks_created_since_the_scale_up_count_as_crashes():
     assert serving.crashed_since([old_crash, new_crash], since) == [new_crash]
 
 
+def test_a_task_created_in_the_millisecond_of_the_scale_up_counts_though_ecs_reports_no_finer_time():
+    # GIVEN the scale-up began 0.4 ms into a millisecond, and ECS created the task 0.2 ms later
+    since = datetime(2026, 1, 1, 12, 1, 0, 400, tzinfo=UTC).timestamp()
+    # WHEN ECS reports its creation time, truncated to the millisecond
+    reported = crashed(NEW) | {"createdAt": datetime(2026, 1, 1, 12, 1, tzinfo=UTC)}
+
+    # THEN it is a crash since the scale-up
+    assert serving.crashed_since([reported], since) == [reported]
+
+
 def test_a_task_ip_is_its_network_interfaces_private_address():
     described = {
         "attachments": [
