@@ -65,7 +65,7 @@ def way_back(
             request = service.restore_request
     if request is None:
         return [update_service(cluster, service.name, count, revision)]
-    family = serving.revision_name(revision).rsplit(":", 1)[0]
+    family = revision.rsplit("/", 1)[-1].rsplit(":", 1)[0]
     return [register_task_definition(request), update_service(cluster, service.name, count, family)]
 
 

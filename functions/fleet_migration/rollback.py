@@ -190,7 +190,7 @@ def restore(migration: Migration) -> dict[str, str]:
     error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))
     applied = error_names.migration_applied(migration, error)
     partly = partial_migration.describe(migration, error, cause)
-    if partial_migration.stays_down(migration, partly):
+    if partly is not None and partial_migration.stays_down(migration, partly):
         _add_recovery_details(migration, error, cause)
         return partial_migration.kept_down(migration, error, cause, partly)
     placed = []
