@@ -20,6 +20,10 @@ Where the ECS API Reference documents a rule moto does not keep, the emulator ke
   desiredStatus STOPPED, unless its process exits on SIGTERM sooner (``TaskOutcome.exits_on_sigterm_after``).
 - A task ECS or someone stopped carries that stop code (UserInitiated, SpotInterruption, ...); only one
   whose essential container exited by itself says EssentialContainerExited (Task stopCode).
+- A task resolves its images when it starts and keeps those digests: DescribeTasks reports
+  ``containers[].imageDigest`` once it runs (Container imageDigest); a tag pushed again later changes only the
+  tasks that start afterwards (emulator/image_registry.py). DescribeTaskDefinition reports ``registeredAt``
+  (TaskDefinition registeredAt), on the emulator's clock.
 
 The request checks live in emulator/ecs_requests.py; the moto methods patched, one ``EcsSimulator`` method
 each, are listed in ``_PATCHES`` at the end of this file.
@@ -117,6 +121,7 @@ class _SimTask:
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     container_reason: str | None = None
     deployment: str | None = None  # the service deployment that started it
+    digests: dict[str, str | None] = field(default_factory=dict)  # container name -> the image digest it resolved
 
     def state(self, at: float) -> tuple[str, str]:
         """(lastStatus, desiredStatus) at a moment."""
@@ -156,6 +161,7 @@ class EcsSimulator:
     awslogs: Any = None  # emulator.awslogs.AwsLogsDriver: the migration container's lines, in CloudWatch Logs
     fleet_db: Any = None  # emulator.fleet_database.FleetDatabase: what Fleet's containers find when they start
     elb: Any = None  # emulator.elb_simulator.ElbSimulator: the target groups of services with loadBalancers
+    registry: Any = None  # emulator.image_registry.ImageRegistry: what a task's image references name as it starts
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -282,6 +288,7 @@ class EcsSimulator:
         )
         backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
         sim = _SimTask(task=task, service=service.name, created=at, running_at=None, deployment=deployment["id"])
+        self._pull_images(sim, at)
         placed = sum(
             1
             for other in self._tasks.values()
@@ -301,6 +308,17 @@ class EcsSimulator:
         self._tasks[task.task_arn] = sim
         if self.elb is not None and service.load_balancers:
             self.elb.track(task, service.load_balancers, sim.running_at, lambda: sim.ends_at, settled=running)
+
+    def _pull_images(self, sim: _SimTask, at: float) -> None:
+        """The task resolves each container's image reference as it starts, once: a later push changes nothing for
+        it. ``resolved_images`` tells Fleet's process model which binary each container runs."""
+        definition = sim.task._backend.describe_task_definition(sim.task.task_definition_arn)
+        images = {c.get("name"): c.get("image") for c in definition.container_definitions}
+        if self.registry is None:
+            sim.task.resolved_images = images
+            return
+        sim.digests = {name: self.registry.resolve(image, at) for name, image in images.items()}
+        sim.task.resolved_images = {name: self.registry.binary(image, at) for name, image in images.items()}
 
     def _serve_fleet(self, sim: _SimTask) -> None:
         """``fleet serve`` exits 1 about a second after starting on a schema that lacks its migrations (Fleet's
@@ -458,6 +476,7 @@ class EcsSimulator:
             stop_timeout=_stop_timeout(task) if outcome.stop_timeout is None else outcome.stop_timeout,
             container_reason=outcome.container_reason,
         )
+        self._pull_images(sim, at)
         if outcome.fails_to_start:
             sim.ends_at = at + outcome.start_seconds
             sim.stop_code = "TaskFailedToStart"
@@ -542,8 +561,10 @@ class EcsSimulator:
                     self._release(sim)
                 task.stop_code = sim.stop_code if desired == "STOPPED" else None
                 task.stopped_reason = sim.stopped_reason if desired == "STOPPED" else ""
+                pulled = sim.running_at is not None and at >= sim.running_at
                 for container in task.containers:
                     container.last_status = last
+                    container.image_digest = sim.digests.get(container.name) if pulled else None
                     container.exitCode = sim.exit_code if stopped else None
                     if stopped and sim.container_reason:
                         container.reason = sim.container_reason
@@ -610,6 +631,15 @@ class EcsSimulator:
             )
         self.tick()
         return service
+
+    def _register_task_definition(
+        self, original: Any, backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any
+    ) -> Any:
+        """DescribeTaskDefinition's ``registeredAt`` (TaskDefinition, Amazon ECS API Reference), which moto leaves
+        out, on the emulator's clock."""
+        definition = original(backend, *args, **kwargs)
+        definition.registered_at = _timestamp(self.clock.now())
+        return definition
 
     def _ticking(self, original: Any, backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
         """DescribeServices and DescribeTasks show the state at this moment of the clock (``tick``)."""
@@ -756,6 +786,7 @@ class EcsSimulator:
 _PATCHES = (
     (EC2ContainerServiceBackend, "create_service", "_create_service"),
     (EC2ContainerServiceBackend, "update_service", "_update_service"),
+    (EC2ContainerServiceBackend, "register_task_definition", "_register_task_definition"),
     (EC2ContainerServiceBackend, "describe_services", "_ticking"),
     (EC2ContainerServiceBackend, "describe_tasks", "_ticking"),
     (EC2ContainerServiceBackend, "list_tasks", "_list_tasks"),
