@@ -47,6 +47,11 @@ from emulator.clock import Clock
 from emulator.ecs_requests import FARGATE_PROVIDERS, check_placement, check_run_task_request
 from emulator.patching import Patches
 
+# "If a task has no essential containers with a health check defined, the service scheduler will wait for 40
+# seconds after a task reaches a RUNNING state before the task is counted towards the minimum healthy percent
+# total" (DeploymentConfiguration minimumHealthyPercent, Amazon ECS API Reference): for a service without a load
+# balancer, such as Fleet's vulnerability service, a task that exits in its first seconds never replaces one.
+NO_HEALTH_CHECK_SECONDS = 40.0
 # StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
 # (ContainerDefinition stopTimeout: "the default value of 30 seconds is used").
 DEFAULT_STOP_TIMEOUT = 30.0
@@ -122,6 +127,7 @@ class _SimTask:
     container_reason: str | None = None
     deployment: str | None = None  # the service deployment that started it
     digests: dict[str, str | None] = field(default_factory=dict)  # container name -> the image digest it resolved
+    health_checked: bool = False  # an essential container of it defines a healthCheck (or it was seeded serving)
 
     def state(self, at: float) -> tuple[str, str]:
         """(lastStatus, desiredStatus) at a moment."""
@@ -304,6 +310,7 @@ class EcsSimulator:
             sim.stopped_reason = "Essential container in task exited"
         elif behaviour.healthy:
             sim.running_at = at if running else at + behaviour.start_seconds
+            sim.health_checked = sim.health_checked or running  # seeded serving: its wait is long over
             self._serve_fleet(sim)
         self._tasks[task.task_arn] = sim
         if self.elb is not None and service.load_balancers:
@@ -314,6 +321,9 @@ class EcsSimulator:
         it. ``resolved_images`` tells Fleet's process model which binary each container runs."""
         definition = sim.task._backend.describe_task_definition(sim.task.task_definition_arn)
         images = {c.get("name"): c.get("image") for c in definition.container_definitions}
+        sim.health_checked = any(
+            c.get("healthCheck") and c.get("essential", True) for c in definition.container_definitions
+        )
         if self.registry is None:
             sim.task.resolved_images = images
             return
@@ -346,7 +356,9 @@ class EcsSimulator:
         once it passes the load balancer's health checks)."""
         if self.elb is not None and self.elb.has_targets(sim.task.task_arn):
             return self.elb.is_healthy(sim.task.task_arn, at)
-        return sim.state(at) == ("RUNNING", "RUNNING")
+        if sim.state(at) != ("RUNNING", "RUNNING") or sim.running_at is None:
+            return False
+        return sim.health_checked or at >= sim.running_at + NO_HEALTH_CHECK_SECONDS
 
     def _reconcile(self, backend: EC2ContainerServiceBackend, service: Service, *, initial: bool = False) -> None:
         """The service scheduler, once: start and stop tasks toward the desired count, move the rollout on."""

@@ -111,6 +111,12 @@ def service_tasks(cluster: str, service: str) -> list[dict[str, Any]]:
     return _listed_tasks(cluster, ("RUNNING", "STOPPED"), serviceName=service)
 
 
+@throttling_is_retried
+def family_tasks(cluster: str, family: str) -> list[dict[str, Any]]:
+    """Every task of a task definition family ECS still tracks, whoever started it (a service, RunTask)."""
+    return _listed_tasks(cluster, ("RUNNING", "STOPPED"), family=family)
+
+
 def _listed_tasks(cluster: str, desired_statuses: tuple[str, ...], **filters: str) -> list[dict[str, Any]]:
     """The tasks ListTasks finds with ``filters`` for each desired status, described in batches."""
     arns: list[str] = []
