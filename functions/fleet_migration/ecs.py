@@ -112,9 +112,11 @@ def service_tasks(cluster: str, service: str) -> list[dict[str, Any]]:
 
 
 @throttling_is_retried
-def family_tasks(cluster: str, family: str) -> list[dict[str, Any]]:
-    """Every task of a task definition family ECS still tracks, whoever started it (a service, RunTask)."""
-    return _listed_tasks(cluster, ("RUNNING", "STOPPED"), family=family)
+def stopped_family_tasks(cluster: str, family: str, known: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The STOPPED tasks of a task definition family ECS still lists, whoever started them (a service, RunTask);
+    those in ``known`` (by ARN) are not described again."""
+    arns = _task_arns(cluster, family=family, desiredStatus="STOPPED")
+    return [known[arn] for arn in arns if arn in known] + _described(cluster, [a for a in arns if a not in known])
 
 
 def _listed_tasks(cluster: str, desired_statuses: tuple[str, ...], **filters: str) -> list[dict[str, Any]]:

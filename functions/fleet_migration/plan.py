@@ -70,8 +70,9 @@ def plan(request: DescribeRequest) -> Migration:
             for s in found.services.values()
         }
         inherited = baseline.inherited(spec, request.execution, live)
+        tasks = skip.ServiceTasks(spec.cluster_name)
         services = [
-            _capture(spec, field, service, live[service["serviceName"]], inherited.get(service["serviceName"]))
+            _capture(spec, field, service, live[service["serviceName"]], inherited.get(service["serviceName"]), tasks)
             for field, service in found.services.items()
         ]
         maintenance, leftover = outage.plan_maintenance(spec, found.fleet, request.execution.name)
@@ -79,7 +80,10 @@ def plan(request: DescribeRequest) -> Migration:
             None
             if inherited or leftover
             else skip.nothing_to_migrate(
-                spec, found.definition, [(f, s, c) for (f, s), c in zip(found.services.items(), services, strict=True)]
+                spec,
+                found.definition,
+                [(f, s, c) for (f, s), c in zip(found.services.items(), services, strict=True)],
+                tasks,
             )
         )
     migration = _migration(spec, request.execution, found, runnable, services, inherited)
@@ -135,6 +139,7 @@ def _capture(
     service: dict[str, Any],
     live: tuple[int, ScalableTarget | None],
     inherited: tuple[str, ServiceSnapshot] | None,
+    tasks: skip.ServiceTasks,
 ) -> ServiceSnapshot:
     """One service before anything changes: as it is, or, where an interrupted earlier migration left it scaled
     down, as that one found it (what served then is what serves "before")."""
@@ -144,7 +149,7 @@ def _capture(
     captured.serving_task_definition = (
         earlier.serving_task_definition
         if earlier
-        else serving.serving_task_definition(service, ecs.service_tasks(spec.cluster_name, service["serviceName"]))
+        else serving.serving_task_definition(service, tasks.of(service["serviceName"]))
     )
     preflight.check_revision_restorable(field, service, captured.revision_to_restore)
     captured.target_groups = outage.plan_target_groups(spec, service, earlier)

@@ -71,6 +71,37 @@ def allows_missing_migrations(container: dict[str, Any]) -> bool:
     )
 
 
+class ServiceTasks:
+    """Each service's tasks and the revisions they run, read once for the describe step (its calls are counted)."""
+
+    def __init__(self, cluster: str) -> None:
+        self.cluster = cluster
+        self._tasks: dict[str, list[dict[str, Any]]] = {}
+        self._definitions: dict[str, dict[str, Any]] = {}
+
+    def of(self, service: str) -> list[dict[str, Any]]:
+        if service not in self._tasks:
+            self._tasks[service] = ecs.service_tasks(self.cluster, service)
+        return self._tasks[service]
+
+    def definition(self, arn: str) -> dict[str, Any]:
+        if arn not in self._definitions:
+            self._definitions[arn] = task_definitions.describe(arn)
+        return self._definitions[arn]
+
+    def remember(self, definition: dict[str, Any]) -> None:
+        self._definitions[definition["taskDefinitionArn"]] = definition
+
+    def stopped_of_family(self, family: str) -> list[dict[str, Any]]:
+        """The family's STOPPED tasks, whoever started them; those of the services already read are not read again."""
+        known = {t["taskArn"]: t for tasks in self._tasks.values() for t in tasks}
+        return ecs.stopped_family_tasks(self.cluster, family, known)
+
+    def health_checked(self, arn: str) -> set[str]:
+        """The containers of a revision that declare a ``healthCheck`` (ContainerDefinition, ECS API Reference)."""
+        return {c["name"] for c in self.definition(arn).get("containerDefinitions", []) if c.get("healthCheck")}
+
+
 @dataclass
 class _Service:
     """One service, as the evidence needs it."""
@@ -92,7 +123,10 @@ class _Service:
 
 
 def nothing_to_migrate(
-    spec: MigrationInput, definition: dict[str, Any], services: Iterable[tuple[str, dict[str, Any], ServiceSnapshot]]
+    spec: MigrationInput,
+    definition: dict[str, Any],
+    services: Iterable[tuple[str, dict[str, Any], ServiceSnapshot]],
+    tasks: ServiceTasks,
 ) -> str | None:
     """Why the new revision runs the binary that serves, for every service (the ``skipped`` sentence), or None.
 
@@ -103,10 +137,11 @@ def nothing_to_migrate(
     if migration_container is None or allows_missing_migrations(migration_container):
         return None
     image = migration_container.get("image") or ""
+    tasks.remember(definition)
     new = serving.revision_name(definition["taskDefinitionArn"])
     judged = []
     for field_name, described, snapshot in services:
-        service = _read(spec, definition, field_name, described, snapshot)
+        service = _read(spec, definition, field_name, described, snapshot, tasks)
         if service is None:
             return None
         judged.append(service)
@@ -121,7 +156,7 @@ def nothing_to_migrate(
             service.new_tasks = [
                 t for t in service.new_tasks if new_digest and _digest(t, spec.container_name) == new_digest
             ]
-        found = _evidence(image, new, service, new_digest)
+        found = _evidence(image, new, service, new_digest, tasks)
         if found is None:
             return None
         evidence.append(found)
@@ -132,26 +167,31 @@ def nothing_to_migrate(
 
 
 def _read(
-    spec: MigrationInput, definition: dict[str, Any], field_name: str, described: dict[str, Any], snap: ServiceSnapshot
+    spec: MigrationInput,
+    definition: dict[str, Any],
+    field_name: str,
+    described: dict[str, Any],
+    snap: ServiceSnapshot,
+    known: ServiceTasks,
 ) -> _Service | None:
     """What serves in one service and which of its tasks run the new binary; None when that alone rules the skip
     out: nothing serves, its Fleet tolerates missing migrations, or a task of the new binary exited non-zero."""
     if snap.serving_task_definition is None:
         return None
-    serving_container = fleet_container(task_definitions.describe(snap.serving_task_definition), spec.container_name)
+    serving_container = fleet_container(known.definition(snap.serving_task_definition), spec.container_name)
     if serving_container is None or allows_missing_migrations(serving_container):
         return None
     service = _Service(field_name, snap, described, serving_image=serving_container.get("image"))
-    tasks = ecs.service_tasks(spec.cluster_name, snap.name)
+    tasks = known.of(snap.name)
     new_arn = definition["taskDefinitionArn"]
     if field_name == "ecs_service":
-        # the revision's own tasks, the service's and any other (ECS lists stopped tasks for a while)
-        family_tasks = ecs.family_tasks(spec.cluster_name, definition["family"])
-        if any(serving.has_failed(t) for t in family_tasks if t.get("taskDefinitionArn") == new_arn):
-            return None
         service.new_tasks = [t for t in tasks if t.get("taskDefinitionArn") == new_arn]
+        # and the revision's tasks outside the service (ECS lists stopped tasks for a while)
+        stopped = known.stopped_of_family(definition["family"])
+        if any(serving.has_failed(t) for t in stopped if t.get("taskDefinitionArn") == new_arn):
+            return None
     else:
-        service.new_tasks = _started_since_from(tasks, definition, spec.container_name)
+        service.new_tasks = _started_since_from(tasks, definition, spec.container_name, known)
     if any(serving.has_failed(t) for t in service.new_tasks):
         return None
     service.serving_digests = {
@@ -162,7 +202,9 @@ def _read(
     return service
 
 
-def _started_since_from(tasks: list[dict[str, Any]], definition: dict[str, Any], container_name: str) -> list[dict]:
+def _started_since_from(
+    tasks: list[dict[str, Any]], definition: dict[str, Any], container_name: str, known: ServiceTasks
+) -> list[dict[str, Any]]:
     """A service of another family (the vulnerability service): its tasks that started since the new revision was
     registered, from a revision whose Fleet container has the same image reference. They resolved that reference
     when the migration's would have, at the earliest (TaskDefinition registeredAt, Amazon ECS API Reference)."""
@@ -170,27 +212,22 @@ def _started_since_from(tasks: list[dict[str, Any]], definition: dict[str, Any],
     if not isinstance(registered, datetime):
         return []
     image = (fleet_container(definition, container_name) or {}).get("image")
-    images: dict[str, str | None] = {}
-    found = []
-    for task in tasks:
-        created = task.get("createdAt")
-        if not isinstance(created, datetime) or created < registered:
-            continue
-        arn = task["taskDefinitionArn"]
-        if arn not in images:
-            images[arn] = (fleet_container(task_definitions.describe(arn), container_name) or {}).get("image")
-        if images[arn] == image:
-            found.append(task)
-    return found
+    return [
+        task
+        for task in tasks
+        if isinstance(task.get("createdAt"), datetime)
+        and task["createdAt"] >= registered
+        and (fleet_container(known.definition(task["taskDefinitionArn"]), container_name) or {}).get("image") == image
+    ]
 
 
-def _evidence(image: str, new: str | None, service: _Service, digest: str | None) -> str | None:
+def _evidence(image: str, new: str | None, service: _Service, digest: str | None, known: ServiceTasks) -> str | None:
     """The sentence that shows one service runs the new binary, or None."""
     unchanging = immutability(image)
     if service.serving_image == image and unchanging:
         return f"{service.name} serves it from {service.serving} (the same image reference, {unchanging})"
     running = [t for t in service.new_tasks if _running(t)]
-    if running and _all_healthy(service, running):
+    if running and _all_healthy(service, running, known):
         revisions = ", ".join(sorted({serving.revision_name(t["taskDefinitionArn"]) or "" for t in running}))
         return (
             f"{service.name}'s own tasks of {revisions} already serve ({len(running)} running, healthy wherever "
@@ -215,14 +252,14 @@ def _digest(task: dict[str, Any], container_name: str) -> str | None:
     return chosen.get("imageDigest")
 
 
-def _all_healthy(service: _Service, tasks: list[dict[str, Any]]) -> bool:
+def _all_healthy(service: _Service, tasks: list[dict[str, Any]], known: ServiceTasks) -> bool:
     """Healthy wherever health is checked: in every target group of the service's load balancers
     (DescribeTargetHealth), and in the containers' own health checks (ContainerDefinition healthCheck)."""
     for group in load_balancers.target_group_arns(service.described):
         states = load_balancers.target_states(group)
         if any(states.get(serving.task_ip(t) or "") != "healthy" for t in tasks):
             return False
-    checked = {arn: serving.health_checked_containers(arn) for arn in {t["taskDefinitionArn"] for t in tasks}}
+    checked = {arn: known.health_checked(arn) for arn in {t["taskDefinitionArn"] for t in tasks}}
     return all(
         c.get("healthStatus") == "HEALTHY"
         for t in tasks

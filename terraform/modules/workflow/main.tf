@@ -107,8 +107,9 @@ locals {
       handler      = "describe_service.lambda_handler"
       description  = "Validates the input, checks every resource exists and captures what rollback restores."
       substitution = "DescribeServiceFunctionArn"
-      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged: room for 25 calls.
-      timeout = 600
+      # Reading earlier executions (ListExecutions, GetExecutionHistory) is paged, and nothing to migrate is decided
+      # on the tasks' evidence: room for 37 calls, at Lambda's maximum of 900 s.
+      timeout = 900
       # Preflight (functions/fleet_migration/preflight.py): what the run-task step may run and pass, refused
       # before any change rather than by RunTask's IAM after the scale-down.
       environment = {
@@ -142,6 +143,8 @@ locals {
         },
         merge(local.list_tasks_of_the_cluster, { Sid = "FindMigrationTasksLeftRunning" }),
         { Sid = "ReadMigrationTasksLeftRunning", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
+        # nothing to migrate when the new revision's own tasks already serve, healthy in Fleet's target groups
+        { Sid = "SeeWhetherTheNewRevisionServes", Effect = "Allow", Action = "elasticloadbalancing:DescribeTargetHealth", Resource = "*" },
         ], local.has_db_cluster ? [
         { Sid = "FindTheDatabaseCluster", Effect = "Allow", Action = "rds:DescribeDBClusters", Resource = local.db_cluster_arn },
         ] : [], local.has_db_instance ? [
