@@ -462,8 +462,9 @@ def test_a_service_still_replacing_an_older_deployment_is_not_stable(emu, migrat
     assert state["stabilize"]["done"] is False  # 2 of 2 run, but they are the old deployment's
     assert "fleet: deployment" in state["stabilize"]["detail"] and "IN_PROGRESS" in state["stabilize"]["detail"]
     assert "1 older deployment(s) still being replaced" in state["stabilize"]["detail"]
-    emu.clock.advance(21)
-    check_stable.lambda_handler(state, lambda_context)  # the scheduler sees the new tasks run and stops the old
+    # no load balancer or health check: ECS counts the new tasks 40 s after they run, then stops the old
+    emu.clock.advance(20 + 41)
+    check_stable.lambda_handler(state, lambda_context)
     emu.clock.advance(5)
 
     assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is True
