@@ -350,15 +350,16 @@ class EcsSimulator:
                 lambda moment: sim.state(moment)[0] != "STOPPED",
             )
 
-    def _serving(self, sim: _SimTask, at: float) -> bool:
+    def _serving(self, sim: _SimTask, at: float, *, counted: bool = True) -> bool:
         """A task serves once it runs; behind a load balancer, once it is healthy in its target groups (Amazon ECS
         Developer Guide, "Deploy Amazon ECS services by replacing tasks": with a load balancer, a new task counts
-        once it passes the load balancer's health checks)."""
+        once it passes the load balancer's health checks). ``counted``: without a health check of any kind, only
+        40 s after it runs does it count toward the minimum healthy percent (``NO_HEALTH_CHECK_SECONDS``)."""
         if self.elb is not None and self.elb.has_targets(sim.task.task_arn):
             return self.elb.is_healthy(sim.task.task_arn, at)
         if sim.state(at) != ("RUNNING", "RUNNING") or sim.running_at is None:
             return False
-        return sim.health_checked or at >= sim.running_at + NO_HEALTH_CHECK_SECONDS
+        return not counted or sim.health_checked or at >= sim.running_at + NO_HEALTH_CHECK_SECONDS
 
     def _reconcile(self, backend: EC2ContainerServiceBackend, service: Service, *, initial: bool = False) -> None:
         """The service scheduler, once: start and stop tasks toward the desired count, move the rollout on."""
@@ -418,7 +419,7 @@ class EcsSimulator:
         IN_PROGRESS deployment with the breaker on is FAILED. Behind a load balancer a task must also turn
         healthy: one that stops before it does is a failure, and a healthy one resets the count
         (DeploymentCircuitBreaker resetOnHealthyTask, true by default)."""
-        if any(self._serving(sim, at) for sim in mine):
+        if any(self._serving(sim, at, counted=False) for sim in mine):
             self._deployment_failures[primary["id"]] = -1  # no longer evaluated
         if self._deployment_failures.get(primary["id"], 0) < 0:
             primary["failedTasks"] = 0
