@@ -202,8 +202,8 @@ def main() -> int:
         print(
             f"\nSeeded: cluster {fleet.cluster!r}, services {fleet.service!r} (autoscaling 2..10, behind an ALB whose "
             f"target group checks /healthz every {FLEET_TARGET_GROUP.interval}s, healthy after "
-            f"{FLEET_TARGET_GROUP.healthy_threshold}) and {fleet.vuln_service!r}, both on "
-            f"{fleet.task_definition}:1 ({fleet.images[1]}), the database migrated for it."
+            f"{FLEET_TARGET_GROUP.healthy_threshold}) on {fleet.task_definition}:1 and {fleet.vuln_service!r} on "
+            f"{fleet.vuln_task_definition}:1, both running {fleet.images[1]}, the database migrated for it."
         )
         print(f"State machine: {aws.state_machine_arn}")
         printer = Printer(aws.clock.now)

@@ -7,8 +7,9 @@
 Everything is deployed from template.yaml (functions, handlers, the ASL and its substitutions).
 The world the workflow runs in is Fleet's: ``aws.fleet_db`` is Fleet's schema (emulator/fleet_database.py; Fleet's
 tasks exit 1 on missing migrations, ``fleet prepare db`` applies them), ``aws.elb`` the Application Load Balancer
-in front of the service (emulator/elb_simulator.py), and ``aws.deploy_revision`` moves the service to a new
-revision as Fleet's Terraform does before its migration runs.
+in front of the service (emulator/elb_simulator.py), ``aws.registry`` what image tags name as tasks start
+(``aws.push_image`` pushes a tag again), and ``aws.deploy_revision`` moves the services to a new revision as
+Fleet's Terraform does before its migration runs.
 ``server=True`` also serves the same backends over HTTP for other processes (the Terraform
 client, and ``terraform apply`` with the AWS provider: emulator/terraform_support.py answers the
 calls it makes that moto lacks), at ``aws.endpoint_url``.
@@ -48,9 +49,10 @@ from emulator.clock import Clock
 from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
 from emulator.elb_simulator import ElbSimulator
 from emulator.faults import Faults
-from emulator.fleet import FleetDeployment, seed_fleet
+from emulator.fleet import FleetDeployment, register_vuln_revision, seed_fleet
 from emulator.fleet_database import FleetDatabase
 from emulator.fleet_load_balancer import FAST_TARGET_GROUP, TargetGroupSettings
+from emulator.image_registry import ImageRegistry
 from emulator.lambda_runtime import LambdaRuntime
 from emulator.patching import Patches
 from emulator.rds_simulator import RdsSimulator, SnapshotOutcome
@@ -150,6 +152,9 @@ class Emulator:
         # An advance of the clock returns once what was due by then has happened in ECS and RDS.
         self.clock.on_advance(self.ecs_sim.tick)
         self.clock.on_advance(self.rds_sim.tick)
+        # What image tags name when a task starts (a tag pushed again names a newer Fleet for later tasks)
+        self.registry = ImageRegistry(self.clock.now)
+        self.ecs_sim.registry = self.registry
         self.target_group = target_group
         self.endpoint_url: str | None = None
         self.state_machine_arn = ""
@@ -318,17 +323,38 @@ class Emulator:
             if name:
                 self.ecs_sim.behaviour(name).healthy = healthy
         options.setdefault("target_group", self.target_group)
-        return seed_fleet(self.region, client=self.client, database=self.fleet_db, **options)
+        return seed_fleet(self.region, client=self.client, database=self.fleet_db, registry=self.registry, **options)
 
     def deploy_revision(
-        self, revision: int, *, service: str = "fleet", cluster: str = "fleet", family: str = "fleet"
+        self,
+        revision: int,
+        *,
+        service: str = "fleet",
+        cluster: str = "fleet",
+        family: str = "fleet",
+        vuln_service: str | None = "fleet-vuln-processing",
     ) -> dict[str, Any]:
         """What ``terraform apply`` of Fleet's module does before its migration runs: UpdateService to the new
         revision. ECS starts a PRIMARY deployment whose Fleet tasks exit 1 while the schema lacks their
-        migrations; the old deployment's tasks keep serving (minimumHealthyPercent 100). The described service."""
-        return self.client("ecs").update_service(
-            cluster=cluster, service=service, taskDefinition=f"{family}:{revision}"
-        )["service"]
+        migrations; the old deployment's tasks keep serving (minimumHealthyPercent 100). The same apply registers
+        the vulnerability service's next revision with the same image (fleet-terraform's addons/external-vuln-scans
+        takes ``fleet_config.image``) and moves that service to it. The described Fleet service."""
+        ecs = self.client("ecs")
+        described = ecs.update_service(cluster=cluster, service=service, taskDefinition=f"{family}:{revision}")
+        if vuln_service:
+            found = ecs.describe_services(cluster=cluster, services=[vuln_service])["services"]
+            if found and found[0]["status"] == "ACTIVE":
+                fleet = ecs.describe_task_definition(taskDefinition=f"{family}:{revision}")["taskDefinition"]
+                vuln_revision = register_vuln_revision(ecs, found[0]["taskDefinition"], fleet)
+                ecs.update_service(cluster=cluster, service=vuln_service, taskDefinition=vuln_revision)
+        return described["service"]
+
+    def push_image(self, reference: str, release: str | None = None) -> str:
+        """Push a tag again (``fleetdm/fleet:latest``), as a registry does: tasks that start from now on run
+        ``release`` (a catalogue image such as ``fleetdm/fleet:v4.60.0``; by default the Fleet release after the
+        one the tag names now, a newer binary that needs newer migrations); tasks already started keep theirs.
+        The new digest."""
+        return self.registry.push(reference, release)
 
     def service_behaviour(self, service: str) -> ServiceBehaviour:
         return self.ecs_sim.behaviour(service)

@@ -20,6 +20,10 @@ Where the ECS API Reference documents a rule moto does not keep, the emulator ke
   desiredStatus STOPPED, unless its process exits on SIGTERM sooner (``TaskOutcome.exits_on_sigterm_after``).
 - A task ECS or someone stopped carries that stop code (UserInitiated, SpotInterruption, ...); only one
   whose essential container exited by itself says EssentialContainerExited (Task stopCode).
+- A task resolves its images when it starts and keeps those digests: DescribeTasks reports
+  ``containers[].imageDigest`` once it runs (Container imageDigest); a tag pushed again later changes only the
+  tasks that start afterwards (emulator/image_registry.py). DescribeTaskDefinition reports ``registeredAt``
+  (TaskDefinition registeredAt), on the emulator's clock.
 
 The request checks live in emulator/ecs_requests.py; the moto methods patched, one ``EcsSimulator`` method
 each, are listed in ``_PATCHES`` at the end of this file.
@@ -43,6 +47,11 @@ from emulator.clock import Clock
 from emulator.ecs_requests import FARGATE_PROVIDERS, check_placement, check_run_task_request
 from emulator.patching import Patches
 
+# "If a task has no essential containers with a health check defined, the service scheduler will wait for 40
+# seconds after a task reaches a RUNNING state before the task is counted towards the minimum healthy percent
+# total" (DeploymentConfiguration minimumHealthyPercent, Amazon ECS API Reference): for a service without a load
+# balancer, such as Fleet's vulnerability service, a task that exits in its first seconds never replaces one.
+NO_HEALTH_CHECK_SECONDS = 40.0
 # StopTask waits this long between SIGTERM and SIGKILL unless the container definition sets stopTimeout
 # (ContainerDefinition stopTimeout: "the default value of 30 seconds is used").
 DEFAULT_STOP_TIMEOUT = 30.0
@@ -123,6 +132,8 @@ class _SimTask:
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     container_reason: str | None = None
     deployment: str | None = None  # the service deployment that started it
+    digests: dict[str, str | None] = field(default_factory=dict)  # container name -> the image digest it resolved
+    health_checked: bool = False  # an essential container of it defines a healthCheck (or it was seeded serving)
 
     def state(self, at: float) -> tuple[str, str]:
         """(lastStatus, desiredStatus) at a moment."""
@@ -162,6 +173,7 @@ class EcsSimulator:
     awslogs: Any = None  # emulator.awslogs.AwsLogsDriver: the migration container's lines, in CloudWatch Logs
     fleet_db: Any = None  # emulator.fleet_database.FleetDatabase: what Fleet's containers find when they start
     elb: Any = None  # emulator.elb_simulator.ElbSimulator: the target groups of services with loadBalancers
+    registry: Any = None  # emulator.image_registry.ImageRegistry: what a task's image references name as it starts
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -288,6 +300,7 @@ class EcsSimulator:
         )
         backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
         sim = _SimTask(task=task, service=service.name, created=at, running_at=None, deployment=deployment["id"])
+        self._pull_images(sim, at)
         placed = sum(
             1
             for other in self._tasks.values()
@@ -303,10 +316,25 @@ class EcsSimulator:
             sim.stopped_reason = "Essential container in task exited"
         elif behaviour.healthy:
             sim.running_at = at if running else at + behaviour.start_seconds
+            sim.health_checked = sim.health_checked or running  # seeded serving: its wait is long over
             self._serve_fleet(sim)
         self._tasks[task.task_arn] = sim
         if self.elb is not None and service.load_balancers:
             self.elb.track(task, service.load_balancers, sim.running_at, lambda: sim.ends_at, settled=running)
+
+    def _pull_images(self, sim: _SimTask, at: float) -> None:
+        """The task resolves each container's image reference as it starts, once: a later push changes nothing for
+        it. ``resolved_images`` tells Fleet's process model which binary each container runs."""
+        definition = sim.task._backend.describe_task_definition(sim.task.task_definition_arn)
+        images = {c.get("name"): c.get("image") for c in definition.container_definitions}
+        sim.health_checked = any(
+            c.get("healthCheck") and c.get("essential", True) for c in definition.container_definitions
+        )
+        if self.registry is None:
+            sim.task.resolved_images = images
+            return
+        sim.digests = {name: self.registry.resolve(image, at) for name, image in images.items()}
+        sim.task.resolved_images = {name: self.registry.binary(image, at) for name, image in images.items()}
 
     def _serve_fleet(self, sim: _SimTask) -> None:
         """``fleet serve`` exits 1 about a second after starting on a schema that lacks its migrations (Fleet's
@@ -334,13 +362,16 @@ class EcsSimulator:
                 lambda moment: sim.state(moment)[0] != "STOPPED",
             )
 
-    def _serving(self, sim: _SimTask, at: float) -> bool:
+    def _serving(self, sim: _SimTask, at: float, *, counted: bool = True) -> bool:
         """A task serves once it runs; behind a load balancer, once it is healthy in its target groups (Amazon ECS
         Developer Guide, "Deploy Amazon ECS services by replacing tasks": with a load balancer, a new task counts
-        once it passes the load balancer's health checks)."""
+        once it passes the load balancer's health checks). ``counted``: without a health check of any kind, only
+        40 s after it runs does it count toward the minimum healthy percent (``NO_HEALTH_CHECK_SECONDS``)."""
         if self.elb is not None and self.elb.has_targets(sim.task.task_arn):
             return self.elb.is_healthy(sim.task.task_arn, at)
-        return sim.state(at) == ("RUNNING", "RUNNING")
+        if sim.state(at) != ("RUNNING", "RUNNING") or sim.running_at is None:
+            return False
+        return not counted or sim.health_checked or at >= sim.running_at + NO_HEALTH_CHECK_SECONDS
 
     def _reconcile(self, backend: EC2ContainerServiceBackend, service: Service, *, initial: bool = False) -> None:
         """The service scheduler, once: start and stop tasks toward the desired count, move the rollout on."""
@@ -400,7 +431,7 @@ class EcsSimulator:
         IN_PROGRESS deployment with the breaker on is FAILED. Behind a load balancer a task must also turn
         healthy: one that stops before it does is a failure, and a healthy one resets the count
         (DeploymentCircuitBreaker resetOnHealthyTask, true by default)."""
-        if any(self._serving(sim, at) for sim in mine):
+        if any(self._serving(sim, at, counted=False) for sim in mine):
             self._deployment_failures[primary["id"]] = -1  # no longer evaluated
         if self._deployment_failures.get(primary["id"], 0) < 0:
             primary["failedTasks"] = 0
@@ -470,6 +501,7 @@ class EcsSimulator:
             stop_timeout=_stop_timeout(task) if outcome.stop_timeout is None else outcome.stop_timeout,
             container_reason=outcome.container_reason,
         )
+        self._pull_images(sim, at)
         if outcome.fails_to_start:
             sim.ends_at = at + outcome.start_seconds
             sim.stop_code = "TaskFailedToStart"
@@ -561,8 +593,10 @@ class EcsSimulator:
                     self._release(sim)
                 task.stop_code = sim.stop_code if desired == "STOPPED" else None
                 task.stopped_reason = sim.stopped_reason if desired == "STOPPED" else ""
+                pulled = sim.running_at is not None and at >= sim.running_at
                 for container in task.containers:
                     container.last_status = last
+                    container.image_digest = sim.digests.get(container.name) if pulled else None
                     container.exitCode = sim.exit_code if stopped else None
                     if stopped and sim.container_reason:
                         container.reason = sim.container_reason
@@ -629,6 +663,15 @@ class EcsSimulator:
             )
         self.tick()
         return service
+
+    def _register_task_definition(
+        self, original: Any, backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any
+    ) -> Any:
+        """DescribeTaskDefinition's ``registeredAt`` (TaskDefinition, Amazon ECS API Reference), which moto leaves
+        out, on the emulator's clock."""
+        definition = original(backend, *args, **kwargs)
+        definition.registered_at = _timestamp(self.clock.now())
+        return definition
 
     def _ticking(self, original: Any, backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
         """DescribeServices and DescribeTasks show the state at this moment of the clock (``tick``)."""
@@ -775,6 +818,7 @@ class EcsSimulator:
 _PATCHES = (
     (EC2ContainerServiceBackend, "create_service", "_create_service"),
     (EC2ContainerServiceBackend, "update_service", "_update_service"),
+    (EC2ContainerServiceBackend, "register_task_definition", "_register_task_definition"),
     (EC2ContainerServiceBackend, "describe_services", "_ticking"),
     (EC2ContainerServiceBackend, "describe_tasks", "_ticking"),
     (EC2ContainerServiceBackend, "list_tasks", "_list_tasks"),

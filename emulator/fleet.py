@@ -11,10 +11,15 @@ import boto3
 
 from emulator.fleet_database import FLEET_IMAGES, FleetDatabase, level_of
 from emulator.fleet_load_balancer import FLEET_TARGET_GROUP, LoadBalancer, TargetGroupSettings, seed_load_balancer
+from emulator.image_registry import ImageRegistry
 
 # Where Fleet's containers log, as fleetdm/fleet's Terraform sets it up (awslogs, prefix "fleet").
 LOG_GROUP = "fleet"
 LOG_STREAM_PREFIX = "fleet"
+# fleet-terraform's addons/external-vuln-scans: the vulnerability service runs `fleet serve` in a family and a
+# container of its own, "<family>-vuln-processing" and "fleet-vuln-processing", with no load balancer.
+VULN_FAMILY_SUFFIX = "-vuln-processing"
+VULN_CONTAINER = "fleet-vuln-processing"
 # An Amazon Linux 2 AMI from moto's default catalogue (moto accepts it whether or not the catalogue is loaded).
 CONTAINER_INSTANCE_AMI = "ami-04681a1dbd79675a5"
 
@@ -42,6 +47,8 @@ class FleetDeployment:
     load_balancer_arn: str | None = None
     target_group_arn: str | None = None
     listener_arn: str | None = None
+    # the vulnerability service's own family (None: seeded without one)
+    vuln_task_definition: str | None = None
 
     @property
     def latest_revision(self) -> int:
@@ -97,6 +104,7 @@ def seed_fleet(
     load_balancer: bool = True,
     target_group: TargetGroupSettings = FLEET_TARGET_GROUP,
     database: FleetDatabase | None = None,
+    registry: ImageRegistry | None = None,
     client: Callable[[str], Any] | None = None,
 ) -> FleetDeployment:
     """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's.
@@ -105,7 +113,7 @@ def seed_fleet(
     ``service_revision``: by default the one before the latest, so migrating the latest revision is a real
     migration while the older Fleet serves (the order of an EventBridge trigger or a console run); with a single
     revision, revision 1 on an empty schema (a first deploy). ``database`` (the emulator's) starts at the level of
-    the service's image (0 on a first deploy). ``load_balancer`` puts an Application Load Balancer in front of the
+    the service's image (0 on a first deploy), as ``registry`` resolves it (a mutable tag names some release). ``load_balancer`` puts an Application Load Balancer in front of the
     service, its target group as ``target_group`` says.
 
     ``capacity_provider_strategy`` runs the Fleet service on capacity providers (the cluster has FARGATE,
@@ -174,7 +182,9 @@ def seed_fleet(
         raise ValueError(f"service_revision must be 1 to {revisions}, not {service_revision}")
     if database is not None:
         first_deploy = revisions == 1
-        database.reset(0 if first_deploy else level_of(revision_images[service_revision]) or 0)
+        image = revision_images[service_revision]
+        binary = registry.binary(image) if registry is not None else image
+        database.reset(0 if first_deploy else level_of(binary) or 0)
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
@@ -234,14 +244,22 @@ def seed_fleet(
         deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
         **placement,
     )
+    vuln_family = f"{family}{VULN_FAMILY_SUFFIX}" if vuln_service else None
     if vuln_service:
+        # Its revisions follow Fleet's, one per apply, up to the one the service runs
+        vuln_revision = ""
+        for revision in range(1, service_revision + 1):
+            fleet_revision = ecs.describe_task_definition(taskDefinition=f"{family}:{revision}")["taskDefinition"]
+            vuln_revision = register_vuln_revision(ecs, None, fleet_revision, family=vuln_family)
+        # addons/external-vuln-scans: launch type FARGATE, minimum healthy 100 %, maximum 200 %, no load balancer
         ecs.create_service(
             cluster=cluster,
             serviceName=vuln_service,
-            taskDefinition=f"{family}:{service_revision}",
+            taskDefinition=vuln_revision,
             desiredCount=vuln_desired_count,
             launchType="FARGATE",
             networkConfiguration=network,
+            deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
         )
     if autoscaling:
         scaling = client("application-autoscaling")
@@ -284,7 +302,45 @@ def seed_fleet(
         load_balancer_arn=balancer.load_balancer_arn if balancer else None,
         target_group_arn=balancer.target_group_arn if balancer else None,
         listener_arn=balancer.listener_arn if balancer else None,
+        vuln_task_definition=vuln_family,
     )
+
+
+def register_vuln_revision(
+    ecs: Any, current: str | None, fleet_revision: dict[str, Any], *, family: str | None = None
+) -> str:
+    """Register the vulnerability service's next revision for a Fleet revision, as addons/external-vuln-scans
+    does in the same apply: Fleet's image and environment (with the vulnerability schedule on), the addon's
+    own family, container and sizes. ``current``: the revision it runs now (its family), or None with ``family``.
+    The new revision's ARN."""
+    fleet = fleet_revision["containerDefinitions"][0]
+    if current is not None:
+        family = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]["family"]
+    assert family is not None
+    environment = [e for e in fleet.get("environment", []) if e["name"] != "FLEET_VULNERABILITIES_DISABLE_SCHEDULE"]
+    options = dict(fleet.get("logConfiguration", {}).get("options", {}))
+    options["awslogs-stream-prefix"] = f"{LOG_STREAM_PREFIX}{VULN_FAMILY_SUFFIX}"
+    return ecs.register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="1024",
+        memory="4096",
+        executionRoleArn=fleet_revision["executionRoleArn"],
+        taskRoleArn=fleet_revision["taskRoleArn"],
+        containerDefinitions=[
+            {
+                "name": VULN_CONTAINER,
+                "image": fleet["image"],
+                "cpu": 1024,
+                "memory": 4096,
+                "essential": True,
+                "command": fleet.get("command", ["fleet", "serve"]),
+                "environment": [*environment, {"name": "FLEET_VULNERABILITIES_DISABLE_SCHEDULE", "value": "false"}],
+                "logConfiguration": {"logDriver": "awslogs", "options": options},
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
 
 
 def image_for_revision(revision: int) -> str:

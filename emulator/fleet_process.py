@@ -42,6 +42,13 @@ def container_of(task: Task) -> dict[str, Any] | None:
     return next((c for c in containers if c.get("name") == wanted), containers[0] if containers else None)
 
 
+def binary_of(task: Task, container: dict[str, Any]) -> str | None:
+    """The Fleet release a container runs: what its image reference named when the task started (a tag pushed
+    again since names a newer binary, for the tasks that start afterwards only)."""
+    resolved = getattr(task, "resolved_images", None) or {}
+    return resolved.get(container.get("name"), container.get("image"))
+
+
 def command_of(task: Task, container: dict[str, Any]) -> list[str]:
     overrides = (task.overrides or {}).get("containerOverrides") or []
     override = next(
@@ -72,10 +79,11 @@ def serve(database: FleetDatabase, task: Task, at: float) -> ServeStart | None:
     container = container_of(task)
     if container is None or is_prepare_db(command_of(task, container)):
         return None
-    missing = database.missing_for(container.get("image"), at)
+    binary = binary_of(task, container)
+    missing = database.missing_for(binary, at)
     if missing:
         return ServeStart(missing_migrations_banner(missing))
-    unknown = database.unknown_to(container.get("image"), at)
+    unknown = database.unknown_to(binary, at)
     return ServeStart(unknown_migrations_banner(unknown), exit_seconds=None) if unknown else None
 
 
@@ -124,7 +132,7 @@ def prepare_db(
     container = container_of(task)
     if container is None or not is_prepare_db(command_of(task, container)):
         return lines
-    image = container.get("image")
+    image = binary_of(task, container)
     known = level_of(image)
     if known is None:
         return lines

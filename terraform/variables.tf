@@ -371,7 +371,7 @@ variable "skip_unchanged_image" {
   type        = bool
   nullable    = false
   default     = true
-  description = "Succeed at once, changing nothing, when the new revision's migration container runs exactly the image Fleet's serving tasks run (a configuration-only revision: same image, same migrations). Set false when Fleet runs with upgrades.allow_missing_migrations, or when the image is a mutable tag such as latest."
+  description = "Succeed at once, changing nothing, when the workflow can show that the new revision runs the binary that serves: the same image pinned by digest or by a version tag, or the new revision's own tasks already serving (or reporting the serving tasks' image digest). A mutable tag such as latest with no such evidence is migrated."
 }
 
 variable "deregistration_delay_seconds" {

@@ -111,6 +111,14 @@ def service_tasks(cluster: str, service: str) -> list[dict[str, Any]]:
     return _listed_tasks(cluster, ("RUNNING", "STOPPED"), serviceName=service)
 
 
+@throttling_is_retried
+def stopped_family_tasks(cluster: str, family: str, known: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The STOPPED tasks of a task definition family ECS still lists, whoever started them (a service, RunTask);
+    those in ``known`` (by ARN) are not described again."""
+    arns = _task_arns(cluster, family=family, desiredStatus="STOPPED")
+    return [known[arn] for arn in arns if arn in known] + _described(cluster, [a for a in arns if a not in known])
+
+
 def _listed_tasks(cluster: str, desired_statuses: tuple[str, ...], **filters: str) -> list[dict[str, Any]]:
     """The tasks ListTasks finds with ``filters`` for each desired status, described in batches."""
     arns: list[str] = []

@@ -55,7 +55,7 @@ FIELD_HINTS: dict[str, str] = {
     "db_cluster_identifier": 'the Aurora DB cluster identifier to snapshot, e.g. "fleet", or "" for none',
     "db_instance_identifier": 'the RDS DB instance identifier to snapshot, e.g. "fleet", or "" for none',
     "snapshot_timeout_seconds": "an integer from 60 to 14400",
-    "skip_unchanged_image": "true (succeed at once when the new revision runs the image already serving) or false",
+    "skip_unchanged_image": "true (succeed at once when the new revision is shown to run the binary already serving) or false",
     "deregistration_delay_seconds": "an integer from 0 to 3600, or null to leave the target groups' own delay",
     "maintenance_page": "true (answer 503 with the deployment's maintenance page while Fleet is down) or false",
     "on_partial_migration": '"serve_previous" (roll back as for any failure) or "stay_down" (keep Fleet down)',

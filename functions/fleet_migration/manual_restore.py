@@ -11,7 +11,7 @@ import json
 import shlex
 from collections.abc import Mapping
 
-from fleet_migration import autoscaling, outage, serving, task_definitions
+from fleet_migration import autoscaling, outage, task_definitions
 from fleet_migration.models import MigrationTask, ServiceSnapshot
 
 

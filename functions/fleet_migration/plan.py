@@ -26,6 +26,7 @@ from fleet_migration import (
     polling,
     preflight,
     serving,
+    skip,
     snapshot,
     task_definitions,
     task_logs,
@@ -72,13 +73,23 @@ def plan(request: DescribeRequest) -> Migration:
             for s in found.services.values()
         }
         inherited = baseline.inherited(spec, request.execution, live)
+        tasks = skip.ServiceTasks(spec.cluster_name)
         services = [
-            _capture(spec, field, service, live[service["serviceName"]], inherited.get(service["serviceName"]))
+            _capture(spec, field, service, live[service["serviceName"]], inherited.get(service["serviceName"]), tasks)
             for field, service in found.services.items()
         ]
         _check_what_serves(spec, found, services, request.execution.name)
         maintenance, leftover = outage.plan_maintenance(spec, found.fleet, request.execution)
-        skipped = None if inherited or leftover else _nothing_to_migrate(spec, services[0], found.definition)
+        skipped = (
+            None
+            if inherited or leftover
+            else skip.nothing_to_migrate(
+                spec,
+                found.definition,
+                [(f, s, c) for (f, s), c in zip(found.services.items(), services, strict=True)],
+                tasks,
+            )
+        )
     page = outage.manual_commands(maintenance, leftover)
     migration = _migration(spec, request.execution, found, runnable, services, inherited, page)
     migration.maintenance, migration.page_leftovers = maintenance, leftover
@@ -176,6 +187,7 @@ def _capture(
     service: dict[str, Any],
     live: tuple[int, ScalableTarget | None],
     inherited: tuple[str, ServiceSnapshot] | None,
+    tasks: skip.ServiceTasks,
 ) -> ServiceSnapshot:
     """One service before anything changes: as it is, or, where an interrupted earlier migration left it scaled
     down, as that one found it (what served then is what serves "before")."""
@@ -185,7 +197,7 @@ def _capture(
     captured.serving_task_definition = (
         earlier.serving_task_definition
         if earlier
-        else serving.serving_task_definition(service, ecs.service_tasks(spec.cluster_name, service["serviceName"]))
+        else serving.serving_task_definition(service, tasks.of(service["serviceName"]))
     )
     preflight.check_revision_restorable(field, service, captured.revision_to_restore)
     captured.target_groups = outage.plan_target_groups(spec, service, earlier)
@@ -223,33 +235,6 @@ def _migration(
                 **({"snapshot": snapshot.unknown(planned)} if planned else {}),
             }
         ),
-    )
-
-
-def _nothing_to_migrate(spec: MigrationInput, service: ServiceSnapshot, definition: dict[str, Any]) -> str | None:
-    """Why nothing can need migrating, or None: the new revision's migration container runs exactly the image
-    the serving tasks run (the migrations a Fleet binary applies are built into its image).
-
-    Not when nothing serves (a first deploy, every task crashing), nor when an interrupted earlier execution
-    left something to put back (this execution puts it back on its way).
-    """
-    if not spec.skip_unchanged_image or service.serving_task_definition is None:
-        return None
-    new_image = _image(definition, spec.container_name)
-    serving_image = _image(task_definitions.describe(service.serving_task_definition), spec.container_name)
-    if new_image is None or new_image != serving_image:
-        return None
-    return (
-        f"Nothing to migrate: {serving.revision_name(definition['taskDefinitionArn'])} runs the image "
-        f"{new_image}, the image {service.name}'s serving tasks run ({serving.revision_name(service.serving_task_definition)}), "
-        "so its migrations are already in; nothing was changed. Set skip_unchanged_image to false to run the "
-        "migration anyway."
-    )
-
-
-def _image(definition: dict[str, Any], container_name: str) -> str | None:
-    return next(
-        (c.get("image") for c in definition.get("containerDefinitions", []) if c.get("name") == container_name), None
     )
 
 

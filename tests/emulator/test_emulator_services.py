@@ -39,7 +39,7 @@ def test_a_new_task_definition_rolls_out_a_new_deployment_and_retires_the_old(em
 
     assert deployments(emu) == [("PRIMARY", "IN_PROGRESS", "fleet:1"), ("ACTIVE", "COMPLETED", "fleet:2")]
     assert described(emu)["runningCount"] == 2  # the old tasks keep serving until the new ones run
-    emu.clock.advance(1.5)  # the new tasks run; the old ones are told to stop
+    emu.clock.advance(1.5 + 40)  # the new tasks run, count 40 s later (no health check); the old ones are told to stop
     emu.ecs_sim.tick()
     emu.clock.advance(1.5)
 

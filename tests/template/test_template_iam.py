@@ -363,8 +363,10 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
         code="AccessDeniedException",
         message="not authorized",
         times=1,
+        # the running migration task only: the describe step reads earlier, stopped ones of the family
         when=lambda call: (
-            bool(call.params.get("tasks")) and all(aws.ecs_sim.is_one_off(arn) for arn in call.params["tasks"])
+            bool(call.params.get("tasks"))
+            and all(arn in aws.ecs_sim.running_tasks(one_off=True) for arn in call.params["tasks"])
         ),
     )
     assert aws.run(document(), name="iam-poll-refused").error == "MigrationFailed"
@@ -405,6 +407,19 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     aws.deploy_revision(fleet.latest_revision)
     aws.next_migration(exit_code=1)
     assert aws.run(document(), name="iam-copy-back").error == "MigrationFailed"
+    # a configuration-only revision on a mutable tag, in Fleet's Terraform order: nothing to migrate once its own
+    # tasks are healthy in Fleet's target group (DescribeTargetHealth)
+    ecs = aws.client("ecs")
+    serving = ecs.describe_services(cluster=fleet.cluster, services=[fleet.service])["services"][0]["taskDefinition"]
+    definition = ecs.describe_task_definition(taskDefinition=serving)["taskDefinition"]
+    container = {**definition["containerDefinitions"][0], "image": "fleetdm/fleet:latest"}
+    shape = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
+    latest = ecs.register_task_definition(**{k: definition[k] for k in shape}, containerDefinitions=[container])
+    revision = latest["taskDefinition"]["revision"]
+    aws.deploy_revision(revision)
+    aws.clock.advance(60)
+    skipped = aws.run(document(task_definition_revision=revision), name="iam-nothing-to-migrate")
+    assert skipped.status == "SUCCEEDED" and "already serve" in skipped.output["skipped"], skipped
     return calls
 
 

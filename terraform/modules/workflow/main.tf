@@ -126,7 +126,8 @@ locals {
       description  = "Validates the input, checks every resource exists and captures what rollback restores."
       substitution = "DescribeServiceFunctionArn"
       # Reading earlier executions (ListExecutions, GetExecutionHistory), the revisions that serve and every listener
-      # and rule in front of Fleet is paged: room for 37 calls (Lambda's maximum, 15 minutes).
+      # and rule in front of Fleet is paged, and nothing to migrate is decided on the tasks' evidence: room for 37
+      # calls (Lambda's maximum, 15 minutes).
       timeout = 900
       # Preflight (functions/fleet_migration/preflight.py): what the run-task step may run and pass, refused
       # before any change rather than by RunTask's IAM after the scale-down.
@@ -169,6 +170,8 @@ locals {
         },
         merge(local.list_tasks_of_the_cluster, { Sid = "FindMigrationTasksLeftRunning" }),
         { Sid = "ReadMigrationTasksLeftRunning", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
+        # nothing to migrate when the new revision's own tasks already serve, healthy in Fleet's target groups
+        { Sid = "SeeWhetherTheNewRevisionServes", Effect = "Allow", Action = "elasticloadbalancing:DescribeTargetHealth", Resource = "*" },
         ], local.has_db_cluster ? [
         { Sid = "FindTheDatabaseCluster", Effect = "Allow", Action = "rds:DescribeDBClusters", Resource = local.db_cluster_arn },
         ] : [], local.has_db_instance ? [
