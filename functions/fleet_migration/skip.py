@@ -22,9 +22,10 @@ with ``FLEET_UPGRADES_ALLOW_MISSING_MIGRATIONS``: it then serves whatever the sc
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -110,8 +111,8 @@ class _Service:
     snapshot: ServiceSnapshot
     described: dict[str, Any]
     serving_image: str | None = None
-    serving_digests: set[str | None] = field(default_factory=set)
-    new_tasks: list[dict[str, Any]] = field(default_factory=list)  # the tasks that run the new binary
+    serving_digests: set[str | None] = dataclasses.field(default_factory=set)
+    new_tasks: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # the tasks that run the new binary
 
     @property
     def name(self) -> str:
