@@ -24,6 +24,7 @@ ENV = {
     "max_wait_seconds": "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS",
     "heartbeat_seconds": "FLEET_MIGRATION_CLIENT_HEARTBEAT_SECONDS",
     "expected_min_capacity": "FLEET_MIGRATION_EXPECTED_MIN_CAPACITY",
+    "rerun": "FLEET_MIGRATION_RERUN",
 }
 # One GetExecutionHistory a second: the end of a migration reaches `terraform apply` within a second,
 # well inside the API's throttling budget.
@@ -124,6 +125,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "min_capacity); the workflow restores the minimum it finds, and a difference is reported "
         f"(${ENV['expected_min_capacity']})",
     )
+    parser.add_argument(
+        "--rerun",
+        default=env.get(ENV["rerun"], ""),
+        metavar="N",
+        help="run the revision's migration again although it succeeded, until N attempts after its first success "
+        "have succeeded (the Terraform module's rerun); default 0: a revision that succeeded is only reported "
+        f"(${ENV['rerun']})",
+    )
     return parser.parse_args(argv)
 
 
@@ -160,6 +169,10 @@ class Settings:
         self.expected_min_capacity = (
             int(_seconds(expected, 0, "expected min capacity", minimum=0)) if expected else None
         )
+        rerun = str(args.rerun).strip()
+        if rerun and not rerun.isdigit():
+            raise Stop(EXIT_USAGE, f"rerun must be a whole number of at least 0, got {rerun!r}")
+        self.rerun = int(rerun) if rerun else 0
 
 
 def longest_execution_seconds(document: dict[str, Any]) -> float:
