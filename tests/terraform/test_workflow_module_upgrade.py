@@ -110,7 +110,8 @@ def why(plan: dict[str, Any], under: str) -> dict[str, list[str]]:
         before, after = change["change"].get("before") or {}, change["change"].get("after") or {}
         unknown = change["change"].get("after_unknown") or {}
         found[change["address"]] = sorted(
-            {key for key in {*before, *after} if before.get(key) != after.get(key)} | {k for k, v in unknown.items() if v}
+            {key for key in {*before, *after} if before.get(key) != after.get(key)}
+            | {k for k, v in unknown.items() if v}
         )
     return found
 
