@@ -303,15 +303,24 @@ def test_the_drop_in_re_exports_the_workflows_state_machine_log_groups_and_alarm
 def test_the_deployer_policy_reaches_every_resource_the_apply_created(applied: Applied) -> None:
     # terraform/deployer-policy.json with its fleet-migration prefix set to this workflow's name
     statements = deployer_policy(WORKFLOW_NAME)
-    unreached = [
-        (r.address, action, r.values["arn"])
-        for r in module_resources(applied.state, WORKFLOW)
+    resources = module_resources(applied.state, WORKFLOW)
+    # The ARN each type's actions act on: its own, except a target's (put on its rule). PassRole acts on the
+    # roles (checked with them), and a function's GetLayerVersion on the layer (listed with it too).
+    [rule] = [r.values["arn"] for r in resources if r.type == "aws_cloudwatch_event_rule"]
+    acted_on = [
+        (r.address, r.type, rule if r.type == "aws_cloudwatch_event_target" else r.values["arn"])
+        for r in resources
         if "arn" in r.values
-        for action in DEPLOYER_ACTIONS[r.type]
-        if action != "iam:PassRole" and not allows(statements, action, r.values["arn"])
+    ]
+    unreached = [
+        (address, action, arn)
+        for address, kind, arn in acted_on
+        for action in DEPLOYER_ACTIONS[kind]
+        if (kind, action) != ("aws_lambda_function", "lambda:GetLayerVersion") and not allows(statements, action, arn)
     ]
 
     assert unreached == []
+    assert len(acted_on) >= 30  # every function, role, log group, the state machine, alarms, rule, queue, layer
 
 
 # -- one source of truth for permissions -------------------------------------------------------------

@@ -317,6 +317,15 @@ DEPLOYER_ACTIONS: dict[str, tuple[str, ...]] = {
         "lambda:DeleteFunctionEventInvokeConfig",
     ),
     "aws_sfn_state_machine": (
+        # Creating a state machine that logs to CloudWatch Logs needs the log delivery actions, which have no
+        # resource-level permissions ("IAM policies for logging to CloudWatch Logs", Step Functions Developer Guide).
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
         "states:ValidateStateMachineDefinition",
         "states:CreateStateMachine",
         "states:DescribeStateMachine",
