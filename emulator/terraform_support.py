@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from moto.awslambda.models import LambdaFunction
 from moto.core.responses import ActionResult
 from moto.iam.models import AWSManagedPolicy, iam_backends
 from moto.stepfunctions.exceptions import ResourceNotFound
@@ -133,6 +134,47 @@ def _list_state_machine_versions(self: StepFunctionResponse) -> ActionResult:
     )
 
 
+# -- A function's LoggingConfig ----------------------------------------------------------------------
+# moto 5.2.5 neither keeps nor returns it, so every plan after the first saw the module's JSON logging as
+# missing and updated every function. AWS keeps it and returns it from GetFunction: "By default, Lambda
+# functions send logs to a default log group named /aws/lambda/<function name>" (Lambda API Reference,
+# LoggingConfig), in Text format unless JSON is chosen, and for JSON the application and system log levels
+# are INFO unless set ("Configuring advanced logging controls for Lambda functions", Lambda Developer Guide).
+
+
+def logging_config(function_name: str, given: dict[str, Any] | None) -> dict[str, str]:
+    """The LoggingConfig AWS reports for a function created or updated with ``given``."""
+    config = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function_name}", **(given or {})}
+    if config["LogFormat"] == "JSON":
+        config = {"ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO", **config}
+    else:  # log levels apply to JSON logs only
+        config.pop("ApplicationLogLevel", None)
+        config.pop("SystemLogLevel", None)
+    return config
+
+
+def _init_function(original: Callable[..., None], function: LambdaFunction, *args: Any, **kwargs: Any) -> None:
+    original(function, *args, **kwargs)
+    spec = kwargs.get("spec", args[1] if len(args) > 1 else {})
+    function.logging_config = logging_config(function.function_name, spec.get("LoggingConfig"))
+
+
+def _function_configuration(
+    original: Callable[..., dict[str, Any]], function: LambdaFunction, *args: Any, **kwargs: Any
+) -> dict[str, Any]:
+    configuration = original(function, *args, **kwargs)
+    configuration["LoggingConfig"] = getattr(function, "logging_config", logging_config(function.function_name, None))
+    return configuration
+
+
+def _update_function_configuration(
+    original: Callable[..., dict[str, Any]], function: LambdaFunction, updates: dict[str, Any]
+) -> dict[str, Any]:
+    if "LoggingConfig" in updates:
+        function.logging_config = logging_config(function.function_name, updates["LoggingConfig"])
+    return original(function, updates)
+
+
 _RESPONSES: dict[str, Callable[..., ActionResult]] = {
     "validate_state_machine_definition": _validate_state_machine_definition,
     "list_state_machine_versions": _list_state_machine_versions,
@@ -140,9 +182,13 @@ _RESPONSES: dict[str, Callable[..., ActionResult]] = {
 
 
 def install(account_id: str) -> Patches:
-    """Answer the provider's calls in moto's Step Functions responses and IAM backend; the ``Patches`` undoes them."""
+    """Answer the provider's calls in moto's Step Functions responses, Lambda functions and IAM backend; the
+    ``Patches`` undoes them."""
     patches = Patches()
     for name, method in _RESPONSES.items():
         patches.replace(StepFunctionResponse, name, method)
+    patches.wrap(LambdaFunction, "__init__", _init_function)
+    patches.wrap(LambdaFunction, "get_configuration", _function_configuration)
+    patches.wrap(LambdaFunction, "update_configuration", _update_function_configuration)
     add_managed_policies(account_id)
     return patches

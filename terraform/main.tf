@@ -72,9 +72,12 @@ locals {
 resource "null_resource" "main" {
   # The revision alone, as in Fleet's addon: other changes (counts, timeouts) apply to the next
   # migration and never run one by themselves.
-  triggers = {
-    task_definition_revision = var.task_definition_revision
-  }
+  triggers = merge(
+    { task_definition_revision = var.task_definition_revision },
+    # Raising rerun replaces this resource, and the client then starts the revision's next attempt although
+    # one succeeded. At 0 the map is the one above alone, so a module upgrade replaces nothing.
+    var.rerun == 0 ? {} : { rerun = var.rerun },
+  )
 
   lifecycle {
     precondition {
@@ -124,6 +127,7 @@ resource "null_resource" "main" {
       FLEET_MIGRATION_INPUT                    = jsonencode(local.execution_input)
       FLEET_MIGRATION_ASSUME_ROLE_ARN          = var.assume_role_arn
       FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME = var.assume_role_session_name
+      FLEET_MIGRATION_RERUN                    = var.rerun
     }
   }
 }
@@ -134,18 +138,18 @@ module "workflow" {
   source = "./modules/workflow"
   count  = var.state_machine_arn == null ? 1 : 0
 
-  name                    = var.workflow_name
+  name                    = local.workflow_name
   cluster_name            = regex("[^/]*$", var.ecs_cluster)
   service_name            = regex("[^/]*$", var.ecs_service)
   vuln_service_name       = var.vuln_service == "" ? "" : regex("[^/]*$", var.vuln_service)
   task_definition_family  = regex("[^/]*$", var.task_definition)
-  task_execution_role_arn = var.task_execution_role_arn != null ? var.task_execution_role_arn : one(data.aws_ecs_task_definition.migration[*].execution_role_arn)
-  task_role_arn           = var.task_role_arn != null ? var.task_role_arn : try(coalesce(one(data.aws_ecs_task_definition.migration[*].task_role_arn)), "")
+  task_execution_role_arn = var.task_execution_role_arn != null ? var.task_execution_role_arn : local.recorded.execution_role_arn
+  task_role_arn           = var.task_role_arn != null ? var.task_role_arn : local.recorded.task_role_arn
 
   # The recovery point this module's input names, and the migration container's logs (log_tail).
   db_cluster_identifier  = var.db_cluster_identifier
   db_instance_identifier = var.db_instance_identifier
-  task_log_group_name    = var.task_log_group_name != null ? var.task_log_group_name : local.container_log_group
+  task_log_group_name    = var.task_log_group_name != null ? var.task_log_group_name : local.recorded.log_group_name
 
   # The maintenance page's body, and the load balancer and target group whose rules and delays it may change.
   maintenance_message = var.maintenance_message
@@ -169,6 +173,13 @@ module "workflow" {
     for field, value in local.execution_input : field => value
     if value != null && !contains(["ecs_cluster", "ecs_service", "vuln_service", "task_definition", "task_definition_revision", "subnets", "security_groups"], field)
   }
+
+  # What Fleet's addon never had: where failures alarm, how long logs stay, and what IAM requires of roles.
+  alarm_topic_arn      = var.alarm_topic_arn
+  log_retention_days   = var.log_retention_days
+  tags                 = var.tags
+  permissions_boundary = var.permissions_boundary
+  role_path            = var.role_path
 }
 
 # The roles RunTask passes and the migration container's log group are the revision's own: read them
@@ -177,4 +188,56 @@ data "aws_ecs_task_definition" "migration" {
   count = var.state_machine_arn == null && (var.task_execution_role_arn == null || var.task_role_arn == null || var.task_log_group_name == null) ? 1 : 0
 
   task_definition = "${var.task_definition}:${var.task_definition_revision}"
+}
+
+# ... as read from the revision first applied, and kept. The data source above is read anew for every revision,
+# and at apply time whenever it cannot be read at plan time: when the revision is not known yet (Fleet's example
+# passes aws_ecs_task_definition.revision, unknown until the new revision is registered), and whenever a
+# module-level depends_on names a module with changes (Fleet's example: every upgrade). The workflow's
+# permissions and functions built from it would then change in every upgrade's plan. Fleet's roles and log
+# group rarely change: ignore_changes keeps the first values (`input`, known at plan time when the data source
+# is), and the check below says when the revision being migrated has others.
+resource "terraform_data" "task_definition" {
+  count = length(data.aws_ecs_task_definition.migration)
+
+  input = local.read
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+check "task_definition" {
+  assert {
+    condition = local.read == null ? true : alltrue([
+      for key, given in { execution_role_arn = var.task_execution_role_arn, task_role_arn = var.task_role_arn, log_group_name = var.task_log_group_name } :
+      given != null || lookup(local.recorded, key, null) == local.read[key]
+    ])
+    error_message = "Revision ${var.task_definition_revision} of ${var.task_definition} has execution role \"${try(local.read.execution_role_arn, "")}\", task role \"${try(local.read.task_role_arn, "")}\" and log group \"${try(local.read.log_group_name, "")}\", but the workflow was deployed for \"${try(local.recorded.execution_role_arn, "")}\", \"${try(local.recorded.task_role_arn, "")}\" and \"${try(local.recorded.log_group_name, "")}\" (read from the first revision applied), and its migration refuses roles it may not pass. Deploy the workflow for the new ones with terraform apply -replace=ADDRESS, where ADDRESS is this module's terraform_data.task_definition[0] (module.migrations.terraform_data.task_definition[0] in Fleet's example), or set task_execution_role_arn, task_role_arn and task_log_group_name."
+  }
+}
+
+locals {
+  # The revision's roles and migration container log group, read now (null without the data source).
+  read = length(data.aws_ecs_task_definition.migration) == 0 ? null : {
+    execution_role_arn = one(data.aws_ecs_task_definition.migration[*].execution_role_arn)
+    task_role_arn      = try(coalesce(one(data.aws_ecs_task_definition.migration[*].task_role_arn)), "")
+    log_group_name     = local.container_log_group
+  }
+  # ... and as recorded. A later version of this module that adds a key here must read it with lookup():
+  # a recorded input keeps the keys of the version that recorded it.
+  recorded = one(terraform_data.task_definition[*].input)
+
+  # One workflow per Fleet deployment: two in one account and region (names of state machines, functions and
+  # log groups are unique per region) differ in their cluster or service.
+  workflow_name = var.workflow_name != null ? var.workflow_name : "fleet-migration-${substr(sha256("${regex("[^/]*$", var.ecs_cluster)}/${regex("[^/]*$", var.ecs_service)}"), 0, 8)}"
+}
+
+# Fleet's addon only stopped waiting at its timeout_seconds (default 600) and left the task running; here the
+# migration task is stopped and everything rolled back, so a value kept from the addon would now cut a long
+# migration short. Not refused: a small database may well migrate in ten minutes.
+check "timeout_seconds" {
+  assert {
+    condition     = var.timeout_seconds >= 3600
+    error_message = "timeout_seconds = ${var.timeout_seconds} now stops the migration: Fleet's addon only stopped waiting at its timeout and let the task finish, this module stops the task (mid-schema-change) and rolls Fleet back. Fleet's migrations can take tens of minutes on a large database: remove timeout_seconds (the default is 3600) unless you mean to stop a migration after ${var.timeout_seconds} seconds."
+  }
 }

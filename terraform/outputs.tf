@@ -27,3 +27,30 @@ output "module_version" {
   description = "The release of fleet-migration this module is (the `ref` to pin in `source`; CHANGELOG.md says what changed in each)."
   value       = trimspace(file("${path.module}/../functions/fleet_migration/VERSION"))
 }
+
+# The deployed workflow's own outputs (null when state_machine_arn is given: that workflow is deployed elsewhere).
+
+output "state_machine_arn" {
+  description = "ARN of the state machine that runs the migrations: the one given, or the one deployed here. `aws stepfunctions list-executions --state-machine-arn` it to see every migration."
+  value       = local.state_machine_arn
+}
+
+output "state_machine_log_group_name" {
+  description = "CloudWatch Logs group of the deployed state machine's execution history; null when state_machine_arn is given."
+  value       = one(module.workflow[*].state_machine_log_group_name)
+}
+
+output "functions_log_group_name" {
+  description = "CloudWatch Logs group of every step's JSON logs (correlation_id = the execution name); null when state_machine_arn is given."
+  value       = one(module.workflow[*].functions_log_group_name)
+}
+
+output "failed_migrations_alarm_name" {
+  description = "CloudWatch alarm raised when a migration fails or times out, which notifies alarm_topic_arn; null when state_machine_arn is given."
+  value       = one(module.workflow[*].failed_migrations_alarm_name)
+}
+
+output "workflow_name" {
+  description = "Name of the deployed state machine, the prefix of its functions, roles, log groups and alarm (workflow_name, or the one derived from the cluster and service); null when state_machine_arn is given."
+  value       = var.state_machine_arn == null ? local.workflow_name : null
+}

@@ -464,13 +464,13 @@ variable "healthy_threshold_count" {
 
 variable "workflow_name" {
   type        = string
-  nullable    = false
-  default     = "fleet-migration"
-  description = "Name of the state machine deployed when state_machine_arn is null, and the prefix of its functions, roles, log groups and alarm. Give each Fleet deployment in an account and region its own."
+  nullable    = true
+  default     = null
+  description = "Name of the state machine deployed when state_machine_arn is null, and the prefix of its functions, roles, log groups and alarm. Null names it fleet-migration-<8 hex of the cluster and service names>, so that two Fleet deployments in one account and region never share one."
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.workflow_name))
-    error_message = "The workflow_name must be 1 to 40 letters, digits, hyphens or underscores, e.g. \"fleet-migration\"."
+    condition     = var.workflow_name == null ? true : can(regex("^[A-Za-z0-9_-]{1,40}$", var.workflow_name))
+    error_message = "The workflow_name must be 1 to 40 letters, digits, hyphens or underscores, e.g. \"fleet-migration\", or null to name it after the cluster and service."
   }
 }
 
@@ -550,5 +550,82 @@ variable "target_group_name" {
   validation {
     condition     = can(regex("^[A-Za-z0-9*?-]{1,32}$", var.target_group_name))
     error_message = "The target_group_name must be a target group name (1 to 32 letters, digits or hyphens, possibly with * or ?), e.g. \"fleet\"."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The deployed workflow's alarm, logs and roles, and running a migration again
+# ---------------------------------------------------------------------------------------------
+
+variable "alarm_topic_arn" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "SNS topic the deployed workflow's alarm notifies when a migration fails or times out (and when the trigger fails), so a failure that no apply watched reaches someone. \"\" for none."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256})?$", var.alarm_topic_arn))
+    error_message = "The alarm_topic_arn must be an SNS topic ARN such as \"arn:aws:sns:us-east-1:123456789012:fleet-alerts\", or \"\" for none."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  nullable    = false
+  default     = 90
+  description = "Days CloudWatch Logs keeps the deployed workflow's logs (state machine and functions): how far back a past migration can be read."
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "The log_retention_days must be a retention CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  nullable    = false
+  default     = {}
+  description = "Tags for every resource of the deployed workflow that takes them (functions, roles, log groups, state machine, alarms, trigger), e.g. the cost allocation tags of Fleet's other resources."
+
+  validation {
+    condition     = alltrue([for key, value in var.tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256 && !startswith(lower(key), "aws:")])
+    error_message = "The tags must have keys of 1 to 128 characters that do not start with \"aws:\" (reserved for AWS) and values of at most 256 characters."
+  }
+}
+
+variable "permissions_boundary" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "ARN of the managed policy set as permissions boundary of every IAM role the deployed workflow creates, where the organisation requires one. \"\" for none."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+)?$", var.permissions_boundary))
+    error_message = "The permissions_boundary must be an IAM managed policy ARN such as \"arn:aws:iam::123456789012:policy/boundary\", or \"\" for none."
+  }
+}
+
+variable "role_path" {
+  type        = string
+  nullable    = false
+  default     = "/"
+  description = "Path of every IAM role the deployed workflow creates (e.g. \"/fleet/\"), where the organisation scopes roles by path."
+
+  validation {
+    # IAM API Reference, CreateRole: Path is / or /.../, 1 to 512 characters from ! (\u0021) to ~ (\u007E).
+    condition     = can(regex("^/([!-~]{0,510}/)?$", var.role_path))
+    error_message = "The role_path must start and end with / (\"/\" or \"/fleet/\"), at most 512 printable ASCII characters without spaces."
+  }
+}
+
+variable "rerun" {
+  type        = number
+  nullable    = false
+  default     = 0
+  description = "Runs the revision's migration again although it succeeded, e.g. after restoring the database by hand for the same revision: raise it by one (1, then 2, ...) and apply, and the next attempt (<name>-aN) starts. A plain apply never reruns a migration that succeeded; 0 adds nothing to the trigger."
+
+  validation {
+    condition     = var.rerun >= 0 && var.rerun <= 98 && floor(var.rerun) == var.rerun
+    error_message = "The rerun must be a whole number from 0 to 98: raise it by one to run the revision's migration once more, and set it back to 0 with the next revision."
   }
 }

@@ -11,6 +11,7 @@ from typing import Any, Callable, TextIO
 
 import executions
 
+from . import rerun
 from .aws import ACCESS_DENIED_CODES, Aws, Backend, choose_backend, error_code, explain_aws_error, is_transient
 from .logs import LogFollower, LogStream, locate
 from .progress import Lines, Progress, read_new_events
@@ -192,8 +193,14 @@ def run(settings: Settings, backend: Backend, out: Callable[[str], None], err: C
     aws = Aws(settings, out, backend)
     sfn = aws.stepfunctions()
     try:
-        decision = executions.start_or_join(
-            sfn, settings.state_machine_arn, settings.input_text, settings.cluster, settings.service, settings.revision
+        decision = rerun.start_or_join(
+            sfn,
+            settings.state_machine_arn,
+            settings.input_text,
+            settings.cluster,
+            settings.service,
+            settings.revision,
+            settings.rerun,
         )
     except executions.NotThisMigration as exc:
         raise Stop(EXIT_FAILED, str(exc)) from None
@@ -213,6 +220,8 @@ def run(settings: Settings, backend: Backend, out: Callable[[str], None], err: C
     theirs = loads(described.get("input"))
     if decision.action == "started":
         retry = f", after {decision.attempt - 1} failed attempt(s)" if decision.attempt > 1 else ""
+        if settings.rerun and decision.attempt > 1:
+            retry = f", a rerun of a revision that succeeded: rerun = {settings.rerun}"
         out(
             f"{PREFIX} started execution {decision.name} (attempt {decision.attempt}{retry}) "
             f"for revision {settings.revision}"

@@ -23,6 +23,7 @@ ENV = {
     "poll_seconds": "FLEET_MIGRATION_CLIENT_POLL_SECONDS",
     "max_wait_seconds": "FLEET_MIGRATION_CLIENT_MAX_WAIT_SECONDS",
     "heartbeat_seconds": "FLEET_MIGRATION_CLIENT_HEARTBEAT_SECONDS",
+    "rerun": "FLEET_MIGRATION_RERUN",
 }
 # One GetExecutionHistory a second: the end of a migration reaches `terraform apply` within a second,
 # well inside the API's throttling budget.
@@ -116,6 +117,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="while a wait prints nothing new, print where it stands at least this often; default "
         f"{DEFAULT_HEARTBEAT_SECONDS:g} (${ENV['heartbeat_seconds']})",
     )
+    parser.add_argument(
+        "--rerun",
+        default=env.get(ENV["rerun"], ""),
+        metavar="N",
+        help="run the revision's migration again although it succeeded, until N attempts after its first success "
+        "have succeeded (the Terraform module's rerun); default 0: a revision that succeeded is only reported "
+        f"(${ENV['rerun']})",
+    )
     return parser.parse_args(argv)
 
 
@@ -150,6 +159,10 @@ class Settings:
         self.heartbeat_seconds = _seconds(
             args.heartbeat_seconds, DEFAULT_HEARTBEAT_SECONDS, "heartbeat seconds", minimum=0.05
         )
+        rerun = str(args.rerun).strip()
+        if rerun and not rerun.isdigit():
+            raise Stop(EXIT_USAGE, f"rerun must be a whole number of at least 0, got {rerun!r}")
+        self.rerun = int(rerun) if rerun else 0
 
 
 def longest_execution_seconds(document: dict[str, Any]) -> float:

@@ -271,7 +271,58 @@ def test_the_local_exec_runs_the_modules_client_with_every_value_in_the_environm
     assert env["FLEET_MIGRATION_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
     assert env["FLEET_MIGRATION_ASSUME_ROLE_ARN"] == role
     assert env["FLEET_MIGRATION_ASSUME_ROLE_SESSION_NAME"] == ""
+    assert env["FLEET_MIGRATION_RERUN"] == "0"
     assert json.loads(env["FLEET_MIGRATION_INPUT"]) == json.loads(the_root.outputs()["execution_input"])
+
+
+def check_warnings(messages: list[dict[str, Any]]) -> list[str]:
+    """The details of the failed check blocks' warnings among ``terraform -json`` messages."""
+    return [
+        m["diagnostic"]["detail"]
+        for m in messages
+        if m["type"] == "diagnostic"
+        and m["diagnostic"]["severity"] == "warning"
+        and m["diagnostic"]["summary"] == "Check block assertion failed"
+    ]
+
+
+def test_a_timeout_kept_from_fleets_addon_warns_at_plan_time_that_it_now_stops_the_migration(root):
+    # GIVEN the addon's README value, WHEN it plans
+    completed = root(timeout_seconds=600).run("plan", "-input=false", "-json")
+    messages = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+
+    # THEN the plan goes ahead, and says what the value now does
+    assert completed.returncode == 0, errors(messages)
+    [warning] = check_warnings(messages)
+    assert "timeout_seconds = 600 now stops the migration" in warning
+    assert "only stopped waiting" in warning
+
+
+@batched
+def test_the_default_timeout_plans_without_a_warning(valid_planned):
+    assert check_warnings(valid_planned.messages) == []
+
+
+def test_raising_rerun_replaces_the_resource_and_the_same_value_again_changes_nothing(root, tmp_path):
+    recorder = record_local_exec(tmp_path)
+    assert root(python=str(recorder)).apply().returncode == 0
+
+    raised = root(python=str(recorder), rerun=1).apply()
+    assert raised.returncode == 0, raised.terminal
+    assert "Apply complete! Resources: 1 added, 0 changed, 1 destroyed." in raised.stdout
+    assert json.loads((tmp_path / RECORDER_OUTPUT).read_text())["env"]["FLEET_MIGRATION_RERUN"] == "1"
+
+    again = root(python=str(recorder), rerun=1).run("plan", "-input=false", "-no-color", "-detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr  # 0: no changes
+
+
+def test_rerun_at_zero_leaves_the_trigger_as_it_was(root, tmp_path):
+    # An apply of a module version without rerun recorded this trigger; a newer one must not replace it.
+    recorder = record_local_exec(tmp_path)
+    the_root = root(python=str(recorder))
+    assert the_root.apply().returncode == 0
+
+    assert the_root.resource()["attributes"]["triggers"] == {"task_definition_revision": "42"}
 
 
 @batched
@@ -461,6 +512,17 @@ BAD_VALUES = [
     ("assume_role_session_name", "has spaces", "2 to 64", None),
     ("python", " ", "Python 3 interpreter", None),
     ("migration_config", {"cpu": 1024, "memory": 2048}, "takes only cpu and mem", None),
+    ("alarm_topic_arn", "fleet-alerts", "SNS topic ARN", None),
+    ("log_retention_days", 10, "retention CloudWatch Logs accepts", None),
+    ("tags", {"aws:team": "fleet"}, "do not start with", None),
+    ("tags", {"": "fleet"}, "do not start with", None),
+    ("permissions_boundary", "boundary", "IAM managed policy ARN", None),
+    ("permissions_boundary", "arn:aws:iam::123456789012:role/boundary", "IAM managed policy ARN", None),
+    ("role_path", "fleet", "start and end with /", None),
+    ("role_path", "/fleet", "start and end with /", None),
+    ("role_path", "/fleet team/", "start and end with /", None),
+    ("rerun", -1, "whole number from 0 to 98", None),
+    ("rerun", 1.5, "whole number from 0 to 98", None),
 ]
 # Rules across variables are preconditions of null_resource.main (and model validators of MigrationInput).
 BAD_COMBINATIONS = [
@@ -630,6 +692,13 @@ GOOD_VALUES = [
     ("task_definition_revision", "9"),
     ("task_log_group_name", "/ecs/fleet"),
     ("task_log_group_name", ""),
+    ("workflow_name", None),
+    ("alarm_topic_arn", "arn:aws:sns:us-east-1:123456789012:fleet-alerts"),
+    ("tags", {"team": "fleet", "cost-center": ""}),
+    ("permissions_boundary", "arn:aws:iam::123456789012:policy/boundaries/fleet"),
+    ("role_path", "/fleet/migrations/"),
+    ("log_retention_days", 3653),
+    ("rerun", 3),
 ]
 GOOD_VALUE_CASES = {f"good_value_{i}": {**good_arguments(), name: value} for i, (name, value) in enumerate(GOOD_VALUES)}
 

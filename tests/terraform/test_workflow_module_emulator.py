@@ -137,3 +137,50 @@ def test_a_function_whose_handler_is_not_in_the_template_fails_as_the_runtime_do
 
     assert (error, payload["errorType"]) == ("Unhandled", "Runtime.ImportModuleError")
     assert "nowhere.lambda_handler" in payload["errorMessage"]
+
+
+def test_a_function_reports_the_json_logging_it_was_created_with_and_aws_defaults(aws: Emulator) -> None:
+    # GIVEN a function created with JSON logs into a shared group, as the module creates each step
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("README", "code runs in-process from functions/")
+    aws.client("lambda").create_function(
+        FunctionName="logged",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="describe_service.lambda_handler",
+        Code={"ZipFile": package.getvalue()},
+        LoggingConfig={"LogFormat": "JSON", "LogGroup": "/aws/lambda/fleet-migration-steps"},
+    )
+
+    # WHEN the provider reads it back, THEN it finds what it set, with AWS's INFO levels for JSON logs
+    assert aws.client("lambda").get_function(FunctionName="logged")["Configuration"]["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "LogGroup": "/aws/lambda/fleet-migration-steps",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+    }
+
+
+def test_a_function_created_without_logging_config_logs_text_to_its_own_group(aws: Emulator) -> None:
+    _create_function(aws, "plain", "describe_service.lambda_handler")
+
+    assert aws.client("lambda").get_function_configuration(FunctionName="plain")["LoggingConfig"] == {
+        "LogFormat": "Text",
+        "LogGroup": "/aws/lambda/plain",
+    }
+
+
+def test_updating_a_functions_logging_config_is_kept(aws: Emulator) -> None:
+    _create_function(aws, "changed", "describe_service.lambda_handler")
+
+    aws.client("lambda").update_function_configuration(
+        FunctionName="changed", LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN"}
+    )
+
+    assert aws.client("lambda").get_function(FunctionName="changed")["Configuration"]["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "LogGroup": "/aws/lambda/changed",
+        "ApplicationLogLevel": "WARN",
+        "SystemLogLevel": "INFO",
+    }

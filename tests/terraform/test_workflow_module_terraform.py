@@ -33,11 +33,18 @@ from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
 from emulator.template import read_application, render_definition
 from workflow_module_support import (
     ACCOUNT,
+    ALARM_TOPIC_ARN,
+    DEPLOYER_ACTIONS,
+    PERMISSIONS_BOUNDARY,
     REGION,
+    ROLE_PATH,
     SAM_STACK_NAME,
+    TAGS,
     WORKFLOW_NAME,
     Resource,
+    allows,
     checked,
+    deployer_policy,
     fleet_root_module,
     fleet_variables,
     initialized_copy,
@@ -79,6 +86,14 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Root]:
         aws.ecs_sim.default_service = ServiceBehaviour(start_seconds=0.2, stop_seconds=0.2)
         aws.ecs_sim.default_migration = TaskOutcome(start_seconds=0.1, run_seconds=0.3)
         fleet = aws.seed_fleet(databases=True)
+        # The organisation's boundary and alerts topic exist before the workflow names them, as in AWS.
+        aws.client("iam").create_policy(
+            PolicyName=PERMISSIONS_BOUNDARY.rsplit("/", 1)[-1],
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )
+        aws.client("sns").create_topic(Name=ALARM_TOPIC_ARN.rsplit(":", 1)[-1])
         cluster_arn = aws.client("ecs").describe_clusters(clusters=[fleet.cluster])["clusters"][0]["clusterArn"]
         directory = tmp_path_factory.mktemp("fleet-root")
         fleet_root_module(directory, aws.endpoint_url)
@@ -248,6 +263,64 @@ def test_plan_runs_each_template_function_as_template_yaml_does(plan: dict[str, 
         }
 
     assert planned_functions == expected
+
+
+def test_every_role_has_the_path_and_permissions_boundary_given_to_the_drop_in(plan: dict[str, Any]) -> None:
+    roles = [r for r in planned(plan) if r.type == "aws_iam_role"]
+
+    assert len(roles) == 13  # eleven steps, the trigger, the state machine
+    assert {(r.values["path"], r.values["permissions_boundary"]) for r in roles} == {(ROLE_PATH, PERMISSIONS_BOUNDARY)}
+
+
+def test_the_drop_ins_tags_reach_every_resource_that_takes_them(plan: dict[str, Any]) -> None:
+    tagged = [r for r in planned(plan) if "tags" in r.values]
+
+    assert {r.type for r in tagged} >= {"aws_lambda_function", "aws_iam_role", "aws_sfn_state_machine"}
+    assert [r.address for r in tagged if r.values["tags"] != TAGS] == []
+
+
+def test_the_failed_migrations_alarm_notifies_the_topic_given_to_the_drop_in(root: Root, applied: Applied) -> None:
+    assert applied.result.returncode == 0, applied.result.stderr[-3000:]
+    [alarm] = root.aws.client("cloudwatch").describe_alarms(AlarmNames=[f"{WORKFLOW_NAME}-migration-failed"])[
+        "MetricAlarms"
+    ]
+
+    assert alarm["AlarmActions"] == [ALARM_TOPIC_ARN]
+
+
+def test_the_drop_in_re_exports_the_workflows_state_machine_log_groups_and_alarm(applied: Applied) -> None:
+    resources = module_resources(applied.state, WORKFLOW)
+
+    assert applied.state["outputs"]["workflow"]["value"] == {
+        "state_machine_arn": of_type(resources, "aws_sfn_state_machine", "migration")[None].values["arn"],
+        "state_machine_log_group_name": f"/aws/vendedlogs/states/{WORKFLOW_NAME}",
+        "functions_log_group_name": f"/aws/lambda/{WORKFLOW_NAME}-steps",
+        "failed_migrations_alarm_name": f"{WORKFLOW_NAME}-migration-failed",
+        "workflow_name": WORKFLOW_NAME,
+    }
+
+
+def test_the_deployer_policy_reaches_every_resource_the_apply_created(applied: Applied) -> None:
+    # terraform/deployer-policy.json with its fleet-migration prefix set to this workflow's name
+    statements = deployer_policy(WORKFLOW_NAME)
+    resources = module_resources(applied.state, WORKFLOW)
+    # The ARN each type's actions act on: its own, except a target's (put on its rule). PassRole acts on the
+    # roles (checked with them), and a function's GetLayerVersion on the layer (listed with it too).
+    [rule] = [r.values["arn"] for r in resources if r.type == "aws_cloudwatch_event_rule"]
+    acted_on = [
+        (r.address, r.type, rule if r.type == "aws_cloudwatch_event_target" else r.values["arn"])
+        for r in resources
+        if "arn" in r.values
+    ]
+    unreached = [
+        (address, action, arn)
+        for address, kind, arn in acted_on
+        for action in DEPLOYER_ACTIONS[kind]
+        if (kind, action) != ("aws_lambda_function", "lambda:GetLayerVersion") and not allows(statements, action, arn)
+    ]
+
+    assert unreached == []
+    assert len(acted_on) >= 30  # every function, role, log group, the state machine, alarms, rule, queue, layer
 
 
 # -- one source of truth for permissions -------------------------------------------------------------

@@ -9,6 +9,7 @@ filesystem mirror, and without one the tests that need it say that they did not 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -31,6 +32,11 @@ REGION = "us-east-1"
 # module's name, so SAM's ARNs and the module's are the same ARNs.
 WORKFLOW_NAME = "fleet-tf-migration"
 SAM_STACK_NAME = "fleet-tf"
+# What an organisation asks of the workflow it deploys: where failures alarm, tags, a role path and boundary.
+ALARM_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:fleet-alerts"
+TAGS = {"team": "fleet"}
+ROLE_PATH = "/fleet/"
+PERMISSIONS_BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/fleet-boundary"
 # The services the provider calls while applying the root module (and the client, through AWS_ENDPOINT_URL).
 ENDPOINTS = ("cloudwatch", "ec2", "ecs", "events", "iam", "lambda", "logs", "sfn", "sqs", "sts")
 
@@ -103,6 +109,10 @@ module "migrations" {{
 
   # the role that registers revisions in tests/template/events/register_task_definition.json
   trigger_principal_arns = ["arn:aws:iam::123456789012:role/deploy"]
+  alarm_topic_arn      = "{ALARM_TOPIC_ARN}"
+  tags                 = {{ {" ".join(f'{k} = "{v}"' for k, v in TAGS.items())} }}
+  role_path            = "{ROLE_PATH}"
+  permissions_boundary = "{PERMISSIONS_BOUNDARY}"
 }}
 
 output "execution_name" {{
@@ -111,6 +121,13 @@ output "execution_name" {{
 
 output "state_machine_console_url" {{
   value = module.migrations.state_machine_console_url
+}}
+
+output "workflow" {{
+  value = {{
+    for name in ["state_machine_arn", "state_machine_log_group_name", "functions_log_group_name", "failed_migrations_alarm_name", "workflow_name"] :
+    name => module.migrations[name]
+  }}
 }}
 '''
     )
@@ -236,3 +253,149 @@ def of_type(resources: list[Resource], kind: str, name: str = "function") -> dic
 
 def policy_document(text: str) -> dict[str, Any]:
     return json.loads(text) if isinstance(text, str) else text
+
+
+# -- the deployer's IAM (terraform/deployer-policy.json) ----------------------------------------------------
+
+DEPLOYER_POLICY = DROP_IN / "deployer-policy.json"
+# What hashicorp/aws 5.x calls to create, read, update and delete each resource type the drop-in and
+# modules/workflow declare (and to read each data source), and what the client calls while an apply runs.
+# A type missing here fails test_deployer_policy.py: add what the provider calls for it, and the policy.
+DEPLOYER_ACTIONS: dict[str, tuple[str, ...]] = {
+    "null_resource": (),
+    "terraform_data": (),
+    "data.aws_partition": (),
+    "data.aws_region": (),
+    "data.aws_caller_identity": (),  # sts:GetCallerIdentity needs no permission
+    "data.aws_ecs_task_definition": ("ecs:DescribeTaskDefinition",),
+    "client": (
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "ecs:DescribeTaskDefinition",
+        "logs:GetLogEvents",
+    ),
+    "aws_iam_role": (
+        "iam:CreateRole",
+        "iam:GetRole",
+        "iam:DeleteRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:ListRoleTags",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+        "iam:PutRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:PassRole",
+    ),
+    "aws_iam_role_policy": ("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"),
+    "aws_iam_role_policy_attachment": ("iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies"),
+    "aws_lambda_layer_version": (
+        "lambda:PublishLayerVersion",
+        "lambda:GetLayerVersion",
+        "lambda:DeleteLayerVersion",
+        "lambda:ListLayerVersions",
+    ),
+    "aws_lambda_function": (
+        "lambda:CreateFunction",
+        "lambda:GetFunction",
+        "lambda:GetFunctionConfiguration",
+        "lambda:UpdateFunctionCode",
+        "lambda:UpdateFunctionConfiguration",
+        "lambda:DeleteFunction",
+        "lambda:ListVersionsByFunction",
+        "lambda:GetFunctionCodeSigningConfig",
+        "lambda:TagResource",
+        "lambda:UntagResource",
+        "lambda:ListTags",
+        "lambda:GetLayerVersion",
+    ),
+    "aws_lambda_permission": ("lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy"),
+    "aws_lambda_function_event_invoke_config": (
+        "lambda:PutFunctionEventInvokeConfig",
+        "lambda:UpdateFunctionEventInvokeConfig",
+        "lambda:GetFunctionEventInvokeConfig",
+        "lambda:DeleteFunctionEventInvokeConfig",
+    ),
+    "aws_sfn_state_machine": (
+        # Creating a state machine that logs to CloudWatch Logs needs the log delivery actions, which have no
+        # resource-level permissions ("IAM policies for logging to CloudWatch Logs", Step Functions Developer Guide).
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "states:ValidateStateMachineDefinition",
+        "states:CreateStateMachine",
+        "states:DescribeStateMachine",
+        "states:UpdateStateMachine",
+        "states:DeleteStateMachine",
+        "states:ListStateMachineVersions",
+        "states:ListTagsForResource",
+        "states:TagResource",
+        "states:UntagResource",
+    ),
+    "aws_cloudwatch_log_group": (
+        "logs:CreateLogGroup",
+        "logs:DeleteLogGroup",
+        "logs:DescribeLogGroups",
+        "logs:PutRetentionPolicy",
+        "logs:DeleteRetentionPolicy",
+        "logs:ListTagsForResource",
+        "logs:ListTagsLogGroup",
+        "logs:TagResource",
+        "logs:UntagResource",
+        "logs:TagLogGroup",
+        "logs:UntagLogGroup",
+    ),
+    "aws_cloudwatch_metric_alarm": (
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:ListTagsForResource",
+        "cloudwatch:TagResource",
+        "cloudwatch:UntagResource",
+    ),
+    "aws_cloudwatch_event_rule": (
+        "events:PutRule",
+        "events:DescribeRule",
+        "events:DeleteRule",
+        "events:ListTagsForResource",
+        "events:TagResource",
+        "events:UntagResource",
+    ),
+    "aws_cloudwatch_event_target": ("events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"),
+    "aws_sqs_queue": (
+        "sqs:CreateQueue",
+        "sqs:GetQueueAttributes",
+        "sqs:SetQueueAttributes",
+        "sqs:DeleteQueue",
+        "sqs:GetQueueUrl",
+        "sqs:ListQueueTags",
+        "sqs:TagQueue",
+        "sqs:UntagQueue",
+    ),
+    "aws_sqs_queue_policy": ("sqs:SetQueueAttributes", "sqs:GetQueueAttributes"),
+}
+
+
+def deployer_policy(workflow_name: str = "fleet-migration") -> list[dict[str, Any]]:
+    """The statements of terraform/deployer-policy.json, for a workflow named ``workflow_name``."""
+    text = DEPLOYER_POLICY.read_text().replace("REGION", REGION).replace("ACCOUNT", ACCOUNT)
+    return json.loads(text.replace("fleet-migration*", f"{workflow_name}*"))["Statement"]
+
+
+def allows(statements: list[dict[str, Any]], action: str, arn: str = "*") -> bool:
+    """Whether an Allow statement grants ``action`` on ``arn`` (IAM's * and ? wildcards; "*" asks about any resource)."""
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if statement["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action, a) for a in actions):
+            if arn == "*" or any(fnmatch.fnmatchcase(arn, r) for r in resources):
+                return True
+    return False

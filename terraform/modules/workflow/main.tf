@@ -10,12 +10,39 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
+# The partition, region and account every ARN below is built from, read when the workflow is first deployed
+# and kept in the state. A module-level depends_on (Fleet's example gives its migrations block
+# `depends_on = [module.fleet]`) defers every data source in the module, nested modules included, to apply
+# time whenever the modules it names have changes, which is every Fleet upgrade: ARNs built from the data
+# sources themselves would be unknown in each such plan, and every role, policy, function and the state
+# machine would be replaced or updated while the migration starts. ignore_changes keeps the first value
+# (`input`, not `output`: a new resource's input is known at plan time whenever the data sources are); the
+# check below warns if the provider ever points elsewhere.
+resource "terraform_data" "identity" {
+  input = {
+    partition = data.aws_partition.current.partition
+    # The region's name is the data source's id on hashicorp/aws 5.x and 6.x alike; `name` is deprecated in
+    # 6.x (in favour of `region`, which 5.x lacks), and a deprecated attribute warns on every plan.
+    region     = data.aws_region.current.id
+    account_id = data.aws_caller_identity.current.account_id
+  }
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+check "identity" {
+  assert {
+    condition     = terraform_data.identity.input.region == data.aws_region.current.id && terraform_data.identity.input.account_id == data.aws_caller_identity.current.account_id
+    error_message = "The workflow was deployed in ${terraform_data.identity.input.account_id}/${terraform_data.identity.input.region}, but the aws provider now points at ${data.aws_caller_identity.current.account_id}/${data.aws_region.current.id}: its permissions name the first. Point the provider back, or replace the workflow there with terraform apply -replace (the terraform_data.identity of this module)."
+  }
+}
+
 locals {
-  partition = data.aws_partition.current.partition
-  # The region's name is the data source's id on hashicorp/aws 5.x and 6.x alike; `name` is deprecated in
-  # 6.x (in favour of `region`, which 5.x lacks), and a deprecated attribute warns on every plan.
-  region  = data.aws_region.current.id
-  account = data.aws_caller_identity.current.account_id
+  partition = terraform_data.identity.input.partition
+  region    = terraform_data.identity.input.region
+  account   = terraform_data.identity.input.account_id
 
   # IAM role names are unique per account, not per region (IAM is global): the same workflow name in a
   # second region, or for a second Fleet, would meet EntityAlreadyExists. Each role name ends in 8 hex of
@@ -405,7 +432,9 @@ resource "aws_cloudwatch_log_group" "functions" {
 resource "aws_iam_role" "function" {
   for_each = local.functions
 
-  name = "${substr("${var.name}-${each.key}", 0, 55)}-${local.role_suffix}"
+  name                 = "${substr("${var.name}-${each.key}", 0, 55)}-${local.role_suffix}"
+  path                 = var.role_path
+  permissions_boundary = var.permissions_boundary == "" ? null : var.permissions_boundary
   assume_role_policy = jsonencode({
     Version   = "2012-10-17"
     Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
@@ -495,7 +524,9 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${substr("${var.name}-state-machine", 0, 55)}-${local.role_suffix}"
+  name                 = "${substr("${var.name}-state-machine", 0, 55)}-${local.role_suffix}"
+  path                 = var.role_path
+  permissions_boundary = var.permissions_boundary == "" ? null : var.permissions_boundary
   assume_role_policy = jsonencode({
     Version   = "2012-10-17"
     Statement = [{ Effect = "Allow", Principal = { Service = "states.amazonaws.com" }, Action = "sts:AssumeRole" }]

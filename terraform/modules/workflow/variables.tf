@@ -328,3 +328,29 @@ variable "state_machine_log_execution_data" {
   default     = false
   description = "Write each logged event's input, output and cause (the execution input, the services' settings, the migration's log lines) to the state machine's log group. Off by default."
 }
+
+variable "permissions_boundary" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "ARN of the managed policy set as permissions boundary of every role this module creates (the functions' and the state machine's), where the organisation requires one. Empty for none."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+)?$", var.permissions_boundary))
+    error_message = "The permissions_boundary must be an IAM managed policy ARN such as \"arn:aws:iam::123456789012:policy/boundary\", or \"\" for none."
+  }
+}
+
+variable "role_path" {
+  type        = string
+  nullable    = false
+  default     = "/"
+  description = "Path of every role this module creates (e.g. \"/fleet/\"), where the organisation scopes roles, or the deployer's iam:CreateRole, by path."
+
+  validation {
+    # IAM API Reference, CreateRole: Path is / or /.../, 1 to 512 characters from ! (\u0021) to ~ (\u007E).
+    condition     = can(regex("^/([!-~]{0,510}/)?$", var.role_path))
+    error_message = "The role_path must start and end with / (\"/\" or \"/fleet/\"), at most 512 printable ASCII characters without spaces."
+  }
+}
+
