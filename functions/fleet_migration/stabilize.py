@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet_migration import autoscaling, ecs, manual_restore, outage, polling, serving
+from fleet_migration import autoscaling, ecs, manual_restore, outage, polling, serving, snapshot
 from fleet_migration.errors import ServiceNotStable
 from fleet_migration.models import Migration, Poll
 
@@ -90,6 +90,7 @@ def _not_stable(migration: Migration, what: str, detail: str) -> ServiceNotStabl
     before is the way back to a serving Fleet: the cause gives the command for it. The maintenance page goes:
     Fleet is as up as it will get without a person."""
     outage.take_down_maintenance_page(migration.maintenance_rules, migration.execution.name)
+    snapshot.refresh(migration)  # the execution ends here: the cause says the snapshot as it is, not as it was
     cluster = migration.input.cluster_name
     back = [
         manual_restore.update_service(cluster, s.name, s.target_desired_count, s.revision_to_restore)
