@@ -377,3 +377,41 @@ def _finish(migration: Migration, at: float) -> None:
     if migration.result is not None:
         migration.result["snapshot"] = snapshot.public()
         migration.result["duration_seconds"] = round(at - migration.execution.started_at, 1)
+
+
+def restore_guidance(taken: DatabaseSnapshot | None) -> tuple[str, list[str]] | None:
+    """(a sentence, the commands) that return the database to the recovery point: the snapshot where RDS has not
+    failed it, and the drained moment by point-in-time restore where automated backups keep it. None: neither."""
+    if taken is None or taken.status == "planned":
+        return None
+    sentences, commands = [], []
+    if taken.status != "failed":
+        name = taken.snapshot_identifier
+        tool = f"db-restore.sh --restore-snapshot {shlex.quote(name)}"
+        pending = "" if taken.status == "available" else f" once it is available (it was {taken.status}: check_command)"
+        sentences.append(
+            f"restore the snapshot {name} taken before the migration{pending}: with fleetdm/fleet-terraform, run its "
+            f"tools/rds-db-restore/{tool} --dry-run, then {tool} --confirm; otherwise restore_command creates a "
+            "database from it to point Fleet at (see snapshot.restore_note)"
+            if taken.type == "cluster"
+            else f"restore the snapshot {name} taken before the migration{pending}: restore_command creates a "
+            "database from it to point Fleet at (see snapshot.restore_note)"
+        )
+        commands += [f"{tool} --dry-run", f"{tool} --confirm"] if taken.type == "cluster" else []
+        commands.append(taken.restore_command)
+    if taken.point_in_time_restore_command and taken.restore_time:
+        moment = taken.restore_time
+        tool = f"db-restore.sh --restore-time {moment}"
+        sentences.append(
+            f"restore the database as it was at {moment}, when the services had drained, by point-in-time restore"
+            + (
+                f" (with fleetdm/fleet-terraform: {tool} --dry-run, then {tool} --confirm)"
+                if taken.type == "cluster"
+                else ""
+            )
+        )
+        commands += [f"{tool} --dry-run", f"{tool} --confirm"] if taken.type == "cluster" else []
+        commands.append(taken.point_in_time_restore_command)
+    if not sentences:
+        return None
+    return "; or ".join(sentences), commands

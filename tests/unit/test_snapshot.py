@@ -17,8 +17,8 @@ import describe_service
 import take_snapshot
 from emulator.fleet import DROP
 from fleet_migration.errors import InvalidInput, ResourceNotFound, TaskFailedToStart
-from fleet_migration.models import Execution
-from fleet_migration.snapshot import snapshot_identifier
+from fleet_migration.models import DatabaseSnapshot, Execution
+from fleet_migration.snapshot import restore_guidance, snapshot_identifier
 
 # The documented rule, written out independently: letters, digits, hyphens; a letter first; no "--"; no "-" last.
 RDS_RULE = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*(?<!-)")
@@ -359,3 +359,42 @@ def test_the_snapshot_check_reads_the_snapshot_by_its_identifier_alone(emu, drai
     state = check_snapshot.lambda_handler(state, lambda_context)
 
     assert (state["snapshot"]["status"], state["snapshot"]["wait"]["done"]) == ("available", True)
+
+
+def a_taken_cluster_snapshot(status: str) -> DatabaseSnapshot:
+    return DatabaseSnapshot(
+        type="cluster",
+        identifier="fleet",
+        snapshot_identifier="fleet-migration-fleet-fleet-r2-0123abcd",
+        status=status,
+        restore_command="aws rds restore-db-cluster-from-snapshot ...",
+        restore_time="2026-01-01T12:00:05Z",
+        point_in_time_restore_command="aws rds restore-db-cluster-to-point-in-time ... --restore-to-time 2026-01-01T12:00:05Z",
+    )
+
+
+def test_the_restore_guidance_gives_the_snapshot_and_the_point_in_time_commands():
+    sentence, commands = restore_guidance(a_taken_cluster_snapshot("available"))
+
+    assert commands == [
+        "db-restore.sh --restore-snapshot fleet-migration-fleet-fleet-r2-0123abcd --dry-run",
+        "db-restore.sh --restore-snapshot fleet-migration-fleet-fleet-r2-0123abcd --confirm",
+        "aws rds restore-db-cluster-from-snapshot ...",
+        "db-restore.sh --restore-time 2026-01-01T12:00:05Z --dry-run",
+        "db-restore.sh --restore-time 2026-01-01T12:00:05Z --confirm",
+        "aws rds restore-db-cluster-to-point-in-time ... --restore-to-time 2026-01-01T12:00:05Z",
+    ]
+    assert "as it was at 2026-01-01T12:00:05Z, when the services had drained" in sentence
+
+
+def test_the_restore_guidance_of_a_failed_snapshot_gives_only_the_point_in_time_commands():
+    sentence, commands = restore_guidance(a_taken_cluster_snapshot("failed"))
+
+    assert "snapshot" not in " ".join(commands) and "restore the snapshot" not in sentence
+    assert commands[-1].startswith("aws rds restore-db-cluster-to-point-in-time")
+
+
+def test_the_restore_guidance_of_a_snapshot_still_creating_says_it_is_not_available_yet():
+    sentence, _ = restore_guidance(a_taken_cluster_snapshot("creating"))
+
+    assert "once it is available (it was creating: check_command)" in sentence
