@@ -398,3 +398,23 @@ def test_the_restore_guidance_of_a_snapshot_still_creating_says_it_is_not_availa
     sentence, _ = restore_guidance(a_taken_cluster_snapshot("creating"))
 
     assert "once it is available (it was creating: check_command)" in sentence
+
+
+@pytest.mark.fleet(databases=True)
+@pytest.mark.parametrize(
+    ("create", "database", "key"),
+    [
+        ("create_db_cluster_snapshot", {"DBClusterIdentifier": "fleet"}, "DBClusterSnapshotIdentifier"),
+        ("create_db_snapshot", {"DBInstanceIdentifier": "fleet-mysql"}, "DBSnapshotIdentifier"),
+    ],
+)
+def test_the_emulators_rds_copies_for_a_configurable_time_and_can_fail_a_snapshot(
+    emu, deployment, create, database, key
+):
+    emu.next_snapshot(creating_seconds=30, fails=True)
+
+    getattr(emu.client("rds"), create)(**database, **{key: "before"})
+
+    ((started, _, _),) = emu.rds_sim.call_log
+    timeline = [emu.rds_sim.status_at("before", started + seconds) for seconds in (-1, 0, 29, 30)]
+    assert timeline == ["none", "creating", "creating", "failed"]
