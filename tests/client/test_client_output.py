@@ -487,3 +487,12 @@ def test_a_success_with_its_snapshot_available_exits_zero():
     code, _, err = _verdict_of({"task_arn": "arn:task", "services": [], "snapshot": {"status": "available"}})
 
     assert (code, err) == (0, [])
+
+
+def test_after_fleet_serves_the_progress_says_the_execution_waits_for_the_snapshot():
+    stable = {"done": True, "polls": 3}
+    creating = {"snapshot_identifier": "fleet-fleet-r4", "status": "creating", "wait": {"done": False, "polls": 1}}
+
+    assert summarize({"input": {}, "stabilize": stable, "snapshot": creating}) == (
+        "services stable; snapshot fleet-fleet-r4 creating"
+    )
