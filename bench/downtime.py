@@ -107,7 +107,7 @@ def report(results: list[Downtime], intervals: list[int | None], *, markdown: bo
         + ["-"]
     )
     rows.append(
-        ["poll schedule: first gap / longest in a wait's first 10 min"]
+        ["poll schedule: first gap / longest in a wait's first 3 min"]
         + [f"{first_gap(p)} / {longest_gap(p)}" for p in intervals]
         + [f"0 / {addon.TASKS_STOPPED.delay:g} (drain), {addon.TASK_POLL_SECONDS:g} (task)"]
     )
@@ -133,7 +133,7 @@ def first_gap(interval: int | None) -> int:
     return polling.next_poll_seconds(0, interval)
 
 
-def longest_gap(interval: int | None, horizon: int = polling.FAST_PHASE_SECONDS) -> int:
+def longest_gap(interval: int | None, horizon: int = polling.YOUNG_SECONDS) -> int:
     """The longest wait between two polls that starts before ``horizon`` into a wait."""
     return max(polling.next_poll_seconds(elapsed, interval) for elapsed in range(horizon))
 

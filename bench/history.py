@@ -3,6 +3,9 @@
 A migration's history is a fixed part plus, for each wait, one loop iteration per poll (Wait, the
 check step, the Choice). Both parts are measured from real execution histories; the number of
 polls of a longer wait comes from the poll schedule in functions/fleet_migration/polling.py.
+
+``worst_case`` needs no execution: it counts from the state machine and the schedule the most events any
+execution can have, every wait running to the largest deadline the execution input allows.
 """
 
 from __future__ import annotations
@@ -15,9 +18,30 @@ from typing import Any
 
 from emulator.template import read_application
 from fleet_migration import polling  # the schedule the steps use
+from fleet_migration.execution_input import MigrationInput
+from fleet_migration.rollback import STOP_DEADLINE_SECONDS
 
-HISTORY_LIMIT = 25_000  # Step Functions Standard: events per execution history
+# Step Functions Standard: events per execution history, a hard quota (Step Functions Developer Guide,
+# "Quotas", maximum execution history size; an execution that reaches it fails)
+HISTORY_LIMIT = 25_000
 TASK_WAIT_STATE = "Wait for the migration task"
+
+# History events per visit of a state (Step Functions API Reference, HistoryEvent types): every state is
+# entered and exited; a Lambda Task is also scheduled, started and succeeds (or fails); a Fail state is
+# entered and the execution fails.
+EVENTS_PER_STATE = {"Task": 5, "Wait": 2, "Choice": 2, "Pass": 2, "Succeed": 2, "Fail": 2}
+RETRY_EVENTS = 3  # a retried attempt: TaskFailed, TaskScheduled, TaskStarted
+EXECUTION_EVENTS = 2  # ExecutionStarted, and ExecutionSucceeded (the Fail state's is counted with it)
+# What ends each wait at the latest: the execution input field whose largest allowed value is its deadline,
+# or the workflow's own limit
+WAIT_DEADLINES: dict[str, str | int] = {
+    "Wait for the services to drain": "drain_timeout_seconds",
+    "Wait for the migration task": "timeout_seconds",
+    "Wait for the services to stabilize": "stabilize_timeout_seconds",
+    # from the snapshot's start; it is looked at only after Fleet serves, so fewer looks than this
+    "Wait for the snapshot": "snapshot_timeout_seconds",
+    "Wait for the migration task to stop": STOP_DEADLINE_SECONDS,
+}
 
 
 @dataclass
@@ -137,3 +161,48 @@ _DEFINITION: dict[str, Any] | None = None
 
 def per_poll_median(shapes: list[Shape], wait: str, key: str) -> float:
     return statistics.median(s.loops[wait][key] for s in shapes if s.loops[wait]["polls"])
+
+
+def looks(seconds: float, interval: int | None) -> int:
+    """Looks of a wait that ends only at its deadline ``seconds`` after it started, as ``models.Poll`` takes
+    them: each after ``polling.next_wait``, the last one at or past the deadline."""
+    at, count = 0.0, 0
+    while True:
+        at += polling.next_wait(at, 0.0, seconds, interval)
+        count += 1
+        if at >= seconds:
+            return count
+
+
+def largest_allowed(field: str) -> int:
+    """The largest value the execution input accepts for ``field`` (its ``le`` bound)."""
+    return next(m.le for m in MigrationInput.model_fields[field].metadata if getattr(m, "le", None) is not None)
+
+
+def deadline_of(wait: str) -> int:
+    limit = WAIT_DEADLINES[wait]
+    return largest_allowed(limit) if isinstance(limit, str) else limit
+
+
+def worst_case(interval: int | None) -> dict[str, float]:
+    """The most history events (and state transitions, Lambda calls) an execution can have at this
+    ``poll_interval_seconds``: every state outside the polling loops once with every retry its Retry allows,
+    and every polling loop to its largest deadline, one iteration more than the looks (a loop's first check
+    comes before its first Wait). Retries inside a loop are left to the margin below the limit."""
+    states = _definition()["States"]
+    loops = loop_states()
+    in_loops = {name for loop in loops.values() for name in loop}
+    totals = {"events": float(EXECUTION_EVENTS), "transitions": 0.0, "invocations": 0.0}
+    for name, state in states.items():
+        if name in in_loops:
+            continue
+        retries = sum(r.get("MaxAttempts", 3) for r in state.get("Retry", []))
+        totals["events"] += EVENTS_PER_STATE[state["Type"]] + RETRY_EVENTS * retries
+        totals["transitions"] += 1
+        totals["invocations"] += (1 + retries) if state["Type"] == "Task" else 0
+    for wait, loop in loops.items():
+        iterations = looks(deadline_of(wait), interval) + 1
+        totals["events"] += iterations * sum(EVENTS_PER_STATE[states[s]["Type"]] for s in loop)
+        totals["transitions"] += iterations * len(loop)
+        totals["invocations"] += iterations * sum(1 for s in loop if states[s]["Type"] == "Task")
+    return totals

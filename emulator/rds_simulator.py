@@ -3,7 +3,9 @@
 moto makes every snapshot "available" the moment it is created. In RDS a manual snapshot is
 "creating" for minutes (its size decides), then "available", or "failed" (CreateDBSnapshot and
 CreateDBClusterSnapshot return at once with Status "creating"; RDS User Guide, "Creating a DB snapshot"):
-here each new snapshot follows a ``SnapshotOutcome`` on the emulator's clock.
+here each new snapshot, of a DB cluster or of a DB instance, follows a ``SnapshotOutcome`` on the
+emulator's clock (how long it copies, whether it fails then; ``creating_seconds`` 0 with ``fails``: RDS
+answers the create with a failed snapshot). ``status_at`` gives a snapshot's timeline.
 
 moto checks CreateDBSnapshot's identifier but not CreateDBClusterSnapshot's; the emulator enforces
 the documented rule for both (RDS API Reference, CreateDBClusterSnapshot: 1 to 63 letters, digits or
@@ -53,6 +55,7 @@ class _SimSnapshot:
     snapshot: Any
     created: float
     outcome: SnapshotOutcome
+    identifier: str = ""
 
     def status(self, at: float) -> tuple[str, int]:
         """(Status, PercentProgress) at a moment."""
@@ -77,6 +80,13 @@ class RdsSimulator:
     def next_snapshot(self, outcome: SnapshotOutcome) -> None:
         self.outcomes.append(outcome)
 
+    def status_at(self, identifier: str, at: float) -> str:
+        """The status RDS gave (or gives) the snapshot ``identifier`` at clock time ``at``: the timeline a test
+        compares with other calls' times (``call_log``, the ECS simulator's)."""
+        with self._lock:
+            sim = next(s for s in self._snapshots if s.identifier == identifier)
+        return "none" if at < sim.created else sim.status(at)[0]
+
     def tick(self) -> None:
         """Write each snapshot's state at this moment into moto's objects, so moto's responses show it."""
         at = self.clock.now()
@@ -88,7 +98,7 @@ class RdsSimulator:
     def _track(self, snapshot: Any, call: str, identifier: str) -> None:
         with self._lock:
             outcome = self.outcomes.popleft() if self.outcomes else self.default
-            self._snapshots.append(_SimSnapshot(snapshot, self.clock.now(), outcome))
+            self._snapshots.append(_SimSnapshot(snapshot, self.clock.now(), outcome, identifier))
             self.call_log.append((self.clock.now(), call, identifier))
         self.tick()
 

@@ -1,4 +1,4 @@
-"""Step: look once whether the database snapshot is available; fail when it failed or took too long."""
+"""Step: after Fleet serves again, look once whether the database snapshot is available; say it when it is not."""
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,5 +16,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if taken:
         logger.info("Snapshot polled", snapshot=taken.snapshot_identifier, status=taken.status)
         if taken.wait is not None and taken.wait.done:
-            metrics.add_metric(name="SnapshotSeconds", unit=MetricUnit.Seconds, value=taken.wait.age(polling.now()))
+            if taken.status == "available":
+                metrics.add_metric(name="SnapshotSeconds", unit=MetricUnit.Seconds, value=taken.wait.age(polling.now()))
+            else:
+                # The execution succeeds (Fleet is migrated and serves) without the recovery point it asked for
+                logger.error("No snapshot recovery point", snapshot=taken.snapshot_identifier, status=taken.status)
+                metrics.add_metric(name="SnapshotNotAvailable", unit=MetricUnit.Count, value=1)
     return migration.dump()

@@ -1,4 +1,4 @@
-"""Step: start the database snapshot, the recovery point taken before the migration task runs."""
+"""Step: start the database snapshot after the drain; the migration task may run as soon as RDS accepted it."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,6 +13,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration = snapshot.take(Migration.model_validate(redrive.state_document(event)))
     if migration.snapshot:
         logger.info(
-            "Snapshot started", snapshot=migration.snapshot.snapshot_identifier, status=migration.snapshot.status
+            "Snapshot started",
+            snapshot=migration.snapshot.snapshot_identifier,
+            status=migration.snapshot.status,
+            restore_time=migration.snapshot.restore_time,
         )
     return migration.dump()

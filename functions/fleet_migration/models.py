@@ -254,10 +254,12 @@ class Caught(BaseModel):
 
 
 class DatabaseSnapshot(BaseModel):
-    """The recovery point taken after the drain, before the migration task runs (``snapshot`` in the state).
+    """The recovery point taken after the drain (``snapshot`` in the state).
 
     ``status`` is "planned" until the create step made it; then RDS's own status ("creating",
-    "available", "failed", ...). The ASL loops Wait -> check while ``wait.done`` is false.
+    "available", "failed", ...). The migration runs once RDS has accepted it ("creating"); the ASL loops
+    Wait -> check after Fleet serves again while ``wait.done`` is false. The drained moment
+    (``restore_time``) is a point-in-time restore target as well, where the database keeps automated backups.
     """
 
     type: Literal["cluster", "instance"]
@@ -269,16 +271,40 @@ class DatabaseSnapshot(BaseModel):
     restore_note: str | None = None
     # From the create step until it is available, within snapshot_timeout_seconds
     wait: Poll | None = None
+    # The restore options both restore commands share (subnet group, security groups, ...); None: the database
+    # keeps no automated backups (BackupRetentionPeriod 0), so there is no point-in-time restore
+    point_in_time_options: list[str] | None = None
+    # The drained moment, UTC ISO 8601 to the second: nothing wrote to the database then and no migration had run
+    restore_time: str | None = None
+    point_in_time_restore_command: str | None = None
+    point_in_time_note: str | None = None
+    check_command: str | None = None
+    # Why the snapshot is not a recovery point (failed, not yet available, unreadable); None when it is one
+    message: str | None = None
 
     def public(self) -> dict[str, Any]:
         """What the output and the causes show of it (docs/errors.md: ``snapshot``)."""
         shown = self.model_dump(
-            include={"type", "identifier", "snapshot_identifier", "arn", "status", "restore_command", "restore_note"},
+            include={
+                "type",
+                "identifier",
+                "snapshot_identifier",
+                "arn",
+                "status",
+                "restore_command",
+                "restore_note",
+                "restore_time",
+                "point_in_time_restore_command",
+                "point_in_time_note",
+                "message",
+            },
             exclude_none=True,
         )
         if self.status == "failed":
             shown.pop("restore_command", None)
             shown.pop("restore_note", None)
+        elif self.status != "available" and self.check_command:
+            shown["check_command"] = self.check_command
         return shown
 
 

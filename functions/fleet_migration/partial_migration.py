@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fleet_migration import manual_restore, outage
+from fleet_migration import manual_restore, outage, snapshot
 from fleet_migration.aws import client, error_code
 from fleet_migration.models import Migration
 
@@ -130,17 +130,9 @@ def details(applied: Applied) -> dict[str, Any]:
 
 def restore_guidance(migration: Migration) -> tuple[str, list[str]]:
     """(a sentence that says how to return to the recovery point, the commands that do it)."""
-    snapshot = migration.snapshot_shown()
-    if snapshot is not None and snapshot.get("status") != "failed":
-        name = snapshot["snapshot_identifier"]
-        tool = f"db-restore.sh --restore-snapshot {shlex.quote(name)}"
-        sentence = (
-            f"restore the snapshot {name} taken before the migration: with fleetdm/fleet-terraform, run its "
-            f"tools/rds-db-restore/{tool} --dry-run, then {tool} --confirm; otherwise restore_command creates a "
-            "database from it to point Fleet at (see snapshot.restore_note)"
-        )
-        commands = [f"{tool} --dry-run", f"{tool} --confirm"] if snapshot["type"] == "cluster" else []
-        return sentence, commands + [snapshot["restore_command"]]
+    found = snapshot.restore_guidance(migration.snapshot)
+    if found is not None:
+        return found
     moment = _drained_moment(migration)
     spec = migration.input
     if spec.db_cluster_identifier:

@@ -1,24 +1,26 @@
 """Time, and how long to wait before the next poll.
 
-Left at its default, a wait starts fast: the next poll comes after 10 % of the time waited so far,
-at least 1 s, until that reaches ``DEFAULT_POLL_SECONDS`` (5 s, 50 s into the wait). ECS often
-finishes in seconds (a drain, a short migration, a task start), and each wait would otherwise add up
-to a whole interval of downtime; this way a young wait adds at most a second or 10 % of its length.
-A ``poll_interval_seconds`` the caller chose is used as given, from the first poll.
+Every wait starts young: for its first ``YOUNG_SECONDS`` (3 minutes) it looks often, because ECS often
+finishes in seconds or a minute or two (a drain, a migration, a task start, a rollout) and each look that
+comes late is outage. Left at its default, a wait looks every second for its first minute and every 2 s
+until 3 minutes, so its end is seen within a second or two. A ``poll_interval_seconds`` the caller chose is
+used as given while the wait is young, from the first look.
 
-After ten minutes, either way, polls back off to 5 % of the time already waited (never more often
-than the interval, at most five minutes), so a 24-hour migration stays far below Step Functions'
-25,000-event history limit.
+An older wait, either way, backs off to 2.5 % of the time already waited (never more often than the interval,
+5 s at the default, and at most five minutes apart): a 24-hour migration's end is seen within 2.5 % of its
+length, and every execution, at every allowed input, stays far below Step Functions' 25,000-event history
+limit (bench/history.py computes the worst case from this schedule and the state machine).
 """
 
 from __future__ import annotations
 
 import time
 
-DEFAULT_POLL_SECONDS = 5  # the default's steady interval (the execution input's documented default)
-FAST_START_FRACTION = 0.10
-FAST_PHASE_SECONDS = 600
-BACKOFF_FRACTION = 0.05
+DEFAULT_POLL_SECONDS = 5  # the default's interval once a wait is no longer young (the execution input's default)
+FIRST_MINUTE_SECONDS = 60  # the default looks every second for this long
+YOUNG_POLL_SECONDS = 2  # then every 2 s until the wait is no longer young
+YOUNG_SECONDS = 180
+BACKOFF_FRACTION = 0.025
 MAX_POLL_SECONDS = 300
 
 
@@ -28,12 +30,12 @@ def now() -> float:
 
 def next_poll_seconds(elapsed: float, interval: int | None) -> int:
     """Seconds to the next poll of a wait ``elapsed`` seconds old; ``interval`` None: the default schedule."""
+    if elapsed < YOUNG_SECONDS:
+        if interval is not None:
+            return interval
+        return 1 if elapsed < FIRST_MINUTE_SECONDS else YOUNG_POLL_SECONDS
     steady = DEFAULT_POLL_SECONDS if interval is None else interval
-    if elapsed >= FAST_PHASE_SECONDS:
-        return int(min(MAX_POLL_SECONDS, max(steady, elapsed * BACKOFF_FRACTION)))
-    if interval is None:
-        return int(min(steady, max(1, elapsed * FAST_START_FRACTION)))
-    return interval
+    return int(min(MAX_POLL_SECONDS, max(steady, elapsed * BACKOFF_FRACTION)))
 
 
 def capped(wait: int, deadline: float, at: float) -> int:

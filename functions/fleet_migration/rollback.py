@@ -21,6 +21,7 @@ from fleet_migration import (
     partial_migration,
     polling,
     serving,
+    snapshot,
     task_definitions,
     task_logs,
 )
@@ -187,6 +188,7 @@ def restore(migration: Migration) -> dict[str, str]:
         raise MigrationError(
             "Rollback ran before the migration task was STOPPED; the state machine definition is out of order"
         )
+    snapshot.refresh(migration)  # its status as it is now: the rollback does not wait for it
     error, cause = error_names.contract_error(migration, *error_names.read_caught(migration))
     applied = error_names.migration_applied(migration, error)
     partly = partial_migration.describe(migration, error, cause)

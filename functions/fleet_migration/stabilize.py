@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet_migration import autoscaling, ecs, manual_restore, outage, polling, serving
+from fleet_migration import autoscaling, ecs, manual_restore, outage, polling, serving, snapshot
 from fleet_migration.errors import ServiceNotStable
 from fleet_migration.models import Migration, Poll, ServiceSnapshot
 
@@ -132,6 +132,7 @@ def _not_stable(migration: Migration, what: str, detail: str, rolled_back_to: st
     before is the way back to a serving Fleet: the cause gives the command for it. The maintenance page goes and
     the health checks go back: Fleet is as up as it will get without a person."""
     _put_back_what_the_way_up_changed(migration)
+    snapshot.refresh(migration)  # the execution ends here: the cause says the snapshot as it is, not as it was
     cluster = migration.input.cluster_name
     back = [
         command

@@ -78,15 +78,19 @@ def summarize(document: Any) -> str:
     spec: Any = document.get("input") if isinstance(document.get("input"), dict) else {}
     services = [s for s in document.get("services") or [] if isinstance(s, dict)]
     stabilize, task, drain = document.get("stabilize"), document.get("task"), document.get("drain")
+    snapshot = document.get("snapshot")
     if isinstance(stabilize, dict):
         if stabilize.get("done"):
-            return "services stable" if stabilize.get("polls") else "desired counts set (not waiting for them)"
+            served = "services stable" if stabilize.get("polls") else "desired counts set (not waiting for them)"
+            # The migration ran while RDS copied the snapshot: the execution ends once it is available
+            if isinstance(snapshot, dict) and isinstance(snapshot.get("wait"), dict) and snapshot["wait"].get("polls"):
+                return f"{served}; {describe_snapshot(snapshot)}"
+            return served
         if stabilize.get("detail"):
             return f"waiting for {stabilize['detail']}"
         return "scaling up: " + ", ".join(f"{s.get('name')} to {s.get('target_desired_count')}" for s in services)
     if isinstance(task, dict):
         return describe_task(task)
-    snapshot = document.get("snapshot")
     if snapshot and not (isinstance(snapshot, dict) and snapshot.get("status") == "planned"):
         return describe_snapshot(snapshot)
     if isinstance(drain, dict):

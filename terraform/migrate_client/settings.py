@@ -13,6 +13,7 @@ EXIT_FAILED = 1  # the execution FAILED, TIMED_OUT or was ABORTED
 EXIT_USAGE = 2  # missing or malformed settings (argparse uses 2 as well)
 EXIT_AWS = 3  # credentials, permissions, unknown state machine, AWS unreachable, neither boto3 nor the AWS CLI
 EXIT_STILL_RUNNING = 4  # gave up waiting; the execution still runs
+EXIT_NO_RECOVERY_POINT = 5  # migrated and Fleet serves, but the snapshot asked for failed or is not available
 
 ENV = {
     "state_machine_arn": "FLEET_MIGRATION_STATE_MACHINE_ARN",

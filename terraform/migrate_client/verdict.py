@@ -8,7 +8,7 @@ from typing import Any, Callable
 import executions
 
 from .progress import TASK_MARK, describe_snapshot
-from .settings import EXIT_FAILED, EXIT_SUCCEEDED, PREFIX, Settings
+from .settings import EXIT_FAILED, EXIT_NO_RECOVERY_POINT, EXIT_SUCCEEDED, PREFIX, Settings
 from .text import clock, console_url, duration, elapsed, loads
 
 
@@ -33,6 +33,12 @@ class Verdict:
                 self._out(f"{PREFIX} SUCCEEDED in {elapsed(took)} (execution {name})")
             for line in success_details(output):
                 self._out(f"  {line}")
+            missing = no_recovery_point(output)
+            if missing:
+                self._err(f"{PREFIX} NO RECOVERY POINT: {missing}")
+                # The run that watched it fails; a later run joining the finished execution warns but does not
+                # block every apply of this revision: migrating again would not bring the snapshot back.
+                return EXIT_SUCCEEDED if already else EXIT_NO_RECOVERY_POINT
             return EXIT_SUCCEEDED
         error = described.get("error") or ("States.Aborted" if status == "ABORTED" else status)
         self._err(f"{PREFIX} {status} after {elapsed(took)}: {error} (execution {name})")
@@ -53,6 +59,17 @@ class Verdict:
             f"{decision.attempt + 1}, {upcoming}"
         )
         return EXIT_FAILED
+
+
+def no_recovery_point(output: dict[str, Any]) -> str:
+    """Why the snapshot the execution was asked for is not a recovery point (empty when it is, or none was asked)."""
+    snapshot = output.get("snapshot")
+    if not isinstance(snapshot, dict) or snapshot.get("status") in (None, "available"):
+        return ""
+    return str(
+        snapshot.get("message")
+        or f"the snapshot {snapshot.get('snapshot_identifier')} is {snapshot.get('status')}, not available"
+    )
 
 
 def success_details(output: dict[str, Any]) -> list[str]:
@@ -149,4 +166,15 @@ def snapshot_details(snapshot: Any) -> list[str]:
         lines.append(f"  to restore it: {restore}")
     if isinstance(snapshot, dict) and snapshot.get("restore_note"):
         lines.append(f"  {snapshot['restore_note']}")
+    if isinstance(snapshot, dict) and snapshot.get("point_in_time_restore_command"):
+        lines.append(f"point-in-time restore target: {snapshot.get('restore_time')} (the services had drained)")
+        lines.append(f"  to restore it: {snapshot['point_in_time_restore_command']}")
+        if snapshot.get("point_in_time_note"):
+            lines.append(f"  {snapshot['point_in_time_note']}")
+    if (
+        isinstance(snapshot, dict)
+        and snapshot.get("status") not in (None, "available")
+        and snapshot.get("check_command")
+    ):
+        lines.append(f"  to see whether it is available now: {snapshot['check_command']}")
     return lines

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 import executions
 from migrate_client.aws import explain_aws_error
 from migrate_client.progress import Lines, Progress, read_new_events, summarize
-from migrate_client.settings import Settings, parse_args
+from migrate_client.settings import EXIT_NO_RECOVERY_POINT, Settings, parse_args
 from migrate_client.verdict import Verdict
 
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -476,3 +476,51 @@ def test_control_characters_are_printed_as_escapes():
 
     assert printable("\x1b[2Jcleared\rhidden\x07\ttab") == "\\x1b[2Jcleared\\x0dhidden\\x07\ttab"
     assert printable("\x9b31m") == "\\x9b31m"
+
+
+def _verdict_of(output: dict, already: bool = False) -> tuple[int, list[str], list[str]]:
+    out, err = [], []
+    code = Verdict(settings(), out.append, err.append).report(
+        {"status": "SUCCEEDED", "name": "fleet-fleet-r4", "output": json.dumps(output)}, DECISION, already=already
+    )
+    return code, out, err
+
+
+def test_a_success_without_the_snapshot_it_asked_for_exits_non_zero_saying_there_is_no_recovery_point():
+    failed = {
+        "snapshot_identifier": "fleet-migration-fleet-fleet-r4-0123abcd",
+        "status": "failed",
+        "message": "The snapshot 'fleet-migration-fleet-fleet-r4-0123abcd' of 'fleet' ended 'failed': there is no "
+        "snapshot to restore",
+        "restore_time": "2026-01-01T12:00:05Z",
+        "point_in_time_restore_command": "aws rds restore-db-cluster-to-point-in-time ...",
+    }
+
+    code, out, err = _verdict_of({"task_arn": "arn:task", "exit_code": 0, "services": [], "snapshot": failed})
+
+    assert code == EXIT_NO_RECOVERY_POINT != 0
+    assert err == [f"fleet-migration: NO RECOVERY POINT: {failed['message']}"]
+    assert "point-in-time restore target: 2026-01-01T12:00:05Z (the services had drained)" in "\n".join(out)
+
+
+def test_a_later_run_joining_that_success_repeats_the_warning_but_lets_the_apply_pass():
+    late = {"snapshot_identifier": "s", "status": "creating", "message": "still creating"}
+
+    code, _, err = _verdict_of({"task_arn": "arn:task", "services": [], "snapshot": late}, already=True)
+
+    assert code == 0 and err == ["fleet-migration: NO RECOVERY POINT: still creating"]
+
+
+def test_a_success_with_its_snapshot_available_exits_zero():
+    code, _, err = _verdict_of({"task_arn": "arn:task", "services": [], "snapshot": {"status": "available"}})
+
+    assert (code, err) == (0, [])
+
+
+def test_after_fleet_serves_the_progress_says_the_execution_waits_for_the_snapshot():
+    stable = {"done": True, "polls": 3}
+    creating = {"snapshot_identifier": "fleet-fleet-r4", "status": "creating", "wait": {"done": False, "polls": 1}}
+
+    assert summarize({"input": {}, "stabilize": stable, "snapshot": creating}) == (
+        "services stable; snapshot fleet-fleet-r4 creating"
+    )

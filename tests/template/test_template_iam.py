@@ -346,7 +346,8 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     assert aws.run(document(db_cluster_identifier=fleet.db_cluster), name="iam-snapshot").status == "SUCCEEDED"
     # a migration whose command fails: rollback restores
     aws.next_migration(exit_code=3)
-    assert aws.run(document(maintenance_page=True), name="iam-failure").error == "MigrationFailed"
+    failure = document(maintenance_page=True, db_cluster_identifier=fleet.db_cluster)  # its cause reads the snapshot
+    assert aws.run(failure, name="iam-failure").error == "MigrationFailed"
     # a migration that never ends (it is stopped), and meanwhile a second one for the same service
     aws.next_migration(runs_forever=True)
     # (its timeout is long enough in emulated time for the second one to find it running, however slow the machine)
@@ -390,7 +391,8 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     assert after.status == "SUCCEEDED", (after.error, after.cause)
     # Fleet's new tasks crash after the scale-up: the stability check reads why its stopped tasks stopped
     aws.service_behaviour(fleet.service).crash_exit_code = 1
-    assert aws.run(document(), name="iam-crashing").error == "ServiceNotStable"
+    crashing = document(db_cluster_identifier=fleet.db_cluster)  # its cause reads the snapshot
+    assert aws.run(crashing, name="iam-crashing").error == "ServiceNotStable"
     aws.service_behaviour(fleet.service).crash_exit_code = None
     # Fleet's Terraform order: the serving revision deregistered, the service moved to the new one; the failed
     # migration's rollback registers the serving revision again

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+from bench import history
 from fleet_migration.execution_input import MigrationInput
 from fleet_migration.models import Execution, Migration
 from fleet_migration.polling import (
     DEFAULT_POLL_SECONDS,
-    FAST_PHASE_SECONDS,
     MAX_POLL_SECONDS,
+    YOUNG_SECONDS,
     capped,
     next_poll_seconds,
 )
@@ -35,36 +36,35 @@ def schedule(interval: int | None, until: float) -> list[int]:
     return waits
 
 
-def test_a_young_wait_at_the_default_polls_every_second_for_its_first_twenty_seconds():
-    assert schedule(None, 20) == [1] * 20
+def test_a_young_wait_at_the_default_polls_every_second_for_its_first_minute():
+    assert schedule(None, 60) == [1] * 60
 
 
-def test_a_wait_at_the_default_then_waits_a_tenth_of_its_age_until_that_reaches_five_seconds():
-    assert next_poll_seconds(20, None) == 2
-    assert next_poll_seconds(35, None) == 3
-    assert next_poll_seconds(49, None) == 4
-    assert next_poll_seconds(50, None) == DEFAULT_POLL_SECONDS == 5
-    assert next_poll_seconds(FAST_PHASE_SECONDS - 1, None) == 5
+def test_a_young_wait_at_the_default_then_polls_every_two_seconds_until_three_minutes():
+    assert set(schedule(None, YOUNG_SECONDS)[60:]) == {2}
+    assert YOUNG_SECONDS == 180 and len(schedule(None, YOUNG_SECONDS)) == 120
 
 
-def test_the_default_fast_start_polls_31_times_in_its_first_fifty_seconds():
-    assert len(schedule(None, 50)) == 31
+def test_an_older_wait_at_the_default_polls_every_five_seconds_then_backs_off():
+    assert next_poll_seconds(YOUNG_SECONDS, None) == DEFAULT_POLL_SECONDS == 5
+    assert next_poll_seconds(600, None) == 15
+    assert next_poll_seconds(3600, None) == 90
 
 
-def test_an_interval_the_caller_chose_is_used_from_the_first_poll():
+def test_an_interval_the_caller_chose_is_used_from_the_first_poll_while_the_wait_is_young():
     assert next_poll_seconds(0, 5) == 5
     assert next_poll_seconds(0, 10) == 10
-    assert next_poll_seconds(FAST_PHASE_SECONDS - 1, 5) == 5
+    assert next_poll_seconds(YOUNG_SECONDS - 1, 1) == 1
 
 
-def test_a_long_wait_backs_off_to_a_fraction_of_the_time_already_waited():
-    assert next_poll_seconds(FAST_PHASE_SECONDS, 5) == 30
-    assert next_poll_seconds(FAST_PHASE_SECONDS, None) == 30
-    assert next_poll_seconds(3000, 5) == 150
+def test_an_older_wait_backs_off_even_at_an_interval_the_caller_chose():
+    assert next_poll_seconds(YOUNG_SECONDS, 1) == 4
+    assert next_poll_seconds(600, 1) == 15
+    assert next_poll_seconds(3000, 5) == 75
 
 
 def test_the_backoff_never_polls_faster_than_the_interval_nor_slower_than_five_minutes():
-    assert next_poll_seconds(FAST_PHASE_SECONDS, 120) == 120
+    assert next_poll_seconds(600, 120) == 120
     assert next_poll_seconds(86400, 5) == MAX_POLL_SECONDS == 300
     assert next_poll_seconds(86400, None) == MAX_POLL_SECONDS
 
@@ -83,6 +83,27 @@ def test_a_day_long_migration_stays_far_below_the_execution_history_limit():
         polls = len(schedule(interval, 86400))
 
         assert polls * EVENTS_PER_POLL < HISTORY_LIMIT / 2, interval
+
+
+def test_every_wait_in_the_state_machine_has_a_deadline_the_worst_case_counts():
+    waits = {name for name, state in history._definition()["States"].items() if state["Type"] == "Wait"}
+
+    assert waits == set(history.loop_states()) == set(history.WAIT_DEADLINES)
+
+
+def test_a_polling_loop_adds_nine_events_per_look():
+    states = history._definition()["States"]
+
+    for wait, loop in history.loop_states().items():
+        assert sum(history.EVENTS_PER_STATE[states[name]["Type"]] for name in loop) == EVENTS_PER_POLL, wait
+
+
+def test_no_execution_at_any_allowed_input_comes_near_the_history_limit():
+    # every wait to the largest deadline the input allows, at every poll_interval_seconds (left out, or 1..300)
+    worst = max(history.worst_case(interval)["events"] for interval in [None, *range(1, 301)])
+
+    assert worst == history.worst_case(1)["events"]
+    assert worst < 0.7 * HISTORY_LIMIT, worst
 
 
 def test_an_omitted_poll_interval_is_the_default_schedule():

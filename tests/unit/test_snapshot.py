@@ -17,8 +17,8 @@ import describe_service
 import take_snapshot
 from emulator.fleet import DROP
 from fleet_migration.errors import InvalidInput, ResourceNotFound, TaskFailedToStart
-from fleet_migration.models import Execution
-from fleet_migration.snapshot import snapshot_identifier
+from fleet_migration.models import DatabaseSnapshot, Execution
+from fleet_migration.snapshot import restore_guidance, snapshot_identifier
 
 # The documented rule, written out independently: letters, digits, hyphens; a letter first; no "--"; no "-" last.
 RDS_RULE = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*(?<!-)")
@@ -190,34 +190,95 @@ def test_a_retried_snapshot_step_adopts_the_snapshot_its_first_attempt_started(e
 
 
 @pytest.mark.fleet(databases=True)
-def test_a_snapshot_still_creating_after_snapshot_timeout_seconds_fails_the_start(emu, drained, lambda_context):
+def test_a_snapshot_still_creating_at_snapshot_timeout_seconds_ends_the_wait_said_as_no_recovery_point_yet(
+    emu, drained, lambda_context
+):
     emu.next_snapshot(creating_seconds=10_000)
     state = take_snapshot.lambda_handler(
         drained(db_cluster_identifier="fleet", snapshot_timeout_seconds=60), lambda_context
     )
     emu.clock.advance(61)
 
-    with pytest.raises(TaskFailedToStart) as caught:
-        check_snapshot.lambda_handler(state, lambda_context)
+    state = check_snapshot.lambda_handler(state, lambda_context)
 
-    cause = json.loads(str(caught.value))
-    assert "snapshot_timeout_seconds=60" in cause["message"] and "did not start" in cause["message"]
-    assert cause["snapshot"]["status"] == "creating"
-    assert cause["snapshot"]["restore_command"].startswith("aws rds restore-db-cluster-from-snapshot")
+    shown = state["snapshot"]
+    assert (shown["status"], shown["wait"]["done"]) == ("creating", True)
+    assert "snapshot_timeout_seconds=60" in shown["message"] and "not a recovery point" in shown["message"]
+    assert shown["check_command"].startswith("aws rds describe-db-cluster-snapshots")
 
 
 @pytest.mark.fleet(databases=True)
-def test_a_failed_snapshot_fails_the_start_without_a_restore_command(emu, drained, lambda_context):
+def test_a_snapshot_that_fails_while_the_migration_runs_ends_the_wait_without_its_restore_command(
+    emu, drained, lambda_context
+):
     emu.next_snapshot(creating_seconds=5, fails=True)
     state = take_snapshot.lambda_handler(drained(db_instance_identifier="fleet-mysql"), lambda_context)
+    state["result"] = {"task_arn": "arn:task", "exit_code": 0, "services": [], "duration_seconds": 1.0}
     emu.clock.advance(6)
 
-    with pytest.raises(TaskFailedToStart) as caught:
-        check_snapshot.lambda_handler(state, lambda_context)
+    state = check_snapshot.lambda_handler(state, lambda_context)
 
-    cause = json.loads(str(caught.value))
-    assert "ended 'failed'" in cause["message"]
-    assert cause["snapshot"]["status"] == "failed" and "restore_command" not in cause["snapshot"]
+    shown = state["result"]["snapshot"]
+    assert shown["status"] == "failed" and "ended 'failed'" in shown["message"]
+    assert "restore_command" not in shown and "restore_note" not in shown
+    # the drained moment stays a recovery point: automated backups keep it
+    assert shown["point_in_time_restore_command"].endswith(
+        f"--restore-time {shown['restore_time']} --db-instance-class db.t4g.medium --db-subnet-group-name fleet "
+        f"--vpc-security-group-ids {shown['point_in_time_restore_command'].split()[-1]}"
+    )
+
+
+@pytest.mark.fleet(databases=True)
+def test_the_output_gets_the_snapshot_as_it_ended(emu, drained, lambda_context):
+    emu.next_snapshot(creating_seconds=5)
+    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet"), lambda_context)
+    state["result"] = {"task_arn": "arn:task", "exit_code": 0, "services": [], "duration_seconds": 1.0}
+    emu.clock.advance(6)
+
+    state = check_snapshot.lambda_handler(state, lambda_context)
+
+    shown = state["result"]["snapshot"]
+    assert shown["status"] == "available" and "message" not in shown and "check_command" not in shown
+    assert shown["restore_command"].startswith("aws rds restore-db-cluster-from-snapshot")
+
+
+@pytest.mark.fleet(databases=True)
+def test_the_drained_moment_is_a_point_in_time_restore_target_with_fleets_tool_and_the_aws_cli(
+    emu, drained, lambda_context
+):
+    state = take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet"), lambda_context)
+
+    shown = state["snapshot"]
+    moment = shown["restore_time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", moment)
+    assert shown["point_in_time_restore_command"].startswith(
+        "aws rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier fleet "
+        f"--db-cluster-identifier fleet-restored --restore-to-time {moment} --db-subnet-group-name fleet"
+    )
+    note = shown["point_in_time_note"]
+    assert f"db-restore.sh --restore-time {moment} --dry-run" in note
+    assert note.index("--dry-run") < note.index(f"db-restore.sh --restore-time {moment} --confirm")
+
+
+@pytest.mark.fleet(databases=True)
+def test_a_database_without_automated_backups_offers_no_point_in_time_restore(emu, describe, lambda_context):
+    emu.client("rds").modify_db_instance(DBInstanceIdentifier="fleet-mysql", BackupRetentionPeriod=0)
+
+    state = take_snapshot.lambda_handler(describe(db_instance_identifier="fleet-mysql"), lambda_context)
+
+    assert "restore_time" not in state["snapshot"] and "point_in_time_restore_command" not in state["snapshot"]
+
+
+@pytest.mark.fleet(databases=True)
+def test_a_snapshot_rds_fails_at_once_fails_the_start(emu, drained, lambda_context):
+    emu.next_snapshot(creating_seconds=0, fails=True)
+
+    with pytest.raises(TaskFailedToStart) as caught:
+        take_snapshot.lambda_handler(drained(db_cluster_identifier="fleet"), lambda_context)
+
+    assert "did not accept" in caught.value.message and "did not start" in caught.value.message
+    assert caught.value.details["snapshot"]["status"] == "failed"
+    assert "restore_command" not in caught.value.details["snapshot"]
 
 
 @pytest.mark.fleet(databases=True)
@@ -298,3 +359,62 @@ def test_the_snapshot_check_reads_the_snapshot_by_its_identifier_alone(emu, drai
     state = check_snapshot.lambda_handler(state, lambda_context)
 
     assert (state["snapshot"]["status"], state["snapshot"]["wait"]["done"]) == ("available", True)
+
+
+def a_taken_cluster_snapshot(status: str) -> DatabaseSnapshot:
+    return DatabaseSnapshot(
+        type="cluster",
+        identifier="fleet",
+        snapshot_identifier="fleet-migration-fleet-fleet-r2-0123abcd",
+        status=status,
+        restore_command="aws rds restore-db-cluster-from-snapshot ...",
+        restore_time="2026-01-01T12:00:05Z",
+        point_in_time_restore_command="aws rds restore-db-cluster-to-point-in-time ... --restore-to-time 2026-01-01T12:00:05Z",
+    )
+
+
+def test_the_restore_guidance_gives_the_snapshot_and_the_point_in_time_commands():
+    sentence, commands = restore_guidance(a_taken_cluster_snapshot("available"))
+
+    assert commands == [
+        "db-restore.sh --restore-snapshot fleet-migration-fleet-fleet-r2-0123abcd --dry-run",
+        "db-restore.sh --restore-snapshot fleet-migration-fleet-fleet-r2-0123abcd --confirm",
+        "aws rds restore-db-cluster-from-snapshot ...",
+        "db-restore.sh --restore-time 2026-01-01T12:00:05Z --dry-run",
+        "db-restore.sh --restore-time 2026-01-01T12:00:05Z --confirm",
+        "aws rds restore-db-cluster-to-point-in-time ... --restore-to-time 2026-01-01T12:00:05Z",
+    ]
+    assert "as it was at 2026-01-01T12:00:05Z, when the services had drained" in sentence
+
+
+def test_the_restore_guidance_of_a_failed_snapshot_gives_only_the_point_in_time_commands():
+    sentence, commands = restore_guidance(a_taken_cluster_snapshot("failed"))
+
+    assert "snapshot" not in " ".join(commands) and "restore the snapshot" not in sentence
+    assert commands[-1].startswith("aws rds restore-db-cluster-to-point-in-time")
+
+
+def test_the_restore_guidance_of_a_snapshot_still_creating_says_it_is_not_available_yet():
+    sentence, _ = restore_guidance(a_taken_cluster_snapshot("creating"))
+
+    assert "once it is available (it was creating: check_command)" in sentence
+
+
+@pytest.mark.fleet(databases=True)
+@pytest.mark.parametrize(
+    ("create", "database", "key"),
+    [
+        ("create_db_cluster_snapshot", {"DBClusterIdentifier": "fleet"}, "DBClusterSnapshotIdentifier"),
+        ("create_db_snapshot", {"DBInstanceIdentifier": "fleet-mysql"}, "DBSnapshotIdentifier"),
+    ],
+)
+def test_the_emulators_rds_copies_for_a_configurable_time_and_can_fail_a_snapshot(
+    emu, deployment, create, database, key
+):
+    emu.next_snapshot(creating_seconds=30, fails=True)
+
+    getattr(emu.client("rds"), create)(**database, **{key: "before"})
+
+    ((started, _, _),) = emu.rds_sim.call_log
+    timeline = [emu.rds_sim.status_at("before", started + seconds) for seconds in (-1, 0, 29, 30)]
+    assert timeline == ["none", "creating", "creating", "failed"]

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator import Emulator
-from workflow_support import CHECK_DRAINED, FAIL_STATE, ROLLBACK, RUN_TASK, SUCCEEDED, cause_of, follows
+from workflow_support import CHECK_DRAINED, CHECK_STABLE, FAIL_STATE, ROLLBACK, RUN_TASK, SUCCEEDED, cause_of, follows
 
 TAKE, CHECK = "Take a snapshot of the database", "Check the snapshot"
 
@@ -46,21 +46,43 @@ def assert_restored(run, error: str, before: dict, after: dict) -> dict:
     return cause
 
 
-def test_the_snapshot_is_taken_after_the_drain_and_available_before_the_migration_task_runs(aws, fleet, fast_input):
-    aws.next_snapshot(creating_seconds=3)
+def test_the_migration_runs_while_rds_copies_the_snapshot_and_the_execution_succeeds_once_it_is_available(
+    aws, fleet, fast_input
+):
+    aws.next_snapshot(creating_seconds=60)
 
     run = aws.run(fast_input(db_cluster_identifier=fleet.db_cluster), name="fleet-fleet-r2")
 
     assert run.status == "SUCCEEDED", run.cause
-    assert follows(run, CHECK_DRAINED, TAKE, CHECK, RUN_TASK, SUCCEEDED)
+    assert follows(run, CHECK_DRAINED, TAKE, RUN_TASK, CHECK_STABLE, CHECK, SUCCEEDED)
     ((created_at, call, name),) = aws.rds_sim.call_log
     run_task_at = next(at for at, what, _ in aws.ecs_sim.call_log if what == "RunTask")
-    assert call == "CreateDBClusterSnapshot" and created_at + 3 <= run_task_at
+    assert call == "CreateDBClusterSnapshot" and created_at <= run_task_at
+    assert aws.rds_sim.status_at(name, run_task_at) == "creating"
+    # Fleet served before the snapshot was done: the execution looked at it again until it was
+    assert [checked(event) for event in run.events if _exited(event, CHECK)][-2:] == ["creating", "available"]
     snapshot = run.output["snapshot"]
     assert (snapshot["type"], snapshot["identifier"], snapshot["status"]) == ("cluster", "fleet", "available")
-    assert snapshot["snapshot_identifier"] == name
+    assert snapshot["snapshot_identifier"] == name and "message" not in snapshot
     described = aws.client("rds").describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=name)["DBClusterSnapshots"]
     assert described[0]["Status"] == "available" and described[0]["DBClusterSnapshotArn"] == snapshot["arn"]
+
+
+def _exited(event: dict, state: str) -> bool:
+    return event["type"] == "TaskStateExited" and event["stateExitedEventDetails"]["name"] == state
+
+
+def checked(event: dict) -> str:
+    """The snapshot's status as a "Check the snapshot" state handed it on."""
+    return json.loads(event["stateExitedEventDetails"]["output"])["snapshot"]["status"]
+
+
+def test_the_drained_moment_comes_with_the_snapshot_as_a_point_in_time_restore_target(aws, fleet, fast_input):
+    run = aws.run(fast_input(db_cluster_identifier=fleet.db_cluster), name="fleet-fleet-r2")
+
+    snapshot = run.output["snapshot"]
+    assert f"--restore-to-time {snapshot['restore_time']}" in snapshot["point_in_time_restore_command"]
+    assert f"db-restore.sh --restore-time {snapshot['restore_time']}" in snapshot["point_in_time_note"]
 
 
 def test_an_rds_instance_snapshot_comes_with_its_restore_command(aws, fleet, fast_input):
@@ -83,10 +105,9 @@ def test_without_a_database_no_snapshot_step_runs(aws, fleet, fast_input):
     assert aws.rds_sim.call_log == []
 
 
-def test_a_snapshot_that_outlives_its_timeout_ends_the_migration_before_it_starts_restored(
-    aws, fleet, fast_input, state_of
+def test_a_snapshot_still_creating_at_its_timeout_after_fleet_serves_is_not_claimed_as_a_recovery_point(
+    aws, fleet, fast_input
 ):
-    before = state_of(fleet)
     aws.next_snapshot(creating_seconds=1e9)
 
     execution = aws.start(
@@ -96,22 +117,37 @@ def test_a_snapshot_that_outlives_its_timeout_ends_the_migration_before_it_start
     aws.clock.advance(61)
     run = aws.wait(execution)
 
-    cause = assert_restored(run, "TaskFailedToStart", before, state_of(fleet))
-    assert "snapshot_timeout_seconds=60" in cause["message"] and "did not start" in cause["message"]
-    assert cause["snapshot"]["status"] == "creating" and "restore_command" in cause["snapshot"]
-    assert RUN_TASK not in run.states_entered and aws.ecs_sim.run_task_calls == []
+    assert run.status == "SUCCEEDED", run.cause
+    snapshot = run.output["snapshot"]
+    assert snapshot["status"] == "creating" and "snapshot_timeout_seconds=60" in snapshot["message"]
+    assert "not a recovery point" in snapshot["message"] and "check_command" in snapshot
 
 
-def test_a_failed_snapshot_ends_the_migration_before_it_starts_restored(aws, fleet, fast_input, state_of):
-    before = state_of(fleet)
-    aws.next_snapshot(creating_seconds=2, fails=True)
+def test_a_snapshot_that_fails_after_fleet_serves_is_said_and_no_restore_command_is_given_for_it(
+    aws, fleet, fast_input
+):
+    aws.next_snapshot(creating_seconds=60, fails=True)
+
+    run = aws.run(fast_input(db_instance_identifier=fleet.db_instance), name="fleet-fleet-r2")
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert follows(run, RUN_TASK, CHECK_STABLE, CHECK, SUCCEEDED)
+    snapshot = run.output["snapshot"]
+    assert snapshot["status"] == "failed" and "there is no snapshot to restore" in snapshot["message"]
+    assert "restore_command" not in snapshot and "restore_note" not in snapshot
+    assert snapshot["point_in_time_restore_command"].startswith("aws rds restore-db-instance-to-point-in-time")
+
+
+def test_a_snapshot_rds_fails_at_once_ends_the_migration_before_it_starts_restored(aws, fleet, fast_input, state_of):
+    before, level = state_of(fleet), aws.fleet_db.level
+    aws.next_snapshot(creating_seconds=0, fails=True)
 
     run = aws.run(fast_input(db_instance_identifier=fleet.db_instance), name="fleet-fleet-r2")
 
     cause = assert_restored(run, "TaskFailedToStart", before, state_of(fleet))
-    assert "ended 'failed'" in cause["message"]
-    assert cause["snapshot"]["status"] == "failed"
-    assert RUN_TASK not in run.states_entered
+    assert "did not accept" in cause["message"] and cause["snapshot"]["status"] == "failed"
+    assert RUN_TASK not in run.states_entered and aws.ecs_sim.run_task_calls == []
+    assert aws.fleet_db.level == level
 
 
 def test_rds_refusing_the_snapshot_ends_the_migration_before_it_starts_restored(aws, fleet, fast_input, state_of):
@@ -122,7 +158,7 @@ def test_rds_refusing_the_snapshot_ends_the_migration_before_it_starts_restored(
 
     cause = assert_restored(run, "TaskFailedToStart", before, state_of(fleet))
     assert cause["underlying_error"] == "InvalidDBClusterStateFault"
-    assert RUN_TASK not in run.states_entered
+    assert RUN_TASK not in run.states_entered and aws.ecs_sim.run_task_calls == []
 
 
 def test_a_failed_migration_cause_carries_the_log_tail_and_the_snapshot(aws, fleet, fast_input, state_of):
@@ -141,6 +177,23 @@ def test_a_failed_migration_cause_carries_the_log_tail_and_the_snapshot(aws, fle
     assert cause["snapshot"]["status"] == "available"
     assert cause["snapshot"]["restore_command"].startswith("aws rds restore-db-cluster-from-snapshot")
     assert len(json.dumps(run.cause)) < 32768
+
+
+def test_the_rollback_after_a_failed_migration_does_not_wait_for_the_snapshot_and_says_its_status(
+    aws, fleet, fast_input, state_of
+):
+    before = state_of(fleet)
+    aws.next_snapshot(creating_seconds=1e9)
+    aws.next_migration(exit_code=2)
+
+    run = aws.run(fast_input(db_cluster_identifier=fleet.db_cluster), name="fleet-fleet-r2")
+
+    cause = assert_restored(run, "MigrationFailed", before, state_of(fleet))
+    snapshot = cause["snapshot"]
+    assert snapshot["status"] == "creating" and "not a recovery point until it is available" in snapshot["message"]
+    assert snapshot["check_command"].startswith("aws rds describe-db-cluster-snapshots")
+    assert f"--restore-to-time {snapshot['restore_time']}" in snapshot["point_in_time_restore_command"]
+    assert CHECK not in run.states_entered
 
 
 def test_services_not_stable_after_the_migration_still_name_the_snapshot(aws, fleet, fast_input):

@@ -68,6 +68,13 @@ locals {
   db_instance_arn   = "${local.rds_prefix}:db:${var.db_instance_identifier}"
   cluster_snapshots = "${local.rds_prefix}:cluster-snapshot:fleet-migration-*"
   db_snapshots      = "${local.rds_prefix}:snapshot:fleet-migration-*"
+  # The check after Fleet serves, and the causes of a rollback or of ServiceNotStable, read the snapshot's status.
+  watch_the_snapshot = {
+    Sid      = "WatchTheSnapshot"
+    Effect   = "Allow"
+    Action   = local.has_db_cluster ? "rds:DescribeDBClusterSnapshots" : "rds:DescribeDBSnapshots"
+    Resource = local.has_db_cluster ? [local.db_cluster_arn, local.cluster_snapshots] : concat(local.has_db_instance ? [local.db_instance_arn] : [], [local.db_snapshots])
+  }
 
   # Known before the state machine exists, so the describe step's policy can name it without a cycle
   # (the state machine depends on the functions, not the other way round).
@@ -259,14 +266,7 @@ locals {
       handler      = "check_snapshot.lambda_handler"
       description  = "Looks once whether the database snapshot is available."
       substitution = "CheckSnapshotFunctionArn"
-      statements = [
-        {
-          Sid      = "WatchTheSnapshot"
-          Effect   = "Allow"
-          Action   = local.has_db_cluster ? "rds:DescribeDBClusterSnapshots" : "rds:DescribeDBSnapshots"
-          Resource = local.has_db_cluster ? [local.db_cluster_arn, local.cluster_snapshots] : concat(local.has_db_instance ? [local.db_instance_arn] : [], [local.db_snapshots])
-        },
-      ]
+      statements   = [local.watch_the_snapshot]
     }
     run-task = {
       handler      = "run_task.lambda_handler"
@@ -313,6 +313,7 @@ locals {
       # page's rules: room for 25 calls at their worst.
       timeout = 600
       statements = concat([local.set_the_health_checks], local.maintenance_page_down, [
+        local.watch_the_snapshot,
         { Sid = "ReadTheDeploymentsAndCounts", Effect = "Allow", Action = "ecs:DescribeServices", Resource = local.service_arns },
         { Sid = "ReadWhyStoppedTasksStopped", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
         merge(local.list_tasks_of_the_cluster, { Sid = "FindTheStoppedTasks" }),
@@ -354,6 +355,7 @@ locals {
         local.pass_the_task_definition_roles,
         local.set_the_health_checks,
         local.set_the_deregistration_delays,
+        local.watch_the_snapshot,
         ], local.maintenance_page_down, [
         merge(local.register_the_autoscaling_targets, { Sid = "RestoreTheAutoscalingTargets" }),
         merge(local.set_the_desired_counts, { Sid = "RestoreTheDesiredCounts" }),
