@@ -10,7 +10,13 @@ from typing import Any
 import boto3
 
 from emulator.fleet_database import FLEET_IMAGES, FleetDatabase, level_of
-from emulator.fleet_load_balancer import FLEET_TARGET_GROUP, LoadBalancer, TargetGroupSettings, seed_load_balancer
+from emulator.fleet_load_balancer import (
+    CONTAINER_PORT,
+    FLEET_TARGET_GROUP,
+    LoadBalancer,
+    TargetGroupSettings,
+    seed_load_balancer,
+)
 
 # Where Fleet's containers log, as fleetdm/fleet's Terraform sets it up (awslogs, prefix "fleet").
 LOG_GROUP = "fleet"
@@ -42,6 +48,9 @@ class FleetDeployment:
     load_balancer_arn: str | None = None
     target_group_arn: str | None = None
     listener_arn: str | None = None
+    # the revisions' networkMode: "awsvpc" (Fargate or EC2, target group of type ip) or "bridge"/"host" (EC2 only,
+    # target group of type instance)
+    network_mode: str = "awsvpc"
 
     @property
     def latest_revision(self) -> int:
@@ -59,6 +68,8 @@ class FleetDeployment:
         }
         if self.vuln_service:
             document["vuln_service"] = self.vuln_service
+        if self.network_mode != "awsvpc":  # RunTask takes no awsvpc configuration for other network modes
+            del document["subnets"], document["security_groups"]
         document.update(overrides)
         return {k: v for k, v in document.items() if v is not _DROP}
 
@@ -98,6 +109,7 @@ def seed_fleet(
     target_group: TargetGroupSettings = FLEET_TARGET_GROUP,
     database: FleetDatabase | None = None,
     client: Callable[[str], Any] | None = None,
+    network_mode: str = "awsvpc",
 ) -> FleetDeployment:
     """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's.
 
@@ -110,7 +122,14 @@ def seed_fleet(
 
     ``capacity_provider_strategy`` runs the Fleet service on capacity providers (the cluster has FARGATE,
     FARGATE_SPOT and an EC2 one, ``EC2_CAPACITY_PROVIDER``) instead of the FARGATE launch type.
+
+    ``network_mode`` "bridge" or "host" is Fleet on EC2 container instances (the EC2 launch type unless a capacity
+    provider strategy is given): revisions for EC2 only, container port 8080 bound to a dynamic host port (bridge)
+    or to 8080 (host), and a target group of type ``instance``.
     """
+    if network_mode not in ("awsvpc", "bridge", "host"):
+        raise ValueError(f"network_mode must be awsvpc, bridge or host, not {network_mode!r}")
+    on_awsvpc = network_mode == "awsvpc"
     if client is None:
         client = boto3.session.Session(region_name=region).client
     ec2, ecs, iam = client("ec2"), client("ecs"), client("iam")
@@ -178,8 +197,9 @@ def seed_fleet(
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
-            networkMode="awsvpc",
-            requiresCompatibilities=["FARGATE", "EC2"],  # the migration task may run on either (launch_type)
+            networkMode=network_mode,
+            # the migration task may run on either (launch_type); only EC2 has bridge and host networking
+            requiresCompatibilities=["FARGATE", "EC2"] if on_awsvpc else ["EC2"],
             cpu="512",
             memory="1024",
             executionRoleArn=execution_role,
@@ -192,6 +212,7 @@ def seed_fleet(
                     "essential": True,
                     "command": ["fleet", "serve"],
                     "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
+                    **({} if on_awsvpc else {"portMappings": [_port_mapping(network_mode)]}),
                     "logConfiguration": {
                         "logDriver": "awslogs",
                         "options": {
@@ -209,8 +230,9 @@ def seed_fleet(
     placement: dict[str, Any] = (
         {"capacityProviderStrategy": capacity_provider_strategy}
         if capacity_provider_strategy
-        else {"launchType": "FARGATE"}
+        else {"launchType": "FARGATE" if on_awsvpc else "EC2"}
     )
+    networking = {"networkConfiguration": network} if on_awsvpc else {}
     if platform_version:
         placement["platformVersion"] = platform_version
     balancer: LoadBalancer | None = None
@@ -222,6 +244,7 @@ def seed_fleet(
             subnets=subnets,
             security_group=security_group,
             settings=target_group,
+            target_type="ip" if on_awsvpc else "instance",
         )
         placement["loadBalancers"] = balancer.service_load_balancers(container_name)
     # byo-ecs/main.tf: deployment_minimum_healthy_percent 100, deployment_maximum_percent 200
@@ -230,8 +253,8 @@ def seed_fleet(
         serviceName=service,
         taskDefinition=f"{family}:{service_revision}",
         desiredCount=desired_count,
-        networkConfiguration=network,
         deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
+        **networking,
         **placement,
     )
     if vuln_service:
@@ -240,8 +263,8 @@ def seed_fleet(
             serviceName=vuln_service,
             taskDefinition=f"{family}:{service_revision}",
             desiredCount=vuln_desired_count,
-            launchType="FARGATE",
-            networkConfiguration=network,
+            launchType="FARGATE" if on_awsvpc else "EC2",
+            **networking,
         )
     if autoscaling:
         scaling = client("application-autoscaling")
@@ -284,7 +307,13 @@ def seed_fleet(
         load_balancer_arn=balancer.load_balancer_arn if balancer else None,
         target_group_arn=balancer.target_group_arn if balancer else None,
         listener_arn=balancer.listener_arn if balancer else None,
+        network_mode=network_mode,
     )
+
+
+def _port_mapping(network_mode: str) -> dict[str, Any]:
+    """Fleet's port on EC2 networking: a dynamic host port with bridge (hostPort 0), the same port with host."""
+    return {"containerPort": CONTAINER_PORT, "hostPort": 0 if network_mode == "bridge" else CONTAINER_PORT}
 
 
 def image_for_revision(revision: int) -> str:
