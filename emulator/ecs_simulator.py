@@ -318,8 +318,8 @@ class EcsSimulator:
         the port free. With bridge networking a ``hostPort`` of 0 (or none) gets a port from the instance's
         ephemeral range, "32768 to 61000 on the latest Amazon ECS-optimized AMI"; with host networking the host port
         is the container port (Amazon ECS Developer Guide, "Use an Application Load Balancer for Amazon ECS";
-        PortMapping, Amazon ECS API Reference). An awsvpc task needs none of this: it has its own interface.
-        Service tasks hold no CPU or memory of the instance here (only the migration task's room is modelled)."""
+        PortMapping, Amazon ECS API Reference). An awsvpc task needs none of this: it has its own interface. The
+        task holds the instance's memory and its host ports until it stops, as a migration task on EC2 does."""
         task = sim.task
         if (definition.network_mode or "bridge") == "awsvpc":
             return True
@@ -348,9 +348,12 @@ class EcsSimulator:
                     }
                 )
             else:
-                task.container_instance_arn = instance.container_instance_arn
+                needs = {**(task.resource_requirements or {}), "PORTS": [b["hostPort"] for b in bindings]}
+                if not task._backend._can_be_placed(instance, needs):
+                    continue
+                task.container_instance_arn, task.resource_requirements = instance.container_instance_arn, needs
                 task.containers[0].network_bindings = bindings
-                sim.released = True  # it holds no room of the instance (above)
+                self._hold_again(sim)  # held until it stops (_release)
                 return True
         return False
 
@@ -597,7 +600,8 @@ class EcsSimulator:
             backend.update_cluster_resources(backend._get_cluster(task.cluster_name), -1)
 
     def _hold_again(self, sim: _SimTask) -> None:
-        """Undo moto's StopTask giving back capacity that an EC2 task had already given back."""
+        """Hold the container instance capacity of an EC2 task: as a service task is placed, or to undo moto's
+        StopTask giving back capacity that an EC2 task had already given back."""
         task = sim.task
         backend = task._backend
         instance = backend.container_instances.get(task.cluster_name, {}).get(
