@@ -80,3 +80,20 @@ def test_instance_targets_not_healthy_in_time_are_not_stable(aws, fleet, fast_in
 
     assert (run.status, run.error) == ("FAILED", "ServiceNotStable"), run.cause
     assert "healthy in target group" in cause_of(run)["message"] or "IN_PROGRESS" in cause_of(run)["message"]
+
+
+def test_a_failed_migration_in_fleets_terraform_order_brings_back_the_old_revision_on_healthy_instance_targets(
+    aws, fleet, fast_input
+):
+    aws.deploy_revision(2)
+    aws.clock.advance(5)
+    aws.next_migration(exit_code=1)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert (run.status, run.error) == ("FAILED", "MigrationFailed"), run.cause
+    aws.clock.advance(30)  # long enough for the (short) health checks of the tests' target group
+    serving = service_task_targets(aws, fleet, "fleet:1")
+    assert len(serving) == 2
+    assert {targets(aws, fleet)[target] for target in serving} == {"healthy"}
+    assert aws.elb.answer(fleet.listener_arn)[0] == 200
