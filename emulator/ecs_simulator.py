@@ -56,6 +56,8 @@ NO_HEALTH_CHECK_SECONDS = 40.0
 # (ContainerDefinition stopTimeout: "the default value of 30 seconds is used").
 DEFAULT_STOP_TIMEOUT = 30.0
 FARGATE_MAX_STOP_TIMEOUT = 120.0
+# The ephemeral host ports ECS picks from for a bridge task's hostPort 0 on the Amazon ECS-optimized AMI.
+_EPHEMERAL_PORTS = (32768, 61000)
 
 
 @dataclass
@@ -306,7 +308,9 @@ class EcsSimulator:
             for other in self._tasks.values()
             if other.service == service.name and other.is_active(at) and other.running_at is not None
         )
-        if behaviour.capacity is not None and placed >= behaviour.capacity:
+        if (behaviour.capacity is not None and placed >= behaviour.capacity) or not self._place_on_instance(
+            sim, definition, at
+        ):
             pass  # no room to place it: it stays PENDING (the service events would say "unable to place a task")
         elif behaviour.crash_exit_code is not None:
             # the essential container exits as it starts: the task never reaches RUNNING
@@ -335,6 +339,69 @@ class EcsSimulator:
             return
         sim.digests = {name: self.registry.resolve(image, at) for name, image in images.items()}
         sim.task.resolved_images = {name: self.registry.binary(image, at) for name, image in images.items()}
+
+    def _place_on_instance(self, sim: _SimTask, definition: Any, at: float) -> bool:
+        """A bridge or host task runs on a container instance, its container ports bound to host ports there
+        (DescribeTasks ``containerInstanceArn`` and ``containers[].networkBindings``); False when no instance has
+        the port free. With bridge networking a ``hostPort`` of 0 (or none) gets a port from the instance's
+        ephemeral range, "32768 to 61000 on the latest Amazon ECS-optimized AMI"; with host networking the host port
+        is the container port (Amazon ECS Developer Guide, "Use an Application Load Balancer for Amazon ECS";
+        PortMapping, Amazon ECS API Reference). An awsvpc task needs none of this: it has its own interface. The
+        task holds the instance's memory and its host ports until it stops, as a migration task on EC2 does."""
+        task = sim.task
+        if (definition.network_mode or "bridge") == "awsvpc":
+            return True
+        instances = [
+            i for i in task._backend.container_instances.get(task.cluster_name, {}).values() if i.status == "ACTIVE"
+        ]
+        mappings = [m for c in definition.container_definitions[:1] for m in c.get("portMappings") or []]
+        for instance in sorted(instances, key=lambda i: self._tasks_on(i.container_instance_arn, at)):
+            taken = self._ports_taken(instance.container_instance_arn, at)
+            bindings = []
+            for mapping in mappings:
+                port = int(mapping.get("hostPort") or 0)
+                if definition.network_mode == "host":
+                    port = int(mapping["containerPort"])
+                elif port == 0:
+                    port = next(p for p in range(_EPHEMERAL_PORTS[0], _EPHEMERAL_PORTS[1] + 1) if p not in taken)
+                if port in taken:
+                    break
+                taken.add(port)
+                bindings.append(
+                    {
+                        "bindIP": "0.0.0.0",
+                        "containerPort": int(mapping["containerPort"]),
+                        "hostPort": port,
+                        "protocol": mapping.get("protocol", "tcp"),
+                    }
+                )
+            else:
+                needs = {**(task.resource_requirements or {}), "PORTS": [b["hostPort"] for b in bindings]}
+                if not task._backend._can_be_placed(instance, needs):
+                    continue
+                task.container_instance_arn, task.resource_requirements = instance.container_instance_arn, needs
+                task.containers[0].network_bindings = bindings
+                self._hold_again(sim)  # held until it stops (_release)
+                return True
+        return False
+
+    def _on_instance(self, container_instance_arn: str, at: float) -> list[_SimTask]:
+        return [
+            sim
+            for sim in self._tasks.values()
+            if sim.task.container_instance_arn == container_instance_arn and sim.state(at)[0] != "STOPPED"
+        ]
+
+    def _tasks_on(self, container_instance_arn: str, at: float) -> int:
+        return len(self._on_instance(container_instance_arn, at))
+
+    def _ports_taken(self, container_instance_arn: str, at: float) -> set[int]:
+        return {
+            binding["hostPort"]
+            for sim in self._on_instance(container_instance_arn, at)
+            for container in sim.task.containers
+            for binding in getattr(container, "network_bindings", None) or []
+        }
 
     def _serve_fleet(self, sim: _SimTask) -> None:
         """``fleet serve`` exits 1 about a second after starting on a schema that lacks its migrations (Fleet's
@@ -565,7 +632,8 @@ class EcsSimulator:
             backend.update_cluster_resources(backend._get_cluster(task.cluster_name), -1)
 
     def _hold_again(self, sim: _SimTask) -> None:
-        """Undo moto's StopTask giving back capacity that an EC2 task had already given back."""
+        """Hold the container instance capacity of an EC2 task: as a service task is placed, or to undo moto's
+        StopTask giving back capacity that an EC2 task had already given back."""
         task = sim.task
         backend = task._backend
         instance = backend.container_instances.get(task.cluster_name, {}).get(
@@ -746,6 +814,9 @@ class EcsSimulator:
         launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
         cluster = response.ecs_backend._get_cluster(response._get_param("cluster", "default"))
         check_placement(launch_type, strategy, cluster)
+        if self.elb is not None and response._get_param("loadBalancers"):
+            definition = response.ecs_backend.describe_task_definition(response._get_param("taskDefinition"))
+            self.elb.check_service(definition.network_mode or "bridge", response._get_param("loadBalancers"))
         if not launch_type and not strategy:
             strategy = cluster.default_capacity_provider_strategy or None
         result = original(response)

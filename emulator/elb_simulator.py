@@ -4,7 +4,12 @@ moto keeps the load balancers, target groups, listeners, rules and attributes; i
 its DescribeTargetHealth knows no time. Here, what ECS and ELB document:
 - As a task of a service with ``loadBalancers`` reaches RUNNING, ECS registers it in each target group; for
   awsvpc tasks the target is the task ENI's private IPv4 address, on the ``containerPort`` (Amazon ECS Developer
-  Guide, "Use load balancing to distribute Amazon ECS service traffic"; target type ``ip``).
+  Guide, "Use load balancing to distribute Amazon ECS service traffic"; target type ``ip``). A bridge or host task
+  "is registered with the Application Load Balancer as an instance ID and port combination": its container
+  instance's EC2 instance id and the host port bound to ``containerPort`` (Amazon ECS Developer Guide, "Use an
+  Application Load Balancer for Amazon ECS"; target type ``instance``), so one instance is several targets.
+  CreateService refuses a group whose target type does not fit the network mode ("you must choose ip as the target
+  type, not instance" for awsvpc tasks, same page).
 - A new target is ``initial`` (``Elb.RegistrationInProgress``) until it passes ``HealthyThresholdCount``
   consecutive checks ``HealthCheckIntervalSeconds`` apart, then ``healthy`` (ELB User Guide for Application Load
   Balancers, "Health checks for Application Load Balancer target groups": target health states). A Fleet task
@@ -40,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.ecs.exceptions import InvalidParameterException
 from moto.elbv2.exceptions import ELBClientError
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, elbv2_backends
 from moto.elbv2.responses import ELBV2Response
@@ -80,7 +86,7 @@ class Request:
 @dataclass
 class _Target:
     group_arn: str
-    ip: str
+    target_id: str  # the ENI's address (target type ip) or the EC2 instance id (target type instance)
     port: int
     task_arn: str
     registered_at: float | None  # None: the task never reaches RUNNING, so ECS never registers it
@@ -135,17 +141,18 @@ class ElbSimulator:
     ) -> None:
         """A service task that reaches RUNNING at ``running_at`` is registered in each of its groups then;
         ``settled`` (a seeded service's tasks) is healthy from the start."""
-        ip = task_ip(task)
         for entry in load_balancers:
             group = self._group_by_arn(entry.get("targetGroupArn") or "")
-            if group is None or ip is None:
+            found = None if group is None else _target_of(task, entry, group.target_type)
+            if found is None:
                 continue
+            target_id, port = found
             checks = int(group.healthy_threshold_count) * int(group.health_check_interval_seconds)
             healthy_at = None if running_at is None else running_at + (0 if settled else checks)
             target = _Target(
                 group_arn=group.arn,
-                ip=ip,
-                port=int(entry.get("containerPort") or group.port or 80),
+                target_id=target_id,
+                port=port,
                 task_arn=task.task_arn,
                 registered_at=running_at,
                 healthy_at=healthy_at,
@@ -190,12 +197,14 @@ class ElbSimulator:
 
     # -- what tests, the demo and the benchmark read ----------------------------------------------
     def target_health(self, group_arn: str, at: float | None = None) -> list[tuple[str, int, str]]:
-        """(ip, port, state) of every target the group lists at ``at`` (now by default)."""
+        """(target id, port, state) of every target the group lists at ``at`` (now by default)."""
         at = self.clock.now() if at is None else at
         delay = self.delay_of(group_arn)
         with self._lock:
-            found = [(t.ip, t.port, t.state(at, delay)) for t in self._targets if t.group_arn == group_arn]
-        return [(ip, port, self._checked(group_arn, state)) for ip, port, state in found if state is not None]
+            found = [(t.target_id, t.port, t.state(at, delay)) for t in self._targets if t.group_arn == group_arn]
+        return [
+            (target_id, port, self._checked(group_arn, state)) for target_id, port, state in found if state is not None
+        ]
 
     def _checked(self, group_arn: str, state: str | None) -> str | None:
         """A registered target's state as ELB reports it: ``unused`` while no listener forwards to its group."""
@@ -206,6 +215,20 @@ class ElbSimulator:
     def in_use(self, group_arn: str) -> bool:
         """Whether a listener rule or default action of some load balancer forwards to the group."""
         return any(backend._any_listener_using(group_arn) for backend in self._backends())
+
+    def check_service(self, network_mode: str, load_balancers: list[dict[str, Any]]) -> None:
+        """CreateService refuses a target group whose type does not fit the tasks' network mode: "For services with
+        tasks using the awsvpc network mode, when you create a target group for the service, you must choose ip as
+        the target type, not instance", and a bridge or host task has no address of its own to register (Amazon
+        ECS Developer Guide, "Use an Application Load Balancer for Amazon ECS")."""
+        wanted = "ip" if network_mode == "awsvpc" else "instance"
+        for entry in load_balancers:
+            group = self._group_by_arn(entry.get("targetGroupArn") or "")
+            if group is not None and group.target_type != wanted:
+                raise InvalidParameterException(
+                    f"The provided target group {group.arn} has target type {group.target_type}, which is "
+                    f"incompatible with the {network_mode} network mode specified in the task definition."
+                )
 
     def healthy_count(self, group_arn: str, at: float | None = None) -> int:
         return sum(1 for *_, state in self.target_health(group_arn, at) if state == "healthy")
@@ -353,21 +376,53 @@ class ElbSimulator:
     ) -> Any:
         self.before_read()
         found = original(backend, target_group_arn, [])  # moto's checks (an unknown group) and its own targets
-        ours = {ip: (port, state) for ip, port, state in self.target_health(target_group_arn)}
-        wanted = [t["Id"] for t in targets] if targets else list(ours)
-        statuses = []
         group = backend.target_groups[target_group_arn]
-        for target_id in wanted:
-            port, state = ours.get(target_id, (None, "unused"))
-            reason, description = _STATE_REASONS.get(state, (None, None)) if target_id in ours else _NOT_REGISTERED
-            statuses.append(
-                FakeHealthStatus(
-                    target_id, str(port or group.port), group.health_check_port, state, reason, description
-                )
+        # A target is an Id and a Port (TargetDescription, ELB API Reference): an EC2 instance is one target per port.
+        ours = {(target_id, port): state for target_id, port, state in self.target_health(target_group_arn)}
+        wanted = (
+            [(t["Id"], int(t.get("Port") or _port_of(ours, t["Id"]) or group.port)) for t in targets]
+            if targets
+            else list(ours)
+        )
+        statuses = []
+        for target_id, port in wanted:
+            state = ours.get((target_id, port), "unused")
+            reason, description = (
+                _STATE_REASONS.get(state, (None, None)) if (target_id, port) in ours else _NOT_REGISTERED
             )
+            statuses.append(FakeHealthStatus(target_id, str(port), group.health_check_port, state, reason, description))
         # targets someone registered by hand (RegisterTargets) keep moto's answer
-        statuses += [s for s in found if s.instance_id not in ours and (not targets or s.instance_id in wanted)]
+        mine = {target_id for target_id, _ in ours}
+        asked = {target_id for target_id, _ in wanted}
+        statuses += [s for s in found if s.instance_id not in mine and (not targets or s.instance_id in asked)]
         return statuses
+
+
+def _port_of(targets: dict[tuple[str, int], str], target_id: str) -> int | None:
+    """A target asked for by Id alone: the port it is registered on (the first, for an instance on several)."""
+    return next((port for known, port in targets if known == target_id), None)
+
+
+def _target_of(task: Any, entry: dict[str, Any], target_type: str) -> tuple[str, int] | None:
+    """(target id, port) ECS registers a task as in a group of ``target_type``, for one ``loadBalancers`` entry."""
+    if target_type == "ip":
+        ip = task_ip(task)
+        return None if ip is None else (ip, int(entry.get("containerPort") or 80))
+    instance_arn = getattr(task, "container_instance_arn", None)
+    if not instance_arn:
+        return None
+    instance = task._backend.container_instances.get(task.cluster_name, {}).get(instance_arn.split("/")[-1])
+    port = next(
+        (
+            int(binding["hostPort"])
+            for container in task.containers
+            if container.name == entry.get("containerName")
+            for binding in getattr(container, "network_bindings", None) or []
+            if binding.get("containerPort") == entry.get("containerPort")
+        ),
+        None,
+    )
+    return None if instance is None or port is None else (instance.ec2_instance_id, port)
 
 
 def task_ip(task: Any) -> str | None:

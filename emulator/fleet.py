@@ -10,7 +10,13 @@ from typing import Any
 import boto3
 
 from emulator.fleet_database import FLEET_IMAGES, FleetDatabase, level_of
-from emulator.fleet_load_balancer import FLEET_TARGET_GROUP, LoadBalancer, TargetGroupSettings, seed_load_balancer
+from emulator.fleet_load_balancer import (
+    CONTAINER_PORT,
+    FLEET_TARGET_GROUP,
+    LoadBalancer,
+    TargetGroupSettings,
+    seed_load_balancer,
+)
 from emulator.image_registry import ImageRegistry
 
 # Where Fleet's containers log, as fleetdm/fleet's Terraform sets it up (awslogs, prefix "fleet").
@@ -49,6 +55,9 @@ class FleetDeployment:
     listener_arn: str | None = None
     # the vulnerability service's own family (None: seeded without one)
     vuln_task_definition: str | None = None
+    # the revisions' networkMode: "awsvpc" (Fargate or EC2, target group of type ip) or "bridge"/"host" (EC2 only,
+    # target group of type instance)
+    network_mode: str = "awsvpc"
 
     @property
     def latest_revision(self) -> int:
@@ -66,6 +75,8 @@ class FleetDeployment:
         }
         if self.vuln_service:
             document["vuln_service"] = self.vuln_service
+        if self.network_mode != "awsvpc":  # RunTask takes no awsvpc configuration for other network modes
+            del document["subnets"], document["security_groups"]
         document.update(overrides)
         return {k: v for k, v in document.items() if v is not _DROP}
 
@@ -106,6 +117,7 @@ def seed_fleet(
     database: FleetDatabase | None = None,
     registry: ImageRegistry | None = None,
     client: Callable[[str], Any] | None = None,
+    network_mode: str = "awsvpc",
 ) -> FleetDeployment:
     """``client`` makes the boto3 clients (the emulator shares its own); by default a new session's.
 
@@ -118,7 +130,14 @@ def seed_fleet(
 
     ``capacity_provider_strategy`` runs the Fleet service on capacity providers (the cluster has FARGATE,
     FARGATE_SPOT and an EC2 one, ``EC2_CAPACITY_PROVIDER``) instead of the FARGATE launch type.
+
+    ``network_mode`` "bridge" or "host" is Fleet on EC2 container instances (the EC2 launch type unless a capacity
+    provider strategy is given): revisions for EC2 only, container port 8080 bound to a dynamic host port (bridge)
+    or to 8080 (host), and a target group of type ``instance``.
     """
+    if network_mode not in ("awsvpc", "bridge", "host"):
+        raise ValueError(f"network_mode must be awsvpc, bridge or host, not {network_mode!r}")
+    on_awsvpc = network_mode == "awsvpc"
     if client is None:
         client = boto3.session.Session(region_name=region).client
     ec2, ecs, iam = client("ec2"), client("ecs"), client("iam")
@@ -188,8 +207,9 @@ def seed_fleet(
     for revision in range(1, revisions + 1):
         ecs.register_task_definition(
             family=family,
-            networkMode="awsvpc",
-            requiresCompatibilities=["FARGATE", "EC2"],  # the migration task may run on either (launch_type)
+            networkMode=network_mode,
+            # the migration task may run on either (launch_type); only EC2 has bridge and host networking
+            requiresCompatibilities=["FARGATE", "EC2"] if on_awsvpc else ["EC2"],
             cpu="512",
             memory="1024",
             executionRoleArn=execution_role,
@@ -202,6 +222,7 @@ def seed_fleet(
                     "essential": True,
                     "command": ["fleet", "serve"],
                     "environment": [{"name": "FLEET_REVISION", "value": str(revision)}],
+                    **({} if on_awsvpc else {"portMappings": [_port_mapping(network_mode)]}),
                     "logConfiguration": {
                         "logDriver": "awslogs",
                         "options": {
@@ -219,8 +240,9 @@ def seed_fleet(
     placement: dict[str, Any] = (
         {"capacityProviderStrategy": capacity_provider_strategy}
         if capacity_provider_strategy
-        else {"launchType": "FARGATE"}
+        else {"launchType": "FARGATE" if on_awsvpc else "EC2"}
     )
+    networking = {"networkConfiguration": network} if on_awsvpc else {}
     if platform_version:
         placement["platformVersion"] = platform_version
     balancer: LoadBalancer | None = None
@@ -232,6 +254,7 @@ def seed_fleet(
             subnets=subnets,
             security_group=security_group,
             settings=target_group,
+            target_type="ip" if on_awsvpc else "instance",
         )
         placement["loadBalancers"] = balancer.service_load_balancers(container_name)
     # byo-ecs/main.tf: deployment_minimum_healthy_percent 100, deployment_maximum_percent 200
@@ -240,8 +263,8 @@ def seed_fleet(
         serviceName=service,
         taskDefinition=f"{family}:{service_revision}",
         desiredCount=desired_count,
-        networkConfiguration=network,
         deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
+        **networking,
         **placement,
     )
     vuln_family = f"{family}{VULN_FAMILY_SUFFIX}" if vuln_service else None
@@ -257,9 +280,9 @@ def seed_fleet(
             serviceName=vuln_service,
             taskDefinition=vuln_revision,
             desiredCount=vuln_desired_count,
-            launchType="FARGATE",
-            networkConfiguration=network,
+            launchType="FARGATE" if on_awsvpc else "EC2",
             deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
+            **networking,
         )
     if autoscaling:
         scaling = client("application-autoscaling")
@@ -303,6 +326,7 @@ def seed_fleet(
         target_group_arn=balancer.target_group_arn if balancer else None,
         listener_arn=balancer.listener_arn if balancer else None,
         vuln_task_definition=vuln_family,
+        network_mode=network_mode,
     )
 
 
@@ -341,6 +365,11 @@ def register_vuln_revision(
             }
         ],
     )["taskDefinition"]["taskDefinitionArn"]
+
+
+def _port_mapping(network_mode: str) -> dict[str, Any]:
+    """Fleet's port on EC2 networking: a dynamic host port with bridge (hostPort 0), the same port with host."""
+    return {"containerPort": CONTAINER_PORT, "hostPort": 0 if network_mode == "bridge" else CONTAINER_PORT}
 
 
 def image_for_revision(revision: int) -> str:

@@ -64,8 +64,17 @@ class LoadBalancer:
 
 
 def seed_load_balancer(
-    elbv2: Any, *, name: str, vpc: str, subnets: list[str], security_group: str, settings: TargetGroupSettings
+    elbv2: Any,
+    *,
+    name: str,
+    vpc: str,
+    subnets: list[str],
+    security_group: str,
+    settings: TargetGroupSettings,
+    target_type: str = "ip",
 ) -> LoadBalancer:
+    """``target_type`` "ip" for awsvpc tasks (Fleet's module), "instance" for tasks on EC2 with bridge or host
+    networking (CreateTargetGroup TargetType, Elastic Load Balancing API Reference)."""
     balancer = elbv2.create_load_balancer(
         Name=name, Subnets=subnets, SecurityGroups=[security_group], Scheme="internet-facing", Type="application"
     )["LoadBalancers"][0]
@@ -74,7 +83,7 @@ def seed_load_balancer(
         Protocol="HTTP",
         Port=80,
         VpcId=vpc,
-        TargetType="ip",
+        TargetType=target_type,
         HealthCheckProtocol="HTTP",
         HealthCheckPath="/healthz",
         Matcher={"HttpCode": "200"},

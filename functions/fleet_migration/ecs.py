@@ -17,6 +17,7 @@ from fleet_migration.models import TaskLaunch
 STARTED_BY_PREFIX = "fleet-migration/"
 STARTED_BY_LENGTH = 36
 _DESCRIBE_TASKS_BATCH = 100
+_DESCRIBE_CONTAINER_INSTANCES_BATCH = 100  # DescribeContainerInstances: "up to 100 container instances"
 
 
 def _ecs() -> Any:
@@ -141,6 +142,19 @@ def _described(cluster: str, arns: list[str]) -> list[dict[str, Any]]:
         batch = arns[start : start + _DESCRIBE_TASKS_BATCH]
         tasks.extend(_ecs().describe_tasks(cluster=cluster, tasks=batch).get("tasks", []))
     return tasks
+
+
+@throttling_is_retried
+def ec2_instance_ids(cluster: str, container_instance_arns: list[str]) -> dict[str, str]:
+    """The EC2 instance id of each container instance (DescribeContainerInstances ``ec2InstanceId``)."""
+    wanted = sorted(set(container_instance_arns))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _DESCRIBE_CONTAINER_INSTANCES_BATCH):
+        batch = wanted[start : start + _DESCRIBE_CONTAINER_INSTANCES_BATCH]
+        described = _ecs().describe_container_instances(cluster=cluster, containerInstances=batch)
+        for instance in described.get("containerInstances", []):
+            found[instance["containerInstanceArn"]] = instance["ec2InstanceId"]
+    return found
 
 
 def drain_progress(tasks: list[dict[str, Any]]) -> tuple[int, int]:

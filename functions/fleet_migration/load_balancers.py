@@ -42,10 +42,15 @@ def target_group_arns(service: dict[str, Any]) -> list[str]:
 
 
 @throttling_is_retried
-def target_states(target_group_arn: str) -> dict[str, str]:
-    """Each registered target's state (``initial``, ``healthy``, ``draining``, ...) by target id."""
+def target_states(target_group_arn: str) -> dict[tuple[str, int], str]:
+    """Each registered target's state (``initial``, ``healthy``, ``draining``, ...) by (target id, port): in a
+    target group of type ``instance`` one EC2 instance is several targets, one per host port (TargetDescription,
+    Elastic Load Balancing API Reference: a target is an ``Id`` and a ``Port``)."""
     found = _elbv2().describe_target_health(TargetGroupArn=target_group_arn)
-    return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in found.get("TargetHealthDescriptions", [])}
+    return {
+        (d["Target"]["Id"], int(d["Target"].get("Port") or 0)): d["TargetHealth"]["State"]
+        for d in found.get("TargetHealthDescriptions", [])
+    }
 
 
 @throttling_is_retried

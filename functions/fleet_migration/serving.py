@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from typing import Any
 
-from fleet_migration import load_balancers, task_definitions
+from fleet_migration import ecs, load_balancers, task_definitions
 
 # A task that ended by itself with a non-zero exit, or never started, is a failing task (Task stopCode,
 # Amazon ECS API Reference): its revision does not serve.
@@ -86,6 +86,52 @@ def task_ip(task: dict[str, Any]) -> str | None:
     return None
 
 
+def task_target(
+    task: dict[str, Any], balancer: dict[str, Any], container_instances: dict[str, str]
+) -> tuple[str, int] | None:
+    """The target ECS registers ``task`` as in the target group of ``balancer`` (an entry of its service's
+    ``loadBalancers``): (target id, port), as DescribeTargetHealth reports it; None when it has none (yet).
+
+    The task's network mode decides (Amazon ECS Developer Guide, "Use an Application Load Balancer for Amazon
+    ECS"): an awsvpc task has its own network interface and its group must be of type ``ip``, so the target is
+    that interface's address on ``containerPort``; a bridge or host task is "registered ... as an instance ID and
+    port combination" in a group of type ``instance``: its container instance's EC2 instance id
+    (``container_instances``: container instance ARN -> ``ec2InstanceId``) and the host port bound to
+    ``containerPort`` (DescribeTasks ``networkBindings``; with bridge networking and hostPort 0, a port ECS
+    picked from the instance's ephemeral range).
+    """
+    ip = task_ip(task)
+    if ip is not None:
+        return ip, int(balancer.get("containerPort") or 0)
+    instance = container_instances.get(task.get("containerInstanceArn") or "")
+    port = _host_port(task, balancer)
+    return (instance, port) if instance and port else None
+
+
+def _host_port(task: dict[str, Any], balancer: dict[str, Any]) -> int | None:
+    for container in task.get("containers", []):
+        if container.get("name") != balancer.get("containerName"):
+            continue
+        for binding in container.get("networkBindings") or []:
+            if binding.get("containerPort") == balancer.get("containerPort") and binding.get("hostPort"):
+                return int(binding["hostPort"])
+    return None
+
+
+def container_instances_of(tasks: list[dict[str, Any]]) -> dict[str, str]:
+    """The EC2 instance id of each container instance that runs one of ``tasks`` without a network interface of
+    its own (bridge or host networking): what identifies them in a target group of type ``instance``. awsvpc tasks
+    need none, so a Fargate service makes no call."""
+    by_cluster: dict[str, set[str]] = {}
+    for task in tasks:
+        if task_ip(task) is None and task.get("containerInstanceArn"):
+            by_cluster.setdefault(task["clusterArn"], set()).add(task["containerInstanceArn"])
+    found: dict[str, str] = {}
+    for cluster, arns in by_cluster.items():
+        found.update(ecs.ec2_instance_ids(cluster, sorted(arns)))
+    return found
+
+
 def not_yet_serving(
     service: dict[str, Any], tasks: list[dict[str, Any]], count: int, since: float, health_checked: set[str]
 ) -> list[str]:
@@ -107,12 +153,14 @@ def not_yet_serving(
             f"{len(others)} task(s) still on {', '.join(sorted({str(revision_name(t['taskDefinitionArn'])) for t in others}))}"
         )
     current = [t for t in running if t.get("taskDefinitionArn") == revision]
-    for balancer in service.get("loadBalancers", []):
-        group = balancer.get("targetGroupArn")
-        if not group:
-            continue  # a Classic Load Balancer: ECS's own rollout covers it
+    # a Classic Load Balancer has no target group: ECS's own rollout covers it
+    balancers = [b for b in service.get("loadBalancers", []) if b.get("targetGroupArn")]
+    instances = container_instances_of(current) if balancers else {}
+    for balancer in balancers:
+        group = balancer["targetGroupArn"]
         states = load_balancers.target_states(group)
-        healthy = sum(1 for t in current if states.get(task_ip(t) or "") == "healthy")
+        targets = [task_target(t, balancer, instances) for t in current]
+        healthy = sum(1 for target in targets if target is not None and states.get(target) == "healthy")
         if healthy < count:
             waiting.append(f"{healthy} of {count} healthy in target group {group.rsplit(':', 1)[-1]}")
     if health_checked:

@@ -11,6 +11,7 @@ task roles are not.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 import threading
@@ -166,6 +167,8 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
         return [Request(action, p["task"], in_cluster)]
     if action == "ecs:DescribeTaskDefinition":
         return [Request(action, "*")]
+    if action == "ecs:DescribeContainerInstances":
+        return [Request(action, c, in_cluster) for c in p["containerInstances"]]
     if action == "ecs:RegisterTaskDefinition":
         passed = [
             Request(
@@ -290,17 +293,19 @@ def _wait_for(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+_INVOCATIONS = itertools.count(1)  # numbered across recordings: a number is one invocation
+
+
+def _start_recording(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+    """Every AWS call a step makes from now on, with the function that made it (the list fills as they run)."""
     calls: list[Call] = []
     current = threading.local()
     original_invoke = aws.lambdas.invoke
     original_call = BaseClient._make_api_call
 
-    invocations = iter(range(1, 1_000_000))
-
     def invoke(name: str, arn: str, body: Any, response_headers: dict[str, str]) -> bytes:
         current.function = name
-        current.invocation = next(invocations)
+        current.invocation = next(_INVOCATIONS)
         try:
             return original_invoke(name, arn, body, response_headers)
         finally:
@@ -322,7 +327,11 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
 
     monkeypatch.setattr(aws.lambdas, "invoke", invoke)
     monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+    return calls
 
+
+def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+    calls = _start_recording(aws, monkeypatch)
     fleet = aws.seed_fleet(databases=True)
     # A rule of the operator's own on Fleet's listener: the maintenance page goes before it, and finding the
     # page's own rules reads the listener's rules' tags
@@ -425,6 +434,29 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     return calls
 
 
+def _record_instance_target_group(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+    """Fleet on EC2 with bridge networking behind a target group of type instance, in Fleet's Terraform order: the
+    stability check finds its tasks' targets by container instance and host port."""
+    calls = _start_recording(aws, monkeypatch)
+    fleet = aws.seed_fleet(network_mode="bridge")
+    aws.deploy_revision(fleet.latest_revision)
+    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="iam-instance-targets")
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    return calls
+
+
+def _task_definition_roles(aws: Emulator, calls: list[Call]) -> dict[str, list[str]]:
+    ecs = aws.client("ecs")
+    roles = {}
+    for call in calls:
+        if call.action == "ecs:RunTask":
+            definition = ecs.describe_task_definition(taskDefinition=call.params["taskDefinition"])["taskDefinition"]
+            roles[definition["taskDefinitionArn"]] = [
+                definition[key] for key in ("executionRoleArn", "taskRoleArn") if definition.get(key)
+            ]
+    return roles
+
+
 def _trigger_environment(fleet: Any) -> dict[str, str]:
     return {
         "STATE_MACHINE_ARN": STATE_MACHINE,
@@ -468,17 +500,11 @@ def recording() -> Recording:
     )
     with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED, target_group=target_group) as aws:
         calls = _record_workflows(aws, monkeypatch)
-        ecs = aws.client("ecs")
-        roles = {}
-        for call in calls:
-            if call.action == "ecs:RunTask":
-                definition = ecs.describe_task_definition(taskDefinition=call.params["taskDefinition"])[
-                    "taskDefinition"
-                ]
-                roles[definition["taskDefinitionArn"]] = [
-                    definition[key] for key in ("executionRoleArn", "taskRoleArn") if definition.get(key)
-                ]
-    return Recording(calls, roles)
+        roles = _task_definition_roles(aws, calls)
+    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED) as aws:
+        instance_calls = _record_instance_target_group(aws, monkeypatch)
+        roles.update(_task_definition_roles(aws, instance_calls))
+    return Recording(calls + instance_calls, roles)
 
 
 @pytest.fixture(scope="module")
@@ -581,6 +607,11 @@ def test_every_recorded_call_is_allowed_on_its_resource(
             "another cluster",
         ),
         ("PollTaskFunction", Request("ecs:StopTask", _ecs_arn("task", "other/0123")), "a task of another cluster"),
+        (
+            "CheckStableFunction",
+            Request("ecs:DescribeContainerInstances", _ecs_arn("container-instance", "other/0123")),
+            "a container instance of another cluster",
+        ),
         (
             "TriggerFunction",
             Request("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:other"),

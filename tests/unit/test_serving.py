@@ -174,3 +174,64 @@ def test_a_task_the_scheduler_replaced_is_not_counted_against_stability_but_one_
     assert serving.not_yet_serving(described, [task(NEW), unhealthy], 1, since, set()) == [
         "1 task(s) started since the scale-up stopped"
     ]
+
+
+# -- which target a task is in its service's target groups -------------------------------------------------------
+
+BALANCER = {"targetGroupArn": "arn:aws:elasticloadbalancing:tg/fleet", "containerName": "fleet", "containerPort": 8080}
+INSTANCE_ARN = "arn:aws:ecs:us-east-1:123456789012:container-instance/fleet/0a1b"
+INSTANCES = {INSTANCE_ARN: "i-0123456789abcdef0"}
+
+
+def bridge_task(host_port: int | None, container: str = "fleet", container_port: int = 8080) -> dict:
+    bindings = [] if host_port is None else [{"containerPort": container_port, "hostPort": host_port}]
+    return task(NEW, containerInstanceArn=INSTANCE_ARN, containers=[{"name": container, "networkBindings": bindings}])
+
+
+def test_an_awsvpc_tasks_target_is_its_address_on_the_container_port():
+    awsvpc = task(
+        NEW,
+        containerInstanceArn=INSTANCE_ARN,  # awsvpc on EC2: the interface, not the instance, is the target
+        attachments=[
+            {"type": "ElasticNetworkInterface", "details": [{"name": "privateIPv4Address", "value": "10.0.1.7"}]}
+        ],
+    )
+
+    assert serving.task_target(awsvpc, BALANCER, INSTANCES) == ("10.0.1.7", 8080)
+
+
+def test_a_bridge_tasks_target_is_its_instance_and_the_host_port_bound_to_the_container_port():
+    assert serving.task_target(bridge_task(32771), BALANCER, INSTANCES) == ("i-0123456789abcdef0", 32771)
+
+
+def test_two_bridge_tasks_on_one_instance_are_two_targets():
+    first, second = bridge_task(32768), bridge_task(32769)
+
+    assert serving.task_target(first, BALANCER, INSTANCES) != serving.task_target(second, BALANCER, INSTANCES)
+
+
+def test_a_bridge_task_has_no_target_before_its_port_is_bound_nor_for_another_container_or_port():
+    assert serving.task_target(bridge_task(None), BALANCER, INSTANCES) is None
+    assert serving.task_target(bridge_task(32768, container="sidecar"), BALANCER, INSTANCES) is None
+    assert serving.task_target(bridge_task(32768, container_port=9090), BALANCER, INSTANCES) is None
+
+
+def test_a_bridge_task_on_an_instance_not_described_has_no_target():
+    assert serving.task_target(bridge_task(32768), BALANCER, {}) is None
+
+
+def test_the_services_tasks_count_healthy_by_their_instance_targets(emu):
+    # GIVEN Fleet on EC2 with bridge networking: both tasks on one container instance, two ports
+    fleet = emu.seed_fleet(network_mode="bridge")
+    ecs = emu.client("ecs")
+    (described,) = ecs.describe_services(cluster=fleet.cluster, services=[fleet.service])["services"]
+    arns = ecs.list_tasks(cluster=fleet.cluster, serviceName=fleet.service)["taskArns"]
+    tasks = ecs.describe_tasks(cluster=fleet.cluster, tasks=arns)["tasks"]
+
+    # THEN they serve: each is healthy as (instance id, host port)
+    assert serving.not_yet_serving(described, tasks, 2, 0.0, set()) == []
+    # AND a task stopping (draining) is no longer counted
+    ecs.stop_task(cluster=fleet.cluster, task=arns[0])
+    assert serving.not_yet_serving(described, tasks, 2, 0.0, set()) == [
+        f"1 of 2 healthy in target group {fleet.target_group_arn.rsplit(':', 1)[-1]}"
+    ]

@@ -320,6 +320,8 @@ locals {
         # Describe actions of ECS task definitions and of Elastic Load Balancing have no resource-level permissions.
         { Sid = "ReadWhichContainersHaveAHealthCheck", Effect = "Allow", Action = "ecs:DescribeTaskDefinition", Resource = "*" },
         { Sid = "ReadTheLoadBalancerTargetHealth", Effect = "Allow", Action = "elasticloadbalancing:DescribeTargetHealth", Resource = "*" },
+        # In a target group of type instance a task is its container instance's EC2 instance id and a host port.
+        { Sid = "FindTheInstancesOfBridgeAndHostTasks", Effect = "Allow", Action = "ecs:DescribeContainerInstances", Resource = "${local.ecs_prefix}:container-instance/${var.cluster_name}/*" },
       ])
     }
     stop-migration-task = {
