@@ -280,9 +280,9 @@ def seed_fleet(
             serviceName=vuln_service,
             taskDefinition=vuln_revision,
             desiredCount=vuln_desired_count,
-            launchType="FARGATE" if on_awsvpc else "EC2",
+            launchType="FARGATE",
+            networkConfiguration=network,
             deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
-            **networking,
         )
     if autoscaling:
         scaling = client("application-autoscaling")

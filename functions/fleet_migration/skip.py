@@ -256,9 +256,11 @@ def _digest(task: dict[str, Any], container_name: str) -> str | None:
 def _all_healthy(service: _Service, tasks: list[dict[str, Any]], known: ServiceTasks) -> bool:
     """Healthy wherever health is checked: in every target group of the service's load balancers
     (DescribeTargetHealth), and in the containers' own health checks (ContainerDefinition healthCheck)."""
-    for group in load_balancers.target_group_arns(service.described):
-        states = load_balancers.target_states(group)
-        if any(states.get(serving.task_ip(t) or "") != "healthy" for t in tasks):
+    balancers = [b for b in service.described.get("loadBalancers", []) if b.get("targetGroupArn")]
+    instances = serving.container_instances_of(tasks) if balancers else {}
+    for balancer in balancers:
+        states = load_balancers.target_states(balancer["targetGroupArn"])
+        if any(states.get(serving.task_target(t, balancer, instances) or ("", 0)) != "healthy" for t in tasks):
             return False
     checked = {arn: known.health_checked(arn) for arn in {t["taskDefinitionArn"] for t in tasks}}
     return all(
