@@ -180,6 +180,7 @@ module "workflow" {
   tags                 = var.tags
   permissions_boundary = var.permissions_boundary
   role_path            = var.role_path
+  kms_key_arn          = var.kms_key_arn
 }
 
 # The roles RunTask passes and the migration container's log group are the revision's own: read them

@@ -629,3 +629,15 @@ variable "rerun" {
     error_message = "The rerun must be a whole number from 0 to 98: raise it by one to run the revision's migration once more, and set it back to 0 with the next revision."
   }
 }
+
+variable "kms_key_arn" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "ARN of a customer managed KMS key for the deployed workflow's state machine, log groups and failed-events queue; its key policy must allow what the workflow module's README lists. \"\" for AWS owned keys."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+)?$", var.kms_key_arn))
+    error_message = "The kms_key_arn must be the ARN of a symmetric KMS key such as \"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\" (not an alias), or \"\" for AWS owned keys."
+  }
+}

@@ -386,9 +386,14 @@ def test_a_failed_invocation_goes_to_an_encrypted_queue_after_deliberate_retries
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["TriggerFailedEventsQueue", "Arn"]
     }
-    queue = translated["Resources"]["TriggerFailedEventsQueue"]["Properties"]
+    queue = Resolver(translated).resolve(translated["Resources"]["TriggerFailedEventsQueue"]["Properties"])
     assert queue["SqsManagedSseEnabled"] is True
-    assert queue["MessageRetentionPeriod"] == 1209600
+
+
+def test_the_failed_events_queue_keeps_whole_cloudtrail_records_four_days_not_fourteen(translated) -> None:
+    # Each message carries the registration's request parameters (a task definition's plain-text environment):
+    # long enough to see the alarm and replay over a weekend, no longer.
+    assert translated["Resources"]["TriggerFailedEventsQueue"]["Properties"]["MessageRetentionPeriod"] == 4 * 86400
 
 
 def test_an_event_eventbridge_cannot_deliver_goes_to_the_same_queue_and_only_the_rule_may_send(translated) -> None:

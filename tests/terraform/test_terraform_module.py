@@ -521,6 +521,8 @@ BAD_VALUES = [
     ("role_path", "fleet", "start and end with /", None),
     ("role_path", "/fleet", "start and end with /", None),
     ("role_path", "/fleet team/", "start and end with /", None),
+    ("kms_key_arn", "alias/fleet", "ARN of a symmetric KMS key", None),
+    ("kms_key_arn", "arn:aws:kms:us-east-1:123456789012:alias/fleet", "ARN of a symmetric KMS key", None),
     ("rerun", -1, "whole number from 0 to 98", None),
     ("rerun", 1.5, "whole number from 0 to 98", None),
 ]
@@ -698,6 +700,8 @@ GOOD_VALUES = [
     ("permissions_boundary", "arn:aws:iam::123456789012:policy/boundaries/fleet"),
     ("role_path", "/fleet/migrations/"),
     ("log_retention_days", 3653),
+    # The workflow's state machine, log groups and queue under this key (the plan checks the provider's schema).
+    ("kms_key_arn", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
     ("rerun", 3),
 ]
 GOOD_VALUE_CASES = {f"good_value_{i}": {**good_arguments(), name: value} for i, (name, value) in enumerate(GOOD_VALUES)}

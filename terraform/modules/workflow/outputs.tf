@@ -50,6 +50,6 @@ output "trigger_function_name" {
 }
 
 output "trigger_failed_events_queue_url" {
-  description = "SQS queue of the trigger events that could not be delivered or handled (kept 14 days); null without enable_trigger."
+  description = "SQS queue of the trigger events that could not be delivered or handled (kept 4 days); null without enable_trigger."
   value       = var.enable_trigger ? aws_sqs_queue.failed_events[0].id : null
 }

@@ -354,3 +354,15 @@ variable "role_path" {
   }
 }
 
+
+variable "kms_key_arn" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "ARN of a customer managed KMS key for the state machine (its execution history and definition), its and the functions' log groups and the trigger's failed-events queue. Its key policy must allow CloudWatch Logs, EventBridge, the state machine's and the trigger's roles and whoever starts or reads executions (README, \"A customer managed KMS key\"). \"\" for AWS owned keys."
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+)?$", var.kms_key_arn))
+    error_message = "The kms_key_arn must be the ARN of a symmetric KMS key such as \"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\" (not an alias: CloudWatch Logs takes key ARNs only), or \"\" for AWS owned keys."
+  }
+}
