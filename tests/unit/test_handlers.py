@@ -11,9 +11,9 @@ import json
 import pytest
 
 import check_drained
+import check_migration_task
 import check_stable
 import describe_service
-import poll_task
 import rollback
 import run_task
 import scale_down
@@ -85,7 +85,7 @@ def migrated(emu, started, lambda_context):
     def call(**overrides):
         state = started(**overrides)
         emu.clock.advance(10)
-        state = poll_task.lambda_handler(state, lambda_context)
+        state = check_migration_task.lambda_handler(state, lambda_context)
         assert state["task"]["wait"]["done"]
         return state
 
@@ -271,7 +271,7 @@ def test_a_running_migration_task_is_polled_again_after_the_interval(emu, starte
     state = started()
     emu.clock.advance(5)
 
-    state = poll_task.lambda_handler(state, lambda_context)
+    state = check_migration_task.lambda_handler(state, lambda_context)
 
     assert state["task"]["wait"]["done"] is False
     assert state["task"]["last_status"] == "RUNNING"
@@ -290,7 +290,7 @@ def test_a_non_zero_exit_is_a_migration_failure_with_the_exit_code(emu, started,
     emu.clock.advance(10)
 
     with pytest.raises(MigrationFailed) as failed:
-        poll_task.lambda_handler(state, lambda_context)
+        check_migration_task.lambda_handler(state, lambda_context)
 
     assert failed.value.details == {
         "task_arn": state["task"]["arn"],
@@ -307,7 +307,7 @@ def test_a_task_that_never_ran_the_command_failed_to_start(emu, started, lambda_
     emu.clock.advance(10)
 
     with pytest.raises(TaskFailedToStart, match="CannotPullContainerError") as failed:
-        poll_task.lambda_handler(state, lambda_context)
+        check_migration_task.lambda_handler(state, lambda_context)
     assert failed.value.details["task_arn"] == state["task"]["arn"]
 
 
@@ -319,7 +319,7 @@ def test_a_task_stopped_before_its_container_exited_failed_to_start(emu, started
     emu.clock.advance(5)
 
     with pytest.raises(TaskFailedToStart, match="stopped by an operator") as failed:
-        poll_task.lambda_handler(state, lambda_context)
+        check_migration_task.lambda_handler(state, lambda_context)
     assert "exit_code" not in failed.value.details
 
 
@@ -329,7 +329,7 @@ def test_a_task_still_running_after_the_timeout_is_stopped_and_a_migration_timeo
     emu.clock.advance(61)
 
     with pytest.raises(MigrationTimeout, match="timeout_seconds=60"):
-        poll_task.lambda_handler(state, lambda_context)
+        check_migration_task.lambda_handler(state, lambda_context)
 
     described = emu.client("ecs").describe_tasks(cluster="fleet", tasks=[state["task"]["arn"]])["tasks"][0]
     assert described["desiredStatus"] == "STOPPED"
@@ -342,11 +342,11 @@ def test_a_migration_task_ecs_does_not_show_yet_is_polled_again(emu, drained, la
     state = run_task.lambda_handler(drained(), lambda_context)
     emu.clock.advance(5)
 
-    state = poll_task.lambda_handler(state, lambda_context)
+    state = check_migration_task.lambda_handler(state, lambda_context)
 
     assert state["task"]["wait"]["done"] is False and state["task"]["wait"]["next_poll_seconds"] == 1
     emu.clock.advance(20)
-    assert poll_task.lambda_handler(state, lambda_context)["task"]["last_status"] == "RUNNING"
+    assert check_migration_task.lambda_handler(state, lambda_context)["task"]["last_status"] == "RUNNING"
 
 
 def test_a_migration_task_ecs_never_shows_is_task_failed_to_start_after_the_grace_period(emu, drained, lambda_context):
@@ -355,7 +355,7 @@ def test_a_migration_task_ecs_never_shows_is_task_failed_to_start_after_the_grac
     emu.clock.advance(VISIBILITY_GRACE_SECONDS)
 
     with pytest.raises(TaskFailedToStart, match="still does not show") as failed:
-        poll_task.lambda_handler(state, lambda_context)
+        check_migration_task.lambda_handler(state, lambda_context)
     assert failed.value.details["task_arn"] == state["task"]["arn"]
 
 
@@ -369,7 +369,7 @@ def test_a_migration_that_exits_0_after_ecs_interrupted_it_is_a_migration_failur
     emu.clock.advance(10)
 
     with pytest.raises(MigrationFailed) as failed:
-        poll_task.lambda_handler(state, lambda_context)
+        check_migration_task.lambda_handler(state, lambda_context)
 
     assert (failed.value.details["exit_code"], failed.value.details["stop_code"]) == (0, interruption)
     assert interruption in failed.value.message and "may not have finished" in failed.value.message
@@ -383,7 +383,7 @@ def test_a_migration_that_exits_0_after_someone_stopped_it_is_a_migration_failur
     emu.clock.advance(5)
 
     with pytest.raises(MigrationFailed, match="stopped by an operator") as failed:
-        poll_task.lambda_handler(state, lambda_context)
+        check_migration_task.lambda_handler(state, lambda_context)
     assert (failed.value.details["exit_code"], failed.value.details["stop_code"]) == (0, "UserInitiated")
 
 
@@ -393,7 +393,7 @@ def test_a_containers_own_reason_is_in_the_failure(emu, started, lambda_context)
     emu.clock.advance(10)
 
     with pytest.raises(MigrationFailed, match="OutOfMemoryError") as failed:
-        poll_task.lambda_handler(state, lambda_context)
+        check_migration_task.lambda_handler(state, lambda_context)
     assert failed.value.details["container_reasons"] == {
         "fleet": "OutOfMemoryError: Container killed due to memory usage"
     }
