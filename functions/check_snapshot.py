@@ -1,17 +1,16 @@
 """Step: after Fleet serves again, look once whether the database snapshot is available; say it when it is not."""
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fleet_migration import polling, redrive, snapshot
+from fleet_migration import polling, snapshot
 from fleet_migration.models import Migration
-from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
+from fleet_migration.observability import logger, metrics
+from fleet_migration.step import step
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
-@metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    migration = snapshot.check(Migration.model_validate(redrive.state_document(event)))
+@step(Migration)
+def lambda_handler(migration: Migration) -> Migration:
+    migration = snapshot.check(migration)
     taken = migration.snapshot
     if taken:
         logger.info("Snapshot polled", snapshot=taken.snapshot_identifier, status=taken.status)
@@ -22,4 +21,4 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
                 # The execution succeeds (Fleet is migrated and serves) without the recovery point it asked for
                 logger.error("No snapshot recovery point", snapshot=taken.snapshot_identifier, status=taken.status)
                 metrics.add_metric(name="SnapshotNotAvailable", unit=MetricUnit.Count, value=1)
-    return migration.dump()
+    return migration

@@ -1,15 +1,13 @@
 """Step: start the one-off migration task from the new revision."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from fleet_migration import migration_task, redrive
+from fleet_migration import migration_task
 from fleet_migration.models import Migration
-from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
+from fleet_migration.observability import logger
+from fleet_migration.step import step
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
-@metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    migration = migration_task.run(Migration.model_validate(redrive.state_document(event)))
+@step(Migration)
+def lambda_handler(migration: Migration) -> Migration:
+    migration = migration_task.run(migration)
     logger.info("Migration task started", task_arn=migration.require("task").arn)
-    return migration.dump()
+    return migration

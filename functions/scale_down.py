@@ -1,15 +1,13 @@
 """Step: hold autoscaling and scale the services down to capacity_during_migration."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from fleet_migration import drain, redrive
+from fleet_migration import scale_down
 from fleet_migration.models import Migration
-from fleet_migration.observability import CORRELATION_ID_PATH, logger, metrics
+from fleet_migration.observability import logger
+from fleet_migration.step import step
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
-@metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    migration = drain.scale_down(Migration.model_validate(redrive.state_document(event)))
+@step(Migration)
+def lambda_handler(migration: Migration) -> Migration:
+    migration = scale_down.scale_down(migration)
     logger.info("Scaled down", capacity_during_migration=migration.input.capacity_during_migration)
-    return migration.dump()
+    return migration

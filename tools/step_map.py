@@ -29,8 +29,8 @@ from emulator.template import TEMPLATE, load_template  # noqa: E402
 DOCUMENT = ROOT / "docs" / "architecture.md"
 BEGIN = "<!-- BEGIN step_map: generated from template.yaml, the ASL and functions/ by tools/step_map.py -->"
 END = "<!-- END step_map -->"
-# Modules of the shared package a handler calls on the way that are not its phase (the redrive guard).
-_NOT_PHASES = frozenset({"redrive", "polling", "observability"})
+# Modules of the shared package a handler calls on the way that are not its phase (the clock, for its metrics).
+_NOT_PHASES = frozenset({"polling"})
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def run(migration: Migration) -> Migration:
     return migration
 
 
-def poll(migration: Migration) -> Migration:
+def check(migration: Migration) -> Migration:
     spec, task = migration.input, migration.require("task")
     at = polling.now()
     described = ecs.describe_task(spec.cluster_name, task.arn)

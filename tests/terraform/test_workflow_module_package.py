@@ -39,7 +39,9 @@ def test_the_drift_check_notices_a_changed_handler(tmp_path: Path, monkeypatch: 
     # GIVEN functions/ with one handler edited after the last `make package`
     functions = tmp_path / "functions"
     shutil.copytree(package.FUNCTIONS, functions, ignore=shutil.ignore_patterns("__pycache__"))
-    (functions / "poll_task.py").write_text((functions / "poll_task.py").read_text() + "\n# edited\n")
+    (functions / "check_migration_task.py").write_text(
+        (functions / "check_migration_task.py").read_text() + "\n# edited\n"
+    )
     monkeypatch.setattr(package, "FUNCTIONS", functions)
 
     # THEN the committed package no longer counts as current

@@ -22,7 +22,7 @@ HANDLERS = [
     "take_snapshot",
     "check_snapshot",
     "run_task",
-    "poll_task",
+    "check_migration_task",
     "scale_up",
     "check_stable",
     "stop_migration_task",

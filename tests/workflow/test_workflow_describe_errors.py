@@ -74,12 +74,12 @@ def test_an_unexpected_exception_in_the_describe_step_fails_as_resource_not_foun
 ):
     aws, fleet = shared
     before = everything()
-    from fleet_migration import plan
+    from fleet_migration import describe
 
     def broken(request):
         raise KeyError("clusterArn")  # a bug: the runtime reports a cause that is not our JSON
 
-    monkeypatch.setattr(plan, "plan", broken)
+    monkeypatch.setattr(describe, "describe", broken)
 
     run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="handler-bug")
 

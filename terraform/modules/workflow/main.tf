@@ -285,7 +285,7 @@ locals {
       ]
     }
     poll-task = {
-      handler      = "poll_task.lambda_handler"
+      handler      = "check_migration_task.lambda_handler"
       description  = "Looks once at the migration task and reports how it ended."
       substitution = "PollTaskFunctionArn"
       statements = [

@@ -59,7 +59,7 @@ class Runnable:
     database: dict[str, Any] | None  # the database to snapshot first
 
 
-def plan(request: DescribeRequest) -> Migration:
+def describe(request: DescribeRequest) -> Migration:
     """Validate, check that everything exists and capture what the rollback must restore. Changes nothing."""
     spec = _with_deployment_container(MigrationInput.parse(request.input))
     _check_name(spec, request.execution.name)
