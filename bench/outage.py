@@ -170,7 +170,7 @@ def _read(
         for m in aws.ecs_sim.task_moments()
         if m["service"] in services and m["created"] < started and m["stopped_at"] is not None
     ]
-    window = probe.outage()
+    window = probe.outage(history)
     outage = 0.0 if window is None else window[1] - window[0]
     no_target = outage_seconds(history, started, now)
     down, up = found.scale_down, found.scale_up

@@ -11,6 +11,7 @@ the run's start, that bench/svg.py draws; ``one_line`` says the phases in a line
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,18 +67,42 @@ class Probe:
         if not self.settings or self.settings[-1][1] != found:
             self.settings.append((at, found))
 
-    def outage(self) -> tuple[float, float] | None:
+    def seen(self, history: Sequence[tuple[float, int]]) -> list[tuple[float, str]]:
+        """What a client sending requests all along got, and from when: the page while the probe saw it up (from
+        the first request that got it, to the first that did not), otherwise Fleet or the load balancer's 503 as the
+        group's health history (exact, whenever the probe thread ran) says."""
+        if not self.answers:
+            return []
+        moments = sorted({at for at, _ in self.answers} | {at for at, _ in history if at >= self.answers[0][0]})
+        found: list[tuple[float, str]] = []
+        for moment in moments:
+            if _last(self.answers, moment, FLEET) == PAGE:
+                kind = PAGE
+            else:
+                kind = FLEET if _last(history, moment, 0) else NO_TARGET
+            if not found or found[-1][1] != kind:
+                found.append((moment, kind))
+        return found
+
+    def outage(self, history: Sequence[tuple[float, int]]) -> tuple[float, float] | None:
         """(first request that did not reach Fleet, first that did again), or None if every one did."""
-        start = next((at for at, kind in self.answers if kind != FLEET), None)
+        seen = self.seen(history)
+        start = next((at for at, kind in seen if kind != FLEET), None)
         if start is None:
             return None
-        back = next((at for at, kind in self.answers if kind == FLEET and at > start), None)
+        back = next((at for at, kind in seen if kind == FLEET and at > start), None)
         return start, back if back is not None else self.answers[-1][0]
 
     def settings_at(self, moment: float) -> tuple[float, int, int]:
         """The settings in force at ``moment`` (the first ones seen, for a moment before the first look)."""
         before = [found for at, found in self.settings if at <= moment]
         return before[-1] if before else self.settings[0][1]
+
+
+def _last(changes: Sequence[tuple[float, Any]], moment: float, before: Any) -> Any:
+    """The value in force at ``moment`` in a list of (moment, value from then on); ``before`` before the first."""
+    found = [value for at, value in changes if at <= moment]
+    return found[-1] if found else before
 
 
 def _group_settings(aws: Emulator, group_arn: str) -> tuple[float, int, int]:
@@ -136,7 +161,10 @@ def phases(aws: Emulator, fleet: FleetDeployment, since: float, snapshot_seconds
     stopped = [
         m["stopped_at"]
         for m in moments
-        if m["service"] == fleet.service and m["created"] < since and m["stopped_at"] is not None
+        if m["service"] == fleet.service
+        and m["created"] < since
+        and m["stopped_at"] is not None
+        and m["stopped_at"] >= since
     ]
     if found.scale_down is not None and stopped:
         found.drained = max(stopped)
@@ -193,11 +221,11 @@ def record(
     def rel(moment: float) -> float:
         return round(moment - started, 1)
 
-    answers = [[rel(at), kind] for at, kind in probe.answers]
+    answers = [[rel(at), kind] for at, kind in probe.seen(history) if at <= ended]
     healthy_before = [count for at, count in history if at <= started]
     healthy = [[0.0, healthy_before[-1] if healthy_before else 0]]
     healthy += [[rel(at), count] for at, count in history if started < at <= ended]
-    outage = probe.outage()
+    outage = probe.outage(history)
     return {
         "name": name,
         "slug": slug,
