@@ -8,8 +8,9 @@ import statistics
 import sys
 import time
 from contextlib import nullcontext
+from pathlib import Path
 
-from bench import addon, client, coldstart, downtime, extrapolation, history, outage, package, runner
+from bench import addon, client, coldstart, downtime, extrapolation, history, outage, package, runner, svg
 from bench.cost import LambdaAssumptions, memory_mb
 from bench.scenario import Timeline, lane, start_emulator
 from bench.table import render
@@ -53,6 +54,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=outage.DEFAULT_SPEED,
         help="the outage section's emulator clock, times real time (default %(default)g)",
     )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=svg.FIGURES,
+        help="where the outage section writes each run's timeline, JSON and SVG (default docs/performance)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the jitter")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
@@ -92,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = outage.measure_all(speed=args.outage_speed, timeline=fleet_timeline)
         out.write(outage.report(rows, speed=args.outage_speed, timeline=fleet_timeline, markdown=args.markdown) + "\n")
         targets += outage.targets(rows)
+        drawn = [svg.write(row.timeline, args.figures) for row in rows]
+        out.write("Timelines drawn: " + ", ".join(str(p) for p in drawn) + "\n\n")
         out.flush()
     migrations = []
     with start_emulator(server=True) if args.only & SHARED_EMULATOR else nullcontext() as aws:

@@ -1,13 +1,16 @@
-"""The outage a Fleet user sees, on Fleet's real timeline: seconds with no healthy target behind the load balancer.
+"""The outage a Fleet user sees, on Fleet's real timeline: from the first request that does not reach Fleet to the
+first that does again.
 
 Each row runs on its own emulator, seeded the way Fleet's Terraform makes a deployment (2 Fleet tasks behind an
 Application Load Balancer whose target group checks health 5 x 15 s and keeps ELB's 300 s deregistration delay,
-1 vulnerability-processing task), with AWS's timings: Fargate tasks take about 40 s to start, a service task
-stops ``stop_seconds`` after its drain, the migration runs 60 s. The emulator's clock runs ``speed`` times faster
-than real time, so a ten-minute migration takes seconds. The outage is read from the target group's health
-history (``ElbSimulator.healthy_history``); the work ECS and the load balancer do whoever orchestrates (the drain
-as the group's delay makes it, the migration task's start and run, the new tasks' start and health checks) from
-the ECS simulator's moments; what is left is the orchestration's.
+1 vulnerability-processing task, an Aurora cluster), with AWS's timings: Fargate tasks take about 40 s to start, a
+service task stops ``stop_seconds`` after its drain, the migration runs 60 s. The emulator's clock runs ``speed``
+times faster than real time, so a ten-minute migration takes seconds. A client (bench/timeline.py ``Probe``) asks
+the load balancer's listener for Fleet every 0.25 s of emulated time: the outage is the time it got anything else
+(the maintenance page, or the load balancer's 503 with no healthy target). The work ECS and the load balancer do
+whoever orchestrates, with the settings the run had in force (Fleet's drain at the deregistration delay then, the
+migration task's start and run, the new tasks' start and health checks at the checks then), comes from the ECS
+simulator's moments and the group's health history; what is left is the orchestration's.
 
 Compressing time has one cost: every real millisecond a step takes counts ``speed`` emulated milliseconds, so
 the orchestration's latency (Lambda calls, state transitions) weighs ``speed`` times what it would on AWS.
@@ -15,22 +18,29 @@ the orchestration's latency (Lambda calls, state transitions) weighs ``speed`` t
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench import addon
 from bench.runner import wait as wait_execution
 from bench.scenario import quiet
 from bench.table import render
+from bench.timeline import FLEET, Phases, Probe, describe_settings, phases, record
 from emulator import FLEET_TARGET_GROUP, Emulator, FleetDeployment
 from emulator.fleet import image_for_revision
 
-TARGET_SHARE_OF_ADDON = 0.45  # a new image's outage, at most this share of the addon's
+TARGET_SHARE_OF_ADDON = 0.30  # a new image's outage, at most this share of the addon's
 TARGET_ADDED_SECONDS = 3.0  # and at most this much beyond ECS's and the load balancer's own work
-DEFAULT_SPEED = 30.0  # under a minute for the four rows
-ADDON = "Fleet's addon v2.3.0 (model, run on the emulator)"
+TARGET_SNAPSHOT_SECONDS = 5.0  # a 120 s snapshot adds at most this much outage
+TARGET_PAGE_SECONDS = 3.0  # the maintenance page adds at most this much
+DEFAULT_SPEED = 30.0  # about three minutes for the five rows
+SNAPSHOT_SECONDS = 120.0  # how long the snapshot rows' RDS takes to copy
+ADDON = "Fleet's addon v2.3.0 (model, run on the emulator; snapshot by hand before)"
+# botocore's rds waiter db-cluster-snapshot-available (data/rds/2014-10-31/waiters-2.json): every 30 s, 60 looks
+SNAPSHOT_AVAILABLE = addon.Waiter("db-cluster-snapshot-available", delay=30, max_attempts=60)
 
 
 @dataclass(frozen=True)
@@ -53,13 +63,17 @@ class FleetTimeline:
 @dataclass
 class Outage:
     name: str
-    outage: float  # seconds with no healthy target
-    work: float  # of which ECS's and the load balancer's own: drain, task start + run, new tasks' start + checks
-    drain_to_run_task: float | None  # last service task stopped -> RunTask
+    slug: str
+    outage: float  # seconds a client got no answer from Fleet (the page or a 503)
+    no_target: float  # seconds the group had no healthy target
+    work: float  # ECS's and the load balancer's own: drain, task start + run, new tasks' start + checks
+    settings: str  # the deregistration delay and health checks that work ran with
+    drain_to_run_task: float | None  # last Fleet task stopped -> RunTask
     task_to_scale_up: float | None  # migration task stopped -> scale-up UpdateService
     tasks_stopped: int  # Fleet and vulnerability tasks stopped
     result: str  # the execution's status, or the script's exit code
     real_seconds: float
+    timeline: dict[str, Any] = field(default_factory=dict)  # bench/timeline.py record, drawn by bench/svg.py
 
     @property
     def added(self) -> float:
@@ -84,113 +98,176 @@ def work_seconds(fleet_drain: float, task: float, back: float) -> float:
     return fleet_drain + task + back
 
 
+Run = Callable[[Emulator, FleetDeployment], tuple[str, tuple[float, float] | None]]
+
+
 def measure(
     name: str,
+    slug: str,
     *,
     speed: float,
     timeline: FleetTimeline,
     same_image: bool = False,
-    run: Callable[[Emulator, FleetDeployment], str],
+    snapshot_seconds: float | None = None,
+    run: Run,
 ) -> Outage:
     began = time.monotonic()
     with Emulator(speed=speed, lambda_log_level="ERROR", target_group=FLEET_TARGET_GROUP) as aws:
-        fleet = aws.seed_fleet(revisions=2, images={2: image_for_revision(1)} if same_image else None)
+        fleet = aws.seed_fleet(revisions=2, databases=True, images={2: image_for_revision(1)} if same_image else None)
         for service in (fleet.service, fleet.vuln_service):
             behaviour = aws.service_behaviour(service)
             behaviour.start_seconds, behaviour.stop_seconds = timeline.task_start_seconds, timeline.stop_seconds
         aws.next_migration(
             exit_code=0, start_seconds=timeline.task_start_seconds, run_seconds=timeline.task_run_seconds
         )
+        if snapshot_seconds is not None:
+            aws.next_snapshot(creating_seconds=snapshot_seconds)
+        group = fleet.target_group_arn or ""
         started = aws.clock.now()
-        result = run(aws, fleet)
-        group = fleet.target_group_arn
-        deadline = time.monotonic() + 3600 / speed + 30  # the workflow's or the script's end, then Fleet healthy
-        while aws.elb.healthy_count(group) == 0:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name}: Fleet had no healthy target an hour after the migration")
-            aws.clock.sleep(1)
+        probe = Probe(aws, fleet.listener_arn or "", group).start()
+        try:
+            result, workflow = run(aws, fleet)
+            deadline = time.monotonic() + 3600 / speed + 30  # the workflow's or the script's end, then Fleet serves
+            while aws.elb.healthy_count(group) == 0 or probe.answers[-1][1] != FLEET:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name}: Fleet did not answer an hour after the migration")
+                aws.clock.sleep(1)
+        finally:
+            probe.stop()
+        found = phases(aws, fleet, started, snapshot_seconds)
+        ended = aws.clock.now()
         history = aws.elb.healthy_history(group)
-        return _read(name, aws, fleet, started, history, result, time.monotonic() - began)
+        row = _read(name, slug, aws, fleet, started, history, probe, found, result, time.monotonic() - began)
+        row.timeline = record(
+            name=name,
+            slug=slug,
+            started=started,
+            ended=ended,
+            probe=probe,
+            found=found,
+            history=history,
+            workflow=workflow,
+        )
+        return row
 
 
 def _read(
     name: str,
+    slug: str,
     aws: Emulator,
     fleet: FleetDeployment,
     started: float,
     history: list[tuple[float, int]],
+    probe: Probe,
+    found: Phases,
     result: str,
     real_seconds: float,
 ) -> Outage:
     now = aws.clock.now()
-    log = [entry for entry in aws.ecs_sim.call_log if entry[0] >= started]
-    moments = aws.ecs_sim.task_moments()
     services = (fleet.service, fleet.vuln_service)
     stopped = [
-        m for m in moments if m["service"] in services and m["created"] < started and m["stopped_at"] is not None
+        m
+        for m in aws.ecs_sim.task_moments()
+        if m["service"] in services and m["created"] < started and m["stopped_at"] is not None
     ]
-    outage = outage_seconds(history, started, now)
-    downs = [
-        at
-        for at, call, d in log
-        if call == "UpdateService" and d["service"] == fleet.service and d["desired_count"] == 0
-    ]
-    runs = [(at, d["task_arn"]) for at, call, d in log if call == "RunTask"]
-    if not downs or not runs:
-        return Outage(name, outage, 0.0, None, None, len(stopped), result, real_seconds)
-    down, (run_task, task_arn) = downs[0], runs[0]
-    task = next(m for m in moments if m["task_arn"] == task_arn)
-    up = min(
-        at
-        for at, call, d in log
-        if call == "UpdateService" and d["service"] == fleet.service and d["desired_count"] > 0 and at > run_task
-    )
-    back = min(at for at, count in history if count > 0 and at > up)
+    window = probe.outage(history)
+    outage = 0.0 if window is None else window[1] - window[0]
+    no_target = outage_seconds(history, started, now)
+    down, up = found.scale_down, found.scale_up
+    if down is None or found.run_task is None or found.task_stopped is None or up is None or found.healthy is None:
+        settings = describe_settings(probe.settings_at(started))
+        return Outage(name, slug, outage, no_target, 0.0, settings, None, None, len(stopped), result, real_seconds)
+    # what the drained targets froze at deregistration, and what the new targets were checked with
+    delay = probe.settings_at((down + found.drained) / 2 if found.drained is not None else down)[0]
+    _, checks, interval = probe.settings_at((up + found.healthy) / 2)
+    settings = describe_settings((delay, checks, interval))
     fleet_drain = max(m["stopped_at"] for m in stopped if m["service"] == fleet.service) - down
     drained = max(m["stopped_at"] for m in stopped)
-    work = work_seconds(fleet_drain, task["stopped_at"] - run_task, back - up)
-    return Outage(name, outage, work, run_task - drained, up - task["stopped_at"], len(stopped), result, real_seconds)
+    work = work_seconds(fleet_drain, found.task_stopped - found.run_task, found.healthy - up)
+    return Outage(
+        name,
+        slug,
+        outage,
+        no_target,
+        work,
+        settings,
+        found.run_task - drained,
+        up - found.task_stopped,
+        len(stopped),
+        result,
+        real_seconds,
+    )
 
 
-def ours(**overrides: Any) -> Callable[[Emulator, FleetDeployment], str]:
-    def run(aws: Emulator, fleet: FleetDeployment) -> str:
-        name = (
-            "outage-" + "-".join(f"{k}-{v}".replace("_", "-") for k, v in overrides.items()) if overrides else "outage"
-        )
-        arn = aws.start(fleet.migration_input(**overrides), name[:80])
+def ours(**overrides: Any) -> Run:
+    def run(aws: Emulator, fleet: FleetDeployment) -> tuple[str, tuple[float, float] | None]:
+        document = fleet.migration_input(**overrides)
+        if document.pop("db_cluster_identifier", None) is not None:
+            document["db_cluster_identifier"] = fleet.db_cluster
+        name = "outage-" + "-".join(sorted(overrides)).replace("_", "-") if overrides else "outage"
+        arn = aws.start(document, name[:80])
         execution = wait_execution(aws, arn, timeout=3600 / aws.clock.speed + 60)
-        return execution.status + (" (skipped)" if (execution.output or {}).get("skipped") else "")
+        # the history's timestamps are wall-clock times: onto the emulator's clock, which runs ``speed`` times faster
+        wall, now = time.time(), aws.clock.now()
+
+        def on_clock(event: dict[str, Any]) -> float:
+            return now - (wall - event["timestamp"].timestamp()) * aws.clock.speed
+
+        span = (on_clock(execution.events[0]), on_clock(execution.events[-1])) if execution.events else None
+        return execution.status + (" (skipped)" if (execution.output or {}).get("skipped") else ""), span
 
     return run
 
 
-def fleets_addon(aws: Emulator, fleet: FleetDeployment) -> str:
+def fleets_addon(aws: Emulator, fleet: FleetDeployment) -> tuple[str, tuple[float, float] | None]:
+    """The addon has no recovery point of its own: its operator takes the snapshot by hand first, while Fleet
+    still serves (``aws rds create-db-cluster-snapshot``, then ``aws rds wait db-cluster-snapshot-available``),
+    and then applies. The snapshot costs no outage but is older than the drain: writes in between are not in it."""
+    rds = aws.client("rds")
+    identifier = "fleet-before-migration"
+    rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier=identifier, DBClusterIdentifier=fleet.db_cluster)
+
+    def available() -> bool:
+        found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=identifier)["DBClusterSnapshots"]
+        return bool(found) and found[0]["Status"] == "available"
+
+    SNAPSHOT_AVAILABLE.wait(aws.clock.sleep, available)
+    began = aws.clock.now()
     low, high = fleet.autoscaling or (0, 0)
     code = addon.migrate(aws, fleet, min_capacity=low, max_capacity=high, desired_count=2)
-    return f"exit {code}"
+    return f"exit {code}", (began, aws.clock.now())
+
+
+ROWS: list[tuple[str, str, dict[str, Any]]] = [
+    ("ours, defaults", "defaults", {"run": ours()}),
+    (
+        f"ours, defaults + a {SNAPSHOT_SECONDS:g} s snapshot (db_cluster_identifier)",
+        "snapshot",
+        {"run": ours(db_cluster_identifier=True), "snapshot_seconds": SNAPSHOT_SECONDS},
+    ),
+    ("ours, defaults + maintenance_page", "page", {"run": ours(maintenance_page=True)}),
+    (ADDON, "addon", {"run": fleets_addon, "snapshot_seconds": SNAPSHOT_SECONDS}),
+    ("ours, configuration-only revision (same image)", "config-only", {"run": ours(), "same_image": True}),
+]
 
 
 def measure_all(*, speed: float = DEFAULT_SPEED, timeline: FleetTimeline = FleetTimeline()) -> list[Outage]:
     quiet()
-    rows = [
-        ("ours, defaults (deregistration delay lowered to 5 s)", False, ours()),
-        (
-            "ours, deregistration_delay_seconds: null (the group's 300 s)",
-            False,
-            ours(deregistration_delay_seconds=None),
-        ),
-        (ADDON, False, fleets_addon),
-        ("ours, configuration-only revision (same image)", True, ours()),
-    ]
-    return [measure(name, speed=speed, timeline=timeline, same_image=same, run=run) for name, same, run in rows]
+    rows = [measure(name, slug, speed=speed, timeline=timeline, **options) for name, slug, options in ROWS]
+    axis = math.ceil(max(r.timeline["end"] for r in rows) / 60) * 60  # one time axis for every picture
+    for r in rows:
+        r.timeline["axis"] = axis
+    return rows
 
 
 def report(rows: list[Outage], *, speed: float, timeline: FleetTimeline, markdown: bool = False) -> str:
     headers = [
         "",
-        "outage (s)",
+        "outage a client sees (s)",
+        "no healthy target (s)",
         "ECS + LB work (s)",
-        "outage − work (s)",
+        "with",
+        "orchestration: outage − work (s)",
         "last task stopped → RunTask",
         "task stopped → scale-up",
         "tasks stopped",
@@ -203,7 +280,9 @@ def report(rows: list[Outage], *, speed: float, timeline: FleetTimeline, markdow
         [
             r.name,
             f"{r.outage:.1f}",
+            f"{r.no_target:.1f}",
             f"{r.work:.1f}",
+            r.settings,
             f"{r.added:.1f}",
             maybe(r.drain_to_run_task),
             maybe(r.task_to_scale_up),
@@ -213,16 +292,19 @@ def report(rows: list[Outage], *, speed: float, timeline: FleetTimeline, markdow
     ]
     notes = [
         f"Fleet's timeline: {timeline.describe()}; emulator clock {speed:g} x real time "
-        f"(each real ms of a step counts {speed:g} ms here). Outage: emulated seconds with no healthy target "
-        "(the target group's health history). ECS + LB work: Fleet's drain, the migration task's start and run, "
-        "the new tasks' start and health checks, as simulated.",
+        f"(each real ms of a step counts {speed:g} ms here). Outage: from the first request that did not reach "
+        "Fleet to the first that did again (a request every 0.25 s). ECS + LB work: Fleet's drain at the "
+        "deregistration delay in force, the migration task's start and run, the new tasks' start and health "
+        "checks at the checks in force (column 'with').",
         f"{ADDON}: migrate.sh's commands in its order, its waits on the emulator's clock (each service in turn: "
         f"services-stable every {addon.SERVICES_STABLE.delay:g} s, tasks-stopped every "
-        f"{addon.TASKS_STOPPED.delay:g} s; the task looked at every {addon.TASK_POLL_SECONDS:g} s).",
+        f"{addon.TASKS_STOPPED.delay:g} s; the task looked at every {addon.TASK_POLL_SECONDS:g} s); before it, the "
+        f"operator's snapshot by hand while Fleet serves (create-db-cluster-snapshot, then "
+        f"wait db-cluster-snapshot-available, every {SNAPSHOT_AVAILABLE.delay:g} s).",
         "Results: " + ", ".join(f"{r.result} ({r.real_seconds:.0f} s real)" for r in rows) + ".",
     ]
     return render(
-        "Fleet's outage on its real timeline (no healthy target behind the load balancer)",
+        "Fleet's outage on its real timeline, as a client of the load balancer sees it",
         headers,
         body,
         markdown=markdown,
@@ -232,21 +314,36 @@ def report(rows: list[Outage], *, speed: float, timeline: FleetTimeline, markdow
 
 def targets(rows: list[Outage]) -> list[list[str]]:
     """(target, measured, goal, met) for the Targets table."""
-    ours_default, _, fleets, unchanged = rows
-    share = ours_default.outage / fleets.outage if fleets.outage else float("inf")
+    by = {r.slug: r for r in rows}
+    default, snapshot, page, fleets, unchanged = (
+        by[s] for s in ("defaults", "snapshot", "page", "addon", "config-only")
+    )
+    share = default.outage / fleets.outage if fleets.outage else float("inf")
     return [
         ["outage, configuration-only revision", f"{unchanged.outage:.1f} s", "0 s", _met(unchanged.outage == 0)],
         [
             "outage, new image on Fleet's timeline, vs the addon's",
-            f"{share:.0%} ({ours_default.outage:.0f} s / {fleets.outage:.0f} s)",
+            f"{share:.0%} ({default.outage:.0f} s / {fleets.outage:.0f} s)",
             f"≤ {TARGET_SHARE_OF_ADDON:.0%}",
             _met(share <= TARGET_SHARE_OF_ADDON),
         ],
         [
             "outage beyond ECS + LB work, new image",
-            f"{ours_default.added:.1f} s",
+            f"{default.added:.1f} s",
             f"≤ {TARGET_ADDED_SECONDS:g} s",
-            _met(ours_default.added <= TARGET_ADDED_SECONDS),
+            _met(default.added <= TARGET_ADDED_SECONDS),
+        ],
+        [
+            f"outage added by a {SNAPSHOT_SECONDS:g} s snapshot",
+            f"{snapshot.outage - default.outage:.1f} s",
+            f"≤ {TARGET_SNAPSHOT_SECONDS:g} s",
+            _met(snapshot.outage - default.outage <= TARGET_SNAPSHOT_SECONDS),
+        ],
+        [
+            "outage added by the maintenance page",
+            f"{page.outage - default.outage:.1f} s",
+            f"≤ {TARGET_PAGE_SECONDS:g} s",
+            _met(page.outage - default.outage <= TARGET_PAGE_SECONDS),
         ],
     ]
 

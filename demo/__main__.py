@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.timeline import one_line, phases
 from demo.services import ServiceView, ServiceWatcher, view
 from emulator import Emulator, FleetDeployment
 from emulator.fleet import image_for_revision, seed_fleet
@@ -156,6 +157,7 @@ def migrate(
     status, _, _ = aws.elb.answer(fleet.listener_arn or "")
     serves = ", ".join(f"fleet serves from {revision}" for revision in sorted(after.serving)) or "no Fleet task serves"
     outage = seconds_without_healthy_target(aws, fleet.target_group_arn or "", printer.started)
+    print(f"  timeline: {one_line(phases(aws, fleet, printer.started), outage)}", flush=True)
     verdict = "succeeded" if exit_code == 0 else f"failed, terraform apply exit code {exit_code}"
     return Outcome(
         title,

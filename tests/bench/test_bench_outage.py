@@ -39,3 +39,14 @@ def test_two_outages_add_up():
 def test_the_unavoidable_work_is_drain_task_and_the_new_tasks_start_and_checks():
     # Fleet's drain (300 s delay + 2 s stop), the migration task (40 + 60), the new tasks (40 s + 5 x 15 s)
     assert work_seconds(302.0, 100.0, 115.0) == 517.0
+
+
+def test_a_run_with_the_maintenance_page_succeeds_and_its_client_sees_the_page_then_fleet():
+    from bench.outage import FleetTimeline, measure, ours
+
+    # GIVEN Fleet's timeline on a fast clock WHEN the workflow migrates with the page
+    row = measure("page", "page", speed=200, timeline=FleetTimeline(), run=ours(maintenance_page=True))
+    # THEN the execution succeeded, and a client got Fleet, then the page, then Fleet again
+    assert row.result == "SUCCEEDED"
+    kinds = [kind for _, kind in row.timeline["answers"]]
+    assert kinds[0] == "fleet" and "page" in kinds and kinds[-1] == "fleet"
