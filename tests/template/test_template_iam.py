@@ -442,6 +442,22 @@ def _record_instance_target_group(aws: Emulator, monkeypatch: pytest.MonkeyPatch
     aws.deploy_revision(fleet.latest_revision)
     run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="iam-instance-targets")
     assert run.status == "SUCCEEDED", (run.error, run.cause)
+    # a configuration-only revision whose own tasks already serve: the describe step finds them by their targets
+    ecs = aws.client("ecs")
+    serving = ecs.describe_services(cluster=fleet.cluster, services=[fleet.service])["services"][0]["taskDefinition"]
+    definition = ecs.describe_task_definition(taskDefinition=serving)["taskDefinition"]
+    shape = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
+    latest = ecs.register_task_definition(
+        **{k: definition[k] for k in shape if definition.get(k)},
+        containerDefinitions=[{**definition["containerDefinitions"][0], "image": "fleetdm/fleet:latest"}],
+    )
+    revision = latest["taskDefinition"]["revision"]
+    aws.deploy_revision(revision)
+    aws.clock.advance(60)
+    skipped = aws.run(
+        fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision), name="iam-bridge-skip"
+    )
+    assert skipped.status == "SUCCEEDED" and "already serve" in skipped.output["skipped"], skipped
     return calls
 
 

@@ -206,6 +206,8 @@ locals {
         { Sid = "ReadMigrationTasksLeftRunning", Effect = "Allow", Action = "ecs:DescribeTasks", Resource = local.task_arns },
         # nothing to migrate when the new revision's own tasks already serve, healthy in Fleet's target groups
         { Sid = "SeeWhetherTheNewRevisionServes", Effect = "Allow", Action = "elasticloadbalancing:DescribeTargetHealth", Resource = "*" },
+        # A bridge or host task's target is its container instance's EC2 instance id and host port.
+        { Sid = "FindTheInstancesOfBridgeAndHostTasks", Effect = "Allow", Action = "ecs:DescribeContainerInstances", Resource = "${local.ecs_prefix}:container-instance/${var.cluster_name}/*" },
         ], local.has_db_cluster ? [
         { Sid = "FindTheDatabaseCluster", Effect = "Allow", Action = "rds:DescribeDBClusters", Resource = local.db_cluster_arn },
         ] : [], local.has_db_instance ? [
