@@ -181,8 +181,18 @@ def crashed_tasks(aws: Emulator, fleet: FleetDeployment, service: str) -> int:
 def assert_fleet_serves(aws: Emulator, fleet: FleetDeployment, revision: dict[str, str], expected: dict) -> None:
     """Each service runs its count of tasks, all on its ``revision``, none crashing; every Fleet target is healthy
     and the load balancer answers."""
-    aws.clock.advance(30)  # the tests' target group turns a target healthy in 10 s
     counts = {name: state["desired_count"] for name, state in expected["services"].items()}
+
+    def settled() -> bool:
+        return all(running_revisions(aws, fleet, s) == [revision[s]] * count for s, count in counts.items())
+
+    # A rollback that put a revision back leaves the replaced deployment's tasks until the new ones count: healthy
+    # in the target group (10 s in the tests), or, for the vulnerability service without a load balancer, 40 s
+    # after RUNNING; the emulator's clock moves on until then
+    for _ in range(12):
+        aws.clock.advance(10)
+        if settled() and aws.elb.healthy_count(fleet.target_group_arn) == counts[fleet.service]:
+            break
     for service, count in counts.items():
         assert running_revisions(aws, fleet, service) == [revision[service]] * count, service
     assert aws.elb.healthy_count(fleet.target_group_arn) == counts[fleet.service]
