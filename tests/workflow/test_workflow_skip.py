@@ -255,6 +255,20 @@ def test_the_same_fleet_from_another_registry_is_migrated_when_no_task_shows_its
 # -- the vulnerability service on its own family -------------------------------------------------------------
 
 
+def test_the_vulnerability_service_named_as_ecs_service_in_its_own_family_is_migrated(aws):
+    # GIVEN the vulnerability service runs its own family (container fleet-vuln-processing, Fleet's image), and an
+    # operator migrates with Fleet's new revision (container fleet) stopping that service alone
+    fleet = aws.seed_fleet()
+    document = fleet.migration_input(ecs_service=fleet.vuln_service, poll_interval_seconds=1)
+    del document["vuln_service"]
+
+    run = aws.run(document, name="fleet-fleet-vuln-processing-r2")
+
+    # THEN the describe step does not take Fleet's container for one the serving revision lacks: the migration runs
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert run.output["task_arn"]
+
+
 def test_a_rollback_puts_each_service_back_on_its_own_serving_revision(aws):
     # GIVEN Fleet's Terraform moved Fleet to fleet:2 and the vulnerability service to its own next revision, and
     # deregistered the vulnerability service's old revision; the new tasks of both exit 1 while the old ones serve
