@@ -218,6 +218,10 @@ def _container(definition: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return next((c for c in definition.get("containerDefinitions", []) if c.get("name") == name), {})
 
 
+def _family(definition: Mapping[str, Any]) -> str:
+    return str(definition.get("family") or _revision(definition).rsplit(":", 1)[0])
+
+
 def _revision(definition: Mapping[str, Any]) -> str:
     return str(definition.get("taskDefinitionArn", "the revision")).rsplit("/", 1)[-1]
 
@@ -252,9 +256,15 @@ def check_against_serving(
     and no container the serving revision does not have: a registration must not become a way to run anything
     with Fleet's roles, secrets and network."""
     image = str(_container(definition, container_name).get("image", ""))
+    # The vulnerability service named as ecs_service runs its own family (fleet-terraform's external-vuln-scans
+    # addon: one container of its own name, Fleet's image): its containers compare by image, not by name, and the
+    # migration container is the only one the new revision may run besides them.
+    same_family = _family(definition) == _family(serving)
+    serving_images = [c.get("image") for c in serving.get("containerDefinitions", []) if c.get("image")]
     serving_image = _container(serving, container_name).get("image")
     configured = allowed_repositories(environ)
-    allowed = configured or ([repository(str(serving_image))] if serving_image else [])
+    reference = [str(serving_image)] if serving_image else ([] if same_family else [str(i) for i in serving_images])
+    allowed = configured or list(dict.fromkeys(repository(i) for i in reference))
     if allowed and repository(image) not in allowed:
         source = (
             f"the stack's AllowedImageRepositories ({IMAGE_REPOSITORIES_ENV})"
@@ -268,7 +278,9 @@ def check_against_serving(
             "(Terraform: allowed_image_repositories). Nothing was changed.",
             fields=["task_definition_revision"],
         )
-    names = {c.get("name") for c in serving.get("containerDefinitions", [])}
+    names = {c.get("name") for c in serving.get("containerDefinitions", [])} | (
+        set() if same_family else {container_name}
+    )
     added = sorted(str(c.get("name")) for c in definition.get("containerDefinitions", []) if c.get("name") not in names)
     if added:
         raise InvalidInput(

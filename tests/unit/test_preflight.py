@@ -212,3 +212,40 @@ def test_the_deployments_repositories_replace_the_serving_one():
     preflight.check_against_serving(new, SERVING, "fleet", environ={preflight.IMAGE_REPOSITORIES_ENV: mirror})
     with pytest.raises(InvalidInput, match="AllowedImageRepositories"):
         preflight.check_against_serving(new, SERVING, "fleet", environ={})
+
+
+VULN_SERVING = {
+    "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet-vuln-processing:1",
+    "family": "fleet-vuln-processing",
+    "containerDefinitions": [{"name": "fleet-vuln-processing", "image": "fleetdm/fleet:v4.59.0"}],
+}
+
+
+def test_against_the_vulnerability_services_own_family_only_the_migration_container_is_not_added():
+    new = _revision(
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:2",
+        {"name": "fleet", "image": "fleetdm/fleet:v4.60.0"},
+    )
+
+    preflight.check_against_serving(new, VULN_SERVING, "fleet", environ={})
+
+
+def test_against_the_vulnerability_services_own_family_a_sidecar_is_still_an_added_container():
+    new = _revision(
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:2",
+        {"name": "fleet", "image": "fleetdm/fleet:v4.60.0"},
+        {"name": "miner", "image": "fleetdm/fleet:v4.60.0"},
+    )
+
+    with pytest.raises(InvalidInput, match=r"adds container\(s\) miner"):
+        preflight.check_against_serving(new, VULN_SERVING, "fleet", environ={})
+
+
+def test_against_the_vulnerability_services_own_family_the_repository_is_that_of_the_image_it_runs():
+    new = _revision(
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/fleet:2",
+        {"name": "fleet", "image": "attacker.example/fleet:v4.60.0"},
+    )
+
+    with pytest.raises(InvalidInput, match="allows fleetdm/fleet"):
+        preflight.check_against_serving(new, VULN_SERVING, "fleet", environ={})

@@ -73,7 +73,9 @@ SUCCESS_PATH = [name for name in STEPS if name not in ROLLBACK_PATH]  # in the d
 
 UNTOUCHED = {"InvalidInput", "ResourceNotFound", "MigrationInProgress"}  # errors raised before any change
 OWN_DELAY = 60  # the target group's deregistration delay, which the workflow lowers to its default 5 s
-NEW, SERVED = "fleet:2", "fleet:1"
+# What serves before Fleet's module moves the services: each service's first revision (the vulnerability service
+# has its own family, one revision per apply, so its new revision is whatever the last apply registered)
+SERVED = {"fleet": "fleet:1", "fleet-vuln-processing": "fleet-vuln-processing:1"}
 # Steps after which an aborted execution leaves its migration task running (it starts it, or finds it running)
 LEAVE_THE_TASK_RUNNING = {"RunTaskFunction", "PollTaskFunction"}
 
@@ -176,13 +178,23 @@ def crashed_tasks(aws: Emulator, fleet: FleetDeployment, service: str) -> int:
     return sum(1 for t in tasks if any(c.get("exitCode") not in (0, None, 137, 143) for c in t["containers"]))
 
 
-def assert_fleet_serves(aws: Emulator, fleet: FleetDeployment, revision: str, expected: dict) -> None:
-    """Each service runs its count of tasks, all on ``revision``, none crashing; every Fleet target is healthy and
-    the load balancer answers."""
-    aws.clock.advance(30)  # the tests' target group turns a target healthy in 10 s
+def assert_fleet_serves(aws: Emulator, fleet: FleetDeployment, revision: dict[str, str], expected: dict) -> None:
+    """Each service runs its count of tasks, all on its ``revision``, none crashing; every Fleet target is healthy
+    and the load balancer answers."""
     counts = {name: state["desired_count"] for name, state in expected["services"].items()}
+
+    def settled() -> bool:
+        return all(running_revisions(aws, fleet, s) == [revision[s]] * count for s, count in counts.items())
+
+    # A rollback that put a revision back leaves the replaced deployment's tasks until the new ones count: healthy
+    # in the target group (10 s in the tests), or, for the vulnerability service without a load balancer, 40 s
+    # after RUNNING; the emulator's clock moves on until then
+    for _ in range(12):
+        aws.clock.advance(10)
+        if settled() and aws.elb.healthy_count(fleet.target_group_arn) == counts[fleet.service]:
+            break
     for service, count in counts.items():
-        assert running_revisions(aws, fleet, service) == [revision] * count, service
+        assert running_revisions(aws, fleet, service) == [revision[service]] * count, service
     assert aws.elb.healthy_count(fleet.target_group_arn) == counts[fleet.service]
     assert aws.elb.answer(fleet.listener_arn)[0] == 200
     crashes = {service: crashed_tasks(aws, fleet, service) for service in counts}
@@ -190,10 +202,11 @@ def assert_fleet_serves(aws: Emulator, fleet: FleetDeployment, revision: str, ex
     assert {service: crashed_tasks(aws, fleet, service) for service in counts} == crashes, "a crash loop"
 
 
-def fleets_module(aws: Emulator, fleet: FleetDeployment) -> None:
-    """``terraform apply`` of Fleet's module: both services on the new revision (before the migration runs)."""
-    for service in (fleet.service, fleet.vuln_service):
-        aws.deploy_revision(fleet.latest_revision, service=service)
+def fleets_module(aws: Emulator, fleet: FleetDeployment) -> dict[str, str]:
+    """``terraform apply`` of Fleet's module: both services on their new revision (before the migration runs).
+    Each service's new revision."""
+    aws.deploy_revision(fleet.latest_revision, service=fleet.service)
+    return revisions(aws, fleet)
 
 
 # -- the sweep ------------------------------------------------------------------------------------------------
@@ -209,15 +222,15 @@ def aws() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def world(aws: Emulator) -> FleetDeployment:
+def world(aws: Emulator) -> tuple[FleetDeployment, dict[str, str]]:
     fleet = aws.seed_fleet(databases=True)
     aws.client("elbv2").modify_target_group_attributes(
         TargetGroupArn=fleet.target_group_arn,
         Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(OWN_DELAY)}],
     )
-    fleets_module(aws, fleet)  # Fleet's Terraform order: the new revision's tasks exit 1, the old ones serve
+    new = fleets_module(aws, fleet)  # Fleet's Terraform order: the new revision's tasks exit 1, the old ones serve
     aws.clock.advance(10)
-    return fleet
+    return fleet, new
 
 
 def test_the_sweep_covers_every_function_the_state_machine_invokes():
@@ -237,12 +250,13 @@ def test_the_sweep_covers_every_function_the_state_machine_invokes():
 
 @pytest.mark.parametrize(("faults", "migration_fails"), CASES)
 def test_after_a_fault_fleet_serves_and_the_next_apply_finishes_the_upgrade(aws, world, faults, migration_fails):
-    fleet = world
+    fleet, new = world
     document = fleet.migration_input(
         poll_interval_seconds=1, maintenance_page=True, db_cluster_identifier=fleet.db_cluster
     )
     before, served_before = settings(aws, fleet), revisions(aws, fleet)
-    assert served_before == {fleet.service: NEW, fleet.vuln_service: NEW}
+    assert served_before == new and new[fleet.service] == f"fleet:{fleet.latest_revision}"
+    assert new[fleet.vuln_service].startswith("fleet-vuln-processing:") and new != SERVED
     if migration_fails:
         aws.next_migration(exit_code=1)
     leaves_a_task = any(f.kind == "stopped" and f.function in LEAVE_THE_TASK_RUNNING for f in faults)
@@ -266,13 +280,13 @@ def test_after_a_fault_fleet_serves_and_the_next_apply_finishes_the_upgrade(aws,
         assert (settings(aws, fleet), revisions(aws, fleet)) == (before, served_before)
     elif run.status == "FAILED" and run.error != "RollbackFailed":
         applied = aws.fleet_db.level == aws.fleet_db.level_of(fleet.images[fleet.latest_revision])
-        serving = NEW if applied and run.error == "ServiceNotStable" else SERVED
-        assert revisions(aws, fleet) == {fleet.service: serving, fleet.vuln_service: serving}, run.cause
+        serving = new if applied and run.error == "ServiceNotStable" else SERVED
+        assert revisions(aws, fleet) == serving, run.cause
         assert_fleet_serves(aws, fleet, serving, before)
         assert settings(aws, fleet) == before, run.cause
 
     # WHEN the next terraform apply runs: Fleet's module, then the next attempt (after one that is still migrating)
-    fleets_module(aws, fleet)
+    new = fleets_module(aws, fleet)
     attempt = 2
     next_run = aws.run(document, name=f"fleet-fleet-r2-a{attempt}")
     if leaves_a_task:
@@ -284,7 +298,7 @@ def test_after_a_fault_fleet_serves_and_the_next_apply_finishes_the_upgrade(aws,
     # THEN Fleet serves the new revision, everything is as before, and no migration task runs
     assert next_run.status == "SUCCEEDED", (next_run.error, next_run.cause)
     assert aws.fleet_db.level == aws.fleet_db.level_of(fleet.images[fleet.latest_revision])
-    assert revisions(aws, fleet) == {fleet.service: NEW, fleet.vuln_service: NEW}
-    assert_fleet_serves(aws, fleet, NEW, before)
+    assert revisions(aws, fleet) == new
+    assert_fleet_serves(aws, fleet, new, before)
     assert settings(aws, fleet) == before
     assert aws.ecs_sim.running_tasks(one_off=True) == []

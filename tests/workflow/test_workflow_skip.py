@@ -13,6 +13,7 @@ from emulator import Emulator, FleetDeployment, TargetGroupSettings
 from emulator.fleet import image_for_revision
 from emulator.fleet_database import level_of
 from emulator.image_registry import release_digest
+from fleet_migration import preflight
 from workflow_support import DESCRIBE, ROLLBACK, SUCCEEDED, cause_of, follows, tasks_entered
 
 LATEST = "fleetdm/fleet:latest"
@@ -203,12 +204,34 @@ def test_fleet_upgrades_allow_missing_migrations_rules_the_skip_out(aws):
     migrated(run)
 
 
+def release_repository() -> str:
+    """The repository the catalogue's Fleet images come from (Docker Hub's fleetdm/fleet)."""
+    return preflight.repository(image_for_revision(1))
+
+
 # -- evidence (c): the digest ECS reports ------------------------------------------------------------------
 
 
-def test_the_same_fleet_from_another_registry_is_skipped_on_the_digest_ecs_reports(aws):
-    # GIVEN revision 2 pulls the same release from quay.io; Terraform moved both services to it, and its tasks
-    # run but are not healthy yet (slow health checks): only the digest ECS reports shows the same binary
+QUAY = "quay.io/fleetdm/fleet"
+
+
+def test_the_same_fleet_from_another_registry_is_refused_unless_the_deployment_allows_that_registry(aws):
+    # GIVEN revision 2 pulls the same release from quay.io, and the deployment allows only the serving
+    # revision's repository (AllowedImageRepositories left empty)
+    release = image_for_revision(1)
+    fleet = aws.seed_fleet(images={2: f"quay.io/{release}"})
+
+    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+
+    assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.cause
+    assert f"repository {QUAY!r}" in cause_of(run)["message"]
+
+
+def test_the_same_fleet_from_another_registry_is_skipped_on_the_digest_ecs_reports(aws, monkeypatch):
+    # GIVEN revision 2 pulls the same release from quay.io, a registry the deployment allows; Terraform moved both
+    # services to it, and its tasks run but are not healthy yet (slow health checks): only the digest ECS reports
+    # shows the same binary
+    monkeypatch.setenv(preflight.IMAGE_REPOSITORIES_ENV, f"{release_repository()},{QUAY}")
     release = image_for_revision(1)
     fleet = aws.seed_fleet(images={2: f"quay.io/{release}"}, target_group=SLOW_HEALTH)
     aws.deploy_revision(2)
@@ -220,8 +243,9 @@ def test_the_same_fleet_from_another_registry_is_skipped_on_the_digest_ecs_repor
     assert f"quay.io/{release}" in sentence
 
 
-def test_the_same_fleet_from_another_registry_is_migrated_when_no_task_shows_its_digest(aws):
+def test_the_same_fleet_from_another_registry_is_migrated_when_no_task_shows_its_digest(aws, monkeypatch):
     # the console's order: no task of revision 2 has pulled it yet
+    monkeypatch.setenv(preflight.IMAGE_REPOSITORIES_ENV, f"{release_repository()},{QUAY}")
     release = image_for_revision(1)
     fleet = aws.seed_fleet(images={2: f"quay.io/{release}"})
 
@@ -229,6 +253,20 @@ def test_the_same_fleet_from_another_registry_is_migrated_when_no_task_shows_its
 
 
 # -- the vulnerability service on its own family -------------------------------------------------------------
+
+
+def test_the_vulnerability_service_named_as_ecs_service_in_its_own_family_is_migrated(aws):
+    # GIVEN the vulnerability service runs its own family (container fleet-vuln-processing, Fleet's image), and an
+    # operator migrates with Fleet's new revision (container fleet) stopping that service alone
+    fleet = aws.seed_fleet()
+    document = fleet.migration_input(ecs_service=fleet.vuln_service, poll_interval_seconds=1)
+    del document["vuln_service"]
+
+    run = aws.run(document, name="fleet-fleet-vuln-processing-r2")
+
+    # THEN the describe step does not take Fleet's container for one the serving revision lacks: the migration runs
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert run.output["task_arn"]
 
 
 def test_a_rollback_puts_each_service_back_on_its_own_serving_revision(aws):

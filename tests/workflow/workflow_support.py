@@ -99,6 +99,8 @@ def _parameters(operation: Any, words: list[str], command: str) -> dict[str, Any
 
 def _value(shape: Any, values: list[str], command: str) -> Any:
     if shape.type_name == "list":
+        if len(values) == 1 and values[0].lstrip().startswith("["):
+            return json.loads(values[0])  # the CLI reads a JSON value as the whole list (--default-actions '[...]')
         return [_value(shape.member, [value], command) for value in values]
     (value,) = values
     if value.lstrip().startswith(("{", "[")):
