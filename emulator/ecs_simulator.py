@@ -324,7 +324,13 @@ class EcsSimulator:
             self._serve_fleet(sim)
         self._tasks[task.task_arn] = sim
         if self.elb is not None and service.load_balancers:
-            self.elb.track(task, service.load_balancers, sim.running_at, lambda: sim.ends_at, settled=running)
+            self.elb.track(
+                task,
+                service.load_balancers,
+                sim.running_at,
+                lambda: sim.ends_at,
+                settled=running and sim.ends_at is None,
+            )
 
     def _pull_images(self, sim: _SimTask, at: float) -> None:
         """The task resolves each container's image reference as it starts, once: a later push changes nothing for

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fleet_migration import ecs, load_balancers, serving, task_definitions
+from fleet_migration import ecs, load_balancers, polling, serving, task_definitions
 from fleet_migration.execution_input import MigrationInput
 from fleet_migration.models import ServiceSnapshot
 
@@ -157,7 +157,7 @@ def nothing_to_migrate(
             service.new_tasks = [
                 t for t in service.new_tasks if new_digest and _digest(t, spec.container_name) == new_digest
             ]
-        found = _evidence(image, new, service, new_digest, tasks)
+        found = _evidence(image, new, service, new_digest, tasks, spec.stable_seconds)
         if found is None:
             return None
         evidence.append(found)
@@ -222,13 +222,27 @@ def _started_since_from(
     ]
 
 
-def _evidence(image: str, new: str | None, service: _Service, digest: str | None, known: ServiceTasks) -> str | None:
-    """The sentence that shows one service runs the new binary, or None."""
+def _evidence(
+    image: str, new: str | None, service: _Service, digest: str | None, known: ServiceTasks, stable_seconds: int
+) -> str | None:
+    """The sentence that shows one service runs the new binary, or None.
+
+    When what serves is the new revision itself (a first deploy whose tasks are RUNNING for the moment before
+    ``fleet serve`` exits), an equal image or digest compares the new binary with itself: only its tasks serving
+    for real (healthy where health is checked, and where nothing checks it, running ``stable_seconds``) shows it."""
+    if service.field == "ecs_service" and service.serving == new:
+        running = [t for t in service.new_tasks if _running(t)]
+        if running and _all_healthy(service, running, known) and _proven(service, running, known, stable_seconds):
+            return (
+                f"{service.name}'s own tasks of {new} already serve ({len(running)} running, healthy wherever "
+                "health is checked, none exited non-zero)"
+            )
+        return None
     unchanging = immutability(image)
     if service.serving_image == image and unchanging:
         return f"{service.name} serves it from {service.serving} (the same image reference, {unchanging})"
     running = [t for t in service.new_tasks if _running(t)]
-    if running and _all_healthy(service, running, known):
+    if running and _all_healthy(service, running, known) and _proven(service, running, known, stable_seconds):
         revisions = ", ".join(sorted({serving.revision_name(t["taskDefinitionArn"]) or "" for t in running}))
         return (
             f"{service.name}'s own tasks of {revisions} already serve ({len(running)} running, healthy wherever "
@@ -268,4 +282,17 @@ def _all_healthy(service: _Service, tasks: list[dict[str, Any]], known: ServiceT
         for t in tasks
         for c in t.get("containers", [])
         if c.get("name") in checked[t["taskDefinitionArn"]]
+    )
+
+
+def _proven(service: _Service, tasks: list[dict[str, Any]], known: ServiceTasks, stable_seconds: int) -> bool:
+    """Running proves serving only where health is checked (a healthy target or container has run its checks) or
+    after ``stable_seconds``: ``fleet serve`` on a schema that lacks its migrations is RUNNING for about a second."""
+    if any(b.get("targetGroupArn") for b in service.described.get("loadBalancers", [])):
+        return True
+    if any(known.health_checked(t["taskDefinitionArn"]) for t in tasks):
+        return True
+    now = polling.now()
+    return all(
+        isinstance(t.get("startedAt"), datetime) and now - t["startedAt"].timestamp() >= stable_seconds for t in tasks
     )

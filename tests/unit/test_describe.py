@@ -87,3 +87,19 @@ def test_describe_refuses_an_inactive_task_definition_revision(emu, describe, st
         describe()
 
     assert state_of() == before
+
+
+@pytest.mark.fleet(revisions=1)
+def test_a_first_deploy_caught_while_a_crashing_task_is_running_for_a_moment_is_not_skipped(emu, describe):
+    # GIVEN a first deploy: an empty schema, so each Fleet task runs for about a second before fleet serve exits 1
+    for _ in range(20):
+        if emu.ecs_sim.running_tasks(service="fleet"):
+            break
+        emu.clock.advance(0.25)
+    assert emu.ecs_sim.running_tasks(service="fleet"), "no Fleet task caught RUNNING"
+
+    # WHEN the describe step looks at that moment
+    state = describe()
+
+    # THEN what "serves" is the new revision itself: its equal image proves nothing, and it is migrated
+    assert "result" not in state or not state["result"].get("skipped"), state.get("result")
