@@ -470,6 +470,8 @@ BAD_VALUES = [
     ("maintenance_message", '{"status": "upgrading"}', "drop their buffered logs", None),
     ("maintenance_message", "[]", "drop their buffered logs", None),
     ("load_balancer_name", "fleet/alb", "load balancer name", None),
+    ("target_group_name", "fleet_tg", "target group name", None),
+    ("target_group_name", "a-target-group-name-of-33-letters", "target group name", None),
     ("on_partial_migration", "keep_going", "serve_previous", "on_partial_migration"),
     ("stable_seconds", 601, "from 0 to 600", "stable_seconds"),
     ("health_check_interval_seconds", 4, "from 5 to 300", "health_check_interval_seconds"),
