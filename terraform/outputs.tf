@@ -23,9 +23,11 @@ output "execution_input" {
   value       = jsonencode(local.execution_input)
 }
 
+# The release file sits inside the module so that every copy of it has it: Terraform copies only this directory
+# for a local absolute path or a vendored copy. tests/unit/test_version.py keeps it equal to the package's.
 output "module_version" {
   description = "The release of fleet-migration this module is (the `ref` to pin in `source`; CHANGELOG.md says what changed in each)."
-  value       = trimspace(file("${path.module}/../functions/fleet_migration/VERSION"))
+  value       = trimspace(file("${path.module}/VERSION"))
 }
 
 # The deployed workflow's own outputs (null when state_machine_arn is given: that workflow is deployed elsewhere).

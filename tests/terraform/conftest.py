@@ -107,6 +107,8 @@ def fleet_arguments(aws: Emulator, fleet: FleetDeployment) -> Callable[..., dict
             "drain_timeout_seconds": 30,
             "timeout_seconds": 60,
             "stabilize_timeout_seconds": 30,
+            # tasks count as stable after 1 s (emulated), not the default 30 s that would take the whole timeout
+            "stable_seconds": 1,
         }
         arguments.update(overrides)
         return arguments

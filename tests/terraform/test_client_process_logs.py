@@ -25,6 +25,8 @@ FAST_WAITS = {
     "drain_timeout_seconds": 30,
     "timeout_seconds": 60,
     "stabilize_timeout_seconds": 30,
+    # tasks count as stable after 1 s (emulated), not the default 30 s that would take the whole timeout
+    "stable_seconds": 1,
 }
 CLIENT = {"CLIENT_POLL_SECONDS": "0.2", "CLIENT_HEARTBEAT_SECONDS": "0.5"}
 

@@ -83,7 +83,11 @@ def test_a_migration_runs_with_the_client_on_the_oldest_python_here():
         fleet = aws.seed_fleet()
         aws.next_migration(exit_code=0, start_seconds=0.3, run_seconds=1, log_lines=("Migrations completed.",))
         document = fleet.migration_input(
-            poll_interval_seconds=1, drain_timeout_seconds=30, timeout_seconds=60, stabilize_timeout_seconds=30
+            poll_interval_seconds=1,
+            drain_timeout_seconds=30,
+            timeout_seconds=60,
+            stabilize_timeout_seconds=30,
+            stable_seconds=1,  # stable after 1 s, not the default 30 s that would take the whole timeout
         )
 
         completed = run_client(

@@ -180,20 +180,12 @@ def init_and_validate(directory: Path, data_dir: Path) -> dict[str, Any]:
     return json.loads(completed.stdout)
 
 
-def copy_version(root: Path) -> None:
-    """The release file the module's ``module_version`` output reads, where it sits in the repository."""
-    version = MODULE_DIR.parent / "functions" / "fleet_migration" / "VERSION"
-    (root / "functions" / "fleet_migration").mkdir(parents=True)
-    shutil.copy(version, root / "functions" / "fleet_migration" / "VERSION")
-
-
 @pytest.mark.terraform
 def test_terraform_validate_accepts_the_module_as_a_root(tmp_path):
     copy = tmp_path / "terraform"  # a copy: init writes its lock file beside the configuration
     shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("examples", "__pycache__"))
     # modules/workflow deploys the repository's statemachine/migration.asl.json
     shutil.copytree(MODULE_DIR.parent / "statemachine", tmp_path / "statemachine")
-    copy_version(tmp_path)
 
     assert init_and_validate(copy, tmp_path / "data")["valid"] is True
 
@@ -205,7 +197,6 @@ def test_terraform_validate_accepts_the_example(tmp_path):
     copy = tmp_path / "terraform"  # the example's source is "../.."
     shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(MODULE_DIR.parent / "statemachine", tmp_path / "statemachine")  # modules/workflow's ASL
-    copy_version(tmp_path)
 
     assert init_and_validate(copy / "examples" / "basic", tmp_path / "data")["valid"] is True
 
@@ -479,6 +470,8 @@ BAD_VALUES = [
     ("maintenance_message", '{"status": "upgrading"}', "drop their buffered logs", None),
     ("maintenance_message", "[]", "drop their buffered logs", None),
     ("load_balancer_name", "fleet/alb", "load balancer name", None),
+    ("target_group_name", "fleet_tg", "target group name", None),
+    ("target_group_name", "a-target-group-name-of-33-letters", "target group name", None),
     ("on_partial_migration", "keep_going", "serve_previous", "on_partial_migration"),
     ("stable_seconds", 601, "from 0 to 600", "stable_seconds"),
     ("health_check_interval_seconds", 4, "from 5 to 300", "health_check_interval_seconds"),

@@ -14,8 +14,6 @@ from emulator.template import load_template
 from tools import terraform
 from workflow_module_support import WORKFLOW_MODULE
 
-# Where no value can be wrong: any bool, any tags.
-NOTHING_TO_VALIDATE = {"enable_trigger", "tags"}
 # template.yaml parameter -> module variable (the stack name is the module's `name`).
 PARAMETERS = {
     "ClusterName": "cluster_name",
@@ -40,6 +38,12 @@ PARAMETERS = {
     "LoadBalancerName": "load_balancer_name",
     "TargetGroupName": "target_group_name",
     "MaintenanceMessage": "maintenance_message",
+    "ContainerName": "container_name",
+    "MaxDesiredCount": "max_desired_count",
+    "LogTailLines": "log_tail_lines",
+    "StateMachineLogLevel": "state_machine_log_level",
+    "StateMachineLogExecutionData": "state_machine_log_execution_data",
+    "KmsKeyArn": "kms_key_arn",
 }
 
 
@@ -55,6 +59,10 @@ def strings(attribute: str, block: str) -> list[str]:
 
 
 VARIABLES = blocks("variables.tf", "variable")
+# Where no value can be wrong: any bool, any tags.
+NOTHING_TO_VALIDATE = {"tags"} | {
+    name for name, block in VARIABLES.items() if re.search(r"^  type\s*=\s*bool$", block, re.M)
+}
 
 
 @pytest.mark.parametrize("name", sorted(VARIABLES))

@@ -1,5 +1,5 @@
-"""The release is written once (functions/fleet_migration/VERSION); the package, the Terraform module, the README
-and the changelog agree with it."""
+"""The release is functions/fleet_migration/VERSION; the Terraform module's own copy (terraform/VERSION, which every
+copy of the module carries), the package, the README and the changelog agree with it."""
 
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ def test_the_package_reports_the_release():
     assert fleet_migration.__version__ == VERSION
 
 
-def test_the_terraform_modules_output_reads_the_release_file():
+def test_the_terraform_modules_output_reads_the_release_file_inside_the_module():
     outputs = (ROOT / "terraform" / "outputs.tf").read_text()
 
-    assert 'trimspace(file("${path.module}/../functions/fleet_migration/VERSION"))' in outputs
+    assert 'trimspace(file("${path.module}/VERSION"))' in outputs
+
+
+def test_the_terraform_modules_release_file_is_the_packages():
+    assert (ROOT / "terraform" / "VERSION").read_text().strip() == VERSION
 
 
 def test_the_readme_pins_the_release():
