@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
-# The release, written once in VERSION beside this file: the Terraform module's `module_version` output reads the
-# same file, and the README's `?ref=` and CHANGELOG.md name it (tests/unit/test_version.py).
+# The release, written in VERSION beside this file and copied to terraform/VERSION (which the module's
+# `module_version` output reads, as a module copied alone has no ../functions); the README's `?ref=` and
+# CHANGELOG.md name it. tests/unit/test_version.py keeps them all equal.
 __version__ = (Path(__file__).parent / "VERSION").read_text().strip()
