@@ -148,18 +148,15 @@ def _captured(sfn: Any, execution_arn: str) -> tuple[dict[str, ServiceSnapshot] 
 
     Only the parts needed are read, so the state document of an older version still parses.
     """
-    for page in pages(sfn.get_execution_history, executionArn=execution_arn, maxResults=100):
-        for event in page.get("events", []):
-            exited = event.get("stateExitedEventDetails")
-            if exited and exited.get("name") == DESCRIBE_STATE:
-                try:
-                    output = json.loads(exited["output"])
-                    services = [ServiceSnapshot.model_validate(s) for s in output["services"]]
-                    hold = int(output.get("input", {}).get("min_capacity") or 0)
-                except (ValidationError, KeyError, TypeError, ValueError, json.JSONDecodeError):
-                    return None, 0
-                return {s.name: s for s in services}, hold
-    return None, 0
+    output = _described_output(sfn, execution_arn)
+    if output is None:
+        return None, 0
+    try:
+        services = [ServiceSnapshot.model_validate(s) for s in output["services"]]
+        hold = int(output.get("input", {}).get("min_capacity") or 0)
+    except (ValidationError, KeyError, TypeError, ValueError):
+        return None, 0
+    return {s.name: s for s in services}, hold
 
 
 def _held(captured: ServiceSnapshot, legacy_min_capacity: int) -> int:
