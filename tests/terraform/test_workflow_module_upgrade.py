@@ -23,7 +23,8 @@ import pytest
 from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
 from workflow_module_support import DROP_IN, checked, provider_block, requires_aws_provider, run
 
-pytestmark = [requires_aws_provider, pytest.mark.xdist_group("workflow-module-upgrade")]
+# Real Terraform and the AWS provider: the slow lane (make test), never make test-fast.
+pytestmark = [requires_aws_provider, pytest.mark.terraform, pytest.mark.xdist_group("workflow-module-upgrade")]
 
 # What module.fleet.byo-vpc.byo-db.byo-ecs.task_definition.revision is in a plan that registers a new revision:
 # unknown until applied (the stand-in's output is unknown whenever its input changes).
