@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import marked_block
+
 ROOT = Path(__file__).resolve().parent.parent
 ASL = ROOT / "statemachine" / "migration.asl.json"
 DOCUMENT = ROOT / "docs" / "architecture.md"
@@ -122,10 +124,7 @@ def readme_block(definition: dict[str, Any]) -> str:
 
 
 def current_block(readme: str) -> str | None:
-    start, end = readme.find(BEGIN), readme.find(END)
-    if start < 0 or end < start:
-        return None
-    return readme[start : end + len(END)]
+    return marked_block.between(readme, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,28 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.check or args.write):
         sys.stdout.write(to_mermaid(definition))
         return 0
-    readme = DOCUMENT.read_text()
-    found = current_block(readme)
-    if found is None:
-        print(
-            f"docs/architecture.md has no diagram markers; add {BEGIN!r} and {END!r} where the diagram goes",
-            file=sys.stderr,
-        )
-        return 1
-    wanted = readme_block(definition)
-    if args.check:
-        if found != wanted:
-            print(
-                "docs/architecture.md's state machine diagram is out of date: run python tools/asl_to_mermaid.py --write",
-                file=sys.stderr,
-            )
-            return 1
-        print("docs/architecture.md's state machine diagram matches the ASL")
-        return 0
-    if found != wanted:
-        DOCUMENT.write_text(readme.replace(found, wanted))
-        print("docs/architecture.md's state machine diagram rewritten from the ASL")
-    return 0
+    return marked_block.check_or_write(
+        DOCUMENT,
+        BEGIN,
+        END,
+        readme_block(definition),
+        what="state machine diagram",
+        tool="asl_to_mermaid.py",
+        write=args.write,
+    )
 
 
 if __name__ == "__main__":

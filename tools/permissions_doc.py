@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import marked_block
+
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "tools"):
     if str(path) not in sys.path:
@@ -97,10 +99,7 @@ def document_block() -> str:
 
 
 def current_block(text: str) -> str | None:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        return None
-    return text[start : end + len(END)]
+    return marked_block.between(text, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,25 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.check or args.write):
         sys.stdout.write(table())
         return 0
-    text = DOCUMENT.read_text()
-    current = current_block(text)
-    if current is None:
-        print(f"docs/permissions.md has no table markers; add {BEGIN!r} and {END!r}", file=sys.stderr)
-        return 1
-    wanted = document_block()
-    if args.check:
-        if current != wanted:
-            print(
-                "docs/permissions.md's table is out of date: run python tools/permissions_doc.py --write",
-                file=sys.stderr,
-            )
-            return 1
-        print("docs/permissions.md's table matches template.yaml")
-        return 0
-    if current != wanted:
-        DOCUMENT.write_text(text.replace(current, wanted))
-        print("docs/permissions.md's table rewritten from template.yaml")
-    return 0
+    return marked_block.check_or_write(
+        DOCUMENT, BEGIN, END, document_block(), what="permissions table", tool="permissions_doc.py", write=args.write
+    )
 
 
 if __name__ == "__main__":

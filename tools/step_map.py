@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import marked_block
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -171,10 +173,7 @@ def document_block(found: list[Step]) -> str:
 
 
 def current_block(text: str) -> str | None:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        return None
-    return text[start : end + len(END)]
+    return marked_block.between(text, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,24 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.check or args.write):
         sys.stdout.write(table(found))
         return 0
-    text = DOCUMENT.read_text()
-    current = current_block(text)
-    if current is None:
-        print(f"docs/architecture.md has no step map markers; add {BEGIN!r} and {END!r}", file=sys.stderr)
-        return 1
-    wanted = document_block(found)
-    if args.check:
-        if current != wanted:
-            print(
-                "docs/architecture.md's step map is out of date: run python tools/step_map.py --write", file=sys.stderr
-            )
-            return 1
-        print("docs/architecture.md's step map matches template.yaml, the ASL and the handlers")
-        return 0
-    if current != wanted:
-        DOCUMENT.write_text(text.replace(current, wanted))
-        print("docs/architecture.md's step map rewritten")
-    return 0
+    return marked_block.check_or_write(
+        DOCUMENT, BEGIN, END, document_block(found), what="step map", tool="step_map.py", write=args.write
+    )
 
 
 if __name__ == "__main__":
