@@ -21,7 +21,6 @@ import json
 import re
 import shlex
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from fleet_migration import manual_restore, outage, snapshot
@@ -165,8 +164,7 @@ def restore_guidance(migration: Migration) -> tuple[str, list[str]]:
 
 def _drained_moment(migration: Migration) -> str:
     """When nothing wrote to the database any more and no migration had run: the migration task's start."""
-    at = migration.task.wait.started_at if migration.task is not None else 0.0
-    return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return snapshot.drained_moment(migration.task.wait.started_at if migration.task is not None else 0.0)
 
 
 def message(applied: Applied, restore: str, serving_previous: bool) -> str:
