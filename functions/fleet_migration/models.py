@@ -212,6 +212,11 @@ class Poll(BaseModel):
         self.next_poll_seconds = polling.next_wait(at, self.started_at, self.deadline, interval)
         return False
 
+    def settle(self, at: float, left: float) -> None:
+        """After a look at ``at`` that awaits only time (``left`` seconds more): the next look is when it is up, or
+        sooner to see a crash (polling.settling_wait)."""
+        self.next_poll_seconds = polling.settling_wait(self.next_poll_seconds, left, self.deadline, at)
+
     def age(self, at: float) -> float:
         return at - self.started_at
 

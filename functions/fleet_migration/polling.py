@@ -14,6 +14,7 @@ limit (bench/history.py computes the worst case from this schedule and the state
 
 from __future__ import annotations
 
+import math
 import time
 
 DEFAULT_POLL_SECONDS = 5  # the default's interval once a wait is no longer young (the execution input's default)
@@ -22,6 +23,8 @@ YOUNG_POLL_SECONDS = 2  # then every 2 s until the wait is no longer young
 YOUNG_SECONDS = 180
 BACKOFF_FRACTION = 0.025
 MAX_POLL_SECONDS = 300
+# While all a wait awaits is time itself (tasks that must run a while longer), it still looks this often for a crash.
+SETTLING_POLL_SECONDS = 5
 
 
 def now() -> float:
@@ -46,3 +49,10 @@ def capped(wait: int, deadline: float, at: float) -> int:
 def next_wait(at: float, started: float, deadline: float, interval: int | None) -> int:
     """The schedule's next wait (``interval`` None: the default's fast start), never far past the deadline."""
     return capped(next_poll_seconds(at - started, interval), deadline, at)
+
+
+def settling_wait(scheduled: int, left: float, deadline: float, at: float) -> int:
+    """The next wait when nothing but time is awaited, ``left`` seconds more: look when it is up, and meanwhile
+    every ``SETTLING_POLL_SECONDS`` (or the schedule's wait, where longer) for a task that stops. Looking every
+    second would see nothing new but a crash, at the cost of a state transition and a dozen AWS calls each."""
+    return capped(min(math.ceil(left), max(scheduled, SETTLING_POLL_SECONDS)), deadline, at)

@@ -44,6 +44,7 @@ def check_stable(migration: Migration) -> Migration:
     at = polling.now()
     described = ecs.describe_services(spec.cluster_name, [s.name for s in migration.services])
     waiting_for = []
+    settling = []  # per service that awaits only the time its tasks must still run: those seconds
     for service in migration.services:
         state = described.get(service.name)
         if state is None:
@@ -81,9 +82,11 @@ def check_stable(migration: Migration) -> Migration:
         if not waiting and service.name == migration.services[0].name and migration.fleet_serving_at is None:
             _fleet_serves(migration, at)
         if stable and not waiting:
-            waiting = serving.ran_too_briefly(
+            waiting, left = serving.ran_too_briefly(
                 state, tasks, at, spec.stable_seconds, outage.health_check_in_force(spec, service)
             )
+            if waiting:
+                settling.append(left)
         if waiting:
             waiting_for.append(f"{service.name}: {', '.join(waiting)}")
     if stabilize.look(at, "; ".join(waiting_for), spec.poll_interval):
@@ -93,6 +96,8 @@ def check_stable(migration: Migration) -> Migration:
             f"({stabilize.detail})",
             detail=stabilize.detail,
         )
+    if settling and len(settling) == len(waiting_for):
+        stabilize.settle(at, max(settling))
     if stabilize.done:
         _succeed(migration)
     return migration

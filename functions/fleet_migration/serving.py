@@ -181,25 +181,25 @@ def not_yet_serving(
 
 def ran_too_briefly(
     service: dict[str, Any], tasks: list[dict[str, Any]], at: float, stable_seconds: int, proven_in: int | None
-) -> list[str]:
+) -> tuple[list[str], float]:
     """Whether the tasks counted have not yet run long enough to call the service stable: ``stable_seconds``, or
     the service's ``healthCheckGracePeriodSeconds`` where larger (ECS ignores failing health checks that long).
     ``fleet serve`` on a database that lacks its migrations exits about a second after RUNNING, so a service with
     no load balancer and no container health check looks serving until its tasks have run a while. Behind a load
     balancer whose health check takes ``proven_in`` seconds or more to pass, health has already proven as much.
+    Also the seconds until the youngest of them has run long enough (0 when none is too young).
     """
     seconds = max(stable_seconds, int(service.get("healthCheckGracePeriodSeconds") or 0))
     if proven_in is not None and proven_in >= seconds:
-        return []
+        return [], 0
     revision = service.get("taskDefinition")
-    young = [
-        t
+    left = [
+        seconds - (at - t["startedAt"].timestamp()) if t.get("startedAt") is not None else seconds
         for t in tasks
-        if t.get("lastStatus") == "RUNNING"
-        and t.get("taskDefinitionArn") == revision
-        and (t.get("startedAt") is None or at - t["startedAt"].timestamp() < seconds)
+        if t.get("lastStatus") == "RUNNING" and t.get("taskDefinitionArn") == revision
     ]
-    return [f"{len(young)} task(s) running for less than {seconds} s"] if young else []
+    young = [x for x in left if x > 0]
+    return ([f"{len(young)} task(s) running for less than {seconds} s"], max(young)) if young else ([], 0)
 
 
 def _retired(task: dict[str, Any]) -> bool:

@@ -10,9 +10,11 @@ from fleet_migration.models import Execution, Migration
 from fleet_migration.polling import (
     DEFAULT_POLL_SECONDS,
     MAX_POLL_SECONDS,
+    SETTLING_POLL_SECONDS,
     YOUNG_SECONDS,
     capped,
     next_poll_seconds,
+    settling_wait,
 )
 
 HISTORY_LIMIT = 25_000
@@ -76,6 +78,19 @@ def test_a_wait_never_sleeps_more_than_a_second_past_its_deadline():
 
 def test_a_wait_sleeps_at_least_one_second_even_past_its_deadline():
     assert capped(30, deadline=1000.0, at=1010.0) == 1
+
+
+def test_a_wait_for_time_alone_looks_when_the_time_is_up():
+    assert settling_wait(1, left=3.2, deadline=1000.0, at=0.0) == 4
+
+
+def test_a_wait_for_time_alone_still_looks_for_a_crash_every_few_seconds():
+    assert settling_wait(1, left=28.0, deadline=1000.0, at=0.0) == SETTLING_POLL_SECONDS == 5
+
+
+def test_a_wait_for_time_alone_looks_no_more_often_than_its_schedule_and_not_past_its_deadline():
+    assert settling_wait(20, left=60.0, deadline=1000.0, at=0.0) == 20
+    assert settling_wait(1, left=28.0, deadline=1000.0, at=997.0) == 4
 
 
 def test_a_day_long_migration_stays_far_below_the_execution_history_limit():

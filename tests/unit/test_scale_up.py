@@ -240,6 +240,23 @@ def test_a_service_with_no_load_balancer_is_stable_only_once_its_tasks_have_run_
 
 
 @pytest.mark.fleet(load_balancer=False)
+def test_tasks_that_must_only_run_longer_are_looked_at_again_when_they_have_or_every_few_seconds_before(
+    emu, migrated, lambda_context
+):
+    state = scale_up.lambda_handler(migrated(stable_seconds=30), lambda_context)  # polls every second
+    emu.clock.advance(10)
+    state = check_stable.lambda_handler(state, lambda_context)
+    assert state["stabilize"]["next_poll_seconds"] == 5  # not every second: only a crash could change the answer
+
+    emu.clock.advance(18)
+    state = check_stable.lambda_handler(state, lambda_context)
+    assert 1 <= state["stabilize"]["next_poll_seconds"] <= 3  # when the youngest task has run 30 s
+    emu.clock.advance(state["stabilize"]["next_poll_seconds"])
+
+    assert check_stable.lambda_handler(state, lambda_context)["stabilize"]["done"] is True
+
+
+@pytest.mark.fleet(load_balancer=False)
 def test_a_crash_loop_with_no_load_balancer_is_never_stable(emu, migrated, lambda_context):
     # GIVEN a schema its binary finds missing migrations in (restored from a backup meanwhile, say): fleet serve
     # reaches RUNNING, then exits 1 about a second later, on every task
