@@ -146,6 +146,9 @@ module "workflow" {
   task_execution_role_arn = var.task_execution_role_arn != null ? var.task_execution_role_arn : local.recorded.execution_role_arn
   task_role_arn           = var.task_role_arn != null ? var.task_role_arn : local.recorded.task_role_arn
 
+  # The vulnerability service's own family ("": <family>-vuln-processing): its revisions may be brought back too.
+  vuln_task_definition_family = var.vuln_task_definition_family
+
   # The recovery point this module's input names, and the migration container's logs (log_tail).
   db_cluster_identifier  = var.db_cluster_identifier
   db_instance_identifier = var.db_instance_identifier

@@ -139,6 +139,18 @@ variable "vuln_service" {
   }
 }
 
+variable "vuln_task_definition_family" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Family of vuln_service's task definition; \"\": the family of task_definition with -vuln-processing appended, the name fleet-terraform's external-vuln-scans addon gives it. The workflow this module deploys may put the services back on, and register again, revisions of these two families only."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{0,255}$", var.vuln_task_definition_family))
+    error_message = "The vuln_task_definition_family must be a task definition family without revision or ARN, e.g. \"fleet-vuln-processing\", or \"\" for the family of task_definition with -vuln-processing appended."
+  }
+}
+
 variable "assume_role_arn" {
   type        = string
   nullable    = false

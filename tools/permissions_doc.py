@@ -44,7 +44,10 @@ def words(node: Any) -> str:
         (function, argument), *_ = node.items()
         if function == "Fn::Sub":
             text = argument if isinstance(argument, str) else argument[0]
-            return f"`{re.sub(r'[$][{]AWS::[A-Za-z]+[}]', lambda m: _PSEUDO.get(m.group(0), m.group(0)), text)}`"
+            shown = f"`{re.sub(r'[$][{]AWS::[A-Za-z]+[}]', lambda m: _PSEUDO.get(m.group(0), m.group(0)), text)}`"
+            variables = {} if isinstance(argument, str) else argument[1]
+            where = "; ".join(f"`{name}`: {words(value)}" for name, value in variables.items())
+            return f"{shown} (with {where})" if where else shown
         if function == "Ref":
             return f"`{_PSEUDO.get(f'${{{argument}}}', f'${{{argument}}}')}`"
         if function == "Fn::GetAtt":

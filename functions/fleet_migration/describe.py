@@ -177,6 +177,7 @@ def _check_what_serves(spec: MigrationInput, found: Found, services: list[Servic
         if service.revision_to_restore:
             definition, tags = task_definitions.describe_with_tags(service.revision_to_restore)
             preflight.check_restorable_roles(field, definition)
+            preflight.check_restorable_unprivileged(field, definition)
             if definition.get("status", "ACTIVE") != "ACTIVE":
                 service.restore_request = task_definitions.copy_request(definition, tags, execution)
 
@@ -200,6 +201,7 @@ def _capture(
         else serving.serving_task_definition(service, tasks.of(service["serviceName"]))
     )
     preflight.check_revision_restorable(field, service, captured.revision_to_restore)
+    preflight.check_service_families(field, service, captured.serving_task_definition)
     captured.target_groups = outage.plan_target_groups(spec, service, earlier)
     return captured
 

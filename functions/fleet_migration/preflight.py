@@ -24,6 +24,13 @@ ALLOWED_COMMANDS_ENV = "ALLOWED_MIGRATION_COMMANDS"
 # TaskDefinitionFamily, TaskExecutionRoleArn, TaskRoleArn). Unset: not checked here (IAM still refuses at RunTask).
 FAMILY_ENV = "ALLOWED_TASK_DEFINITION_FAMILY"
 EXECUTION_ROLE_ENV = "ALLOWED_TASK_EXECUTION_ROLE_ARN"
+# The vulnerability service's family (parameter VulnTaskDefinitionFamily; empty: the family above with
+# VULN_FAMILY_SUFFIX, as fleet-terraform's external-vuln-scans addon names it), allowed only with a vulnerability
+# service (parameter VulnServiceName, VULN_SERVICE). UpdateService and the rollback's RegisterTaskDefinition may
+# use revisions of these families only (their ecs:task-definition condition and resource).
+VULN_FAMILY_ENV = "ALLOWED_VULN_TASK_DEFINITION_FAMILY"
+VULN_SERVICE_ENV = "VULN_SERVICE"
+VULN_FAMILY_SUFFIX = "-vuln-processing"
 TASK_ROLE_ENV = "ALLOWED_TASK_ROLE_ARN"
 # The image repositories the migration container may run, comma-separated (parameter AllowedImageRepositories).
 # Unset or empty: the repository of the revision that serves Fleet.
@@ -94,6 +101,36 @@ def check_roles(definition: Mapping[str, Any], environ: Mapping[str, str] = os.e
                 f"(it may pass {', '.join(allowed) or 'no role'}); register a revision with an allowed role, or "
                 f"deploy the stack with {stack_parameter}={role}. Nothing was changed.",
                 fields=["task_definition_revision"],
+            )
+
+
+def allowed_service_families(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The families whose revisions the services may be put on (empty: not known here, not checked)."""
+    family = environ.get(FAMILY_ENV)
+    if not family:
+        return []
+    vuln = (environ.get(VULN_FAMILY_ENV) or f"{family}{VULN_FAMILY_SUFFIX}") if environ.get(VULN_SERVICE_ENV) else None
+    return [family, *([vuln] if vuln else [])]
+
+
+def check_service_families(
+    field: str, service: Mapping[str, Any], serving: str | None, environ: Mapping[str, str] = os.environ
+) -> None:
+    """The steps may put a service on, and the rollback register again, revisions of the deployment's families only
+    (UpdateService's ecs:task-definition condition): a service that serves from, is set to, or would be put back on
+    another family would be refused by IAM part-way through."""
+    allowed = allowed_service_families(environ)
+    for arn in (serving, service.get("taskDefinition")):
+        family = str(arn or "").rsplit("/", 1)[-1].rsplit(":", 1)[0]
+        if allowed and family and family not in allowed:
+            raise InvalidInput(
+                f"{field}: service {service.get('serviceName')!r} runs revisions of family {family!r} "
+                f"({str(arn).rsplit('/', 1)[-1]}), and this deployment may put its services on, and bring back, "
+                f"revisions of {', '.join(repr(f) for f in allowed)} only; deploy the stack with TaskDefinitionFamily "
+                "or, for the vulnerability service, VulnTaskDefinitionFamily (with VulnServiceName) naming "
+                f"{family!r} (Terraform: task_definition_family, vuln_task_definition_family), or name another service "
+                f"in {field}. Nothing was changed.",
+                fields=[field],
             )
 
 
@@ -304,6 +341,20 @@ def check_restorable_roles(field: str, serving: Mapping[str, Any], environ: Mapp
             + exc.message.split(": ", 1)[1],
             fields=[field],
         ) from exc
+
+
+def check_restorable_unprivileged(field: str, serving: Mapping[str, Any]) -> None:
+    """The rollback's RegisterTaskDefinition is allowed with ecs:privileged false only: a serving revision with a
+    privileged container could not be registered again, and the rollback would fail with Fleet down."""
+    privileged = [str(c.get("name")) for c in serving.get("containerDefinitions", []) if c.get("privileged")]
+    if privileged:
+        raise InvalidInput(
+            f"{field}: if the migration fails, the rollback puts back {_revision(serving)}, the revision that serves, "
+            "and may have to register it again (Terraform deregisters it), which this deployment may do only for "
+            f"revisions without privileged containers; container(s) {', '.join(privileged)} of it are privileged. "
+            "Deploy a revision with privileged false and let it serve, then migrate. Nothing was changed.",
+            fields=[field],
+        )
 
 
 def check_network_allowed(

@@ -228,7 +228,21 @@ _CONDITION_OPERATORS = {
     "ArnLike": lambda pattern, value: _glob(pattern, value),
     # Multivalued keys (aws:TagKeys): each request here tags one key, so "every value is one of" is one comparison.
     "ForAllValues:StringEquals": lambda pattern, value: pattern == value,
+    # "Bool condition operators" (IAM User Guide, "IAM JSON policy elements: Condition operators"): "true"/"false".
+    "Bool": lambda pattern, value: str(pattern).lower() == str(value).lower(),
 }
+# "...IfExists condition operators" (IAM User Guide, same page): "If the policy key is present in the context of the
+# request, process the key as specified in the policy. If the key is not present, evaluate the condition element as
+# true."
+_IF_EXISTS = "IfExists"
+
+
+def _condition_holds(operator: str, key: str, patterns: Any, context: dict[str, str]) -> bool:
+    if_exists = operator.endswith(_IF_EXISTS)
+    compare = _CONDITION_OPERATORS[operator.removesuffix(_IF_EXISTS)]  # KeyError: an operator this evaluator lacks
+    if key not in context:
+        return if_exists
+    return any(compare(p, context[key]) for p in as_list(patterns))
 
 
 def allows(statements: list[dict[str, Any]], request: Request) -> bool:
@@ -240,12 +254,11 @@ def allows(statements: list[dict[str, Any]], request: Request) -> bool:
             continue
         if not any(_glob(r, request.resource) for r in as_list(statement["Resource"])):
             continue
-        conditions_hold = True
-        for operator, tests in statement.get("Condition", {}).items():
-            compare = _CONDITION_OPERATORS[operator]  # KeyError: an operator this evaluator does not know
-            for key, patterns in tests.items():
-                if key not in context or not any(compare(p, context[key]) for p in as_list(patterns)):
-                    conditions_hold = False
-        if conditions_hold:
+        conditions = statement.get("Condition", {})
+        if all(
+            _condition_holds(operator, key, patterns, context)
+            for operator, tests in conditions.items()
+            for key, patterns in tests.items()
+        ):
             return True
     return False

@@ -71,7 +71,6 @@ SERVICE_USES_ROLE = {"TriggerFunction": {"sqs:SendMessage"}}
 # Where Resource "*" is allowed, and why. Anything else with "*" fails test_resource_star_only_where_iam_needs_it.
 STAR_RESOURCES = {
     "ecs:DescribeTaskDefinition": "no resource-level permissions",
-    "ecs:RegisterTaskDefinition": "no resource-level permissions",
     "ecs:ListTaskDefinitions": "no resource-level permissions",
     "application-autoscaling:DescribeScalableTargets": "no resource-level permissions",
     "ecs:ListTasks": "no resource of its own for Fargate tasks; scoped by the ecs:cluster condition",
@@ -149,6 +148,16 @@ def _service_arn(cluster: str, service: str) -> str:
     return service if service.startswith("arn:") else _ecs_arn("service", f"{_short(cluster)}/{service}")
 
 
+def _task_definition_arn(reference: str) -> str:
+    return reference if reference.startswith("arn:") else _ecs_arn("task-definition", reference)
+
+
+def _privileged(request: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """ecs:privileged of a RegisterTaskDefinition request: whether a container of it is privileged."""
+    privileged = any(c.get("privileged") for c in request.get("containerDefinitions", []))
+    return (("ecs:privileged", "true" if privileged else "false"),)
+
+
 def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
     p, action = call.params, call.action
     cluster = p.get("cluster", "default")
@@ -158,7 +167,11 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
     if action == "ecs:DescribeServices":
         return [Request(action, _service_arn(cluster, s), in_cluster) for s in p["services"]]
     if action == "ecs:UpdateService":
-        return [Request(action, _service_arn(cluster, p["service"]), in_cluster)]
+        # the revision it puts the service on is the ecs:task-definition key; a count alone carries none
+        revision = (
+            (("ecs:task-definition", _task_definition_arn(p["taskDefinition"])),) if "taskDefinition" in p else ()
+        )
+        return [Request(action, _service_arn(cluster, p["service"]), in_cluster + revision)]
     if action == "ecs:ListTasks":
         return [Request(action, "*", in_cluster)]
     if action == "ecs:DescribeTasks":
@@ -181,15 +194,16 @@ def requests_for(call: Call, roles: dict[str, list[str]]) -> list[Request]:
             if p.get(key)
         ]
         # the revision it creates is the family's next: any revision number stands for it
+        created = _ecs_arn("task-definition", f"{p['family']}:999")
         tagged = [
             Request(
                 "ecs:TagResource",
-                _ecs_arn("task-definition", f"{p['family']}:999"),
+                created,
                 (("ecs:CreateAction", "RegisterTaskDefinition"),),
                 "implied by RegisterTaskDefinition with tags",
             )
         ]
-        return [Request(action, "*"), *passed, *(tagged if p.get("tags") else [])]
+        return [Request(action, created, _privileged(p)), *passed, *(tagged if p.get("tags") else [])]
     if action == "ecs:ListTaskDefinitions":
         return [Request(action, "*")]
     if action == "ecs:RunTask":
@@ -414,13 +428,17 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     assert aws.wait(answer["execution_arn"]).status == "SUCCEEDED"
     aws.clock.advance(60)  # Fleet serves again after the crashes above
     aws.ecs_sim.migration_outcomes.clear()
-    aws.client("ecs").deregister_task_definition(taskDefinition=f"fleet:{fleet.service_revision}")
+    ecs = aws.client("ecs")
+    ecs.deregister_task_definition(taskDefinition=f"fleet:{fleet.service_revision}")
+    # the vulnerability service's serving revision too, of its own family (fleet-terraform's external-vuln-scans):
+    # the rollback registers and tags a copy of it as well
+    vuln = ecs.describe_services(cluster=fleet.cluster, services=[fleet.vuln_service])["services"][0]
+    ecs.deregister_task_definition(taskDefinition=vuln["taskDefinition"])
     aws.deploy_revision(fleet.latest_revision)
     aws.next_migration(exit_code=1)
     assert aws.run(document(), name="iam-copy-back").error == "MigrationFailed"
     # a configuration-only revision on a mutable tag, in Fleet's Terraform order: nothing to migrate once its own
     # tasks are healthy in Fleet's target group (DescribeTargetHealth)
-    ecs = aws.client("ecs")
     serving = ecs.describe_services(cluster=fleet.cluster, services=[fleet.service])["services"][0]["taskDefinition"]
     definition = ecs.describe_task_definition(taskDefinition=serving)["taskDefinition"]
     container = {**definition["containerDefinitions"][0], "image": "fleetdm/fleet:latest"}
@@ -717,6 +735,41 @@ def test_every_recorded_call_is_allowed_on_its_resource(
             Request("logs:GetLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:other:log-stream:fleet/fleet/1"),
             "another log group",
         ),
+        *(
+            (
+                function,
+                Request(
+                    "ecs:UpdateService",
+                    _ecs_arn("service", "fleet/fleet"),
+                    (("ecs:task-definition", _ecs_arn("task-definition", "other:1")),),
+                ),
+                "Fleet's service put on a revision of another family",
+            )
+            for function in ("ScaleDownFunction", "ScaleUpFunction", "RollbackFunction")
+        ),
+        (
+            "RollbackFunction",
+            Request(
+                "ecs:RegisterTaskDefinition", _ecs_arn("task-definition", "other:1"), (("ecs:privileged", "false"),)
+            ),
+            "registering a revision of another family",
+        ),
+        (
+            "RollbackFunction",
+            Request(
+                "ecs:RegisterTaskDefinition", _ecs_arn("task-definition", "fleet:9"), (("ecs:privileged", "true"),)
+            ),
+            "registering a revision with a privileged container",
+        ),
+        (
+            "RollbackFunction",
+            Request(
+                "ecs:TagResource",
+                _ecs_arn("task-definition", "other:1"),
+                (("ecs:CreateAction", "RegisterTaskDefinition"),),
+            ),
+            "tagging a revision of another family",
+        ),
     ],
 )
 def test_calls_outside_the_configured_deployment_are_denied(
@@ -803,6 +856,71 @@ def test_without_a_vuln_service_only_the_fleet_service_is_in_reach(translated: d
     assert not allows(statements, Request("ecs:UpdateService", _ecs_arn("service", "fleet/fleet-vuln-processing")))
     resources = [r for s in statements for r in as_list(s["Resource"])]
     assert all(not r.endswith("/") for r in resources), resources
+
+
+def _update_service_to(function: str, revision: str) -> Call:
+    params = {"cluster": "fleet", "service": "fleet", "desiredCount": 1, "taskDefinition": revision}
+    return Call(function, "ecs", "UpdateService", params)
+
+
+@pytest.mark.parametrize("function", ["ScaleDownFunction", "ScaleUpFunction", "RollbackFunction"])
+def test_a_step_that_puts_fleets_service_on_another_family_is_refused(
+    translated: dict[str, Any], resolver: Resolver, function: str
+) -> None:
+    statements = _role_statements(translated, resolver, function)
+    # GIVEN the very UpdateService a rollback makes, to a revision of a family the deployment does not name
+    refused = _update_service_to(function, _ecs_arn("task-definition", "fleet-preview:3"))
+    allowed = _update_service_to(function, _ecs_arn("task-definition", "fleet:3"))
+    count_only = Call(function, "ecs", "UpdateService", {"cluster": "fleet", "service": "fleet", "desiredCount": 0})
+
+    assert not any(allows(statements, r) for r in requests_for(refused, {}) if r.action == "ecs:UpdateService")
+    assert all(allows(statements, r) for r in requests_for(allowed, {}))
+    assert all(allows(statements, r) for r in requests_for(count_only, {}))
+
+
+def test_the_vulnerability_services_family_is_the_deployments_setting(translated: dict[str, Any]) -> None:
+    def reach(**parameters: str) -> dict[str, bool]:
+        resolver = Resolver(translated, {**PARAMETERS, **parameters})
+        rollback = _role_statements(translated, resolver, "RollbackFunction")
+        families = ("fleet-vuln-processing", "vuln-scans")
+        return {
+            family: allows(
+                rollback,
+                Request(
+                    "ecs:UpdateService",
+                    _ecs_arn("service", "fleet/fleet-vuln-processing"),
+                    (("ecs:task-definition", _ecs_arn("task-definition", f"{family}:1")),),
+                ),
+            )
+            and allows(
+                rollback,
+                Request(
+                    "ecs:RegisterTaskDefinition",
+                    _ecs_arn("task-definition", f"{family}:1"),
+                    (("ecs:privileged", "false"),),
+                ),
+            )
+            for family in families
+        }
+
+    # empty: <TaskDefinitionFamily>-vuln-processing, as fleet-terraform names it
+    assert reach() == {"fleet-vuln-processing": True, "vuln-scans": False}
+    assert reach(VulnTaskDefinitionFamily="vuln-scans") == {"fleet-vuln-processing": False, "vuln-scans": True}
+    # no vulnerability service: no family of its own in reach
+    resolver = Resolver(translated, {**PARAMETERS, "VulnServiceName": ""})
+    rollback = _role_statements(translated, resolver, "RollbackFunction")
+    register = Request(
+        "ecs:RegisterTaskDefinition",
+        _ecs_arn("task-definition", "fleet-vuln-processing:1"),
+        (("ecs:privileged", "false"),),
+    )
+    assert not allows(rollback, register)
+
+
+def test_the_rollbacks_copy_of_the_vulnerability_services_revision_was_recorded(recording: Recording) -> None:
+    # the scenario above that the vuln family's statements are checked against
+    registered = [c.params["family"] for c in recording.calls if c.action == "ecs:RegisterTaskDefinition"]
+    assert sorted(set(registered)) == ["fleet", "fleet-vuln-processing"]
 
 
 def test_with_an_rds_instance_configured_only_that_instance_and_its_workflow_snapshots_are_in_reach(

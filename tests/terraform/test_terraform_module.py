@@ -482,6 +482,7 @@ BAD_VALUES = [
     ("security_groups", ["default"], "security group id", None),
     ("ecs_cluster", "my cluster", "ECS cluster name", None),
     ("vuln_service", "fleet vuln", "vuln_service must be an ECS service name", None),
+    ("vuln_task_definition_family", "fleet-vuln-processing:3", "task definition family", None),
     ("state_machine_arn", "fleet-migration", "unqualified state machine ARN", None),
     ("workflow_name", "fleet migration", "1 to 40 letters", None),
     ("task_execution_role_arn", "fleet-execution", "IAM role ARN", None),

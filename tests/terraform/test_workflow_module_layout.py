@@ -20,6 +20,7 @@ PARAMETERS = {
     "ServiceName": "service_name",
     "VulnServiceName": "vuln_service_name",
     "TaskDefinitionFamily": "task_definition_family",
+    "VulnTaskDefinitionFamily": "vuln_task_definition_family",
     "TaskExecutionRoleArn": "task_execution_role_arn",
     "TaskRoleArn": "task_role_arn",
     "AllowedCommands": "allowed_commands",

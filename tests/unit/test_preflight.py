@@ -249,3 +249,67 @@ def test_against_the_vulnerability_services_own_family_the_repository_is_that_of
 
     with pytest.raises(InvalidInput, match="allows fleetdm/fleet"):
         preflight.check_against_serving(new, VULN_SERVING, "fleet", environ={})
+
+
+# -- the families the services may be put on (UpdateService's ecs:task-definition condition) ---------------------
+
+TD = "arn:aws:ecs:us-east-1:123456789012:task-definition"
+WITH_VULN = {**ALLOWED, preflight.VULN_SERVICE_ENV: "fleet-vuln-processing"}
+
+
+def service(name: str, task_definition: str) -> dict:
+    return {"serviceName": name, "taskDefinition": f"{TD}/{task_definition}"}
+
+
+def test_the_vulnerability_services_family_defaults_to_fleet_terraforms_name() -> None:
+    assert preflight.allowed_service_families(WITH_VULN) == ["fleet", "fleet-vuln-processing"]
+    assert preflight.allowed_service_families({**WITH_VULN, preflight.VULN_FAMILY_ENV: "vuln-scans"}) == [
+        "fleet",
+        "vuln-scans",
+    ]
+
+
+def test_without_a_vulnerability_service_only_the_fleet_family_is_allowed() -> None:
+    assert preflight.allowed_service_families({**ALLOWED, preflight.VULN_FAMILY_ENV: "vuln-scans"}) == ["fleet"]
+
+
+def test_services_serving_from_the_deployments_families_pass() -> None:
+    preflight.check_service_families("ecs_service", service("fleet", "fleet:2"), f"{TD}/fleet:1", WITH_VULN)
+    preflight.check_service_families(
+        "vuln_service", service("fleet-vuln-processing", "fleet-vuln-processing:2"), None, WITH_VULN
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "set_to", "serving", "environ"),
+    [
+        ("vuln_service", "fleet-vuln-processing:2", "fleet-vuln-processing:1", ALLOWED),
+        ("ecs_service", "fleet:2", "fleet-preview:1", WITH_VULN),
+        ("ecs_service", "fleet-preview:2", None, WITH_VULN),
+    ],
+    ids=["no-vuln-service-configured", "serves-from-another-family", "set-to-another-family"],
+)
+def test_a_service_on_a_family_the_deployment_does_not_allow_is_invalid_input_naming_the_setting(
+    field, set_to, serving, environ
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        preflight.check_service_families(field, service("x", set_to), serving and f"{TD}/{serving}", environ)
+
+    assert caught.value.details["fields"] == [field]
+    assert caught.value.message.startswith(f"{field}: ")
+    assert "VulnTaskDefinitionFamily" in caught.value.message and "Nothing was changed" in caught.value.message
+
+
+def test_without_settings_the_services_families_are_left_to_iam() -> None:
+    preflight.check_service_families("ecs_service", service("fleet", "osquery:1"), f"{TD}/osquery:1", {})
+
+
+def test_a_serving_revision_with_a_privileged_container_cannot_be_brought_back() -> None:
+    serving = revision(containerDefinitions=[{"name": "fleet"}, {"name": "agent", "privileged": True}])
+
+    with pytest.raises(InvalidInput) as caught:
+        preflight.check_restorable_unprivileged("ecs_service", serving)
+
+    assert caught.value.details["fields"] == ["ecs_service"]
+    assert "agent" in caught.value.message and "privileged" in caught.value.message
+    preflight.check_restorable_unprivileged("ecs_service", revision(containerDefinitions=[{"name": "fleet"}]))

@@ -204,3 +204,32 @@ def test_a_serving_revision_whose_roles_the_rollback_may_not_pass_is_refused(aws
     assert cause["fields"] == ["ecs_service"] and cause["message"].startswith("ecs_service: ")
     assert f"fleet:{serving}" in cause["message"] and f"TaskRoleArn={admin}" in cause["message"]
     assert state_of(fleet) == before
+
+
+def test_a_serving_revision_with_a_privileged_container_is_refused(aws, fleet, fast_input, state_of):
+    # GIVEN Fleet serves a revision with a privileged container and was just moved to a new revision (Fleet's
+    # Terraform order): a rollback might have to register the serving one again, which the rollback's IAM allows
+    # only without privileged containers (ecs:privileged)
+    ecs = aws.client("ecs")
+    one = ecs.describe_task_definition(taskDefinition="fleet:1")["taskDefinition"]
+    keep = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
+    containers = [{**c, "privileged": True} for c in one["containerDefinitions"]]
+    serving = ecs.register_task_definition(**{key: one[key] for key in keep}, containerDefinitions=containers)[
+        "taskDefinition"
+    ]["revision"]
+    aws.deploy_revision(serving)
+    for _ in range(60):
+        aws.clock.advance(10)
+        if running_revisions(aws, fleet) == {f"fleet:{serving}"}:
+            break
+    aws.deploy_revision(2)
+    aws.clock.advance(10)
+    before = state_of(fleet)
+
+    run = aws.run(fast_input(), name="fleet-fleet-r2")
+
+    assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.cause
+    cause = cause_of(run)
+    assert cause["fields"] == ["ecs_service"] and cause["message"].startswith("ecs_service: ")
+    assert f"fleet:{serving}" in cause["message"] and "privileged" in cause["message"]
+    assert state_of(fleet) == before

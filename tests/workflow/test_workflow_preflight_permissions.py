@@ -174,3 +174,27 @@ def test_an_execution_named_for_another_migration_is_refused(shared, everything)
     assert cause["message"].startswith("execution name: ") and "fleet-fleet-r1" in cause["message"]
     assert "Nothing was changed" in cause["message"]
     assert everything() == before
+
+
+# -- the families the services may be put back on (UpdateService's ecs:task-definition condition) ---------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [(preflight.VULN_FAMILY_ENV, "vuln-scans"), (preflight.VULN_SERVICE_ENV, "")],
+    ids=["another-vuln-family", "no-vuln-service-in-the-deployment"],
+)
+def test_a_vulnerability_service_on_a_family_the_deployment_does_not_allow_is_refused(
+    shared, everything, monkeypatch, setting, value
+):
+    # GIVEN a stack whose IAM names another family for the vulnerability service, or none at all: the seeded
+    # vulnerability service serves from fleet-vuln-processing, which its UpdateService could not put back
+    aws, fleet = shared
+    monkeypatch.setenv(setting, value)
+    before = everything()
+
+    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name=f"vuln-family-{value or 'none'}")
+
+    cause = assert_refused_before_anything_changed(run, "vuln_service")
+    assert "'fleet-vuln-processing'" in cause["message"] and "VulnTaskDefinitionFamily" in cause["message"]
+    assert everything() == before

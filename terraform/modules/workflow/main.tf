@@ -54,6 +54,14 @@ locals {
   cluster_arn  = "${local.ecs_prefix}:cluster/${var.cluster_name}"
   task_arns    = "${local.ecs_prefix}:task/${var.cluster_name}/*"
   service_arns = [for service in compact([var.service_name, var.vuln_service_name]) : "${local.ecs_prefix}:service/${var.cluster_name}/${service}"]
+  # The families whose revisions the services may be put on and the rollback may register again: Fleet's, and with
+  # a vulnerability service its own (vuln_task_definition_family; "": <family>-vuln-processing, fleet-terraform's
+  # name for it in addons/external-vuln-scans).
+  vuln_task_definition_family = var.vuln_task_definition_family != "" ? var.vuln_task_definition_family : "${var.task_definition_family}-vuln-processing"
+  task_definition_families = [
+    for family in compact([var.task_definition_family, var.vuln_service_name != "" ? local.vuln_task_definition_family : ""]) :
+    "${local.ecs_prefix}:task-definition/${family}:*"
+  ]
   # Scalable target ARNs end in a random id: this account's targets in this region are as narrow as IAM gets.
   scalable_targets = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account}:scalable-target/*"
 
@@ -94,10 +102,15 @@ locals {
   }
   # ecs:DescribeServices next to RegisterScalableTarget: Application Auto Scaling checks that its caller
   # may describe and update the ECS service behind the target.
+  # ecs:task-definition is a condition key of ecs:UpdateService ("Actions, resources, and condition keys for Amazon
+  # Elastic Container Service", Service Authorization Reference): the services go back to revisions of Fleet's
+  # families only. IfExists: a request that only sets desiredCount carries no task definition, and
+  # ecs:DescribeServices has no such key.
   set_the_desired_counts = {
-    Effect   = "Allow"
-    Action   = ["ecs:UpdateService", "ecs:DescribeServices"]
-    Resource = local.service_arns
+    Effect    = "Allow"
+    Action    = ["ecs:UpdateService", "ecs:DescribeServices"]
+    Resource  = local.service_arns
+    Condition = { ArnLikeIfExists = { "ecs:task-definition" = local.task_definition_families } }
   }
   # The load balancer in front of Fleet (functions/fleet_migration/load_balancers.py, outage.py): its listeners and
   # rules (load_balancer_name) and target groups (target_group_name) only. Elastic Load Balancing's Describe* actions
@@ -177,6 +190,9 @@ locals {
         ALLOWED_SECURITY_GROUPS = join(",", var.security_groups)
         CONTAINER_NAME          = var.container_name
         MAX_DESIRED_COUNT       = var.max_desired_count == null ? "" : tostring(var.max_desired_count)
+        # The families UpdateService and the rollback's RegisterTaskDefinition may use besides task_definition_family.
+        ALLOWED_VULN_TASK_DEFINITION_FAMILY = var.vuln_task_definition_family
+        VULN_SERVICE                        = var.vuln_service_name
       }
       statements = concat([
         { Sid = "FindTheCluster", Effect = "Allow", Action = "ecs:DescribeClusters", Resource = local.cluster_arn },
@@ -346,14 +362,25 @@ locals {
       environment = { LOG_TAIL_LINES = tostring(var.log_tail_lines) }
       statements = concat([
         # The serving revision to restore may be INACTIVE (Fleet's Terraform deregisters the revision it replaces),
-        # and UpdateService refuses those: it is registered again, once. No resource-level permissions for these.
-        { Sid = "BringBackADeregisteredRevision", Effect = "Allow", Action = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions"], Resource = "*" },
+        # and UpdateService refuses those: it is registered again, once. No resource-level permissions for these two.
+        { Sid = "FindTheRevisionToBringBack", Effect = "Allow", Action = ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"], Resource = "*" },
+        {
+          # A copy of a revision that served, in Fleet's families only. RegisterTaskDefinition's resource type is
+          # task-definition and ecs:privileged one of its condition keys ("Actions, resources, and condition keys for
+          # Amazon Elastic Container Service", Service Authorization Reference): no privileged container (preflight
+          # refuses a serving revision that has one, before anything changes).
+          Sid       = "BringBackADeregisteredRevision"
+          Effect    = "Allow"
+          Action    = "ecs:RegisterTaskDefinition"
+          Resource  = local.task_definition_families
+          Condition = { BoolIfExists = { "ecs:privileged" = "false" } }
+        },
         # The copy's tags (the original's and the fleet-migration:copy-of mark) need ecs:TagResource on registering.
         {
           Sid       = "MarkTheCopy"
           Effect    = "Allow"
           Action    = "ecs:TagResource"
-          Resource  = "${local.ecs_prefix}:task-definition/${var.task_definition_family}:*"
+          Resource  = local.task_definition_families
           Condition = { StringEquals = { "ecs:CreateAction" = "RegisterTaskDefinition" } }
         },
         local.pass_the_task_definition_roles,

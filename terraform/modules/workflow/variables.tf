@@ -65,6 +65,18 @@ variable "task_definition_family" {
   }
 }
 
+variable "vuln_task_definition_family" {
+  type        = string
+  nullable    = false
+  default     = ""
+  description = "Family of the vulnerability service's task definition (with vuln_service_name); \"\": <task_definition_family>-vuln-processing, the name fleet-terraform's external-vuln-scans addon gives it. The steps may put that service back on, and register again, revisions of this family and task_definition_family only."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{0,255}$", var.vuln_task_definition_family))
+    error_message = "The vuln_task_definition_family must be a task definition family without revision or ARN, e.g. \"fleet-vuln-processing\", or \"\" for <task_definition_family>-vuln-processing."
+  }
+}
+
 variable "task_execution_role_arn" {
   type        = string
   nullable    = false
