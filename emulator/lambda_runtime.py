@@ -45,8 +45,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
+from emulator.cloudformation import FunctionSpec
 from emulator.patching import Patches
-from emulator.template import FunctionSpec
 
 
 class HandlerNotFound(Exception):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from emulator import Emulator
-from emulator.fleet_database import level_of
+from emulator.fleet.database import level_of
 
 
 def images(emu: Emulator, revisions: int) -> list[str]:

@@ -11,7 +11,7 @@ from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 from emulator import Emulator
-from emulator.elb_simulator import ElbSimulator
+from emulator.elb import ElbSimulator
 from emulator.patching import Patches
 
 ABSENT = object()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from emulator import Emulator
-from emulator.template import read_application, render_definition
+from emulator.cloudformation import read_application, render_definition
 
 ROLE = "arn:aws:iam::123456789012:role/fleet-migration"
 

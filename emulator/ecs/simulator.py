@@ -22,10 +22,10 @@ Where the ECS API Reference documents a rule moto does not keep, the emulator ke
   whose essential container exited by itself says EssentialContainerExited (Task stopCode).
 - A task resolves its images when it starts and keeps those digests: DescribeTasks reports
   ``containers[].imageDigest`` once it runs (Container imageDigest); a tag pushed again later changes only the
-  tasks that start afterwards (emulator/image_registry.py). DescribeTaskDefinition reports ``registeredAt``
+  tasks that start afterwards (emulator/fleet/image_registry.py). DescribeTaskDefinition reports ``registeredAt``
   (TaskDefinition registeredAt), on the emulator's clock.
 
-The request checks live in emulator/ecs_requests.py; the moto methods patched, one ``EcsSimulator`` method
+The request checks live in emulator/ecs/requests.py; the moto methods patched, one ``EcsSimulator`` method
 each, are listed in ``_PATCHES`` at the end of this file.
 """
 
@@ -42,9 +42,10 @@ from moto.core.responses import ActionResult
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from emulator import container_memory, ecs_requests, fargate, fleet_process, service_rules
 from emulator.clock import Clock
-from emulator.ecs_requests import FARGATE_PROVIDERS, check_placement, check_run_task_request
+from emulator.ecs import requests
+from emulator.ecs.requests import FARGATE_PROVIDERS, check_placement, check_run_task_request
+from emulator.fleet import process as fleet_process
 from emulator.patching import Patches
 
 # "If a task has no essential containers with a health check defined, the service scheduler will wait for 40
@@ -172,10 +173,12 @@ class EcsSimulator:
     # How long a task RunTask started stays out of DescribeTasks and ListTasks (eventual consistency).
     # 0 keeps other tests independent of it; the tests of the rule set it.
     visibility_delay_seconds: float = 0.0
-    awslogs: Any = None  # emulator.awslogs.AwsLogsDriver: the migration container's lines, in CloudWatch Logs
-    fleet_db: Any = None  # emulator.fleet_database.FleetDatabase: what Fleet's containers find when they start
-    elb: Any = None  # emulator.elb_simulator.ElbSimulator: the target groups of services with loadBalancers
-    registry: Any = None  # emulator.image_registry.ImageRegistry: what a task's image references name as it starts
+    awslogs: Any = None  # emulator.logs.AwsLogsDriver: the migration container's lines, in CloudWatch Logs
+    fleet_db: Any = None  # emulator.fleet.database.FleetDatabase: what Fleet's containers find when they start
+    elb: Any = None  # emulator.elb.ElbSimulator: the target groups of services with loadBalancers
+    registry: Any = (
+        None  # emulator.fleet.image_registry.ImageRegistry: what a task's image references name as it starts
+    )
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -720,11 +723,11 @@ class EcsSimulator:
     def _update_service(
         self, original: Any, backend: EC2ContainerServiceBackend, properties: dict[str, Any]
     ) -> Service:
-        """UpdateService refuses what ECS refuses (emulator/service_rules.py) and starts a new deployment when the task
+        """UpdateService refuses what ECS refuses (emulator/ecs/requests.py) and starts a new deployment when the task
         definition changes or forceNewDeployment is given; a desired count alone moves the primary's (UpdateService)."""
         at = self.clock.now()
         new_definition, forced = properties.get("task_definition"), properties.get("force_new_deployment")
-        service_rules.check_update_service(backend, properties)
+        requests.check_update_service(backend, properties)
         service = original(backend, properties)
         with self._lock:
             if new_definition:  # moto keeps the string as given; ECS reports the ARN
@@ -776,8 +779,8 @@ class EcsSimulator:
         return [t for t in tasks if self.is_visible(t.task_arn, at)]
 
     def _list_tasks_request(self, original: Any, response: EC2ContainerServiceResponse) -> ActionResult:
-        """ListTasks refuses startedBy with another filter (ListTasks; emulator/ecs_requests.py)."""
-        ecs_requests.check_list_tasks_filters(response._get_param)
+        """ListTasks refuses startedBy with another filter (ListTasks; emulator/ecs/requests.py)."""
+        requests.check_list_tasks_filters(response._get_param)
         return original(response)
 
     def _describe_tasks_response(self, original: Any, response: EC2ContainerServiceResponse) -> ActionResult:
@@ -813,7 +816,7 @@ class EcsSimulator:
         return stopped
 
     def _create_service_response(self, original: Any, response: EC2ContainerServiceResponse) -> ActionResult:
-        """CreateService checks the placement (emulator/ecs_requests.py) and keeps the capacity provider strategy,
+        """CreateService checks the placement (emulator/ecs/requests.py) and keeps the capacity provider strategy,
         the deployment configuration and the Fargate platform version as DescribeServices reports them."""
         # moto drops capacityProviderStrategy and calls every such service EC2: keep it as ECS reports it
         # (DescribeServices: a strategy and no launchType; the cluster's default when neither is given).
@@ -843,11 +846,11 @@ class EcsSimulator:
         return result
 
     def _run_task_response(self, original: Any, response: EC2ContainerServiceResponse) -> ActionResult:
-        """RunTask refuses what ECS refuses (emulator/ecs_requests.py, fargate.py, container_memory.py), honours
+        """RunTask refuses what ECS refuses (emulator/ecs/requests.py), honours
         ``clientToken``, fails as ``run_task_failures`` say, and starts each task as its ``TaskOutcome`` says."""
         token = response._get_param("clientToken")
         backend = response.ecs_backend
-        ecs_requests.check_task_names(response._get_param("startedBy"), response._get_param("group"))
+        requests.check_task_names(response._get_param("startedBy"), response._get_param("group"))
         launch_type, strategy = response._get_param("launchType"), response._get_param("capacityProviderStrategy")
         network = response._get_param("networkConfiguration")
         with self._lock:
@@ -875,8 +878,8 @@ class EcsSimulator:
                 return ActionResult({"tasks": [self._tasks[self._tokens[token]].task], "failures": []})
             if self.run_task_failures:
                 return ActionResult({"tasks": [], "failures": [self.run_task_failures.popleft()]})
-            fargate.check_run_task(response, backend)
-            container_memory.check_run_task(response, backend)
+            requests.check_fargate_task_size(response, backend)
+            requests.check_container_memory(response, backend)
             before = {arn for tasks in backend.tasks.values() for arn in tasks}
             result = original(response)
             at = self.clock.now()

@@ -9,15 +9,15 @@ from typing import Any
 
 import boto3
 
-from emulator.fleet_database import FLEET_IMAGES, FleetDatabase, level_of
-from emulator.fleet_load_balancer import (
+from emulator.fleet.database import FLEET_IMAGES, FleetDatabase, level_of
+from emulator.fleet.image_registry import ImageRegistry
+from emulator.fleet.load_balancer import (
     CONTAINER_PORT,
     FLEET_TARGET_GROUP,
     LoadBalancer,
     TargetGroupSettings,
     seed_load_balancer,
 )
-from emulator.image_registry import ImageRegistry
 
 # Where Fleet's containers log, as fleetdm/fleet's Terraform sets it up (awslogs, prefix "fleet").
 LOG_GROUP = "fleet"
