@@ -105,6 +105,12 @@ class _ScaledTime:
         return getattr(time, name)
 
 
+def _wait_interval(clock: Clock, original: Any, function: WaitFunction, env: Any, wait_seconds: int) -> None:
+    """A Wait state waits on the clock (moto's waits real seconds), and ends early when the execution stops."""
+    if wait_seconds > 0:
+        env.program_state_event.wait(clock.real_seconds(wait_seconds))
+
+
 class _Server(ThreadedMotoServer):
     """moto's threaded server, whose loop looks for ``stop()`` every 20 ms: at serve_forever's default
     of half a second, every server-mode emulator's exit waited that long."""
@@ -258,11 +264,7 @@ class Emulator:
         stack = ExitStack()
         patches = stack.enter_context(Patches())
 
-        def wait_interval(function: WaitFunction, env: Any, wait_seconds: int) -> None:
-            if wait_seconds > 0:
-                env.program_state_event.wait(clock.real_seconds(wait_seconds))
-
-        patches.replace(WaitFunction, "_wait_interval", wait_interval)
+        patches.wrap(WaitFunction, "_wait_interval", functools.partial(_wait_interval, clock))
         patches.replace(retrier_decl, "time", _ScaledTime(clock))
         # The SDK's own retry backoff (standard mode, inside the handlers) follows the clock too,
         # so a throttled call costs the same emulated time as on AWS, not seconds of a test run.
