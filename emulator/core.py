@@ -49,7 +49,7 @@ from emulator.cloudformation import TEMPLATE, Application, read_application, ren
 from emulator.ecs import EcsSimulator, ServiceBehaviour, TaskOutcome
 from emulator.elb import ElbSimulator
 from emulator.faults import Faults
-from emulator.fleet import FleetDeployment, register_vuln_revision, seed_fleet
+from emulator.fleet import FleetDeployment, fleet_spec, register_vuln_revision, seed
 from emulator.fleet.database import FleetDatabase
 from emulator.fleet.image_registry import ImageRegistry
 from emulator.fleet.load_balancer import FAST_TARGET_GROUP, TargetGroupSettings
@@ -321,13 +321,14 @@ class Emulator:
             return _CLIENTS[key]
 
     def seed_fleet(self, *, healthy: bool = True, **options: Any) -> FleetDeployment:
-        """Seed a Fleet deployment (emulator/fleet/deployment.py ``seed_fleet``: its options) on this emulator's Fleet database;
+        """Seed a Fleet deployment (emulator/fleet/seeding.py ``fleet_spec``: its options) on this emulator's Fleet database;
         ``healthy=False`` is a first deploy whose tasks never reach RUNNING."""
-        for name in (options.get("service", "fleet"), options.get("vuln_service", "fleet-vuln-processing")):
-            if name:
-                self.ecs_sim.behaviour(name).healthy = healthy
         options.setdefault("target_group", self.target_group)
-        return seed_fleet(self.region, client=self.client, database=self.fleet_db, registry=self.registry, **options)
+        spec = fleet_spec(self.region, **options)
+        for service in (spec.service, spec.vuln_service):
+            if service is not None:
+                self.ecs_sim.behaviour(service.name).healthy = healthy
+        return seed(spec, client=self.client, database=self.fleet_db, registry=self.registry)
 
     def deploy_revision(
         self,
