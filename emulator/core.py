@@ -11,8 +11,8 @@ in front of the service (emulator/elb.py), ``aws.registry`` what image tags name
 (``aws.push_image`` pushes a tag again), and ``aws.deploy_revision`` moves the services to a new revision as
 Fleet's Terraform does before its migration runs.
 ``server=True`` also serves the same backends over HTTP for other processes (the Terraform
-client, and ``terraform apply`` with the AWS provider: emulator/terraform_support.py answers the
-calls it makes that moto lacks), at ``aws.endpoint_url``.
+client, and ``terraform apply`` with the AWS provider: emulator/terraform_support.py and
+emulator/stepfunctions/state_machines.py answer the calls it makes that moto lacks), at ``aws.endpoint_url``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What the embedded AWS answers for the Terraform AWS provider (emulator/terraform_support.py) and how it
+"""What the embedded AWS answers for the Terraform AWS provider (emulator/terraform_support.py,
+emulator/stepfunctions/state_machines.py) and how it
 runs functions that Terraform, not template.yaml, created (emulator/lambda_runtime.py)."""
 
 from __future__ import annotations
