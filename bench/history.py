@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.template import read_application
+from emulator.cloudformation import read_application
 from fleet_migration import polling  # the schedule the steps use
 from fleet_migration.execution_input import MigrationInput
 from fleet_migration.rollback import STOP_DEADLINE_SECONDS

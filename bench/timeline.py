@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator import Emulator, FleetDeployment
-from emulator.elb_simulator import SERVED, UNAVAILABLE
+from emulator.elb import SERVED, UNAVAILABLE
 
 FLEET, PAGE, NO_TARGET = "fleet", "page", "no target"
 PROBE_SECONDS = 0.25  # a client request this often (emulated seconds)

@@ -30,8 +30,8 @@ from bench.timeline import one_line, phases
 from demo.services import ServiceView, ServiceWatcher, view
 from emulator import Emulator, FleetDeployment
 from emulator.fleet import image_for_revision, seed_fleet
-from emulator.fleet_database import level_of
-from emulator.fleet_load_balancer import FLEET_TARGET_GROUP
+from emulator.fleet.database import level_of
+from emulator.fleet.load_balancer import FLEET_TARGET_GROUP
 from tools import terraform
 
 ROOT_MODULE = Path(__file__).resolve().parent / "terraform"

@@ -5,14 +5,14 @@
         run = aws.run(fleet.migration_input(), name="demo")
 
 Everything is deployed from template.yaml (functions, handlers, the ASL and its substitutions).
-The world the workflow runs in is Fleet's: ``aws.fleet_db`` is Fleet's schema (emulator/fleet_database.py; Fleet's
+The world the workflow runs in is Fleet's: ``aws.fleet_db`` is Fleet's schema (emulator/fleet/database.py; Fleet's
 tasks exit 1 on missing migrations, ``fleet prepare db`` applies them), ``aws.elb`` the Application Load Balancer
-in front of the service (emulator/elb_simulator.py), ``aws.registry`` what image tags name as tasks start
+in front of the service (emulator/elb.py), ``aws.registry`` what image tags name as tasks start
 (``aws.push_image`` pushes a tag again), and ``aws.deploy_revision`` moves the services to a new revision as
 Fleet's Terraform does before its migration runs.
 ``server=True`` also serves the same backends over HTTP for other processes (the Terraform
-client, and ``terraform apply`` with the AWS provider: emulator/terraform_support.py answers the
-calls it makes that moto lacks), at ``aws.endpoint_url``.
+client, and ``terraform apply`` with the AWS provider: emulator/terraform_support.py and
+emulator/stepfunctions/state_machines.py answer the calls it makes that moto lacks), at ``aws.endpoint_url``.
 """
 
 from __future__ import annotations
@@ -43,21 +43,22 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.responses import get_backend as sfn_backend
 from werkzeug.serving import make_server
 
-from emulator import interpreter_cache, redrive, terraform_support
-from emulator.awslogs import AwsLogsDriver
+from emulator import terraform_support
 from emulator.clock import Clock
-from emulator.ecs_simulator import EcsSimulator, ServiceBehaviour, TaskOutcome
-from emulator.elb_simulator import ElbSimulator
+from emulator.cloudformation import TEMPLATE, Application, read_application, render_definition
+from emulator.ecs import EcsSimulator, ServiceBehaviour, TaskOutcome
+from emulator.elb import ElbSimulator
 from emulator.faults import Faults
-from emulator.fleet import FleetDeployment, register_vuln_revision, seed_fleet
-from emulator.fleet_database import FleetDatabase
-from emulator.fleet_load_balancer import FAST_TARGET_GROUP, TargetGroupSettings
-from emulator.image_registry import ImageRegistry
+from emulator.fleet import FleetDeployment, fleet_spec, register_vuln_revision, seed
+from emulator.fleet.database import FleetDatabase
+from emulator.fleet.image_registry import ImageRegistry
+from emulator.fleet.load_balancer import FAST_TARGET_GROUP, TargetGroupSettings
 from emulator.lambda_runtime import LambdaRuntime
+from emulator.logs import AwsLogsDriver
 from emulator.patching import Patches
-from emulator.rds_simulator import RdsSimulator, SnapshotOutcome
-from emulator.sfn_visibility import ExecutionVisibility
-from emulator.template import TEMPLATE, Application, read_application, render_definition
+from emulator.rds import RdsSimulator, SnapshotOutcome
+from emulator.stepfunctions import interpreter_cache, redrive, state_machines
+from emulator.stepfunctions.visibility import ExecutionVisibility
 
 STATE_MACHINE_NAME = "fleet-migration"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -102,6 +103,12 @@ class _ScaledTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+def _wait_interval(clock: Clock, original: Any, function: WaitFunction, env: Any, wait_seconds: int) -> None:
+    """A Wait state waits on the clock (moto's waits real seconds), and ends early when the execution stops."""
+    if wait_seconds > 0:
+        env.program_state_event.wait(clock.real_seconds(wait_seconds))
 
 
 class _Server(ThreadedMotoServer):
@@ -203,6 +210,7 @@ class Emulator:
         """The components that patch moto, in the order they install; each returns what undoes it on exit."""
         return [
             functools.partial(terraform_support.install, ACCOUNT_ID),
+            state_machines.install,
             interpreter_cache.install,
             redrive.install,
             self._install_clock,
@@ -256,11 +264,7 @@ class Emulator:
         stack = ExitStack()
         patches = stack.enter_context(Patches())
 
-        def wait_interval(function: WaitFunction, env: Any, wait_seconds: int) -> None:
-            if wait_seconds > 0:
-                env.program_state_event.wait(clock.real_seconds(wait_seconds))
-
-        patches.replace(WaitFunction, "_wait_interval", wait_interval)
+        patches.wrap(WaitFunction, "_wait_interval", functools.partial(_wait_interval, clock))
         patches.replace(retrier_decl, "time", _ScaledTime(clock))
         # The SDK's own retry backoff (standard mode, inside the handlers) follows the clock too,
         # so a throttled call costs the same emulated time as on AWS, not seconds of a test run.
@@ -317,13 +321,14 @@ class Emulator:
             return _CLIENTS[key]
 
     def seed_fleet(self, *, healthy: bool = True, **options: Any) -> FleetDeployment:
-        """Seed a Fleet deployment (emulator/fleet.py ``seed_fleet``: its options) on this emulator's Fleet database;
+        """Seed a Fleet deployment (emulator/fleet/seeding.py ``fleet_spec``: its options) on this emulator's Fleet database;
         ``healthy=False`` is a first deploy whose tasks never reach RUNNING."""
-        for name in (options.get("service", "fleet"), options.get("vuln_service", "fleet-vuln-processing")):
-            if name:
-                self.ecs_sim.behaviour(name).healthy = healthy
         options.setdefault("target_group", self.target_group)
-        return seed_fleet(self.region, client=self.client, database=self.fleet_db, registry=self.registry, **options)
+        spec = fleet_spec(self.region, **options)
+        for service in (spec.service, spec.vuln_service):
+            if service is not None:
+                self.ecs_sim.behaviour(service.name).healthy = healthy
+        return seed(spec, client=self.client, database=self.fleet_db, registry=self.registry)
 
     def deploy_revision(
         self,

@@ -45,8 +45,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
+from emulator.cloudformation import FunctionSpec
 from emulator.patching import Patches
-from emulator.template import FunctionSpec
 
 
 class HandlerNotFound(Exception):
@@ -150,45 +150,26 @@ class LambdaRuntime:
 
     def install(self) -> Patches:
         """Invoke runs our handlers in-process; the returned ``Patches`` puts moto's own back on exit."""
-        runtime = self
         patches = Patches()
-
-        def invoke(
-            backend: LambdaSimpleBackend,
-            function_name: str,
-            qualifier: Any,
-            body: Any,
-            headers: Any,
-            response_headers: dict[str, str],
-        ) -> bytes:
-            function = backend.get_function(function_name, qualifier)  # raises ResourceNotFound like AWS
-            runtime.handlers_by_name[function.function_name] = function.handler
-            runtime.environment_by_name[function.function_name] = dict(function.environment_vars or {})
-            return runtime.invoke(function.function_name, function.function_arn, body, response_headers)
-
-        patches.replace(LambdaSimpleBackend, "invoke", invoke)
-
-        def from_error(
-            original_from_error: Any, state: StateTaskServiceLambda, env: Any, ex: Exception
-        ) -> FailureEvent:
-            if isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException) and "errorType" not in _json(ex.payload):
-                return FailureEvent(
-                    env=env,
-                    error_name=CustomErrorName(UNKNOWN),
-                    event_type=HistoryEventType.TaskFailed,
-                    event_details=EventDetails(
-                        taskFailedEventDetails=TaskFailedEventDetails(
-                            error=UNKNOWN,
-                            cause=ex.payload,
-                            resource=state._get_sfn_resource(),
-                            resourceType=state._get_sfn_resource_type(),
-                        )
-                    ),
-                )
-            return original_from_error(state, env, ex)
-
-        patches.wrap(StateTaskServiceLambda, "_from_error", from_error)
+        patches.wrap(LambdaSimpleBackend, "invoke", self._invoke)
+        patches.wrap(StateTaskServiceLambda, "_from_error", _from_error)
         return patches
+
+    def _invoke(
+        self,
+        original: Any,
+        backend: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: Any,
+        body: Any,
+        headers: Any,
+        response_headers: dict[str, str],
+    ) -> bytes:
+        """moto's Invoke echoes the payload without Docker: run the function's handler instead."""
+        function = backend.get_function(function_name, qualifier)  # raises ResourceNotFound like AWS
+        self.handlers_by_name[function.function_name] = function.handler
+        self.environment_by_name[function.function_name] = dict(function.environment_vars or {})
+        return self.invoke(function.function_name, function.function_arn, body, response_headers)
 
     def logical_id(self, name: str) -> str:
         """The template function ``name`` is, or else the one whose Handler is the Handler ``name`` was created with."""
@@ -271,3 +252,23 @@ def _json(text: str) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _from_error(original: Any, state: StateTaskServiceLambda, env: Any, ex: Exception) -> FailureEvent:
+    """An answer without an ``errorType`` (a timeout, no memory left) is ``Lambda.Unknown`` to Step Functions ("Handle
+    Lambda service exceptions"); moto's interpreter would call it ``Exception``."""
+    if isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException) and "errorType" not in _json(ex.payload):
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(UNKNOWN),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    error=UNKNOWN,
+                    cause=ex.payload,
+                    resource=state._get_sfn_resource(),
+                    resourceType=state._get_sfn_resource_type(),
+                )
+            ),
+        )
+    return original(state, env, ex)

@@ -6,7 +6,7 @@ on one ``ExitStack`` and leaving it undoes them in reverse by construction.
 
     patches = Patches()
     patches.wrap(EC2ContainerServiceBackend, "stop_task", self._stop_task)  # self._stop_task(original, backend, ...)
-    patches.replace(polling, "now", clock.now)
+    patches.replace(polling, "now", clock.now)  # where there is no original to call
     ...
     patches.restore()  # or: with patches: ...
 
@@ -31,15 +31,17 @@ class Patches:
         self._saved.append((owner, name, vars(owner).get(name, _ABSENT)))
         setattr(owner, name, value)
 
-    def wrap(self, owner: type, name: str, method: Callable[..., Any]) -> None:
-        """Replace the method ``owner.name`` with one calling ``method(original, self_of_owner, *args, **kwargs)``."""
+    def wrap(self, owner: Any, name: str, method: Callable[..., Any]) -> None:
+        """Replace the method (or module function) ``owner.name`` with one calling ``method(original, *args,
+        **kwargs)``: for a method, the first of ``args`` is its ``self``; a staticmethod stays static."""
         original = getattr(owner, name)
 
         def patched(*args: Any, **kwargs: Any) -> Any:
             return method(original, *args, **kwargs)
 
         patched.__name__ = patched.__qualname__ = name
-        self.replace(owner, name, patched)
+        static = isinstance(vars(owner).get(name), staticmethod)
+        self.replace(owner, name, staticmethod(patched) if static else patched)
 
     def restore(self) -> None:
         """Put every original back, the last replaced first."""

@@ -1,8 +1,10 @@
-"""What the Terraform AWS provider needs of the embedded AWS that moto does not answer.
+"""What the Terraform AWS provider needs of the embedded AWS that moto does not answer, beyond Step Functions.
 
 ``terraform apply`` of terraform/modules/workflow (hashicorp/aws 5.x) makes a few calls moto 5.2.5
 lacks or answers unlike AWS; ``install()`` adds them to moto's backends, so they hold in-process and
-in server mode alike, and returns the function that takes them away again.
+in server mode alike, and returns the ``Patches`` that takes them away again. The Step Functions calls it
+makes (ValidateStateMachineDefinition, ListStateMachineVersions) are answered in
+emulator/stepfunctions/state_machines.py, with Step Functions' other rules.
 """
 
 from __future__ import annotations
@@ -13,12 +15,7 @@ from functools import cache
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
-from moto.core.responses import ActionResult
 from moto.iam.models import AWSManagedPolicy, iam_backends
-from moto.stepfunctions.exceptions import ResourceNotFound
-from moto.stepfunctions.parser.api import InvalidDefinition
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-from moto.stepfunctions.responses import StepFunctionResponse
 
 from emulator.patching import Patches
 
@@ -42,96 +39,6 @@ def add_managed_policies(account_id: str) -> None:
     for name, data in _managed_policy_data().items():
         policy = AWSManagedPolicy.from_data(name, account_id, "us-east-1", data)
         backend.managed_policies.setdefault(policy.arn, policy)
-
-
-# -- ValidateStateMachineDefinition ------------------------------------------------------------------
-# "Validation will look for problems in your state machine definition and return a result and a list of
-# diagnostic elements ... FAIL when the workflow definition contains errors that would prevent you from
-# creating or updating your state machine." (Step Functions API Reference, ValidateStateMachineDefinition;
-# the codes are those of ValidateStateMachineDefinitionDiagnostic.) The provider calls it while planning
-# an aws_sfn_state_machine, so a definition AWS would refuse fails `terraform plan` here as there.
-
-
-def definition_diagnostics(definition: str | None) -> list[dict[str, str]]:
-    """The ERROR diagnostics AWS reports for a definition; empty when it would be accepted."""
-    if not definition or not definition.strip():
-        return [_error("MISSING_DESCRIPTION", "The definition is empty.")]
-    try:
-        document = json.loads(definition)
-    except json.JSONDecodeError as exc:
-        return [_error("INVALID_JSON_DESCRIPTION", f"Invalid JSON: {exc}", f"line {exc.lineno}")]
-    try:
-        StepFunctionsParserBackend._validate_definition(definition)
-    except InvalidDefinition as exc:  # moto's ASL parser refuses the grammar
-        return [_error("SCHEMA_VALIDATION_FAILED", exc.message)]
-    return _graph_diagnostics(document, "")
-
-
-def _graph_diagnostics(machine: dict[str, Any], location: str) -> list[dict[str, str]]:
-    # moto's parser accepts a dangling Next: AWS refuses it ("MISSING_TRANSITION_TARGET: Missing 'Next' target").
-    diagnostics = []
-    states = machine.get("States", {})
-    if machine.get("StartAt") not in states:
-        diagnostics.append(
-            _error(
-                "MISSING_TRANSITION_TARGET",
-                f"Missing 'StartAt' target: {machine.get('StartAt')}",
-                f"{location}/StartAt",
-            )
-        )
-    terminal = False
-    for name, state in states.items():
-        here = f"{location}/States/{name}"
-        targets = [(f"{here}/Next", state.get("Next")), (f"{here}/Default", state.get("Default"))]
-        targets += [
-            (f"{here}/Choices[{i}]/Next", choice.get("Next")) for i, choice in enumerate(state.get("Choices", []))
-        ]
-        targets += [(f"{here}/Catch[{i}]/Next", catch.get("Next")) for i, catch in enumerate(state.get("Catch", []))]
-        for where, target in targets:
-            if target is not None and target not in states:
-                diagnostics.append(_error("MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {target}", where))
-        terminal |= state.get("Type") in ("Succeed", "Fail") or state.get("End") is True
-        for i, branch in enumerate(state.get("Branches", [])):
-            diagnostics += _graph_diagnostics(branch, f"{here}/Branches[{i}]")
-        for key in ("Iterator", "ItemProcessor"):
-            if key in state:
-                diagnostics += _graph_diagnostics(state[key], f"{here}/{key}")
-    if not terminal:
-        diagnostics.append(_error("MISSING_END_STATE", "The workflow does not have a terminal state.", location or "/"))
-    return diagnostics
-
-
-def _error(code: str, message: str, location: str = "") -> dict[str, str]:
-    diagnostic = {"severity": "ERROR", "code": code, "message": message}
-    if location:
-        diagnostic["location"] = location
-    return diagnostic
-
-
-def _validate_state_machine_definition(self: StepFunctionResponse) -> ActionResult:
-    diagnostics = definition_diagnostics(self._get_param("definition"))
-    return ActionResult({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
-
-
-# -- ListStateMachineVersions ------------------------------------------------------------------------
-# "Lists versions for the specified state machine Amazon Resource Name (ARN). The results are sorted in
-# descending order of the version creation time." (Step Functions API Reference, ListStateMachineVersions.)
-# The provider reads it after creating an aws_sfn_state_machine (for its state_machine_version_arn).
-
-
-def _list_state_machine_versions(self: StepFunctionResponse) -> ActionResult:
-    arn = self._get_param("stateMachineArn")
-    machine = next((m for m in self.stepfunction_backend.state_machines if m.arn == arn), None)
-    if machine is None:
-        raise ResourceNotFound(arn)
-    versions = sorted(machine.versions.values(), key=lambda version: version.creation_date, reverse=True)
-    return ActionResult(
-        {
-            "stateMachineVersions": [
-                {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
-            ],
-        }
-    )
 
 
 # -- A function's LoggingConfig ----------------------------------------------------------------------
@@ -175,18 +82,9 @@ def _update_function_configuration(
     return original(function, updates)
 
 
-_RESPONSES: dict[str, Callable[..., ActionResult]] = {
-    "validate_state_machine_definition": _validate_state_machine_definition,
-    "list_state_machine_versions": _list_state_machine_versions,
-}
-
-
 def install(account_id: str) -> Patches:
-    """Answer the provider's calls in moto's Step Functions responses, Lambda functions and IAM backend; the
-    ``Patches`` undoes them."""
+    """Answer the provider's calls in moto's Lambda functions and IAM backend; the ``Patches`` undoes them."""
     patches = Patches()
-    for name, method in _RESPONSES.items():
-        patches.replace(StepFunctionResponse, name, method)
     patches.wrap(LambdaFunction, "__init__", _init_function)
     patches.wrap(LambdaFunction, "get_configuration", _function_configuration)
     patches.wrap(LambdaFunction, "update_configuration", _update_function_configuration)

@@ -24,7 +24,7 @@ for path in (ROOT, ROOT / "tools"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from emulator.template import TEMPLATE, load_template  # noqa: E402
+from emulator.cloudformation import TEMPLATE, load_template  # noqa: E402
 from step_map import statements  # noqa: E402
 
 DOCUMENT = ROOT / "docs" / "permissions.md"

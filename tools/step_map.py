@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from emulator.template import TEMPLATE, load_template  # noqa: E402
+from emulator.cloudformation import TEMPLATE, load_template  # noqa: E402
 
 DOCUMENT = ROOT / "docs" / "architecture.md"
 BEGIN = "<!-- BEGIN step_map: generated from template.yaml, the ASL and functions/ by tools/step_map.py -->"

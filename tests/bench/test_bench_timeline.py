@@ -9,7 +9,7 @@ import pytest
 from bench import svg
 from bench.outage import Outage, report, targets
 from bench.timeline import FLEET, NO_TARGET, PAGE, Phases, Probe, classify, one_line
-from emulator.elb_simulator import SERVED, UNAVAILABLE
+from emulator.elb import SERVED, UNAVAILABLE
 
 TIMELINE = {
     "name": "ours, defaults",

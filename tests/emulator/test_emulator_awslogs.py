@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulator import Emulator, FleetDeployment
-from emulator.awslogs import MIGRATION_LINES, MISSING_GROUP_REASON
+from emulator.logs import MIGRATION_LINES, MISSING_GROUP_REASON
 
 LINES = ("one", "two", "three", "four")
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from emulator import Emulator, FleetDeployment
-from emulator.fleet_database import MIGRATIONS, level_of
+from emulator.fleet.database import MIGRATIONS, level_of
 
 
 def run_prepare_db(emu: Emulator, fleet: FleetDeployment, revision: int) -> str:

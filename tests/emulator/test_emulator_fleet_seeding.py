@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from emulator import Emulator
-from emulator.fleet_database import level_of
+from emulator.fleet.database import level_of
+from emulator.fleet.seeding import FleetSpec, NetworkSpec, RevisionsSpec, ServiceSpec, fleet_spec, seed
 
 
 def images(emu: Emulator, revisions: int) -> list[str]:
@@ -98,3 +99,47 @@ def test_the_service_is_deployed_as_fleets_terraform_deploys_it(emu, deployment)
     assert described["loadBalancers"] == [
         {"targetGroupArn": deployment.target_group_arn, "containerName": "fleet", "containerPort": 8080}
     ]
+
+
+def test_the_options_become_a_typed_spec_of_each_part():
+    spec = fleet_spec("us-east-1", revisions=3, autoscaling=(1, 4), vuln_service=None, network_mode="bridge")
+
+    assert (spec.revisions.count, spec.service.revision, spec.network.mode) == (3, 2, "bridge")
+    assert (spec.autoscaling.min_capacity, spec.autoscaling.max_capacity) == (1, 4)
+    assert spec.vuln_service is None and spec.load_balancer is not None and spec.cluster.name == "fleet"
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [({"network_mode": "nat"}, "network_mode"), ({"revisions": 2, "service_revision": 3}, "service_revision")],
+)
+def test_options_that_describe_no_deployment_are_refused_before_anything_is_created(emu, options, field):
+    with pytest.raises(ValueError, match=field):
+        emu.seed_fleet(**options)
+
+    assert emu.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_a_spec_built_by_hand_seeds_only_its_parts(emu):
+    spec = FleetSpec(
+        region=emu.region,
+        revisions=RevisionsSpec(images={1: "fleetdm/fleet:v4.58.0"}),
+        service=ServiceSpec(desired_count=1),
+        network=NetworkSpec(cidr="10.20.0.0/16", zones=("a",)),
+        vuln_service=None,
+        autoscaling=None,
+        load_balancer=None,
+    )
+
+    seeded = seed(spec, client=emu.client, database=emu.fleet_db, registry=emu.registry)
+
+    assert (seeded.vuln_service, seeded.autoscaling, seeded.target_group_arn, len(seeded.subnets)) == (
+        None,
+        None,
+        None,
+        1,
+    )
+    ecs = emu.client("ecs")
+    assert ecs.list_services(cluster="fleet")["serviceArns"] == [service(emu)["serviceArn"]]
+    subnet = emu.client("ec2").describe_subnets(SubnetIds=seeded.subnets)["Subnets"][0]
+    assert subnet["CidrBlock"] == "10.20.1.0/24"

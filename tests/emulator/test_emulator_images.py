@@ -11,8 +11,8 @@ import pytest
 
 from emulator import Emulator
 from emulator.fleet import image_for_revision
-from emulator.fleet_database import level_of
-from emulator.image_registry import ImageRegistry, release_digest
+from emulator.fleet.database import level_of
+from emulator.fleet.image_registry import ImageRegistry, release_digest
 
 LATEST = "fleetdm/fleet:latest"
 

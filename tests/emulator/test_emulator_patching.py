@@ -11,7 +11,7 @@ from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 from emulator import Emulator
-from emulator.elb_simulator import ElbSimulator
+from emulator.elb import ElbSimulator
 from emulator.patching import Patches
 
 ABSENT = object()
@@ -70,3 +70,16 @@ def test_a_component_failing_to_install_undoes_what_was_installed_before_it(monk
     assert changed(found) == []
     assert os.environ.get("AWS_REGION") == region
     assert MockAWS._nested_count == 0
+
+
+def test_a_wrapped_staticmethod_stays_static_and_gets_the_original_first() -> None:
+    class Parser:
+        @staticmethod
+        def parse(text: str) -> str:
+            return text.upper()
+
+    with Patches() as patches:
+        patches.wrap(Parser, "parse", lambda original, text: f"cached {original(text)}")
+        assert Parser.parse("asl") == Parser().parse("asl") == "cached ASL"
+    assert Parser.parse("asl") == "ASL"
+    assert isinstance(vars(Parser)["parse"], staticmethod)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.ecs_simulator import circuit_breaker_threshold
+from emulator.ecs.simulator import circuit_breaker_threshold
 
 # ECS's own mechanics: the service on the latest revision, no load balancer (tests/unit/test_emulator_elb*.py add one)
 # and a schema every revision's Fleet accepts (tests/unit/test_emulator_fleet*.py show Fleet's own rules).

@@ -18,7 +18,7 @@ from cfnlint.decode import cfn_yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from emulator.template import DEPLOYED_PARAMETERS
+from emulator.cloudformation import DEPLOYED_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -29,7 +29,7 @@ PARTITION = "aws"
 # The emulator names its state machine "fleet-migration", the template's StateMachineName default.
 STACK_NAME = "fleet"
 
-# The emulator's seeded Fleet deployment (emulator/fleet.py) as stack parameters, as the emulator deploys
+# The emulator's seeded Fleet deployment (emulator/fleet/deployment.py) as stack parameters, as the emulator deploys
 # them, plus the optional parts that make every statement of the template appear.
 PARAMETERS: dict[str, Any] = {
     **DEPLOYED_PARAMETERS,

@@ -24,7 +24,7 @@ import pytest
 from botocore.client import BaseClient
 
 from emulator import Emulator
-from emulator.fleet_load_balancer import TargetGroupSettings
+from emulator.fleet.load_balancer import TargetGroupSettings
 from template_support import (
     ACCOUNT,
     PARAMETERS,

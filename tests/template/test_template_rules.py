@@ -2,7 +2,7 @@
 
 CloudFormation accepts only rule functions in a rule (And, Contains, EachMemberEquals, EachMemberIn, Equals,
 Not, Or, RefAll, ValueOf, ValueOfAll) and Ref to parameters; one Fn::Join made every ``sam deploy`` fail
-while cfn-lint, sam-translator and every test passed. The emulator's deployment (emulator/template.py)
+while cfn-lint, sam-translator and every test passed. The emulator's deployment (emulator/cloudformation.py)
 refuses such a template, and evaluates each rule's assertions for the parameters it deploys with.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from emulator.template import DEPLOYED_PARAMETERS, RULE_FUNCTIONS, TemplateError, _functions_in, read_application
+from emulator.cloudformation import DEPLOYED_PARAMETERS, RULE_FUNCTIONS, TemplateError, _functions_in, read_application
 from template_support import TEMPLATE, load_template
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cfnlint import api as cfnlint_api
 
-from emulator.template import read_application
+from emulator.cloudformation import read_application
 from template_support import PARAMETERS, ROOT, TEMPLATE, Resolver, load_template, translate
 
 

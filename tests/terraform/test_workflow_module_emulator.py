@@ -1,4 +1,5 @@
-"""What the embedded AWS answers for the Terraform AWS provider (emulator/terraform_support.py) and how it
+"""What the embedded AWS answers for the Terraform AWS provider (emulator/terraform_support.py,
+emulator/stepfunctions/state_machines.py) and how it
 runs functions that Terraform, not template.yaml, created (emulator/lambda_runtime.py)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from emulator import Emulator
-from emulator.template import read_application, render_definition
+from emulator.cloudformation import read_application, render_definition
 
 ROLE = "arn:aws:iam::123456789012:role/fleet-migration"
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from emulator.template import load_template
+from emulator.cloudformation import load_template
 from tools import terraform
 from workflow_module_support import WORKFLOW_MODULE
 

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from emulator import Emulator, FleetDeployment, ServiceBehaviour, TaskOutcome
-from emulator.template import read_application, render_definition
+from emulator.cloudformation import read_application, render_definition
 from workflow_module_support import (
     ACCOUNT,
     ALARM_TOPIC_ARN,

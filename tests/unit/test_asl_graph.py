@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from emulator.template import read_application
+from emulator.cloudformation import read_application
 from fleet_migration.errors import CONTRACT_ERROR_NAMES
 
 SPEC = read_application().state_machine

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from emulator.template import read_application
+from emulator.cloudformation import read_application
 from fleet_migration import redrive
 from fleet_migration.errors import RedriveNotSupported
 

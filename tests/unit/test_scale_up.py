@@ -14,7 +14,7 @@ from step_support import FREE, caught
 
 import check_stable
 import scale_up
-from emulator.fleet_load_balancer import FLEET_TARGET_GROUP
+from emulator.fleet.load_balancer import FLEET_TARGET_GROUP
 from fleet_migration.errors import ServiceNotStable
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from emulator.template import read_application
+from emulator.cloudformation import read_application
 
 FUNCTIONS = read_application().functions
 

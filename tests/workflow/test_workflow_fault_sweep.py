@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import pytest
 
 from emulator import Emulator, FleetDeployment
+from emulator.cloudformation import read_application
 from emulator.lambda_runtime import SANDBOX_TIMEDOUT
-from emulator.template import read_application
 from fleet_migration.errors import CONTRACT_ERROR_NAMES
 
 pytestmark = pytest.mark.emulator

@@ -6,7 +6,7 @@ import time
 
 from emulator import Emulator, FleetDeployment
 from emulator.fleet import image_for_revision
-from emulator.fleet_load_balancer import LoadBalancer, add_fleet_allowlist, add_other_application
+from emulator.fleet.load_balancer import LoadBalancer, add_fleet_allowlist, add_other_application
 from fleet_migration import outage
 from fleet_migration.execution_input import MigrationInput
 from fleet_migration.models import Execution, Migration

@@ -5,8 +5,8 @@ decides whether the older Fleet serves meanwhile (``serve_previous``) or Fleet s
 from __future__ import annotations
 
 from emulator import Emulator, FleetDeployment
-from emulator.elb_simulator import UNAVAILABLE
-from emulator.fleet_database import level_of
+from emulator.elb import UNAVAILABLE
+from emulator.fleet.database import level_of
 from test_workflow_fleet import assert_fleet_serves, service_revision
 from workflow_support import cause_of, restore_by_hand
 

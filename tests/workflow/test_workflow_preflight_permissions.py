@@ -1,6 +1,6 @@
 """What the deployment does not allow the run-task step to do is refused by the first step, with nothing changed.
 
-The emulator deploys template.yaml with the seeded deployment as its parameters (emulator/template.py):
+The emulator deploys template.yaml with the seeded deployment as its parameters (emulator/cloudformation.py):
 family "fleet", execution role fleet-execution, task role fleet-task, and the default AllowedCommands.
 Without these checks, the services would be scaled down before RunTask's IAM (or nothing at all, for a
 command) refused.

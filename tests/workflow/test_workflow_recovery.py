@@ -1,8 +1,8 @@
 """The migration task itself: a recovery point before it runs, its size, and its last words in a failure's cause.
 
-Whole executions on the emulator: snapshots take time to become available (emulator/rds_simulator.py),
+Whole executions on the emulator: snapshots take time to become available (emulator/rds.py),
 and the migration container prints its lines to its awslogs stream ``fleet/fleet/<task id>`` as it runs
-(emulator/awslogs.py).
+(emulator/logs.py).
 """
 
 from __future__ import annotations

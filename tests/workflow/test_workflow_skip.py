@@ -11,8 +11,8 @@ from typing import Any
 
 from emulator import Emulator, FleetDeployment, TargetGroupSettings
 from emulator.fleet import image_for_revision
-from emulator.fleet_database import level_of
-from emulator.image_registry import release_digest
+from emulator.fleet.database import level_of
+from emulator.fleet.image_registry import release_digest
 from fleet_migration import preflight
 from workflow_support import DESCRIBE, ROLLBACK, SUCCEEDED, cause_of, follows, tasks_entered
 

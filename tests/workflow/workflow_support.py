@@ -9,7 +9,7 @@ from typing import Any
 from botocore import xform_name
 
 from emulator import Emulator, ExecutionRun
-from emulator.template import read_application
+from emulator.cloudformation import read_application
 
 STATES: dict[str, dict] = json.loads(read_application().state_machine.definition_path.read_text())["States"]
 TASK_STATES = [name for name, state in STATES.items() if state["Type"] == "Task"]

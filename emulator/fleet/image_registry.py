@@ -5,7 +5,7 @@ DescribeTasks reports it as ``containers[].imageDigest`` (Container, Amazon ECS 
 image manifest digest"). A tag pushed again later (``latest``, ``main``, a re-pushed release tag) names another
 image from then on, for the tasks that start afterwards only.
 
-Fleet's releases are the catalogue's (emulator/fleet_database.py): each has one digest, whichever registry serves
+Fleet's releases are the catalogue's (emulator/fleet/database.py): each has one digest, whichever registry serves
 it (Docker Hub, quay.io, an ECR pull-through cache: a copied image keeps its manifest digest). A mutable tag of
 Fleet's repository that was never pushed names the oldest release a seeded revision runs (``image_for_revision(1)``),
 so a test can push it again to a newer one (``push``), which Fleet's tasks then run as a newer binary.
@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Callable
 
-from emulator.fleet_database import FLEET_IMAGES, FLEET_REPOSITORY
+from emulator.fleet.database import FLEET_IMAGES, FLEET_REPOSITORY
 
 # Docker Hub's own host names: ``fleetdm/fleet`` and ``docker.io/fleetdm/fleet`` are one repository.
 _DOCKER_HUB_HOSTS = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")

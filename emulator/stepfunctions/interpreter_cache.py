@@ -23,17 +23,15 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 
 from emulator.patching import Patches
 
-_original_parse = AmazonStateLanguageParser.parse
-_original_client = lambda_eval_utils.boto_client_for
 _lock = threading.Lock()
 _parses: dict[str, tuple[Any, Any]] = {}
 _clients: dict[tuple[str, str, str | None], Any] = {}
 
 
-def _parse(definition: str) -> tuple[Any, Any]:
+def _parse(original: Any, definition: str) -> tuple[Any, Any]:
     with _lock:
         if definition not in _parses:
-            program, tree = _original_parse(definition)
+            program, tree = original(definition)
             _set_heap_keys(program)
             _parses[definition] = program, tree
         return _parses[definition]
@@ -57,18 +55,18 @@ def _set_heap_keys(component: Any) -> None:
             pending.extend(vars(item).values())
 
 
-def _client(region: str, service: str, state_credentials: Any = None) -> Any:
+def _client(original: Any, region: str, service: str, state_credentials: Any = None) -> Any:
     # Keyed by the role too: StateCredentials, a plain dataclass, is not hashable.
     key = (region, service, getattr(state_credentials, "role_arn", None))
     with _lock:
         if key not in _clients:
-            _clients[key] = _original_client(region, service, state_credentials)
+            _clients[key] = original(region, service, state_credentials)
         return _clients[key]
 
 
 def install() -> Patches:
     """Serve moto's parses and Lambda clients from the caches; the returned ``Patches`` puts moto's own back on exit."""
     patches = Patches()
-    patches.replace(AmazonStateLanguageParser, "parse", staticmethod(_parse))
-    patches.replace(lambda_eval_utils, "boto_client_for", _client)
+    patches.wrap(AmazonStateLanguageParser, "parse", _parse)
+    patches.wrap(lambda_eval_utils, "boto_client_for", _client)
     return patches

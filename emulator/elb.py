@@ -37,6 +37,7 @@ its DescribeTargetHealth knows no time. Here, what ECS and ELB document:
 from __future__ import annotations
 
 import fnmatch
+import functools
 import inspect
 import ipaddress
 import threading
@@ -326,28 +327,24 @@ class ElbSimulator:
         patches.wrap(ELBv2Backend, "modify_rule", self._modify_rule)
         patches.wrap(ELBv2Backend, "modify_listener", self._modify_listener)
         for operation, key in _PAGED.items():
-            patches.replace(ELBV2Response, operation, self._paged_response(operation, key))
+            patches.wrap(ELBV2Response, operation, functools.partial(self._paged_response, operation, key))
         return patches
 
-    def _paged_response(self, operation: str, key: str) -> Callable[[ELBV2Response], ActionResult]:
-        simulator = self
-
-        def respond(response: ELBV2Response) -> ActionResult:
-            everything = _describe_all(operation, response)
-            size = response._get_int_param("PageSize") or simulator.page_size
-            if not 1 <= size <= MAX_PAGE_SIZE:
-                raise ELBClientError("ValidationError", f"PageSize must be 1 to {MAX_PAGE_SIZE}, not {size}")
-            size = min(size, simulator.page_size)
-            marker = response._get_param("Marker")
-            start = int(marker) if marker and marker.isdigit() else 0
-            if marker and not marker.isdigit():
-                raise ELBClientError("ValidationError", f"Invalid Marker {marker!r}")
-            page = everything[start : start + size]
-            more = start + size < len(everything)
-            return ActionResult({key: page, **({"NextMarker": str(start + size)} if more else {})})
-
-        respond.__name__ = operation
-        return respond
+    def _paged_response(self, operation: str, key: str, original: Any, response: ELBV2Response) -> ActionResult:
+        """One page of the Describe call ``operation``, at ``page_size`` at most, with ``NextMarker`` when there is
+        more (moto pages two of the four and ignores ``PageSize`` in the others: its answer is not used)."""
+        everything = _describe_all(operation, response)
+        size = response._get_int_param("PageSize") or self.page_size
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise ELBClientError("ValidationError", f"PageSize must be 1 to {MAX_PAGE_SIZE}, not {size}")
+        size = min(size, self.page_size)
+        marker = response._get_param("Marker")
+        start = int(marker) if marker and marker.isdigit() else 0
+        if marker and not marker.isdigit():
+            raise ELBClientError("ValidationError", f"Invalid Marker {marker!r}")
+        page = everything[start : start + size]
+        more = start + size < len(everything)
+        return ActionResult({key: page, **({"NextMarker": str(start + size)} if more else {})})
 
     def _create_rule(self, original: Any, backend: ELBv2Backend, listener_arn: str, conditions: Any, priority: Any,
                      actions: list[dict[str, Any]], tags: Any = None) -> Any:  # fmt: skip

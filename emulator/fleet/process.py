@@ -1,6 +1,6 @@
 """What a Fleet container does when ECS starts it: ``fleet serve`` (a service task) or ``fleet prepare db``.
 
-The schema rules themselves are in emulator/fleet_database.py; this module turns them into a task's fate:
+The schema rules themselves are in emulator/fleet/database.py; this module turns them into a task's fate:
 when its container exits, with which code, what it prints, and which migrations it applies when.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from moto.ecs.models import Task
 
-from emulator.fleet_database import (
+from emulator.fleet.database import (
     FleetDatabase,
     goose_failure,
     goose_line,
@@ -125,7 +125,7 @@ def prepare_db(
 ) -> tuple[str, ...] | None:
     """Schedule the migrations a ``fleet prepare db`` task applies; return the lines it prints (None: not Fleet's).
 
-    Its lines print evenly over its run (emulator/awslogs.py spreads them so); each migration is applied once the
+    Its lines print evenly over its run (emulator/logs.py spreads them so); each migration is applied once the
     line after its own prints (goose prints a migration's line before running it). With lines of the test's own,
     they land as its last line prints. ``fails_at``: the k-th missing migration fails (k-1 stay applied).
     """

@@ -18,10 +18,10 @@ conjunction with" the snapshot's: a describe that names both is InvalidParameter
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,77 +102,65 @@ class RdsSimulator:
             self.call_log.append((self.clock.now(), call, identifier))
         self.tick()
 
+    # -- the moto methods patched (_PATCHES), each given moto's original first ----------------------------------
     def install(self) -> Patches:
         """Snapshots take time and follow ``SnapshotOutcome``; the returned ``Patches`` puts moto's back on exit."""
-        sim = self
         patches = Patches()
-
-        def patch(name: str, make: Callable[[Any], Any]) -> None:
-            patches.replace(RDSBackend, name, make(getattr(RDSBackend, name)))
-
-        def creating(call: str, kind: str, snapshot_argument: int) -> Callable[[Any], Any]:
-            def make(original: Any) -> Any:
-                def wrapper(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
-                    identifier = kwargs.get(
-                        ("db_cluster_snapshot_identifier", "db_snapshot_identifier")[kind == "instance"]
-                    )
-                    if identifier is None:
-                        identifier = args[snapshot_argument]
-                    manual = kwargs.get("snapshot_type", args[2] if len(args) > 2 else "manual") == "manual"
-                    # automated snapshots are RDS's own, named "rds:<id>-<time>"
-                    if manual and not _IDENTIFIER[kind].fullmatch(identifier):
-                        raise InvalidParameterValue(
-                            f"The parameter {('DBClusterSnapshotIdentifier', 'DBSnapshotIdentifier')[kind == 'instance']}"
-                            f" is not a valid identifier: {identifier}"
-                        )
-                    source = kwargs.get(
-                        ("db_cluster_identifier", "db_instance_identifier")[kind == "instance"],
-                        args[0] if args else None,
-                    )
-                    database = (backend.clusters if kind == "cluster" else backend.databases).get(source)
-                    if manual and database is not None and database.status != "available":
-                        if kind == "cluster":
-                            raise InvalidDBClusterStateFault(
-                                f"DbCluster {source} is in {database.status} state, not available."
-                            )
-                        raise RDSClientError(
-                            "InvalidDBInstanceState", f"DB instance {source} is {database.status}, not available."
-                        )
-                    snapshot = original(backend, *args, **kwargs)
-                    if manual:
-                        sim._track(snapshot, call, identifier)
-                    return snapshot
-
-                return wrapper
-
-            return make
-
-        def ticking(database: str, snapshot: str) -> Callable[[Any], Any]:
-            def make(original: Any) -> Any:
-                def wrapper(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
-                    # moto's signature: (database identifier, snapshot identifier, ...), by position or keyword
-                    named = [
-                        kwargs.get(key, args[i] if len(args) > i else None)
-                        for i, key in enumerate(ticking_keys[snapshot])
-                    ]
-                    if all(named):
-                        raise InvalidParameterCombination(
-                            f"{database} can't be used in conjunction with {snapshot}: give one of them"
-                        )
-                    sim.tick()
-                    return original(backend, *args, **kwargs)
-
-                return wrapper
-
-            return make
-
-        ticking_keys = {
-            "DBClusterSnapshotIdentifier": ("db_cluster_identifier", "db_snapshot_identifier"),
-            "DBSnapshotIdentifier": ("db_instance_identifier", "db_snapshot_identifier"),
-        }
-
-        patch("create_db_cluster_snapshot", creating("CreateDBClusterSnapshot", "cluster", 1))
-        patch("create_db_snapshot", creating("CreateDBSnapshot", "instance", 1))
-        patch("describe_db_cluster_snapshots", ticking("DBClusterIdentifier", "DBClusterSnapshotIdentifier"))
-        patch("describe_db_snapshots", ticking("DBInstanceIdentifier", "DBSnapshotIdentifier"))
+        for name, method, *bound in _PATCHES:
+            patches.wrap(RDSBackend, name, functools.partial(getattr(self, method), *bound))
         return patches
+
+    def _create_snapshot(
+        self, call: str, kind: str, original: Any, backend: RDSBackend, *args: Any, **kwargs: Any
+    ) -> Any:
+        """CreateDBClusterSnapshot (``kind`` "cluster") or CreateDBSnapshot ("instance"): the identifier rule, the
+        database's state, then a snapshot that takes time (``_track``)."""
+        instance = kind == "instance"
+        identifier = kwargs.get(("db_cluster_snapshot_identifier", "db_snapshot_identifier")[instance])
+        if identifier is None:
+            identifier = args[1]
+        manual = kwargs.get("snapshot_type", args[2] if len(args) > 2 else "manual") == "manual"
+        # automated snapshots are RDS's own, named "rds:<id>-<time>"
+        if manual and not _IDENTIFIER[kind].fullmatch(identifier):
+            raise InvalidParameterValue(
+                f"The parameter {('DBClusterSnapshotIdentifier', 'DBSnapshotIdentifier')[instance]}"
+                f" is not a valid identifier: {identifier}"
+            )
+        source = kwargs.get(("db_cluster_identifier", "db_instance_identifier")[instance], args[0] if args else None)
+        database = (backend.databases if instance else backend.clusters).get(source)
+        if manual and database is not None and database.status != "available":
+            if not instance:
+                raise InvalidDBClusterStateFault(f"DbCluster {source} is in {database.status} state, not available.")
+            raise RDSClientError("InvalidDBInstanceState", f"DB instance {source} is {database.status}, not available.")
+        snapshot = original(backend, *args, **kwargs)
+        if manual:
+            self._track(snapshot, call, identifier)
+        return snapshot
+
+    def _describe_snapshots(
+        self, database: str, snapshot: str, original: Any, backend: RDSBackend, *args: Any, **kwargs: Any
+    ) -> Any:
+        """DescribeDBClusterSnapshots or DescribeDBSnapshots: not both identifiers ("can't be used in conjunction
+        with"), and the snapshots' state at this moment of the clock."""
+        # moto's signature: (database identifier, snapshot identifier, ...), by position or keyword
+        named = [kwargs.get(key, args[i] if len(args) > i else None) for i, key in enumerate(_DESCRIBE_KEYS[snapshot])]
+        if all(named):
+            raise InvalidParameterCombination(
+                f"{database} can't be used in conjunction with {snapshot}: give one of them"
+            )
+        self.tick()
+        return original(backend, *args, **kwargs)
+
+
+# moto's keyword arguments for the database and the snapshot identifiers of each describe call
+_DESCRIBE_KEYS = {
+    "DBClusterSnapshotIdentifier": ("db_cluster_identifier", "db_snapshot_identifier"),
+    "DBSnapshotIdentifier": ("db_instance_identifier", "db_snapshot_identifier"),
+}
+# (RDSBackend method, RdsSimulator method, its leading arguments): what ``RdsSimulator.install`` patches.
+_PATCHES = (
+    ("create_db_cluster_snapshot", "_create_snapshot", "CreateDBClusterSnapshot", "cluster"),
+    ("create_db_snapshot", "_create_snapshot", "CreateDBSnapshot", "instance"),
+    ("describe_db_cluster_snapshots", "_describe_snapshots", "DBClusterIdentifier", "DBClusterSnapshotIdentifier"),
+    ("describe_db_snapshots", "_describe_snapshots", "DBInstanceIdentifier", "DBSnapshotIdentifier"),
+)

@@ -19,7 +19,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
-# The stack parameters the emulator deploys with: the deployment emulator/fleet.py seeds (its cluster,
+# The stack parameters the emulator deploys with: the deployment emulator/fleet/deployment.py seeds (its cluster,
 # services, family and the two roles of its task definitions). EnableTrigger stays "false" (the subnets are
 # only known once seeded); the trigger tests invoke TriggerFunction with the environment they set.
 DEPLOYED_PARAMETERS: dict[str, str] = {

@@ -27,11 +27,11 @@ from moto.ecs.models import Task
 from moto.logs.models import LogsBackend, logs_backends
 
 from emulator.clock import Clock
-from emulator.fleet_database import goose_failure, goose_line
+from emulator.fleet.database import goose_failure, goose_line
 from emulator.patching import Patches
 
 # What `fleet prepare db --no-prompt` prints for a task that is not one of the catalogue's Fleet images (those print
-# what emulator/fleet_process.py works out from the schema): goose's line per migration, then prepare.go's verdict.
+# what emulator/fleet/process.py works out from the schema): goose's line per migration, then prepare.go's verdict.
 _PRINTED_AT = 1732096800.0  # 2024/11/20 10:00:00 UTC
 MIGRATION_LINES = (
     *(goose_line(m, _PRINTED_AT + i) for i, m in enumerate(("20241110152839", "20241116233322", "20241121111624"))),

@@ -26,8 +26,6 @@ from emulator.patching import Patches
 
 REDRIVABLE = {"FAILED", "ABORTED", "TIMED_OUT"}
 
-_original_environment = ExecutionWorker._get_evaluation_environment
-
 
 @dataclass
 class Redrive:
@@ -42,8 +40,8 @@ class ExecutionNotRedrivable(Exception):
     """RedriveExecution's error for an execution that is running or succeeded."""
 
 
-def _environment(worker: ExecutionWorker) -> Any:
-    env = _original_environment(worker)
+def _environment(original: Any, worker: ExecutionWorker) -> Any:
+    env = original(worker)
     redriven: Redrive | None = getattr(worker, "redriven", None)
     execution = env.states.context_object.context_object_data["Execution"]
     execution["RedriveCount"] = redriven.count if redriven else 0
@@ -114,5 +112,5 @@ def redrive(execution: Execution) -> None:
 def install() -> Patches:
     """Every execution's context object carries RedriveCount; the returned ``Patches`` puts moto's own back on exit."""
     patches = Patches()
-    patches.replace(ExecutionWorker, "_get_evaluation_environment", _environment)
+    patches.wrap(ExecutionWorker, "_get_evaluation_environment", _environment)
     return patches
