@@ -3,6 +3,7 @@ at the workflow tests' speed; ``emu`` at real speed, its clock moved by the test
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,18 @@ from fleet_migration.observability import metrics
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Make ``--dist loadgroup`` group again: pytest-xdist 3.8 marks a test's group by setting
-    ``item._nodeid``, which pytest 9 no longer reads (a node's id is ``item._id``), so tests marked
-    ``xdist_group`` were spread over workers and a module-scoped fixture ran once on each."""
+    """How `make test` spreads the suite over its workers (``--dist loadgroup``): each unit of work goes to one
+    worker, whole.
+
+    - A module whose tests share a module-scoped fixture (a recorded workflow, an applied Terraform root) is one
+      unit, so that fixture runs once and not once per worker that happens to get one of its tests.
+    - The units that mostly wait (real Terraform: the AWS provider waits 5 s after each Lambda function it
+      creates, one function at a time) come first, then whole executions on the emulator, then the rest: the
+      long waits start while the short tests still have room to fill the cores (``--no-loadscope-reorder``
+      keeps this order, which xdist would otherwise sort by the number of tests in each unit).
+    - pytest-xdist 3.8 marks a test's group by setting ``item._nodeid``, which pytest 9 no longer reads (a
+      node's id is ``item._id``): the group is added to the id here.
+    """
     if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
         return
     try:
@@ -28,12 +38,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     except ImportError:  # an older pytest: xdist's own suffix works there
         return
     for item in items:
+        shared = _module_fixture_instance(item)
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared))
         names = sorted(
             {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
         )
         suffix = f"@{'_'.join(names)}"
         if names and not item.nodeid.endswith(suffix):  # a test's own id may hold an "@" (terraform@ci)
             item._id = NodeId.parse(item.nodeid + suffix)
+    lane = {}
+    for item in items:  # a module's lane is its slowest test's: its tests stay together, in their order
+        module = item.nodeid.split("::", 1)[0]
+        lane[module] = min(
+            lane.get(module, 2),
+            0 if item.get_closest_marker("terraform") else 1 if item.get_closest_marker("emulator") else 2,
+        )
+    items.sort(key=lambda item: lane[item.nodeid.split("::", 1)[0]])
+
+
+def _module_fixture_instance(item: pytest.Item) -> str | None:
+    """The module-scoped fixture instance ``item`` shares with the other tests of its module, named after the module
+    and the fixture's parameter, if any (each parameter is a fixture of its own: a unit of its own); None if none."""
+    info = getattr(item, "_fixtureinfo", None)
+    names = [
+        name
+        for name, fixturedefs in (info.name2fixturedefs.items() if info else ())
+        if any(fixturedef.scope == "module" for fixturedef in fixturedefs)
+    ]
+    if not names:
+        return None
+    params = getattr(item, "callspec", None)
+    parts = [item.nodeid.split("::", 1)[0].removesuffix(".py")]
+    parts += [str(params.params[name]) for name in names if params is not None and name in params.params]
+    return re.sub(r"[^\w.-]", "-", ".".join(parts))
 
 
 def pytest_configure(config: pytest.Config) -> None:
