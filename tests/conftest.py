@@ -24,10 +24,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     - A module whose tests share a module-scoped fixture (a recorded workflow, an applied Terraform root) is one
       unit, so that fixture runs once and not once per worker that happens to get one of its tests.
-    - The units that mostly wait (real Terraform: the AWS provider waits 5 s after each Lambda function it
-      creates, one function at a time) come first, then whole executions on the emulator, then the rest: the
-      long waits start while the short tests still have room to fill the cores (``--no-loadscope-reorder``
-      keeps this order, which xdist would otherwise sort by the number of tests in each unit).
+    - The longest units, the modules whose tests share an applied Terraform root (minutes each, mostly waiting:
+      the AWS provider waits 5 s after each Lambda function it creates, one function at a time), start first;
+      the rest keeps its order and fills the cores around them (``--no-loadscope-reorder`` keeps this order,
+      which xdist would otherwise sort by the number of tests in each unit).
     - pytest-xdist 3.8 marks a test's group by setting ``item._nodeid``, which pytest 9 no longer reads (a
       node's id is ``item._id``): the group is added to the id here.
     """
@@ -47,14 +47,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         suffix = f"@{'_'.join(names)}"
         if names and not item.nodeid.endswith(suffix):  # a test's own id may hold an "@" (terraform@ci)
             item._id = NodeId.parse(item.nodeid + suffix)
-    lane = {}
-    for item in items:  # a module's lane is its slowest test's: its tests stay together, in their order
-        module = item.nodeid.split("::", 1)[0]
-        lane[module] = min(
-            lane.get(module, 2),
-            0 if item.get_closest_marker("terraform") else 1 if item.get_closest_marker("emulator") else 2,
-        )
-    items.sort(key=lambda item: lane[item.nodeid.split("::", 1)[0]])
+    first = {  # the modules whose tests share an applied Terraform root: the longest units of work
+        item.nodeid.split("::", 1)[0]
+        for item in items
+        if item.get_closest_marker("terraform") and _module_fixture_instance(item)
+    }
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in first)
 
 
 def _module_fixture_instance(item: pytest.Item) -> str | None:

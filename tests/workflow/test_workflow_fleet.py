@@ -178,16 +178,15 @@ def test_a_retried_restore_registers_one_copy_with_the_originals_tags_and_the_wo
     assert_fleet_serves(aws, fleet, "fleet:3")
 
 
-def test_a_serving_revision_whose_roles_the_rollback_may_not_pass_is_refused(aws, fleet, fast_input, state_of):
-    # GIVEN Fleet serves a revision with another task role, and was just moved to a new revision (Fleet's
-    # Terraform order): a rollback would put the serving one back, registering it again once it is deregistered
+def serving_a_variant_of_revision_1_then_moved_to_2(aws: Emulator, fleet: FleetDeployment, **changes) -> int:
+    """Fleet serves a revision registered from fleet:1 with ``changes`` (RegisterTaskDefinition fields), and was
+    just moved to revision 2 (Fleet's Terraform order): a rollback would put the serving one back, registering it
+    again once it is deregistered. Returns the serving revision."""
     ecs = aws.client("ecs")
-    admin = "arn:aws:iam::123456789012:role/fleet-admin"
     one = ecs.describe_task_definition(taskDefinition="fleet:1")["taskDefinition"]
-    keep = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn")
-    serving = ecs.register_task_definition(
-        **{key: one[key] for key in keep}, taskRoleArn=admin, containerDefinitions=one["containerDefinitions"]
-    )["taskDefinition"]["revision"]
+    keep = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
+    fields = {key: one[key] for key in keep if key in one} | {"containerDefinitions": one["containerDefinitions"]}
+    serving = ecs.register_task_definition(**(fields | changes))["taskDefinition"]["revision"]
     aws.deploy_revision(serving)
     for _ in range(60):
         aws.clock.advance(10)
@@ -195,6 +194,13 @@ def test_a_serving_revision_whose_roles_the_rollback_may_not_pass_is_refused(aws
             break
     aws.deploy_revision(2)
     aws.clock.advance(10)
+    return serving
+
+
+def test_a_serving_revision_whose_roles_the_rollback_may_not_pass_is_refused(aws, fleet, fast_input, state_of):
+    # GIVEN Fleet serves a revision with another task role, and was just moved to a new revision
+    admin = "arn:aws:iam::123456789012:role/fleet-admin"
+    serving = serving_a_variant_of_revision_1_then_moved_to_2(aws, fleet, taskRoleArn=admin)
     before = state_of(fleet)
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
@@ -207,23 +213,12 @@ def test_a_serving_revision_whose_roles_the_rollback_may_not_pass_is_refused(aws
 
 
 def test_a_serving_revision_with_a_privileged_container_is_refused(aws, fleet, fast_input, state_of):
-    # GIVEN Fleet serves a revision with a privileged container and was just moved to a new revision (Fleet's
-    # Terraform order): a rollback might have to register the serving one again, which the rollback's IAM allows
-    # only without privileged containers (ecs:privileged)
-    ecs = aws.client("ecs")
-    one = ecs.describe_task_definition(taskDefinition="fleet:1")["taskDefinition"]
-    keep = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn", "taskRoleArn")
+    # GIVEN Fleet serves a revision with a privileged container and was just moved to a new revision: a rollback
+    # might have to register the serving one again, which the rollback's IAM allows only without privileged
+    # containers (ecs:privileged)
+    one = aws.client("ecs").describe_task_definition(taskDefinition="fleet:1")["taskDefinition"]
     containers = [{**c, "privileged": True} for c in one["containerDefinitions"]]
-    serving = ecs.register_task_definition(**{key: one[key] for key in keep}, containerDefinitions=containers)[
-        "taskDefinition"
-    ]["revision"]
-    aws.deploy_revision(serving)
-    for _ in range(60):
-        aws.clock.advance(10)
-        if running_revisions(aws, fleet) == {f"fleet:{serving}"}:
-            break
-    aws.deploy_revision(2)
-    aws.clock.advance(10)
+    serving = serving_a_variant_of_revision_1_then_moved_to_2(aws, fleet, containerDefinitions=containers)
     before = state_of(fleet)
 
     run = aws.run(fast_input(), name="fleet-fleet-r2")
