@@ -20,7 +20,7 @@ demo: $(STAMP)
 # Three workers on two cores: a third of the suite's time is waiting (the AWS provider's fixed 5 s per
 # Lambda function in the workflow module's apply, Wait states, client polls), which a third worker fills.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 4 --dist loadgroup --no-loadscope-reorder -q
+	$(BIN)/python -m pytest -n 6 --dist loadgroup --no-loadscope-reorder -q
 
 # The fast lane: every test that needs neither real Terraform nor whole executions on the emulator (the markers
 # `terraform`, `emulator` and `slow`, given by folder and fixture in tests/conftest.py). Two workers: the machine's cores.
