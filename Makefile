@@ -17,8 +17,9 @@ $(STAMP): requirements-dev.txt functions/requirements.txt
 demo: $(STAMP)
 	$(BIN)/python -m demo
 
-# Three workers on two cores: a third of the suite's time is waiting (the AWS provider's fixed 5 s per
-# Lambda function in the workflow module's apply, Wait states, client polls), which a third worker fills.
+# Six workers on two cores: much of the suite waits (the AWS provider creates the workflow's Lambda functions one
+# at a time and waits 5 s after each, Wait states, client polls), and the other workers fill the cores meanwhile.
+# --no-loadscope-reorder keeps the order tests/conftest.py gives: the longest units (applied Terraform roots) first.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 6 --dist loadgroup --no-loadscope-reorder -q
 
