@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,32 +128,22 @@ def details(applied: Applied) -> dict[str, Any]:
 
 def restore_guidance(migration: Migration) -> tuple[str, list[str]]:
     """(a sentence that says how to return to the recovery point, the commands that do it)."""
-    found = snapshot.restore_guidance(migration.snapshot)
+    taken = migration.snapshot
+    found = snapshot.restore_guidance(taken)
     if found is not None:
         return found
     moment = _drained_moment(migration)
-    spec = migration.input
-    if spec.db_cluster_identifier:
-        source = spec.db_cluster_identifier
-        command = shlex.join(
-            [
-                "aws", "rds", "restore-db-cluster-to-point-in-time", "--source-db-cluster-identifier", source,
-                "--db-cluster-identifier", f"{source}-restored"[:63], "--restore-to-time", moment,
-            ]
-        )  # fmt: skip
-    elif spec.db_instance_identifier:
-        source = spec.db_instance_identifier
-        command = shlex.join(
-            [
-                "aws", "rds", "restore-db-instance-to-point-in-time", "--source-db-instance-identifier", source,
-                "--target-db-instance-identifier", f"{source}-restored"[:63], "--restore-time", moment,
-            ]
-        )  # fmt: skip
-    else:
-        command = (
-            "aws rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier <Fleet's Aurora cluster> "
-            f"--db-cluster-identifier <new name> --restore-to-time {moment}"
+    if taken is not None:  # a database was named, yet RDS failed its snapshot and it keeps no automated backups
+        return (
+            f"this execution has no recovery point: the snapshot {taken.snapshot_identifier} of {taken.identifier} "
+            f"is {taken.status}, and {taken.identifier} keeps no automated backups (BackupRetentionPeriod 0) to "
+            f"restore it as it was at {moment}, when the services had drained; restore it from a backup of your own",
+            [],
         )
+    command = (
+        "aws rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier <Fleet's Aurora cluster> "
+        f"--db-cluster-identifier <new name> --restore-to-time {moment}"
+    )
     sentence = (
         f"no snapshot was taken, so restore the database to {moment} (a point-in-time restore to the moment the "
         "services had drained, before the first migration ran) into a new database and point Fleet at it"
