@@ -119,6 +119,11 @@ def environment(base: dict[str, str] | None = None) -> dict[str, str]:
     env["TF_CLI_CONFIG_FILE"] = str(cli_config())
     env["CHECKPOINT_DISABLE"] = "1"
     env.setdefault("TF_IN_AUTOMATION", "1")
+    # Terraform and the AWS provider are Go programs that allocate heavily while they build the provider's schema
+    # (every command that needs hashicorp/aws does): at Go's default (GOGC=100) a fifth of their CPU time went to
+    # collecting garbage. 400 lets the heap grow four times past what is live before collecting (about 200 MB
+    # more per process), and a command takes 2.2 s of CPU instead of 2.8 (`terraform validate`, tests/terraform).
+    env.setdefault("GOGC", "400")
     return env
 
 
