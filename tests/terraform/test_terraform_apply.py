@@ -59,7 +59,8 @@ def test_apply_runs_the_migration_and_prints_each_step_through_terraform(aws, fl
 
 def test_the_outputs_name_the_execution_that_ran_and_the_input_it_received(aws, fleet, fleet_root):
     root = fleet_root()
-    assert root.apply().returncode == 0
+    applied = root.apply()
+    assert applied.returncode == 0, applied.terminal
 
     outputs = root.outputs()
 
@@ -72,7 +73,8 @@ def test_the_outputs_name_the_execution_that_ran_and_the_input_it_received(aws, 
 
 def test_a_second_apply_of_the_same_revision_changes_nothing_even_when_other_values_changed(aws, fleet, fleet_root):
     root = fleet_root()
-    assert root.apply().returncode == 0
+    applied = root.apply()
+    assert applied.returncode == 0, applied.terminal
 
     applied = root.apply()
 
@@ -89,7 +91,8 @@ def test_a_second_apply_of_the_same_revision_changes_nothing_even_when_other_val
 
 
 def test_a_new_revision_runs_the_migration_again(aws, fleet, fleet_root):
-    assert fleet_root(task_definition_revision=1).apply().returncode == 0
+    applied = fleet_root(task_definition_revision=1).apply()
+    assert applied.returncode == 0, applied.terminal
 
     applied = fleet_root(task_definition_revision=2).apply()
 

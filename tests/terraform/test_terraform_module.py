@@ -296,7 +296,8 @@ def test_the_default_timeout_plans_without_a_warning(valid_planned):
 
 def test_raising_rerun_replaces_the_resource_and_the_same_value_again_changes_nothing(root, tmp_path):
     recorder = record_local_exec(tmp_path)
-    assert root(python=str(recorder)).apply().returncode == 0
+    applied = root(python=str(recorder)).apply()
+    assert applied.returncode == 0, applied.terminal
 
     raised = root(python=str(recorder), rerun=1).apply()
     assert raised.returncode == 0, raised.terminal
@@ -311,7 +312,8 @@ def test_rerun_at_zero_leaves_the_trigger_as_it_was(root, tmp_path):
     # An apply of a module version without rerun recorded this trigger; a newer one must not replace it.
     recorder = record_local_exec(tmp_path)
     the_root = root(python=str(recorder))
-    assert the_root.apply().returncode == 0
+    applied = the_root.apply()
+    assert applied.returncode == 0, applied.terminal
 
     assert the_root.resource()["attributes"]["triggers"] == {"task_definition_revision": "42"}
 

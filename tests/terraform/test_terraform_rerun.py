@@ -12,7 +12,8 @@ def executions_of(aws) -> list[dict]:
 
 def test_an_apply_after_success_runs_nothing_and_raising_rerun_starts_attempt_2(aws, fleet, fleet_root):
     # GIVEN revision 2 migrated
-    assert fleet_root().apply().returncode == 0
+    applied = fleet_root().apply()
+    assert applied.returncode == 0, applied.terminal
 
     # WHEN the resource is replaced without rerun (as the addon's `-replace` did), THEN nothing runs again
     replaced = fleet_root().apply(f"-replace={RESOURCE}")
