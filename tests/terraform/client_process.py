@@ -20,6 +20,15 @@ from typing import Any
 MIGRATE_PY = Path(__file__).resolve().parents[2] / "terraform" / "migrate.py"
 AWS_CLI = Path(sys.executable).parent / "aws"
 BACKENDS = ("boto3", "aws-cli")
+# The shortest waits a whole migration the client follows allows: an execution input's overrides.
+FAST_WAITS = {
+    "poll_interval_seconds": 1,
+    "drain_timeout_seconds": 30,
+    "timeout_seconds": 60,
+    "stabilize_timeout_seconds": 30,
+    # tasks count as stable after 1 s (emulated), not the default 30 s that would take the whole timeout
+    "stable_seconds": 1,
+}
 
 
 def path_with_only_the_aws_cli(directory: Path) -> str:

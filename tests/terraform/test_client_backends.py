@@ -16,17 +16,9 @@ from pathlib import Path
 import pytest
 
 from emulator import Emulator, FleetDeployment
-from tests.terraform.client_process import BACKENDS, path_with_only_the_aws_cli, run_client
+from tests.terraform.client_process import BACKENDS, FAST_WAITS, path_with_only_the_aws_cli, run_client
 from tfroot import RESOURCE
 
-FAST_WAITS = {
-    "poll_interval_seconds": 1,
-    "drain_timeout_seconds": 30,
-    "timeout_seconds": 60,
-    "stabilize_timeout_seconds": 30,
-    # tasks count as stable after 1 s (emulated), not the default 30 s that would take the whole timeout
-    "stable_seconds": 1,
-}
 CLIENT = {"CLIENT_POLL_SECONDS": "0.2", "CLIENT_HEARTBEAT_SECONDS": "5"}
 LINES = ("Applying table migration 20241110152839", "Migrations completed.")
 # The SDK's and the CLI's own retries would hide a throttled call from the client: one attempt each here.

@@ -5,16 +5,8 @@ read as ExecutionDoesNotExist for a moment. That is no reason to exit 3 (an AWS 
 from __future__ import annotations
 
 from emulator import Emulator, FleetDeployment
-from tests.terraform.client_process import run_client
+from tests.terraform.client_process import FAST_WAITS, run_client
 
-FAST_WAITS = {
-    "poll_interval_seconds": 1,
-    "drain_timeout_seconds": 30,
-    "timeout_seconds": 60,
-    "stabilize_timeout_seconds": 30,
-    # tasks count as stable after 1 s (emulated), not the default 30 s that would take the whole timeout
-    "stable_seconds": 1,
-}
 CLIENT = {"CLIENT_POLL_SECONDS": "0.2", "CLIENT_HEARTBEAT_SECONDS": "5"}
 HIDDEN_SECONDS = 10  # emulated: 2 s of real time at the package's speed 5
 

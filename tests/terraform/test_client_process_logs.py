@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulator import Emulator, FleetDeployment, ServiceBehaviour
-from tests.terraform.client_process import run_client
+from tests.terraform.client_process import FAST_WAITS, run_client
 
 LINES = (
     "Connecting to MySQL at fleet-mysql:3306",
@@ -20,14 +20,6 @@ LINES = (
     "Applying table migration 20241110152839",
     "Migrations completed.",
 )
-FAST_WAITS = {
-    "poll_interval_seconds": 1,
-    "drain_timeout_seconds": 30,
-    "timeout_seconds": 60,
-    "stabilize_timeout_seconds": 30,
-    # tasks count as stable after 1 s (emulated), not the default 30 s that would take the whole timeout
-    "stable_seconds": 1,
-}
 CLIENT = {"CLIENT_POLL_SECONDS": "0.2", "CLIENT_HEARTBEAT_SECONDS": "0.5"}
 
 
