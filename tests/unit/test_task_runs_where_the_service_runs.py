@@ -9,22 +9,6 @@ import pytest
 import describe_service
 from fleet_migration.errors import InvalidInput, ResourceNotFound
 
-SERVICES = ("fleet", "fleet-vuln-processing")
-
-
-@pytest.fixture
-def state_of(emu):
-    return lambda: {name: emu.service_state("fleet", name) for name in SERVICES}
-
-
-@pytest.fixture
-def describe(emu, deployment, execution, lambda_context):
-    def call(**overrides):
-        event = {"input": deployment.migration_input(poll_interval_seconds=1, **overrides), "execution": execution()}
-        return describe_service.lambda_handler(event, lambda_context)
-
-    return call
-
 
 def refused(describe, state_of, **overrides) -> InvalidInput:
     before = state_of()
