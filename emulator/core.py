@@ -40,6 +40,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import get_backend as sfn_backend
 from werkzeug.serving import make_server
 
@@ -107,8 +108,27 @@ class _ScaledTime:
 
 def _wait_interval(clock: Clock, original: Any, function: WaitFunction, env: Any, wait_seconds: int) -> None:
     """A Wait state waits on the clock (moto's waits real seconds), and ends early when the execution stops."""
-    if wait_seconds > 0:
-        env.program_state_event.wait(clock.real_seconds(wait_seconds))
+    clock.sleep(wait_seconds, stopped=lambda: not env.is_running())
+
+
+def _start_held(clock: Clock, original: Any, worker: ExecutionWorker) -> None:
+    """On a simulated clock an execution holds time from StartExecution (not from when its thread gets to run: a
+    driver that starts two executions and then waits must not see time move before the second began) to its end."""
+    logic = worker._execution_logic
+
+    def held() -> None:
+        try:
+            logic()
+        finally:
+            clock.release()
+
+    worker._execution_logic = held  # type: ignore[method-assign]
+    clock.hold()
+    try:
+        original(worker)
+    except BaseException:
+        clock.release()
+        raise
 
 
 class _Server(ThreadedMotoServer):
@@ -129,6 +149,7 @@ class Emulator:
         *,
         speed: float = 1.0,
         stepped: bool = False,
+        simulated: bool = False,
         server: bool = False,
         region: str = "us-east-1",
         lambda_log_level: str = "WARNING",
@@ -138,8 +159,12 @@ class Emulator:
         uses unless told otherwise. By default the shortest ELB accepts (healthy 10 s after RUNNING, 5 s of
         draining), so that the many tests running whole executions stay fast; ``FLEET_TARGET_GROUP`` is Fleet's
         Terraform (healthy 75 s after RUNNING, 300 s of draining), for the demo and the benchmark. ``stepped``: the
-        clock moves only when the test advances it (emulator/clock.py), for tests that call the steps themselves."""
-        self.clock = Clock(speed, stepped=stepped)
+        clock moves only when the test advances it (emulator/clock.py), for tests that call the steps themselves.
+        ``simulated``: the clock moves when every execution and the test wait on it (emulator/clock.py), for tests
+        that run whole executions in this process (not ``server``: a client in another process waits in real time)."""
+        if simulated and server:
+            raise ValueError("a simulated clock cannot wait for a client in another process: use speed with server")
+        self.clock = Clock(speed, stepped=stepped, simulated=simulated)
         self.region = region
         self.server = server
         self.application: Application = _application(TEMPLATE.stat().st_mtime_ns)
@@ -265,6 +290,9 @@ class Emulator:
         patches = stack.enter_context(Patches())
 
         patches.wrap(WaitFunction, "_wait_interval", functools.partial(_wait_interval, clock))
+        if clock.simulated:
+            patches.wrap(ExecutionWorker, "start", functools.partial(_start_held, clock))
+            stack.callback(clock.close)
         patches.replace(retrier_decl, "time", _ScaledTime(clock))
         # The SDK's own retry backoff (standard mode, inside the handlers) follows the clock too,
         # so a throttled call costs the same emulated time as on AWS, not seconds of a test run.
@@ -383,11 +411,8 @@ class Emulator:
         # and moto's serializer would cost the emulator more CPU than the execution it waits for.
         _, _, _, region, account, *_ = arn.split(":")
         execution = sfn_backend(account, region).describe_execution(arn)
-        deadline = time.monotonic() + timeout
-        while execution.status not in TERMINAL:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {arn} still {execution.status} after {timeout}s")
-            time.sleep(0.02)
+        if not self.clock.wait_until(lambda: execution.status in TERMINAL, timeout):
+            raise TimeoutError(f"execution {arn} still {execution.status} after {timeout}s")
         sfn = self.client("stepfunctions")
         described = sfn.describe_execution(executionArn=arn)
         events: list[dict[str, Any]] = []
@@ -408,6 +433,12 @@ class Emulator:
         _, _, _, region, account, *_ = arn.split(":")
         redrive.redrive(sfn_backend(account, region).describe_execution(arn))
         return arn
+
+    def until(self, condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+        """Wait (at most ``timeout`` real seconds) until ``condition()``: on a simulated clock, time moves meanwhile
+        and the test sees every moment once the executions have done what was due by then."""
+        if not self.clock.wait_until(condition, timeout):
+            raise AssertionError(f"{what} did not happen within {timeout} s")
 
     def run(self, document: Any, name: str, timeout: float = 120) -> ExecutionRun:
         return self.wait(self.start(document, name), timeout)

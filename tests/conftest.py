@@ -1,5 +1,6 @@
 """Shared fixtures: an embedded AWS with the application deployed from template.yaml and a seeded Fleet (``aws``
-at the workflow tests' speed; ``emu`` at real speed, its clock moved by the test), plain moto, a Lambda context."""
+on a simulated clock, for whole executions; ``emu`` on a stepped clock, moved by the test), plain moto, a Lambda
+context."""
 
 from __future__ import annotations
 
@@ -113,14 +114,9 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.terraform)
 
 
-# Emulated time runs this many times faster than real time in workflow tests: a 1 s poll
-# interval sleeps 0.2 s. Behaviour is unchanged; only the waiting is shorter.
-SPEED = 20
-
-
 @pytest.fixture
 def aws() -> Iterator[Emulator]:
-    with Emulator(speed=SPEED) as emulator:
+    with Emulator(simulated=True) as emulator:
         yield emulator
 
 

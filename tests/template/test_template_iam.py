@@ -15,7 +15,6 @@ import itertools
 import json
 import re
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +40,6 @@ from template_support import (
     translate,
 )
 
-SPEED = 10
 STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:fleet-migration"
 AN_EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:fleet-migration:iam-success"
 ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
@@ -299,14 +297,6 @@ def _rds_requests(action: str, p: dict[str, Any]) -> list[Request]:
 # -- recording -------------------------------------------------------------------------------------
 
 
-def _wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the emulator did not get there in time")
-        time.sleep(0.02)
-
-
 _INVOCATIONS = itertools.count(1)  # numbered across recordings: a number is one invocation
 
 
@@ -375,7 +365,7 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     aws.next_migration(runs_forever=True)
     # (its timeout is long enough in emulated time for the second one to find it running, however slow the machine)
     slow = aws.start(document(timeout_seconds=120), name="iam-timeout")
-    _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
+    aws.until(lambda: aws.ecs_sim.running_tasks(one_off=True), "the migration task starting")
     assert aws.run(document(), name="iam-second").error == "MigrationInProgress"
     aws.clock.advance(120)
     assert aws.wait(slow).error == "MigrationTimeout"
@@ -404,7 +394,7 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     # (its task runs long enough in emulated time for the next attempt to find it, however slow the machine)
     aws.next_migration(exit_code=0, run_seconds=600)
     aborted = aws.start(document(maintenance_page=True), name="iam-aborted")  # it leaves its page up
-    _wait_for(lambda: aws.ecs_sim.running_tasks(one_off=True))
+    aws.until(lambda: aws.ecs_sim.running_tasks(one_off=True), "the migration task starting")
     aws.client("stepfunctions").stop_execution(executionArn=aborted)
     assert aws.wait(aborted).status == "ABORTED"
     # while its migration task still runs, the next attempt finds it and refuses (however slow the machine)
@@ -532,10 +522,10 @@ def recording() -> Recording:
     target_group = TargetGroupSettings(
         interval=10, timeout=5, healthy_threshold=3, unhealthy_threshold=2, deregistration_delay=30
     )
-    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED, target_group=target_group) as aws:
+    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(simulated=True, target_group=target_group) as aws:
         calls = _record_workflows(aws, monkeypatch)
         roles = _task_definition_roles(aws, calls)
-    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(speed=SPEED) as aws:
+    with pytest.MonkeyPatch.context() as monkeypatch, Emulator(simulated=True) as aws:
         instance_calls = _record_instance_target_group(aws, monkeypatch)
         roles.update(_task_definition_roles(aws, instance_calls))
     return Recording(calls + instance_calls, roles)

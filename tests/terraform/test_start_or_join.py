@@ -24,8 +24,9 @@ NAME = "fleet-fleet-r2"
 
 @pytest.fixture
 def aws() -> Iterator[Emulator]:
-    """Overrides the package's server-mode, real-time emulator: nothing here runs in another process."""
-    with Emulator(speed=5) as emulator:
+    """Overrides the package's server-mode, real-time emulator: nothing here runs in another process, so time can
+    be simulated."""
+    with Emulator(simulated=True) as emulator:
         yield emulator
 
 

@@ -199,8 +199,8 @@ def test_each_containers_own_reason_is_read():
 # -- throttling -------------------------------------------------------------------------------
 @pytest.fixture
 def fast_emu():
-    """The SDK's retry backoff really waits: run the clock fast so it costs milliseconds."""
-    with Emulator(speed=200) as emulator:
+    """The SDK's retry backoff sleeps on the emulator's clock: simulated, it costs no real time."""
+    with Emulator(simulated=True) as emulator:
         emulator.seed_fleet()
         yield emulator
 

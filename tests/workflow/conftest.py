@@ -37,9 +37,8 @@ CHANGES = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalab
 
 @pytest.fixture(scope="module")
 def shared(request: pytest.FixtureRequest) -> Iterator[tuple[Emulator, FleetDeployment]]:
-    """One emulator for a module whose executions change nothing (each test checks that itself); the
-    module's ``SPEED`` sets its clock."""
-    with Emulator(speed=getattr(request.module, "SPEED", 10)) as aws:
+    """One emulator for a module whose executions change nothing (each test checks that itself)."""
+    with Emulator(simulated=True) as aws:
         yield aws, aws.seed_fleet()
 
 

@@ -46,7 +46,7 @@ def test_an_execution_started_while_another_migrates_fails_fast(aws, fleet, fast
     before = state_of(fleet)
     aws.next_migration(run_seconds=10)
     first = aws.start(fast_input(), name="fleet-fleet-r2")
-    _wait_until(lambda: aws.ecs_sim.run_task_calls)  # the first one is migrating
+    aws.until(lambda: aws.ecs_sim.run_task_calls, "the first migration starting its task")
 
     second = aws.run(fast_input(), name="fleet-fleet-r2-a2")
 
@@ -72,7 +72,7 @@ def test_migrations_of_two_services_in_one_cluster_run_side_by_side(aws, fleet, 
 
     # WHEN the staging migration runs from start to end while production's migration task runs
     production = aws.start(fast_input(), name="fleet-fleet-r2")
-    _wait_until(lambda: aws.ecs_sim.running_tasks(one_off=True))
+    aws.until(lambda: aws.ecs_sim.running_tasks(one_off=True), "the migration task starting")
     (production_task,) = aws.ecs_sim.running_tasks(one_off=True)
     staging = aws.run(fast_input(ecs_service="fleet-staging", vuln_service=""), name="fleet-fleet-staging-r2")
     aws.ecs_sim.end_migration(production_task, exit_code=0)
@@ -82,12 +82,3 @@ def test_migrations_of_two_services_in_one_cluster_run_side_by_side(aws, fleet, 
     assert aws.wait(production).status == "SUCCEEDED"
     assert len(aws.ecs_sim.run_task_calls) == 2
     assert state_of(fleet) == before
-
-
-def _wait_until(condition, timeout: float = 60) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)

@@ -11,11 +11,6 @@ import pytest
 
 from workflow_support import DESCRIBE, cause_of, last_state, retried_errors, tasks_entered
 
-# The Retry of the first step backs off 1+2+4+8+16 emulated seconds on lasting throttling (and the
-# SDK backs off inside each attempt); a faster clock keeps that to a second or two of test time.
-# Nothing here depends on the pace of the simulated ECS lifecycle: the executions change nothing.
-SPEED = 50
-
 
 def assert_reported_as_nothing_changed(run, underlying: str) -> dict:
     assert (run.status, run.error) == ("FAILED", "ResourceNotFound"), run.cause

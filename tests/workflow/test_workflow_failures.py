@@ -131,7 +131,7 @@ def test_a_migration_task_ecs_does_not_show_at_first_is_followed_to_its_end(aws,
 
 def test_after_a_timeout_the_services_come_back_only_once_the_stopped_task_has_stopped():
     # GIVEN a migration that outlives its timeout and ignores SIGTERM: StopTask ends it with SIGKILL after 30 s
-    with Emulator(speed=30) as aws:
+    with Emulator(simulated=True) as aws:
         fleet = aws.seed_fleet()
         aws.next_migration(runs_forever=True, exits_on_sigterm_after=None)
 

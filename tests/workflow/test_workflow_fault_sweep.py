@@ -211,13 +211,10 @@ def fleets_module(aws: Emulator, fleet: FleetDeployment) -> dict[str, str]:
 
 # -- the sweep ------------------------------------------------------------------------------------------------
 
-# Twice the other workflow tests' clock: a case runs two whole executions and waits out Fleet's health checks.
-SPEED = 40
-
 
 @pytest.fixture
 def aws() -> Iterator[Emulator]:
-    with Emulator(speed=SPEED) as emulator:
+    with Emulator(simulated=True) as emulator:
         yield emulator
 
 

@@ -3,8 +3,6 @@ not take the half-finished state for "before", nor start a second migration besi
 
 from __future__ import annotations
 
-import time
-
 from emulator import Emulator
 from workflow_support import DESCRIBE, FAIL_STATE, cause_of, follows
 
@@ -12,10 +10,7 @@ from workflow_support import DESCRIBE, FAIL_STATE, cause_of, follows
 def _abort_while_the_migration_runs(aws: Emulator, document: dict, name: str) -> str:
     arn = aws.start(document, name=name)
     sfn = aws.client("stepfunctions")
-    deadline = time.monotonic() + 30
-    while not aws.ecs_sim.running_tasks(one_off=True):
-        assert time.monotonic() < deadline, "the migration task never started"
-        time.sleep(0.05)
+    aws.until(lambda: aws.ecs_sim.running_tasks(one_off=True), "the migration task starting")
     sfn.stop_execution(executionArn=arn)
     assert aws.wait(arn).status == "ABORTED"
     return arn

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from emulator import Emulator, FleetDeployment
 from emulator.fleet import image_for_revision
 from emulator.fleet.load_balancer import LoadBalancer, add_fleet_allowlist, add_other_application
@@ -103,10 +101,7 @@ def while_the_migration_runs(aws: Emulator, document: dict, name: str) -> tuple[
     """Start an execution whose migration task runs until ``finish`` is called: (execution ARN, task ARN)."""
     aws.next_migration(runs_forever=True)
     arn = aws.start(document, name=name)
-    deadline = time.monotonic() + 30
-    while not aws.ecs_sim.running_tasks(one_off=True):
-        assert time.monotonic() < deadline, "the migration task never started"
-        time.sleep(0.05)
+    aws.until(lambda: aws.ecs_sim.running_tasks(one_off=True), "the migration task starting")
     (task,) = aws.ecs_sim.running_tasks(one_off=True)
     return arn, task
 

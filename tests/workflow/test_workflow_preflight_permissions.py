@@ -15,8 +15,6 @@ import pytest
 from fleet_migration import preflight
 from workflow_support import DESCRIBE, cause_of, last_state, tasks_entered
 
-SPEED = 20
-
 
 def register(
     aws, family: str = "fleet", container: dict | None = None, extra: list[dict] | None = None, **roles: str

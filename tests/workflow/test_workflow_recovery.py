@@ -8,7 +8,6 @@ and the migration container prints its lines to its awslogs stream ``fleet/fleet
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -21,21 +20,13 @@ TAKE, CHECK = "Take a snapshot of the database", "Check the snapshot"
 
 @pytest.fixture
 def aws():
-    # Twice the suite's usual speed: these executions wait for snapshots as well as tasks.
-    with Emulator(speed=10) as emulator:
+    with Emulator(simulated=True) as emulator:
         yield emulator
 
 
 @pytest.fixture
 def fleet(aws):
     return aws.seed_fleet(databases=True)
-
-
-def wait_for(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the emulator did not get there in time"
-        time.sleep(0.02)
 
 
 def assert_restored(run, error: str, before: dict, after: dict) -> dict:
@@ -113,7 +104,7 @@ def test_a_snapshot_still_creating_at_its_timeout_after_fleet_serves_is_not_clai
     execution = aws.start(
         fast_input(db_cluster_identifier=fleet.db_cluster, snapshot_timeout_seconds=60), name="fleet-fleet-r2"
     )
-    wait_for(lambda: aws.rds_sim.call_log)
+    aws.until(lambda: aws.rds_sim.call_log, "the snapshot call")
     aws.clock.advance(61)
     run = aws.wait(execution)
 

@@ -3,8 +3,6 @@ would change or stop something refuses, and the execution fails RedriveNotSuppor
 
 from __future__ import annotations
 
-import time
-
 from emulator import Emulator, ExecutionRun
 from workflow_support import FAIL_STATE, ROLLBACK, cause_of, last_state
 
@@ -32,10 +30,7 @@ def test_an_aborted_execution_redriven_past_its_deadline_fails_changing_nothing(
     before = state_of(fleet)
     aws.next_migration(runs_forever=True)
     arn = aws.start(fast_input(timeout_seconds=5), name="fleet-fleet-r2")
-    deadline = time.monotonic() + 30
-    while not aws.ecs_sim.running_tasks(one_off=True):
-        assert time.monotonic() < deadline, "the migration task never started"
-        time.sleep(0.05)
+    aws.until(lambda: aws.ecs_sim.running_tasks(one_off=True), "the migration task starting")
     aws.client("stepfunctions").stop_execution(executionArn=arn)
     assert aws.wait(arn).status == "ABORTED"
     aws.clock.advance(60)
