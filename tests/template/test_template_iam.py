@@ -347,7 +347,7 @@ def _record_workflows(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[Ca
     )
 
     def document(**overrides: Any) -> dict[str, Any]:
-        return fleet.migration_input(poll_interval_seconds=1, **overrides)
+        return fleet.migration_input(poll_interval_seconds=5, **overrides)
 
     # GIVEN a successful migration, with a maintenance page while Fleet is down
     assert aws.run(document(maintenance_page=True), name="iam-success").status == "SUCCEEDED"
@@ -448,7 +448,7 @@ def _record_instance_target_group(aws: Emulator, monkeypatch: pytest.MonkeyPatch
     calls = _start_recording(aws, monkeypatch)
     fleet = aws.seed_fleet(network_mode="bridge")
     aws.deploy_revision(fleet.latest_revision)
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="iam-instance-targets")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="iam-instance-targets")
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     # a configuration-only revision whose own tasks already serve: the describe step finds them by their targets
     ecs = aws.client("ecs")
@@ -463,7 +463,7 @@ def _record_instance_target_group(aws: Emulator, monkeypatch: pytest.MonkeyPatch
     aws.deploy_revision(revision)
     aws.clock.advance(60)
     skipped = aws.run(
-        fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision), name="iam-bridge-skip"
+        fleet.migration_input(poll_interval_seconds=5, task_definition_revision=revision), name="iam-bridge-skip"
     )
     assert skipped.status == "SUCCEEDED" and "already serve" in skipped.output["skipped"], skipped
     return calls

@@ -173,7 +173,7 @@ def test_a_late_event_after_a_failed_attempt_starts_nothing(aws, fleet, trigger)
     failed = start_or_join(
         sfn,
         aws.state_machine_arn,
-        json.dumps(fleet.migration_input(poll_interval_seconds=1)),
+        json.dumps(fleet.migration_input(poll_interval_seconds=5)),
         fleet.cluster,
         fleet.service,
         fleet.latest_revision,
@@ -196,7 +196,7 @@ def test_an_event_after_a_later_attempt_starts_nothing(aws, fleet, trigger):
     # GIVEN attempt 1 failed and a person's attempt 2 is running
     sfn = aws.client("stepfunctions")
     aws.next_migration(exit_code=3)
-    document = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+    document = json.dumps(fleet.migration_input(poll_interval_seconds=5))
     first = start_or_join(sfn, aws.state_machine_arn, document, fleet.cluster, fleet.service, fleet.latest_revision)
     assert aws.wait(first.execution_arn).status == "FAILED"
     second = start_or_join(sfn, aws.state_machine_arn, document, fleet.cluster, fleet.service, fleet.latest_revision)
@@ -211,7 +211,7 @@ def test_an_event_after_a_later_attempt_starts_nothing(aws, fleet, trigger):
 
 def test_the_event_and_a_terraform_run_for_the_same_revision_make_one_execution(aws, fleet, trigger) -> None:
     sfn = aws.client("stepfunctions")
-    terraform_input = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+    terraform_input = json.dumps(fleet.migration_input(poll_interval_seconds=5))
 
     started = trigger(registered())
     joined = start_or_join(
@@ -227,7 +227,7 @@ def test_the_event_and_a_terraform_run_for_the_same_revision_make_one_execution(
 
 def test_a_terraform_run_then_the_event_make_one_execution(aws, fleet, trigger) -> None:
     sfn = aws.client("stepfunctions")
-    terraform_input = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+    terraform_input = json.dumps(fleet.migration_input(poll_interval_seconds=5))
 
     started = start_or_join(
         sfn, aws.state_machine_arn, terraform_input, fleet.cluster, fleet.service, fleet.latest_revision
@@ -312,7 +312,7 @@ def test_an_execution_under_the_revisions_name_that_migrates_something_else_is_n
 ) -> None:
     # GIVEN someone with states:StartExecution started the revision's name with a harmless input (revision 1)
     squatter = aws.run(
-        fleet.migration_input(task_definition_revision=1, poll_interval_seconds=1), name="fleet-fleet-r2"
+        fleet.migration_input(task_definition_revision=1, poll_interval_seconds=5), name="fleet-fleet-r2"
     )
     assert squatter.status == "FAILED"  # the describe step refuses a name that is not its input's
 

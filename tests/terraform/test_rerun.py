@@ -27,7 +27,7 @@ def aws() -> Iterator[Emulator]:
 
 
 def decide(aws: Emulator, fleet: FleetDeployment, reruns: int):
-    document = json.dumps(fleet.migration_input(poll_interval_seconds=1))
+    document = json.dumps(fleet.migration_input(poll_interval_seconds=5))
     return start_or_join(
         aws.client("stepfunctions"),
         aws.state_machine_arn,
@@ -45,7 +45,7 @@ def names(aws: Emulator) -> dict[str, str]:
 
 
 def test_a_revision_that_succeeded_is_only_reported_without_rerun(aws, fleet):
-    done = aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
+    done = aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
 
     decision = decide(aws, fleet, reruns=0)
 
@@ -54,7 +54,7 @@ def test_a_revision_that_succeeded_is_only_reported_without_rerun(aws, fleet):
 
 
 def test_rerun_after_success_starts_the_next_attempt(aws, fleet):
-    aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
+    aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
 
     decision = decide(aws, fleet, reruns=1)
 
@@ -63,7 +63,7 @@ def test_rerun_after_success_starts_the_next_attempt(aws, fleet):
 
 
 def test_the_same_rerun_again_reports_the_rerun_and_runs_nothing(aws, fleet):
-    aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
+    aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
     rerun = decide(aws, fleet, reruns=1)
     aws.wait(rerun.execution_arn)
 
@@ -74,7 +74,7 @@ def test_the_same_rerun_again_reports_the_rerun_and_runs_nothing(aws, fleet):
 
 
 def test_raising_rerun_again_runs_the_revision_once_more(aws, fleet):
-    aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
+    aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
     aws.wait(decide(aws, fleet, reruns=1).execution_arn)
 
     decision = decide(aws, fleet, reruns=2)
@@ -83,8 +83,8 @@ def test_raising_rerun_again_runs_the_revision_once_more(aws, fleet):
 
 
 def test_a_running_rerun_is_joined(aws, fleet):
-    aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
-    running = aws.start(fleet.migration_input(poll_interval_seconds=1, drain_timeout_seconds=20), name=f"{NAME}-a2")
+    aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
+    running = aws.start(fleet.migration_input(poll_interval_seconds=5, drain_timeout_seconds=20), name=f"{NAME}-a2")
 
     decision = decide(aws, fleet, reruns=1)
 
@@ -93,7 +93,7 @@ def test_a_running_rerun_is_joined(aws, fleet):
 
 
 def test_a_failed_rerun_is_followed_by_the_next_attempt(aws, fleet):
-    aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
+    aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
     aws.next_migration(exit_code=3)
     failed = decide(aws, fleet, reruns=1)
     assert aws.wait(failed.execution_arn).status == "FAILED"

@@ -53,7 +53,7 @@ class LateToLook:
 
 
 def decide(aws: Emulator, fleet: FleetDeployment, sfn: Any, **input_overrides: Any):
-    document = json.dumps(fleet.migration_input(poll_interval_seconds=1, **input_overrides))
+    document = json.dumps(fleet.migration_input(poll_interval_seconds=5, **input_overrides))
     return start_or_join(sfn, aws.state_machine_arn, document, fleet.cluster, fleet.service, fleet.latest_revision)
 
 
@@ -64,7 +64,7 @@ def set_status(aws: Emulator, arn: str, status: ExecutionStatus) -> None:
 
 def test_a_finished_badly_execution_found_only_when_starting_is_followed_by_the_next_attempt(aws, fleet):
     aws.next_migration(exit_code=3)
-    failed = aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
+    failed = aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
     assert (failed.status, failed.error) == ("FAILED", "MigrationFailed")
     sfn = LateToLook(aws.client("stepfunctions"), hidden=NAME)
 
@@ -76,7 +76,7 @@ def test_a_finished_badly_execution_found_only_when_starting_is_followed_by_the_
 
 
 def test_a_succeeded_execution_found_only_when_starting_is_reported_not_joined(aws, fleet):
-    done = aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
+    done = aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
     assert done.status == "SUCCEEDED"
     sfn = LateToLook(aws.client("stepfunctions"), hidden=NAME)
 
@@ -88,7 +88,7 @@ def test_a_succeeded_execution_found_only_when_starting_is_reported_not_joined(a
 
 def test_a_running_execution_with_another_input_found_only_when_starting_is_joined(aws, fleet):
     # the EventBridge trigger's input differs from Terraform's, so StartExecution is not idempotent here
-    running = aws.start(fleet.migration_input(poll_interval_seconds=1, drain_timeout_seconds=20), name=NAME)
+    running = aws.start(fleet.migration_input(poll_interval_seconds=5, drain_timeout_seconds=20), name=NAME)
     sfn = LateToLook(aws.client("stepfunctions"), hidden=NAME)
 
     decision = decide(aws, fleet, sfn)
@@ -100,7 +100,7 @@ def test_a_running_execution_with_another_input_found_only_when_starting_is_join
 
 def test_an_execution_being_redriven_is_joined_not_started_again(aws, fleet):
     aws.next_migration(exit_code=3)
-    failed = aws.run(fleet.migration_input(poll_interval_seconds=1), name=NAME)
+    failed = aws.run(fleet.migration_input(poll_interval_seconds=5), name=NAME)
     set_status(aws, failed.arn, ExecutionStatus.PENDING_REDRIVE)
     sfn = aws.client("stepfunctions")
 

@@ -127,7 +127,7 @@ def test_service_not_stable_gives_commands_that_bring_back_a_deregistered_servin
     aws.deploy_revision(3)
     aws.clock.advance(10)
 
-    run = aws.run(fleet.migration_input(task_definition_revision=2, poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(task_definition_revision=2, poll_interval_seconds=5), name="fleet-fleet-r2")
 
     assert (run.status, run.error) == ("FAILED", "ServiceNotStable"), run.cause
     commands = cause_of(run)["commands"]

@@ -29,7 +29,7 @@ def test_ecs_throttling_that_outlives_every_retry_fails_as_resource_not_found_wi
     before = everything()
     aws.faults.inject("ecs", "DescribeClusters", times=None)
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="throttled-throughout")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="throttled-throughout")
 
     assert_reported_as_nothing_changed(run, "AwsThrottled")
     assert retried_errors(run) == ["AwsThrottled"] * 6  # the first attempt and the Retry's 5
@@ -56,7 +56,7 @@ def test_a_lambda_error_on_the_describe_step_fails_as_resource_not_found_with_no
         when=lambda call: call.params["FunctionName"] == "DescribeServiceFunction",
     )
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name=f"lambda-{code}")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name=f"lambda-{code}")
 
     assert_reported_as_nothing_changed(run, f"Lambda.{code}")
     assert retried_errors(run) == [f"Lambda.{code}"] * attempts
@@ -76,7 +76,7 @@ def test_an_unexpected_exception_in_the_describe_step_fails_as_resource_not_foun
 
     monkeypatch.setattr(describe, "describe", broken)
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="handler-bug")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="handler-bug")
 
     assert_reported_as_nothing_changed(run, "KeyError")
     monkeypatch.undo()
@@ -87,7 +87,7 @@ def test_the_contract_errors_of_the_describe_step_keep_their_own_name_and_cause(
     aws, fleet = shared
     before = everything()
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, ecs_service="fleet-web"), name="unknown-service")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5, ecs_service="fleet-web"), name="unknown-service")
 
     assert (run.status, run.error) == ("FAILED", "ResourceNotFound"), run.cause
     cause = cause_of(run)

@@ -135,7 +135,7 @@ def test_after_a_timeout_the_services_come_back_only_once_the_stopped_task_has_s
         fleet = aws.seed_fleet()
         aws.next_migration(runs_forever=True, exits_on_sigterm_after=None)
 
-        run = aws.run(fleet.migration_input(poll_interval_seconds=1, timeout_seconds=2), name="fleet-fleet-r2")
+        run = aws.run(fleet.migration_input(poll_interval_seconds=5, timeout_seconds=2), name="fleet-fleet-r2")
 
         assert (run.status, run.error) == ("FAILED", "MigrationTimeout"), run.cause
         (task,) = [moment for moment in aws.ecs_sim.task_moments() if moment["service"] is None]

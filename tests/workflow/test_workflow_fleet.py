@@ -92,7 +92,7 @@ def test_tasks_that_crash_after_a_successful_migration_are_not_stable_with_the_w
     fleet = aws.seed_fleet(revisions=3, service_revision=1)
     aws.deploy_revision(3)
 
-    run = aws.run(fleet.migration_input(task_definition_revision=2, poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(task_definition_revision=2, poll_interval_seconds=5), name="fleet-fleet-r2")
 
     # THEN the migration stays applied, the services stay at their count, and the cause says how to serve again
     assert (run.status, run.error) == ("FAILED", "ServiceNotStable"), run.cause

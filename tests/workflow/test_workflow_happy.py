@@ -73,7 +73,7 @@ def test_the_task_runs_the_new_revision_with_fleets_migration_command_exactly_on
 def test_a_deployment_without_a_vuln_service_migrates_the_fleet_service_alone(aws, state_of):
     deployment = aws.seed_fleet(vuln_service=None)
     before = state_of(deployment)
-    document = deployment.migration_input(poll_interval_seconds=1)
+    document = deployment.migration_input(poll_interval_seconds=5)
     assert "vuln_service" not in document
 
     run = aws.run(document, name="fleet-fleet-r2")
@@ -102,7 +102,7 @@ def test_a_service_without_autoscaling_is_restored_without_creating_a_target(aws
     before = state_of(deployment)
     assert "min_capacity" not in before["fleet"]
 
-    run = aws.run(deployment.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(deployment.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     assert_succeeded(run)
     assert state_of(deployment) == before
@@ -116,7 +116,7 @@ def test_a_first_deploy_whose_old_tasks_never_became_healthy_is_migrated(aws, st
     aws.service_behaviour("fleet").healthy = True
     aws.service_behaviour("fleet-vuln-processing").healthy = True
 
-    run = aws.run(deployment.migration_input(poll_interval_seconds=1), name="fleet-fleet-r1")
+    run = aws.run(deployment.migration_input(poll_interval_seconds=5), name="fleet-fleet-r1")
 
     assert_succeeded(run)
     assert run.output["services"][0] == {"name": "fleet", "desired_count": 2}
@@ -128,7 +128,7 @@ def test_a_null_desired_count_restores_the_count_found_before(aws, state_of):
     deployment = aws.seed_fleet(desired_count=3, vuln_desired_count=2)
     before = state_of(deployment)
 
-    run = aws.run(deployment.migration_input(poll_interval_seconds=1, desired_count=None), name="fleet-fleet-r2")
+    run = aws.run(deployment.migration_input(poll_interval_seconds=5, desired_count=None), name="fleet-fleet-r2")
 
     assert_succeeded(run)
     assert run.output["services"] == [

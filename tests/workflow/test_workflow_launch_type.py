@@ -27,7 +27,7 @@ def test_a_service_on_a_capacity_provider_strategy_has_its_migration_task_run_on
     before = state_of(deployment)
 
     run = aws.run(
-        deployment.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP), name="fleet-fleet-r2"
+        deployment.migration_input(poll_interval_seconds=5, subnets=DROP, security_groups=DROP), name="fleet-fleet-r2"
     )
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
@@ -42,7 +42,7 @@ def test_a_service_on_a_capacity_provider_strategy_has_its_migration_task_run_on
 def test_a_service_with_a_platform_version_has_its_migration_task_run_on_that_version(aws):
     deployment = aws.seed_fleet(platform_version="1.4.0")
 
-    run = aws.run(deployment.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(deployment.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     call = only_run_task_call(aws)
@@ -51,7 +51,7 @@ def test_a_service_with_a_platform_version_has_its_migration_task_run_on_that_ve
 
 def test_an_input_without_a_network_runs_the_task_in_the_services_subnets_and_security_groups(aws, fleet):
     run = aws.run(
-        fleet.migration_input(poll_interval_seconds=1, subnets=DROP, security_groups=DROP), name="fleet-fleet-r2"
+        fleet.migration_input(poll_interval_seconds=5, subnets=DROP, security_groups=DROP), name="fleet-fleet-r2"
     )
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
@@ -66,7 +66,7 @@ def test_an_input_without_a_network_runs_the_task_in_the_services_subnets_and_se
 
 def test_the_input_may_narrow_the_services_network(aws, fleet):
     run = aws.run(
-        fleet.migration_input(poll_interval_seconds=1, subnets=fleet.subnets[:1], assign_public_ip=False),
+        fleet.migration_input(poll_interval_seconds=5, subnets=fleet.subnets[:1], assign_public_ip=False),
         name="fleet-fleet-r2",
     )
 
@@ -112,7 +112,7 @@ def test_a_revision_that_cannot_run_where_the_task_would_run_fails_first_with_no
 
     run = aws.run(
         fleet.migration_input(
-            poll_interval_seconds=1,
+            poll_interval_seconds=5,
             task_definition_revision=revision,
             subnets=DROP,
             security_groups=DROP,
@@ -132,7 +132,7 @@ def test_a_bridge_mode_revision_runs_on_ec2_without_a_network_configuration(aws,
 
     run = aws.run(
         fleet.migration_input(
-            poll_interval_seconds=1,
+            poll_interval_seconds=5,
             task_definition_revision=revision,
             subnets=DROP,
             security_groups=DROP,

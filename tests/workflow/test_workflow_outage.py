@@ -115,7 +115,7 @@ def test_a_configuration_only_revision_succeeds_at_once_changing_nothing(aws):
     aws.clock.advance(1)
     before = [aws.faults.calls[call] for call in CHANGES]
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     assert tasks_entered(run) == [DESCRIBE] and follows(run, DESCRIBE, SUCCEEDED)
@@ -129,7 +129,7 @@ def test_a_configuration_only_revision_succeeds_at_once_changing_nothing(aws):
 def test_skip_unchanged_image_false_migrates_a_configuration_only_revision_anyway(aws):
     fleet = aws.seed_fleet(images={2: image_for_revision(1)})
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, skip_unchanged_image=False), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5, skip_unchanged_image=False), name="fleet-fleet-r2")
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     assert run.output["exit_code"] == 0 and run.output["task_arn"].startswith("arn:")
@@ -138,7 +138,7 @@ def test_skip_unchanged_image_false_migrates_a_configuration_only_revision_anywa
 def test_a_first_deploy_with_no_serving_task_is_migrated_even_with_the_same_image(aws):
     fleet = aws.seed_fleet(revisions=1)  # an empty schema: Fleet's tasks exit 1, none serves
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r1")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r1")
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     assert run.output["task_arn"] is not None

@@ -139,7 +139,7 @@ def test_a_partly_applied_migration_with_a_snapshot_says_to_restore_it_with_flee
     aws.next_migration(fails_at_migration=2)
 
     run = aws.run(
-        fleet.migration_input(poll_interval_seconds=1, db_cluster_identifier=fleet.db_cluster), name="fleet-fleet-r2"
+        fleet.migration_input(poll_interval_seconds=5, db_cluster_identifier=fleet.db_cluster), name="fleet-fleet-r2"
     )
 
     cause = cause_of(run)

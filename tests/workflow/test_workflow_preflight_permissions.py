@@ -57,7 +57,7 @@ def test_a_command_the_deployment_does_not_allow_is_refused(shared, everything, 
     aws, fleet = shared
     before = everything()
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, command=command), name=f"command-{command[-1]}")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5, command=command), name=f"command-{command[-1]}")
 
     cause = assert_refused_before_anything_changed(run, "command")
     assert "AllowedCommands" in cause["message"]
@@ -70,7 +70,7 @@ def test_the_deployment_s_allowed_commands_are_the_ones_accepted(shared, everyth
     monkeypatch.setenv(preflight.ALLOWED_COMMANDS_ENV, json.dumps([["fleet", "prepare", "db", "--no-prompt"]]))
     before = everything()
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, command=["fleet", "prepare", "db"]), name="not-listed")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5, command=["fleet", "prepare", "db"]), name="not-listed")
 
     cause = assert_refused_before_anything_changed(run, "command")
     assert '["fleet", "prepare", "db", "--no-prompt"]' in cause["message"]
@@ -87,7 +87,7 @@ def test_a_revision_with_a_role_the_deployment_may_not_pass_is_refused(shared, e
     revision = register(aws, **{key: admin})
     before = everything()
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision), name=f"role-{key}")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5, task_definition_revision=revision), name=f"role-{key}")
 
     cause = assert_refused_before_anything_changed(run, "task_definition_revision")
     assert f"has {key} {admin}" in cause["message"] and f"{parameter}={admin}" in cause["message"]
@@ -101,7 +101,7 @@ def test_a_family_the_deployment_may_not_run_is_refused(shared, everything):
 
     run = aws.run(
         fleet.migration_input(
-            poll_interval_seconds=1, task_definition="fleet-preview", task_definition_revision=revision
+            poll_interval_seconds=5, task_definition="fleet-preview", task_definition_revision=revision
         ),
         name="another-family",
     )
@@ -131,7 +131,7 @@ def test_a_revision_that_would_run_more_than_fleets_migration_is_refused(shared,
     before = everything()
 
     run = aws.run(
-        fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision),
+        fleet.migration_input(poll_interval_seconds=5, task_definition_revision=revision),
         name=f"fleet-fleet-r{revision}",
     )
 
@@ -148,7 +148,7 @@ def test_the_image_repositories_the_deployment_allows_replace_the_serving_one(sh
     before = everything()
 
     run = aws.run(
-        fleet.migration_input(poll_interval_seconds=1, task_definition_revision=revision),
+        fleet.migration_input(poll_interval_seconds=5, task_definition_revision=revision),
         name=f"fleet-fleet-r{revision}",
     )
 
@@ -164,7 +164,7 @@ def test_an_execution_named_for_another_migration_is_refused(shared, everything)
     aws, fleet = shared
     before = everything()
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1, task_definition_revision=1), name="fleet-fleet-r999")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5, task_definition_revision=1), name="fleet-fleet-r999")
 
     assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.cause
     assert tasks_entered(run) == [DESCRIBE]
@@ -191,7 +191,7 @@ def test_a_vulnerability_service_on_a_family_the_deployment_does_not_allow_is_re
     monkeypatch.setenv(setting, value)
     before = everything()
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name=f"vuln-family-{value or 'none'}")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name=f"vuln-family-{value or 'none'}")
 
     cause = assert_refused_before_anything_changed(run, "vuln_service")
     assert "'fleet-vuln-processing'" in cause["message"] and "VulnTaskDefinitionFamily" in cause["message"]

@@ -81,7 +81,7 @@ def test_a_configuration_only_revision_of_a_tag_pushed_again_is_migrated_in_flee
     aws.clock.advance(10)
     assert crashes(aws, fleet, fleet.service) > 0 and crashes(aws, fleet, fleet.vuln_service) > 0
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     # THEN the migration ran, the schema is the newer binary's, and the newer Fleet serves
     migrated(run)
@@ -95,7 +95,7 @@ def test_a_configuration_only_revision_of_a_tag_pushed_again_is_migrated_in_the_
     fleet = aws.seed_fleet(images={1: LATEST, 2: LATEST})
     newer = aws.push_image(LATEST)
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     migrated(run)
     assert aws.fleet_db.level == level_of(aws.registry.release_of(newer))
@@ -109,7 +109,7 @@ def test_a_mutable_tag_with_nothing_to_show_for_it_is_migrated(aws):
     fleet = aws.seed_fleet(images={1: LATEST, 2: LATEST})
     level = aws.fleet_db.level
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     # THEN it is migrated, which changes nothing in the schema ("Migrations already completed. Nothing to do.")
     migrated(run)
@@ -126,7 +126,7 @@ def test_a_mutable_tag_whose_new_tasks_already_serve_in_fleets_terraform_order_i
     aws.clock.advance(60)  # past ECS's 40 s for a task without health checks: the old ones are gone
     before = changes(aws)
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     # THEN nothing ran and nothing changed, and the sentence says which evidence it used for each service
     sentence = skipped(run)
@@ -146,7 +146,7 @@ def test_a_new_revision_task_that_exited_non_zero_rules_the_skip_out(aws):
     aws.clock.advance(30)  # its replacements run and serve
     assert crashes(aws, fleet, fleet.service) > 0
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     migrated(run)
 
@@ -162,7 +162,7 @@ def test_the_vulnerability_services_evidence_is_needed_too(aws):
     aws.clock.advance(10)
     assert crashes(aws, fleet, fleet.vuln_service) > 0 and crashes(aws, fleet, fleet.service) == 0
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     migrated(run)
     assert aws.fleet_db.level == level_of(aws.registry.release_of(newer))
@@ -174,9 +174,9 @@ def test_the_vulnerability_services_evidence_is_needed_too(aws):
 def test_the_same_version_tag_is_skipped_in_both_orders(aws):
     fleet = aws.seed_fleet(images={1: "fleetdm/fleet:v4.81.0", 2: "fleetdm/fleet:v4.81.0"})
 
-    console = aws.run(fleet.migration_input(task_definition_revision=2, poll_interval_seconds=1), name="console")
+    console = aws.run(fleet.migration_input(task_definition_revision=2, poll_interval_seconds=5), name="console")
     aws.deploy_revision(2)
-    terraform = aws.run(fleet.migration_input(task_definition_revision=2, poll_interval_seconds=1), name="terraform")
+    terraform = aws.run(fleet.migration_input(task_definition_revision=2, poll_interval_seconds=5), name="terraform")
 
     for run in (console, terraform):
         sentence = skipped(run)
@@ -188,7 +188,7 @@ def test_the_same_digest_reference_is_skipped(aws):
     pinned = f"fleetdm/fleet@{release_digest(image_for_revision(1))}"
     fleet = aws.seed_fleet(images={1: pinned, 2: pinned})
 
-    sentence = skipped(aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2"))
+    sentence = skipped(aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2"))
 
     assert "(the same image reference, pinned by digest)" in sentence
 
@@ -199,7 +199,7 @@ def test_fleet_upgrades_allow_missing_migrations_rules_the_skip_out(aws):
     allowing = [{"name": "FLEET_UPGRADES_ALLOW_MISSING_MIGRATIONS", "value": "true"}]
     register_like(aws, "fleet:2", environment=allowing)
 
-    run = aws.run(fleet.migration_input(task_definition_revision=3, poll_interval_seconds=1), name="fleet-fleet-r3")
+    run = aws.run(fleet.migration_input(task_definition_revision=3, poll_interval_seconds=5), name="fleet-fleet-r3")
 
     migrated(run)
 
@@ -221,7 +221,7 @@ def test_the_same_fleet_from_another_registry_is_refused_unless_the_deployment_a
     release = image_for_revision(1)
     fleet = aws.seed_fleet(images={2: f"quay.io/{release}"})
 
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.cause
     assert f"repository {QUAY!r}" in cause_of(run)["message"]
@@ -237,7 +237,7 @@ def test_the_same_fleet_from_another_registry_is_skipped_on_the_digest_ecs_repor
     aws.deploy_revision(2)
     aws.clock.advance(10)
 
-    sentence = skipped(aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2"))
+    sentence = skipped(aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2"))
 
     assert f"ECS reports the image digest {release_digest(release)} for fleet's serving tasks (fleet:1)" in sentence
     assert f"quay.io/{release}" in sentence
@@ -249,7 +249,7 @@ def test_the_same_fleet_from_another_registry_is_migrated_when_no_task_shows_its
     release = image_for_revision(1)
     fleet = aws.seed_fleet(images={2: f"quay.io/{release}"})
 
-    migrated(aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2"))
+    migrated(aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2"))
 
 
 # -- the vulnerability service on its own family -------------------------------------------------------------
@@ -259,7 +259,7 @@ def test_the_vulnerability_service_named_as_ecs_service_in_its_own_family_is_mig
     # GIVEN the vulnerability service runs its own family (container fleet-vuln-processing, Fleet's image), and an
     # operator migrates with Fleet's new revision (container fleet) stopping that service alone
     fleet = aws.seed_fleet()
-    document = fleet.migration_input(ecs_service=fleet.vuln_service, poll_interval_seconds=1)
+    document = fleet.migration_input(ecs_service=fleet.vuln_service, poll_interval_seconds=5)
     del document["vuln_service"]
 
     run = aws.run(document, name="fleet-fleet-vuln-processing-r2")
@@ -279,7 +279,7 @@ def test_a_rollback_puts_each_service_back_on_its_own_serving_revision(aws):
     aws.clock.advance(10)
 
     aws.next_migration(exit_code=1)
-    run = aws.run(fleet.migration_input(poll_interval_seconds=1), name="fleet-fleet-r2")
+    run = aws.run(fleet.migration_input(poll_interval_seconds=5), name="fleet-fleet-r2")
 
     # THEN each service is back on the revision that served it: Fleet's own, and a copy of the vulnerability
     # service's deregistered one

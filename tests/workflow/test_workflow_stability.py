@@ -44,7 +44,7 @@ def test_a_rollout_to_the_new_revision_under_way_is_waited_for_until_it_complete
     ecs = aws.client("ecs")
     assert len(ecs.describe_services(cluster="fleet", services=["fleet"])["services"][0]["deployments"]) == 3
 
-    run = aws.run(deployment.migration_input(poll_interval_seconds=1), name="fleet-fleet-r3")
+    run = aws.run(deployment.migration_input(poll_interval_seconds=5), name="fleet-fleet-r3")
 
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     (service,) = ecs.describe_services(cluster="fleet", services=["fleet"])["services"]

@@ -97,7 +97,7 @@ def test_on_an_ec2_capacity_provider_the_task_size_is_not_held_to_fargates_table
 
     run = aws.run(
         deployment.migration_input(
-            poll_interval_seconds=1, subnets=DROP, security_groups=DROP, task_cpu="768", task_memory="3000"
+            poll_interval_seconds=5, subnets=DROP, security_groups=DROP, task_cpu="768", task_memory="3000"
         ),
         name="fleet-fleet-r2",
     )
@@ -115,7 +115,7 @@ def test_on_fargate_capacity_providers_a_size_outside_fargates_table_is_refused_
     before = state_of(deployment)
 
     run = aws.run(
-        deployment.migration_input(poll_interval_seconds=1, task_cpu="256", task_memory="4096"), name="fleet-fleet-r2"
+        deployment.migration_input(poll_interval_seconds=5, task_cpu="256", task_memory="4096"), name="fleet-fleet-r2"
     )
 
     assert (run.status, run.error) == ("FAILED", "InvalidInput")
