@@ -70,9 +70,10 @@ def root(tmp_path: Path, terraform_data_dir: Path) -> Callable[..., Root]:
     return build
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_exec(tmp_path_factory: pytest.TempPathFactory, terraform_data_dir: Path) -> LocalExec:
-    """The module's local-exec for good_arguments(), recorded from a real ``terraform apply``."""
+    """The module's local-exec for good_arguments(), recorded from a real ``terraform apply``. Module-scoped: the
+    tests that share it are then one unit of work (tests/conftest.py), recorded once, not once per worker."""
     directory = tmp_path_factory.mktemp("local-exec")
     return LocalExec(Root(directory, terraform_data_dir, NOWHERE), good_arguments())
 

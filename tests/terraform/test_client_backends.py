@@ -19,7 +19,7 @@ from emulator import Emulator, FleetDeployment
 from tests.terraform.client_process import BACKENDS, FAST_WAITS, path_with_only_the_aws_cli, run_client
 from tfroot import RESOURCE
 
-CLIENT = {"CLIENT_POLL_SECONDS": "0.2", "CLIENT_HEARTBEAT_SECONDS": "5"}
+CLIENT = {"CLIENT_POLL_SECONDS": "1", "CLIENT_HEARTBEAT_SECONDS": "5"}
 LINES = ("Applying table migration 20241110152839", "Migrations completed.")
 # The SDK's and the CLI's own retries would hide a throttled call from the client: one attempt each here.
 ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1"}
