@@ -10,24 +10,27 @@ mirrors only (nothing is downloaded): HashiCorp's null provider as installed by 
 a mirror holding hashicorp/aws (see ``aws_provider_mirror``).
 
 ``environment()`` is the one place tests, the demo and the benchmarks get the variables from, so
-every run shares one CLI config and one plugin cache.
+every run shares one CLI config.
+
+There is no plugin cache: both mirrors hold providers unpacked, and ``init`` links a working directory's
+providers straight to a mirror's directory (``.terraform/providers/.../linux_amd64 -> <mirror>/...``), which a
+cache would only have copied first. A shared cache also broke concurrent runs: an ``init`` that installed a
+provider into the cache again removed its directory while other runs' links pointed into it ("failed to verify
+checksum ... lstat .../plugin-cache/...: no such file or directory", seen under pytest-xdist).
 """
 
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import importlib.util
 import os
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Generated files (the CLI config, the null provider's mirror, the plugin cache) live beside the venv.
+# Generated files (the CLI config, the null provider's mirror) live beside the venv.
 # Resolved: worktrees that share one venv through a symlink then write the very same files.
 STATE_DIR = Path(sys.prefix).resolve() / "terraform"
 NULL_VERSION = "2.1.2"
@@ -81,36 +84,16 @@ def cli_config() -> Path:
     )
     text = (
         "# Written by tools/terraform.py: providers from local mirrors only (no network).\n"
-        f'plugin_cache_dir = "{STATE_DIR / "plugin-cache"}"\n'
         "disable_checkpoint = true\n"
         f"provider_installation {{\n{blocks}}}\n"
     )
     path = STATE_DIR / "cli.tfrc"
-    (STATE_DIR / "plugin-cache").mkdir(parents=True, exist_ok=True)
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
     if not path.is_file() or path.read_text() != text:
         partial = path.with_name(f".{path.name}.{os.getpid()}")
         partial.write_text(text)
         partial.replace(path)  # atomic: another process reading it sees the old text or the new
     return path
-
-
-def _subcommand(args: list[str]) -> str | None:
-    """The command of a Terraform command line (``init`` in ``-chdir=x init -upgrade``)."""
-    return next((arg for arg in args if not arg.startswith("-")), None)
-
-
-@contextmanager
-def _plugin_cache_lock() -> Iterator[None]:
-    """An exclusive lock on the plugin cache, held while ``init`` runs.
-
-    Terraform's plugin cache is not safe for concurrent writers (hashicorp/terraform issue 31964: two
-    inits installing the same provider race to unpack it into the cache and one fails its checksum),
-    and pytest-xdist workers, the demo and other worktrees sharing this venv may run ``init`` at once.
-    Other commands only read what ``init`` installed, so they run unlocked.
-    """
-    with open(STATE_DIR / "plugin-cache.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def environment(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -153,8 +136,7 @@ def main(argv: list[str]) -> int:
             print(f"{key}={environment()[key]}")
         return 0
     os.environ.update(environment())
-    with _plugin_cache_lock() if _subcommand(argv) == "init" else nullcontext():
-        return run_cli(argv)
+    return run_cli(argv)
 
 
 if __name__ == "__main__":
