@@ -36,7 +36,7 @@ CHANGES = [("ecs", "UpdateService"), ("application-autoscaling", "RegisterScalab
 
 
 @pytest.fixture(scope="module")
-def shared(request: pytest.FixtureRequest) -> Iterator[tuple[Emulator, FleetDeployment]]:
+def shared() -> Iterator[tuple[Emulator, FleetDeployment]]:
     """One emulator for a module whose executions change nothing (each test checks that itself)."""
     with Emulator(simulated=True) as aws:
         yield aws, aws.seed_fleet()
